@@ -1,0 +1,214 @@
+/**
+ * apply.ts: roll one journal forward, or back. Shared by commit and recovery.
+ *
+ * Commit applies through `rollForward`, the very function recovery uses, so the recovery path runs
+ * on every commit instead of only after rare crashes. Every step is idempotent, so it can be cut
+ * at any point and run again:
+ *
+ *  - a write renames files/<n> over the target only while files/<n> still exists;
+ *  - a delete unlinks the target only while it is still the original inode, and only while the
+ *    backup hard link exists (the link keeps that inode number from being reused);
+ *  - missing parent directories are created; every component is checked with lstat to be a real
+ *    directory, never a symlink, so a journal (forged or stale) cannot lead outside the root.
+ *
+ * Then each changed directory is fsynced once: target parents, the parents of created
+ * directories, and files/ (which lost the renamed entries; a rename is only durable once both of
+ * its directories are).
+ *
+ * `rollBack` undoes in reverse order from backup/ and removes the directories the commit created.
+ * It runs only behind a durable rollback marker, so a crash in the middle is finished by recovery
+ * in the same direction.
+ *
+ * Cost: one rename per write, two lstats per delete, one lstat per distinct parent directory, one
+ * fsync per distinct changed directory.
+ */
+import * as path from 'node:path';
+import * as fs from './fs.js';
+import { codes, errnoOf, TxnError } from './errors.js';
+import { mutated, step } from './faults.js';
+import { syncDirs } from './durable.js';
+import type { Journal } from './journal.js';
+import { backupDir, backupFile, filesDir, stagedFile } from './layout.js';
+
+export interface ApplyContext {
+  /** The real root. */
+  readonly root: string;
+  readonly staging: string;
+  readonly journal: Journal;
+  /** fsync changed directories (durability 'full'). */
+  readonly durable: boolean;
+  readonly concurrency: number;
+  /** Called after each entry, e.g. for a progress bar. */
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
+export interface ApplyOutcome {
+  /** Entries whose change was made by this run. */
+  readonly changed: number;
+  /** Entries found already done (a re-run after a crash) or with nothing to do. */
+  readonly unchanged: number;
+}
+
+function parentOf(rel: string): string {
+  const slash = rel.lastIndexOf('/');
+  return slash === -1 ? '' : rel.slice(0, slash);
+}
+
+function absOf(root: string, rel: string): string {
+  return rel === '' ? root : path.join(root, ...rel.split('/'));
+}
+
+async function lstatOrUndefined(p: string): Promise<fs.Info | undefined> {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Checks (and creates) parent directories, component by component, never through a symlink. */
+class DirGuard {
+  readonly #root: string;
+  readonly #known = new Map<string, Promise<boolean>>();
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  /** True when `rel` is (now) a real directory inside the root; false when missing and `create` is off. */
+  ensure(rel: string, create: boolean): Promise<boolean> {
+    if (rel === '') return Promise.resolve(true);
+    const key = `${create ? '+' : '-'}${rel}`;
+    let p = this.#known.get(key);
+    if (p === undefined) {
+      p = this.#check(rel, create);
+      this.#known.set(key, p);
+    }
+    return p;
+  }
+
+  async #check(rel: string, create: boolean): Promise<boolean> {
+    if (!(await this.ensure(parentOf(rel), create))) return false;
+    const abs = absOf(this.#root, rel);
+    let info = await lstatOrUndefined(abs);
+    if (info === undefined) {
+      if (!create) return false;
+      try {
+        await fs.mkdir(abs);
+        return true;
+      } catch (err) {
+        if (errnoOf(err) !== 'EEXIST') throw err;
+        info = await fs.lstat(abs);
+      }
+    }
+    if (info.kind !== 'dir') {
+      throw new TxnError(
+        codes.ETARGET,
+        `'${rel}' must be a directory inside the root, but it is now a ${info.kind === 'symlink' ? 'symlink' : 'file'}; txnfs will not follow or replace it.`,
+        { path: abs },
+      );
+    }
+    return true;
+  }
+}
+
+/** Apply `journal` forward. Idempotent. */
+export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
+  const { root, staging, journal } = ctx;
+  const guard = new DirGuard(root);
+  let changed = 0;
+  let unchanged = 0;
+  const total = journal.entries.length;
+  for (const [i, e] of journal.entries.entries()) {
+    await guard.ensure(parentOf(e.target), true);
+    const target = absOf(root, e.target);
+    if (e.op === 'write') {
+      const staged = stagedFile(staging, e.staged);
+      try {
+        await fs.rename(staged, target);
+        changed++;
+      } catch (err) {
+        // ENOENT because files/<n> is gone means this entry was applied before a crash.
+        if (errnoOf(err) !== 'ENOENT' || (await lstatOrUndefined(staged)) !== undefined) throw err;
+        unchanged++;
+      }
+    } else {
+      const info = await lstatOrUndefined(target);
+      const backup = e.existed && info?.kind === 'file' && String(info.ino) === e.ino ? await lstatOrUndefined(backupFile(staging, i)) : undefined;
+      if (backup !== undefined && String(backup.ino) === e.ino) {
+        try {
+          await fs.unlink(target);
+          changed++;
+        } catch (err) {
+          if (errnoOf(err) !== 'ENOENT') throw err;
+          unchanged++;
+        }
+      } else {
+        unchanged++;
+      }
+    }
+    step(`applied:${i}`);
+    ctx.onProgress?.(i + 1, total);
+  }
+  if (ctx.durable && !mutated('skip-fsync-applied-dirs')) {
+    const dirs = new Set<string>();
+    for (const e of journal.entries) dirs.add(absOf(root, parentOf(e.target)));
+    for (const d of journal.dirs) dirs.add(absOf(root, parentOf(d)));
+    dirs.add(filesDir(staging));
+    await syncDirs(dirs, ctx.concurrency);
+  }
+  return { changed, unchanged };
+}
+
+/** Undo `journal`, newest entry first, from backup/. Idempotent. */
+export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
+  const { root, staging, journal } = ctx;
+  const guard = new DirGuard(root);
+  let changed = 0;
+  let unchanged = 0;
+  const total = journal.entries.length;
+  for (let i = journal.entries.length - 1; i >= 0; i--) {
+    const e = journal.entries[i];
+    if (e === undefined) continue;
+    if (!(await guard.ensure(parentOf(e.target), false))) {
+      unchanged++;
+      continue;
+    }
+    const target = absOf(root, e.target);
+    const backup = backupFile(staging, i);
+    const info = await lstatOrUndefined(target);
+    if (e.op === 'write' && info !== undefined && String(info.ino) === e.stagedIno) {
+      // Applied: put the original back, or move the new file out again.
+      await fs.rename(e.existed ? backup : target, e.existed ? target : stagedFile(staging, e.staged));
+      changed++;
+    } else if (info === undefined && e.existed && (await lstatOrUndefined(backup)) !== undefined) {
+      // Deleted (or replaced and then lost): restore the original from its hard link.
+      await fs.rename(backup, target);
+      changed++;
+    } else {
+      unchanged++;
+    }
+    ctx.onProgress?.(total - i, total);
+  }
+  for (const d of [...journal.dirs].reverse()) {
+    try {
+      await fs.rmdir(absOf(root, d));
+    } catch (err) {
+      // Gone already (a re-run), or holding something that is not ours: leave it.
+      const code = errnoOf(err);
+      if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+    }
+  }
+  if (ctx.durable) {
+    const dirs = new Set<string>();
+    for (const e of journal.entries) dirs.add(absOf(root, parentOf(e.target)));
+    for (const d of journal.dirs) dirs.add(absOf(root, parentOf(d)));
+    dirs.add(filesDir(staging));
+    dirs.add(backupDir(staging));
+    // A directory removed above cannot be opened (ENOENT is skipped); its parent's fsync covers
+    // its removal.
+    await syncDirs(dirs, ctx.concurrency, true);
+  }
+  return { changed, unchanged };
+}

@@ -1,0 +1,42 @@
+/**
+ * data.ts: the kinds of data a write accepts, checked up front and read as byte chunks.
+ *
+ * Accepted: a string (UTF-8), a Buffer or any Uint8Array (or other ArrayBufferView), an ArrayBuffer,
+ * an iterable or async iterable of string/Uint8Array chunks, and a Node Readable (which is an
+ * async iterable). Anything else is a TypeError at the call, before any I/O.
+ */
+import { badArgument } from './errors.js';
+
+/** Data accepted by `tx.write()` and `writeFile()`. */
+export type WriteData =
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | ArrayBufferView
+  | Iterable<string | Uint8Array>
+  | AsyncIterable<string | Uint8Array>
+  | NodeJS.ReadableStream;
+
+/** Normalised data: bytes now, or chunks later. */
+export type Source = { readonly bytes: Uint8Array } | { readonly chunks: AsyncIterable<unknown> | Iterable<unknown> };
+
+/** Check `data` and normalise it. Throws TypeError for an unsupported type. */
+export function toSource(data: unknown, argName = 'data'): Source {
+  if (typeof data === 'string') return { bytes: Buffer.from(data, 'utf8') };
+  if (data instanceof Uint8Array) return { bytes: data };
+  if (ArrayBuffer.isView(data)) return { bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  if (data instanceof ArrayBuffer) return { bytes: new Uint8Array(data) };
+  if (typeof data === 'object' && data !== null) {
+    if (typeof (data as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') return { chunks: data as AsyncIterable<unknown> };
+    if (typeof (data as Iterable<unknown>)[Symbol.iterator] === 'function') return { chunks: data as Iterable<unknown> };
+  }
+  throw badArgument(argName, 'a string, Buffer, Uint8Array, ArrayBuffer, an (async) iterable of chunks, or a Readable stream', data);
+}
+
+/** Convert one chunk of an iterable to bytes; throws TypeError for a chunk of the wrong type. */
+export function chunkBytes(chunk: unknown): Uint8Array {
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  if (chunk instanceof Uint8Array) return chunk;
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw badArgument('chunk', 'a string or Uint8Array', chunk);
+}

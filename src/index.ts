@@ -1,0 +1,14 @@
+/**
+ * txnfs: make a set of file writes land together or not at all, and heal after a crash.
+ *
+ * Public exports only; each lives in the module named after its concern.
+ */
+export { begin, transaction, Transaction } from './transaction.js';
+export type { BeginOptions, CommitResult, TransactionState, WriteJsonOptions, WriteOptions } from './transaction.js';
+export { recover, inspect } from './recover.js';
+export type { FoundTxn, RecoveredTxn, RecoverOptions, RecoverProgress, RecoverReport, TxnState, UnresolvedTxn } from './recover.js';
+export { TxnError, codes, isTxnError } from './errors.js';
+export type { TxnErrorCode, TxnErrorDetails } from './errors.js';
+export { defaults } from './options.js';
+export type { CommonOptions, Durability } from './options.js';
+export type { WriteData } from './data.js';

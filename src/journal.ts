@@ -1,0 +1,172 @@
+/**
+ * journal.ts: what a committed transaction will do, encoded so that damage is always detected.
+ *
+ * Format: one ASCII header line, then a JSON body.
+ *
+ *     txnfs-journal 1 <body length in bytes> <sha256 of the body, hex>\n
+ *     {"v":1,"id":"…","created":…,"dirs":["a","a/b"],"entries":[[op,target,staged,existed,ino,stagedIno,mode],…]}
+ *
+ * An entry is an array, not an object, to keep a 100,000-entry journal near 6 MB. Its fields:
+ * op ('w' write, 'd' delete), target (real path relative to the real root, '/'-joined), staged
+ * (n of files/<n>, or -1), existed (0/1), ino (the original's inode, decimal string, or null),
+ * stagedIno (the staged file's inode, or null), mode (permission bits given to the staged file, or
+ * null).
+ *
+ * Decoding is strict: a wrong magic, version, length or checksum, a body that is not exactly the
+ * schema, or a target that is not a clean relative path inside the root, all make the journal
+ * corrupt. A truncation at any byte or a flip of any byte is therefore rejected, never applied.
+ *
+ * Durable write = the commit point: write `journal.tmp`, fsync it, rename it to `journal`, fsync
+ * the staging dir. Before the rename the transaction never happened; after the directory fsync it
+ * will happen, whatever crashes.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from './fs.js';
+import { codes, errnoOf, TxnError } from './errors.js';
+import { mutated } from './faults.js';
+import { syncDir, writeSmallFile } from './durable.js';
+import { journalPath, journalTmpPath } from './layout.js';
+import { isJournalTarget } from './paths.js';
+
+export const JOURNAL_MAGIC = 'txnfs-journal';
+export const JOURNAL_VERSION = 1;
+
+export interface JournalEntry {
+  readonly op: 'write' | 'delete';
+  readonly target: string;
+  /** n of files/<n> for a write; -1 for a delete. */
+  readonly staged: number;
+  readonly existed: boolean;
+  /** Inode of the original file (decimal), when it existed. */
+  readonly ino: string | null;
+  /** Inode of the staged file (decimal), for a write. */
+  readonly stagedIno: string | null;
+  /** Permission bits the staged file carries, for a write. */
+  readonly mode: number | null;
+}
+
+export interface Journal {
+  readonly id: string;
+  /** When the commit point was reached (ms since epoch); orders dead transactions. */
+  readonly created: number;
+  /** Directories the commit creates (real, relative, parents first); a rollback removes them. */
+  readonly dirs: readonly string[];
+  readonly entries: readonly JournalEntry[];
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Encode a journal to bytes. */
+export function encodeJournal(journal: Journal): Buffer {
+  const entries = journal.entries.map((e) => [e.op === 'write' ? 'w' : 'd', e.target, e.staged, e.existed ? 1 : 0, e.ino, e.stagedIno, e.mode]);
+  const body = Buffer.from(JSON.stringify({ v: JOURNAL_VERSION, id: journal.id, created: journal.created, dirs: journal.dirs, entries }), 'utf8');
+  const header = Buffer.from(`${JOURNAL_MAGIC} ${JOURNAL_VERSION} ${body.length} ${sha256(body)}\n`, 'ascii');
+  return Buffer.concat([header, body]);
+}
+
+/** Why a journal was rejected. */
+export class CorruptJournal extends TxnError {
+  constructor(reason: string, path?: string) {
+    super(
+      codes.ECORRUPT,
+      `The journal${path === undefined ? '' : ` '${path}'`} is corrupt (${reason}). It was left in place: inspect it, then remove its staging directory by hand. Commits in this root are refused until then.`,
+      path === undefined ? {} : { path },
+    );
+  }
+}
+
+const INO_RE = /^[0-9]{1,20}$/;
+
+function isMode(v: unknown): v is number | null {
+  return v === null || (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0o7777);
+}
+
+/** Decode and verify journal bytes. Throws CorruptJournal on any damage. */
+export function decodeJournal(data: Uint8Array, where?: string): Journal {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const nl = buf.indexOf(0x0a);
+  if (nl === -1 || nl > 200) throw new CorruptJournal('no header line', where);
+  const header = buf.subarray(0, nl).toString('ascii').split(' ');
+  if (header.length !== 4 || header[0] !== JOURNAL_MAGIC) throw new CorruptJournal('bad header', where);
+  if (header[1] !== String(JOURNAL_VERSION)) throw new CorruptJournal(`unknown version ${JSON.stringify(header[1])}`, where);
+  const length = header[2] ?? '';
+  if (!/^[0-9]{1,12}$/.test(length)) throw new CorruptJournal('bad length', where);
+  const body = buf.subarray(nl + 1);
+  if (body.length !== Number(length)) throw new CorruptJournal(`length is ${body.length} bytes, header says ${length} (truncated or extended)`, where);
+  if (!mutated('skip-journal-checksum') && sha256(body) !== header[3]) throw new CorruptJournal('checksum mismatch', where);
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new CorruptJournal('body is not JSON', where);
+  }
+  return validate(value, where);
+}
+
+function validate(value: unknown, where: string | undefined): Journal {
+  const fail = (what: string): never => {
+    throw new CorruptJournal(what, where);
+  };
+  if (typeof value !== 'object' || value === null) return fail('body is not an object');
+  const v = value as Record<string, unknown>;
+  if (v.v !== JOURNAL_VERSION) fail('body version mismatch');
+  if (typeof v.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(v.id)) fail('bad id');
+  if (typeof v.created !== 'number' || !Number.isFinite(v.created)) fail('bad created time');
+  if (!Array.isArray(v.dirs) || !v.dirs.every(isJournalTarget)) fail('bad directory list (a path that is not a clean relative path inside the root)');
+  if (!Array.isArray(v.entries)) return fail('bad entry list');
+  const entries: JournalEntry[] = [];
+  for (const [i, raw] of (v.entries as unknown[]).entries()) {
+    if (!Array.isArray(raw) || raw.length !== 7) fail(`entry ${i} has the wrong shape`);
+    const [op, target, staged, existed, ino, stagedIno, mode] = raw as unknown[];
+    if (op !== 'w' && op !== 'd') fail(`entry ${i} has an unknown operation`);
+    if (!isJournalTarget(target)) fail(`entry ${i} names a path that is not a clean relative path inside the root`);
+    if (!Number.isInteger(staged) || (staged as number) < -1) fail(`entry ${i} has a bad staged index`);
+    if (existed !== 0 && existed !== 1) fail(`entry ${i} has a bad existed flag`);
+    if (ino !== null && !(typeof ino === 'string' && INO_RE.test(ino))) fail(`entry ${i} has a bad inode`);
+    if (stagedIno !== null && !(typeof stagedIno === 'string' && INO_RE.test(stagedIno))) fail(`entry ${i} has a bad staged inode`);
+    if (!isMode(mode)) fail(`entry ${i} has a bad mode`);
+    if (op === 'w' && ((staged as number) < 0 || stagedIno === null)) fail(`write entry ${i} has no staged file`);
+    if (existed === 1 && ino === null) fail(`entry ${i} existed but has no inode`);
+    entries.push({
+      op: op === 'w' ? 'write' : 'delete',
+      target: target as string,
+      staged: staged as number,
+      existed: existed === 1,
+      ino: ino as string | null,
+      stagedIno: stagedIno as string | null,
+      mode: mode as number | null,
+    });
+  }
+  return { id: v.id as string, created: v.created as number, dirs: v.dirs as string[], entries };
+}
+
+/**
+ * Make the journal durable in `staging`: this is the commit point. With `durable` false (durability
+ * 'none') the same steps run without fsync, which still protects against a process crash.
+ */
+export async function writeJournal(staging: string, journal: Journal, durable: boolean): Promise<void> {
+  const tmp = journalTmpPath(staging);
+  // fsync before the rename: otherwise the rename can reach the disk before the bytes, and a power
+  // loss leaves a `journal` that is empty or garbage (then the checksum refuses it: all-old, but
+  // the root is blocked for a person to look at).
+  await writeSmallFile(tmp, encodeJournal(journal), durable);
+  await fs.rename(tmp, journalPath(staging));
+  // fsync the staging dir: the rename is only durable once its directory is. Without it a power
+  // loss after the apply began can lose the journal while some targets are already replaced.
+  if (durable && !mutated('skip-fsync-journal-dir')) await syncDir(staging);
+}
+
+/** Read the journal of `staging`: undefined when there is none; CorruptJournal when damaged. */
+export async function readJournal(staging: string): Promise<Journal | undefined> {
+  const p = journalPath(staging);
+  let data: Buffer;
+  try {
+    data = await fs.readFile(p);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  return decodeJournal(data, p);
+}

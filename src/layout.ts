@@ -1,0 +1,60 @@
+/**
+ * layout.ts: where txnfs keeps its own files inside a root. Names only; no I/O.
+ *
+ *   <root>/.txnfs/                 home: one folder, so recovery scans O(pending), never the root
+ *   <root>/.txnfs/lock             root lock (proper-lockfile directory), holds `owner`
+ *   <root>/.txnfs/.txn-<id>.lock   owner lock of transaction <id>, taken *before* its staging dir
+ *                                  exists, so recovery never sees a staging dir without its lock
+ *   <root>/.txnfs/.txn-<id>/       staging dir
+ *       files/<n>                  staged data, flat, named by staging sequence number
+ *       backup/<i>                 hard links to originals replaced or deleted by entry i
+ *       journal.tmp, journal       the journal; `journal` existing and valid = committed
+ *       rollback                   marker: a rollback is in progress, finish it, never roll forward
+ *   <root>/.txnfs/.tomb-<rand>     a lock directory being removed (rename-then-delete)
+ */
+import * as path from 'node:path';
+
+export const HOME_NAME = '.txnfs';
+export const STAGING_PREFIX = '.txn-';
+export const LOCK_SUFFIX = '.lock';
+export const TOMB_PREFIX = '.tomb-';
+export const OWNER_FILE = 'owner';
+
+/** Matches a staging dir name and captures the id. */
+export const STAGING_RE = /^\.txn-([A-Za-z0-9_-]{1,64})$/;
+/** Matches an owner lock name and captures the id. */
+export const OWNER_LOCK_RE = /^\.txn-([A-Za-z0-9_-]{1,64})\.lock$/;
+
+export function homeOf(root: string): string {
+  return path.join(root, HOME_NAME);
+}
+export function rootLockPath(home: string): string {
+  return path.join(home, 'lock');
+}
+export function stagingDirOf(home: string, id: string): string {
+  return path.join(home, `${STAGING_PREFIX}${id}`);
+}
+export function ownerLockOf(home: string, id: string): string {
+  return path.join(home, `${STAGING_PREFIX}${id}${LOCK_SUFFIX}`);
+}
+export function filesDir(staging: string): string {
+  return path.join(staging, 'files');
+}
+export function stagedFile(staging: string, n: number): string {
+  return path.join(staging, 'files', String(n));
+}
+export function backupDir(staging: string): string {
+  return path.join(staging, 'backup');
+}
+export function backupFile(staging: string, i: number): string {
+  return path.join(staging, 'backup', String(i));
+}
+export function journalPath(staging: string): string {
+  return path.join(staging, 'journal');
+}
+export function journalTmpPath(staging: string): string {
+  return path.join(staging, 'journal.tmp');
+}
+export function rollbackMarkerPath(staging: string): string {
+  return path.join(staging, 'rollback');
+}

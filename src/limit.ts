@@ -1,0 +1,64 @@
+/**
+ * limit.ts: bounded concurrency.
+ *
+ * A 10,000-file transaction must not open 10,000 descriptors at once (EMFILE), yet fsync latency is
+ * hidden only by keeping several in flight. `Limiter` runs at most `concurrency` tasks at a time, in
+ * call order; `mapLimit` applies a function over a list with such a bound. O(1) per task.
+ */
+
+export class Limiter {
+  readonly #concurrency: number;
+  #active = 0;
+  readonly #queue: Array<() => void> = [];
+
+  constructor(concurrency: number) {
+    this.#concurrency = Math.max(1, Math.floor(concurrency));
+  }
+
+  /** Run `task` when a slot is free; resolves or rejects with the task's outcome. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#concurrency) {
+      await new Promise<void>((resolve) => this.#queue.push(resolve));
+    } else {
+      this.#active++;
+    }
+    try {
+      return await task();
+    } finally {
+      const next = this.#queue.shift();
+      // The slot passes straight to the next waiter, so #active only drops when nobody waits.
+      if (next === undefined) this.#active--;
+      else next();
+    }
+  }
+}
+
+/**
+ * Apply `fn` to every item with at most `concurrency` calls in flight. Rejects with the first
+ * error, but only after every started call has settled, so no call is left running behind the
+ * caller's back (a cleanup that follows must not race a write still in flight).
+ */
+export async function mapLimit<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  let firstError: unknown;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i] as T, i);
+      } catch (err) {
+        if (!failed) {
+          failed = true;
+          firstError = err;
+        }
+      }
+    }
+  };
+  const workers: Promise<void>[] = [];
+  for (let w = 0; w < Math.min(Math.max(1, concurrency), items.length); w++) workers.push(worker());
+  await Promise.all(workers);
+  if (failed) throw firstError;
+  return results;
+}

@@ -1,0 +1,132 @@
+/**
+ * options.ts: the defaults, and validation of every options object txnfs accepts.
+ *
+ * Options are copied, never mutated. A wrong type or an unknown key is a TypeError quoting the
+ * value (an ignored typo like `durabilty: 'none'` would silently change a safety property); a
+ * number out of range is a RangeError. The defaults live in one frozen object that the docs table
+ * is tested against.
+ */
+import * as path from 'node:path';
+import { badArgument, describeValue } from './errors.js';
+import type { LockTiming } from './lock.js';
+
+/** How hard txnfs works to survive power loss. */
+export type Durability = 'full' | 'none';
+
+/** The defaults of every option, in one place. */
+export const defaults = Object.freeze({
+  /** fsync data, journal and directories: a resolved commit survives power loss. */
+  durability: 'full' as Durability,
+  /** A lock not refreshed for this long (ms) is stale. proper-lockfile's default; its minimum is 2000. */
+  lockStale: 10_000,
+  /** How often a held lock is refreshed (ms). Default: lockStale / 2. */
+  lockUpdate: undefined as number | undefined,
+  /** How long a commit or recovery waits for the root lock held by another process (ms). */
+  lockTimeout: 30_000,
+  /** Files staged or fsynced at the same time (open descriptors are bounded by this). */
+  concurrency: 16,
+});
+
+/** Options shared by `begin()` and `recover()`. */
+export interface CommonOptions {
+  /**
+   * `'full'`: every staged file, the journal and every changed directory is fsynced, so a
+   * resolved commit survives power loss. `'none'`: no fsync; still all-or-nothing when the process
+   * crashes, but a power loss may lose a resolved commit (never mix it).
+   * @default 'full'
+   */
+  readonly durability?: Durability | undefined;
+  /**
+   * A lock not refreshed for this many milliseconds is stale and may be taken over by another
+   * process. Owners on this host that have exited are detected at once, without waiting.
+   * @default 10000
+   */
+  readonly lockStale?: number | undefined;
+  /**
+   * How often (ms) held locks are refreshed.
+   * @default lockStale / 2
+   */
+  readonly lockUpdate?: number | undefined;
+  /**
+   * How long (ms) to wait for the root lock while another process commits or recovers, before
+   * failing with `ELOCKED`.
+   * @default 30000
+   */
+  readonly lockTimeout?: number | undefined;
+  /**
+   * How many files are written or fsynced at once. Bounds open file descriptors.
+   * @default 16
+   */
+  readonly concurrency?: number | undefined;
+  /** Cancels the operation before its commit point; it then fails with `EABORTED`. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface ResolvedCommon {
+  readonly durable: boolean;
+  readonly durability: Durability;
+  readonly timing: LockTiming;
+  readonly concurrency: number;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** Check that `options` is undefined or a plain object with only `allowed` keys. */
+export function checkOptionsObject(options: unknown, name: string, allowed: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw badArgument(name, 'an object', options);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      const err = new TypeError(`Unknown option "${key}" in "${name}". Known options: ${allowed.join(', ')}.`);
+      (err as { code?: string }).code = 'ERR_INVALID_ARG_VALUE';
+      throw err;
+    }
+  }
+  return { ...(options as Record<string, unknown>) };
+}
+
+function rangeError(name: string, expected: string, value: unknown): RangeError {
+  const err = new RangeError(`The "${name}" option must be ${expected}. Received ${describeValue(value)}`);
+  (err as { code?: string }).code = 'ERR_OUT_OF_RANGE';
+  return err;
+}
+
+/** A finite number option within [min, max], or its default when undefined. */
+export function numberOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false): number {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || Number.isNaN(v)) throw badArgument(key, 'a number', v);
+  if (v < min || v > max || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
+    throw rangeError(key, `${integer ? 'an integer' : 'a number'} from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'any' : max}`, v);
+  }
+  return v;
+}
+
+export const commonKeys = ['durability', 'lockStale', 'lockUpdate', 'lockTimeout', 'concurrency', 'signal'] as const;
+
+/** Validate and default the options shared by begin() and recover(). */
+export function resolveCommon(o: Record<string, unknown>): ResolvedCommon {
+  const durability = o.durability ?? defaults.durability;
+  if (durability !== 'full' && durability !== 'none') {
+    const err = badArgument('durability', `'full' or 'none'`, durability);
+    (err as { code?: string }).code = 'ERR_INVALID_ARG_VALUE';
+    throw err;
+  }
+  const stale = numberOption(o, 'lockStale', defaults.lockStale, 2000);
+  const update = numberOption(o, 'lockUpdate', Math.max(1000, stale / 2), 1000, stale / 2);
+  const timeout = numberOption(o, 'lockTimeout', defaults.lockTimeout, 0);
+  const concurrency = numberOption(o, 'concurrency', defaults.concurrency, 1, 1024, true);
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw badArgument('signal', 'an AbortSignal', signal);
+  return { durable: durability === 'full', durability, timing: { stale, update, timeout }, concurrency, signal };
+}
+
+/** Validate a directory argument and make it absolute (no I/O). */
+export function resolveDir(value: unknown, name: string): string {
+  if (value === undefined) return process.cwd();
+  if (typeof value !== 'string' || value.length === 0 || value.includes('\0')) {
+    throw badArgument(name, 'a non-empty path string', value);
+  }
+  return path.resolve(value);
+}

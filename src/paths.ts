@@ -1,0 +1,215 @@
+/**
+ * paths.ts: target validation (lexical, synchronous) and resolution (under the root lock).
+ *
+ * `checkTarget` runs inside `tx.write()` and refuses, before anything is written, every path that
+ * cannot name a file inside the root: empty, NUL, a `..` that escapes, an absolute path elsewhere,
+ * the root itself, a trailing separator, any `.txnfs` component, or a name too long for the
+ * filesystem. It costs no I/O.
+ *
+ * `Resolver` runs under the root lock, right before the commit point. It resolves each distinct
+ * parent directory once (one realpath and one stat, memoised), so a 10,000-file transaction in one
+ * directory costs one parent resolution plus one lstat per target. It refuses a parent chain that
+ * leaves the root through a symlink, a parent that is a file, a target that is a directory, a
+ * symlink or a special file, and a target on another device than the home (rename would fail
+ * with EXDEV after the commit point otherwise). The journal records the *real* paths it resolved,
+ * so applying never follows a symlink again.
+ */
+import * as path from 'node:path';
+import * as fs from './fs.js';
+import type { Info } from './fs.js';
+import { badArgument, codes, errnoOf, TxnError } from './errors.js';
+import { HOME_NAME } from './layout.js';
+
+/** Longest name of one path component in bytes (NAME_MAX on Linux, most BSDs and macOS). */
+export const NAME_MAX = 255;
+/** Longest absolute path in bytes (PATH_MAX on Linux, less the NUL). */
+export const PATH_MAX = 4095;
+
+/** A target that passed the lexical checks. */
+export interface TargetPath {
+  /** Relative to the root, components joined by '/', normalised. Also the dedupe key. */
+  readonly rel: string;
+  /** Absolute path (root as given, not resolved). */
+  readonly abs: string;
+}
+
+function bad(message: string, p: string, cause?: unknown): TxnError {
+  return new TxnError(codes.EBADPATH, message, cause === undefined ? { path: p } : { path: p, cause });
+}
+
+/** Split a '/'-joined relative path into components. */
+export function components(rel: string): string[] {
+  return rel.split('/');
+}
+
+/** True if a component is the reserved home name (case-insensitively: case-folding filesystems). */
+export function isReserved(component: string): boolean {
+  return component.toLowerCase() === HOME_NAME;
+}
+
+/**
+ * Check a target path lexically against `root` (an absolute, normalised path). Throws TypeError for
+ * a non-string, TxnError EBADPATH for a path that cannot name a file inside the root.
+ */
+export function checkTarget(root: string, input: unknown, argName = 'path'): TargetPath {
+  if (typeof input !== 'string') throw badArgument(argName, 'a string', input);
+  if (input.length === 0) throw bad('The target path is empty. Pass a file name relative to the root.', input);
+  if (input.includes('\0')) throw bad(`The target path ${JSON.stringify(input)} contains a NUL byte.`, input);
+  if (input.endsWith('/') || input.endsWith(path.sep)) {
+    throw bad(`The target path '${input}' ends with a separator, so it names a directory; txnfs writes files.`, input);
+  }
+  const abs = path.resolve(root, input);
+  const relNative = path.relative(root, abs);
+  if (relNative === '') throw bad(`The target path '${input}' names the root directory itself, not a file in it.`, input);
+  if (relNative === '..' || relNative.startsWith(`..${path.sep}`) || path.isAbsolute(relNative)) {
+    throw bad(`The target path '${input}' is outside the root '${root}'. Targets must be inside the root.`, input);
+  }
+  const rel = path.sep === '/' ? relNative : relNative.split(path.sep).join('/');
+  for (const part of components(rel)) {
+    if (isReserved(part)) {
+      throw bad(`The target path '${input}' is inside a '${HOME_NAME}' directory, which txnfs reserves for its own records.`, input);
+    }
+    if (Buffer.byteLength(part) > NAME_MAX) {
+      throw bad(`The target path '${input}' has a name longer than ${NAME_MAX} bytes.`, input, nameTooLong(abs));
+    }
+  }
+  if (Buffer.byteLength(abs) > PATH_MAX) {
+    throw bad(`The target path '${input}' is longer than ${PATH_MAX} bytes once resolved.`, input, nameTooLong(abs));
+  }
+  return { rel, abs };
+}
+
+function nameTooLong(p: string): NodeJS.ErrnoException {
+  const err = new Error(`ENAMETOOLONG: name too long, '${p}'`) as NodeJS.ErrnoException;
+  err.code = 'ENAMETOOLONG';
+  err.path = p;
+  return err;
+}
+
+/**
+ * Whether a path read from a journal is a well-formed target: relative, normalised, '/'-joined, no
+ * empty, '.', '..' or reserved components, no NUL. A journal that names anything else was forged
+ * or damaged and is never applied.
+ */
+export function isJournalTarget(rel: unknown): rel is string {
+  if (typeof rel !== 'string' || rel.length === 0 || rel.includes('\0')) return false;
+  // On Windows a backslash is a separator, so it cannot appear inside a component of a clean path.
+  if (path.sep !== '/' && rel.includes('\\')) return false;
+  for (const part of components(rel)) {
+    if (part === '' || part === '.' || part === '..' || isReserved(part) || Buffer.byteLength(part) > NAME_MAX) return false;
+  }
+  return true;
+}
+
+/** What a target resolved to. */
+export interface ResolvedTarget {
+  /** Real path relative to the real root, '/'-joined. */
+  readonly rel: string;
+  /** The existing file, or undefined when the target does not exist. */
+  readonly existing: Info | undefined;
+  /** Directories (real, relative) this target needs created, parents first. */
+  readonly missingDirs: readonly string[];
+}
+
+interface ResolvedDir {
+  readonly rel: string;
+  readonly missing: readonly string[];
+}
+
+function join(parent: string, name: string): string {
+  return parent === '' ? name : `${parent}/${name}`;
+}
+
+/** Resolves targets against the real root, memoising parent directories. Use under the root lock. */
+export class Resolver {
+  readonly #realRoot: string;
+  readonly #dev: bigint;
+  readonly #dirs = new Map<string, Promise<ResolvedDir>>();
+
+  /** `realRoot` must be a realpath; `dev` is the device of the home directory. */
+  constructor(realRoot: string, dev: bigint) {
+    this.#realRoot = realRoot;
+    this.#dev = dev;
+  }
+
+  /** Resolve a target checked by `checkTarget` (its `rel` is relative to the real root's lexical form). */
+  async target(rel: string): Promise<ResolvedTarget> {
+    const slash = rel.lastIndexOf('/');
+    const parentRel = slash === -1 ? '' : rel.slice(0, slash);
+    const name = slash === -1 ? rel : rel.slice(slash + 1);
+    const parent = await this.#dir(parentRel, rel);
+    const realRel = join(parent.rel, name);
+    if (isReserved(components(realRel)[0] ?? '')) {
+      throw bad(`The target path '${rel}' leads into the '${HOME_NAME}' directory through a symlink.`, rel);
+    }
+    if (parent.missing.length > 0) return { rel: realRel, existing: undefined, missingDirs: parent.missing };
+    let info: Info;
+    try {
+      info = await fs.lstat(path.join(this.#realRoot, realRel));
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === 'ENOENT') return { rel: realRel, existing: undefined, missingDirs: [] };
+      if (code === 'ENAMETOOLONG') throw bad(`The target path '${rel}' is too long for this filesystem.`, rel, err);
+      throw err;
+    }
+    if (info.kind === 'dir') {
+      throw new TxnError(codes.ETARGET, `The target '${rel}' is a directory; txnfs replaces and removes files only. Remove the directory or pick another name.`, { path: rel });
+    }
+    if (info.kind === 'symlink') {
+      throw new TxnError(codes.ETARGET, `The target '${rel}' is a symlink. txnfs does not write through or replace symlinks in a transaction; name the file it points to instead.`, { path: rel });
+    }
+    if (info.kind !== 'file') {
+      throw new TxnError(codes.ETARGET, `The target '${rel}' is not a regular file (a FIFO, socket or device); txnfs will not replace it.`, { path: rel });
+    }
+    return { rel: realRel, existing: info, missingDirs: [] };
+  }
+
+  #dir(rel: string, forTarget: string): Promise<ResolvedDir> {
+    let p = this.#dirs.get(rel);
+    if (p === undefined) {
+      p = this.#resolveDir(rel, forTarget);
+      this.#dirs.set(rel, p);
+    }
+    return p;
+  }
+
+  async #resolveDir(rel: string, forTarget: string): Promise<ResolvedDir> {
+    if (rel === '') return { rel: '', missing: [] };
+    const abs = path.join(this.#realRoot, rel);
+    let real: string;
+    try {
+      real = await fs.realpath(abs);
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === 'ENOENT') {
+        // Missing, or a symlink that points nowhere: only the first may be created.
+        const exists = await fs.lstat(abs).then(() => true, () => false);
+        if (exists) {
+          throw bad(`The target path '${forTarget}' passes through '${rel}', a symlink whose target does not exist.`, forTarget);
+        }
+        const slash = rel.lastIndexOf('/');
+        const parent = await this.#dir(slash === -1 ? '' : rel.slice(0, slash), forTarget);
+        const mine = join(parent.rel, slash === -1 ? rel : rel.slice(slash + 1));
+        return { rel: mine, missing: [...parent.missing, mine] };
+      }
+      if (code === 'ENOTDIR') {
+        throw new TxnError(codes.ETARGET, `The target path '${forTarget}' needs '${rel}' to be a directory, but a part of it is a file.`, { path: forTarget, cause: err });
+      }
+      if (code === 'ELOOP') throw bad(`The target path '${forTarget}' passes through a symlink loop at '${rel}'.`, forTarget, err);
+      if (code === 'ENAMETOOLONG') throw bad(`The target path '${forTarget}' is too long for this filesystem.`, forTarget, err);
+      throw err;
+    }
+    if (real !== this.#realRoot && !real.startsWith(this.#realRoot + path.sep)) {
+      throw bad(`The target path '${forTarget}' leaves the root through a symlink ('${rel}' resolves to '${real}').`, forTarget);
+    }
+    const info = await fs.stat(real);
+    if (info.kind !== 'dir') {
+      throw new TxnError(codes.ETARGET, `The target path '${forTarget}' needs '${rel}' to be a directory, but it is a file.`, { path: forTarget });
+    }
+    if (info.dev !== this.#dev) {
+      throw new TxnError(codes.ECROSSDEV, `The target path '${forTarget}' is on another filesystem than the root's '${HOME_NAME}' directory ('${rel}' is a mount point inside the root), so it cannot be renamed into place atomically. Use a separate root for that filesystem.`, { path: forTarget });
+    }
+    const relReal = path.relative(this.#realRoot, real);
+    return { rel: path.sep === '/' ? relReal : relReal.split(path.sep).join('/'), missing: [] };
+  }
+}
