@@ -1,0 +1,140 @@
+/**
+ * The workloads every crash test runs, and the one check they share: after recovery, each
+ * workload's targets are all in their old state or all in their new state.
+ *
+ * Data is generated from a seeded PRNG, so a failing case replays exactly. Every file's content
+ * starts with a generation tag ("g0:" before, "g1:" after), which makes a mix visible at a glance.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type Op = { readonly op: 'write'; readonly path: string; readonly data: Buffer } | { readonly op: 'delete'; readonly path: string };
+
+export interface Workload {
+  readonly name: string;
+  /** Files present before the transaction (relative path → content). */
+  readonly before: ReadonlyMap<string, Buffer>;
+  /** What the transaction does, in order. */
+  readonly ops: readonly Op[];
+}
+
+/** mulberry32: small, fast, deterministic. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Content of `size` bytes tagged with its generation and path. */
+export function content(gen: number, rel: string, size: number, rand: () => number = prng(size + rel.length)): Buffer {
+  const tag = Buffer.from(`g${gen}:${rel}:`);
+  const buf = Buffer.alloc(Math.max(size, tag.length));
+  tag.copy(buf);
+  for (let i = tag.length; i < buf.length; i++) buf[i] = 97 + Math.floor(rand() * 26);
+  return size === 0 ? Buffer.alloc(0) : buf.subarray(0, Math.max(size, tag.length));
+}
+
+function files(gen: number, names: readonly string[], size = 64): Map<string, Buffer> {
+  return new Map(names.map((n) => [n, content(gen, n, size)]));
+}
+
+const writes = (m: ReadonlyMap<string, Buffer>): Op[] => [...m].map(([p, data]) => ({ op: 'write', path: p, data }));
+
+/** The standard workloads (issue #3). */
+export function workloads(): Workload[] {
+  const mixedSizes = (() => {
+    const rand = prng(50);
+    const before = new Map<string, Buffer>();
+    const ops: Op[] = [];
+    const sizes = [0, 1, 100, 4096, 65536, 1024 * 1024];
+    for (let i = 0; i < 50; i++) {
+      const name = `part-${String(i).padStart(2, '0')}.bin`;
+      const size = sizes[i % sizes.length] === 1024 * 1024 && i > 6 ? Math.floor(rand() * 8192) : (sizes[i % sizes.length] as number);
+      if (i % 3 !== 0) before.set(name, content(0, name, Math.floor(rand() * 2048) + 8, rand));
+      if (i % 10 === 9) ops.push({ op: 'delete', path: name });
+      else ops.push({ op: 'write', path: name, data: content(1, name, size, rand) });
+    }
+    return { name: '50 files, 0 B to 1 MiB', before, ops };
+  })();
+  return [
+    { name: 'single file', before: new Map(), ops: writes(files(1, ['only.json'])) },
+    { name: 'create only', before: new Map(), ops: writes(files(1, ['a.json', 'b.csv', 'c.txt'])) },
+    { name: 'overwrite only', before: files(0, ['a.json', 'b.csv', 'c.txt']), ops: writes(files(1, ['a.json', 'b.csv', 'c.txt'])) },
+    { name: 'delete only', before: files(0, ['a.json', 'b.csv', 'c.txt']), ops: ['a.json', 'b.csv', 'c.txt'].map((p) => ({ op: 'delete' as const, path: p })) },
+    {
+      name: 'mixed with new nested dirs',
+      before: files(0, ['keep.txt', 'replace.txt', 'gone.txt']),
+      ops: [
+        { op: 'write', path: 'replace.txt', data: content(1, 'replace.txt', 300) },
+        { op: 'write', path: 'new/deep/er/x.json', data: content(1, 'new/deep/er/x.json', 50) },
+        { op: 'delete', path: 'gone.txt' },
+        { op: 'write', path: 'new/y.txt', data: content(1, 'new/y.txt', 0) },
+      ],
+    },
+    mixedSizes,
+  ];
+}
+
+/** The state after the transaction (relative path → content). */
+export function after(w: Workload): Map<string, Buffer> {
+  const m = new Map(w.before);
+  for (const op of w.ops) {
+    if (op.op === 'write') m.set(op.path, op.data);
+    else m.delete(op.path);
+  }
+  return m;
+}
+
+/** Write the workload's `before` state into `dir`. */
+export function seed(dir: string, w: Workload): void {
+  for (const [rel, data] of w.before) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), data);
+  }
+}
+
+/** Read every file under `dir` except `.txnfs/` (relative path → content). */
+export function read(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (r === '.txnfs') continue;
+      if (e.isDirectory()) walk(r);
+      else out.set(r, fs.readFileSync(path.join(dir, r)));
+    }
+  };
+  walk('');
+  return out;
+}
+
+function same(a: ReadonlyMap<string, Buffer>, b: ReadonlyMap<string, Buffer>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) {
+    const w = b.get(k);
+    if (w === undefined || !w.equals(v)) return false;
+  }
+  return true;
+}
+
+/**
+ * 'old' or 'new' when `state` equals the workload's before or after state; otherwise a
+ * description of the mix (which is an invariant violation).
+ */
+export function judge(w: Workload, state: ReadonlyMap<string, Buffer>): 'old' | 'new' | string {
+  if (same(state, w.before)) return 'old';
+  if (same(state, after(w))) return 'new';
+  const lines: string[] = [];
+  const all = new Set([...state.keys(), ...w.before.keys(), ...after(w).keys()]);
+  for (const k of [...all].sort()) {
+    const s = state.get(k);
+    const tag = s === undefined ? 'absent' : s.length === 0 ? 'empty' : s.subarray(0, 3).toString();
+    lines.push(`${k}=${tag}`);
+  }
+  return `mixed: ${lines.join(' ')}`;
+}
