@@ -4,24 +4,13 @@
  * acknowledged commit, and leave nothing behind. The exhaustive loops (every operation, I/O errors,
  * power loss) live in the crash harness; this one proves the commit point.
  */
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { recover } from '../../src/index.js';
+import { crashAt, makeRoot } from '../helpers/crash.js';
 import { leftovers, tmpdir } from '../helpers/tmp.js';
 import { judge, read, seed, workloads, type Workload } from './workloads.js';
 
-const fixture = fileURLToPath(new URL('../fixtures/commit-and-die.mjs', import.meta.url));
-
-function runChild(dir: string, w: Workload, step: string, env: Record<string, string> = {}): { acked: boolean; killed: boolean } {
-  const opsFile = path.join(path.dirname(dir), `${path.basename(dir)}.ops.json`);
-  fs.writeFileSync(opsFile, JSON.stringify(w.ops.map((o) => (o.op === 'write' ? { ...o, data: o.data.toString('base64') } : o))));
-  const r = spawnSync(process.execPath, [fixture, dir, opsFile, step], { encoding: 'utf8', env: { ...process.env, ...env } });
-  if (r.signal === null && r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
-  return { acked: r.stdout.includes('ACK'), killed: r.signal === 'SIGKILL' };
-}
+const runChild = (dir: string, w: Workload, step: string, env: Record<string, string> = {}) => crashAt(dir, w.ops, step, env);
 
 /** Steps every non-empty commit passes, in order ('applied:<i>' for each entry). */
 function stepsOf(w: Workload): string[] {
@@ -35,9 +24,7 @@ describe('a SIGKILL at each named step of the commit', () => {
     it(`${w.name}: all-old before the commit point, all-new after, nothing left`, async () => {
       const outcomes: string[] = [];
       for (const step of stepsOf(w)) {
-        const base = tmpdir();
-        const dir = path.join(base, 'root');
-        fs.mkdirSync(dir);
+        const dir = makeRoot(tmpdir());
         seed(dir, w);
         const { acked, killed } = runChild(dir, w, step);
         expect(killed).toBe(step !== 'never' && step !== 'done' ? true : step === 'done');
@@ -61,9 +48,7 @@ describe('a SIGKILL at each named step of the commit', () => {
 
   it('recovery rolls forward what the killed commit had journaled (it reports it)', async () => {
     const w = small.find((x) => x.name === 'overwrite only') as Workload;
-    const base = tmpdir();
-    const dir = path.join(base, 'root');
-    fs.mkdirSync(dir);
+    const dir = makeRoot(tmpdir());
     seed(dir, w);
     runChild(dir, w, 'applied:0');
     expect(judge(w, read(dir))).toMatch(/^mixed/); // the crash really left a mix behind
@@ -75,9 +60,7 @@ describe('a SIGKILL at each named step of the commit', () => {
 
   it('catches a real bug: with the journal removed before the renames, a kill mid-apply leaves a mix', async () => {
     const w = small.find((x) => x.name === 'overwrite only') as Workload;
-    const base = tmpdir();
-    const dir = path.join(base, 'root');
-    fs.mkdirSync(dir);
+    const dir = makeRoot(tmpdir());
     seed(dir, w);
     runChild(dir, w, 'applied:0', { TXNFS_MUTATIONS: 'cleanup-before-apply' });
     await recover(dir);
