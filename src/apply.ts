@@ -120,6 +120,10 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   let changed = 0;
   let unchanged = 0;
   const total = journal.entries.length;
+  // Every directory the commit planned is created (and later fsynced via its parent), even one no
+  // remaining entry needs, so the directory set after a roll-forward never depends on where a
+  // crash cut the previous run.
+  for (const d of journal.dirs) await guard.ensure(d, true);
   for (const [i, e] of journal.entries.entries()) {
     await guard.ensure(parentOf(e.target), true);
     const target = absOf(root, e.target);

@@ -239,6 +239,8 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
         if (owner?.token === record.token) return;
         state.compromised = new Error(`lock directory '${lockDir}' no longer carries this process's token`);
       }
+      // Not ours any more: recovery in this process must judge it like anyone else's.
+      if (held.get(lockDir) === record) held.delete(lockDir);
       throw new TxnError(
         codes.ECOMPROMISED,
         `The ${options.what} at '${lockDir}' was taken over by another process (this process stalled for longer than lockStale = ${timing.stale} ms). Nothing was committed; retry the transaction.`,
