@@ -156,11 +156,13 @@ describe('removeDeadLock', () => {
   });
 });
 
+const waiting = { ...timing, timeout: 10_000 };
+
 describe('withRootLock', () => {
   it('serialises callers in one process, in call order', async () => {
     const lockDir = path.join(tmpdir(), 'root.lock');
     const events: string[] = [];
-    const job = (name: string) => withRootLock(lockDir, timing, undefined, async () => {
+    const job = (name: string) => withRootLock(lockDir, waiting, undefined, async () => {
       events.push(`start ${name}`);
       await new Promise((r) => setTimeout(r, 20));
       events.push(`end ${name}`);
@@ -178,5 +180,29 @@ describe('withRootLock', () => {
       throw new Error('boom');
     })).rejects.toThrow('boom');
     expect(fs.existsSync(lockDir)).toBe(false);
+  });
+});
+
+describe('withRootLock timeout in one process', () => {
+  it('a waiter gives up after lockTimeout with ELOCKED, and the queue still runs in order', async () => {
+    const lockDir = path.join(tmpdir(), 'root.lock');
+    const events: string[] = [];
+    let releaseFirst!: () => void;
+    const first = withRootLock(lockDir, waiting, undefined, () => new Promise<void>((r) => {
+      events.push('first');
+      releaseFirst = r;
+    }));
+    const second = withRootLock(lockDir, { ...timing, timeout: 50 }, undefined, async () => {
+      events.push('second');
+    });
+    const third = withRootLock(lockDir, waiting, undefined, async () => {
+      events.push('third');
+    });
+    await expect(second).rejects.toMatchObject({ code: codes.ELOCKED });
+    expect(events).toEqual(['first']); // the third did not overtake the holder
+    releaseFirst();
+    await first;
+    await third;
+    expect(events).toEqual(['first', 'third']);
   });
 });
