@@ -170,6 +170,7 @@ export class Transaction implements AsyncDisposable {
   #failure: TxnError | undefined;
   #setup: Promise<Setup> | undefined;
   #temp: Promise<string> | undefined;
+  #aborting: Promise<void> | undefined;
   readonly #limiter: Limiter;
 
   /** @internal Use {@link begin}. */
@@ -800,10 +801,18 @@ export class Transaction implements AsyncDisposable {
    * (`ESTATE`).
    */
   async abort(): Promise<void> {
-    if (this.#state === 'aborted' || this.#state === 'aborting' || this.#state === 'failed') return;
+    // A call while an abort is under way (one an AbortSignal started, say) waits for it, so a
+    // resolved abort() always means the staging dir is gone.
+    if (this.#aborting !== undefined) return this.#aborting;
+    if (this.#state === 'aborted' || this.#state === 'failed') return;
     if (this.#state !== 'open') {
       throw new TxnError(codes.ESTATE, `Cannot abort: transaction ${this.id} is ${this.#state}.`, { txnId: this.id });
     }
+    this.#aborting = this.#abortOpen();
+    return this.#aborting;
+  }
+
+  async #abortOpen(): Promise<void> {
     this.#state = 'aborting';
     try {
       await this.#quiesce();
