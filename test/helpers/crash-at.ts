@@ -8,16 +8,16 @@ const fixture = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../f
 
 /**
  * Leave in `root` what a process killed (SIGKILL) at protocol step `step` leaves: a transaction
- * writing `count` files of `size` bytes (f0000, f0001, ...). Returns the transaction id.
+ * writing `count` files of `size` bytes (`prefix`f0000, `prefix`f0001, ...). Returns the transaction id.
  *
  * The crash happens in a scratch root, and its staging dir and owner lock are then moved into
  * `root/.txnfs/`: a commit in `root` itself would first recover the dead transactions already
  * there (invariant 7), and tests need several side by side.
  */
-export function crashAt(root: string, step: string, count = 1, size = 16): string {
+export function crashAt(root: string, step: string, count = 1, size = 16, prefix = ''): string {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-crash-'));
   try {
-    const r = spawnSync(process.execPath, [fixture, scratch, step, String(count), String(size)], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [fixture, scratch, step, String(count), String(size), prefix], { encoding: 'utf8' });
     if (r.signal !== 'SIGKILL') throw new Error(`the fixture was not killed at '${step}' (status ${r.status}): ${r.stderr}`);
     const from = path.join(scratch, '.txnfs');
     const names = fs.readdirSync(from).filter((n) => n.startsWith('.txn-'));
