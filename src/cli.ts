@@ -18,10 +18,10 @@ function flush(stream: NodeJS.WritableStream): Promise<void> {
   return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
-// A reader that went away (`txnfs status --json | head -1`) is not an error worth a stack trace.
+// A reader that went away (`txnfs status --json | head -1`) is not an error worth a stack trace,
+// and must not change the exit code a script relies on: the rest of the output is dropped.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
+  if (err.code !== 'EPIPE') throw err;
 });
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };

@@ -190,6 +190,15 @@ export async function runExec(o: ExecOptions): Promise<ExecOutcome> {
       await tx.abort();
       return outcome(received !== null ? 'interrupted' : 'failed', exit);
     }
+    // The command may have removed TXNFS_OUT or put a symlink in its place: never walk (and move
+    // files from) somewhere else, and never read "no output" into "delete everything".
+    const info = await fs.lstat(out).catch((err: unknown) => {
+      if (errnoOf(err) === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (info?.kind !== 'dir') {
+      throw new TxnError(codes.ETARGET, `The command ${info === undefined ? 'removed' : 'replaced'} TXNFS_OUT ('${out}'); write files inside it, never replace it. Nothing was committed.`, { path: out });
+    }
     const produced = await walk(out);
     if (produced.others.length > 0) {
       const what = produced.others.map((e) => `${e.rel} (${e.kind === 'symlink' ? 'symlink' : 'special file'})`);

@@ -177,6 +177,21 @@ describe('txnfs exec: the command fails', () => {
     }
   });
 
+  it('refuses to commit when the command removed or replaced TXNFS_OUT, even with --delete-missing', () => {
+    const dir = seeded();
+    const before = snapshot(dir);
+    const elsewhere = tmpdir();
+    fs.writeFileSync(path.join(elsewhere, 'not-ours'), 'n');
+    for (const script of ['rm -rf "$TXNFS_OUT"', `rm -rf "$TXNFS_OUT" && ln -s "${elsewhere}" "$TXNFS_OUT"`]) {
+      const r = txnfs(['exec', dir, '--delete-missing', ...sh(script)]);
+      expect(r.status).toBe(125);
+      expect(r.stderr).toMatch(/(removed|replaced) TXNFS_OUT/);
+      expect(snapshot(dir)).toEqual(before);
+      expect(leftovers(dir)).toEqual([]);
+    }
+    expect(fs.readdirSync(elsewhere)).toEqual(['not-ours']);
+  });
+
   it('refuses an output named .txnfs (exit 125) and lands nothing', () => {
     const dir = tmpdir();
     const r = txnfs(['exec', dir, ...sh('mkdir -p "$TXNFS_OUT/a/.txnfs" && echo x > "$TXNFS_OUT/a/.txnfs/x" && echo y > "$TXNFS_OUT/y"')]);
