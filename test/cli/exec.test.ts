@@ -245,6 +245,27 @@ describe('txnfs exec: signals sent to txnfs', () => {
   });
 });
 
+describe('txnfs exec: txnfs itself dies', () => {
+  it('SIGKILL leaves a dead staging dir; status reports it (exit 3) and recover discards it', async () => {
+    const dir = seeded();
+    const before = snapshot(dir);
+    const run = start(['exec', dir, ...sh('echo new > "$TXNFS_OUT/a.txt"; echo "ready $$"; exec sleep 10')]);
+    const commandPid = Number(/ready (\d+)/.exec(await run.output('ready'))?.[1]);
+    run.child.kill('SIGKILL');
+    // The orphaned command is ours to end; it also holds the stdout pipe open until it does.
+    process.kill(commandPid, 'SIGKILL');
+    expect((await run.done).signal).toBe('SIGKILL');
+    const status = txnfs(['status', dir, '--json']);
+    expect(status.status).toBe(3);
+    expect(JSON.parse(status.stdout).transactions).toEqual([expect.objectContaining({ state: 'staging', owner: 'dead', needs: 'recovery' })]);
+    const recovered = txnfs(['recover', dir, '--json']);
+    expect(recovered.status).toBe(0);
+    expect(JSON.parse(recovered.stdout).discarded).toHaveLength(1);
+    expect(snapshot(dir)).toEqual(before);
+    expect(leftovers(dir)).toEqual([]);
+  });
+});
+
 describe('txnfs exec --delete-missing', () => {
   it('removes the files of the root the command did not produce, in the same transaction', () => {
     const dir = seeded();

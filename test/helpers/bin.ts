@@ -19,16 +19,16 @@ export function txnfs(args: readonly string[], env: NodeJS.ProcessEnv = {}): Run
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Start `txnfs args...`; `lines` resolves with stdout once it contains `marker`. */
-export function start(args: readonly string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output(marker: string): Promise<void>; done: Promise<Run> } {
+/** Start `txnfs args...`; `output(marker)` resolves with the stdout so far once it contains `marker`. */
+export function start(args: readonly string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output(marker: string): Promise<string>; done: Promise<Run> } {
   const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  const waiters: { marker: string; resolve: () => void }[] = [];
+  const waiters: { marker: string; resolve: (text: string) => void }[] = [];
   child.stdout?.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
     for (const w of waiters.splice(0)) {
-      if (stdout.includes(w.marker)) w.resolve();
+      if (stdout.includes(w.marker)) w.resolve(stdout);
       else waiters.push(w);
     }
   });
@@ -36,7 +36,7 @@ export function start(args: readonly string[], env: NodeJS.ProcessEnv = {}): { c
   const done = new Promise<Run>((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
   return {
     child,
-    output: (marker) => (stdout.includes(marker) ? Promise.resolve() : new Promise((resolve) => waiters.push({ marker, resolve }))),
+    output: (marker) => (stdout.includes(marker) ? Promise.resolve(stdout) : new Promise((resolve) => waiters.push({ marker, resolve }))),
     done,
   };
 }
