@@ -23,6 +23,9 @@ function flush(stream: NodeJS.WritableStream): Promise<void> {
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code !== 'EPIPE') throw err;
 });
+// An error writing to stderr (a terminal hung up: EIO, after SIGHUP) has nowhere to be reported;
+// it must not replace the exit status with a crash.
+process.stderr.on('error', () => undefined);
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 const exit = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, version });
