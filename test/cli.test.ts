@@ -6,21 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
 import { bin, txnfs } from './helpers/bin.js';
 import { crashAt } from './helpers/crash-at.js';
+import { runMain as run } from './helpers/main.js';
 import { tmpdir } from './helpers/tmp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
-
-/** main() in this process, for the many cases where spawning the bin would only add seconds. */
-async function run(args: readonly string[]): Promise<{ status: number | undefined; stdout: string; stderr: string }> {
-  const out = { text: '', write: (t: string) => ((out.text += t), true) };
-  const err = { text: '', write: (t: string) => ((err.text += t), true) };
-  const exit = await main(args, { stdout: out as never, stderr: err as never, version: pkg.version });
-  return { status: 'code' in exit ? exit.code : undefined, stdout: out.text, stderr: err.text };
-}
 
 describe('help and version', () => {
   it('--help, -h and help print the overview with examples on stdout, exit 0', async () => {

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { bin, start, txnfs } from '../helpers/bin.js';
 import { corruptJournal, crashAt } from '../helpers/crash-at.js';
+import { runMain } from '../helpers/main.js';
 import { leftovers, snapshot, tmpdir } from '../helpers/tmp.js';
 
 const sh = (script: string): string[] => ['--', 'sh', '-c', script];
@@ -340,16 +341,21 @@ describe('txnfs exec: bad arguments (exit 125, nothing runs)', () => {
     [['exec', 'DIR', '--durability', 'fast', '--', 'true'], /--durability must be 'full' or 'none', not 'fast'/],
     [['exec', 'DIR', '--delete-mising', '--', 'true'], /unknown option '--delete-mising'/],
     [['exec', 'DIR', '--subtree'], /argument missing/],
-  ])('%j', (args, message) => {
+  ])('%j', async (args, message) => {
     const dir = tmpdir();
     const mark = path.join(dir, 'ran');
-    const r = txnfs(args.map((a) => (a === 'DIR' ? dir : a)).map((a) => (a === 'true' ? `touch ${mark}` : a)));
+    const r = await runMain(args.map((a) => (a === 'DIR' ? dir : a)).map((a) => (a === 'true' ? `touch ${mark}` : a)));
     expect(r.status).toBe(125);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/Usage: txnfs exec <dir> \[options\] -- <command>/);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('through the bin: exit 125', () => {
+    const r = txnfs(['exec', tmpdir(), '--durability', 'fast', '--', 'true']);
+    expect(r).toMatchObject({ status: 125, stdout: '', stderr: expect.stringMatching(/^txnfs exec: --durability must be/) });
   });
 
   it('a missing root is exit 125 with a clear message', () => {

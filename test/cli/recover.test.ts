@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin } from '../../src/index.js';
 import { bin, txnfs } from '../helpers/bin.js';
+import { runMain } from '../helpers/main.js';
 import { corruptJournal, crashAt } from '../helpers/crash-at.js';
 import { leftovers, snapshot, tmpdir } from '../helpers/tmp.js';
 
@@ -138,13 +139,13 @@ describe('txnfs recover', () => {
     expect(piped.stdout).not.toContain('\x1b[K');
   });
 
-  it('bad arguments: exit 2, no stack; a missing root: exit 1 (not "nothing to recover")', () => {
+  it('bad arguments: exit 2, no stack; a missing root: exit 1 (not "nothing to recover")', async () => {
     for (const [args, message] of [
       [['recover'], /missing <dir>/],
       [['recover', 'a', '--dryrun'], /unknown option '--dryrun'/],
       [['recover', 'a', 'b'], /unexpected argument 'b'/],
     ] as const) {
-      const r = txnfs(args);
+      const r = await runMain(args);
       expect({ args, status: r.status }).toEqual({ args, status: 2 });
       expect(r.stderr).toMatch(message);
       expect(r.stderr).toContain('Usage: txnfs recover <dir> [--dry-run] [--json]');

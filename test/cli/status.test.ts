@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin } from '../../src/index.js';
 import { txnfs } from '../helpers/bin.js';
+import { runMain } from '../helpers/main.js';
 import { corruptJournal, crashAt } from '../helpers/crash-at.js';
 import { tmpdir } from '../helpers/tmp.js';
 
@@ -98,14 +99,14 @@ describe('txnfs status', () => {
     expect(before).toContain(`.txn-${id}`);
   });
 
-  it('bad arguments: exit 2 with the usage line, no stack; a missing root: exit 1', () => {
+  it('bad arguments: exit 2 with the usage line, no stack; a missing root: exit 1', async () => {
     for (const [args, message] of [
       [['status'], /missing <dir>/],
       [['status', 'a', 'b'], /unexpected argument 'b'/],
       [['status', 'a', '--jsno'], /unknown option '--jsno'/],
       [['status', 'a', '--json=yes'], /does not take an argument/],
     ] as const) {
-      const r = txnfs(args);
+      const r = await runMain(args);
       expect({ args, status: r.status }).toEqual({ args, status: 2 });
       expect(r.stderr).toMatch(message);
       expect(r.stderr).toContain('Usage: txnfs status <dir> [--json]');
