@@ -7,6 +7,7 @@
  *                                  exists, so recovery never sees a staging dir without its lock
  *   <root>/.txnfs/.txn-<id>/       staging dir
  *       files/<n>                  staged data, flat, named by staging sequence number
+ *       tmp/                       tx.tempDir(): where other tools write files for tx.adopt()
  *       backup/<i>                 hard links to originals replaced or deleted by entry i
  *       journal.tmp, journal       the journal; `journal` existing and valid = committed
  *       rollback                   marker: a rollback is in progress, finish it, never roll forward
@@ -42,6 +43,9 @@ export function filesDir(staging: string): string {
 }
 export function stagedFile(staging: string, n: number): string {
   return path.join(staging, 'files', String(n));
+}
+export function tempDirOf(staging: string): string {
+  return path.join(staging, 'tmp');
 }
 export function backupDir(staging: string): string {
   return path.join(staging, 'backup');

@@ -25,7 +25,7 @@ import { codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { rollBack, rollForward } from './apply.js';
 import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
-import { homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
+import { filesDir, homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
 import { lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
 import { hasRollbackMarker, removeStaging, writeRollbackMarker } from './staging.js';
@@ -43,6 +43,15 @@ export interface FoundTxn {
   readonly entries: number;
   /** For 'corrupt': why the journal was rejected. */
   readonly reason?: string | undefined;
+  /**
+   * When its staging dir last changed, in ms since the epoch: about when it began, or when it
+   * reached its commit point. For an orphan lock, the lock's last refresh.
+   */
+  readonly mtimeMs: number;
+  /** Staged files not applied yet (in its `files/`). */
+  readonly staged: number;
+  /** Their total size in bytes. */
+  readonly bytes: number;
 }
 
 /** A transaction recovery acted on. */
@@ -102,7 +111,8 @@ export interface RecoverProgress {
   readonly total: number;
 }
 
-interface Classified extends FoundTxn {
+// Classification runs inside every commit, so it leaves out what only inspect() reports.
+interface Classified extends Omit<FoundTxn, 'mtimeMs' | 'staged' | 'bytes'> {
   readonly staging: string;
   readonly lock: string;
   readonly journal?: Journal | undefined;
@@ -155,9 +165,40 @@ async function classify(home: string, id: string, stale: number): Promise<Classi
   return { ...base, state, entries: journal.entries.length, journal };
 }
 
+async function lstatIfPresent(p: string): Promise<fs.Info | undefined> {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    // A live transaction may finish and remove its files while we look.
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Age and staged size of a classified transaction: one lstat per staged file. */
+async function measure(c: Classified): Promise<Pick<FoundTxn, 'mtimeMs' | 'staged' | 'bytes'>> {
+  const at = await lstatIfPresent(c.state === 'orphan-lock' ? c.lock : c.staging);
+  let staged = 0;
+  let bytes = 0;
+  if (c.state !== 'orphan-lock') {
+    const files = filesDir(c.staging);
+    const names = await fs.readdir(files).catch((err: unknown) => {
+      if (errnoOf(err) === 'ENOENT') return [];
+      throw err;
+    });
+    for (const name of names) {
+      const info = await lstatIfPresent(path.join(files, name));
+      if (info?.kind !== 'file') continue;
+      staged++;
+      bytes += info.size;
+    }
+  }
+  return { mtimeMs: at?.mtimeMs ?? 0, staged, bytes };
+}
+
 /**
- * List every transaction in the home of `dir`, with its state and whether its owner is alive.
- * Read-only; takes no lock.
+ * List every transaction in the home of `dir`, with its state, whether its owner is alive, its age
+ * and what it has staged. Read-only; takes no lock. Costs one lstat per staged file.
  */
 export async function inspect(dir: string, options: { lockStale?: number } = {}): Promise<FoundTxn[]> {
   const root = await fs.realpath(resolveDir(dir, 'dir')).catch(() => resolveDir(dir, 'dir'));
@@ -167,7 +208,7 @@ export async function inspect(dir: string, options: { lockStale?: number } = {})
   const found: FoundTxn[] = [];
   for (const id of ids) {
     const c = await classify(home, id, stale);
-    found.push({ id: c.id, state: c.state, owner: c.owner, entries: c.entries, ...(c.reason === undefined ? {} : { reason: c.reason }) });
+    found.push({ id: c.id, state: c.state, owner: c.owner, entries: c.entries, ...(c.reason === undefined ? {} : { reason: c.reason }), ...(await measure(c)) });
   }
   return found;
 }
