@@ -74,6 +74,20 @@ export function isProcessGone(id: ProcessIdentity): boolean {
   }
 }
 
+/**
+ * True only when the process named by `id` certainly still runs: same host, and (on Linux) a live
+ * process with that pid and the recorded start time. False means "gone, or cannot tell": a caller
+ * that must never touch a live owner's files then falls back to a heartbeat's staleness.
+ */
+export function isProcessAlive(id: ProcessIdentity): boolean {
+  const me = selfIdentity();
+  if (id.host !== me.host || id.start === '') return false;
+  if (id.pid === me.pid) return id.start === me.start;
+  // Elsewhere only kill(pid, 0) is available, which cannot tell a reused pid from the original.
+  if (process.platform !== 'linux') return false;
+  return !isProcessGone(id);
+}
+
 /** Parse an identity written by `selfIdentity`, or undefined if it is not one. */
 export function parseIdentity(value: unknown): ProcessIdentity | undefined {
   if (typeof value !== 'object' || value === null) return undefined;

@@ -1,0 +1,37 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { isProcessAlive, isProcessGone, selfIdentity } from '../src/identity.js';
+
+describe('isProcessAlive', () => {
+  it('is true for this process and false for a changed start time', () => {
+    const me = selfIdentity();
+    expect(isProcessAlive(me)).toBe(process.platform === 'linux' || me.start !== '');
+    expect(isProcessAlive({ ...me, start: `${me.start}1` })).toBe(false);
+  });
+
+  it('is false for another host, an unknown start time and an exited process', () => {
+    const me = selfIdentity();
+    expect(isProcessAlive({ ...me, host: 'host:elsewhere' })).toBe(false);
+    expect(isProcessAlive({ ...me, start: '' })).toBe(false);
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const pid = Number(child.stdout.toString());
+    const dead = { host: me.host, pid, start: '1' };
+    expect(isProcessAlive(dead)).toBe(false);
+    expect(isProcessGone(dead)).toBe(process.platform === 'linux');
+  });
+
+  it.runIf(process.platform === 'linux')('is true for a live child with its start time, false once it exits', async () => {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    const pid = child.pid as number;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] as string;
+    const id = { host: selfIdentity().host, pid, start };
+    expect(isProcessAlive(id)).toBe(true);
+    expect(isProcessAlive({ ...id, start: String(Number(start) + 1) })).toBe(false);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    expect(isProcessAlive(id)).toBe(false);
+  });
+});
