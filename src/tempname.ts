@@ -9,8 +9,8 @@
  * identity.ts), `pid` and `start` (the process start time in clock ticks) identify the process,
  * `thread` is the worker thread id and `seq` counts the names this copy of the library made. All
  * numbers are base 36. Together they are unique across processes, worker threads and calls; the
- * file is still created with O_EXCL, and a collision (two copies of txnfs loaded in one thread)
- * just takes the next `seq`.
+ * file is still created with O_EXCL, and a collision (two copies of txnfs loaded in one thread,
+ * whose sequences start at random points) just takes the next `seq`.
  *
  * The name never contains the target's name, so it is short whatever the target is called: at
  * most 65 bytes (`TEMP_NAME_MAX`), well under the 143-byte limit of eCryptfs (write-file-atomic issue #63 appends a
@@ -19,7 +19,7 @@
  *
  * Cost: string work only; the hash is computed once per process.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 import { selfIdentity, type ProcessIdentity } from './identity.js';
 import { TEMP_PREFIX } from './layout.js';
@@ -46,7 +46,9 @@ export function hostHash(host: string): string {
 }
 
 let self: { pid: number; prefix: string } | undefined;
-let seq = 0;
+// A random start, so that two copies of txnfs loaded in one thread (duplicate installs) do not walk
+// the same sequence of names and collide on every one of their open temps.
+let seq = randomInt(0, 2 ** 40);
 
 function selfPrefix(): string {
   if (self === undefined || self.pid !== process.pid) {
