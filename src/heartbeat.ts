@@ -8,8 +8,13 @@
  * stream can sit idle between chunks and an fsync of a large file can take long, so one shared,
  * unref'd timer touches every temp this process has open every `HEARTBEAT_MS`.
  *
+ * The same registry removes the temps still open if the process exits normally in the middle of
+ * a write (`process.exit()` while a write is pending), as write-file-atomic does, so recover() is
+ * needed only after a real crash. The exit handler only ever unlinks temp names: a temp already
+ * renamed is gone (ENOENT), and one not yet renamed never will be, because the process is ending.
+ *
  * Cost: a Set insert and delete per write; the timer exists only while some temp is open, and
- * it never keeps the process alive.
+ * it never keeps the process alive. The exit handler is registered once, at the first write.
  */
 import * as fs from './fs.js';
 
@@ -32,8 +37,24 @@ function beat(): void {
   }
 }
 
-/** Keep `path` fresh until the returned function is called (idempotent). */
+let exitHandler: (() => void) | undefined;
+
+function removeOpenTemps(): void {
+  for (const p of open) {
+    try {
+      fs.removeTreeSync(p);
+    } catch {
+      // Exiting anyway: what cannot be removed now, recover() removes.
+    }
+  }
+}
+
+/** Keep `path` fresh until the returned function is called (idempotent); remove it at exit until then. */
 export function keepFresh(path: string): () => void {
+  if (exitHandler === undefined) {
+    exitHandler = removeOpenTemps;
+    process.once('exit', exitHandler);
+  }
   open.add(path);
   if (timer === undefined) {
     timer = setInterval(beat, HEARTBEAT_MS);
