@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { codes, fileDefaults, writeFile, writeJson } from '../src/index.js';
+import { codes, writeFile, writeJson } from '../src/index.js';
 import type { FaultEvent } from '../src/faults.js';
 import { faults } from '../src/faults.js';
 import { ops, record } from './helpers/hook.js';
@@ -429,10 +429,5 @@ describe('options', () => {
     const options = Object.freeze({ mode: 0o640, durability: 'none' as const });
     await writeFile(path.join(dir, 'f'), 'x', options);
     expect(options).toEqual({ mode: 0o640, durability: 'none' });
-  });
-
-  it('the defaults are the documented ones (docs/single-file.md is generated from the same table)', () => {
-    expect(fileDefaults).toEqual({ mode: undefined, chown: true, mkdirs: false, durability: 'full', exclusive: false, dryRun: false, encoding: 'utf8' });
-    expect(Object.isFrozen(fileDefaults)).toBe(true);
   });
 });

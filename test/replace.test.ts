@@ -245,3 +245,30 @@ describe('temp files', () => {
     expect(fs.readdirSync(dir)).toEqual(['.txnfs']);
   });
 });
+
+const shm = '/dev/shm';
+const onTmpfs = ((): boolean => {
+  try {
+    return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === shm && l.includes(' - tmpfs '));
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!onTmpfs)('on tmpfs (/dev/shm; skipped where it is not a tmpfs mount)', () => {
+  it('writes, replaces and fsyncs as on ext4, leaving nothing behind', async () => {
+    const dir = fs.mkdtempSync(path.join(shm, 'txnfs-'));
+    try {
+      const file = path.join(dir, 'f');
+      fs.writeFileSync(file, 'old');
+      const events = record();
+      await writeFile(file, 'new');
+      expect(durabilityProblems(events, dir)).toEqual([]);
+      await writeFile(path.join(dir, 'x'), 'created', { exclusive: true });
+      expect(snapshot(dir)).toEqual({ f: 'new', x: 'created' });
+      expect(leftovers(dir)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
