@@ -16,14 +16,20 @@
  *
  * `makeDirs` creates missing parents for `mkdirs`, top-down, and reports which directories must be
  * fsynced for the new entries to be durable (the parent of each one it found missing).
+ *
+ * `makeHome` creates `<dir>/.txnfs/` for temp files with the permission bits and group of `<dir>`
+ * itself: whoever may create a file in `<dir>` may create its temp there (a home made with the
+ * first writer's umask would lock other users of a shared or sticky directory such as /tmp out).
  */
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as fs from './fs.js';
 import type { Info } from './fs.js';
 import { badArgument, codes, errnoOf, TxnError } from './errors.js';
+import { syncDir } from './durable.js';
 import { HOME_NAME } from './layout.js';
 import { isReserved, NAME_MAX, PATH_MAX } from './paths.js';
+import { ensureHome } from './staging.js';
 
 /** The file a write replaces. */
 export interface Target {
@@ -175,4 +181,27 @@ export async function existingAncestor(dir: string): Promise<string> {
       d = up;
     }
   }
+}
+
+/**
+ * Make sure `<dir>/.txnfs/` exists and is a directory. One this call creates gets the mode bits
+ * and group of `<dir>` (best effort for the group: a writer outside it cannot give it away), and
+ * with `durable` its entry in `<dir>` is fsynced. An existing one is checked as the core checks it.
+ * Errors are the fs errors (ENOENT when `<dir>` is missing), or ETARGET for a `.txnfs` that is not
+ * a directory.
+ */
+export async function makeHome(dir: string, durable: boolean): Promise<void> {
+  const home = path.join(dir, HOME_NAME);
+  try {
+    await fs.mkdir(home);
+  } catch (err) {
+    if (errnoOf(err) !== 'EEXIST') throw err;
+    await ensureHome(dir, durable); // someone else made it: only check that it is a directory
+    return;
+  }
+  const info = await fs.stat(dir);
+  // mkdir applied our umask; a setgid directory already passed on its group (and the bit).
+  await fs.chmod(home, info.mode);
+  if (info.gid !== (process.getgid?.() ?? info.gid)) await fs.chown(home, -1, info.gid).catch(() => undefined);
+  if (durable) await syncDir(dir);
 }

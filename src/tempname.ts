@@ -45,24 +45,25 @@ export function hostHash(host: string): string {
   return createHash('sha256').update(host).digest('hex').slice(0, 12);
 }
 
-let self: { pid: number; prefix: string } | undefined;
+let self: { pid: number; prefix: string; hostHash: string } | undefined;
 // A random start, so that two copies of txnfs loaded in one thread (duplicate installs) do not walk
 // the same sequence of names and collide on every one of their open temps.
 let seq = randomInt(0, 2 ** 40);
 
-function selfPrefix(): string {
+function selfNames(): { prefix: string; hostHash: string } {
   if (self === undefined || self.pid !== process.pid) {
     const id = selfIdentity();
     const start = /^\d+$/.test(id.start) ? BigInt(id.start).toString(36) : '';
-    self = { pid: process.pid, prefix: `${TEMP_PREFIX}${hostHash(id.host)}-${id.pid.toString(36)}-${start}-${threadId.toString(36)}-` };
+    const hash = hostHash(id.host);
+    self = { pid: process.pid, hostHash: hash, prefix: `${TEMP_PREFIX}${hash}-${id.pid.toString(36)}-${start}-${threadId.toString(36)}-` };
   }
-  return self.prefix;
+  return self;
 }
 
 /** A new temp file name for this process and thread. */
 export function tempName(): string {
   seq = seq >= Number.MAX_SAFE_INTEGER ? 1 : seq + 1;
-  return `${selfPrefix()}${seq.toString(36)}`;
+  return `${selfNames().prefix}${seq.toString(36)}`;
 }
 
 function base36(text: string): number {
@@ -90,7 +91,6 @@ export function parseTempName(name: string): TempWriter | undefined {
  * undefined when it ran elsewhere or in an earlier boot, which only its staleness can judge.
  */
 export function writerIdentity(writer: TempWriter): ProcessIdentity | undefined {
-  const me = selfIdentity();
-  if (writer.hostHash !== hostHash(me.host)) return undefined;
-  return { host: me.host, pid: writer.pid, start: writer.start };
+  if (writer.hostHash !== selfNames().hostHash) return undefined;
+  return { host: selfIdentity().host, pid: writer.pid, start: writer.start };
 }

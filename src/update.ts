@@ -27,8 +27,7 @@ import { acquire, type HeldLock } from './lock.js';
 import { updateLockName } from './orphans.js';
 import { fileQueue } from './queue.js';
 import { removeCreatedDirs, TempFile, type MadeSoFar, type WriteFileResult } from './replace.js';
-import { ensureHome } from './staging.js';
-import { checkFilePath, existingAncestor, makeDirs, resolveTarget } from './target.js';
+import { checkFilePath, existingAncestor, makeDirs, makeHome, resolveTarget } from './target.js';
 
 /** What {@link update} did. */
 export interface UpdateResult extends WriteFileResult {
@@ -42,7 +41,7 @@ export type UpdateFn = (current: Buffer | undefined) => WriteData | undefined | 
 /** Make sure a `.txnfs/` exists to hold the lock; create the parents first with `mkdirs`. */
 async function prepareHome(dir: string, o: ResolvedFileOptions): Promise<{ homeDir: string; made: MadeSoFar }> {
   try {
-    await ensureHome(dir, o.common.durable);
+    await makeHome(dir, o.common.durable);
     return { homeDir: dir, made: { created: [], parents: [] } };
   } catch (err) {
     if (errnoOf(err) !== 'ENOENT') throw err;
@@ -52,11 +51,11 @@ async function prepareHome(dir: string, o: ResolvedFileOptions): Promise<{ homeD
   }
   if (o.dryRun) {
     const homeDir = await existingAncestor(dir);
-    await ensureHome(homeDir, o.common.durable);
+    await makeHome(homeDir, o.common.durable);
     return { homeDir, made: { created: [], parents: [] } };
   }
   const made = await makeDirs(dir);
-  await ensureHome(dir, o.common.durable);
+  await makeHome(dir, o.common.durable);
   return { homeDir: dir, made };
 }
 

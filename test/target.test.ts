@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
-import { checkFilePath, existingAncestor, makeDirs, MAX_SYMLINK_HOPS, resolveTarget } from '../src/target.js';
+import { checkFilePath, existingAncestor, makeDirs, makeHome, MAX_SYMLINK_HOPS, resolveTarget } from '../src/target.js';
 import { ops, record } from './helpers/hook.js';
 import { tmpdir } from './helpers/tmp.js';
 
@@ -105,5 +105,36 @@ describe('makeDirs', () => {
     const dir = tmpdir();
     fs.mkdirSync(path.join(dir, 'a'));
     expect(await existingAncestor(path.join(dir, 'a/b/c'))).toBe(path.join(dir, 'a'));
+  });
+});
+
+describe('makeHome', () => {
+  it("gives a new .txnfs the directory's mode, so every user who may write there may make temps (a sticky /tmp too)", async () => {
+    const dir = tmpdir();
+    fs.chmodSync(dir, 0o1777);
+    const events = record();
+    await makeHome(dir, true);
+    expect(fs.statSync(path.join(dir, '.txnfs')).mode & 0o7777).toBe(0o1777);
+    expect(ops(events)).toContain(`fsyncDir ${dir}`);
+  });
+
+  it.runIf(process.getuid?.() === 0)("and the directory's group", async () => {
+    const dir = tmpdir();
+    fs.chownSync(dir, 0, 4321);
+    fs.chmodSync(dir, 0o775);
+    await makeHome(dir, false);
+    expect(fs.statSync(path.join(dir, '.txnfs'))).toMatchObject({ gid: 4321 });
+    expect(fs.statSync(path.join(dir, '.txnfs')).mode & 0o7777).toBe(0o775);
+  });
+
+  it('leaves an existing one as it is, refuses a file in its place, and reports a missing directory', async () => {
+    const dir = tmpdir();
+    fs.mkdirSync(path.join(dir, '.txnfs'), { mode: 0o700 });
+    await makeHome(dir, true);
+    expect(fs.statSync(path.join(dir, '.txnfs')).mode & 0o777).toBe(0o700);
+    const other = tmpdir();
+    fs.writeFileSync(path.join(other, '.txnfs'), '');
+    await expect(makeHome(other, true)).rejects.toMatchObject({ code: codes.ETARGET });
+    await expect(makeHome(path.join(other, 'missing'), true)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
