@@ -33,9 +33,9 @@
  * owner lock, a staging dir, a journal (write, fsync, rename, fsync), the root lock, a backup link
  * and their removal: 54 filesystem calls and 10 fsyncs, counted through the seam for a one-file
  * commit, against 9 calls and 2 fsyncs here. What the two share is everything below the protocol:
- * `writeAll` and `syncDirs` (durable.ts), `ensureHome` (staging.ts, inside makeHome), the name checks (paths.ts),
- * the process identity (identity.ts), the lock (lock.ts, for update()), the error codes and the fs
- * seam with its fault hook. And, as with transactions, the cleanup after a failed call and
+ * `writeAll` and `syncDirs` (durable.ts), `ensureHome` (staging.ts, inside makeHome), the name
+ * checks (paths.ts), the process identity (identity.ts), the lock (lock.ts, for update()), the
+ * error codes and the fs seam with its fault hook. And, as with transactions, the cleanup after a failed call and
  * recover() after a crash remove a temp with the same function (`removeTemp`, orphans.ts).
  *
  * Cost (durability 'full', existing directory): lstat, open, write, fchown (root replacing a file),

@@ -13,9 +13,9 @@
  * whose sequences start at random points) just takes the next `seq`.
  *
  * The name never contains the target's name, so it is short whatever the target is called: at
- * most 65 bytes (`TEMP_NAME_MAX`), well under the 143-byte limit of eCryptfs (write-file-atomic issue #63 appends a
- * suffix to the target's name and fails on long names there). Recovery parses the name back to
- * judge whether its writer still runs, without opening the file.
+ * most 65 bytes (`TEMP_NAME_MAX`), well under the 143-byte name limit of eCryptfs
+ * (write-file-atomic appends a suffix to the target's name and fails on long names there, issue
+ * #63). Recovery parses the name back to judge whether its writer still runs, without opening it.
  *
  * Cost: string work only; the hash is computed once per process.
  */
