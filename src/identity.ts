@@ -61,16 +61,23 @@ export function isProcessGone(id: ProcessIdentity): boolean {
   if (id.pid === me.pid) return id.start !== me.start && id.start !== '';
   if (process.platform === 'linux') {
     const st = procStat(id.pid);
-    if (st === undefined) return true; // no such pid in this namespace
+    // No /proc entry: no such pid in this namespace, or /proc is mounted with hidepid and hides
+    // another user's process. kill(pid, 0) tells them apart (EPERM: it exists).
+    if (st === undefined) return !pidExists(id.pid);
     const [state, start] = st;
     if (state === 'Z' || state === 'X') return true; // exited, not yet reaped
     return id.start !== '' && start !== id.start; // pid reused by a newer process
   }
+  return !pidExists(id.pid);
+}
+
+/** Whether a process with this pid exists (signal 0 is sent to nobody; EPERM means it exists). */
+function pidExists(pid: number): boolean {
   try {
-    process.kill(id.pid, 0);
-    return false;
+    process.kill(pid, 0);
+    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 

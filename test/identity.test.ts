@@ -1,8 +1,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isProcessAlive, isProcessGone, selfIdentity } from '../src/identity.js';
+
+const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/hidepid-check.mjs');
+const canUnshare = process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('unshare', ['--mount', 'true']).status === 0;
+
+function startOf(pid: number): string {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] as string;
+}
 
 describe('isProcessAlive', () => {
   it('is true for this process and false for a changed start time', () => {
@@ -33,5 +43,23 @@ describe('isProcessAlive', () => {
     child.kill('SIGKILL');
     await once(child, 'exit');
     expect(isProcessAlive(id)).toBe(false);
+  });
+});
+
+describe('isProcessGone', () => {
+  // hidepid=2 (common on hardened hosts) hides other users' /proc entries: a live process of
+  // another user must not be taken for a dead one, or its locks and temp files would be removed.
+  it.runIf(canUnshare)('does not judge another user\'s live process gone when /proc hides it (hidepid=2)', async () => {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      const pid = child.pid as number;
+      const script = `mount -t proc -o hidepid=2 proc /proc && exec ${JSON.stringify(process.execPath)} ${JSON.stringify(fixture)} ${pid} ${startOf(pid)}`;
+      const out = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8' });
+      expect(out.stderr).toBe('');
+      expect(JSON.parse(out.stdout)).toEqual({ gone: false });
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
   });
 });
