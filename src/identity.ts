@@ -90,9 +90,11 @@ export function isProcessAlive(id: ProcessIdentity): boolean {
   const me = selfIdentity();
   if (id.host !== me.host || id.start === '') return false;
   if (id.pid === me.pid) return id.start === me.start;
-  // Elsewhere only kill(pid, 0) is available, which cannot tell a reused pid from the original.
+  // Elsewhere only kill(pid, 0) is available, which cannot tell a reused pid from the original;
+  // so is a process that hidepid hides from us.
   if (process.platform !== 'linux') return false;
-  return !isProcessGone(id);
+  const st = procStat(id.pid);
+  return st !== undefined && st[0] !== 'Z' && st[0] !== 'X' && st[1] === id.start;
 }
 
 /** Parse an identity written by `selfIdentity`, or undefined if it is not one. */
