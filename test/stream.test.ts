@@ -48,8 +48,7 @@ describe('createWriteStream', () => {
   it('destroy(err) leaves the file untouched and removes the temp', async () => {
     const { dir, file } = seeded();
     const ws = createWriteStream(file);
-    ws.write('half of it');
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((resolve) => ws.write('half of it', resolve)); // written through to the temp
     expect(leftovers(dir)).toHaveLength(1);
     const errors: unknown[] = [];
     ws.on('error', (e) => errors.push(e));
@@ -136,8 +135,7 @@ describe('createWriteStream', () => {
     // The file appears while the stream is open: exclusive still refuses at the end.
     const late = path.join(dir, 'late');
     const ws = createWriteStream(late, { exclusive: true });
-    ws.write('mine');
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((resolve) => ws.write('mine', resolve));
     fs.writeFileSync(late, 'theirs');
     ws.end();
     expect(await once(ws, 'error').then(([e]) => e as unknown)).toMatchObject({ code: codes.EPRECONDITION });
