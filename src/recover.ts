@@ -113,7 +113,7 @@ interface Classified extends FoundTxn {
   readonly journal?: Journal | undefined;
 }
 
-/** List the transaction ids present in a home (staging dirs and owner locks). */
+/** List what a home holds: transaction ids (staging dirs, owner locks), tombs, single-file records. */
 async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; singles: string[] }> {
   let names: string[];
   try {
