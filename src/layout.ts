@@ -12,6 +12,9 @@
  *       journal.tmp, journal       the journal; `journal` existing and valid = committed
  *       rollback                   marker: a rollback is in progress, finish it, never roll forward
  *   <root>/.txnfs/.tomb-<rand>     a lock directory being removed (rename-then-delete)
+ *   <root>/.txnfs/.tmp-<writer>    a single-file write's temp file, renamed over its target; the
+ *                                  name encodes its writer's identity (tempname.ts)
+ *   <root>/.txnfs/.upd-<hash>.lock the lock `update()` holds on one file of <root>
  */
 import * as path from 'node:path';
 
@@ -20,6 +23,8 @@ export const STAGING_PREFIX = '.txn-';
 export const LOCK_SUFFIX = '.lock';
 export const TOMB_PREFIX = '.tomb-';
 export const OWNER_FILE = 'owner';
+export const TEMP_PREFIX = '.tmp-';
+export const UPDATE_LOCK_PREFIX = '.upd-';
 
 /** Matches a staging dir name and captures the id. */
 export const STAGING_RE = /^\.txn-([A-Za-z0-9_-]{1,64})$/;

@@ -14,6 +14,9 @@
  *   no journal                            → discarded (the commit point was never reached)
  *   owner lock with no staging dir        → discarded (a crash between lock and mkdir)
  *
+ * Before that, and without the root lock, the temp files and update() locks of dead single-file
+ * writers are removed (orphans.ts); they live in the home too, so this costs no listing of the root.
+ *
  * Committed transactions are applied oldest first, before anything else in the root may commit
  * (commit calls `recoverLocked` under the same lock), so an old journal can never overwrite newer
  * data (invariant 7). Every action is idempotent, so a crash during recovery is finished by the
@@ -29,6 +32,7 @@ import { filesDir, homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE,
 import { lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
 import { hasRollbackMarker, removeStaging, writeRollbackMarker } from './staging.js';
+import { isSingleFileRecord, removeOrphans } from './orphans.js';
 
 /** What a transaction found in a root's home is, as recovery sees it. */
 export type TxnState = 'staging' | 'committed' | 'rolling-back' | 'corrupt' | 'orphan-lock';
@@ -90,6 +94,8 @@ export interface RecoverReport {
   readonly corrupt: UnresolvedTxn[];
   /** Transactions whose apply and rollback both failed (e.g. EIO), left in place. */
   readonly failed: UnresolvedTxn[];
+  /** Temp files and update() locks of dead single-file writers, removed (with `dryRun`: to remove). */
+  readonly orphans: string[];
   readonly durationMs: number;
 }
 
@@ -118,23 +124,25 @@ interface Classified extends Omit<FoundTxn, 'mtimeMs' | 'staged' | 'bytes'> {
   readonly journal?: Journal | undefined;
 }
 
-/** List the transaction ids present in a home (staging dirs and owner locks). */
-async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; rootLock: boolean }> {
+/** List what a home holds: transaction ids (staging dirs, owner locks), tombs, single-file records, and whether a root lock exists. */
+async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; singles: string[]; rootLock: boolean }> {
   let names: string[];
   try {
     names = await fs.readdir(home);
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { ids: [], tombs: [], rootLock: false };
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { ids: [], tombs: [], singles: [], rootLock: false };
     throw err;
   }
   const ids = new Set<string>();
   const tombs: string[] = [];
+  const singles: string[] = [];
   for (const name of names) {
     const m = STAGING_RE.exec(name) ?? OWNER_LOCK_RE.exec(name);
     if (m?.[1] !== undefined) ids.add(m[1]);
     else if (name.startsWith(TOMB_PREFIX)) tombs.push(name);
+    else if (isSingleFileRecord(name)) singles.push(name);
   }
-  return { ids: [...ids].sort(), tombs, rootLock: names.includes(path.basename(rootLockPath(home))) };
+  return { ids: [...ids].sort(), tombs, singles, rootLock: names.includes(path.basename(rootLockPath(home))) };
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -225,7 +233,7 @@ export interface RecoverContext {
 }
 
 function emptyReport(dir: string, dryRun: boolean, started: number): RecoverReport {
-  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], failed: [], durationMs: performance.now() - started };
+  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], failed: [], orphans: [], durationMs: performance.now() - started };
 }
 
 /**
@@ -357,8 +365,11 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
   // Fast path: nothing pending means no lock, no writes (a clean root stays untouched). A root
   // lock left by a dead process is not "nothing": taking the lock below reclaims it, and releasing
   // it leaves the home clean.
-  const { ids, tombs, rootLock } = await listIds(home);
-  if (ids.length === 0 && tombs.length === 0 && !rootLock) return emptyReport(root, dryRun, started);
+  const { ids, tombs, singles, rootLock } = await listIds(home);
+  if (ids.length === 0 && tombs.length === 0 && singles.length === 0 && !rootLock) return emptyReport(root, dryRun, started);
+  // Single-file orphans need no root lock (orphans.ts); live writers' temps are left as they are.
+  const orphans = singles.length === 0 ? [] : await removeOrphans(home, singles, { stale: common.timing.stale, dryRun });
+  if (ids.length === 0 && tombs.length === 0 && !rootLock) return { ...emptyReport(root, dryRun, started), orphans };
   const ctx: RecoverContext = {
     root,
     home,
@@ -368,7 +379,7 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     dryRun,
     onProgress: onProgress as RecoverContext['onProgress'],
   };
-  if (dryRun) return recoverLocked(ctx);
+  if (dryRun) return { ...(await recoverLocked(ctx)), orphans };
   const report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
-  return { ...report, durationMs: performance.now() - started };
+  return { ...report, orphans, durationMs: performance.now() - started };
 }
