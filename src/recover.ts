@@ -20,7 +20,7 @@
  * next recovery (invariant 5).
  */
 import * as fs from './fs.js';
-import { codes, errnoOf, isTxnError, TxnError } from './errors.js';
+import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { rollBack, rollForward } from './apply.js';
 import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
@@ -300,9 +300,9 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
   const o = checkOptionsObject(options, 'options', recoverKeys);
   const common = resolveCommon(o);
   const dryRun = o.dryRun ?? false;
-  if (typeof dryRun !== 'boolean') throw new TypeError(`The "dryRun" option must be a boolean. Received ${String(dryRun)}`);
+  if (typeof dryRun !== 'boolean') throw badArgument('dryRun', 'a boolean', dryRun);
   const onProgress = o.onProgress;
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('The "onProgress" option must be a function.');
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw badArgument('onProgress', 'a function', onProgress);
   const abs = resolveDir(dir, 'dir');
   let root: string;
   try {

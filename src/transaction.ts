@@ -25,7 +25,7 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { nanoid } from 'nanoid';
 import * as fs from './fs.js';
-import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
+import { badArgument, codes, describeValue, errnoOf, isTxnError, TxnError } from './errors.js';
 import { mutated, step } from './faults.js';
 import { syncDir, syncDirs, writeAll } from './durable.js';
 import { chunkBytes, toSource, type Source, type WriteData } from './data.js';
@@ -128,8 +128,11 @@ const noop = (): void => undefined;
 
 function checkMode(value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0o7777) {
-    throw badArgument('mode', 'an integer from 0 to 0o7777', value);
+  if (typeof value !== 'number') throw badArgument('mode', 'an integer from 0 to 0o7777', value);
+  if (!Number.isInteger(value) || value < 0 || value > 0o7777) {
+    const err = new RangeError(`The "mode" option must be an integer from 0 to 0o7777. Received ${describeValue(value)}`);
+    (err as { code?: string }).code = 'ERR_OUT_OF_RANGE';
+    throw err;
   }
   return value;
 }
