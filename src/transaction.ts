@@ -12,7 +12,8 @@
  *
  * commit() then, under the root lock (DESIGN.md steps 2-9):
  *   2. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
- *   3. resolve targets (Resolver), fix up modes/owners of staged files;
+ *   3. resolve targets (Resolver), check preconditions (preconditions.ts), fix up modes/owners of
+ *      staged files;
  *   4. hard-link originals that will be replaced or deleted into backup/;
  *   5. fsync files/, backup/, the staging dir and the home;
  *   6. verify both locks are still ours, write the journal durably ◀── commit point;
@@ -21,6 +22,7 @@
  *   8. (inside rollForward) fsync every changed directory once;
  *   9. remove the journal and the staging dir, fsync the home, release the locks.
  */
+import * as nodePath from 'node:path';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { nanoid } from 'nanoid';
@@ -36,6 +38,7 @@ import { Limiter, mapLimit } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions, type ResolvedCommon } from './options.js';
 import { checkTarget, Resolver, type ResolvedTarget, type TargetPath } from './paths.js';
+import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
 import { createStaging, ensureHome, removeStaging, writeRollbackMarker, type Home, type Staging } from './staging.js';
 
@@ -55,6 +58,33 @@ export interface WriteOptions {
    * and a new file gets `0o666` minus the umask.
    */
   readonly mode?: number | undefined;
+  /**
+   * Commit only if the target is still as it was when it was read: pass the version from
+   * `tx.read()` or `tx.version()`. Checked under the root lock before the commit point; if the
+   * file changed, the whole commit fails with `EPRECONDITION` and nothing changes.
+   * @default undefined (no condition)
+   * @example
+   * ```ts
+   * const { data, version } = await tx.read('state.json');
+   * tx.write('state.json', update(data), { ifUnchanged: version });
+   * ```
+   */
+  readonly ifUnchanged?: FileVersion | undefined;
+  /**
+   * Create-only: commit only if the target does not exist at commit time (like `O_EXCL`);
+   * otherwise the whole commit fails with `EPRECONDITION`.
+   * @default false
+   */
+  readonly exclusive?: boolean | undefined;
+}
+
+/** Options of `tx.remove()`. */
+export interface RemoveOptions {
+  /**
+   * Commit only if the file is still as it was when it was read (see `WriteOptions.ifUnchanged`).
+   * @default undefined (no condition)
+   */
+  readonly ifUnchanged?: FileVersion | undefined;
 }
 
 /** Options of `tx.writeJson()`. */
@@ -94,6 +124,14 @@ export interface CommitResult {
 type Op =
   | { readonly kind: 'write'; readonly target: TargetPath; readonly staged: number; readonly mode: number | undefined }
   | { readonly kind: 'delete'; readonly target: TargetPath };
+
+/** A precondition on the state of a path before this transaction. */
+interface Condition {
+  readonly target: TargetPath;
+  readonly expected: FileVersion;
+  /** How the caller set it, for messages. */
+  readonly via: 'ifUnchanged' | 'exclusive' | 'expect';
+}
 
 interface StagedInfo {
   readonly ino: bigint;
@@ -163,6 +201,7 @@ export class Transaction implements AsyncDisposable {
   #state: TransactionState = 'open';
   #abortedBySignal = false;
   readonly #ops = new Map<string, Op>();
+  readonly #conditions: Condition[] = [];
   #nextStaged = 0;
   readonly #tasks = new Set<Promise<void>>();
   readonly #streams: TrackedStream[] = [];
@@ -310,8 +349,9 @@ export class Transaction implements AsyncDisposable {
     this.#assertOpen('write');
     const target = checkTarget(this.dir, path);
     const source = toSource(data);
-    const o = checkOptionsObject(options, 'options', ['mode']);
+    const o = checkOptionsObject(options, 'options', writeKeys);
     const mode = checkMode(o.mode);
+    this.#addConditions(target, o);
     const staged = this.#nextStaged++;
     this.#addOp({ kind: 'write', target, staged, mode });
     return this.#track(this.#stage(staged, source, mode), target.rel);
@@ -326,19 +366,22 @@ export class Transaction implements AsyncDisposable {
    */
   writeJson(path: string, value: unknown, options?: WriteJsonOptions): Promise<void> {
     this.#assertOpen('writeJson');
-    const o = checkOptionsObject(options, 'options', ['mode', 'spaces', 'replacer']);
+    const o = checkOptionsObject(options, 'options', [...writeKeys, 'spaces', 'replacer']);
     const text = JSON.stringify(value, o.replacer as never, o.spaces as never) as string | undefined;
     if (text === undefined) throw badArgument('value', 'JSON-serialisable', value);
-    return this.write(path, `${text}\n`, o.mode === undefined ? undefined : { mode: o.mode as number });
+    const { spaces: _spaces, replacer: _replacer, ...writeOptions } = o;
+    return this.write(path, `${text}\n`, writeOptions as WriteOptions);
   }
 
   /**
    * Stage a file removal. Removing a file that does not exist at commit is not an error (like
    * `rm -f`); removing a directory is (`ETARGET`).
    */
-  remove(path: string): void {
+  remove(path: string, options?: RemoveOptions): void {
     this.#assertOpen('remove');
     const target = checkTarget(this.dir, path);
+    const o = checkOptionsObject(options, 'options', ['ifUnchanged']);
+    this.#addConditions(target, o);
     this.#addOp({ kind: 'delete', target });
     this.#setupOnce(); // take the owner lock early, as for writes; errors surface at commit()
   }
@@ -357,8 +400,9 @@ export class Transaction implements AsyncDisposable {
   createWriteStream(path: string, options?: WriteOptions): Writable {
     this.#assertOpen('createWriteStream');
     const target = checkTarget(this.dir, path);
-    const o = checkOptionsObject(options, 'options', ['mode']);
+    const o = checkOptionsObject(options, 'options', writeKeys);
     const mode = checkMode(o.mode);
+    this.#addConditions(target, o);
     const n = this.#nextStaged++;
     this.#addOp({ kind: 'write', target, staged: n, mode });
     let handle: fs.Handle | undefined;
@@ -405,6 +449,110 @@ export class Transaction implements AsyncDisposable {
     return stream;
   }
 
+  /** Record the `ifUnchanged` / `exclusive` conditions of a write or remove (validated first). */
+  #addConditions(target: TargetPath, o: Record<string, unknown>): void {
+    const conditions: Condition[] = [];
+    if (o.ifUnchanged !== undefined) conditions.push({ target, expected: checkVersion(o.ifUnchanged, 'options.ifUnchanged'), via: 'ifUnchanged' });
+    if (o.exclusive !== undefined && typeof o.exclusive !== 'boolean') throw badArgument('options.exclusive', 'a boolean', o.exclusive);
+    if (o.exclusive === true) conditions.push({ target, expected: { exists: false }, via: 'exclusive' });
+    this.#conditions.push(...conditions);
+  }
+
+  /**
+   * Make the commit conditional on `path` still being as `version` describes (from `tx.read()` or
+   * `tx.version()`, or `{ exists: false }` for "must not exist"). The path need not be written by
+   * this transaction: use it for an input the outputs were derived from. Checked under the root
+   * lock before the commit point; a mismatch fails the commit with `EPRECONDITION`, nothing changed.
+   *
+   * @example
+   * ```ts
+   * const config = await tx.read('config.json');
+   * tx.expect('config.json', config.version); // outputs below were derived from this config
+   * tx.write('build/out.js', compile(config.data));
+   * await tx.commit();
+   * ```
+   */
+  expect(path: string, version: FileVersion): void {
+    this.#assertOpen('expect');
+    const target = checkTarget(this.dir, path);
+    this.#conditions.push({ target, expected: checkVersion(version, 'version'), via: 'expect' });
+  }
+
+  /**
+   * Read `path` (inside the root) as it is now, with a content version to pass back as
+   * `ifUnchanged` or to `expect()`. A missing file gives `data: undefined` and `{ exists: false }`.
+   * The read takes no lock: it is the commit that checks, under the root lock, that the file still
+   * has these bytes.
+   *
+   * @example
+   * ```ts
+   * // Two workers incrementing one counter never lose an update: the slower one gets
+   * // EPRECONDITION and retries with a fresh read.
+   * for (;;) {
+   *   const tx = begin({ dir: 'state' });
+   *   const { data, version } = await tx.read('counter.json');
+   *   const n = data === undefined ? 0 : (JSON.parse(data.toString()) as { n: number }).n;
+   *   tx.writeJson('counter.json', { n: n + 1 }, { ifUnchanged: version });
+   *   try {
+   *     await tx.commit();
+   *     break;
+   *   } catch (err) {
+   *     if (!isTxnError(err) || err.code !== codes.EPRECONDITION) throw err;
+   *   }
+   * }
+   * ```
+   */
+  async read(path: string): Promise<ReadResult> {
+    this.#assertOpen('read');
+    const target = checkTarget(this.dir, path);
+    const { abs, existing } = await this.#look(target);
+    if (existing === undefined) return { data: undefined, version: contentVersion(undefined) };
+    let data: Buffer;
+    try {
+      data = await fs.readFile(abs);
+    } catch (err) {
+      // Removed between the lstat and the read: it is absent now, which is a valid observation.
+      if (errnoOf(err) !== 'ENOENT') throw new TxnError(codes.EFS, `Reading '${target.rel}' failed: ${(err as Error).message}`, { cause: err, path: target.rel, txnId: this.id });
+      return { data: undefined, version: contentVersion(undefined) };
+    }
+    return { data, version: contentVersion(data) };
+  }
+
+  /**
+   * The identity version of `path` now (device, inode, size, mtime; no content read), to pass back
+   * as `ifUnchanged` or to `expect()`. Cheaper than `read()` for large files; see
+   * {@link FileVersion} for what it cannot see.
+   */
+  async version(path: string): Promise<FileVersion> {
+    this.#assertOpen('version');
+    const target = checkTarget(this.dir, path);
+    return identityVersion((await this.#look(target)).existing);
+  }
+
+  /** Resolve a path as commit will (same symlink and root rules), outside the lock. */
+  async #look(target: TargetPath): Promise<{ abs: string; existing: fs.Info | undefined }> {
+    const setup = await this.#setupOnce();
+    const r = await new Resolver(setup.root, setup.home.dev).target(target.rel);
+    return { abs: nodePath.join(setup.root, r.rel), existing: r.existing };
+  }
+
+  /** Check every precondition against the root as it is now. Under the root lock, before the commit point. */
+  async #checkConditions(resolver: Resolver, root: string): Promise<void> {
+    for (const c of this.#conditions) {
+      const r = await resolver.target(c.target.rel);
+      const abs = nodePath.join(root, r.rel);
+      const unmet = await unmetCondition(c.expected, r.existing, () => fs.readFile(abs));
+      if (unmet !== undefined) {
+        const how = c.via === 'exclusive' ? 'exclusive (create-only)' : c.via === 'expect' ? 'expect()' : 'ifUnchanged';
+        throw new TxnError(
+          codes.EPRECONDITION,
+          `The ${how} condition on '${c.target.rel}' does not hold: ${unmet}. Another writer changed it since it was read; nothing was committed. Read it again and retry.`,
+          { path: c.target.rel, txnId: this.id },
+        );
+      }
+    }
+  }
+
   /** Wait for every staging task and stream; throw the first failure. */
   async #settleStaging(): Promise<void> {
     for (const t of this.#streams) {
@@ -443,6 +591,7 @@ export class Transaction implements AsyncDisposable {
 
   async #plan(setup: Setup): Promise<Planned> {
     const resolver = new Resolver(setup.root, setup.home.dev);
+    await this.#checkConditions(resolver, setup.root);
     const ops = [...this.#ops.values()];
     const resolved = await mapLimit(ops, this.#o.concurrency, (op) => resolver.target(op.target.rel));
     // Two paths may name one file (a symlinked parent inside the root): the later operation wins.
@@ -586,7 +735,7 @@ export class Transaction implements AsyncDisposable {
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
-      if (this.#ops.size === 0) {
+      if (this.#ops.size === 0 && this.#conditions.length === 0) {
         await this.#discard();
         this.#state = 'committed';
         return { id: this.id, entries: 0, written: 0, removed: 0, bytes: 0, durationMs: performance.now() - started, recovered: [], warnings: [] };
@@ -693,6 +842,7 @@ export class Transaction implements AsyncDisposable {
 }
 
 const beginKeys = ['dir', ...commonKeys] as const;
+const writeKeys = ['mode', 'ifUnchanged', 'exclusive'] as const;
 
 /**
  * Start a transaction in `options.dir` (default: the current directory). Synchronous: no I/O
