@@ -709,6 +709,13 @@ export class Transaction implements AsyncDisposable {
       // Leave the journal (and any marker) for recovery, and let go of the owner lock so that
       // recover() — in this process or another — may finish the job.
       await setup.staging.ownerLock.release().catch(noop);
+      if (!ours) {
+        throw new TxnError(
+          codes.EINCOMPLETE,
+          `Transaction ${this.id} passed its commit point, but this process lost the root lock while applying it (it stalled for longer than lockStale = ${this.#o.timing.stale} ms) and another process took the transaction over; that process's recover() finishes it from the journal. Run recover('${this.dir}') and check its report to be certain of the outcome.`,
+          { cause: applyError, path: setup.staging.dir, txnId: this.id },
+        );
+      }
       throw new TxnError(
         codes.EINCOMPLETE,
         `Applying transaction ${this.id} failed after its commit point (${(applyError as Error).message}) and could not be undone here. Its durable records remain in '${setup.staging.dir}'; run recover('${this.dir}') once the cause is fixed.`,
@@ -761,13 +768,21 @@ export class Transaction implements AsyncDisposable {
           );
         }
         step('locked');
-        this.#o.signal?.throwIfAborted();
-        const plan = await this.#plan(setup);
-        await this.#prepare(setup, plan);
-        this.#o.signal?.throwIfAborted(); // the last moment an abort can still win
-        await setup.staging.ownerLock.verify();
-        await rootLock.verify();
-        await writeJournal(setup.staging.dir, plan.journal, this.#o.durable);
+        let plan: Planned;
+        try {
+          this.#o.signal?.throwIfAborted();
+          plan = await this.#plan(setup);
+          await this.#prepare(setup, plan);
+          this.#o.signal?.throwIfAborted(); // the last moment an abort can still win
+          await setup.staging.ownerLock.verify();
+          await rootLock.verify();
+          await writeJournal(setup.staging.dir, plan.journal, this.#o.durable);
+        } catch (err) {
+          // A process that stalled past the stale time finds its staging dir removed by another
+          // process's recovery, and fails on whatever it touches first (ENOENT). The cause the
+          // caller can act on is the takeover, so report that.
+          throw (await this.#takenOver([setup.staging.ownerLock, rootLock])) ?? err;
+        }
         committed = true;
         step('committed');
         await this.#apply(setup, plan.journal, rootLock);
@@ -795,12 +810,29 @@ export class Transaction implements AsyncDisposable {
       return { ...result, durationMs: performance.now() - started };
     } catch (err) {
       this.#state = 'failed';
+      let reported = err;
       if (!committed) {
+        // Staging that failed because the owner lock was taken over (a stall during staging) is
+        // reported as the takeover, like a failure under the root lock.
+        const setup = await this.#setup?.catch(() => undefined);
+        if (setup !== undefined && !(isTxnError(err) && err.code === codes.ECOMPROMISED)) reported = (await this.#takenOver([setup.staging.ownerLock])) ?? err;
         await this.#quiesce();
         await this.#discard().catch(noop);
       }
-      throw this.#wrapCommitError(err);
+      throw this.#wrapCommitError(reported);
     }
+  }
+
+  /** The ECOMPROMISED error of the first of `locks` that is no longer ours, if any. */
+  async #takenOver(locks: readonly HeldLock[]): Promise<TxnError | undefined> {
+    for (const lock of locks) {
+      try {
+        await lock.verify();
+      } catch (lost) {
+        if (isTxnError(lost) && lost.code === codes.ECOMPROMISED) return lost;
+      }
+    }
+    return undefined;
   }
 
   #wrapCommitError(err: unknown): TxnError {
