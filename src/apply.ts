@@ -15,7 +15,8 @@
  * directories, and files/ (which lost the renamed entries; a rename is only durable once both of
  * its directories are).
  *
- * `rollBack` undoes in reverse order from backup/ and removes the directories the commit created.
+ * `rollBack` undoes in reverse order from backup/ and removes the directories the commit created
+ * (each checked the same way first: never through a symlink).
  * It runs only behind a durable rollback marker, so a crash in the middle is finished by recovery
  * in the same direction.
  *
@@ -192,6 +193,11 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
     ctx.onProgress?.(total - i, total);
   }
   for (const d of [...journal.dirs].reverse()) {
+    // Only a real directory reached through real directories: rmdir follows a symlink in the
+    // parent chain, so a forged or stale journal could otherwise remove an empty directory
+    // outside the root.
+    const parentIsReal = await guard.ensure(parentOf(d), false).catch(() => false);
+    if (!parentIsReal || (await lstatOrUndefined(absOf(root, d)))?.kind !== 'dir') continue;
     try {
       await fs.rmdir(absOf(root, d));
     } catch (err) {
