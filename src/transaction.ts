@@ -40,7 +40,7 @@ import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonO
 import { checkTarget, Resolver, type ResolvedTarget, type TargetPath } from './paths.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
-import { createStaging, ensureHome, removeStaging, writeRollbackMarker, type Home, type Staging } from './staging.js';
+import { createStaging, ensureHome, prepareRollbackMarker, removeStaging, writeRollbackMarker, type Home, type Staging } from './staging.js';
 
 /** Options of {@link begin}. */
 export interface BeginOptions extends CommonOptions {
@@ -250,7 +250,32 @@ export class Transaction implements AsyncDisposable {
     return this.#setup;
   }
 
+  /**
+   * Create the home, the owner lock and the staging dir. A filesystem error here is about the root,
+   * not about any one file's data, so it is reported as EFS naming the root (not as a staging
+   * failure of whichever write happened to trigger the setup).
+   */
   async #createSetup(): Promise<Setup> {
+    try {
+      return await this.#createSetupRaw();
+    } catch (err) {
+      if (isTxnError(err)) throw err;
+      const code = errnoOf(err);
+      const why =
+        code === 'EROFS' ? 'the filesystem is mounted read-only'
+        : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+        : code === 'ENOSPC' || code === 'EDQUOT' ? 'the filesystem is full'
+        : code === 'EMFILE' || code === 'ENFILE' ? 'too many open files'
+        : (err as Error)?.message ?? String(err);
+      throw new TxnError(
+        codes.EFS,
+        `Cannot start transaction ${this.id} in '${this.dir}': ${why} (${(err as Error)?.message ?? String(err)}). Nothing was written.`,
+        { cause: err, path: this.dir, txnId: this.id },
+      );
+    }
+  }
+
+  async #createSetupRaw(): Promise<Setup> {
     let root: string;
     try {
       root = await fs.realpath(this.dir);
@@ -666,6 +691,9 @@ export class Transaction implements AsyncDisposable {
       await fs.mkdir(backupDir(dir));
       await mapLimit(withBackup, this.#o.concurrency, ({ e, i }) => fs.link(`${setup.root}/${e.target}`, backupFile(dir, i)));
     }
+    // Allocated now, while failing costs nothing: a full disk after the commit point must not
+    // stop the rollback from being marked (staging.ts).
+    await prepareRollbackMarker(dir);
     if (durable) {
       // Everything the journal will point to must be durable before the journal is: the staged
       // files' names (files/), the backup links (backup/), those two directories' names and the
