@@ -40,7 +40,7 @@ export function mountPointsInside(realRoot: string): string[] {
   const text = readProcFile('/proc/self/mountinfo');
   if (text === undefined) return [];
   const prefix = realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep;
-  return [...new Set(parseMountPoints(text).filter((p) => p.startsWith(prefix)))].sort((a, b) => b.length - a.length);
+  return [...new Set(parseMountPoints(text).filter((p) => p !== realRoot && p.startsWith(prefix)))].sort((a, b) => b.length - a.length);
 }
 
 /** The mount point among `points` that `realPath` is at or below, if any. */
