@@ -38,6 +38,7 @@ import { Limiter, mapLimit } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions, type ResolvedCommon } from './options.js';
 import { checkTarget, Resolver, type ResolvedTarget, type TargetPath } from './paths.js';
+import { caseCollisions, nameOneFile } from './casefold.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
 import { createStaging, ensureHome, prepareRollbackMarker, removeStaging, writeRollbackMarker, type Home, type Staging } from './staging.js';
@@ -626,6 +627,17 @@ export class Transaction implements AsyncDisposable {
       byReal.delete(r.rel);
       byReal.set(r.rel, { op, r });
     });
+    // On a case-folding filesystem two spellings can name one file: refuse such a pair rather than
+    // write one file twice in an order nobody chose (casefold.ts).
+    const pairs = caseCollisions(byReal.keys());
+    if (pairs.length > 0) {
+      const home = await fs.lstat(setup.home.home);
+      for (const [a, b] of pairs) {
+        if (await nameOneFile(setup.root, home, a, b)) {
+          throw new TxnError(codes.ETARGET, `'${a}' and '${b}' name the same file on this case-insensitive filesystem. Write it under one name.`, { path: b, txnId: this.id });
+        }
+      }
+    }
     const dirs: string[] = [];
     const dirSet = new Set<string>();
     for (const { r } of byReal.values()) {
