@@ -186,20 +186,25 @@ describe(`hostile input: ${cases.length + optionCases.length} classes, each with
   });
 });
 
-describe('names that differ only by case', () => {
-  it('on this (case-sensitive) filesystem they are two files, committed together', async () => {
+describe('names that differ only by case (see also test/casefold.test.ts)', () => {
+  it('two files on a case-sensitive filesystem; refused with ETARGET on a case-folding one', async () => {
     const s = sandbox();
     const probe = path.join(s.root, 'CaseProbe');
     fs.writeFileSync(probe, '');
     const caseInsensitive = fs.existsSync(path.join(s.root, 'caseprobe'));
     fs.unlinkSync(probe);
-    if (caseInsensitive) return; // covered by the case-insensitive test in casefold.test.ts
+    const before = tree(s.base, ['root/.txnfs']);
     const tx = begin({ dir: s.root });
     tx.write('Readme', 'a');
     tx.write('README', 'b');
-    await tx.commit();
-    expect(fs.readFileSync(path.join(s.root, 'Readme'), 'utf8')).toBe('a');
-    expect(fs.readFileSync(path.join(s.root, 'README'), 'utf8')).toBe('b');
+    if (caseInsensitive) {
+      await expect(tx.commit()).rejects.toMatchObject({ code: codes.ETARGET });
+      expect(tree(s.base, ['root/.txnfs'])).toEqual(before);
+    } else {
+      await tx.commit();
+      expect(fs.readFileSync(path.join(s.root, 'Readme'), 'utf8')).toBe('a');
+      expect(fs.readFileSync(path.join(s.root, 'README'), 'utf8')).toBe('b');
+    }
   });
 });
 
