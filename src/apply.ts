@@ -20,8 +20,8 @@
  * It runs only behind a durable rollback marker, so a crash in the middle is finished by recovery
  * in the same direction.
  *
- * Cost: one rename per write, two lstats per delete, one lstat per distinct parent directory, one
- * fsync per distinct changed directory.
+ * Cost: one rename per write, two lstats per delete, two lstats per distinct parent directory (a
+ * check of the whole journal first, then the apply), one fsync per distinct changed directory.
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
@@ -121,6 +121,10 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   let changed = 0;
   let unchanged = 0;
   const total = journal.entries.length;
+  // Check every parent chain before changing anything: a journal that leads through a symlink or
+  // a file (forged, or the root changed under it) is refused whole, instead of being applied up
+  // to that entry and leaving the root mixed while a person looks at it.
+  for (const e of journal.entries) await guard.ensure(parentOf(e.target), false);
   for (const [i, e] of journal.entries.entries()) {
     await guard.ensure(parentOf(e.target), true);
     const target = absOf(root, e.target);

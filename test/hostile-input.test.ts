@@ -278,6 +278,13 @@ describe('hostile journals: recovery never writes outside the root and never del
     expect(fs.readFileSync(path.join(s.outside, 'victim'), 'utf8')).toBe('victim');
   });
 
+  it('a checksummed journal whose second entry leads through a symlink is refused whole: its first entry is not applied either', async () => {
+    const s = sandbox();
+    await refused(forge(s, { dirs: [], entries: [writeEntry('first-inside'), { ...writeEntry('esc/victim'), staged: 0 }] }), 'failed');
+    expect(fs.existsSync(path.join(s.root, 'first-inside'))).toBe(false);
+    expect(fs.readFileSync(path.join(s.outside, 'victim'), 'utf8')).toBe('victim');
+  });
+
   it('a checksummed journal deleting through a parent symlink that points outside: refused, kept', async () => {
     const s = sandbox();
     const ino = String(fs.statSync(path.join(s.outside, 'victim')).ino);
