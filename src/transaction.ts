@@ -558,8 +558,13 @@ export class Transaction implements AsyncDisposable {
   /** Resolve a path as commit will (same symlink and root rules), outside the lock. */
   async #look(target: TargetPath): Promise<{ abs: string; existing: fs.Info | undefined }> {
     const setup = await this.#setupOnce();
-    const r = await new Resolver(setup.root, setup.home.dev).target(target.rel);
-    return { abs: nodePath.join(setup.root, r.rel), existing: r.existing };
+    try {
+      const r = await new Resolver(setup.root, setup.home.dev).target(target.rel);
+      return { abs: nodePath.join(setup.root, r.rel), existing: r.existing };
+    } catch (err) {
+      if (isTxnError(err)) throw err;
+      throw new TxnError(codes.EFS, `Looking up '${target.rel}' failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, path: target.rel, txnId: this.id });
+    }
   }
 
   /** Check every precondition against the root as it is now. Under the root lock, before the commit point. */

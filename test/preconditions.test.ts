@@ -246,6 +246,32 @@ describe('two processes doing read-modify-write never lose an update', () => {
   });
 });
 
+describe('read() and version() errors are typed', () => {
+  it('a path through a file, an escaping symlink, a directory, and an fs error', async () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'file'), 'x');
+    fs.mkdirSync(path.join(dir, 'dir'));
+    fs.symlinkSync('/', path.join(dir, 'esc'));
+    const tx = begin({ dir });
+    await expect(tx.read('file/x')).rejects.toMatchObject({ code: codes.ETARGET });
+    await expect(tx.read('esc/etc/passwd')).rejects.toMatchObject({ code: codes.EBADPATH });
+    await expect(tx.version('dir')).rejects.toMatchObject({ code: codes.ETARGET });
+    await expect(tx.read('../x')).rejects.toMatchObject({ code: codes.EBADPATH });
+    faults.hook = (e) => {
+      if (e.kind === 'op' && e.op === 'readFile' && e.path.endsWith('/file')) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+      if (e.kind === 'op' && e.op === 'lstat' && e.path.endsWith('/other')) throw Object.assign(new Error('EACCES: injected'), { code: 'EACCES' });
+    };
+    try {
+      await expect(tx.read('file')).rejects.toMatchObject({ code: codes.EFS, cause: { code: 'EIO' } });
+      await expect(tx.version('other')).rejects.toMatchObject({ code: codes.EFS, cause: { code: 'EACCES' } });
+    } finally {
+      faults.hook = undefined;
+    }
+    await tx.abort();
+    expect(leftovers(dir)).toEqual([]);
+  });
+});
+
 describe('validation: a version of the wrong shape is a TypeError, before anything is staged', () => {
   const bad: [string, unknown, string][] = [
     ['not an object', 'v1', 'ERR_INVALID_ARG_TYPE'],
