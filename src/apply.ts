@@ -41,6 +41,12 @@ export interface ApplyContext {
   readonly concurrency: number;
   /** Called after each entry, e.g. for a progress bar. */
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  /**
+   * The first and only apply of a live commit: every staged file must still be there. A missing
+   * one means another process's recovery discarded this transaction while its owner was stalled,
+   * so "already applied" would be a lie that makes the commit resolve with nothing written.
+   */
+  readonly live?: boolean | undefined;
 }
 
 export interface ApplyOutcome {
@@ -134,8 +140,9 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
         await fs.rename(staged, target);
         changed++;
       } catch (err) {
-        // ENOENT because files/<n> is gone means this entry was applied before a crash.
-        if (errnoOf(err) !== 'ENOENT' || (await lstatOrUndefined(staged)) !== undefined) throw err;
+        // ENOENT because files/<n> is gone means this entry was applied before a crash (never in a
+        // live commit, which applies once).
+        if (errnoOf(err) !== 'ENOENT' || ctx.live === true || (await lstatOrUndefined(staged)) !== undefined) throw err;
         unchanged++;
       }
     } else {

@@ -723,7 +723,7 @@ export class Transaction implements AsyncDisposable {
   }
 
   async #apply(setup: Setup, journal: Journal, rootLock: HeldLock): Promise<void> {
-    const ctx = { root: setup.root, staging: setup.staging.dir, journal, durable: this.#o.durable, concurrency: this.#o.concurrency };
+    const ctx = { root: setup.root, staging: setup.staging.dir, journal, durable: this.#o.durable, concurrency: this.#o.concurrency, live: true };
     try {
       if (mutated('cleanup-before-apply')) await fs.unlink(journalPath(setup.staging.dir));
       await rollForward(ctx);
