@@ -127,10 +127,15 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   let changed = 0;
   let unchanged = 0;
   const total = journal.entries.length;
-  // Check every parent chain before changing anything: a journal that leads through a symlink or
-  // a file (forged, or the root changed under it) is refused whole, instead of being applied up
-  // to that entry and leaving the root mixed while a person looks at it.
+  // Check every path of the journal before changing anything: a journal that leads through a
+  // symlink or a file (forged, or the root changed under it) is refused whole, instead of being
+  // applied up to that entry and leaving the root mixed while a person looks at it.
+  for (const d of journal.dirs) await guard.ensure(d, false);
   for (const e of journal.entries) await guard.ensure(parentOf(e.target), false);
+  // Every directory the commit planned is created (and later fsynced via its parent), even one no
+  // remaining entry needs, so the directory set after a roll-forward never depends on where a
+  // crash cut the previous run.
+  for (const d of journal.dirs) await guard.ensure(d, true);
   for (const [i, e] of journal.entries.entries()) {
     await guard.ensure(parentOf(e.target), true);
     const target = absOf(root, e.target);

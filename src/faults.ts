@@ -21,6 +21,8 @@ export interface OpEvent {
   readonly path: string;
   /** The destination for rename and link. */
   readonly dest?: string;
+  /** False for reads (lstat, readdir, ...), which the k-th-operation loops do not count. */
+  readonly mutating: boolean;
 }
 
 /** A named step of the protocol, as seen by a fault hook. */

@@ -20,6 +20,7 @@
  * data (invariant 7). Every action is idempotent, so a crash during recovery is finished by the
  * next recovery (invariant 5).
  */
+import * as path from 'node:path';
 import * as fs from './fs.js';
 import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { rollBack, rollForward } from './apply.js';
@@ -109,12 +110,12 @@ interface Classified extends FoundTxn {
 }
 
 /** List the transaction ids present in a home (staging dirs and owner locks). */
-async function listIds(home: string): Promise<{ ids: string[]; tombs: string[] }> {
+async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; rootLock: boolean }> {
   let names: string[];
   try {
     names = await fs.readdir(home);
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { ids: [], tombs: [] };
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { ids: [], tombs: [], rootLock: false };
     throw err;
   }
   const ids = new Set<string>();
@@ -124,7 +125,7 @@ async function listIds(home: string): Promise<{ ids: string[]; tombs: string[] }
     if (m?.[1] !== undefined) ids.add(m[1]);
     else if (name.startsWith(TOMB_PREFIX)) tombs.push(name);
   }
-  return { ids: [...ids].sort(), tombs };
+  return { ids: [...ids].sort(), tombs, rootLock: names.includes(path.basename(rootLockPath(home))) };
 }
 
 async function classify(home: string, id: string, stale: number): Promise<Classified> {
@@ -318,9 +319,11 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     // directory outside the root.
     throw new TxnError(codes.ETARGET, `'${home}' is a ${homeInfo.kind}, not a directory; txnfs keeps its records in a real directory there and will not follow it. Move it away.`, { path: home });
   }
-  // Fast path: nothing pending means no lock, no writes (a clean root stays untouched).
-  const { ids, tombs } = await listIds(home);
-  if (ids.length === 0 && tombs.length === 0) return emptyReport(root, dryRun, started);
+  // Fast path: nothing pending means no lock, no writes (a clean root stays untouched). A root
+  // lock left by a dead process is not "nothing": taking the lock below reclaims it, and releasing
+  // it leaves the home clean.
+  const { ids, tombs, rootLock } = await listIds(home);
+  if (ids.length === 0 && tombs.length === 0 && !rootLock) return emptyReport(root, dryRun, started);
   const ctx: RecoverContext = {
     root,
     home,

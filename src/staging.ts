@@ -10,6 +10,7 @@
 import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { syncDir, writeSmallFile } from './durable.js';
+import { step } from './faults.js';
 import { filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
 
@@ -71,6 +72,7 @@ async function unlinkIfPresent(p: string): Promise<void> {
 /** Remove a staging dir: journal first, then the marker, then everything else. */
 export async function removeStaging(dir: string): Promise<void> {
   await unlinkIfPresent(journalPath(dir));
+  step('journal-removed');
   await unlinkIfPresent(journalTmpPath(dir));
   await unlinkIfPresent(rollbackMarkerPath(dir));
   await fs.removeTree(dir);

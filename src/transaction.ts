@@ -210,6 +210,7 @@ export class Transaction implements AsyncDisposable {
   #failure: TxnError | undefined;
   #setup: Promise<Setup> | undefined;
   readonly #limiter: Limiter;
+  #detachSignal: () => void = noop;
 
   /** @internal Use {@link begin}. */
   constructor(dir: string, options: ResolvedCommon) {
@@ -225,7 +226,12 @@ export class Transaction implements AsyncDisposable {
         this.abort().catch(noop);
       };
       if (signal.aborted) this.#abortedBySignal = true;
-      else signal.addEventListener('abort', onAbort, { once: true });
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        // Detached once the transaction ends: a long-lived signal shared by many transactions
+        // must not collect a listener per transaction.
+        this.#detachSignal = () => signal.removeEventListener('abort', onAbort);
+      }
     }
   }
 
@@ -790,6 +796,7 @@ export class Transaction implements AsyncDisposable {
       if (this.#ops.size === 0 && this.#conditions.length === 0) {
         await this.#discard();
         this.#state = 'committed';
+        this.#detachSignal();
         return { id: this.id, entries: 0, written: 0, removed: 0, bytes: 0, durationMs: performance.now() - started, recovered: [], warnings: [] };
       }
       const setup = await this.#setupOnce();
@@ -852,9 +859,11 @@ export class Transaction implements AsyncDisposable {
         };
       });
       this.#state = 'committed';
+      this.#detachSignal();
       return { ...result, durationMs: performance.now() - started };
     } catch (err) {
       this.#state = 'failed';
+      this.#detachSignal();
       let reported = err;
       if (!committed) {
         // Staging that failed because the owner lock was taken over (a stall during staging) is
@@ -909,6 +918,7 @@ export class Transaction implements AsyncDisposable {
       throw new TxnError(codes.EFS, `Aborting transaction ${this.id} could not remove its staging dir (${(err as Error).message}); nothing was committed, and recover() will remove it.`, { cause: err, txnId: this.id });
     } finally {
       this.#state = 'aborted';
+      this.#detachSignal();
     }
   }
 
