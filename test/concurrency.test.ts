@@ -142,7 +142,7 @@ describe('recover() in a loop while others commit', () => {
     // Nobody died, so a correct recovery has nothing to do: any id here is a live transaction
     // that recovery touched.
     expect(report?.acted).toEqual([]);
-    expect(report?.runs).toBeGreaterThan(5);
+    expect(report?.runs).toBeGreaterThan(2);
     // It did see the slow transaction (more than once, across its stale time) and left it alone.
     expect(report?.skipped).toContain(started?.id);
 
