@@ -10,8 +10,10 @@
  *
  *  - if one spelling exists, the other spelling is lstat'ed: the same inode means one entry;
  *  - if neither exists, the root is probed through the home: `.TXNFS` resolving to the `.txnfs`
- *    inode means the root directory folds case (per-volume on macOS and Windows; ext4 casefold is
- *    per directory and inherited, so the root's answer stands for its subdirectories).
+ *    inode means the root directory folds case. That is per volume on macOS and Windows; ext4
+ *    casefold is per directory and inherited by new subdirectories, so the root's answer holds
+ *    unless a subdirectory was made case-folding on its own (`chattr +F` below a root without it):
+ *    there a pair of new names is not caught, and the later rename wins.
  *
  * A pair that names one file is refused with ETARGET before the commit point. Names are compared
  * after Unicode NFC normalisation and lower-casing, which covers what these filesystems fold in
