@@ -246,6 +246,24 @@ describe('two processes doing read-modify-write never lose an update', () => {
   });
 });
 
+describe('create-only across processes', () => {
+  it('six processes race to create one file: exactly one wins, the others change nothing', async () => {
+    const dir = tmpdir();
+    const startAt = String(Date.now() + 800);
+    const ids = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'];
+    const results = await Promise.all(ids.map((id) => run('exclusive-create.mjs', [dir, id, startAt])));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const outcomes = results.flatMap((r) => jsonLines<{ id: string; won?: boolean; code?: string }>(r.stdout));
+    const winners = outcomes.filter((o) => o.won === true);
+    expect(winners).toHaveLength(1);
+    expect(outcomes.filter((o) => o.won !== true).map((o) => o.code)).toEqual(Array(ids.length - 1).fill(codes.EPRECONDITION));
+    const winner = winners[0]?.id as string;
+    // The winner's whole transaction landed, and nothing of any loser's.
+    expect(snapshot(dir)).toEqual({ 'leader.json': JSON.stringify({ id: winner }), [`mine-${winner}`]: winner });
+    expect(leftovers(dir)).toEqual([]);
+  });
+});
+
 describe('read() and version() errors are typed', () => {
   it('a path through a file, an escaping symlink, a directory, and an fs error', async () => {
     const dir = tmpdir();
