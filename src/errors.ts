@@ -38,6 +38,13 @@ export const codes = {
   EINCOMPLETE: 'EINCOMPLETE',
   /** The operation was aborted through an `AbortSignal`. Nothing changed. */
   EABORTED: 'EABORTED',
+  /**
+   * A single-file write replaced its target, but the fsync that makes the new name durable failed
+   * afterwards (usually EIO): the new content is visible now and may not survive a power loss.
+   * Write it again once the cause is fixed (retrying only the fsync is not enough on Linux, which
+   * may drop the failed pages). `cause` is the fs error.
+   */
+  ENOTDURABLE: 'ENOTDURABLE',
 } as const;
 
 /** One of the values of {@link codes}. */

@@ -48,7 +48,13 @@ export type Mutation =
   /** Remove the staging dir before applying the renames. */
   | 'cleanup-before-apply'
   /** Write the journal without its checksum protection being checked at recovery. */
-  | 'skip-journal-checksum';
+  | 'skip-journal-checksum'
+  /** Single-file writes: do not fsync the temp file before renaming it over the target. */
+  | 'file-skip-fsync-temp'
+  /** Single-file writes: do not fsync the target's directory after the rename. */
+  | 'file-skip-fsync-dir'
+  /** Single-file writes: one write(2) call whose byte count is ignored (atomically's truncation bug). */
+  | 'file-single-write';
 
 interface FaultState {
   hook: FaultHook | undefined;

@@ -51,6 +51,8 @@ export interface FsImpl {
   readdir(path: string): Promise<string[]>;
   readFile(path: string): Promise<Buffer>;
   realpath(path: string): Promise<string>;
+  /** The target of a symlink, as stored in the link (may be relative, may name nothing). */
+  readlink(path: string): Promise<string>;
   /** Create and open a new file for writing; fails with EEXIST if it exists (O_CREAT|O_EXCL). */
   create(path: string, mode: number): Promise<Handle>;
   mkdir(path: string): Promise<void>;
@@ -122,6 +124,7 @@ export const nodeImpl: FsImpl = {
   readdir: (p) => fsp.readdir(p),
   readFile: (p) => fsp.readFile(p),
   realpath: (p) => fsp.realpath(p),
+  readlink: (p) => fsp.readlink(p),
   create: async (p, mode) => new NodeHandle(await fsp.open(p, 'wx', mode)),
   mkdir: async (p) => {
     await fsp.mkdir(p);
@@ -227,6 +230,10 @@ export async function readFile(p: string): Promise<Buffer> {
 export async function realpath(p: string): Promise<string> {
   report('realpath', p, false);
   return impl.realpath(p);
+}
+export async function readlink(p: string): Promise<string> {
+  report('readlink', p, false);
+  return impl.readlink(p);
 }
 export async function create(p: string, mode: number): Promise<Handle> {
   report('create', p, true);

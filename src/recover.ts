@@ -15,6 +15,9 @@
  *   no journal                            → discarded (the commit point was never reached)
  *   owner lock with no staging dir        → discarded (a crash between lock and mkdir)
  *
+ * Before that, and without the root lock, the temp files and update() locks of dead single-file
+ * writers are removed (orphans.ts); they live in the home too, so this costs no listing of the root.
+ *
  * Committed transactions are applied oldest first, before anything else in the root may commit
  * (commit calls `recoverLocked` under the same lock), so an old journal can never overwrite newer
  * data (invariant 7). Every action is idempotent, so a crash during recovery is finished by the
@@ -26,10 +29,11 @@ import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { rollBack, rollForward } from './apply.js';
 import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
-import { homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
+import { filesDir, homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
 import { lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
 import { hasRollbackMarker, removeStaging, writeRollbackMarker } from './staging.js';
+import { isSingleFileRecord, removeOrphans } from './orphans.js';
 
 /** What a transaction found in a root's home is, as recovery sees it. */
 export type TxnState = 'staging' | 'committed' | 'rolling-back' | 'corrupt' | 'orphan-lock';
@@ -44,6 +48,15 @@ export interface FoundTxn {
   readonly entries: number;
   /** For 'corrupt': why the journal was rejected. */
   readonly reason?: string | undefined;
+  /**
+   * When its staging dir last changed, in ms since the epoch: about when it began, or when it
+   * reached its commit point. For an orphan lock, the lock's last refresh.
+   */
+  readonly mtimeMs: number;
+  /** Staged files not applied yet (in its `files/`). */
+  readonly staged: number;
+  /** Their total size in bytes. */
+  readonly bytes: number;
 }
 
 /** A transaction recovery acted on. */
@@ -82,6 +95,8 @@ export interface RecoverReport {
   readonly corrupt: UnresolvedTxn[];
   /** Transactions whose apply and rollback both failed (e.g. EIO), left in place. */
   readonly failed: UnresolvedTxn[];
+  /** Temp files and update() locks of dead single-file writers, removed (with `dryRun`: to remove). */
+  readonly orphans: string[];
   readonly durationMs: number;
 }
 
@@ -103,29 +118,32 @@ export interface RecoverProgress {
   readonly total: number;
 }
 
-interface Classified extends FoundTxn {
+// Classification runs inside every commit, so it leaves out what only inspect() reports.
+interface Classified extends Omit<FoundTxn, 'mtimeMs' | 'staged' | 'bytes'> {
   readonly staging: string;
   readonly lock: string;
   readonly journal?: Journal | undefined;
 }
 
-/** List the transaction ids present in a home (staging dirs and owner locks). */
-async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; rootLock: boolean }> {
+/** List what a home holds: transaction ids (staging dirs, owner locks), tombs, single-file records, and whether a root lock exists. */
+async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; singles: string[]; rootLock: boolean }> {
   let names: string[];
   try {
     names = await fs.readdir(home);
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { ids: [], tombs: [], rootLock: false };
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { ids: [], tombs: [], singles: [], rootLock: false };
     throw err;
   }
   const ids = new Set<string>();
   const tombs: string[] = [];
+  const singles: string[] = [];
   for (const name of names) {
     const m = STAGING_RE.exec(name) ?? OWNER_LOCK_RE.exec(name);
     if (m?.[1] !== undefined) ids.add(m[1]);
     else if (name.startsWith(TOMB_PREFIX)) tombs.push(name);
+    else if (isSingleFileRecord(name)) singles.push(name);
   }
-  return { ids: [...ids].sort(), tombs, rootLock: names.includes(path.basename(rootLockPath(home))) };
+  return { ids: [...ids].sort(), tombs, singles, rootLock: names.includes(path.basename(rootLockPath(home))) };
 }
 
 async function classify(home: string, id: string, stale: number): Promise<Classified> {
@@ -155,9 +173,40 @@ async function classify(home: string, id: string, stale: number): Promise<Classi
   return { ...base, state, entries: journal.entries.length, journal };
 }
 
+async function lstatIfPresent(p: string): Promise<fs.Info | undefined> {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    // A live transaction may finish and remove its files while we look.
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Age and staged size of a classified transaction: one lstat per staged file. */
+async function measure(c: Classified): Promise<Pick<FoundTxn, 'mtimeMs' | 'staged' | 'bytes'>> {
+  const at = await lstatIfPresent(c.state === 'orphan-lock' ? c.lock : c.staging);
+  let staged = 0;
+  let bytes = 0;
+  if (c.state !== 'orphan-lock') {
+    const files = filesDir(c.staging);
+    const names = await fs.readdir(files).catch((err: unknown) => {
+      if (errnoOf(err) === 'ENOENT') return [];
+      throw err;
+    });
+    for (const name of names) {
+      const info = await lstatIfPresent(path.join(files, name));
+      if (info?.kind !== 'file') continue;
+      staged++;
+      bytes += info.size;
+    }
+  }
+  return { mtimeMs: at?.mtimeMs ?? 0, staged, bytes };
+}
+
 /**
- * List every transaction in the home of `dir`, with its state and whether its owner is alive.
- * Read-only; takes no lock.
+ * List every transaction in the home of `dir`, with its state, whether its owner is alive, its age
+ * and what it has staged. Read-only; takes no lock. Costs one lstat per staged file.
  */
 export async function inspect(dir: string, options: { lockStale?: number } = {}): Promise<FoundTxn[]> {
   const root = await fs.realpath(resolveDir(dir, 'dir')).catch(() => resolveDir(dir, 'dir'));
@@ -167,7 +216,7 @@ export async function inspect(dir: string, options: { lockStale?: number } = {})
   const found: FoundTxn[] = [];
   for (const id of ids) {
     const c = await classify(home, id, stale);
-    found.push({ id: c.id, state: c.state, owner: c.owner, entries: c.entries, ...(c.reason === undefined ? {} : { reason: c.reason }) });
+    found.push({ id: c.id, state: c.state, owner: c.owner, entries: c.entries, ...(c.reason === undefined ? {} : { reason: c.reason }), ...(await measure(c)) });
   }
   return found;
 }
@@ -184,7 +233,7 @@ export interface RecoverContext {
 }
 
 function emptyReport(dir: string, dryRun: boolean, started: number): RecoverReport {
-  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], failed: [], durationMs: performance.now() - started };
+  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], failed: [], orphans: [], durationMs: performance.now() - started };
 }
 
 /**
@@ -322,8 +371,11 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
   // Fast path: nothing pending means no lock, no writes (a clean root stays untouched). A root
   // lock left by a dead process is not "nothing": taking the lock below reclaims it, and releasing
   // it leaves the home clean.
-  const { ids, tombs, rootLock } = await listIds(home);
-  if (ids.length === 0 && tombs.length === 0 && !rootLock) return emptyReport(root, dryRun, started);
+  const { ids, tombs, singles, rootLock } = await listIds(home);
+  if (ids.length === 0 && tombs.length === 0 && singles.length === 0 && !rootLock) return emptyReport(root, dryRun, started);
+  // Single-file orphans need no root lock (orphans.ts); live writers' temps are left as they are.
+  const orphans = singles.length === 0 ? [] : await removeOrphans(home, singles, { stale: common.timing.stale, dryRun });
+  if (ids.length === 0 && tombs.length === 0 && !rootLock) return { ...emptyReport(root, dryRun, started), orphans };
   const ctx: RecoverContext = {
     root,
     home,
@@ -333,7 +385,7 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     dryRun,
     onProgress: onProgress as RecoverContext['onProgress'],
   };
-  if (dryRun) return recoverLocked(ctx);
+  if (dryRun) return { ...(await recoverLocked(ctx)), orphans };
   const report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
-  return { ...report, durationMs: performance.now() - started };
+  return { ...report, orphans, durationMs: performance.now() - started };
 }

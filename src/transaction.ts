@@ -8,7 +8,9 @@
  * Staging happens outside any lock, in parallel (at most `concurrency` files open at once): each
  * write creates `files/<n>` in the staging dir, writes every byte, fsyncs it. A write's failure is
  * recorded on the transaction and surfaces at commit(); the promise write() returns is always
- * handled internally, so ignoring it never produces an unhandled rejection.
+ * handled internally, so ignoring it never produces an unhandled rejection. `adopt()` stages a file
+ * another program wrote (typically into `tempDir()`, inside the staging dir) by renaming it into
+ * `files/<n>`: O(1) whatever its size, plus one fsync under durability 'full'.
  *
  * commit() then, under the root lock (DESIGN.md steps 2-9):
  *   2. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
@@ -22,7 +24,7 @@
  *   8. (inside rollForward) fsync every changed directory once;
  *   9. remove the journal and the staging dir, fsync the home, release the locks.
  */
-import * as nodePath from 'node:path';
+import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { nanoid } from 'nanoid';
@@ -33,7 +35,7 @@ import { syncDir, syncDirs, writeAll } from './durable.js';
 import { chunkBytes, toSource, type Source, type WriteData } from './data.js';
 import { rollBack, rollForward } from './apply.js';
 import { writeJournal, type Journal, type JournalEntry } from './journal.js';
-import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile } from './layout.js';
+import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { Limiter, mapLimit } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions, type ResolvedCommon } from './options.js';
@@ -209,6 +211,8 @@ export class Transaction implements AsyncDisposable {
   readonly #staged = new Map<number, StagedInfo>();
   #failure: TxnError | undefined;
   #setup: Promise<Setup> | undefined;
+  #temp: Promise<string> | undefined;
+  #aborting: Promise<void> | undefined;
   readonly #limiter: Limiter;
   #detachSignal: () => void = noop;
 
@@ -406,6 +410,134 @@ export class Transaction implements AsyncDisposable {
   }
 
   /**
+   * A private directory of this transaction, on the same filesystem as the root, where another
+   * program can write files for {@link Transaction.adopt} to commit by rename, without copying a
+   * byte. It lives inside the staging dir (`.txnfs/.txn-<id>/tmp`), so it goes away with the
+   * transaction: at commit, at abort, and in `recover()` after a crash. Created on the first call;
+   * later calls return the same path.
+   *
+   * @example
+   * ```ts
+   * const tx = begin({ dir: 'site' });
+   * const tmp = await tx.tempDir();
+   * execFileSync('convert', ['logo.svg', path.join(tmp, 'logo.png')]);
+   * tx.adopt('img/logo.png', path.join(tmp, 'logo.png'));
+   * await tx.commit();
+   * ```
+   */
+  tempDir(): Promise<string> {
+    this.#assertOpen('tempDir');
+    if (this.#temp === undefined) {
+      this.#temp = (async () => {
+        const setup = await this.#setupOnce();
+        const dir = tempDirOf(setup.staging.dir);
+        await fs.mkdir(dir);
+        return dir;
+      })();
+    }
+    return this.#temp;
+  }
+
+  /**
+   * Stage an existing file as the new content of `path`, by moving it into the staging dir: one
+   * rename, no byte copied, whatever its size. Made for files another program wrote, typically
+   * into {@link Transaction.tempDir}.
+   *
+   * The file is moved at once, in the background: from then on it belongs to the transaction, and
+   * it goes away with it if the transaction is aborted or fails. As with `write()`, the returned
+   * promise may be ignored: a failure surfaces at commit() and the root is left unchanged.
+   *
+   * `file` (absolute, or relative to the current directory) must be a regular file with one link
+   * (another hard link could change the committed file behind txnfs's back), on the same
+   * filesystem as the root's `.txnfs/` (else `ECROSSDEV`), and outside the root or inside this
+   * transaction's `tempDir()` (moving any other file of the root would change the root outside
+   * the transaction). Otherwise the commit fails with `ESTAGE` and the file is not moved. With
+   * durability 'full' the file is fsynced before the commit point, since the program that wrote
+   * it may not have. Modes follow `write()`: an existing target keeps its mode unless
+   * `options.mode` is given; a new target gets the file's own mode.
+   *
+   * @example
+   * ```ts
+   * const tmp = await tx.tempDir();
+   * await pipeline(download(url), fs.createWriteStream(`${tmp}/data.bin`));
+   * tx.adopt('data.bin', `${tmp}/data.bin`);
+   * await tx.commit();
+   * ```
+   */
+  adopt(path: string, file: string, options?: WriteOptions): Promise<void> {
+    this.#assertOpen('adopt');
+    const target = checkTarget(this.dir, path);
+    if (typeof file !== 'string' || file.length === 0 || file.includes('\0')) throw badArgument('file', 'a non-empty path string', file);
+    const o = checkOptionsObject(options, 'options', ['mode']);
+    const mode = checkMode(o.mode);
+    const staged = this.#nextStaged++;
+    this.#addOp({ kind: 'write', target, staged, mode });
+    return this.#track(this.#adoptStaged(staged, resolvePath(file), target.rel, mode), target.rel);
+  }
+
+  async #adoptStaged(n: number, file: string, rel: string, mode: number | undefined): Promise<void> {
+    const setup = await this.#setupOnce();
+    await this.#limiter.run(async () => {
+      this.#stillStaging();
+      const source = await this.#adoptable(setup, file, rel);
+      const staged = stagedFile(setup.staging.dir, n);
+      try {
+        await fs.rename(source, staged);
+      } catch (err) {
+        // Same st_dev is not enough on Linux: a bind mount of the same filesystem still gives EXDEV.
+        if (errnoOf(err) === 'EXDEV') throw this.#crossDev(file, rel, err);
+        throw err;
+      }
+      // Checked again under the moved name, which only this transaction can reach: between the
+      // check and the rename the source could have been swapped for a symlink, or gained a link.
+      const info = await fs.lstat(staged);
+      if (info.kind !== 'file' || info.nlink !== 1) {
+        throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link).`, { path: file, txnId: this.id });
+      }
+      if (mode !== undefined) await fs.chmod(staged, mode);
+      // The journal will promise these bytes, and the program that wrote them may never have
+      // fsynced them.
+      if (this.#o.durable && !mutated('skip-fsync-staged')) await fs.syncFile(staged);
+      this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
+    });
+  }
+
+  /** Check, without moving it, that `file` may be adopted; returns its path through real parents. */
+  async #adoptable(setup: Setup, file: string, rel: string): Promise<string> {
+    const refuse = (why: string, cause?: unknown): TxnError =>
+      new TxnError(codes.ESTAGE, `Cannot adopt '${file}' for '${rel}': ${why}. Nothing was moved.`, { path: file, txnId: this.id, cause });
+    let real: string;
+    let info: fs.Info;
+    try {
+      real = join(await fs.realpath(dirname(file)), basename(file));
+      info = await fs.lstat(real);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') throw refuse('it does not exist', err);
+      throw err;
+    }
+    const within = (dir: string): boolean => real === dir || real.startsWith(dir + sep);
+    if (within(setup.root) && !within(tempDirOf(setup.staging.dir))) {
+      throw refuse(`it is inside the root, and moving it would change the root outside the transaction; adopt files from outside the root or from tx.tempDir()`);
+    }
+    if (info.kind !== 'file') {
+      throw refuse(`it is ${info.kind === 'dir' ? 'a directory' : info.kind === 'symlink' ? 'a symlink' : 'not a regular file (a FIFO, socket or device)'}; adopt() takes regular files only`);
+    }
+    if (info.nlink !== 1) {
+      throw refuse(`it has ${info.nlink} hard links, and a change through another link would change the committed file behind txnfs's back; copy it, or write() its content`);
+    }
+    if (info.dev !== setup.home.dev) throw this.#crossDev(file, rel);
+    return real;
+  }
+
+  #crossDev(file: string, rel: string, cause?: unknown): TxnError {
+    return new TxnError(
+      codes.ECROSSDEV,
+      `Cannot adopt '${file}' for '${rel}': it is on another filesystem than the root's .txnfs/ directory, so it cannot be moved in by rename. Write it under tx.tempDir(), or stage its content with write().`,
+      { path: file, txnId: this.id, cause },
+    );
+  }
+
+  /**
    * Stage a file removal. Removing a file that does not exist at commit is not an error (like
    * `rm -f`); removing a directory is (`ETARGET`).
    */
@@ -566,7 +698,7 @@ export class Transaction implements AsyncDisposable {
     const setup = await this.#setupOnce();
     try {
       const r = await new Resolver(setup.root, setup.home.dev).target(target.rel);
-      return { abs: nodePath.join(setup.root, r.rel), existing: r.existing };
+      return { abs: join(setup.root, r.rel), existing: r.existing };
     } catch (err) {
       if (isTxnError(err)) throw err;
       throw new TxnError(codes.EFS, `Looking up '${target.rel}' failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, path: target.rel, txnId: this.id });
@@ -577,7 +709,7 @@ export class Transaction implements AsyncDisposable {
   async #checkConditions(resolver: Resolver, root: string): Promise<void> {
     for (const c of this.#conditions) {
       const r = await resolver.target(c.target.rel);
-      const abs = nodePath.join(root, r.rel);
+      const abs = join(root, r.rel);
       const unmet = await unmetCondition(c.expected, r.existing, () => fs.readFile(abs));
       if (unmet !== undefined) {
         const how = c.via === 'exclusive' ? 'exclusive (create-only)' : c.via === 'expect' ? 'expect()' : 'ifUnchanged';
@@ -906,10 +1038,18 @@ export class Transaction implements AsyncDisposable {
    * (`ESTATE`).
    */
   async abort(): Promise<void> {
-    if (this.#state === 'aborted' || this.#state === 'aborting' || this.#state === 'failed') return;
+    // A call while an abort is under way (one an AbortSignal started, say) waits for it, so a
+    // resolved abort() always means the staging dir is gone.
+    if (this.#aborting !== undefined) return this.#aborting;
+    if (this.#state === 'aborted' || this.#state === 'failed') return;
     if (this.#state !== 'open') {
       throw new TxnError(codes.ESTATE, `Cannot abort: transaction ${this.id} is ${this.#state}.`, { txnId: this.id });
     }
+    this.#aborting = this.#abortOpen();
+    return this.#aborting;
+  }
+
+  async #abortOpen(): Promise<void> {
     this.#state = 'aborting';
     try {
       await this.#quiesce();

@@ -37,6 +37,7 @@ describe('TxnError', () => {
         "EAPPLY",
         "EINCOMPLETE",
         "EABORTED",
+        "ENOTDURABLE",
       ]
     `);
   });

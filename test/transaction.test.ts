@@ -191,6 +191,17 @@ describe('state machine', () => {
     await recover(dir);
     expect(leftovers(dir)).toEqual([]);
   });
+
+  it('abort() after an AbortSignal started the abort waits for it: the staging dir is gone', async () => {
+    const dir = tmpdir();
+    const ac = new AbortController();
+    const tx = begin({ dir, signal: ac.signal });
+    await tx.write('a', 'x');
+    ac.abort();
+    await tx.abort();
+    expect(tx.state).toBe('aborted');
+    expect(leftovers(dir)).toEqual([]);
+  });
 });
 
 describe('signals', () => {
