@@ -126,7 +126,18 @@ export function describeValue(value: unknown): string {
   return `${shown} (type ${type})`;
 }
 
-/** A TypeError for a bad argument, quoting the value and its type. */
-export function badArgument(name: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`The "${name}" argument must be ${expected}. Received ${describeValue(value)}`);
+/**
+ * A TypeError for a bad argument, quoting the value and its type. Its `code` follows Node's own
+ * argument errors, so callers can branch on it the same way: `ERR_INVALID_ARG_TYPE` for a value of
+ * the wrong type, `ERR_INVALID_ARG_VALUE` for a value of the right type that is not allowed.
+ */
+export function badArgument(
+  name: string,
+  expected: string,
+  value: unknown,
+  code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' = 'ERR_INVALID_ARG_TYPE',
+): TypeError {
+  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${describeValue(value)}`);
+  (err as { code?: string }).code = code;
+  return err;
 }

@@ -4,7 +4,8 @@
  * Public exports only; each lives in the module named after its concern.
  */
 export { begin, transaction, Transaction } from './transaction.js';
-export type { BeginOptions, CommitResult, TransactionState, WriteJsonOptions, WriteOptions } from './transaction.js';
+export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './transaction.js';
+export type { FileVersion, ReadResult } from './preconditions.js';
 export { recover, inspect } from './recover.js';
 export type { FoundTxn, RecoveredTxn, RecoverOptions, RecoverProgress, RecoverReport, TxnState, UnresolvedTxn } from './recover.js';
 export { TxnError, codes, isTxnError } from './errors.js';

@@ -11,6 +11,8 @@
  *       backup/<i>                 hard links to originals replaced or deleted by entry i
  *       journal.tmp, journal       the journal; `journal` existing and valid = committed
  *       rollback                   marker: a rollback is in progress, finish it, never roll forward
+ *       rollback.tmp               the marker's inode, made before the commit point and renamed
+ *                                  to `rollback` when needed, so a rollback allocates nothing
  *   <root>/.txnfs/.tomb-<rand>     a lock directory being removed (rename-then-delete)
  *   <root>/.txnfs/.tmp-<writer>    a single-file write's temp file, renamed over its target; the
  *                                  name encodes its writer's identity (tempname.ts)
@@ -66,4 +68,7 @@ export function journalTmpPath(staging: string): string {
 }
 export function rollbackMarkerPath(staging: string): string {
   return path.join(staging, 'rollback');
+}
+export function rollbackReadyPath(staging: string): string {
+  return path.join(staging, 'rollback.tmp');
 }

@@ -9,6 +9,7 @@
  *
  *   owner alive                           → skipped (never touched: invariant 4)
  *   journal fails its checksum            → corrupt: reported, left in place (invariant 8)
+ *   `.txn-<id>` is not a real directory   → corrupt too (a symlink is never followed)
  *   journal + rollback marker             → rolled back (finish the rollback that was under way)
  *   journal                               → rolled forward (the commit point was passed)
  *   no journal                            → discarded (the commit point was never reached)
@@ -24,7 +25,7 @@
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
-import { codes, errnoOf, isTxnError, TxnError } from './errors.js';
+import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { rollBack, rollForward } from './apply.js';
 import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
@@ -145,22 +146,21 @@ async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; 
   return { ids: [...ids].sort(), tombs, singles, rootLock: names.includes(path.basename(rootLockPath(home))) };
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.lstat(p);
-    return true;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return false;
-    throw err;
-  }
-}
-
 async function classify(home: string, id: string, stale: number): Promise<Classified> {
   const staging = stagingDirOf(home, id);
   const lock = ownerLockOf(home, id);
   const owner = await lockState(lock, stale);
   const base = { id, staging, lock, owner };
-  if (!(await exists(staging))) return { ...base, state: 'orphan-lock', entries: 0 };
+  const info = await fs.lstat(staging).catch((err: unknown) => {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (info === undefined) return { ...base, state: 'orphan-lock', entries: 0 };
+  if (info.kind !== 'dir') {
+    // txnfs only ever makes a directory here. A symlink would lead recovery to read a journal and
+    // delete or create files wherever it points, outside the root: leave it for a person.
+    return { ...base, state: 'corrupt', entries: 0, reason: `'${staging}' is a ${info.kind}, not a staging directory; txnfs does not follow it` };
+  }
   let journal: Journal | undefined;
   try {
     journal = await readJournal(staging);
@@ -350,9 +350,9 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
   const o = checkOptionsObject(options, 'options', recoverKeys);
   const common = resolveCommon(o);
   const dryRun = o.dryRun ?? false;
-  if (typeof dryRun !== 'boolean') throw new TypeError(`The "dryRun" option must be a boolean. Received ${String(dryRun)}`);
+  if (typeof dryRun !== 'boolean') throw badArgument('dryRun', 'a boolean', dryRun);
   const onProgress = o.onProgress;
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('The "onProgress" option must be a function.');
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw badArgument('onProgress', 'a function', onProgress);
   const abs = resolveDir(dir, 'dir');
   let root: string;
   try {
@@ -362,6 +362,12 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     throw new TxnError(codes.EFS, `Cannot open the root '${abs}': ${(err as Error).message}`, { cause: err, path: abs });
   }
   const home = homeOf(root);
+  const homeInfo = await fs.lstat(home).catch(() => undefined);
+  if (homeInfo !== undefined && homeInfo.kind !== 'dir') {
+    // A symlinked home would make recovery take locks in, and remove staging dirs from, a
+    // directory outside the root.
+    throw new TxnError(codes.ETARGET, `'${home}' is a ${homeInfo.kind}, not a directory; txnfs keeps its records in a real directory there and will not follow it. Move it away.`, { path: home });
+  }
   // Fast path: nothing pending means no lock, no writes (a clean root stays untouched). A root
   // lock left by a dead process is not "nothing": taking the lock below reclaims it, and releasing
   // it leaves the home clean.

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
 import { faults } from '../src/faults.js';
-import { createStaging, ensureHome, hasRollbackMarker, removeStaging, writeRollbackMarker } from '../src/staging.js';
+import { createStaging, ensureHome, hasRollbackMarker, prepareRollbackMarker, removeStaging, writeRollbackMarker } from '../src/staging.js';
 import { tmpdir } from './helpers/tmp.js';
 
 const timing = { stale: 10_000, update: 5_000, timeout: 0 };
@@ -70,9 +70,21 @@ describe('staging dir', () => {
     const root = tmpdir();
     record(root);
     await writeRollbackMarker(root, true);
-    expect(trace).toEqual(['create rollback', 'write rollback', 'fsync rollback', 'close rollback', 'fsyncDir ']);
+    // No prepared marker (a staging dir from before rollback.tmp existed): it is created.
+    expect(trace).toEqual(['rename rollback.tmp', 'create rollback', 'write rollback', 'fsync rollback', 'close rollback', 'fsyncDir ']);
     await writeRollbackMarker(root, true);
     expect(await hasRollbackMarker(root)).toBe(true);
     expect(await hasRollbackMarker(path.join(root, 'nope'))).toBe(false);
+  });
+
+  it('a prepared marker is renamed into place: marking a rollback allocates nothing', async () => {
+    const root = tmpdir();
+    await prepareRollbackMarker(root);
+    expect(await hasRollbackMarker(root)).toBe(false); // prepared is not marked
+    record(root);
+    await writeRollbackMarker(root, true);
+    expect(trace).toEqual(['rename rollback.tmp', 'fsyncDir ']);
+    expect(await hasRollbackMarker(root)).toBe(true);
+    expect(fs.existsSync(path.join(root, 'rollback.tmp'))).toBe(false);
   });
 });

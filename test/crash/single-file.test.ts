@@ -37,7 +37,7 @@ function start(...args: string[]): Run {
       for (const w of waiters.filter((x) => line.startsWith(x.prefix))) w.resolve(line);
     }
   });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
   return {
     child,
     lines,
