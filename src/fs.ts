@@ -78,7 +78,11 @@ function toInfo(s: nodeFs.BigIntStats): Info {
     dev: s.dev,
     mode: Number(s.mode & 0o7777n),
     size: Number(s.size),
-    mtimeMs: Number(s.mtimeNs / 1_000_000n),
+    // Rounded, not truncated, exactly as Node's own Stats#mtime: proper-lockfile compares the
+    // mtime it set with utimes() against this one on every refresh, and libuv stores a utimes()
+    // Date as e.g. .122999 s, so truncating turned about half of all refreshes into a false
+    // "lock compromised" (and then a live transaction's lock went stale).
+    mtimeMs: Number((s.mtimeNs + 500_000n) / 1_000_000n),
     uid: Number(s.uid),
     gid: Number(s.gid),
     nlink: Number(s.nlink),
