@@ -10,6 +10,11 @@
  * recorded on the transaction and surfaces at commit(); the promise write() returns is always
  * handled internally, so ignoring it never produces an unhandled rejection.
  *
+ * Writes wait in a plain FIFO of small records, drained by at most `concurrency` workers, so a
+ * write that waits costs one record and one promise (a few hundred bytes), not suspended async
+ * calls and a limiter slot per write: a 100,000-file transaction queues 100,000 of them before
+ * the first is staged.
+ *
  * commit() then, under the root lock (DESIGN.md steps 2-9):
  *   2. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
  *   3. resolve targets (Resolver), fix up modes/owners of staged files;
@@ -32,7 +37,7 @@ import { chunkBytes, toSource, type Source, type WriteData } from './data.js';
 import { rollBack, rollForward } from './apply.js';
 import { writeJournal, type Journal, type JournalEntry } from './journal.js';
 import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile } from './layout.js';
-import { Limiter, mapLimit } from './limit.js';
+import { mapLimit } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions, type ResolvedCommon } from './options.js';
 import { checkTarget, Resolver, type ResolvedTarget, type TargetPath } from './paths.js';
@@ -115,6 +120,18 @@ interface TrackedStream {
   readonly rel: string;
 }
 
+/** A write waiting for a staging worker. */
+interface StageJob {
+  readonly n: number;
+  readonly source: Source;
+  readonly mode: number | undefined;
+  readonly rel: string;
+  /** What write() returned; settled by the worker that stages the job. */
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
 interface Planned {
   readonly journal: Journal;
   /** Staged files whose mode or owner must change before the commit point. */
@@ -161,19 +178,25 @@ export class Transaction implements AsyncDisposable {
   #abortedBySignal = false;
   readonly #ops = new Map<string, Op>();
   #nextStaged = 0;
-  readonly #tasks = new Set<Promise<void>>();
+  /** Writes not yet taken by a worker; slots before #head are taken (and cleared). */
+  #queue: (StageJob | undefined)[] = [];
+  #head = 0;
+  readonly #workers = new Set<Promise<void>>();
+  /**
+   * Workers still taking jobs. Counted down synchronously when a worker finds the queue empty (the
+   * set above only learns it a microtask later), so a write issued in between starts a worker.
+   */
+  #active = 0;
   readonly #streams: TrackedStream[] = [];
   readonly #staged = new Map<number, StagedInfo>();
   #failure: TxnError | undefined;
   #setup: Promise<Setup> | undefined;
-  readonly #limiter: Limiter;
 
   /** @internal Use {@link begin}. */
   constructor(dir: string, options: ResolvedCommon) {
     this.id = nanoid(12).replace(/^[-_]/, 'x');
     this.dir = dir;
     this.#o = options;
-    this.#limiter = new Limiter(options.concurrency);
     const signal = options.signal;
     if (signal !== undefined) {
       const onAbort = (): void => {
@@ -236,13 +259,52 @@ export class Transaction implements AsyncDisposable {
     return wrapped;
   }
 
-  #track(task: Promise<void>, rel: string): Promise<void> {
-    const tracked = task.then(noop, (err: unknown) => {
-      throw this.#fail(err, rel);
+  /** Queue a write for staging; start a worker if fewer than `concurrency` run. */
+  #enqueue(n: number, source: Source, mode: number | undefined, rel: string): Promise<void> {
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
-    tracked.catch(noop); // the caller may ignore the promise (the documented use): never unhandled
-    this.#tasks.add(tracked);
-    return tracked;
+    this.#queue.push({ n, source, mode, rel, done, resolve, reject });
+    if (this.#active < this.#o.concurrency) {
+      this.#active++;
+      const worker: Promise<void> = this.#work().finally(() => this.#workers.delete(worker));
+      this.#workers.add(worker);
+    }
+    return done;
+  }
+
+  #take(): StageJob | undefined {
+    const job = this.#queue[this.#head];
+    if (job === undefined) {
+      if (this.#head > 0) {
+        this.#queue = [];
+        this.#head = 0;
+      }
+      return undefined;
+    }
+    this.#queue[this.#head++] = undefined; // let the job (and its data) go once staged
+    return job;
+  }
+
+  /** Stage queued writes until none is left. Never rejects: failures go to the jobs. */
+  async #work(): Promise<void> {
+    let job = this.#take();
+    while (job !== undefined) {
+      try {
+        await this.#stage(job.n, job.source, job.mode);
+        job.resolve();
+      } catch (err) {
+        // The caller may ignore the promise (the documented use): handled before it rejects, so
+        // it never becomes an unhandled rejection; the failure surfaces at commit().
+        job.done.catch(noop);
+        job.reject(this.#fail(err, job.rel));
+      }
+      job = this.#take();
+    }
+    this.#active--; // in the same synchronous step as the empty #take(): no window for a lost job
   }
 
   #addOp(op: Op): void {
@@ -259,33 +321,31 @@ export class Transaction implements AsyncDisposable {
 
   async #stage(n: number, source: Source, mode: number | undefined): Promise<void> {
     const setup = await this.#setupOnce();
-    await this.#limiter.run(async () => {
-      this.#stillStaging();
-      const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
-      let bytes = 0;
-      try {
-        if (mode !== undefined) await handle.chmod(mode);
-        if ('bytes' in source) {
-          await writeAll(handle, source.bytes);
-          bytes = source.bytes.length;
-        } else {
-          for await (const chunk of source.chunks) {
-            this.#stillStaging();
-            const data = chunkBytes(chunk);
-            await writeAll(handle, data);
-            bytes += data.length;
-          }
+    this.#stillStaging();
+    const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
+    let bytes = 0;
+    try {
+      if (mode !== undefined) await handle.chmod(mode);
+      if ('bytes' in source) {
+        await writeAll(handle, source.bytes);
+        bytes = source.bytes.length;
+      } else {
+        for await (const chunk of source.chunks) {
+          this.#stillStaging();
+          const data = chunkBytes(chunk);
+          await writeAll(handle, data);
+          bytes += data.length;
         }
-        // fsync each staged file before the commit point: the journal will promise these bytes.
-        if (this.#o.durable && !mutated('skip-fsync-staged')) await handle.sync();
-        const info = await handle.stat();
-        this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
-      } catch (err) {
-        await handle.close().catch(noop);
-        throw err;
       }
-      await handle.close();
-    });
+      // fsync each staged file before the commit point: the journal will promise these bytes.
+      if (this.#o.durable && !mutated('skip-fsync-staged')) await handle.sync();
+      const info = await handle.stat();
+      this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
+    } catch (err) {
+      await handle.close().catch(noop);
+      throw err;
+    }
+    await handle.close();
   }
 
   /**
@@ -311,7 +371,7 @@ export class Transaction implements AsyncDisposable {
     const mode = checkMode(o.mode);
     const staged = this.#nextStaged++;
     this.#addOp({ kind: 'write', target, staged, mode });
-    return this.#track(this.#stage(staged, source, mode), target.rel);
+    return this.#enqueue(staged, source, mode, target.rel);
   }
 
   /**
@@ -411,14 +471,14 @@ export class Transaction implements AsyncDisposable {
       }
       await t.done.catch((err: unknown) => this.#fail(err, t.rel));
     }
-    await Promise.allSettled(this.#tasks);
+    while (this.#workers.size > 0) await Promise.all(this.#workers);
     if (this.#failure !== undefined) throw this.#failure;
   }
 
   /** Wait for in-flight staging without failing (for abort and cleanup). */
   async #quiesce(): Promise<void> {
     for (const t of this.#streams) if (!t.stream.writableFinished) t.stream.destroy();
-    await Promise.allSettled([...this.#tasks, ...this.#streams.map((t) => t.done)]);
+    await Promise.allSettled([...this.#workers, ...this.#streams.map((t) => t.done)]);
   }
 
   /** Remove the staging dir (if any) and release the owner lock. Before the commit point only. */
