@@ -188,7 +188,8 @@ export class Transaction implements AsyncDisposable {
    */
   #active = 0;
   readonly #streams: TrackedStream[] = [];
-  readonly #staged = new Map<number, StagedInfo>();
+  /** Indexed by staging number (dense: 0, 1, 2, ...), so no map entry per file. */
+  readonly #staged: (StagedInfo | undefined)[] = [];
   #failure: TxnError | undefined;
   #setup: Promise<Setup> | undefined;
 
@@ -340,7 +341,7 @@ export class Transaction implements AsyncDisposable {
       // fsync each staged file before the commit point: the journal will promise these bytes.
       if (this.#o.durable && !mutated('skip-fsync-staged')) await handle.sync();
       const info = await handle.stat();
-      this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
+      this.#staged[n] = { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes };
     } catch (err) {
       await handle.close().catch(noop);
       throw err;
@@ -444,7 +445,7 @@ export class Transaction implements AsyncDisposable {
           const info = await h.stat();
           handle = undefined;
           await h.close();
-          this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
+          this.#staged[n] = { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes };
         })().then(() => callback(), callback);
       },
       destroy: (err, callback) => {
@@ -502,17 +503,25 @@ export class Transaction implements AsyncDisposable {
     const resolver = new Resolver(setup.root, setup.home.dev);
     const ops = [...this.#ops.values()];
     const resolved = await mapLimit(ops, this.#o.concurrency, (op) => resolver.target(op.target.rel));
-    // Two paths may name one file (a symlinked parent inside the root): the later operation wins.
-    const byReal = new Map<string, { op: Op; r: ResolvedTarget }>();
-    ops.forEach((op, i) => {
-      const r = resolved[i] as ResolvedTarget;
-      byReal.delete(r.rel);
-      byReal.set(r.rel, { op, r });
-    });
+    // Two paths may name one file (a symlinked parent inside the root): the later operation wins,
+    // in the place of its last operation. Only then is a map by real path built; the usual case
+    // (every real path is the path as given, already unique) needs no per-entry copy.
+    let pairs: { op: Op; r: ResolvedTarget }[] | undefined;
+    if (ops.some((op, i) => (resolved[i] as ResolvedTarget).rel !== op.target.rel)) {
+      const byReal = new Map<string, { op: Op; r: ResolvedTarget }>();
+      ops.forEach((op, i) => {
+        const r = resolved[i] as ResolvedTarget;
+        byReal.delete(r.rel);
+        byReal.set(r.rel, { op, r });
+      });
+      pairs = [...byReal.values()];
+    }
+    const count = pairs?.length ?? ops.length;
+    const pairAt = (k: number): { op: Op; r: ResolvedTarget } => pairs?.[k] ?? { op: ops[k] as Op, r: resolved[k] as ResolvedTarget };
     const dirs: string[] = [];
     const dirSet = new Set<string>();
-    for (const { r } of byReal.values()) {
-      for (const d of r.missingDirs) {
+    for (let k = 0; k < count; k++) {
+      for (const d of pairAt(k).r.missingDirs) {
         if (!dirSet.has(d)) {
           dirSet.add(d);
           dirs.push(d);
@@ -525,7 +534,8 @@ export class Transaction implements AsyncDisposable {
     let bytes = 0;
     let written = 0;
     let removed = 0;
-    for (const { op, r } of byReal.values()) {
+    for (let k = 0; k < count; k++) {
+      const { op, r } = pairAt(k);
       if (dirSet.has(r.rel)) {
         throw new TxnError(codes.ETARGET, `'${r.rel}' is both a file and a parent directory of another target in this transaction.`, { path: r.rel, txnId: this.id });
       }
@@ -536,7 +546,7 @@ export class Transaction implements AsyncDisposable {
         removed++;
         continue;
       }
-      const s = this.#staged.get(op.staged);
+      const s = this.#staged[op.staged];
       if (s === undefined) throw new TxnError(codes.ESTAGE, `'${op.target.rel}' was not staged.`, { path: op.target.rel, txnId: this.id });
       // Keep an existing file's mode unless one was given; as root, keep its owner too (like
       // write-file-atomic's chown), so replacing /etc-style files does not hand them to root.

@@ -215,3 +215,20 @@ describe('staging queue', () => {
     expect(Object.keys(snapshot(dir))).toHaveLength(50);
   });
 });
+
+describe('two paths to one file', () => {
+  it('through a symlinked parent inside the root, the later operation wins and is one entry', async () => {
+    for (const [first, second] of [['real/a', 'link/a'], ['link/a', 'real/a']] as const) {
+      const dir = tmpdir();
+      fs.mkdirSync(path.join(dir, 'real'));
+      fs.symlinkSync('real', path.join(dir, 'link'));
+      const tx = begin({ dir });
+      void tx.write(first, 'first');
+      void tx.write('other', 'o');
+      void tx.write(second, 'second');
+      const result = await tx.commit();
+      expect(result.entries).toBe(2);
+      expect(fs.readFileSync(path.join(dir, 'real', 'a'), 'utf8')).toBe('second');
+    }
+  });
+});
