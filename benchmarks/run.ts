@@ -15,7 +15,9 @@
  * `docs/benchmarks.md` with `docs/benchmarks-per-file.svg`.
  *
  * Flags: --quick, --dir=PATH (where runs happen; default .bench-tmp/runs in the repo),
- * --only=main,stream,scale,recover (a subset, for profiling), --docs, --no-docs.
+ * --only=main,stream,scale,recover (a subset), --counts=1000,10000 (main comparison sizes),
+ * --scale=1000,100000 (scale sizes), --runs=N (rounds of the main comparison), --docs, --no-docs.
+ * The subset flags are for profiling a change; only a complete run writes the docs by default.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -37,6 +39,8 @@ interface Args {
   readonly plan: Plan;
   readonly dir: string;
   readonly only: ReadonlySet<string>;
+  /** A subset or resized run: its JSON gets its own name. */
+  readonly partial: boolean;
   readonly docs: boolean;
 }
 
@@ -45,15 +49,25 @@ function parseArgs(argv: readonly string[]): Args {
   let dir = path.join(repo, '.bench-tmp', 'runs');
   let only = new Set(['main', 'stream', 'scale', 'recover']);
   let docs: boolean | undefined;
+  const overrides: { -readonly [K in keyof Plan]?: Plan[K] } = {};
+  const numbers = (v: string): number[] => v.split(',').map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`Not a positive integer: '${x}'`);
+    return n;
+  });
   for (const a of argv) {
     if (a === '--quick') plan = quickPlan;
+    else if (a.startsWith('--counts=')) overrides.counts = numbers(a.slice(9));
+    else if (a.startsWith('--scale=')) overrides.scaleCounts = numbers(a.slice(8));
+    else if (a.startsWith('--runs=')) overrides.runs = overrides.runsLargest = numbers(a.slice(7))[0] as number;
     else if (a.startsWith('--dir=')) dir = path.resolve(a.slice(6));
     else if (a.startsWith('--only=')) only = new Set(a.slice(7).split(','));
     else if (a === '--docs') docs = true;
     else if (a === '--no-docs') docs = false;
-    else throw new Error(`Unknown argument '${a}'. Known: --quick, --dir=PATH, --only=main,stream,scale,recover, --docs, --no-docs.`);
+    else throw new Error(`Unknown argument '${a}'. Known: --quick, --dir=PATH, --only=main,stream,scale,recover, --counts=, --scale=, --runs=, --docs, --no-docs.`);
   }
-  return { plan, dir, only, docs: docs ?? (plan.name === 'full' && only.size === 4) };
+  const partial = only.size !== 4 || Object.keys(overrides).length > 0;
+  return { plan: { ...plan, ...overrides }, dir, only, partial, docs: docs ?? (plan.name === 'full' && !partial) };
 }
 
 const log = (line: string): void => {
@@ -203,6 +217,11 @@ async function runScale(plan: Plan, scratch: Scratch): Promise<Results['scale']>
       await scratch.remove(warmDir);
     }
   }
+  // Growth per entry is measured against the smallest size: (peak(N) - peak(smallest)) / (N -
+  // smallest). That cancels what every commit pays once (V8's young generation at full size, the
+  // lock timers, the code), which would otherwise dominate the per-entry figure at small N.
+  const smallest = Math.min(...plan.scaleCounts);
+  const peakKiB = (n: number): number => median((runs.get(n) ?? []).map((x) => x.maxRssKiB));
   return plan.scaleCounts.map((n) => {
     const rs = runs.get(n) ?? [];
     const ms = median(rs.map((x) => x.ms));
@@ -211,11 +230,12 @@ async function runScale(plan: Plan, scratch: Scratch): Promise<Results['scale']>
       runs: rs,
       medianMs: ms,
       perFileMs: ms / n,
-      rssPerEntryBytes: median(rs.map((x) => ((x.maxRssKiB - x.baseRssKiB) * 1024) / n)),
-      peakMiB: median(rs.map((x) => x.maxRssKiB / 1024)),
+      rssPerEntryBytes: n === smallest ? Number.NaN : ((peakKiB(n) - peakKiB(smallest)) * 1024) / (n - smallest),
+      rssOverBasePerEntryBytes: median(rs.map((x) => ((x.maxRssKiB - x.baseRssKiB) * 1024) / n)),
+      peakMiB: peakKiB(n) / 1024,
       journalBytes: median(rs.map((x) => x.journalBytes ?? Number.NaN)),
     };
-    log(`  scale N=${n}: ${row.perFileMs.toFixed(3)} ms/file, ${row.rssPerEntryBytes.toFixed(0)} B RSS/entry, journal ${row.journalBytes} B`);
+    log(`  scale N=${n}: ${row.perFileMs.toFixed(3)} ms/file, +${row.rssPerEntryBytes.toFixed(0)} B RSS/entry over N=${smallest} (${row.rssOverBasePerEntryBytes.toFixed(0)} B/entry over the base), journal ${row.journalBytes} B`);
     return row;
   });
 }
@@ -340,7 +360,7 @@ async function main(): Promise<void> {
     process.stdout.write(consoleReport(final));
     const resultsDir = path.join(repo, 'benchmarks', 'results');
     fs.mkdirSync(resultsDir, { recursive: true });
-    const jsonPath = path.join(resultsDir, `${plan.name}${args.only.size === 4 ? '' : `-${[...args.only].join('-')}`}.json`);
+    const jsonPath = path.join(resultsDir, args.partial ? `partial-${plan.name}.json` : `${plan.name}.json`);
     fs.writeFileSync(jsonPath, `${JSON.stringify(final, null, 2)}\n`);
     log(`wrote ${path.relative(repo, jsonPath)}`);
     if (args.docs) {
