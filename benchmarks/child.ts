@@ -36,7 +36,20 @@ export interface ChildResult {
   readonly journalBytes?: number | undefined;
 }
 
-const maxRss = (): number => process.resourceUsage().maxRSS;
+/**
+ * Peak RSS of this process image, KiB. On Linux this is VmHWM from /proc/self/status, because
+ * getrusage's maxRSS survives exec: a child forked from a parent holding 127 MB starts with
+ * maxRSS = 127 MB before it has done anything (seen in the first full run). Elsewhere maxRSS.
+ */
+function maxRss(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m?.[1] !== undefined) return Number(m[1]);
+  } catch {
+    // No procfs: fall back to getrusage.
+  }
+  return process.resourceUsage().maxRSS;
+}
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
 function source(bytes: number, chunkSize: number): Readable {

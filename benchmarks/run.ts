@@ -41,6 +41,8 @@ interface Args {
   readonly only: ReadonlySet<string>;
   /** A subset or resized run: its JSON gets its own name. */
   readonly partial: boolean;
+  /** Measure only the --only sections again and replace them in results/<plan>.json. */
+  readonly update: boolean;
   readonly docs: boolean;
 }
 
@@ -49,6 +51,7 @@ function parseArgs(argv: readonly string[]): Args {
   let dir = path.join(repo, '.bench-tmp', 'runs');
   let only = new Set(['main', 'stream', 'scale', 'recover']);
   let docs: boolean | undefined;
+  let update = false;
   const overrides: { -readonly [K in keyof Plan]?: Plan[K] } = {};
   const numbers = (v: string): number[] => v.split(',').map((x) => {
     const n = Number(x);
@@ -63,11 +66,12 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a.startsWith('--dir=')) dir = path.resolve(a.slice(6));
     else if (a.startsWith('--only=')) only = new Set(a.slice(7).split(','));
     else if (a === '--docs') docs = true;
+    else if (a === '--update') update = true;
     else if (a === '--no-docs') docs = false;
     else throw new Error(`Unknown argument '${a}'. Known: --quick, --dir=PATH, --only=main,stream,scale,recover, --counts=, --scale=, --runs=, --docs, --no-docs.`);
   }
   const partial = only.size !== 4 || Object.keys(overrides).length > 0;
-  return { plan: { ...plan, ...overrides }, dir, only, partial, docs: docs ?? (plan.name === 'full' && !partial) };
+  return { plan: { ...plan, ...overrides }, dir, only, partial, update, docs: docs ?? (plan.name === 'full' && (!partial || update)) };
 }
 
 const log = (line: string): void => {
@@ -356,11 +360,24 @@ async function main(): Promise<void> {
       targets: [],
       durationS: 0,
     };
-    const final: Results = { ...results, targets: checkTargets(results), durationS: (performance.now() - started) / 1000 };
+    let merged = results;
+    if (args.update) {
+      // Keep every section that was not measured again from the previous complete run.
+      const prev = JSON.parse(fs.readFileSync(path.join(repo, 'benchmarks', 'results', `${plan.name}.json`), 'utf8')) as Results;
+      merged = {
+        ...prev,
+        machine: { ...prev.machine, commit: `${prev.machine.commit}; ${[...args.only].join(', ')} re-measured at ${results.machine.commit} on ${results.machine.date.slice(0, 10)}` },
+        main: args.only.has('main') ? results.main : prev.main,
+        stream: args.only.has('stream') ? results.stream : prev.stream,
+        scale: args.only.has('scale') ? results.scale : prev.scale,
+        recovery: args.only.has('recover') ? results.recovery : prev.recovery,
+      };
+    }
+    const final: Results = { ...merged, targets: checkTargets(merged), durationS: args.update ? merged.durationS : (performance.now() - started) / 1000 };
     process.stdout.write(consoleReport(final));
     const resultsDir = path.join(repo, 'benchmarks', 'results');
     fs.mkdirSync(resultsDir, { recursive: true });
-    const jsonPath = path.join(resultsDir, args.partial ? `partial-${plan.name}.json` : `${plan.name}.json`);
+    const jsonPath = path.join(resultsDir, args.partial && !args.update ? `partial-${plan.name}.json` : `${plan.name}.json`);
     fs.writeFileSync(jsonPath, `${JSON.stringify(final, null, 2)}\n`);
     log(`wrote ${path.relative(repo, jsonPath)}`);
     if (args.docs) {
