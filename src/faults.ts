@@ -21,6 +21,12 @@ export interface OpEvent {
   readonly path: string;
   /** The destination for rename and link. */
   readonly dest?: string;
+  /**
+   * Whether the operation can change the filesystem (create, write, fsync, rename, unlink, ...).
+   * Reads (lstat, readdir, readFile, ...) are reported too, with `false`: crash and error loops
+   * count only mutating operations, since a crash between two reads leaves the same disk state.
+   */
+  readonly mutating: boolean;
 }
 
 /** A named step of the protocol, as seen by a fault hook. */

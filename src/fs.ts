@@ -161,7 +161,7 @@ export function useFsImpl(next: FsImpl = nodeImpl): FsImpl {
 function report(op: string, path: string, mutating: boolean, dest?: string): void {
   const hook = faults.hook;
   if (hook === undefined) return;
-  const event: OpEvent & { mutating: boolean } = dest === undefined
+  const event: OpEvent = dest === undefined
     ? { kind: 'op', op, path, mutating }
     : { kind: 'op', op, path, dest, mutating };
   hook(event);
