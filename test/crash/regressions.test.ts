@@ -1,0 +1,74 @@
+/**
+ * Regressions: library bugs the I/O-error and kill loops found, each pinned to the one fault that
+ * exposes it. Every test here failed before its fix (the commit that fixed it names the test).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { begin } from '../../src/index.js';
+import * as seam from '../../src/fs.js';
+import { faults } from '../../src/faults.js';
+import { tmpdir } from '../helpers/tmp.js';
+import { Injector, withInjector } from './inject.js';
+import { trackedFs } from './tracked-fs.js';
+
+const rel = (root: string, p: string): string => path.relative(root, p).split(path.sep).join('/');
+
+afterEach(() => {
+  faults.hook = undefined;
+  seam.useFsImpl();
+});
+
+/** Commit { name: content } into `root` with `injector` registered; waits until the fs is idle. */
+async function commitUnder(root: string, files: Record<string, string>, injector: Injector) {
+  const tracked = trackedFs({ syncs: true });
+  seam.useFsImpl(tracked.impl);
+  try {
+    return await withInjector(injector, async () => {
+      const tx = begin({ dir: root });
+      for (const [name, data] of Object.entries(files)) tx.write(name, data);
+      const settled = await tx.commit().then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+      await tracked.idle();
+      return settled;
+    });
+  } finally {
+    seam.useFsImpl();
+  }
+}
+
+function fdCount(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+describe('src/fs.ts: a fault on a file handle behaves like the real call', () => {
+  it('rejects the returned promise instead of throwing synchronously, and a failed close still frees the descriptor', async () => {
+    const dir = tmpdir();
+    const injected = new Error('EIO: injected');
+    const handle = await seam.create(path.join(dir, 'f'), 0o666);
+    const before = fdCount();
+    faults.hook = (e) => {
+      if (e.kind === 'op' && (e.op === 'close' || e.op === 'write')) throw injected;
+    };
+    let write: Promise<number> | undefined;
+    expect(() => {
+      write = handle.write(Buffer.from('x'), 0, 1);
+    }).not.toThrow();
+    await expect(write).rejects.toBe(injected);
+    let close: Promise<void> | undefined;
+    expect(() => {
+      close = handle.close();
+    }).not.toThrow();
+    await expect(close).rejects.toBe(injected);
+    faults.hook = undefined;
+    // close(2) releases the descriptor even when it reports an error; the injected fault must too.
+    expect(fdCount()).toBe(before - 1);
+  });
+
+  it('persistent EIO from a staged write: commit() reports the write error, not a later close error', async () => {
+    const root = tmpdir();
+    const injector = new Injector({ at: (op) => op.op === 'write' && rel(root, op.path).includes('/files/'), code: 'EIO', persistent: true });
+    const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect((r.error as Error).cause).toBe(injector.injected);
+  });
+});
