@@ -323,11 +323,18 @@ export async function withRootLock<T>(lockDir: string, timing: LockTiming, signa
   try {
     await previous;
     const lock = await acquire(lockDir, timing, { wait: true, signal, what: 'root lock' });
+    let result: T;
     try {
-      return await fn(lock);
-    } finally {
-      await lock.release();
+      result = await fn(lock);
+    } catch (err) {
+      // The work's failure is what the caller must see: a release failing on top of it (the same
+      // EIO, often) must not replace it. A commit that failed after its commit point would
+      // otherwise be reported as "failed before its commit point, nothing changed".
+      await lock.release().catch(() => undefined);
+      throw err;
     }
+    await lock.release();
+    return result;
   } finally {
     done();
     if (rootQueues.get(lockDir) === chain) rootQueues.delete(lockDir);

@@ -5,13 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { begin } from '../../src/index.js';
+import { begin, codes, isTxnError } from '../../src/index.js';
 import * as seam from '../../src/fs.js';
 import { faults } from '../../src/faults.js';
+import { withRootLock } from '../../src/lock.js';
 import { tmpdir } from '../helpers/tmp.js';
 import { Injector, withInjector } from './inject.js';
 import { trackedFs } from './tracked-fs.js';
 
+const timing = { stale: 10_000, update: 5_000, timeout: 1_000 };
 const rel = (root: string, p: string): string => path.relative(root, p).split(path.sep).join('/');
 
 afterEach(() => {
@@ -70,5 +72,34 @@ describe('src/fs.ts: a fault on a file handle behaves like the real call', () =>
     const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
     expect(r.ok).toBe(false);
     if (!r.ok) expect((r.error as Error).cause).toBe(injector.injected);
+  });
+});
+
+describe('src/lock.ts: withRootLock', () => {
+  it('reports the failure of the locked work even when releasing the lock fails too', async () => {
+    const root = tmpdir();
+    const home = path.join(root, '.txnfs');
+    fs.mkdirSync(home);
+    const work = new Error('the work failed');
+    const injector = new Injector({ at: (op) => op.op === 'rename' && rel(root, op.path) === '.txnfs/lock', code: 'EIO', persistent: false });
+    const outcome = await withInjector(injector, () =>
+      withRootLock(path.join(home, 'lock'), timing, undefined, async () => {
+        throw work;
+      }).catch((err: unknown) => err),
+    );
+    expect(injector.injected).toBeDefined(); // the release really failed
+    expect(outcome).toBe(work);
+  });
+
+  it('persistent EIO while applying: commit() says EINCOMPLETE with the injected cause, not "nothing changed"', async () => {
+    const root = tmpdir();
+    const injector = new Injector({ at: (op) => op.op === 'rename' && rel(root, op.dest ?? '') === 'a.txt', code: 'EIO', persistent: true });
+    const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
+    expect(injector.injectedAt?.op).toBe('rename');
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(isTxnError(r.error) && r.error.code).toBe(codes.EINCOMPLETE);
+      expect((r.error as Error).cause).toBe(injector.injected);
+    }
   });
 });
