@@ -580,6 +580,7 @@ export class Transaction implements AsyncDisposable {
     this.#state = 'committing';
     const started = performance.now();
     let committed = false;
+    let applied: Omit<CommitResult, 'durationMs'> | undefined;
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
@@ -629,7 +630,7 @@ export class Transaction implements AsyncDisposable {
         }
         await setup.staging.ownerLock.release().catch((err: Error) => warnings.push(`The owner lock could not be released (${err.message}).`));
         step('done');
-        return {
+        applied = {
           id: this.id,
           entries: plan.journal.entries.length,
           written: plan.written,
@@ -638,10 +639,18 @@ export class Transaction implements AsyncDisposable {
           recovered: [...rec.rolledForward, ...rec.rolledBack].map((t) => t.id),
           warnings,
         };
+        return applied;
       });
       this.#state = 'committed';
       return { ...result, durationMs: performance.now() - started };
     } catch (err) {
+      if (applied !== undefined) {
+        // Only releasing the root lock failed, after the apply resolved: the commit stands. The
+        // lock left behind names this process, which reclaims it at once; others after lockStale.
+        this.#state = 'committed';
+        const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
+        return { ...applied, warnings: [...applied.warnings, warning], durationMs: performance.now() - started };
+      }
       this.#state = 'failed';
       if (!committed) {
         await this.#quiesce();

@@ -103,3 +103,16 @@ describe('src/lock.ts: withRootLock', () => {
     }
   });
 });
+
+describe('src/transaction.ts: the root lock release after the apply', () => {
+  it('a failure to release the root lock after the apply resolved is a warning: the commit stands', async () => {
+    const root = tmpdir();
+    fs.writeFileSync(path.join(root, 'a.txt'), 'old');
+    const injector = new Injector({ at: (op) => op.op === 'rename' && rel(root, op.path) === '.txnfs/lock', code: 'EIO', persistent: false });
+    const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
+    expect(injector.injected).toBeDefined();
+    expect(fs.readFileSync(path.join(root, 'a.txt'), 'utf8')).toBe('new');
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.value.warnings.join('\n')).toContain(injector.injected?.message);
+  });
+});
