@@ -4,13 +4,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { begin, codes, isTxnError } from '../../src/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { begin, codes, isTxnError, recover } from '../../src/index.js';
 import * as seam from '../../src/fs.js';
 import { faults } from '../../src/faults.js';
 import { withRootLock } from '../../src/lock.js';
 import { tmpdir } from '../helpers/tmp.js';
-import { Injector, withInjector } from './inject.js';
+import { homeEntries } from './check.js';
+import { Injector, withInjector, type TracedOp } from './inject.js';
 import { trackedFs } from './tracked-fs.js';
 
 const timing = { stale: 10_000, update: 5_000, timeout: 1_000 };
@@ -114,5 +115,62 @@ describe('src/transaction.ts: the root lock release after the apply', () => {
     expect(fs.readFileSync(path.join(root, 'a.txt'), 'utf8')).toBe('new');
     expect(r.ok).toBe(true);
     if (r.ok) expect(r.value.warnings.join('\n')).toContain(injector.injected?.message);
+  });
+});
+
+describe('src/lock.ts: locks this process abandoned', () => {
+  const releaseOf = (root: string, which: 'owner' | 'root') => (op: TracedOp): boolean =>
+    op.op === 'rename' && (which === 'root' ? rel(root, op.path) === '.txnfs/lock' : /^\.txnfs\/\.txn-[^/]+\.lock$/.test(rel(root, op.path)));
+
+  it('an owner lock whose release failed is removed by the next recover() of this process at once', async () => {
+    const root = tmpdir();
+    const injector = new Injector({ at: releaseOf(root, 'owner'), code: 'EIO', persistent: false });
+    const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
+    expect(injector.injected).toBeDefined();
+    expect(r.ok).toBe(true);
+    expect(homeEntries(root)).toHaveLength(1); // the owner lock that could not be released
+    await recover(root);
+    expect(homeEntries(root)).toEqual([]);
+  });
+
+  it('a root lock whose release failed does not block the next commit of this process', async () => {
+    const root = tmpdir();
+    const injector = new Injector({ at: releaseOf(root, 'root'), code: 'EIO', persistent: false });
+    await commitUnder(root, { 'a.txt': 'one' }, injector);
+    expect(injector.injected).toBeDefined();
+    expect(homeEntries(root)).toEqual(['lock']);
+    const tx = begin({ dir: root, lockTimeout: 500 }); // without the fix: ELOCKED until lockStale (10 s)
+    tx.write('a.txt', 'two');
+    await tx.commit();
+    expect(fs.readFileSync(path.join(root, 'a.txt'), 'utf8')).toBe('two');
+    expect(homeEntries(root)).toEqual([]);
+  });
+
+  it("a lock whose mtime probe failed during acquisition is removed, not put back", async () => {
+    // proper-lockfile probes the filesystem's mtime precision once per process (cached on the fs
+    // adapter), right after its first mkdir; a fresh module graph gets a fresh adapter.
+    vi.resetModules();
+    const fresh = await import('../../src/index.js');
+    const freshFaults = (await import('../../src/faults.js')).faults;
+    const root = tmpdir();
+    let injected: Error | undefined;
+    freshFaults.hook = (e) => {
+      if (e.kind === 'op' && e.op === 'utimes' && injected === undefined) {
+        injected = new Error('EIO: injected');
+        throw injected;
+      }
+    };
+    try {
+      const tx = fresh.begin({ dir: root });
+      tx.write('a.txt', 'new');
+      const err = await tx.commit().then(() => undefined, (e: unknown) => e);
+      expect(injected).toBeDefined();
+      expect((err as Error).cause).toBe(injected);
+      // proper-lockfile removes the lock without waiting; give that removal time to finish
+      for (let i = 0; i < 100 && homeEntries(root).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(homeEntries(root)).toEqual([]);
+    } finally {
+      freshFaults.hook = undefined;
+    }
   });
 });
