@@ -25,7 +25,7 @@ import { rollBack, rollForward } from './apply.js';
 import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
 import { homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
-import { lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
+import { isAbandonedTomb, lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
 import { hasRollbackMarker, removeStaging, writeRollbackMarker } from './staging.js';
 
@@ -262,11 +262,12 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
 
   if (!ctx.dryRun) {
     for (const tomb of tombs) {
-      // A tomb is a lock directory in the middle of removal. One older than the stale time was
-      // left by a crash; a fresh one may be about to be renamed back, so it is left alone.
+      // A tomb is a lock directory in the middle of removal. One older than the stale time, or
+      // one whose owner is gone (a crash during a lock release), was left behind; a fresh one of a
+      // live process may be about to be renamed back, so it is left alone.
       const p = `${ctx.home}/${tomb}`;
       const info = await fs.lstat(p).catch(() => undefined);
-      if (info !== undefined && info.mtimeMs < Date.now() - ctx.timing.stale) {
+      if (info !== undefined && (info.mtimeMs < Date.now() - ctx.timing.stale || (await isAbandonedTomb(p)))) {
         await fs.removeTree(p);
         removedSomething = true;
       }

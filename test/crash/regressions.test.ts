@@ -9,6 +9,7 @@ import { begin, codes, isTxnError, recover } from '../../src/index.js';
 import * as seam from '../../src/fs.js';
 import { faults } from '../../src/faults.js';
 import { withRootLock } from '../../src/lock.js';
+import { selfIdentity } from '../../src/identity.js';
 import { tmpdir } from '../helpers/tmp.js';
 import { homeEntries } from './check.js';
 import { Injector, withInjector, type TracedOp } from './inject.js';
@@ -174,3 +175,34 @@ describe('src/lock.ts: locks this process abandoned', () => {
     }
   });
 });
+
+describe('src/recover.ts: tombs and errors', () => {
+  it('removes at once a tomb whose removal failed in this process', async () => {
+    const root = tmpdir();
+    const injector = new Injector({ at: (op) => op.op === 'removeTree' && rel(root, op.path).startsWith('.txnfs/.tomb-'), code: 'EIO', persistent: false });
+    const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
+    expect(r.ok).toBe(true);
+    expect(homeEntries(root).filter((n) => n.startsWith('.tomb-'))).toHaveLength(1);
+    await recover(root);
+    expect(homeEntries(root)).toEqual([]);
+  });
+
+  it('removes at once a tomb left by a process that is gone', async () => {
+    const root = tmpdir();
+    const tomb = path.join(root, '.txnfs', '.tomb-deadbeef00');
+    fs.mkdirSync(tomb, { recursive: true });
+    const dead = await deadPid();
+    fs.writeFileSync(path.join(tomb, 'owner'), JSON.stringify({ ...selfIdentity(), pid: dead, start: '1', token: 'x', stale: 10_000, since: Date.now() }));
+    await recover(root);
+    expect(homeEntries(root)).toEqual([]);
+  });
+});
+
+/** A pid that no process has: a child's, after it exited. */
+async function deadPid(): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['-e', '0']);
+  const pid = child.pid as number;
+  await new Promise((r) => child.on('exit', r));
+  return pid;
+}
