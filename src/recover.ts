@@ -288,7 +288,7 @@ const recoverKeys = [...commonKeys, 'dryRun', 'onProgress'] as const;
  *
  * Resolves with a report; journals that fail their checksum are reported in `corrupt` and left in
  * place (they never make it reject). Rejects with `ELOCKED` if another process holds the root lock
- * for longer than `lockTimeout`.
+ * for longer than `lockTimeout`, and with `EFS` (the fs error as `cause`) if the filesystem fails.
  *
  * @example
  * ```ts
@@ -313,19 +313,30 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     throw new TxnError(codes.EFS, `Cannot open the root '${abs}': ${(err as Error).message}`, { cause: err, path: abs });
   }
   const home = homeOf(root);
-  // Fast path: nothing pending means no lock, no writes (a clean root stays untouched).
-  const { ids, tombs } = await listIds(home);
-  if (ids.length === 0 && tombs.length === 0) return emptyReport(root, dryRun, started);
-  const ctx: RecoverContext = {
-    root,
-    home,
-    durable: common.durable,
-    timing: common.timing,
-    concurrency: common.concurrency,
-    dryRun,
-    onProgress: onProgress as RecoverContext['onProgress'],
-  };
-  if (dryRun) return recoverLocked(ctx);
-  const report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
-  return { ...report, durationMs: performance.now() - started };
+  try {
+    // Fast path: nothing pending means no lock, no writes (a clean root stays untouched).
+    const { ids, tombs } = await listIds(home);
+    if (ids.length === 0 && tombs.length === 0) return emptyReport(root, dryRun, started);
+    const ctx: RecoverContext = {
+      root,
+      home,
+      durable: common.durable,
+      timing: common.timing,
+      concurrency: common.concurrency,
+      dryRun,
+      onProgress: onProgress as RecoverContext['onProgress'],
+    };
+    if (dryRun) return await recoverLocked(ctx);
+    const report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
+    return { ...report, durationMs: performance.now() - started };
+  } catch (err) {
+    // One error type for callers, as commit() gives: the raw fs error (EIO taking the root lock,
+    // reading the home) becomes the cause. Every step is idempotent, so a retry picks up here.
+    if (isTxnError(err) || err === common.signal?.reason) throw err;
+    throw new TxnError(
+      codes.EFS,
+      `Recovery in '${root}' failed: ${(err as Error)?.message ?? String(err)}. What was done stands and the rest is still recorded in '${home}'; fix the cause and run recover() again.`,
+      { cause: err, path: home },
+    );
+  }
 }

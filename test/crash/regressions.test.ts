@@ -196,6 +196,15 @@ describe('src/recover.ts: tombs and errors', () => {
     await recover(root);
     expect(homeEntries(root)).toEqual([]);
   });
+  it('rejects with a TxnError (EFS, cause = the fs error) when the filesystem fails under recover()', async () => {
+    const root = tmpdir();
+    fs.mkdirSync(path.join(root, '.txnfs', '.txn-abc'), { recursive: true });
+    const injector = new Injector({ at: 1, code: 'EIO', persistent: true });
+    const err = await withInjector(injector, () => recover(root).then(() => undefined, (e: unknown) => e));
+    expect(injector.injected).toBeDefined();
+    expect(isTxnError(err) && err.code).toBe(codes.EFS);
+    expect((err as Error).cause).toBe(injector.injected);
+  });
 });
 
 /** A pid that no process has: a child's, after it exited. */
