@@ -314,9 +314,13 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
   }
   const home = homeOf(root);
   try {
-    // Fast path: nothing pending means no lock, no writes (a clean root stays untouched).
+    // Fast path: nothing pending means no lock, no writes (a clean root stays untouched). A root
+    // lock whose owner is dead (a crash, or a release that failed, after the staging dir was
+    // gone) is pending too: taking the lock reclaims it, and releasing it leaves the home clean.
     const { ids, tombs } = await listIds(home);
-    if (ids.length === 0 && tombs.length === 0) return emptyReport(root, dryRun, started);
+    if (ids.length === 0 && tombs.length === 0 && (dryRun || (await lockState(rootLockPath(home), common.timing.stale)) !== 'dead')) {
+      return emptyReport(root, dryRun, started);
+    }
     const ctx: RecoverContext = {
       root,
       home,

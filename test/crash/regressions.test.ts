@@ -205,6 +205,30 @@ describe('src/recover.ts: tombs and errors', () => {
     expect(isTxnError(err) && err.code).toBe(codes.EFS);
     expect((err as Error).cause).toBe(injector.injected);
   });
+
+  it('removes a root lock left behind by a failed release, though nothing else is pending', async () => {
+    const root = tmpdir();
+    const injector = new Injector({ at: (op) => op.op === 'rename' && rel(root, op.path) === '.txnfs/lock', code: 'EIO', persistent: false });
+    await commitUnder(root, { 'a.txt': 'new' }, injector);
+    expect(homeEntries(root)).toEqual(['lock']);
+    await recover(root);
+    expect(homeEntries(root)).toEqual([]);
+  });
+
+  it('removes a root lock left by a process that is gone, and leaves a live one alone', async () => {
+    const root = tmpdir();
+    const lock = path.join(root, '.txnfs', 'lock');
+    fs.mkdirSync(lock, { recursive: true });
+    const owner = (pid: number) => JSON.stringify({ ...selfIdentity(), pid, start: pid === process.pid ? selfIdentity().start : '1', token: 't', stale: 10_000, since: Date.now() });
+    fs.writeFileSync(path.join(lock, 'owner'), owner(await deadPid()));
+    await recover(root);
+    expect(homeEntries(root)).toEqual([]);
+    // A live owner (the parent of this process, which outlives the test): not touched, and no wait.
+    fs.mkdirSync(lock, { recursive: true });
+    fs.writeFileSync(path.join(lock, 'owner'), JSON.stringify({ ...selfIdentity(), pid: process.ppid, start: procStart(process.ppid), token: 't', stale: 10_000, since: Date.now() }));
+    await recover(root, { lockTimeout: 100 });
+    expect(homeEntries(root)).toEqual(['lock']);
+  });
 });
 
 /** A pid that no process has: a child's, after it exited. */
@@ -214,4 +238,10 @@ async function deadPid(): Promise<number> {
   const pid = child.pid as number;
   await new Promise((r) => child.on('exit', r));
   return pid;
+}
+
+/** Start time of a live process, as identity.ts records it (field 22 of /proc/<pid>/stat). */
+function procStart(pid: number): string {
+  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return text.slice(text.lastIndexOf(')') + 2).split(' ')[19] as string;
 }
