@@ -52,7 +52,9 @@ export type Mutation =
   /** Remove the staging dir before applying the renames. */
   | 'cleanup-before-apply'
   /** Write the journal without its checksum protection being checked at recovery. */
-  | 'skip-journal-checksum';
+  | 'skip-journal-checksum'
+  /** When a commit's apply fails, write the rollback marker and report EAPPLY without undoing. */
+  | 'skip-rollback';
 
 interface FaultState {
   hook: FaultHook | undefined;

@@ -538,7 +538,7 @@ export class Transaction implements AsyncDisposable {
       if (ours) {
         try {
           await writeRollbackMarker(setup.staging.dir, this.#o.durable);
-          await rollBack(ctx);
+          if (!mutated('skip-rollback')) await rollBack(ctx);
           await removeStaging(setup.staging.dir);
           if (this.#o.durable) await syncDir(setup.home.home);
           await setup.staging.ownerLock.release();
