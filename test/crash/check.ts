@@ -117,3 +117,32 @@ export function inspectRoot(w: Workload, sb: Sandbox, options: { clean?: boolean
   problems.push(...confinementProblems(sb));
   return { outcome, problems };
 }
+
+const LOCK_NAME = /^(?:lock|\.txn-[A-Za-z0-9_-]+\.lock|\.tomb-[A-Za-z0-9_-]+)$/;
+
+/**
+ * Lock directories (root lock, owner locks, tombs) in `<root>/.txnfs/` with no readable owner
+ * record. A crash or an error between proper-lockfile's mkdir and the owner file leaves one, and
+ * nothing can tell it from a lock another process is taking this instant except its age: the
+ * library rightly waits `lockStale` ms before it takes such a lock over. Loops age these (and only
+ * these) by `lockStale` and recover again, instead of sleeping.
+ */
+export function ownerlessLocks(root: string): string[] {
+  return homeEntries(root).filter((name) => {
+    if (!LOCK_NAME.test(name)) return false;
+    const dir = path.join(root, '.txnfs', name);
+    try {
+      if (!fs.lstatSync(dir).isDirectory()) return false;
+      const owner = JSON.parse(fs.readFileSync(path.join(dir, 'owner'), 'utf8')) as { pid?: unknown };
+      return typeof owner.pid !== 'number';
+    } catch {
+      return true;
+    }
+  });
+}
+
+/** Set the mtime of `<root>/.txnfs/<name>` `ms` into the past, as if that much time had passed. */
+export function age(root: string, names: readonly string[], ms: number): void {
+  const past = new Date(Date.now() - ms);
+  for (const name of names) fs.utimesSync(path.join(root, '.txnfs', name), past, past);
+}

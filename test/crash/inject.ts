@@ -40,8 +40,8 @@ export class Injector {
   injected: NodeJS.ErrnoException | undefined;
   /** The operation that received it. */
   injectedAt: TracedOp | undefined;
-  /** How many errors were thrown in all (more than one only in persistent mode). */
-  failures = 0;
+  /** Every error thrown into the library, with its operation (more than one only in persistent mode). */
+  readonly thrown: { readonly error: NodeJS.ErrnoException; readonly op: TracedOp }[] = [];
   readonly ops: TracedOp[] = [];
   readonly steps: string[] = [];
   readonly #plan: FaultPlan | undefined;
@@ -71,7 +71,7 @@ export class Injector {
     const hit = typeof p.at === 'number' ? index === p.at : this.injected === undefined && p.at(traced);
     if (hit || (p.persistent && this.injected !== undefined)) {
       const err = errnoError(p.code, e.op, e.path);
-      this.failures++;
+      this.thrown.push({ error: err, op: traced });
       if (this.injected === undefined) {
         this.injected = err;
         this.injectedAt = traced;
@@ -104,4 +104,26 @@ export function phaseOf(injector: Injector, op: TracedOp): Phase {
   if (before.includes('cleanup')) return 'cleanup';
   if (before.includes('committed')) return 'apply';
   return 'pre';
+}
+
+/**
+ * A deterministic sample of the fault points of a traced run, for workloads too large to try at
+ * every operation in CI: every `stride`-th operation, the first operation after each named step
+ * where the protocol changes phase (of the per-entry 'applied:<i>' steps only the first and the
+ * last), and the last three (lock release and cleanup).
+ */
+export function samplePoints(trace: Injector, stride: number): number[] {
+  const picked = new Set<number>();
+  const total = trace.count;
+  for (let k = 1; k <= total; k += stride) picked.add(k);
+  const applied = trace.steps.filter((s) => s.startsWith('applied:'));
+  const phaseSteps = new Set(trace.steps.filter((s) => !s.startsWith('applied:')).concat(applied.slice(0, 1), applied.slice(-1)));
+  let steps = 0;
+  for (const op of trace.ops) {
+    const last = trace.steps[op.stepsBefore - 1];
+    if (op.stepsBefore !== steps && last !== undefined && phaseSteps.has(last)) picked.add(op.index);
+    steps = op.stepsBefore;
+  }
+  for (let k = Math.max(1, total - 2); k <= total; k++) picked.add(k);
+  return [...picked].sort((a, b) => a - b);
 }
