@@ -54,7 +54,9 @@ export type Mutation =
   /** Write the journal without its checksum protection being checked at recovery. */
   | 'skip-journal-checksum'
   /** When a commit's apply fails, write the rollback marker and report EAPPLY without undoing. */
-  | 'skip-rollback';
+  | 'skip-rollback'
+  /** Recovery removes a committed transaction's journal before rolling it forward. */
+  | 'recover-journal-first';
 
 interface FaultState {
   hook: FaultHook | undefined;

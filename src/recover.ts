@@ -24,7 +24,8 @@ import { codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { rollBack, rollForward } from './apply.js';
 import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
-import { homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
+import { mutated } from './faults.js';
+import { homeOf, journalPath, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
 import { isAbandonedTomb, lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
 import { hasRollbackMarker, removeStaging, writeRollbackMarker } from './staging.js';
@@ -222,6 +223,7 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
         report.rolledBack.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed });
       } else {
         try {
+          if (mutated('recover-journal-first')) await fs.unlink(journalPath(t.staging));
           const outcome = await rollForward({ ...apply, onProgress: progress('forward') });
           report.rolledForward.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed });
         } catch (applyError) {
