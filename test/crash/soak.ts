@@ -40,8 +40,10 @@ export interface SoakOptions {
 
 export interface SoakResult {
   readonly rounds: number;
-  /** Writers killed at a random moment. */
+  /** Writers killed, in all. */
   readonly kills: number;
+  /** Of which killed at a random moment of a round (the others at its end). */
+  readonly randomKills: number;
   readonly commits: number;
   readonly acks: number;
   /** recover() calls made next to live writers. */
@@ -122,6 +124,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
   let previous = 'seed.0';
   let rounds = 0;
   let kills = 0;
+  let randomKills = 0;
   let liveRecoveries = 0;
   let deferred = 0;
   let writerSeq = 0;
@@ -130,7 +133,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
   while (Date.now() < deadline || rounds === 0) {
     rounds++;
     const roundTxns: Txn[] = [];
-    const live = new Set<{ kill: () => void; exited: Promise<void>; name: string }>();
+    const live = new Set<{ kill: () => void; exited: Promise<void>; name: string; busy: () => boolean }>();
     const start = (): void => {
       const name = `r${rounds}w${++writerSeq}`;
       let current: Txn | undefined;
@@ -156,6 +159,8 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       );
       const entry = {
         name,
+        // Killing a writer that has not begun a commit yet (node is still starting) tests nothing.
+        busy: () => current !== undefined,
         kill: () => run.child?.kill('SIGKILL'),
         exited: run.then(
           (r) => {
@@ -174,6 +179,8 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
 
     // The round: kill a random writer at a random moment and start another; now and then recover
     // next to the live ones.
+    // The round's clock starts once every writer is at work (a loaded machine starts node slowly).
+    for (const until = Date.now() + 30_000; Date.now() < until && ![...live].every((w) => w.busy()); ) await new Promise((r) => setTimeout(r, 10));
     const roundEnd = Date.now() + o.roundMs;
     while (Date.now() < roundEnd) {
       await new Promise((r) => setTimeout(r, 20 + rand() * Math.min(250, o.roundMs / 2)));
@@ -185,11 +192,12 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
         });
         continue;
       }
-      const victims = [...live];
+      const victims = [...live].filter((w) => w.busy());
       const victim = victims[Math.floor(rand() * victims.length)];
       if (victim === undefined) continue;
       victim.kill();
       kills++;
+      randomKills++;
       await victim.exited;
       start();
     }
@@ -211,6 +219,6 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     if (violations.length > 0) break;
   }
   const all = [...txns.values()].filter((t) => t.gen !== 'seed.0');
-  return { rounds, kills, commits: all.length, acks: all.filter((t) => t.ack !== undefined).length, liveRecoveries, deferred, violations };
+  return { rounds, kills, randomKills, commits: all.length, acks: all.filter((t) => t.ack !== undefined).length, liveRecoveries, deferred, violations };
 }
 
