@@ -10,27 +10,19 @@
  * every workload x errno x mode x point.
  */
 import * as fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { errorLoop, type ErrorLoopOptions } from './error-loop.js';
 import { ERRNOS, samplePoints, type Errno } from './inject.js';
-import { scratchDir } from './scratch.js';
+import { loopScratch } from './scratch.js';
 import { Tally } from './summary.js';
 import { workloads, type Workload } from './workloads.js';
 
 const FULL = process.env.TXNFS_CRASH_FULL === '1';
 const tally = new Tally(`I/O-error loop${FULL ? ' (full)' : ''}`);
-let scratch = '';
-
-beforeAll(() => {
-  scratch = scratchDir('txnfs-errors-');
-});
-afterAll(() => {
-  fs.rmSync(scratch, { recursive: true, force: true });
-  tally.print();
-});
+const scratchOf = loopScratch('txnfs-errors-', tally);
 
 async function run(o: Omit<ErrorLoopOptions, 'scratch'>): Promise<void> {
-  const r = await errorLoop({ ...o, scratch });
+  const r = await errorLoop({ ...o, scratch: scratchOf() });
   tally.errorPoints += r.points;
   tally.deferred += r.deferred;
   tally.violations += r.violations.length;
@@ -71,7 +63,7 @@ describe('I/O-error loop: every fault point, every rule', () => {
 
 describe('the I/O-error loop catches a real bug', () => {
   it("reports violations when the rollback after a failed apply is skipped ('skip-rollback')", async () => {
-    const r = await errorLoop({ workload: byName('overwrite only'), code: 'EIO', persistent: false, scratch, mutations: ['skip-rollback'] });
+    const r = await errorLoop({ workload: byName('overwrite only'), code: 'EIO', persistent: false, scratch: scratchOf(), mutations: ['skip-rollback'] });
     // A fault at the second or third rename of the apply leaves a mix that commit() reports as
     // rolled back (EAPPLY), and recovery has no journal left to repair it.
     expect(r.violations.length).toBeGreaterThan(0);
@@ -80,7 +72,7 @@ describe('the I/O-error loop catches a real bug', () => {
   });
 
   it('and the same loop without the mutation is clean (the violations above come from the bug)', async () => {
-    const r = await errorLoop({ workload: byName('overwrite only'), code: 'EIO', persistent: false, scratch });
+    const r = await errorLoop({ workload: byName('overwrite only'), code: 'EIO', persistent: false, scratch: scratchOf() });
     expect(r.violations).toEqual([]);
   });
 });

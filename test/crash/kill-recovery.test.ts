@@ -6,10 +6,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runChild, writeOpsFile } from './child.js';
 import { recoveryLoop, type CrashState } from './recovery-loop.js';
-import { scratchDir } from './scratch.js';
+import { loopScratch } from './scratch.js';
 import { Tally } from './summary.js';
 import { workloads, type Workload } from './workloads.js';
 
@@ -17,29 +17,21 @@ const FULL = process.env.TXNFS_CRASH_FULL === '1';
 const tally = new Tally(`recovery-crash loop${FULL ? ' (full)' : ''}`);
 const all = workloads();
 const byName = (name: string): Workload => all.find((w) => w.name === name) as Workload;
-let scratch = '';
-
-beforeAll(() => {
-  scratch = scratchDir('txnfs-krec-');
-});
-afterAll(() => {
-  fs.rmSync(scratch, { recursive: true, force: true });
-  tally.print();
-});
+const scratchOf = loopScratch('txnfs-krec-', tally);
 
 /**
  * A state in the middle of a commit's own rollback: EIO at the third op of the apply, then a kill
  * right after the first undo (the rollback marker is durable; recovery must finish going back).
  */
 async function midRollback(w: Workload): Promise<CrashState> {
-  const opsFile = path.join(scratch, 'ops-mid-rollback.json');
+  const opsFile = path.join(scratchOf(), 'ops-mid-rollback.json');
   writeOpsFile(opsFile, w.ops);
-  const root = fs.mkdtempSync(path.join(scratch, 'probe-'));
-  const warmup = fs.mkdtempSync(path.join(scratch, 'warm-'));
-  const probe = await runChild({ mode: 'commit', root, opsFile, trace: true, warmup }, { dir: scratch });
+  const root = fs.mkdtempSync(path.join(scratchOf(), 'probe-'));
+  const warmup = fs.mkdtempSync(path.join(scratchOf(), 'warm-'));
+  const probe = await runChild({ mode: 'commit', root, opsFile, trace: true, warmup }, { dir: scratchOf() });
   const committed = probe.steps.find((s) => s.name === 'committed')?.opsBefore as number;
   const failAt = committed + 3;
-  const traced = await runChild({ mode: 'commit', root: fs.mkdtempSync(path.join(scratch, 'probe-')), opsFile, trace: true, warmup, fail: { op: failAt, code: 'EIO' } }, { dir: scratch });
+  const traced = await runChild({ mode: 'commit', root: fs.mkdtempSync(path.join(scratchOf(), 'probe-')), opsFile, trace: true, warmup, fail: { op: failAt, code: 'EIO' } }, { dir: scratchOf() });
   const marker = traced.ops.find((op) => op.op === 'create' && op.path.endsWith(`${path.sep}rollback`))?.index as number;
   const firstUndo = traced.ops.find((op) => op.index > marker && op.op === 'rename')?.index as number;
   expect(marker).toBeGreaterThan(failAt);
@@ -68,7 +60,7 @@ describe('crash recovery at every one of its operations, then recover again: sam
       const r = await recoveryLoop({
         workload: w,
         state,
-        scratch,
+        scratch: scratchOf(),
         // a few literal SIGKILLs besides the batch: first, middle, last op of the recovery
         single: (total) => (FULL ? Array.from({ length: total }, (_, i) => i + 1) : [1, Math.ceil(total / 2), total]),
       });
@@ -86,7 +78,7 @@ describe('the recovery-crash loop catches a real bug', () => {
   it("reports a mix when recovery removes the journal before rolling forward ('recover-journal-first')", async () => {
     // A clean recovery with this bug still ends all-new (the journal is in memory by then), so
     // only crashing recovery in the middle shows it. Without the bug the same state is clean above.
-    const r = await recoveryLoop({ workload: byName('overwrite only'), state: { kill: { step: 'applied:0' } }, scratch, mutations: ['recover-journal-first'] });
+    const r = await recoveryLoop({ workload: byName('overwrite only'), state: { kill: { step: 'applied:0' } }, scratch: scratchOf(), mutations: ['recover-journal-first'] });
     expect(r.expected).toBe('new');
     expect(r.violations.length).toBeGreaterThan(0);
     expect(r.violations.some((v) => v.includes('mixed:'))).toBe(true);

@@ -11,10 +11,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChildResult, KillPoint } from './child.js';
 import { allPoints, killLoop, type KillLoopOptions } from './kill-loop.js';
-import { scratchDir } from './scratch.js';
+import { loopScratch } from './scratch.js';
 import { Tally } from './summary.js';
 import { workloads, type Workload } from './workloads.js';
 
@@ -24,18 +24,10 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const all = workloads();
 const byName = (name: string): Workload => all.find((w) => w.name === name) as Workload;
 const traces = new Map<string, ChildResult>();
-let scratch = '';
-
-beforeAll(() => {
-  scratch = scratchDir('txnfs-kill-');
-});
-afterAll(() => {
-  fs.rmSync(scratch, { recursive: true, force: true });
-  tally.print();
-});
+const scratchOf = loopScratch('txnfs-kill-', tally);
 
 async function run(o: Omit<KillLoopOptions, 'scratch'>) {
-  const r = await killLoop({ ...o, scratch });
+  const r = await killLoop({ ...o, scratch: scratchOf() });
   traces.set(o.workload.name, r.trace);
   tally.crashPoints += r.points;
   tally.deferred += r.deferred;
@@ -85,7 +77,7 @@ describe('kill loop: stopped at every mutating operation and every named step, t
 
   it('crashing a commit in its own rollback: EIO at an apply op, then SIGKILL at every later op', async () => {
     const w = byName('mixed with new nested dirs');
-    const trace = traces.get(w.name) ?? (await killLoop({ workload: w, scratch, points: () => [] })).trace;
+    const trace = traces.get(w.name) ?? (await killLoop({ workload: w, scratch: scratchOf(), points: () => [] })).trace;
     const committed = trace.steps.find((s) => s.name === 'committed')?.opsBefore as number;
     // The third op of the apply: replace.txt was renamed and new/ was created, so the rollback has
     // a file to restore and a directory to remove.
@@ -114,7 +106,7 @@ describe('the kill loop catches a real bug', () => {
   // between the two leaves some targets new and no journal to finish them. The loop above, over
   // the same workload and the same points without the bug, is clean.
   it("reports a mix when the journal is removed before the renames ('cleanup-before-apply')", async () => {
-    const r = await killLoop({ workload: byName('overwrite only'), scratch, mutations: ['cleanup-before-apply'] });
+    const r = await killLoop({ workload: byName('overwrite only'), scratch: scratchOf(), mutations: ['cleanup-before-apply'] });
     expect(r.violations.length).toBeGreaterThan(0);
     expect(r.violations.some((v) => v.includes('mixed:'))).toBe(true);
   }, 120_000);

@@ -192,10 +192,11 @@ describe('src/recover.ts: tombs and errors', () => {
     const tomb = path.join(root, '.txnfs', '.tomb-deadbeef00');
     fs.mkdirSync(tomb, { recursive: true });
     const dead = await deadPid();
-    fs.writeFileSync(path.join(tomb, 'owner'), JSON.stringify({ ...selfIdentity(), pid: dead, start: '1', token: 'x', stale: 10_000, since: Date.now() }));
+    fs.writeFileSync(path.join(tomb, 'owner'), ownerRecord(dead, '1'));
     await recover(root);
     expect(homeEntries(root)).toEqual([]);
   });
+
   it('rejects with a TxnError (EFS, cause = the fs error) when the filesystem fails under recover()', async () => {
     const root = tmpdir();
     fs.mkdirSync(path.join(root, '.txnfs', '.txn-abc'), { recursive: true });
@@ -219,13 +220,12 @@ describe('src/recover.ts: tombs and errors', () => {
     const root = tmpdir();
     const lock = path.join(root, '.txnfs', 'lock');
     fs.mkdirSync(lock, { recursive: true });
-    const owner = (pid: number) => JSON.stringify({ ...selfIdentity(), pid, start: pid === process.pid ? selfIdentity().start : '1', token: 't', stale: 10_000, since: Date.now() });
-    fs.writeFileSync(path.join(lock, 'owner'), owner(await deadPid()));
+    fs.writeFileSync(path.join(lock, 'owner'), ownerRecord(await deadPid(), '1'));
     await recover(root);
     expect(homeEntries(root)).toEqual([]);
     // A live owner (the parent of this process, which outlives the test): not touched, and no wait.
     fs.mkdirSync(lock, { recursive: true });
-    fs.writeFileSync(path.join(lock, 'owner'), JSON.stringify({ ...selfIdentity(), pid: process.ppid, start: procStart(process.ppid), token: 't', stale: 10_000, since: Date.now() }));
+    fs.writeFileSync(path.join(lock, 'owner'), ownerRecord(process.ppid, procStart(process.ppid)));
     await recover(root, { lockTimeout: 100 });
     expect(homeEntries(root)).toEqual(['lock']);
   });
@@ -244,4 +244,9 @@ async function deadPid(): Promise<number> {
 function procStart(pid: number): string {
   const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   return text.slice(text.lastIndexOf(')') + 2).split(' ')[19] as string;
+}
+
+/** A lock owner record as lock.ts writes it, for process `pid` on this host. */
+function ownerRecord(pid: number, start: string): string {
+  return JSON.stringify({ ...selfIdentity(), pid, start, token: 't', stale: 10_000, since: Date.now() });
 }

@@ -12,6 +12,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import type { Tally } from './summary.js';
 
 function base(): string {
   const chosen = process.env.TXNFS_CRASH_TMP;
@@ -28,4 +30,20 @@ function base(): string {
 /** A new, empty directory for one loop; the caller removes it. */
 export function scratchDir(prefix: string): string {
   return fs.realpathSync(fs.mkdtempSync(path.join(base(), prefix)));
+}
+
+/**
+ * For a loop's test file: a scratch directory made before its tests and removed after them, when
+ * the file's summary line is printed too. Returns a getter (the directory exists from beforeAll on).
+ */
+export function loopScratch(prefix: string, tally: Tally): () => string {
+  let dir = '';
+  beforeAll(() => {
+    dir = scratchDir(prefix);
+  });
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    tally.print();
+  });
+  return () => dir;
 }

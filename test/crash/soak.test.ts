@@ -7,9 +7,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { judgeRound, seedRoot, soak, SOAK_TARGETS, type Txn } from './soak.js';
-import { scratchDir } from './scratch.js';
+import { loopScratch } from './scratch.js';
 import { Tally } from './summary.js';
 import { tmpdir } from '../helpers/tmp.js';
 
@@ -17,19 +17,11 @@ const seconds = Number(process.env.TXNFS_SOAK_SECONDS ?? 4);
 const writers = Number(process.env.TXNFS_SOAK_WRITERS ?? 3);
 const seed = Number(process.env.TXNFS_SOAK_SEED ?? 20_261_128);
 const tally = new Tally(`random soak (${seconds} s, ${writers} writers, seed ${seed})`);
-let scratch = '';
-
-beforeAll(() => {
-  scratch = scratchDir('txnfs-soak-');
-});
-afterAll(() => {
-  fs.rmSync(scratch, { recursive: true, force: true });
-  tally.print();
-});
+const scratchOf = loopScratch('txnfs-soak-', tally);
 
 describe('random soak', () => {
   it(`writers killed at random moments over ${seconds} s: every round recovers to one whole generation, nothing acknowledged lost`, async () => {
-    const r = await soak({ scratch, durationMs: seconds * 1000, roundMs: Math.min(1500, seconds * 250), writers, seed });
+    const r = await soak({ scratch: scratchOf(), durationMs: seconds * 1000, roundMs: Math.min(1500, seconds * 250), writers, seed });
     tally.crashPoints += r.kills;
     tally.deferred += r.deferred;
     tally.violations += r.violations.length;
