@@ -15,12 +15,13 @@
  * directories, and files/ (which lost the renamed entries; a rename is only durable once both of
  * its directories are).
  *
- * `rollBack` undoes in reverse order from backup/ and removes the directories the commit created.
+ * `rollBack` undoes in reverse order from backup/ and removes the directories the commit created
+ * (each checked the same way first: never through a symlink).
  * It runs only behind a durable rollback marker, so a crash in the middle is finished by recovery
  * in the same direction.
  *
- * Cost: one rename per write, two lstats per delete, one lstat per distinct parent directory, one
- * fsync per distinct changed directory.
+ * Cost: one rename per write, two lstats per delete, two lstats per distinct parent directory (a
+ * check of the whole journal first, then the apply), one fsync per distinct changed directory.
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
@@ -40,6 +41,12 @@ export interface ApplyContext {
   readonly concurrency: number;
   /** Called after each entry, e.g. for a progress bar. */
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  /**
+   * The first and only apply of a live commit: every staged file must still be there. A missing
+   * one means another process's recovery discarded this transaction while its owner was stalled,
+   * so "already applied" would be a lie that makes the commit resolve with nothing written.
+   */
+  readonly live?: boolean | undefined;
 }
 
 export interface ApplyOutcome {
@@ -120,6 +127,15 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   let changed = 0;
   let unchanged = 0;
   const total = journal.entries.length;
+  // Check every path of the journal before changing anything: a journal that leads through a
+  // symlink or a file (forged, or the root changed under it) is refused whole, instead of being
+  // applied up to that entry and leaving the root mixed while a person looks at it.
+  for (const d of journal.dirs) await guard.ensure(d, false);
+  for (const e of journal.entries) await guard.ensure(parentOf(e.target), false);
+  // Every directory the commit planned is created (and later fsynced via its parent), even one no
+  // remaining entry needs, so the directory set after a roll-forward never depends on where a
+  // crash cut the previous run.
+  for (const d of journal.dirs) await guard.ensure(d, true);
   for (const [i, e] of journal.entries.entries()) {
     await guard.ensure(parentOf(e.target), true);
     const target = absOf(root, e.target);
@@ -129,8 +145,9 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
         await fs.rename(staged, target);
         changed++;
       } catch (err) {
-        // ENOENT because files/<n> is gone means this entry was applied before a crash.
-        if (errnoOf(err) !== 'ENOENT' || (await lstatOrUndefined(staged)) !== undefined) throw err;
+        // ENOENT because files/<n> is gone means this entry was applied before a crash (never in a
+        // live commit, which applies once).
+        if (errnoOf(err) !== 'ENOENT' || ctx.live === true || (await lstatOrUndefined(staged)) !== undefined) throw err;
         unchanged++;
       }
     } else {
@@ -192,6 +209,11 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
     ctx.onProgress?.(total - i, total);
   }
   for (const d of [...journal.dirs].reverse()) {
+    // Only a real directory reached through real directories: rmdir follows a symlink in the
+    // parent chain, so a forged or stale journal could otherwise remove an empty directory
+    // outside the root.
+    const parentIsReal = await guard.ensure(parentOf(d), false).catch(() => false);
+    if (!parentIsReal || (await lstatOrUndefined(absOf(root, d)))?.kind !== 'dir') continue;
     try {
       await fs.rmdir(absOf(root, d));
     } catch (err) {

@@ -38,6 +38,13 @@ export const codes = {
   EINCOMPLETE: 'EINCOMPLETE',
   /** The operation was aborted through an `AbortSignal`. Nothing changed. */
   EABORTED: 'EABORTED',
+  /**
+   * A single-file write replaced its target, but the fsync that makes the new name durable failed
+   * afterwards (usually EIO): the new content is visible now and may not survive a power loss.
+   * Write it again once the cause is fixed (retrying only the fsync is not enough on Linux, which
+   * may drop the failed pages). `cause` is the fs error.
+   */
+  ENOTDURABLE: 'ENOTDURABLE',
 } as const;
 
 /** One of the values of {@link codes}. */
@@ -119,7 +126,18 @@ export function describeValue(value: unknown): string {
   return `${shown} (type ${type})`;
 }
 
-/** A TypeError for a bad argument, quoting the value and its type. */
-export function badArgument(name: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`The "${name}" argument must be ${expected}. Received ${describeValue(value)}`);
+/**
+ * A TypeError for a bad argument, quoting the value and its type. Its `code` follows Node's own
+ * argument errors, so callers can branch on it the same way: `ERR_INVALID_ARG_TYPE` for a value of
+ * the wrong type, `ERR_INVALID_ARG_VALUE` for a value of the right type that is not allowed.
+ */
+export function badArgument(
+  name: string,
+  expected: string,
+  value: unknown,
+  code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' = 'ERR_INVALID_ARG_TYPE',
+): TypeError {
+  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${describeValue(value)}`);
+  (err as { code?: string }).code = code;
+  return err;
 }

@@ -56,7 +56,13 @@ export type Mutation =
   /** When a commit's apply fails, write the rollback marker and report EAPPLY without undoing. */
   | 'skip-rollback'
   /** Recovery removes a committed transaction's journal before rolling it forward. */
-  | 'recover-journal-first';
+  | 'recover-journal-first'
+  /** Single-file writes: do not fsync the temp file before renaming it over the target. */
+  | 'file-skip-fsync-temp'
+  /** Single-file writes: do not fsync the target's directory after the rename. */
+  | 'file-skip-fsync-dir'
+  /** Single-file writes: one write(2) call whose byte count is ignored (atomically's truncation bug). */
+  | 'file-single-write';
 
 interface FaultState {
   hook: FaultHook | undefined;

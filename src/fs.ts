@@ -51,6 +51,8 @@ export interface FsImpl {
   readdir(path: string): Promise<string[]>;
   readFile(path: string): Promise<Buffer>;
   realpath(path: string): Promise<string>;
+  /** The target of a symlink, as stored in the link (may be relative, may name nothing). */
+  readlink(path: string): Promise<string>;
   /** Create and open a new file for writing; fails with EEXIST if it exists (O_CREAT|O_EXCL). */
   create(path: string, mode: number): Promise<Handle>;
   mkdir(path: string): Promise<void>;
@@ -78,7 +80,11 @@ function toInfo(s: nodeFs.BigIntStats): Info {
     dev: s.dev,
     mode: Number(s.mode & 0o7777n),
     size: Number(s.size),
-    mtimeMs: Number(s.mtimeNs / 1_000_000n),
+    // Rounded, not truncated, exactly as Node's own Stats#mtime: proper-lockfile compares the
+    // mtime it set with utimes() against this one on every refresh, and libuv stores a utimes()
+    // Date as e.g. .122999 s, so truncating turned about half of all refreshes into a false
+    // "lock compromised" (and then a live transaction's lock went stale).
+    mtimeMs: Number((s.mtimeNs + 500_000n) / 1_000_000n),
     uid: Number(s.uid),
     gid: Number(s.gid),
     nlink: Number(s.nlink),
@@ -118,6 +124,7 @@ export const nodeImpl: FsImpl = {
   readdir: (p) => fsp.readdir(p),
   readFile: (p) => fsp.readFile(p),
   realpath: (p) => fsp.realpath(p),
+  readlink: (p) => fsp.readlink(p),
   create: async (p, mode) => new NodeHandle(await fsp.open(p, 'wx', mode)),
   mkdir: async (p) => {
     await fsp.mkdir(p);
@@ -231,6 +238,10 @@ export async function readFile(p: string): Promise<Buffer> {
 export async function realpath(p: string): Promise<string> {
   report('realpath', p, false);
   return impl.realpath(p);
+}
+export async function readlink(p: string): Promise<string> {
+  report('readlink', p, false);
+  return impl.readlink(p);
 }
 export async function create(p: string, mode: number): Promise<Handle> {
   report('create', p, true);

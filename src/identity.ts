@@ -61,17 +61,40 @@ export function isProcessGone(id: ProcessIdentity): boolean {
   if (id.pid === me.pid) return id.start !== me.start && id.start !== '';
   if (process.platform === 'linux') {
     const st = procStat(id.pid);
-    if (st === undefined) return true; // no such pid in this namespace
+    // No /proc entry: no such pid in this namespace, or /proc is mounted with hidepid and hides
+    // another user's process. kill(pid, 0) tells them apart (EPERM: it exists).
+    if (st === undefined) return !pidExists(id.pid);
     const [state, start] = st;
     if (state === 'Z' || state === 'X') return true; // exited, not yet reaped
     return id.start !== '' && start !== id.start; // pid reused by a newer process
   }
+  return !pidExists(id.pid);
+}
+
+/** Whether a process with this pid exists (signal 0 is sent to nobody; EPERM means it exists). */
+function pidExists(pid: number): boolean {
   try {
-    process.kill(id.pid, 0);
-    return false;
+    process.kill(pid, 0);
+    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
+}
+
+/**
+ * True only when the process named by `id` certainly still runs: same host, and (on Linux) a live
+ * process with that pid and the recorded start time. False means "gone, or cannot tell": a caller
+ * that must never touch a live owner's files then falls back to a heartbeat's staleness.
+ */
+export function isProcessAlive(id: ProcessIdentity): boolean {
+  const me = selfIdentity();
+  if (id.host !== me.host || id.start === '') return false;
+  if (id.pid === me.pid) return id.start === me.start;
+  // Elsewhere only kill(pid, 0) is available, which cannot tell a reused pid from the original;
+  // so is a process that hidepid hides from us.
+  if (process.platform !== 'linux') return false;
+  const st = procStat(id.pid);
+  return st !== undefined && st[0] !== 'Z' && st[0] !== 'X' && st[1] === id.start;
 }
 
 /** Parse an identity written by `selfIdentity`, or undefined if it is not one. */

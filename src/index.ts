@@ -4,7 +4,8 @@
  * Public exports only; each lives in the module named after its concern.
  */
 export { begin, transaction, Transaction } from './transaction.js';
-export type { BeginOptions, CommitResult, TransactionState, WriteJsonOptions, WriteOptions } from './transaction.js';
+export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './transaction.js';
+export type { FileVersion, ReadResult } from './preconditions.js';
 export { recover, inspect } from './recover.js';
 export type { FoundTxn, RecoveredTxn, RecoverOptions, RecoverProgress, RecoverReport, TxnState, UnresolvedTxn } from './recover.js';
 export { TxnError, codes, isTxnError } from './errors.js';
@@ -12,3 +13,11 @@ export type { TxnErrorCode, TxnErrorDetails } from './errors.js';
 export { defaults } from './options.js';
 export type { CommonOptions, Durability } from './options.js';
 export type { WriteData } from './data.js';
+export { writeFile, writeJson } from './file.js';
+export type { WriteFileResult } from './file.js';
+export { createWriteStream } from './stream.js';
+export type { AtomicWriteStream } from './stream.js';
+export { update } from './update.js';
+export type { UpdateFn, UpdateResult } from './update.js';
+export { fileDefaults } from './file-options.js';
+export type { Owner, UpdateOptions, WriteFileOptions, WriteJsonFileOptions } from './file-options.js';

@@ -88,7 +88,10 @@ export function decodeJournal(data: Uint8Array, where?: string): Journal {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const nl = buf.indexOf(0x0a);
   if (nl === -1 || nl > 200) throw new CorruptJournal('no header line', where);
-  const header = buf.subarray(0, nl).toString('ascii').split(' ');
+  // latin1, not ascii: Node's ascii decoder drops the high bit, so a flipped bit 7 would pass.
+  const headerText = buf.subarray(0, nl).toString('latin1');
+  if (!/^[\x20-\x7e]+$/.test(headerText)) throw new CorruptJournal('bad header', where);
+  const header = headerText.split(' ');
   if (header.length !== 4 || header[0] !== JOURNAL_MAGIC) throw new CorruptJournal('bad header', where);
   if (header[1] !== String(JOURNAL_VERSION)) throw new CorruptJournal(`unknown version ${JSON.stringify(header[1])}`, where);
   const length = header[2] ?? '';

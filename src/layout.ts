@@ -7,10 +7,16 @@
  *                                  exists, so recovery never sees a staging dir without its lock
  *   <root>/.txnfs/.txn-<id>/       staging dir
  *       files/<n>                  staged data, flat, named by staging sequence number
+ *       tmp/                       tx.tempDir(): where other tools write files for tx.adopt()
  *       backup/<i>                 hard links to originals replaced or deleted by entry i
  *       journal.tmp, journal       the journal; `journal` existing and valid = committed
  *       rollback                   marker: a rollback is in progress, finish it, never roll forward
+ *       rollback.tmp               the marker's inode, made before the commit point and renamed
+ *                                  to `rollback` when needed, so a rollback allocates nothing
  *   <root>/.txnfs/.tomb-<rand>     a lock directory being removed (rename-then-delete)
+ *   <root>/.txnfs/.tmp-<writer>    a single-file write's temp file, renamed over its target; the
+ *                                  name encodes its writer's identity (tempname.ts)
+ *   <root>/.txnfs/.upd-<hash>.lock the lock `update()` holds on one file of <root>
  */
 import * as path from 'node:path';
 
@@ -19,6 +25,8 @@ export const STAGING_PREFIX = '.txn-';
 export const LOCK_SUFFIX = '.lock';
 export const TOMB_PREFIX = '.tomb-';
 export const OWNER_FILE = 'owner';
+export const TEMP_PREFIX = '.tmp-';
+export const UPDATE_LOCK_PREFIX = '.upd-';
 
 /** Matches a staging dir name and captures the id. */
 export const STAGING_RE = /^\.txn-([A-Za-z0-9_-]{1,64})$/;
@@ -43,6 +51,9 @@ export function filesDir(staging: string): string {
 export function stagedFile(staging: string, n: number): string {
   return path.join(staging, 'files', String(n));
 }
+export function tempDirOf(staging: string): string {
+  return path.join(staging, 'tmp');
+}
 export function backupDir(staging: string): string {
   return path.join(staging, 'backup');
 }
@@ -57,4 +68,7 @@ export function journalTmpPath(staging: string): string {
 }
 export function rollbackMarkerPath(staging: string): string {
   return path.join(staging, 'rollback');
+}
+export function rollbackReadyPath(staging: string): string {
+  return path.join(staging, 'rollback.tmp');
 }

@@ -280,6 +280,8 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
         if (owner?.token === record.token) return;
         state.compromised = new Error(`lock directory '${lockDir}' no longer carries this process's token`);
       }
+      // Not ours any more: recovery in this process must judge it like anyone else's.
+      if (held.get(lockDir) === record) held.delete(lockDir);
       throw new TxnError(
         codes.ECOMPROMISED,
         `The ${options.what} at '${lockDir}' was taken over by another process (this process stalled for longer than lockStale = ${timing.stale} ms). Nothing was committed; retry the transaction.`,
@@ -349,9 +351,33 @@ export async function removeDeadLock(lockDir: string, stale: number): Promise<vo
 
 const rootQueues = new Map<string, Promise<unknown>>();
 
+/** Resolve when `p` does; reject with ELOCKED after `ms`, or with the signal's reason. */
+function waitTurn(p: Promise<unknown>, lockDir: string, timing: LockTiming, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const finish = (fn: () => void): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const onAbort = (): void => finish(() => reject(signal?.reason));
+    const timer = setTimeout(() => finish(() => reject(new TxnError(
+      codes.ELOCKED,
+      `The root lock at '${lockDir}' is held by another transaction in this process and was not released within ${timing.timeout} ms. Retry later.`,
+      { path: lockDir },
+    ))), timing.timeout);
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    p.then(() => finish(resolve));
+  });
+}
+
 /**
- * Run `fn` holding the root lock of `home`. In-process callers queue first (no polling); the lock
- * is released whatever `fn` does.
+ * Run `fn` holding the root lock of `home`. In-process callers queue first, in call order (no
+ * polling), with the same `lockTimeout` as callers in other processes; the lock is released
+ * whatever `fn` does.
  */
 export async function withRootLock<T>(lockDir: string, timing: LockTiming, signal: AbortSignal | undefined, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
   const previous = rootQueues.get(lockDir) ?? Promise.resolve();
@@ -362,7 +388,7 @@ export async function withRootLock<T>(lockDir: string, timing: LockTiming, signa
   const chain = previous.then(() => mine);
   rootQueues.set(lockDir, chain);
   try {
-    await previous;
+    await waitTurn(previous, lockDir, timing, signal);
     const lock = await acquire(lockDir, timing, { wait: true, signal, what: 'root lock' });
     let result: T;
     try {
@@ -377,7 +403,11 @@ export async function withRootLock<T>(lockDir: string, timing: LockTiming, signa
     await lock.release();
     return result;
   } finally {
-    done();
-    if (rootQueues.get(lockDir) === chain) rootQueues.delete(lockDir);
+    // Pass the turn on only once the previous holder is done: a caller that timed out must not
+    // let its successor overtake the holder it gave up on.
+    void previous.then(() => {
+      done();
+      if (rootQueues.get(lockDir) === chain) rootQueues.delete(lockDir);
+    });
   }
 }

@@ -109,9 +109,7 @@ export const commonKeys = ['durability', 'lockStale', 'lockUpdate', 'lockTimeout
 export function resolveCommon(o: Record<string, unknown>): ResolvedCommon {
   const durability = o.durability ?? defaults.durability;
   if (durability !== 'full' && durability !== 'none') {
-    const err = badArgument('durability', `'full' or 'none'`, durability);
-    (err as { code?: string }).code = 'ERR_INVALID_ARG_VALUE';
-    throw err;
+    throw badArgument('durability', `'full' or 'none'`, durability, typeof durability === 'string' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE');
   }
   const stale = numberOption(o, 'lockStale', defaults.lockStale, 2000);
   const update = numberOption(o, 'lockUpdate', Math.max(1000, stale / 2), 1000, stale / 2);
@@ -125,8 +123,7 @@ export function resolveCommon(o: Record<string, unknown>): ResolvedCommon {
 /** Validate a directory argument and make it absolute (no I/O). */
 export function resolveDir(value: unknown, name: string): string {
   if (value === undefined) return process.cwd();
-  if (typeof value !== 'string' || value.length === 0 || value.includes('\0')) {
-    throw badArgument(name, 'a non-empty path string', value);
-  }
+  if (typeof value !== 'string') throw badArgument(name, 'a non-empty path string', value);
+  if (value.length === 0 || value.includes('\0')) throw badArgument(name, 'a non-empty path string without NUL bytes', value, 'ERR_INVALID_ARG_VALUE');
   return path.resolve(value);
 }

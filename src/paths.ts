@@ -10,8 +10,8 @@
  * parent directory once (one realpath and one stat, memoised), so a 10,000-file transaction in one
  * directory costs one parent resolution plus one lstat per target. It refuses a parent chain that
  * leaves the root through a symlink, a parent that is a file, a target that is a directory, a
- * symlink or a special file, and a target on another device than the home (rename would fail
- * with EXDEV after the commit point otherwise). The journal records the *real* paths it resolved,
+ * symlink or a special file, and a target on another device than the home or behind a mount point
+ * inside the root (rename would fail with EXDEV after the commit point otherwise; see mounts.ts). The journal records the *real* paths it resolved,
  * so applying never follows a symlink again.
  */
 import * as path from 'node:path';
@@ -19,6 +19,7 @@ import * as fs from './fs.js';
 import type { Info } from './fs.js';
 import { badArgument, codes, errnoOf, TxnError } from './errors.js';
 import { HOME_NAME } from './layout.js';
+import { mountOf, mountPointsInside } from './mounts.js';
 
 /** Longest name of one path component in bytes (NAME_MAX on Linux, most BSDs and macOS). */
 export const NAME_MAX = 255;
@@ -125,6 +126,7 @@ export class Resolver {
   readonly #realRoot: string;
   readonly #dev: bigint;
   readonly #dirs = new Map<string, Promise<ResolvedDir>>();
+  #mounts: string[] | undefined;
 
   /** `realRoot` must be a realpath; `dev` is the device of the home directory. */
   constructor(realRoot: string, dev: bigint) {
@@ -143,6 +145,7 @@ export class Resolver {
       throw bad(`The target path '${rel}' leads into the '${HOME_NAME}' directory through a symlink.`, rel);
     }
     if (parent.missing.length > 0) return { rel: realRel, existing: undefined, missingDirs: parent.missing };
+    this.#refuseMount(path.join(this.#realRoot, realRel), rel);
     let info: Info;
     try {
       info = await fs.lstat(path.join(this.#realRoot, realRel));
@@ -162,6 +165,15 @@ export class Resolver {
       throw new TxnError(codes.ETARGET, `The target '${rel}' is not a regular file (a FIFO, socket or device); txnfs will not replace it.`, { path: rel });
     }
     return { rel: realRel, existing: info, missingDirs: [] };
+  }
+
+  /** ECROSSDEV when `real` is at or below a mount point inside the root (a bind mount keeps st_dev). */
+  #refuseMount(real: string, forTarget: string): void {
+    this.#mounts ??= mountPointsInside(this.#realRoot);
+    const mount = mountOf(real, this.#mounts);
+    if (mount !== undefined) {
+      throw new TxnError(codes.ECROSSDEV, `The target path '${forTarget}' is behind '${mount}', a mount point inside the root, so it cannot be renamed into place atomically (rename fails across mounts, even bind mounts of the same filesystem). Use a separate root for that mount.`, { path: forTarget });
+    }
   }
 
   #dir(rel: string, forTarget: string): Promise<ResolvedDir> {
@@ -206,6 +218,7 @@ export class Resolver {
     if (info.kind !== 'dir') {
       throw new TxnError(codes.ETARGET, `The target path '${forTarget}' needs '${rel}' to be a directory, but it is a file.`, { path: forTarget });
     }
+    this.#refuseMount(real, forTarget);
     if (info.dev !== this.#dev) {
       throw new TxnError(codes.ECROSSDEV, `The target path '${forTarget}' is on another filesystem than the root's '${HOME_NAME}' directory ('${rel}' is a mount point inside the root), so it cannot be renamed into place atomically. Use a separate root for that filesystem.`, { path: forTarget });
     }

@@ -9,26 +9,32 @@
  *
  *   owner alive                           → skipped (never touched: invariant 4)
  *   journal fails its checksum            → corrupt: reported, left in place (invariant 8)
+ *   `.txn-<id>` is not a real directory   → corrupt too (a symlink is never followed)
  *   journal + rollback marker             → rolled back (finish the rollback that was under way)
  *   journal                               → rolled forward (the commit point was passed)
  *   no journal                            → discarded (the commit point was never reached)
  *   owner lock with no staging dir        → discarded (a crash between lock and mkdir)
+ *
+ * Before that, and without the root lock, the temp files and update() locks of dead single-file
+ * writers are removed (orphans.ts); they live in the home too, so this costs no listing of the root.
  *
  * Committed transactions are applied oldest first, before anything else in the root may commit
  * (commit calls `recoverLocked` under the same lock), so an old journal can never overwrite newer
  * data (invariant 7). Every action is idempotent, so a crash during recovery is finished by the
  * next recovery (invariant 5).
  */
+import * as path from 'node:path';
 import * as fs from './fs.js';
-import { codes, errnoOf, isTxnError, TxnError } from './errors.js';
+import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { rollBack, rollForward } from './apply.js';
 import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
 import { mutated } from './faults.js';
-import { homeOf, journalPath, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
+import { filesDir, homeOf, journalPath, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
 import { isAbandonedTomb, lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
 import { hasRollbackMarker, removeStaging, writeRollbackMarker } from './staging.js';
+import { isSingleFileRecord, removeOrphans } from './orphans.js';
 
 /** What a transaction found in a root's home is, as recovery sees it. */
 export type TxnState = 'staging' | 'committed' | 'rolling-back' | 'corrupt' | 'orphan-lock';
@@ -43,6 +49,15 @@ export interface FoundTxn {
   readonly entries: number;
   /** For 'corrupt': why the journal was rejected. */
   readonly reason?: string | undefined;
+  /**
+   * When its staging dir last changed, in ms since the epoch: about when it began, or when it
+   * reached its commit point. For an orphan lock, the lock's last refresh.
+   */
+  readonly mtimeMs: number;
+  /** Staged files not applied yet (in its `files/`). */
+  readonly staged: number;
+  /** Their total size in bytes. */
+  readonly bytes: number;
 }
 
 /** A transaction recovery acted on. */
@@ -81,6 +96,8 @@ export interface RecoverReport {
   readonly corrupt: UnresolvedTxn[];
   /** Transactions whose apply and rollback both failed (e.g. EIO), left in place. */
   readonly failed: UnresolvedTxn[];
+  /** Temp files and update() locks of dead single-file writers, removed (with `dryRun`: to remove). */
+  readonly orphans: string[];
   readonly durationMs: number;
 }
 
@@ -102,39 +119,32 @@ export interface RecoverProgress {
   readonly total: number;
 }
 
-interface Classified extends FoundTxn {
+// Classification runs inside every commit, so it leaves out what only inspect() reports.
+interface Classified extends Omit<FoundTxn, 'mtimeMs' | 'staged' | 'bytes'> {
   readonly staging: string;
   readonly lock: string;
   readonly journal?: Journal | undefined;
 }
 
-/** List the transaction ids present in a home (staging dirs and owner locks). */
-async function listIds(home: string): Promise<{ ids: string[]; tombs: string[] }> {
+/** List what a home holds: transaction ids (staging dirs, owner locks), tombs, single-file records, and whether a root lock exists. */
+async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; singles: string[]; rootLock: boolean }> {
   let names: string[];
   try {
     names = await fs.readdir(home);
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { ids: [], tombs: [] };
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { ids: [], tombs: [], singles: [], rootLock: false };
     throw err;
   }
   const ids = new Set<string>();
   const tombs: string[] = [];
+  const singles: string[] = [];
   for (const name of names) {
     const m = STAGING_RE.exec(name) ?? OWNER_LOCK_RE.exec(name);
     if (m?.[1] !== undefined) ids.add(m[1]);
     else if (name.startsWith(TOMB_PREFIX)) tombs.push(name);
+    else if (isSingleFileRecord(name)) singles.push(name);
   }
-  return { ids: [...ids].sort(), tombs };
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.lstat(p);
-    return true;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return false;
-    throw err;
-  }
+  return { ids: [...ids].sort(), tombs, singles, rootLock: names.includes(path.basename(rootLockPath(home))) };
 }
 
 async function classify(home: string, id: string, stale: number): Promise<Classified> {
@@ -142,7 +152,16 @@ async function classify(home: string, id: string, stale: number): Promise<Classi
   const lock = ownerLockOf(home, id);
   const owner = await lockState(lock, stale);
   const base = { id, staging, lock, owner };
-  if (!(await exists(staging))) return { ...base, state: 'orphan-lock', entries: 0 };
+  const info = await fs.lstat(staging).catch((err: unknown) => {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (info === undefined) return { ...base, state: 'orphan-lock', entries: 0 };
+  if (info.kind !== 'dir') {
+    // txnfs only ever makes a directory here. A symlink would lead recovery to read a journal and
+    // delete or create files wherever it points, outside the root: leave it for a person.
+    return { ...base, state: 'corrupt', entries: 0, reason: `'${staging}' is a ${info.kind}, not a staging directory; txnfs does not follow it` };
+  }
   let journal: Journal | undefined;
   try {
     journal = await readJournal(staging);
@@ -155,9 +174,40 @@ async function classify(home: string, id: string, stale: number): Promise<Classi
   return { ...base, state, entries: journal.entries.length, journal };
 }
 
+async function lstatIfPresent(p: string): Promise<fs.Info | undefined> {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    // A live transaction may finish and remove its files while we look.
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Age and staged size of a classified transaction: one lstat per staged file. */
+async function measure(c: Classified): Promise<Pick<FoundTxn, 'mtimeMs' | 'staged' | 'bytes'>> {
+  const at = await lstatIfPresent(c.state === 'orphan-lock' ? c.lock : c.staging);
+  let staged = 0;
+  let bytes = 0;
+  if (c.state !== 'orphan-lock') {
+    const files = filesDir(c.staging);
+    const names = await fs.readdir(files).catch((err: unknown) => {
+      if (errnoOf(err) === 'ENOENT') return [];
+      throw err;
+    });
+    for (const name of names) {
+      const info = await lstatIfPresent(path.join(files, name));
+      if (info?.kind !== 'file') continue;
+      staged++;
+      bytes += info.size;
+    }
+  }
+  return { mtimeMs: at?.mtimeMs ?? 0, staged, bytes };
+}
+
 /**
- * List every transaction in the home of `dir`, with its state and whether its owner is alive.
- * Read-only; takes no lock.
+ * List every transaction in the home of `dir`, with its state, whether its owner is alive, its age
+ * and what it has staged. Read-only; takes no lock. Costs one lstat per staged file.
  */
 export async function inspect(dir: string, options: { lockStale?: number } = {}): Promise<FoundTxn[]> {
   const root = await fs.realpath(resolveDir(dir, 'dir')).catch(() => resolveDir(dir, 'dir'));
@@ -167,7 +217,7 @@ export async function inspect(dir: string, options: { lockStale?: number } = {})
   const found: FoundTxn[] = [];
   for (const id of ids) {
     const c = await classify(home, id, stale);
-    found.push({ id: c.id, state: c.state, owner: c.owner, entries: c.entries, ...(c.reason === undefined ? {} : { reason: c.reason }) });
+    found.push({ id: c.id, state: c.state, owner: c.owner, entries: c.entries, ...(c.reason === undefined ? {} : { reason: c.reason }), ...(await measure(c)) });
   }
   return found;
 }
@@ -184,7 +234,7 @@ export interface RecoverContext {
 }
 
 function emptyReport(dir: string, dryRun: boolean, started: number): RecoverReport {
-  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], failed: [], durationMs: performance.now() - started };
+  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], failed: [], orphans: [], durationMs: performance.now() - started };
 }
 
 /**
@@ -303,9 +353,9 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
   const o = checkOptionsObject(options, 'options', recoverKeys);
   const common = resolveCommon(o);
   const dryRun = o.dryRun ?? false;
-  if (typeof dryRun !== 'boolean') throw new TypeError(`The "dryRun" option must be a boolean. Received ${String(dryRun)}`);
+  if (typeof dryRun !== 'boolean') throw badArgument('dryRun', 'a boolean', dryRun);
   const onProgress = o.onProgress;
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('The "onProgress" option must be a function.');
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw badArgument('onProgress', 'a function', onProgress);
   const abs = resolveDir(dir, 'dir');
   let root: string;
   try {
@@ -315,14 +365,23 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     throw new TxnError(codes.EFS, `Cannot open the root '${abs}': ${(err as Error).message}`, { cause: err, path: abs });
   }
   const home = homeOf(root);
+  const homeInfo = await fs.lstat(home).catch(() => undefined);
+  if (homeInfo !== undefined && homeInfo.kind !== 'dir') {
+    // A symlinked home would make recovery take locks in, and remove staging dirs from, a
+    // directory outside the root.
+    throw new TxnError(codes.ETARGET, `'${home}' is a ${homeInfo.kind}, not a directory; txnfs keeps its records in a real directory there and will not follow it. Move it away.`, { path: home });
+  }
   try {
     // Fast path: nothing pending means no lock, no writes (a clean root stays untouched). A root
-    // lock whose owner is dead (a crash, or a release that failed, after the staging dir was
-    // gone) is pending too: taking the lock reclaims it, and releasing it leaves the home clean.
-    const { ids, tombs } = await listIds(home);
-    if (ids.length === 0 && tombs.length === 0 && (dryRun || (await lockState(rootLockPath(home), common.timing.stale)) !== 'dead')) {
-      return emptyReport(root, dryRun, started);
-    }
+    // lock left by a dead process (a crash, or a release that failed, after the staging dir was
+    // gone) is not "nothing": taking the lock below reclaims it, and releasing it leaves the home
+    // clean. A live one (another process recovering) is.
+    const { ids, tombs, singles, rootLock } = await listIds(home);
+    const deadRootLock = rootLock && !dryRun && (await lockState(rootLockPath(home), common.timing.stale)) === 'dead';
+    if (ids.length === 0 && tombs.length === 0 && singles.length === 0 && !deadRootLock) return emptyReport(root, dryRun, started);
+    // Single-file orphans need no root lock (orphans.ts); live writers' temps are left as they are.
+    const orphans = singles.length === 0 ? [] : await removeOrphans(home, singles, { stale: common.timing.stale, dryRun });
+    if (ids.length === 0 && tombs.length === 0 && !deadRootLock) return { ...emptyReport(root, dryRun, started), orphans };
     const ctx: RecoverContext = {
       root,
       home,
@@ -332,9 +391,9 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
       dryRun,
       onProgress: onProgress as RecoverContext['onProgress'],
     };
-    if (dryRun) return await recoverLocked(ctx);
+    if (dryRun) return { ...(await recoverLocked(ctx)), orphans };
     const report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
-    return { ...report, durationMs: performance.now() - started };
+    return { ...report, orphans, durationMs: performance.now() - started };
   } catch (err) {
     // One error type for callers, as commit() gives: the raw fs error (EIO taking the root lock,
     // reading the home) becomes the cause. Every step is idempotent, so a retry picks up here.

@@ -10,7 +10,8 @@
 import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { syncDir, writeSmallFile } from './durable.js';
-import { filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, stagingDirOf } from './layout.js';
+import { step } from './faults.js';
+import { filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
 
 export interface Home {
@@ -71,21 +72,39 @@ async function unlinkIfPresent(p: string): Promise<void> {
 /** Remove a staging dir: journal first, then the marker, then everything else. */
 export async function removeStaging(dir: string): Promise<void> {
   await unlinkIfPresent(journalPath(dir));
+  step('journal-removed');
   await unlinkIfPresent(journalTmpPath(dir));
   await unlinkIfPresent(rollbackMarkerPath(dir));
   await fs.removeTree(dir);
 }
 
 /**
+ * Make the rollback marker's inode before the commit point (`rollback.tmp`, empty). An apply that
+ * fails because the disk is full (ENOSPC on a new directory, EDQUOT) must still be able to mark
+ * its rollback; renaming an existing file needs no new inode or block, creating one does. Its
+ * name in the staging dir is made durable by the staging dir fsync that precedes the journal.
+ */
+export async function prepareRollbackMarker(dir: string): Promise<void> {
+  await writeSmallFile(rollbackReadyPath(dir), '', false);
+}
+
+/**
  * Durably record that this transaction is being rolled back. From here on, recovery finishes the
- * rollback instead of rolling forward, so a crash mid-rollback cannot end half-forward.
+ * rollback instead of rolling forward, so a crash mid-rollback cannot end half-forward. Renames the
+ * prepared `rollback.tmp` when there is one (a transaction that reached its commit point), so it
+ * allocates nothing; creates the marker otherwise (journals written before rollback.tmp existed).
  */
 export async function writeRollbackMarker(dir: string, durable: boolean): Promise<void> {
   try {
-    await writeSmallFile(rollbackMarkerPath(dir), 'rollback\n', durable);
+    await fs.rename(rollbackReadyPath(dir), rollbackMarkerPath(dir));
   } catch (err) {
-    // A marker left by an earlier, interrupted attempt is as good as a new one.
-    if (errnoOf(err) !== 'EEXIST') throw err;
+    if (errnoOf(err) !== 'ENOENT') throw err;
+    try {
+      await writeSmallFile(rollbackMarkerPath(dir), 'rollback\n', durable);
+    } catch (err2) {
+      // A marker left by an earlier, interrupted attempt is as good as a new one.
+      if (errnoOf(err2) !== 'EEXIST') throw err2;
+    }
   }
   if (durable) await syncDir(dir);
 }

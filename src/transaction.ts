@@ -8,11 +8,14 @@
  * Staging happens outside any lock, in parallel (at most `concurrency` files open at once): each
  * write creates `files/<n>` in the staging dir, writes every byte, fsyncs it. A write's failure is
  * recorded on the transaction and surfaces at commit(); the promise write() returns is always
- * handled internally, so ignoring it never produces an unhandled rejection.
+ * handled internally, so ignoring it never produces an unhandled rejection. `adopt()` stages a file
+ * another program wrote (typically into `tempDir()`, inside the staging dir) by renaming it into
+ * `files/<n>`: O(1) whatever its size, plus one fsync under durability 'full'.
  *
  * commit() then, under the root lock (DESIGN.md steps 2-9):
  *   2. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
- *   3. resolve targets (Resolver), fix up modes/owners of staged files;
+ *   3. resolve targets (Resolver), check preconditions (preconditions.ts), fix up modes/owners of
+ *      staged files;
  *   4. hard-link originals that will be replaced or deleted into backup/;
  *   5. fsync files/, backup/, the staging dir and the home;
  *   6. verify both locks are still ours, write the journal durably ◀── commit point;
@@ -21,23 +24,26 @@
  *   8. (inside rollForward) fsync every changed directory once;
  *   9. remove the journal and the staging dir, fsync the home, release the locks.
  */
+import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { nanoid } from 'nanoid';
 import * as fs from './fs.js';
-import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
+import { badArgument, codes, describeValue, errnoOf, isTxnError, TxnError } from './errors.js';
 import { mutated, step } from './faults.js';
 import { syncDir, syncDirs, writeAll } from './durable.js';
 import { chunkBytes, toSource, type Source, type WriteData } from './data.js';
 import { rollBack, rollForward } from './apply.js';
 import { writeJournal, type Journal, type JournalEntry } from './journal.js';
-import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile } from './layout.js';
+import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { Limiter, mapLimit } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions, type ResolvedCommon } from './options.js';
 import { checkTarget, Resolver, type ResolvedTarget, type TargetPath } from './paths.js';
+import { caseCollisions, nameOneFile } from './casefold.js';
+import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
-import { createStaging, ensureHome, removeStaging, writeRollbackMarker, type Home, type Staging } from './staging.js';
+import { createStaging, ensureHome, prepareRollbackMarker, removeStaging, writeRollbackMarker, type Home, type Staging } from './staging.js';
 
 /** Options of {@link begin}. */
 export interface BeginOptions extends CommonOptions {
@@ -55,6 +61,33 @@ export interface WriteOptions {
    * and a new file gets `0o666` minus the umask.
    */
   readonly mode?: number | undefined;
+  /**
+   * Commit only if the target is still as it was when it was read: pass the version from
+   * `tx.read()` or `tx.version()`. Checked under the root lock before the commit point; if the
+   * file changed, the whole commit fails with `EPRECONDITION` and nothing changes.
+   * @default undefined (no condition)
+   * @example
+   * ```ts
+   * const { data, version } = await tx.read('state.json');
+   * tx.write('state.json', update(data), { ifUnchanged: version });
+   * ```
+   */
+  readonly ifUnchanged?: FileVersion | undefined;
+  /**
+   * Create-only: commit only if the target does not exist at commit time (like `O_EXCL`);
+   * otherwise the whole commit fails with `EPRECONDITION`.
+   * @default false
+   */
+  readonly exclusive?: boolean | undefined;
+}
+
+/** Options of `tx.remove()`. */
+export interface RemoveOptions {
+  /**
+   * Commit only if the file is still as it was when it was read (see `WriteOptions.ifUnchanged`).
+   * @default undefined (no condition)
+   */
+  readonly ifUnchanged?: FileVersion | undefined;
 }
 
 /** Options of `tx.writeJson()`. */
@@ -95,6 +128,14 @@ type Op =
   | { readonly kind: 'write'; readonly target: TargetPath; readonly staged: number; readonly mode: number | undefined }
   | { readonly kind: 'delete'; readonly target: TargetPath };
 
+/** A precondition on the state of a path before this transaction. */
+interface Condition {
+  readonly target: TargetPath;
+  readonly expected: FileVersion;
+  /** How the caller set it, for messages. */
+  readonly via: 'ifUnchanged' | 'exclusive' | 'expect';
+}
+
 interface StagedInfo {
   readonly ino: bigint;
   readonly mode: number;
@@ -128,8 +169,11 @@ const noop = (): void => undefined;
 
 function checkMode(value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0o7777) {
-    throw badArgument('mode', 'an integer from 0 to 0o7777', value);
+  if (typeof value !== 'number') throw badArgument('mode', 'an integer from 0 to 0o7777', value);
+  if (!Number.isInteger(value) || value < 0 || value > 0o7777) {
+    const err = new RangeError(`The "mode" option must be an integer from 0 to 0o7777. Received ${describeValue(value)}`);
+    (err as { code?: string }).code = 'ERR_OUT_OF_RANGE';
+    throw err;
   }
   return value;
 }
@@ -160,13 +204,17 @@ export class Transaction implements AsyncDisposable {
   #state: TransactionState = 'open';
   #abortedBySignal = false;
   readonly #ops = new Map<string, Op>();
+  readonly #conditions: Condition[] = [];
   #nextStaged = 0;
   readonly #tasks = new Set<Promise<void>>();
   readonly #streams: TrackedStream[] = [];
   readonly #staged = new Map<number, StagedInfo>();
   #failure: TxnError | undefined;
   #setup: Promise<Setup> | undefined;
+  #temp: Promise<string> | undefined;
+  #aborting: Promise<void> | undefined;
   readonly #limiter: Limiter;
+  #detachSignal: () => void = noop;
 
   /** @internal Use {@link begin}. */
   constructor(dir: string, options: ResolvedCommon) {
@@ -182,7 +230,12 @@ export class Transaction implements AsyncDisposable {
         this.abort().catch(noop);
       };
       if (signal.aborted) this.#abortedBySignal = true;
-      else signal.addEventListener('abort', onAbort, { once: true });
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        // Detached once the transaction ends: a long-lived signal shared by many transactions
+        // must not collect a listener per transaction.
+        this.#detachSignal = () => signal.removeEventListener('abort', onAbort);
+      }
     }
   }
 
@@ -208,7 +261,32 @@ export class Transaction implements AsyncDisposable {
     return this.#setup;
   }
 
+  /**
+   * Create the home, the owner lock and the staging dir. A filesystem error here is about the root,
+   * not about any one file's data, so it is reported as EFS naming the root (not as a staging
+   * failure of whichever write happened to trigger the setup).
+   */
   async #createSetup(): Promise<Setup> {
+    try {
+      return await this.#createSetupRaw();
+    } catch (err) {
+      if (isTxnError(err)) throw err;
+      const code = errnoOf(err);
+      const why =
+        code === 'EROFS' ? 'the filesystem is mounted read-only'
+        : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+        : code === 'ENOSPC' || code === 'EDQUOT' ? 'the filesystem is full'
+        : code === 'EMFILE' || code === 'ENFILE' ? 'too many open files'
+        : (err as Error)?.message ?? String(err);
+      throw new TxnError(
+        codes.EFS,
+        `Cannot start transaction ${this.id} in '${this.dir}': ${why} (${(err as Error)?.message ?? String(err)}). Nothing was written.`,
+        { cause: err, path: this.dir, txnId: this.id },
+      );
+    }
+  }
+
+  async #createSetupRaw(): Promise<Setup> {
     let root: string;
     try {
       root = await fs.realpath(this.dir);
@@ -307,8 +385,9 @@ export class Transaction implements AsyncDisposable {
     this.#assertOpen('write');
     const target = checkTarget(this.dir, path);
     const source = toSource(data);
-    const o = checkOptionsObject(options, 'options', ['mode']);
+    const o = checkOptionsObject(options, 'options', writeKeys);
     const mode = checkMode(o.mode);
+    this.#addConditions(target, o);
     const staged = this.#nextStaged++;
     this.#addOp({ kind: 'write', target, staged, mode });
     return this.#track(this.#stage(staged, source, mode), target.rel);
@@ -323,19 +402,150 @@ export class Transaction implements AsyncDisposable {
    */
   writeJson(path: string, value: unknown, options?: WriteJsonOptions): Promise<void> {
     this.#assertOpen('writeJson');
-    const o = checkOptionsObject(options, 'options', ['mode', 'spaces', 'replacer']);
+    const o = checkOptionsObject(options, 'options', [...writeKeys, 'spaces', 'replacer']);
     const text = JSON.stringify(value, o.replacer as never, o.spaces as never) as string | undefined;
     if (text === undefined) throw badArgument('value', 'JSON-serialisable', value);
-    return this.write(path, `${text}\n`, o.mode === undefined ? undefined : { mode: o.mode as number });
+    const { spaces: _spaces, replacer: _replacer, ...writeOptions } = o;
+    return this.write(path, `${text}\n`, writeOptions as WriteOptions);
+  }
+
+  /**
+   * A private directory of this transaction, on the same filesystem as the root, where another
+   * program can write files for {@link Transaction.adopt} to commit by rename, without copying a
+   * byte. It lives inside the staging dir (`.txnfs/.txn-<id>/tmp`), so it goes away with the
+   * transaction: at commit, at abort, and in `recover()` after a crash. Created on the first call;
+   * later calls return the same path.
+   *
+   * @example
+   * ```ts
+   * const tx = begin({ dir: 'site' });
+   * const tmp = await tx.tempDir();
+   * execFileSync('convert', ['logo.svg', path.join(tmp, 'logo.png')]);
+   * tx.adopt('img/logo.png', path.join(tmp, 'logo.png'));
+   * await tx.commit();
+   * ```
+   */
+  tempDir(): Promise<string> {
+    this.#assertOpen('tempDir');
+    if (this.#temp === undefined) {
+      this.#temp = (async () => {
+        const setup = await this.#setupOnce();
+        const dir = tempDirOf(setup.staging.dir);
+        await fs.mkdir(dir);
+        return dir;
+      })();
+    }
+    return this.#temp;
+  }
+
+  /**
+   * Stage an existing file as the new content of `path`, by moving it into the staging dir: one
+   * rename, no byte copied, whatever its size. Made for files another program wrote, typically
+   * into {@link Transaction.tempDir}.
+   *
+   * The file is moved at once, in the background: from then on it belongs to the transaction, and
+   * it goes away with it if the transaction is aborted or fails. As with `write()`, the returned
+   * promise may be ignored: a failure surfaces at commit() and the root is left unchanged.
+   *
+   * `file` (absolute, or relative to the current directory) must be a regular file with one link
+   * (another hard link could change the committed file behind txnfs's back), on the same
+   * filesystem as the root's `.txnfs/` (else `ECROSSDEV`), and outside the root or inside this
+   * transaction's `tempDir()` (moving any other file of the root would change the root outside
+   * the transaction). Otherwise the commit fails with `ESTAGE` and the file is not moved. With
+   * durability 'full' the file is fsynced before the commit point, since the program that wrote
+   * it may not have. Modes follow `write()`: an existing target keeps its mode unless
+   * `options.mode` is given; a new target gets the file's own mode.
+   *
+   * @example
+   * ```ts
+   * const tmp = await tx.tempDir();
+   * await pipeline(download(url), fs.createWriteStream(`${tmp}/data.bin`));
+   * tx.adopt('data.bin', `${tmp}/data.bin`);
+   * await tx.commit();
+   * ```
+   */
+  adopt(path: string, file: string, options?: WriteOptions): Promise<void> {
+    this.#assertOpen('adopt');
+    const target = checkTarget(this.dir, path);
+    if (typeof file !== 'string' || file.length === 0 || file.includes('\0')) throw badArgument('file', 'a non-empty path string', file);
+    const o = checkOptionsObject(options, 'options', ['mode']);
+    const mode = checkMode(o.mode);
+    const staged = this.#nextStaged++;
+    this.#addOp({ kind: 'write', target, staged, mode });
+    return this.#track(this.#adoptStaged(staged, resolvePath(file), target.rel, mode), target.rel);
+  }
+
+  async #adoptStaged(n: number, file: string, rel: string, mode: number | undefined): Promise<void> {
+    const setup = await this.#setupOnce();
+    await this.#limiter.run(async () => {
+      this.#stillStaging();
+      const source = await this.#adoptable(setup, file, rel);
+      const staged = stagedFile(setup.staging.dir, n);
+      try {
+        await fs.rename(source, staged);
+      } catch (err) {
+        // Same st_dev is not enough on Linux: a bind mount of the same filesystem still gives EXDEV.
+        if (errnoOf(err) === 'EXDEV') throw this.#crossDev(file, rel, err);
+        throw err;
+      }
+      // Checked again under the moved name, which only this transaction can reach: between the
+      // check and the rename the source could have been swapped for a symlink, or gained a link.
+      const info = await fs.lstat(staged);
+      if (info.kind !== 'file' || info.nlink !== 1) {
+        throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link).`, { path: file, txnId: this.id });
+      }
+      if (mode !== undefined) await fs.chmod(staged, mode);
+      // The journal will promise these bytes, and the program that wrote them may never have
+      // fsynced them.
+      if (this.#o.durable && !mutated('skip-fsync-staged')) await fs.syncFile(staged);
+      this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
+    });
+  }
+
+  /** Check, without moving it, that `file` may be adopted; returns its path through real parents. */
+  async #adoptable(setup: Setup, file: string, rel: string): Promise<string> {
+    const refuse = (why: string, cause?: unknown): TxnError =>
+      new TxnError(codes.ESTAGE, `Cannot adopt '${file}' for '${rel}': ${why}. Nothing was moved.`, { path: file, txnId: this.id, cause });
+    let real: string;
+    let info: fs.Info;
+    try {
+      real = join(await fs.realpath(dirname(file)), basename(file));
+      info = await fs.lstat(real);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') throw refuse('it does not exist', err);
+      throw err;
+    }
+    const within = (dir: string): boolean => real === dir || real.startsWith(dir + sep);
+    if (within(setup.root) && !within(tempDirOf(setup.staging.dir))) {
+      throw refuse(`it is inside the root, and moving it would change the root outside the transaction; adopt files from outside the root or from tx.tempDir()`);
+    }
+    if (info.kind !== 'file') {
+      throw refuse(`it is ${info.kind === 'dir' ? 'a directory' : info.kind === 'symlink' ? 'a symlink' : 'not a regular file (a FIFO, socket or device)'}; adopt() takes regular files only`);
+    }
+    if (info.nlink !== 1) {
+      throw refuse(`it has ${info.nlink} hard links, and a change through another link would change the committed file behind txnfs's back; copy it, or write() its content`);
+    }
+    if (info.dev !== setup.home.dev) throw this.#crossDev(file, rel);
+    return real;
+  }
+
+  #crossDev(file: string, rel: string, cause?: unknown): TxnError {
+    return new TxnError(
+      codes.ECROSSDEV,
+      `Cannot adopt '${file}' for '${rel}': it is on another filesystem than the root's .txnfs/ directory, so it cannot be moved in by rename. Write it under tx.tempDir(), or stage its content with write().`,
+      { path: file, txnId: this.id, cause },
+    );
   }
 
   /**
    * Stage a file removal. Removing a file that does not exist at commit is not an error (like
    * `rm -f`); removing a directory is (`ETARGET`).
    */
-  remove(path: string): void {
+  remove(path: string, options?: RemoveOptions): void {
     this.#assertOpen('remove');
     const target = checkTarget(this.dir, path);
+    const o = checkOptionsObject(options, 'options', ['ifUnchanged']);
+    this.#addConditions(target, o);
     this.#addOp({ kind: 'delete', target });
     this.#setupOnce(); // take the owner lock early, as for writes; errors surface at commit()
   }
@@ -354,8 +564,9 @@ export class Transaction implements AsyncDisposable {
   createWriteStream(path: string, options?: WriteOptions): Writable {
     this.#assertOpen('createWriteStream');
     const target = checkTarget(this.dir, path);
-    const o = checkOptionsObject(options, 'options', ['mode']);
+    const o = checkOptionsObject(options, 'options', writeKeys);
     const mode = checkMode(o.mode);
+    this.#addConditions(target, o);
     const n = this.#nextStaged++;
     this.#addOp({ kind: 'write', target, staged: n, mode });
     let handle: fs.Handle | undefined;
@@ -402,6 +613,115 @@ export class Transaction implements AsyncDisposable {
     return stream;
   }
 
+  /** Record the `ifUnchanged` / `exclusive` conditions of a write or remove (validated first). */
+  #addConditions(target: TargetPath, o: Record<string, unknown>): void {
+    const conditions: Condition[] = [];
+    if (o.ifUnchanged !== undefined) conditions.push({ target, expected: checkVersion(o.ifUnchanged, 'options.ifUnchanged'), via: 'ifUnchanged' });
+    if (o.exclusive !== undefined && typeof o.exclusive !== 'boolean') throw badArgument('options.exclusive', 'a boolean', o.exclusive);
+    if (o.exclusive === true) conditions.push({ target, expected: { exists: false }, via: 'exclusive' });
+    this.#conditions.push(...conditions);
+  }
+
+  /**
+   * Make the commit conditional on `path` still being as `version` describes (from `tx.read()` or
+   * `tx.version()`, or `{ exists: false }` for "must not exist"). The path need not be written by
+   * this transaction: use it for an input the outputs were derived from. Checked under the root
+   * lock before the commit point; a mismatch fails the commit with `EPRECONDITION`, nothing changed.
+   *
+   * @example
+   * ```ts
+   * const config = await tx.read('config.json');
+   * tx.expect('config.json', config.version); // outputs below were derived from this config
+   * tx.write('build/out.js', compile(config.data));
+   * await tx.commit();
+   * ```
+   */
+  expect(path: string, version: FileVersion): void {
+    this.#assertOpen('expect');
+    const target = checkTarget(this.dir, path);
+    this.#conditions.push({ target, expected: checkVersion(version, 'version'), via: 'expect' });
+  }
+
+  /**
+   * Read `path` (inside the root) as it is now, with a content version to pass back as
+   * `ifUnchanged` or to `expect()`. A missing file gives `data: undefined` and `{ exists: false }`.
+   * The read takes no lock: it is the commit that checks, under the root lock, that the file still
+   * has these bytes.
+   *
+   * @example
+   * ```ts
+   * // Two workers incrementing one counter never lose an update: the slower one gets
+   * // EPRECONDITION and retries with a fresh read.
+   * for (;;) {
+   *   const tx = begin({ dir: 'state' });
+   *   const { data, version } = await tx.read('counter.json');
+   *   const n = data === undefined ? 0 : (JSON.parse(data.toString()) as { n: number }).n;
+   *   tx.writeJson('counter.json', { n: n + 1 }, { ifUnchanged: version });
+   *   try {
+   *     await tx.commit();
+   *     break;
+   *   } catch (err) {
+   *     if (!isTxnError(err) || err.code !== codes.EPRECONDITION) throw err;
+   *   }
+   * }
+   * ```
+   */
+  async read(path: string): Promise<ReadResult> {
+    this.#assertOpen('read');
+    const target = checkTarget(this.dir, path);
+    const { abs, existing } = await this.#look(target);
+    if (existing === undefined) return { data: undefined, version: contentVersion(undefined) };
+    let data: Buffer;
+    try {
+      data = await fs.readFile(abs);
+    } catch (err) {
+      // Removed between the lstat and the read: it is absent now, which is a valid observation.
+      if (errnoOf(err) !== 'ENOENT') throw new TxnError(codes.EFS, `Reading '${target.rel}' failed: ${(err as Error).message}`, { cause: err, path: target.rel, txnId: this.id });
+      return { data: undefined, version: contentVersion(undefined) };
+    }
+    return { data, version: contentVersion(data) };
+  }
+
+  /**
+   * The identity version of `path` now (device, inode, size, mtime; no content read), to pass back
+   * as `ifUnchanged` or to `expect()`. Cheaper than `read()` for large files; see
+   * {@link FileVersion} for what it cannot see.
+   */
+  async version(path: string): Promise<FileVersion> {
+    this.#assertOpen('version');
+    const target = checkTarget(this.dir, path);
+    return identityVersion((await this.#look(target)).existing);
+  }
+
+  /** Resolve a path as commit will (same symlink and root rules), outside the lock. */
+  async #look(target: TargetPath): Promise<{ abs: string; existing: fs.Info | undefined }> {
+    const setup = await this.#setupOnce();
+    try {
+      const r = await new Resolver(setup.root, setup.home.dev).target(target.rel);
+      return { abs: join(setup.root, r.rel), existing: r.existing };
+    } catch (err) {
+      if (isTxnError(err)) throw err;
+      throw new TxnError(codes.EFS, `Looking up '${target.rel}' failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, path: target.rel, txnId: this.id });
+    }
+  }
+
+  /** Check every precondition against the root as it is now. Under the root lock, before the commit point. */
+  async #checkConditions(resolver: Resolver, root: string): Promise<void> {
+    for (const c of this.#conditions) {
+      const r = await resolver.target(c.target.rel);
+      const abs = join(root, r.rel);
+      const unmet = await unmetCondition(c.expected, r.existing, () => fs.readFile(abs));
+      if (unmet !== undefined) {
+        const how = c.via === 'exclusive' ? 'exclusive (create-only)' : c.via === 'expect' ? 'expect()' : 'ifUnchanged';
+        throw new TxnError(
+          codes.EPRECONDITION,
+          `The ${how} condition on '${c.target.rel}' does not hold: ${unmet}. Another writer changed it since it was read; nothing was committed. Read it again and retry.`,
+          { path: c.target.rel, txnId: this.id },
+        );
+      }
+    }
+  }
+
   /** Wait for every staging task and stream; throw the first failure. */
   async #settleStaging(): Promise<void> {
     for (const t of this.#streams) {
@@ -440,6 +760,7 @@ export class Transaction implements AsyncDisposable {
 
   async #plan(setup: Setup): Promise<Planned> {
     const resolver = new Resolver(setup.root, setup.home.dev);
+    await this.#checkConditions(resolver, setup.root);
     const ops = [...this.#ops.values()];
     const resolved = await mapLimit(ops, this.#o.concurrency, (op) => resolver.target(op.target.rel));
     // Two paths may name one file (a symlinked parent inside the root): the later operation wins.
@@ -449,6 +770,17 @@ export class Transaction implements AsyncDisposable {
       byReal.delete(r.rel);
       byReal.set(r.rel, { op, r });
     });
+    // On a case-folding filesystem two spellings can name one file: refuse such a pair rather than
+    // write one file twice in an order nobody chose (casefold.ts).
+    const pairs = caseCollisions(byReal.keys());
+    if (pairs.length > 0) {
+      const home = await fs.lstat(setup.home.home);
+      for (const [a, b] of pairs) {
+        if (await nameOneFile(setup.root, home, a, b)) {
+          throw new TxnError(codes.ETARGET, `'${a}' and '${b}' name the same file on this case-insensitive filesystem. Write it under one name.`, { path: b, txnId: this.id });
+        }
+      }
+    }
     const dirs: string[] = [];
     const dirSet = new Set<string>();
     for (const { r } of byReal.values()) {
@@ -514,6 +846,9 @@ export class Transaction implements AsyncDisposable {
       await fs.mkdir(backupDir(dir));
       await mapLimit(withBackup, this.#o.concurrency, ({ e, i }) => fs.link(`${setup.root}/${e.target}`, backupFile(dir, i)));
     }
+    // Allocated now, while failing costs nothing: a full disk after the commit point must not
+    // stop the rollback from being marked (staging.ts).
+    await prepareRollbackMarker(dir);
     if (durable) {
       // Everything the journal will point to must be durable before the journal is: the staged
       // files' names (files/), the backup links (backup/), those two directories' names and the
@@ -526,7 +861,7 @@ export class Transaction implements AsyncDisposable {
   }
 
   async #apply(setup: Setup, journal: Journal, rootLock: HeldLock): Promise<void> {
-    const ctx = { root: setup.root, staging: setup.staging.dir, journal, durable: this.#o.durable, concurrency: this.#o.concurrency };
+    const ctx = { root: setup.root, staging: setup.staging.dir, journal, durable: this.#o.durable, concurrency: this.#o.concurrency, live: true };
     try {
       if (mutated('cleanup-before-apply')) await fs.unlink(journalPath(setup.staging.dir));
       await rollForward(ctx);
@@ -557,6 +892,13 @@ export class Transaction implements AsyncDisposable {
       // Leave the journal (and any marker) for recovery, and let go of the owner lock so that
       // recover() — in this process or another — may finish the job.
       await setup.staging.ownerLock.release().catch(noop);
+      if (!ours) {
+        throw new TxnError(
+          codes.EINCOMPLETE,
+          `Transaction ${this.id} passed its commit point, but this process lost the root lock while applying it (it stalled for longer than lockStale = ${this.#o.timing.stale} ms) and another process took the transaction over; that process's recover() finishes it from the journal. Run recover('${this.dir}') and check its report to be certain of the outcome.`,
+          { cause: applyError, path: setup.staging.dir, txnId: this.id },
+        );
+      }
       throw new TxnError(
         codes.EINCOMPLETE,
         `Applying transaction ${this.id} failed after its commit point (${(applyError as Error).message}) and could not be undone here. Its durable records remain in '${setup.staging.dir}'; run recover('${this.dir}') once the cause is fixed.`,
@@ -584,9 +926,10 @@ export class Transaction implements AsyncDisposable {
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
-      if (this.#ops.size === 0) {
+      if (this.#ops.size === 0 && this.#conditions.length === 0) {
         await this.#discard();
         this.#state = 'committed';
+        this.#detachSignal();
         return { id: this.id, entries: 0, written: 0, removed: 0, bytes: 0, durationMs: performance.now() - started, recovered: [], warnings: [] };
       }
       const setup = await this.#setupOnce();
@@ -610,13 +953,21 @@ export class Transaction implements AsyncDisposable {
           );
         }
         step('locked');
-        this.#o.signal?.throwIfAborted();
-        const plan = await this.#plan(setup);
-        await this.#prepare(setup, plan);
-        this.#o.signal?.throwIfAborted(); // the last moment an abort can still win
-        await setup.staging.ownerLock.verify();
-        await rootLock.verify();
-        await writeJournal(setup.staging.dir, plan.journal, this.#o.durable);
+        let plan: Planned;
+        try {
+          this.#o.signal?.throwIfAborted();
+          plan = await this.#plan(setup);
+          await this.#prepare(setup, plan);
+          this.#o.signal?.throwIfAborted(); // the last moment an abort can still win
+          await setup.staging.ownerLock.verify();
+          await rootLock.verify();
+          await writeJournal(setup.staging.dir, plan.journal, this.#o.durable);
+        } catch (err) {
+          // A process that stalled past the stale time finds its staging dir removed by another
+          // process's recovery, and fails on whatever it touches first (ENOENT). The cause the
+          // caller can act on is the takeover, so report that.
+          throw (await this.#takenOver([setup.staging.ownerLock, rootLock])) ?? err;
+        }
         committed = true;
         step('committed');
         await this.#apply(setup, plan.journal, rootLock);
@@ -642,6 +993,7 @@ export class Transaction implements AsyncDisposable {
         return applied;
       });
       this.#state = 'committed';
+      this.#detachSignal();
       return { ...result, durationMs: performance.now() - started };
     } catch (err) {
       if (applied !== undefined) {
@@ -652,12 +1004,30 @@ export class Transaction implements AsyncDisposable {
         return { ...applied, warnings: [...applied.warnings, warning], durationMs: performance.now() - started };
       }
       this.#state = 'failed';
+      this.#detachSignal();
+      let reported = err;
       if (!committed) {
+        // Staging that failed because the owner lock was taken over (a stall during staging) is
+        // reported as the takeover, like a failure under the root lock.
+        const setup = await this.#setup?.catch(() => undefined);
+        if (setup !== undefined && !(isTxnError(err) && err.code === codes.ECOMPROMISED)) reported = (await this.#takenOver([setup.staging.ownerLock])) ?? err;
         await this.#quiesce();
         await this.#discard().catch(noop);
       }
-      throw this.#wrapCommitError(err);
+      throw this.#wrapCommitError(reported);
     }
+  }
+
+  /** The ECOMPROMISED error of the first of `locks` that is no longer ours, if any. */
+  async #takenOver(locks: readonly HeldLock[]): Promise<TxnError | undefined> {
+    for (const lock of locks) {
+      try {
+        await lock.verify();
+      } catch (lost) {
+        if (isTxnError(lost) && lost.code === codes.ECOMPROMISED) return lost;
+      }
+    }
+    return undefined;
   }
 
   #wrapCommitError(err: unknown): TxnError {
@@ -677,10 +1047,18 @@ export class Transaction implements AsyncDisposable {
    * (`ESTATE`).
    */
   async abort(): Promise<void> {
-    if (this.#state === 'aborted' || this.#state === 'aborting' || this.#state === 'failed') return;
+    // A call while an abort is under way (one an AbortSignal started, say) waits for it, so a
+    // resolved abort() always means the staging dir is gone.
+    if (this.#aborting !== undefined) return this.#aborting;
+    if (this.#state === 'aborted' || this.#state === 'failed') return;
     if (this.#state !== 'open') {
       throw new TxnError(codes.ESTATE, `Cannot abort: transaction ${this.id} is ${this.#state}.`, { txnId: this.id });
     }
+    this.#aborting = this.#abortOpen();
+    return this.#aborting;
+  }
+
+  async #abortOpen(): Promise<void> {
     this.#state = 'aborting';
     try {
       await this.#quiesce();
@@ -689,6 +1067,7 @@ export class Transaction implements AsyncDisposable {
       throw new TxnError(codes.EFS, `Aborting transaction ${this.id} could not remove its staging dir (${(err as Error).message}); nothing was committed, and recover() will remove it.`, { cause: err, txnId: this.id });
     } finally {
       this.#state = 'aborted';
+      this.#detachSignal();
     }
   }
 
@@ -699,6 +1078,7 @@ export class Transaction implements AsyncDisposable {
 }
 
 const beginKeys = ['dir', ...commonKeys] as const;
+const writeKeys = ['mode', 'ifUnchanged', 'exclusive'] as const;
 
 /**
  * Start a transaction in `options.dir` (default: the current directory). Synchronous: no I/O

@@ -191,4 +191,32 @@ describe('state machine', () => {
     await recover(dir);
     expect(leftovers(dir)).toEqual([]);
   });
+
+  it('abort() after an AbortSignal started the abort waits for it: the staging dir is gone', async () => {
+    const dir = tmpdir();
+    const ac = new AbortController();
+    const tx = begin({ dir, signal: ac.signal });
+    await tx.write('a', 'x');
+    ac.abort();
+    await tx.abort();
+    expect(tx.state).toBe('aborted');
+    expect(leftovers(dir)).toEqual([]);
+  });
+});
+
+describe('signals', () => {
+  it('a long-lived signal does not collect a listener per transaction', async () => {
+    const dir = tmpdir();
+    const ac = new AbortController();
+    const { EventEmitter } = await import('node:events');
+    const getEventListeners = (EventEmitter as unknown as { getEventListeners: (t: EventTarget, n: string) => unknown[] }).getEventListeners;
+    for (let i = 0; i < 20; i++) {
+      const tx = begin({ dir, signal: ac.signal });
+      tx.write('a', String(i));
+      if (i % 2 === 0) await tx.commit();
+      else await tx.abort();
+    }
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    expect(snapshot(dir)).toEqual({ a: '18' });
+  });
 });

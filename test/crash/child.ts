@@ -119,3 +119,12 @@ export function runChild(job: ChildJob, options: { readonly dir: string; readonl
 export function writeOpsFile(file: string, ops: readonly ({ op: 'write'; path: string; data: Buffer } | { op: 'delete'; path: string })[]): void {
   fs.writeFileSync(file, JSON.stringify(ops.map((o) => (o.op === 'write' ? { op: 'write', path: o.path, data: o.data.toString('base64') } : o))));
 }
+
+/**
+ * The operation that makes a transaction's rollback marker exist (created, or renamed into place
+ * from a prepared `rollback.tmp`), in a traced run: a crash at or before it leaves no marker.
+ */
+export function rollbackMarkerOp(trace: ChildResult): number | undefined {
+  const isMarker = (p: string | undefined): boolean => p !== undefined && p.endsWith(`${path.sep}rollback`);
+  return trace.ops.find((op) => (op.op === 'create' && isMarker(op.path)) || (op.op === 'rename' && isMarker(op.dest)))?.index;
+}

@@ -9,7 +9,6 @@
  * these five, so the other errnos mostly prove that; `TXNFS_CRASH_FULL=1` (npm run test:soak) runs
  * every workload x errno x mode x point.
  */
-import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { errorLoop, type ErrorLoopOptions } from './error-loop.js';
 import { ERRNOS, samplePoints, type Errno } from './inject.js';

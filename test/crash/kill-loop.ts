@@ -24,7 +24,7 @@ import * as path from 'node:path';
 import { defaults, recover } from '../../src/index.js';
 import type { Mutation } from '../../src/faults.js';
 import { age, inspectRoot, ownerlessLocks, sandbox, type RootVerdict, type Sandbox } from './check.js';
-import { runChild, writeOpsFile, type ChildResult, type KillPoint } from './child.js';
+import { rollbackMarkerOp, runChild, writeOpsFile, type ChildResult, type KillPoint } from './child.js';
 import type { Workload } from './workloads.js';
 
 export interface Recovered extends RootVerdict {
@@ -222,8 +222,9 @@ export async function killLoop(o: KillLoopOptions): Promise<KillLoopResult> {
   const tv = inspectRoot(w, tsb);
   if (tv.outcome !== (o.fail === undefined ? 'new' : 'old') || tv.problems.length > 0) violations.push(`${w.name}: after a commit nobody killed: ${tv.outcome} ${tv.problems.join('; ')}`);
   drop(tsb);
-  // With `fail`, the rollback marker's create: stopped at or before it, no marker exists yet.
-  const markerAt = trace.ops.find((op) => op.op === 'create' && op.path.endsWith(`${path.sep}rollback`))?.index;
+  // With `fail`, the op that makes the rollback marker: stopped at or before it, no marker exists.
+  const markerAt = rollbackMarkerOp(trace);
+  if (o.fail !== undefined && markerAt === undefined) violations.push(`${w.name}: the failing commit wrote no rollback marker (trace: ${trace.ops.length} ops)`);
 
   let points = 0;
   let deferred = 0;

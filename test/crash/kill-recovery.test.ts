@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runChild, writeOpsFile } from './child.js';
+import { sandbox } from './check.js';
+import { rollbackMarkerOp, runChild, writeOpsFile } from './child.js';
 import { recoveryLoop, type CrashState } from './recovery-loop.js';
 import { loopScratch } from './scratch.js';
 import { Tally } from './summary.js';
@@ -26,13 +27,15 @@ const scratchOf = loopScratch('txnfs-krec-', tally);
 async function midRollback(w: Workload): Promise<CrashState> {
   const opsFile = path.join(scratchOf(), 'ops-mid-rollback.json');
   writeOpsFile(opsFile, w.ops);
-  const root = fs.mkdtempSync(path.join(scratchOf(), 'probe-'));
+  // Probe on roots seeded like the real one: the operations depend on what exists before.
+  const probeRoot = (): string => sandbox(fs.mkdtempSync(path.join(scratchOf(), 'probe-')), w).root;
   const warmup = fs.mkdtempSync(path.join(scratchOf(), 'warm-'));
-  const probe = await runChild({ mode: 'commit', root, opsFile, trace: true, warmup }, { dir: scratchOf() });
+  const probe = await runChild({ mode: 'commit', root: probeRoot(), opsFile, trace: true, warmup }, { dir: scratchOf() });
   const committed = probe.steps.find((s) => s.name === 'committed')?.opsBefore as number;
   const failAt = committed + 3;
-  const traced = await runChild({ mode: 'commit', root: fs.mkdtempSync(path.join(scratchOf(), 'probe-')), opsFile, trace: true, warmup, fail: { op: failAt, code: 'EIO' } }, { dir: scratchOf() });
-  const marker = traced.ops.find((op) => op.op === 'create' && op.path.endsWith(`${path.sep}rollback`))?.index as number;
+  const traced = await runChild({ mode: 'commit', root: probeRoot(), opsFile, trace: true, warmup, fail: { op: failAt, code: 'EIO' } }, { dir: scratchOf() });
+  expect(traced.errors.some((e) => e.startsWith('EAPPLY ')), `the fault at op ${failAt} must hit the apply: ${traced.errors.join('; ')}`).toBe(true);
+  const marker = rollbackMarkerOp(traced) as number;
   const firstUndo = traced.ops.find((op) => op.index > marker && op.op === 'rename')?.index as number;
   expect(marker).toBeGreaterThan(failAt);
   expect(firstUndo).toBeGreaterThan(marker);

@@ -44,6 +44,7 @@ export function trackedFs(options: { syncs: boolean }): TrackedFs {
     readdir: (p) => track(n.readdir(p)),
     readFile: (p) => track(n.readFile(p)),
     realpath: (p) => track(n.realpath(p)),
+    readlink: (p) => track(n.readlink(p)),
     create: async (p, m) => wrapHandle(await track(n.create(p, m))),
     mkdir: (p) => track(n.mkdir(p)),
     rename: (a, b) => track(n.rename(a, b)),

@@ -9,4 +9,6 @@ export default function setup(): void {
     cwd: root,
     stdio: 'inherit',
   });
+  // As `npm run build` does: the bin must be executable, and tests run it by its shebang.
+  execFileSync(process.execPath, [path.join(root, 'scripts/chmod-bin.mjs')], { cwd: root, stdio: 'inherit' });
 }

@@ -1,0 +1,63 @@
+/**
+ * casefold.ts: targets that differ only by case, on a filesystem that folds case.
+ *
+ * On macOS (APFS/HFS+ by default), Windows, vfat/exFAT and ext4 directories with casefold, `Readme`
+ * and `README` name one file. Two such targets in one transaction would then be one file written
+ * twice in an order the caller did not choose, and a write of one with a remove of the other would
+ * leave the opposite of what the last operation said. txnfs does not fold case itself (the same
+ * names are two files on a case-sensitive filesystem, and that is legitimate), so the planner asks
+ * the filesystem, only when the transaction holds such a pair:
+ *
+ *  - if one spelling exists, the other spelling is lstat'ed: the same inode means one entry;
+ *  - if neither exists, the root is probed through the home: `.TXNFS` resolving to the `.txnfs`
+ *    inode means the root directory folds case. That is per volume on macOS and Windows; ext4
+ *    casefold is per directory and inherited by new subdirectories, so the root's answer holds
+ *    unless a subdirectory was made case-folding on its own (`chattr +F` below a root without it):
+ *    there a pair of new names is not caught, and the later rename wins.
+ *
+ * A pair that names one file is refused with ETARGET before the commit point. Names are compared
+ * after Unicode NFC normalisation and lower-casing, which covers what these filesystems fold in
+ * practice (not every rule of full Unicode case folding).
+ *
+ * Cost: nothing without such a pair; otherwise two lstats per pair plus one for the probe.
+ */
+import * as path from 'node:path';
+import * as fs from './fs.js';
+import { errnoOf } from './errors.js';
+import { HOME_NAME } from './layout.js';
+
+function fold(name: string): string {
+  return name.normalize('NFC').toLowerCase();
+}
+
+/** Pairs of distinct relative paths (same parent) whose names are equal once case is folded. */
+export function caseCollisions(rels: Iterable<string>): [string, string][] {
+  const byKey = new Map<string, string>();
+  const pairs: [string, string][] = [];
+  for (const rel of rels) {
+    const slash = rel.lastIndexOf('/');
+    const key = `${fold(rel.slice(0, slash + 1))}\0${fold(rel.slice(slash + 1))}`;
+    const first = byKey.get(key);
+    if (first === undefined) byKey.set(key, rel);
+    else if (first !== rel) pairs.push([first, rel]);
+  }
+  return pairs;
+}
+
+async function lstatOrUndefined(p: string): Promise<fs.Info | undefined> {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+/** Whether the real relative paths `a` and `b` (which differ only by case) name one file under `root`. */
+export async function nameOneFile(root: string, home: fs.Info, a: string, b: string): Promise<boolean> {
+  const ia = await lstatOrUndefined(path.join(root, a));
+  const ib = await lstatOrUndefined(path.join(root, b));
+  if (ia !== undefined || ib !== undefined) return ia !== undefined && ib !== undefined && ia.ino === ib.ino && ia.dev === ib.dev;
+  const probe = await lstatOrUndefined(path.join(root, HOME_NAME.toUpperCase()));
+  return probe !== undefined && probe.ino === home.ino && probe.dev === home.dev;
+}

@@ -1,0 +1,69 @@
+/**
+ * recover.ts (cli): `txnfs recover <dir> [--dry-run] [--json]`. Parsing and output only; the work
+ * is the library's recover(). --json prints its report as is (errors serialised), so scripts and
+ * the library see the same fields.
+ */
+import { recover, type RecoveredTxn, type RecoverReport } from '../recover.js';
+import { openRoot } from '../root.js';
+import { exitCodes, oneDir, parse, wantsHelp, type Exit } from './command.js';
+import { formatAge, plural, table, toJson } from './format.js';
+import { recoverHelp } from './help.js';
+import { ProgressBar } from './progress.js';
+
+const NAME = 'recover';
+
+export function recoverExit(r: RecoverReport): Exit {
+  if (r.corrupt.length > 0 || r.failed.length > 0) return { code: exitCodes.needsPerson };
+  const acted = r.rolledForward.length + r.rolledBack.length + r.discarded.length;
+  if (r.dryRun && acted > 0) return { code: exitCodes.needsRecovery };
+  return { code: exitCodes.ok };
+}
+
+function changed(t: RecoveredTxn, dryRun: boolean): string {
+  return dryRun ? plural(t.entries, 'entry', 'entries') : `${plural(t.entries, 'entry', 'entries')}, ${t.changed} changed now`;
+}
+
+export function formatRecover(r: RecoverReport): string {
+  const would = r.dryRun;
+  const rows: string[][] = [];
+  for (const t of r.rolledForward) rows.push([would ? 'would roll forward' : 'rolled forward', t.id, changed(t, would)]);
+  for (const t of r.rolledBack) rows.push([would ? 'would roll back' : 'rolled back', t.id, changed(t, would) + (t.reason === undefined ? '' : `; ${t.reason}`)]);
+  for (const t of r.discarded) rows.push([would ? 'would discard' : 'discarded', t.id, 'never committed']);
+  for (const t of r.skipped) rows.push(['skipped', t.id, `${t.state}, owner alive`]);
+  for (const t of r.corrupt) rows.push(['CORRUPT', t.id, 'left in place for a person (below)']);
+  for (const t of r.failed) rows.push(['FAILED', t.id, 'could not be resolved, left in place (below)']);
+  const acted = r.rolledForward.length + r.rolledBack.length + r.discarded.length;
+  let head: string;
+  if (rows.length === 0) head = `${r.dir}: nothing to recover.`;
+  else if (would) head = acted === 0 ? `${r.dir}: nothing to recover (dry run).` : `${r.dir}: would recover ${plural(acted, 'transaction')} (dry run, nothing changed):`;
+  else head = acted === 0 ? `${r.dir}: nothing was recovered:` : `${r.dir}: recovered ${plural(acted, 'transaction')} in ${formatAge(r.durationMs)}:`;
+  let text = `${head}\n`;
+  if (rows.length > 0) text += `${table(rows.map((cells) => ['', ...cells]))}\n`;
+  for (const t of r.corrupt) text += `\ncorrupt ${t.id}: ${t.reason}\n  inspect, then remove: ${t.path}\n`;
+  for (const t of r.failed) text += `\nfailed ${t.id}: ${t.reason}\n  fix the cause, then run txnfs recover again; its records are in ${t.path}\n`;
+  return text;
+}
+
+export async function recoverCommand(argv: readonly string[], out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }): Promise<Exit> {
+  if (wantsHelp(argv)) {
+    out.write(recoverHelp);
+    return { code: exitCodes.ok };
+  }
+  const { values, positionals } = parse(NAME, argv, {
+    'dry-run': { type: 'boolean', short: 'n' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  const dir = oneDir(NAME, positionals);
+  const json = values.json === true;
+  const root = await openRoot(dir);
+  const bar = json ? undefined : new ProgressBar(out);
+  let report: RecoverReport;
+  try {
+    report = await recover(root, { dryRun: values['dry-run'] === true, onProgress: bar?.enabled === true ? (p) => bar.update(p) : undefined });
+  } finally {
+    bar?.clear();
+  }
+  out.write(json ? toJson(report) : formatRecover(report));
+  return recoverExit(report);
+}

@@ -1,0 +1,62 @@
+/**
+ * status.ts (cli): `txnfs status <dir> [--json]`. Parsing and output only; the work is
+ * src/status.ts (over inspect()). The exit code says what the root needs, so the command can gate
+ * a deploy: 0 nothing, 3 recovery, 4 a person.
+ */
+import { status, type StatusReport, type TxnStatus } from '../status.js';
+import { exitCodes, oneDir, parse, wantsHelp, type Exit } from './command.js';
+import { formatAge, formatBytes, plural, shellQuote, table, toJson } from './format.js';
+import { statusHelp } from './help.js';
+
+const NAME = 'status';
+
+export function statusExit(report: StatusReport): Exit {
+  if (report.health === 'corrupt') return { code: exitCodes.needsPerson };
+  if (report.health === 'needs-recovery') return { code: exitCodes.needsRecovery };
+  return { code: exitCodes.ok };
+}
+
+function headline(r: StatusReport): string {
+  const live = r.transactions.filter((t) => t.needs === 'nothing').length;
+  const dead = r.transactions.filter((t) => t.needs === 'recovery').length;
+  const corrupt = r.transactions.filter((t) => t.needs === 'person').length;
+  const lines: string[] = [];
+  if (r.transactions.length === 0) lines.push(`${r.dir}: clean, no transaction pending.`);
+  else if (dead === 0 && corrupt === 0) lines.push(`${r.dir}: nothing to recover; ${plural(live, 'transaction')} in progress.`);
+  if (dead > 0) lines.push(`${r.dir}: ${plural(dead, 'dead transaction')} to recover. Run: txnfs recover ${shellQuote(r.dir)}`);
+  if (corrupt > 0) {
+    lines.push(`${r.dir}: ${plural(corrupt, 'corrupt journal')} need${corrupt === 1 ? 's' : ''} a person; commits in this root are refused until ${corrupt === 1 ? 'it is' : 'they are'} removed.`);
+  }
+  return lines.join('\n');
+}
+
+function row(t: TxnStatus): string[] {
+  const owner = t.ownerAlive ? 'alive' : t.owner === 'absent' ? 'none' : 'dead';
+  const staged = t.staged === 0 ? '-' : `${plural(t.staged, 'file')}, ${formatBytes(t.bytes)}`;
+  return [t.id, t.state, owner, formatAge(t.ageMs), String(t.entries), staged];
+}
+
+export function formatStatus(r: StatusReport): string {
+  let text = `${headline(r)}\n`;
+  if (r.transactions.length > 0) {
+    text += `\n${table([['ID', 'STATE', 'OWNER', 'AGE', 'ENTRIES', 'STAGED'], ...r.transactions.map(row)])}\n`;
+  }
+  const corrupt = r.transactions.filter((t) => t.needs === 'person');
+  for (const t of corrupt) text += `\ncorrupt ${t.id}: ${t.reason ?? 'journal rejected'}\n  inspect, then remove: ${t.path}\n`;
+  return text;
+}
+
+export async function statusCommand(argv: readonly string[], out: NodeJS.WritableStream): Promise<Exit> {
+  if (wantsHelp(argv)) {
+    out.write(statusHelp);
+    return { code: exitCodes.ok };
+  }
+  const { values, positionals } = parse(NAME, argv, {
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  const dir = oneDir(NAME, positionals);
+  const report = await status(dir);
+  out.write(values.json === true ? toJson(report) : formatStatus(report));
+  return statusExit(report);
+}

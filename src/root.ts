@@ -1,0 +1,24 @@
+/**
+ * root.ts: open a root directory named by a person (a command-line argument).
+ *
+ * The library's recover() treats a missing root as clean, which is right at boot; but a mistyped
+ * path on a command line must be an error, not "nothing to recover". One realpath and one stat.
+ */
+import * as path from 'node:path';
+import * as fs from './fs.js';
+import { codes, errnoOf, TxnError } from './errors.js';
+
+/** The real path of `dir`, which must exist and be a directory (TxnError EFS or ETARGET otherwise). */
+export async function openRoot(dir: string): Promise<string> {
+  let real: string;
+  try {
+    real = await fs.realpath(path.resolve(dir));
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') {
+      throw new TxnError(codes.EFS, `The root directory '${dir}' does not exist. Create it first: txnfs creates nothing outside the root.`, { cause: err, path: dir });
+    }
+    throw new TxnError(codes.EFS, `Cannot open the root '${dir}': ${(err as Error).message}`, { cause: err, path: dir });
+  }
+  if ((await fs.stat(real)).kind !== 'dir') throw new TxnError(codes.ETARGET, `The root '${dir}' is not a directory.`, { path: dir });
+  return real;
+}

@@ -1,0 +1,15 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+it('npm run demo shows a torn plain-fs export and two txnfs crashes recovered to all-or-nothing', () => {
+  const demo = fileURLToPath(new URL('../examples/demo.mjs', import.meta.url));
+  const r = spawnSync(process.execPath, [demo], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  const lines = r.stdout.split('\n');
+  const after = lines.filter((l) => l.includes('after recover()'));
+  expect(lines.find((l) => l.includes('after the crash'))).toMatch(/v1: 17 {2}v2: 22 {2}unreadable: 1 .*TORN/);
+  expect(after[0]).toMatch(/v1: {2}0 {2}v2: 40 .*all new/);
+  expect(after[1]).toMatch(/v1: 40 {2}v2: {2}0 .*all old/);
+  expect(r.stdout).toContain('Left in .txnfs/ after recovery: nothing.');
+});

@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { codes } from '../src/errors.js';
+import { faults } from '../src/faults.js';
+import { CorruptJournal, decodeJournal, encodeJournal, readJournal, writeJournal, type Journal } from '../src/journal.js';
+import { tmpdir } from './helpers/tmp.js';
+
+const journal: Journal = {
+  id: 'abcDEF123_-x',
+  created: 1_790_000_000_000,
+  dirs: ['new', 'new/deep'],
+  entries: [
+    { op: 'write', target: 'a.json', staged: 0, existed: false, ino: null, stagedIno: '123', mode: 0o644 },
+    { op: 'write', target: 'new/deep/b.csv', staged: 3, existed: true, ino: '18446744073709551615', stagedIno: '9', mode: 0o600 },
+    { op: 'delete', target: 'gone.txt', staged: -1, existed: true, ino: '77', stagedIno: null, mode: null },
+    { op: 'write', target: 'naïve ✓/x', staged: 4, existed: false, ino: null, stagedIno: '10', mode: 0o644 },
+  ],
+};
+
+function expectCorrupt(data: Uint8Array): void {
+  expect(() => decodeJournal(data)).toThrow(CorruptJournal);
+}
+
+describe('journal encoding', () => {
+  it('round-trips every field, including 64-bit inodes and non-ASCII names', () => {
+    expect(decodeJournal(encodeJournal(journal))).toEqual(journal);
+  });
+
+  it('rejects a truncation at every byte offset', () => {
+    const bytes = encodeJournal(journal);
+    for (let n = 0; n < bytes.length; n++) expectCorrupt(bytes.subarray(0, n));
+    expect(decodeJournal(bytes)).toEqual(journal); // the full one still decodes
+  });
+
+  it('rejects one flipped bit at every position', () => {
+    const bytes = encodeJournal(journal);
+    let rejected = 0;
+    for (let i = 0; i < bytes.length; i++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const copy = Buffer.from(bytes);
+        copy[i] = (copy[i] as number) ^ (1 << bit);
+        expect(() => decodeJournal(copy), `byte ${i} bit ${bit}`).toThrow(CorruptJournal);
+        rejected++;
+      }
+    }
+    expect(rejected).toBe(bytes.length * 8);
+  });
+
+  it('rejects trailing bytes and a second copy', () => {
+    const bytes = encodeJournal(journal);
+    expectCorrupt(Buffer.concat([bytes, Buffer.from(' ')]));
+    expectCorrupt(Buffer.concat([bytes, bytes]));
+  });
+
+  it('detects damage only through the checksum when the body stays valid JSON', () => {
+    // Same length, still valid JSON, different target: only the checksum can tell.
+    const bytes = encodeJournal(journal);
+    const forged = Buffer.from(bytes.toString('utf8').replace('"a.json"', '"b.json"'), 'utf8');
+    expect(forged.length).toBe(bytes.length);
+    expectCorrupt(forged);
+    faults.mutations.add('skip-journal-checksum');
+    try {
+      expect(decodeJournal(forged).entries[0]?.target).toBe('b.json');
+    } finally {
+      faults.mutations.clear();
+    }
+  });
+
+  it('a CorruptJournal is a TxnError with code ECORRUPT that says what to do', () => {
+    try {
+      decodeJournal(Buffer.from('nope'), '/x/journal');
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toMatchObject({ code: codes.ECORRUPT, path: '/x/journal' });
+      expect((err as Error).message).toMatch(/inspect it/);
+    }
+  });
+});
+
+describe('journal validation (a checksummed but forged body)', () => {
+  function withBody(body: unknown): Buffer {
+    const text = Buffer.from(JSON.stringify(body));
+    return Buffer.concat([Buffer.from(`txnfs-journal 1 ${text.length} ${createHash('sha256').update(text).digest('hex')}\n`), text]);
+  }
+  const good = { v: 1, id: 'x1', created: 1, dirs: [], entries: [['w', 'a', 0, 0, null, '5', 420]] };
+
+  it('accepts the minimal valid body', () => {
+    expect(decodeJournal(withBody(good)).entries).toHaveLength(1);
+  });
+
+  const forgeries: [string, unknown][] = [
+    ['a target with ..', { ...good, entries: [['w', '../escape', 0, 0, null, '5', 420]] }],
+    ['a target with an inner ..', { ...good, entries: [['w', 'a/../../escape', 0, 0, null, '5', 420]] }],
+    ['an absolute target', { ...good, entries: [['w', '/etc/passwd', 0, 0, null, '5', 420]] }],
+    ['a target in .txnfs', { ...good, entries: [['w', '.txnfs/lock', 0, 0, null, '5', 420]] }],
+    ['a target in .TXNFS', { ...good, entries: [['w', 'sub/.TXNFS/x', 0, 0, null, '5', 420]] }],
+    ['an empty target', { ...good, entries: [['w', '', 0, 0, null, '5', 420]] }],
+    ['a target with a NUL', { ...good, entries: [['w', 'a\u0000b', 0, 0, null, '5', 420]] }],
+    ['a trailing slash', { ...good, entries: [['w', 'a/', 0, 0, null, '5', 420]] }],
+    ['a dir with ..', { ...good, dirs: ['..'] }],
+    ['an unknown op', { ...good, entries: [['x', 'a', 0, 0, null, '5', 420]] }],
+    ['a write without staged file', { ...good, entries: [['w', 'a', -1, 0, null, null, 420]] }],
+    ['a bad inode', { ...good, entries: [['w', 'a', 0, 1, '12a', '5', 420]] }],
+    ['existed without inode', { ...good, entries: [['d', 'a', -1, 1, null, null, null]] }],
+    ['a mode out of range', { ...good, entries: [['w', 'a', 0, 0, null, '5', 0o10000]] }],
+    ['a wrong version', { ...good, v: 2 }],
+    ['a bad id', { ...good, id: '../x' }],
+    ['entries not an array', { ...good, entries: {} }],
+    ['an entry of wrong length', { ...good, entries: [['w', 'a', 0]] }],
+  ];
+  for (const [name, body] of forgeries) {
+    it(`rejects ${name}`, () => expectCorrupt(withBody(body)));
+  }
+});
+
+describe('durable journal write (the commit point)', () => {
+  it('writes journal.tmp, renames it into place, and reads back', async () => {
+    const dir = tmpdir();
+    const ops: string[] = [];
+    faults.hook = (e) => {
+      if (e.kind === 'op' && e.op !== 'lstat' && e.op !== 'stat' && e.op !== 'fstat') ops.push(`${e.op} ${path.basename(e.path)}${'dest' in e && e.dest ? ` ${path.basename(e.dest)}` : ''}`);
+    };
+    try {
+      await writeJournal(dir, journal, true);
+    } finally {
+      faults.hook = undefined;
+    }
+    // Order is the guarantee: bytes fsynced before the rename, the directory fsynced after it.
+    expect(ops).toEqual(['create journal.tmp', 'write journal.tmp', 'fsync journal.tmp', 'close journal.tmp', 'rename journal.tmp journal', `fsyncDir ${path.basename(dir)}`]);
+    expect(fs.existsSync(path.join(dir, 'journal.tmp'))).toBe(false);
+    expect(await readJournal(dir)).toEqual(journal);
+  });
+
+  it('with durability none, writes the same bytes without any fsync', async () => {
+    const dir = tmpdir();
+    const syncs: string[] = [];
+    faults.hook = (e) => {
+      if (e.kind === 'op' && (e.op === 'fsync' || e.op === 'fsyncDir')) syncs.push(e.path);
+    };
+    try {
+      await writeJournal(dir, journal, false);
+    } finally {
+      faults.hook = undefined;
+    }
+    expect(syncs).toEqual([]);
+    expect(await readJournal(dir)).toEqual(journal);
+  });
+
+  it('readJournal: undefined when absent, CorruptJournal when damaged', async () => {
+    const dir = tmpdir();
+    expect(await readJournal(dir)).toBeUndefined();
+    fs.writeFileSync(path.join(dir, 'journal'), encodeJournal(journal).subarray(0, 50));
+    await expect(readJournal(dir)).rejects.toBeInstanceOf(CorruptJournal);
+  });
+});

@@ -1,0 +1,208 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { codes } from '../src/errors.js';
+import { acquire, lockState, removeDeadLock, withRootLock } from '../src/lock.js';
+import { selfIdentity } from '../src/identity.js';
+import { tmpdir } from './helpers/tmp.js';
+
+const timing = { stale: 10_000, update: 5_000, timeout: 0 };
+const fixture = fileURLToPath(new URL('./fixtures/hold-lock.mjs', import.meta.url));
+
+/** Start a child that takes `lockDir`; resolves once it holds it. */
+function childHolding(lockDir: string, mode: 'hold' | 'exit'): Promise<import('node:child_process').ChildProcess> {
+  const child = spawn(process.execPath, [fixture, lockDir, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('LOCKED')) resolve(child);
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (mode === 'hold') reject(new Error(`lock holder exited early (${code ?? signal})`));
+    });
+  });
+}
+
+function exited(child: import('node:child_process').ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+describe('acquire / release', () => {
+  it('writes an owner record naming this process, and removes the lock on release', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    const lock = await acquire(lockDir, timing, { wait: false, what: 'test lock' });
+    const owner = JSON.parse(fs.readFileSync(path.join(lockDir, 'owner'), 'utf8'));
+    expect(owner).toMatchObject({ pid: process.pid, host: selfIdentity().host, stale: 10_000 });
+    expect(owner.token).toMatch(/^[A-Za-z0-9_-]{21}$/);
+    await lock.verify();
+    expect(await lockState(lockDir, 10_000)).toBe('held');
+    await lock.release();
+    await lock.release(); // idempotent
+    expect(fs.existsSync(lockDir)).toBe(false);
+    expect(await lockState(lockDir, 10_000)).toBe('absent');
+  });
+
+  it('refuses a held lock with ELOCKED, naming the holder and the path', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    const child = await childHolding(lockDir, 'hold');
+    try {
+      const err = await acquire(lockDir, timing, { wait: false, what: 'root lock' }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: codes.ELOCKED, path: lockDir });
+      expect((err as Error).message).toContain(`process ${child.pid}`);
+      expect(await lockState(lockDir, 10_000)).toBe('held');
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+
+  it('waits up to the timeout, then gives up with ELOCKED', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    const child = await childHolding(lockDir, 'hold');
+    try {
+      const t0 = Date.now();
+      await expect(acquire(lockDir, { ...timing, timeout: 300 }, { wait: true, what: 'root lock' })).rejects.toMatchObject({ code: codes.ELOCKED });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+
+  it('takes over at once a lock whose owner on this host is dead, without waiting for staleness', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    const child = await childHolding(lockDir, 'exit');
+    await exited(child);
+    expect(fs.existsSync(lockDir)).toBe(true); // the crash left it behind
+    expect(await lockState(lockDir, 10_000)).toBe('dead');
+    const t0 = Date.now();
+    const lock = await acquire(lockDir, timing, { wait: false, what: 'test lock' });
+    expect(Date.now() - t0).toBeLessThan(2_000); // far below the 10 s stale time
+    await lock.verify();
+    await lock.release();
+    // No tomb left behind by the takeover.
+    expect(fs.readdirSync(path.dirname(lockDir))).toEqual([]);
+  });
+
+  it('judges an owner on another host by staleness only', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    fs.mkdirSync(lockDir);
+    fs.writeFileSync(path.join(lockDir, 'owner'), JSON.stringify({ host: 'elsewhere', pid: 1, start: '1', token: 't', stale: 10_000 }));
+    expect(await lockState(lockDir, 10_000)).toBe('held');
+    await expect(acquire(lockDir, timing, { wait: false, what: 'test lock' })).rejects.toMatchObject({ code: codes.ELOCKED });
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lockDir, old, old);
+    expect(await lockState(lockDir, 10_000)).toBe('dead');
+    const lock = await acquire(lockDir, timing, { wait: false, what: 'test lock' });
+    await lock.release();
+  });
+
+  it('honours an owner that declared a longer stale time than ours', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    fs.mkdirSync(lockDir);
+    fs.writeFileSync(path.join(lockDir, 'owner'), JSON.stringify({ host: 'elsewhere', pid: 1, start: '1', token: 't', stale: 120_000 }));
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lockDir, old, old);
+    expect(await lockState(lockDir, 10_000)).toBe('held');
+  });
+});
+
+describe('compromise', () => {
+  it('verify() fails with ECOMPROMISED once the lock carries another token, and release leaves it alone', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    const lock = await acquire(lockDir, timing, { wait: false, what: 'root lock' });
+    const ownerFile = path.join(lockDir, 'owner');
+    const taken = { ...JSON.parse(fs.readFileSync(ownerFile, 'utf8')), token: 'someone-else' };
+    fs.writeFileSync(ownerFile, JSON.stringify(taken));
+    await expect(lock.verify()).rejects.toMatchObject({ code: codes.ECOMPROMISED, path: lockDir });
+    await lock.release();
+    // The lock directory now belongs to "someone else": releasing ours must not delete theirs.
+    expect(JSON.parse(fs.readFileSync(ownerFile, 'utf8')).token).toBe('someone-else');
+  });
+
+  it('verify() fails when the lock directory was removed', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    const lock = await acquire(lockDir, timing, { wait: false, what: 'root lock' });
+    fs.rmSync(lockDir, { recursive: true });
+    await expect(lock.verify()).rejects.toMatchObject({ code: codes.ECOMPROMISED });
+    await lock.release();
+  });
+});
+
+describe('removeDeadLock', () => {
+  it('removes a dead lock but puts back one that a live process holds', async () => {
+    const base = tmpdir();
+    const dead = path.join(base, 'dead.lock');
+    const child = await childHolding(dead, 'exit');
+    await exited(child);
+    await removeDeadLock(dead, 10_000);
+    expect(fs.existsSync(dead)).toBe(false);
+
+    const live = path.join(base, 'live.lock');
+    const holder = await childHolding(live, 'hold');
+    try {
+      await removeDeadLock(live, 10_000);
+      expect(fs.existsSync(path.join(live, 'owner'))).toBe(true);
+      expect(fs.readdirSync(base).filter((n) => n.startsWith('.tomb-'))).toEqual([]);
+    } finally {
+      holder.kill('SIGKILL');
+      await exited(holder);
+    }
+  });
+});
+
+const waiting = { ...timing, timeout: 10_000 };
+
+describe('withRootLock', () => {
+  it('serialises callers in one process, in call order', async () => {
+    const lockDir = path.join(tmpdir(), 'root.lock');
+    const events: string[] = [];
+    const job = (name: string) => withRootLock(lockDir, waiting, undefined, async () => {
+      events.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, 20));
+      events.push(`end ${name}`);
+      return name;
+    });
+    const results = await Promise.all([job('a'), job('b'), job('c')]);
+    expect(results).toEqual(['a', 'b', 'c']);
+    expect(events).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+    expect(fs.existsSync(lockDir)).toBe(false);
+  });
+
+  it('releases the lock when the callback throws', async () => {
+    const lockDir = path.join(tmpdir(), 'root.lock');
+    await expect(withRootLock(lockDir, timing, undefined, async () => {
+      throw new Error('boom');
+    })).rejects.toThrow('boom');
+    expect(fs.existsSync(lockDir)).toBe(false);
+  });
+});
+
+describe('withRootLock timeout in one process', () => {
+  it('a waiter gives up after lockTimeout with ELOCKED, and the queue still runs in order', async () => {
+    const lockDir = path.join(tmpdir(), 'root.lock');
+    const events: string[] = [];
+    let releaseFirst!: () => void;
+    const first = withRootLock(lockDir, waiting, undefined, () => new Promise<void>((r) => {
+      events.push('first');
+      releaseFirst = r;
+    }));
+    const second = withRootLock(lockDir, { ...timing, timeout: 50 }, undefined, async () => {
+      events.push('second');
+    });
+    const third = withRootLock(lockDir, waiting, undefined, async () => {
+      events.push('third');
+    });
+    await expect(second).rejects.toMatchObject({ code: codes.ELOCKED });
+    expect(events).toEqual(['first']); // the third did not overtake the holder
+    releaseFirst();
+    await first;
+    await third;
+    expect(events).toEqual(['first', 'third']);
+  });
+});

@@ -1,0 +1,90 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { codes } from '../src/errors.js';
+import { faults } from '../src/faults.js';
+import { createStaging, ensureHome, hasRollbackMarker, prepareRollbackMarker, removeStaging, writeRollbackMarker } from '../src/staging.js';
+import { tmpdir } from './helpers/tmp.js';
+
+const timing = { stale: 10_000, update: 5_000, timeout: 0 };
+const trace: string[] = [];
+afterEach(() => {
+  faults.hook = undefined;
+  trace.length = 0;
+});
+function record(root: string): void {
+  faults.hook = (e) => {
+    if (e.kind === 'op' && e.mutating) trace.push(`${e.op} ${path.relative(root, e.path)}`);
+    if (e.kind === 'step') trace.push(`step ${e.name}`);
+  };
+}
+
+describe('home', () => {
+  it('is created once, and its new entry in the root is fsynced', async () => {
+    const root = tmpdir();
+    record(root);
+    const home = await ensureHome(root, true);
+    expect(home.home).toBe(path.join(root, '.txnfs'));
+    expect(trace).toEqual(['mkdir .txnfs', 'fsyncDir ']);
+    trace.length = 0;
+    await ensureHome(root, true);
+    expect(trace).toEqual(['mkdir .txnfs']); // EEXIST: no second fsync
+  });
+
+  it('refuses a .txnfs that is not a directory', async () => {
+    const root = tmpdir();
+    fs.writeFileSync(path.join(root, '.txnfs'), 'x');
+    await expect(ensureHome(root, true)).rejects.toMatchObject({ code: codes.ETARGET });
+  });
+});
+
+describe('staging dir', () => {
+  it('takes the owner lock before the staging dir exists (no window for recovery)', async () => {
+    const root = tmpdir();
+    const { home } = await ensureHome(root, false);
+    record(root);
+    const staging = await createStaging(home, 'abc', timing);
+    const lockAt = trace.indexOf('mkdir .txnfs/.txn-abc.lock');
+    const dirAt = trace.indexOf('mkdir .txnfs/.txn-abc');
+    expect(lockAt).toBeGreaterThanOrEqual(0);
+    expect(dirAt).toBeGreaterThan(lockAt);
+    expect(fs.existsSync(path.join(staging.dir, 'files'))).toBe(true);
+    await staging.ownerLock.release();
+  });
+
+  it('removal unlinks the journal before anything else', async () => {
+    const root = tmpdir();
+    const { home } = await ensureHome(root, false);
+    const staging = await createStaging(home, 'abc', timing);
+    fs.writeFileSync(path.join(staging.dir, 'journal'), 'j');
+    fs.writeFileSync(path.join(staging.dir, 'files', '0'), 'f');
+    record(root);
+    await removeStaging(staging.dir);
+    expect(trace[0]).toBe('unlink .txnfs/.txn-abc/journal');
+    expect(trace[1]).toBe('step journal-removed');
+    expect(fs.existsSync(staging.dir)).toBe(false);
+    await staging.ownerLock.release();
+  });
+
+  it('the rollback marker is durable and may already exist', async () => {
+    const root = tmpdir();
+    record(root);
+    await writeRollbackMarker(root, true);
+    // No prepared marker (a staging dir from before rollback.tmp existed): it is created.
+    expect(trace).toEqual(['rename rollback.tmp', 'create rollback', 'write rollback', 'fsync rollback', 'close rollback', 'fsyncDir ']);
+    await writeRollbackMarker(root, true);
+    expect(await hasRollbackMarker(root)).toBe(true);
+    expect(await hasRollbackMarker(path.join(root, 'nope'))).toBe(false);
+  });
+
+  it('a prepared marker is renamed into place: marking a rollback allocates nothing', async () => {
+    const root = tmpdir();
+    await prepareRollbackMarker(root);
+    expect(await hasRollbackMarker(root)).toBe(false); // prepared is not marked
+    record(root);
+    await writeRollbackMarker(root, true);
+    expect(trace).toEqual(['rename rollback.tmp', 'fsyncDir ']);
+    expect(await hasRollbackMarker(root)).toBe(true);
+    expect(fs.existsSync(path.join(root, 'rollback.tmp'))).toBe(false);
+  });
+});
