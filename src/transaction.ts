@@ -946,7 +946,7 @@ export class Transaction implements AsyncDisposable {
       if (ours) {
         try {
           await writeRollbackMarker(setup.staging.dir, this.#o.durable);
-          await rollBack(ctx);
+          if (!mutated('skip-rollback')) await rollBack(ctx);
           await removeStaging(setup.staging.dir);
           if (this.#o.durable) await syncDir(setup.home.home);
           await setup.staging.ownerLock.release();
@@ -995,6 +995,7 @@ export class Transaction implements AsyncDisposable {
     this.#state = 'committing';
     const started = performance.now();
     let committed = false;
+    let applied: Omit<CommitResult, 'durationMs'> | undefined;
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
@@ -1053,7 +1054,7 @@ export class Transaction implements AsyncDisposable {
         }
         await setup.staging.ownerLock.release().catch((err: Error) => warnings.push(`The owner lock could not be released (${err.message}).`));
         step('done');
-        return {
+        applied = {
           id: this.id,
           entries: plan.journal.entries.length,
           written: plan.written,
@@ -1062,11 +1063,19 @@ export class Transaction implements AsyncDisposable {
           recovered: [...rec.rolledForward, ...rec.rolledBack].map((t) => t.id),
           warnings,
         };
+        return applied;
       });
       this.#state = 'committed';
       this.#detachSignal();
       return { ...result, durationMs: performance.now() - started };
     } catch (err) {
+      if (applied !== undefined) {
+        // Only releasing the root lock failed, after the apply resolved: the commit stands. The
+        // lock left behind names this process, which reclaims it at once; others after lockStale.
+        this.#state = 'committed';
+        const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
+        return { ...applied, warnings: [...applied.warnings, warning], durationMs: performance.now() - started };
+      }
       this.#state = 'failed';
       this.#detachSignal();
       let reported = err;
