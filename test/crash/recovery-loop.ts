@@ -59,7 +59,9 @@ export async function recoveryLoop(o: RecoveryLoopOptions): Promise<RecoveryLoop
   try {
     const warmup = fs.mkdtempSync(path.join(o.scratch, 'warm-'));
     const made = await runChild(
-      { mode: 'commit', root: original.root, opsFile, kill: o.state.kill, warmup, ...(o.state.fail === undefined ? {} : { fail: o.state.fail }) },
+      // One entry at a time, so a kill at 'applied:<i>' leaves exactly i+1 entries applied: the
+      // crash state is the partial apply it is named after (the kill loop covers concurrent ones).
+      { mode: 'commit', root: original.root, opsFile, kill: o.state.kill, warmup, begin: { concurrency: 1 }, ...(o.state.fail === undefined ? {} : { fail: o.state.fail }) },
       { dir: o.scratch, mutations: o.mutations ?? [] },
     );
     if (!made.killed) throw new Error(`${label}: the child was not killed there (${made.acks.length > 0 ? 'it committed' : made.errors.join('; ')})`);
