@@ -1085,7 +1085,18 @@ export class Transaction implements AsyncDisposable {
         const setup = await this.#setup?.catch(() => undefined);
         if (setup !== undefined && !(isTxnError(err) && err.code === codes.ECOMPROMISED)) reported = (await this.#takenOver([setup.staging.ownerLock])) ?? err;
         await this.#quiesce();
-        await this.#discard().catch(noop);
+        const discarded = await this.#discard().then(() => true, () => false);
+        // The journal may have been renamed into place just before the failure (e.g. EIO at the
+        // staging dir's fsync). If it could not be removed, the commit point may survive and
+        // recover() would roll it forward: "nothing changed" would then be a lie.
+        if (!discarded && setup !== undefined && (await fs.lstat(journalPath(setup.staging.dir)).then(() => true, () => false))) {
+          await setup.staging.ownerLock.release().catch(noop);
+          throw new TxnError(
+            codes.EINCOMPLETE,
+            `Commit of transaction ${this.id} failed at its commit point (${(err as Error)?.message ?? String(err)}) and its journal could not be removed. recover('${this.dir}') will finish it (all-new) once the cause is fixed.`,
+            { cause: err, path: setup.staging.dir, txnId: this.id },
+          );
+        }
       }
       throw this.#wrapCommitError(reported);
     }

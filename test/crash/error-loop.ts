@@ -7,8 +7,9 @@
  * steps of src/transaction.ts tell):
  *
  *                   once (transient error)                 persistent (every op from k fails)
- *  before the       rejects EFS/ESTAGE, cause = the        same; root all-old right away
- *  commit point     injected error; root all-old at once
+ *  before the       rejects EFS/ESTAGE, cause = the        same; root all-old right away (EINCOMPLETE
+ *  commit point     injected error; root all-old at once   if the journal was already renamed into
+ *                                                          place and cannot be removed)
  *  applying         rejects EAPPLY (rolled back), cause    rejects EINCOMPLETE (cannot roll back),
  *                   = injected; all-old at once            cause = injected; root may be mixed
  *  after the apply  resolves (the commit stands), with a   same
@@ -167,7 +168,9 @@ export async function runErrorPoint(o: ErrorLoopOptions, k: number): Promise<Poi
         if (!isTxnError(e)) fail(`commit() rejected with a non-TxnError: ${describeError(e)}`);
         else {
           if (!isExpectedCause(injector, (e as TxnError).cause)) fail(`the TxnError's cause is not the injected error: ${describeError(e)}`);
-          const want = phase === 'pre' ? PRE_COMMIT_CODES : [o.persistent ? codes.EINCOMPLETE : codes.EAPPLY];
+          // A persistent fault right after the journal's rename also fails its removal: the commit
+          // point may then survive, so "nothing changed" (EFS) would be a lie; EINCOMPLETE it is.
+          const want = phase === 'pre' ? (o.persistent && journalRenamedBefore ? [codes.EINCOMPLETE] : PRE_COMMIT_CODES) : [o.persistent ? codes.EINCOMPLETE : codes.EAPPLY];
           if (!want.includes(e.code)) fail(`code ${e.code}, expected ${want.join(' or ')} for a fault in the ${phase} phase`);
         }
       }
