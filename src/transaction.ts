@@ -12,10 +12,12 @@
  * another program wrote (typically into `tempDir()`, inside the staging dir) by renaming it into
  * `files/<n>`: O(1) whatever its size, plus one fsync under durability 'full'.
  *
- * Writes wait in a plain FIFO of small records, drained by at most `concurrency` workers, so a
- * write that waits costs one record and one promise (a few hundred bytes), not suspended async
- * calls and a limiter slot per write: a 100,000-file transaction queues 100,000 of them before
- * the first is staged.
+ * Writes wait in a plain FIFO (three array slots each: staging number, data, target), drained by at
+ * most `concurrency` workers: a 100,000-file transaction queues 100,000 writes before the first is
+ * staged, so what each one keeps matters. The promise write() returns is a PendingWrite
+ * (outcome.ts), which keeps nothing in the transaction; it learns its outcome only if someone
+ * asks. Per target the transaction keeps one map entry (target → staging number, or DELETE) and,
+ * once staged, five numbers (staged.ts).
  *
  * commit() then, under the root lock (DESIGN.md steps 2-9):
  *   2. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
@@ -37,14 +39,16 @@ import * as fs from './fs.js';
 import { badArgument, codes, describeValue, errnoOf, isTxnError, TxnError } from './errors.js';
 import { mutated, step } from './faults.js';
 import { syncDir, syncDirs, writeAll } from './durable.js';
-import { chunkBytes, toSource, type Source, type WriteData } from './data.js';
+import { chunkBytes, toSource, type WriteData } from './data.js';
 import { rollBack, rollForward } from './apply.js';
 import { writeJournal, type Journal, type JournalEntry } from './journal.js';
 import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { mapLimit } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions, type ResolvedCommon } from './options.js';
-import { checkTarget, Resolver, type ResolvedTarget, type TargetPath } from './paths.js';
+import { checkTarget, Resolver, type TargetPath } from './paths.js';
+import { PendingWrite, type OutcomeSource } from './outcome.js';
+import { StagedFacts } from './staged.js';
 import { caseCollisions, nameOneFile } from './casefold.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
@@ -129,9 +133,8 @@ export interface CommitResult {
   readonly warnings: readonly string[];
 }
 
-type Op =
-  | { readonly kind: 'write'; readonly target: TargetPath; readonly staged: number; readonly mode: number | undefined }
-  | { readonly kind: 'delete'; readonly target: TargetPath };
+/** In the op map, the value of a removal; a write's value is its staging number (>= 0). */
+const DELETE = -1;
 
 /** A precondition on the state of a path before this transaction. */
 interface Condition {
@@ -139,14 +142,6 @@ interface Condition {
   readonly expected: FileVersion;
   /** How the caller set it, for messages. */
   readonly via: 'ifUnchanged' | 'exclusive' | 'expect';
-}
-
-interface StagedInfo {
-  readonly ino: bigint;
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly bytes: number;
 }
 
 interface Setup {
@@ -161,20 +156,21 @@ interface TrackedStream {
   readonly rel: string;
 }
 
-/** A write waiting for a staging worker. */
-/** What a staging job stages: bytes/chunks to write, or an existing file to move in (adopt()). */
-type JobSource = Source | { readonly adopt: string };
+/**
+ * What a staging job stages: bytes to write (the caller's own Uint8Array, not wrapped), chunks to
+ * write, or an existing file to move in (adopt()).
+ */
+type JobSource = Uint8Array | { readonly chunks: AsyncIterable<unknown> | Iterable<unknown> } | { readonly adopt: string };
 
-interface StageJob {
-  readonly n: number;
-  readonly source: JobSource;
-  readonly mode: number | undefined;
-  readonly rel: string;
-  /** What write() returned; settled by the worker that stages the job. */
-  readonly done: Promise<void>;
+/** A write's promise once someone asked for it (PendingWrite), until the write settles. */
+interface Waiter {
+  readonly promise: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
+
+/** Slots per queued job in `#queue`: staging number, source, target (for messages). */
+const JOB = 3;
 
 interface Planned {
   readonly journal: Journal;
@@ -223,11 +219,20 @@ export class Transaction implements AsyncDisposable {
   readonly #o: ResolvedCommon;
   #state: TransactionState = 'open';
   #abortedBySignal = false;
-  readonly #ops = new Map<string, Op>();
+  /**
+   * Target (relative) → its last operation: the staging number of a write, or DELETE. In the order
+   * of each target's last operation, which is the order the journal applies them in.
+   */
+  readonly #ops = new Map<string, number>();
+  /** Staging number → mode, for writes given an explicit `mode` (rare, so not a slot per write). */
+  readonly #modes = new Map<number, number>();
   readonly #conditions: Condition[] = [];
   #nextStaged = 0;
-  /** Writes not yet taken by a worker; slots before #head are taken (and cleared). */
-  #queue: (StageJob | undefined)[] = [];
+  /**
+   * Writes not yet taken by a worker, JOB slots each (staging number, source, target), so a queued
+   * write costs three array slots and no record; slots before #head are taken (and cleared).
+   */
+  #queue: (number | JobSource | string | undefined)[] = [];
   #head = 0;
   readonly #workers = new Set<Promise<void>>();
   /**
@@ -236,8 +241,16 @@ export class Transaction implements AsyncDisposable {
    */
   #active = 0;
   readonly #streams: TrackedStream[] = [];
-  /** Indexed by staging number (dense: 0, 1, 2, ...), so no map entry per file. */
-  readonly #staged: (StagedInfo | undefined)[] = [];
+  /** Facts about each staged file, by staging number; set once the file is staged and closed. */
+  readonly #staged = new StagedFacts();
+  /** Why a write failed, by staging number (what its promise rejects with). */
+  readonly #writeErrors = new Map<number, TxnError>();
+  /** Promises of writes someone asked about (awaited, then-ed) before they settled. */
+  readonly #waiters = new Map<number, Waiter>();
+  readonly #outcomes: OutcomeSource = {
+    outcome: (n) => this.#outcome(n),
+    describe: (n) => (this.#staged.has(n) ? 'staged' : this.#writeErrors.has(n) ? 'failed' : 'pending'),
+  };
   #failure: TxnError | undefined;
   #setup: Promise<Setup> | undefined;
   #temp: Promise<string> | undefined;
@@ -342,59 +355,84 @@ export class Transaction implements AsyncDisposable {
   }
 
   /** Queue a write for staging; start a worker if fewer than `concurrency` run. */
-  #enqueue(n: number, source: JobSource, mode: number | undefined, rel: string): Promise<void> {
-    let resolve!: () => void;
-    let reject!: (err: unknown) => void;
-    const done = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    this.#queue.push({ n, source, mode, rel, done, resolve, reject });
+  #enqueue(n: number, source: JobSource, rel: string): Promise<void> {
+    this.#queue.push(n, source, rel);
     if (this.#active < this.#o.concurrency) {
       this.#active++;
       const worker: Promise<void> = this.#work().finally(() => this.#workers.delete(worker));
       this.#workers.add(worker);
     }
-    return done;
+    return new PendingWrite(this.#outcomes, n);
   }
 
-  #take(): StageJob | undefined {
-    const job = this.#queue[this.#head];
-    if (job === undefined) {
-      if (this.#head > 0) {
-        this.#queue = [];
-        this.#head = 0;
-      }
-      return undefined;
+  /** The outcome of write `n` as a promise: settled now if the write has, else when it does. */
+  #outcome(n: number): Promise<void> {
+    if (this.#staged.has(n)) return Promise.resolve();
+    const failed = this.#writeErrors.get(n);
+    if (failed !== undefined) return Promise.reject(failed);
+    let waiter = this.#waiters.get(n);
+    if (waiter === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // Handled here: a failure surfaces at commit(); whoever asked has their own derived promise.
+      promise.catch(noop);
+      waiter = { promise, resolve, reject };
+      this.#waiters.set(n, waiter);
     }
-    this.#queue[this.#head++] = undefined; // let the job (and its data) go once staged
-    return job;
+    return waiter.promise;
   }
 
-  /** Stage queued writes until none is left. Never rejects: failures go to the jobs. */
+  /** Write `n` settled: record a failure, and settle its promise if someone asked for it. */
+  #settled(n: number, error: TxnError | undefined): void {
+    if (error !== undefined) this.#writeErrors.set(n, error);
+    if (this.#waiters.size === 0) return;
+    const waiter = this.#waiters.get(n);
+    if (waiter === undefined) return;
+    this.#waiters.delete(n);
+    if (error === undefined) waiter.resolve();
+    else waiter.reject(error);
+  }
+
+  /** Stage queued writes until none is left. Never rejects: failures go to the writes' outcomes. */
   async #work(): Promise<void> {
-    let job = this.#take();
-    while (job !== undefined) {
-      try {
-        const source = job.source;
-        if ('adopt' in source) await this.#adoptStaged(job.n, source.adopt, job.rel, job.mode);
-        else await this.#stage(job.n, source, job.mode);
-        job.resolve();
-      } catch (err) {
-        // The caller may ignore the promise (the documented use): handled before it rejects, so
-        // it never becomes an unhandled rejection; the failure surfaces at commit().
-        job.done.catch(noop);
-        job.reject(this.#fail(err, job.rel));
+    for (;;) {
+      const queue = this.#queue;
+      const at = this.#head;
+      if (at >= queue.length) {
+        if (at > 0) {
+          this.#queue = [];
+          this.#head = 0;
+        }
+        break;
       }
-      job = this.#take();
+      const n = queue[at] as number;
+      const source = queue[at + 1] as JobSource;
+      const rel = queue[at + 2] as string;
+      // Let the job (and its data) go once taken.
+      queue[at + 1] = undefined;
+      queue[at + 2] = undefined;
+      this.#head = at + JOB;
+      try {
+        if ('adopt' in source) await this.#adoptStaged(n, source.adopt, rel, this.#modes.get(n));
+        else await this.#stage(n, source, this.#modes.get(n));
+        this.#settled(n, undefined);
+      } catch (err) {
+        this.#settled(n, this.#fail(err, rel));
+      }
     }
-    this.#active--; // in the same synchronous step as the empty #take(): no window for a lost job
+    this.#active--; // in the same synchronous step as the empty queue: no window for a lost job
   }
 
-  #addOp(op: Op): void {
+  /** Record `code` (a staging number, or DELETE) as the last operation on `rel`. */
+  #addOp(rel: string, code: number, mode: number | undefined): void {
     // delete + set moves the target to the end: entries apply in the order of their last operation.
-    this.#ops.delete(op.target.rel);
-    this.#ops.set(op.target.rel, op);
+    this.#ops.delete(rel);
+    this.#ops.set(rel, code);
+    if (mode !== undefined) this.#modes.set(code, mode);
   }
 
   #stillStaging(): void {
@@ -403,16 +441,17 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
-  async #stage(n: number, source: Source, mode: number | undefined): Promise<void> {
+  async #stage(n: number, source: Exclude<JobSource, { readonly adopt: string }>, mode: number | undefined): Promise<void> {
     const setup = await this.#setupOnce();
     this.#stillStaging();
     const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
     let bytes = 0;
+    let info: fs.Info;
     try {
       if (mode !== undefined) await handle.chmod(mode);
-      if ('bytes' in source) {
-        await writeAll(handle, source.bytes);
-        bytes = source.bytes.length;
+      if (source instanceof Uint8Array) {
+        await writeAll(handle, source);
+        bytes = source.length;
       } else {
         for await (const chunk of source.chunks) {
           this.#stillStaging();
@@ -423,13 +462,14 @@ export class Transaction implements AsyncDisposable {
       }
       // fsync each staged file before the commit point: the journal will promise these bytes.
       if (this.#o.durable && !mutated('skip-fsync-staged')) await handle.sync();
-      const info = await handle.stat();
-      this.#staged[n] = { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes };
+      info = await handle.stat();
     } catch (err) {
       await handle.close().catch(noop);
       throw err;
     }
     await handle.close();
+    // Recorded only now: a write counts as staged (its promise resolves) once its file is closed.
+    this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
   }
 
   /**
@@ -455,8 +495,8 @@ export class Transaction implements AsyncDisposable {
     const mode = checkMode(o.mode);
     this.#addConditions(target, o);
     const staged = this.#nextStaged++;
-    this.#addOp({ kind: 'write', target, staged, mode });
-    return this.#enqueue(staged, source, mode, target.rel);
+    this.#addOp(target.rel, staged, mode);
+    return this.#enqueue(staged, 'bytes' in source ? source.bytes : source, target.rel);
   }
 
   /**
@@ -537,8 +577,8 @@ export class Transaction implements AsyncDisposable {
     const o = checkOptionsObject(options, 'options', ['mode']);
     const mode = checkMode(o.mode);
     const staged = this.#nextStaged++;
-    this.#addOp({ kind: 'write', target, staged, mode });
-    return this.#enqueue(staged, { adopt: resolvePath(file) }, mode, target.rel);
+    this.#addOp(target.rel, staged, mode);
+    return this.#enqueue(staged, { adopt: resolvePath(file) }, target.rel);
   }
 
   async #adoptStaged(n: number, file: string, rel: string, mode: number | undefined): Promise<void> {
@@ -563,7 +603,7 @@ export class Transaction implements AsyncDisposable {
     // The journal will promise these bytes, and the program that wrote them may never have
     // fsynced them.
     if (this.#o.durable && !mutated('skip-fsync-staged')) await fs.syncFile(staged);
-    this.#staged[n] = { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size };
+    this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
   }
 
   /** Check, without moving it, that `file` may be adopted; returns its path through real parents. */
@@ -610,7 +650,7 @@ export class Transaction implements AsyncDisposable {
     const target = checkTarget(this.dir, path);
     const o = checkOptionsObject(options, 'options', ['ifUnchanged']);
     this.#addConditions(target, o);
-    this.#addOp({ kind: 'delete', target });
+    this.#addOp(target.rel, DELETE, undefined);
     this.#setupOnce(); // take the owner lock early, as for writes; errors surface at commit()
   }
 
@@ -632,7 +672,7 @@ export class Transaction implements AsyncDisposable {
     const mode = checkMode(o.mode);
     this.#addConditions(target, o);
     const n = this.#nextStaged++;
-    this.#addOp({ kind: 'write', target, staged: n, mode });
+    this.#addOp(target.rel, n, mode);
     let handle: fs.Handle | undefined;
     let bytes = 0;
     const open = async (): Promise<fs.Handle> => {
@@ -659,7 +699,7 @@ export class Transaction implements AsyncDisposable {
           const info = await h.stat();
           handle = undefined;
           await h.close();
-          this.#staged[n] = { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes };
+          this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
         })().then(() => callback(), callback);
       },
       destroy: (err, callback) => {
@@ -822,29 +862,44 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
+  /**
+   * Resolve every target and build the journal. Per entry this keeps the journal entry and, while
+   * it runs, three array slots (real path, existing file, missing parents); nothing per entry is
+   * built and thrown away in between, so a 100,000-entry plan does not fill the heap with garbage.
+   */
   async #plan(setup: Setup): Promise<Planned> {
     const resolver = new Resolver(setup.root, setup.home.dev);
     await this.#checkConditions(resolver, setup.root);
-    const ops = [...this.#ops.values()];
-    const resolved = await mapLimit(ops, this.#o.concurrency, (op) => resolver.target(op.target.rel));
+    const count0 = this.#ops.size;
+    const rels = [...this.#ops.keys()];
+    const reals = new Array<string>(count0);
+    const existing = new Array<fs.Info | undefined>(count0);
+    const missing = new Array<readonly string[]>(count0);
+    let renamed = false;
+    await mapLimit(rels, this.#o.concurrency, async (rel, i) => {
+      const r = await resolver.target(rel);
+      reals[i] = r.rel;
+      existing[i] = r.existing;
+      missing[i] = r.missingDirs;
+      if (r.rel !== rel) renamed = true;
+    });
     // Two paths may name one file (a symlinked parent inside the root): the later operation wins,
-    // in the place of its last operation. Only then is a map by real path built; the usual case
+    // in the place of its last operation. Only then is an order by real path built; the usual case
     // (every real path is the path as given, already unique) needs no per-entry copy.
-    let pairs: { op: Op; r: ResolvedTarget }[] | undefined;
-    if (ops.some((op, i) => (resolved[i] as ResolvedTarget).rel !== op.target.rel)) {
-      const byReal = new Map<string, { op: Op; r: ResolvedTarget }>();
-      ops.forEach((op, i) => {
-        const r = resolved[i] as ResolvedTarget;
-        byReal.delete(r.rel);
-        byReal.set(r.rel, { op, r });
+    let order: number[] | undefined;
+    if (renamed) {
+      const byReal = new Map<string, number>();
+      reals.forEach((real, i) => {
+        byReal.delete(real);
+        byReal.set(real, i);
       });
-      pairs = [...byReal.values()];
+      order = [...byReal.values()];
     }
-    const count = pairs?.length ?? ops.length;
-    const pairAt = (k: number): { op: Op; r: ResolvedTarget } => pairs?.[k] ?? { op: ops[k] as Op, r: resolved[k] as ResolvedTarget };
+    const count = order?.length ?? count0;
+    const at = (k: number): number => (order === undefined ? k : (order[k] as number));
     // On a case-folding filesystem two spellings can name one file: refuse such a pair rather than
     // write one file twice in an order nobody chose (casefold.ts).
-    const collisions = caseCollisions(Array.from({ length: count }, (_, k) => pairAt(k).r.rel));
+    const collisions = caseCollisions(order === undefined ? reals : order.map((i) => reals[i] as string));
     if (collisions.length > 0) {
       const home = await fs.lstat(setup.home.home);
       for (const [a, b] of collisions) {
@@ -856,7 +911,7 @@ export class Transaction implements AsyncDisposable {
     const dirs: string[] = [];
     const dirSet = new Set<string>();
     for (let k = 0; k < count; k++) {
-      for (const d of pairAt(k).r.missingDirs) {
+      for (const d of missing[at(k)] as readonly string[]) {
         if (!dirSet.has(d)) {
           dirSet.add(d);
           dirs.push(d);
@@ -870,30 +925,33 @@ export class Transaction implements AsyncDisposable {
     let written = 0;
     let removed = 0;
     for (let k = 0; k < count; k++) {
-      const { op, r } = pairAt(k);
-      if (dirSet.has(r.rel)) {
-        throw new TxnError(codes.ETARGET, `'${r.rel}' is both a file and a parent directory of another target in this transaction.`, { path: r.rel, txnId: this.id });
+      const i = at(k);
+      const rel = rels[i] as string;
+      const real = reals[i] as string;
+      const old = existing[i];
+      const code = this.#ops.get(rel) as number;
+      if (dirSet.has(real)) {
+        throw new TxnError(codes.ETARGET, `'${real}' is both a file and a parent directory of another target in this transaction.`, { path: real, txnId: this.id });
       }
-      const existing = r.existing;
-      if (op.kind === 'delete') {
-        if (existing === undefined) continue; // rm -f: nothing to remove
-        entries.push({ op: 'delete', target: r.rel, staged: -1, existed: true, ino: String(existing.ino), stagedIno: null, mode: null });
+      if (code === DELETE) {
+        if (old === undefined) continue; // rm -f: nothing to remove
+        entries.push({ op: 'delete', target: real, staged: -1, existed: true, ino: String(old.ino), stagedIno: null, mode: null });
         removed++;
         continue;
       }
-      const s = this.#staged[op.staged];
-      if (s === undefined) throw new TxnError(codes.ESTAGE, `'${op.target.rel}' was not staged.`, { path: op.target.rel, txnId: this.id });
+      const s = this.#staged.get(code);
+      if (s === undefined) throw new TxnError(codes.ESTAGE, `'${rel}' was not staged.`, { path: rel, txnId: this.id });
       // Keep an existing file's mode unless one was given; as root, keep its owner too (like
       // write-file-atomic's chown), so replacing /etc-style files does not hand them to root.
-      const mode = op.mode ?? existing?.mode ?? s.mode;
-      const owner = isRoot && existing !== undefined && (existing.uid !== s.uid || existing.gid !== s.gid) ? { uid: existing.uid, gid: existing.gid } : undefined;
-      if (mode !== s.mode || owner !== undefined) fixups.push({ staged: op.staged, mode: mode !== s.mode ? mode : undefined, owner });
+      const mode = this.#modes.get(code) ?? old?.mode ?? s.mode;
+      const owner = isRoot && old !== undefined && (old.uid !== s.uid || old.gid !== s.gid) ? { uid: old.uid, gid: old.gid } : undefined;
+      if (mode !== s.mode || owner !== undefined) fixups.push({ staged: code, mode: mode !== s.mode ? mode : undefined, owner });
       entries.push({
         op: 'write',
-        target: r.rel,
-        staged: op.staged,
-        existed: existing !== undefined,
-        ino: existing === undefined ? null : String(existing.ino),
+        target: real,
+        staged: code,
+        existed: old !== undefined,
+        ino: old === undefined ? null : String(old.ino),
         stagedIno: String(s.ino),
         mode,
       });

@@ -233,6 +233,53 @@ describe('staging queue', () => {
     expect(snapshot(dir)).toEqual({ a: 'first', b: 'second' });
   });
 
+  it('the promise of a write resolves once it is staged and rejects with its own failure only', async () => {
+    const dir = tmpdir();
+    const tx = begin({ dir, concurrency: 2 });
+    const good = tx.write('good', 'g');
+    const boom = new Error('source broke');
+    const bad = tx.write('bad', (async function* () {
+      yield 'part';
+      throw boom;
+    })());
+    const alsoGood = tx.write('also-good', 'a');
+    await expect(good).resolves.toBeUndefined();
+    await expect(alsoGood).resolves.toBeUndefined();
+    const err = await bad.catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: codes.ESTAGE, cause: boom, path: 'bad' });
+    // Asked again, or for the first time after it settled: the same answer.
+    await expect(bad).rejects.toBe(err);
+    await expect(tx.commit()).rejects.toBe(err);
+    expect(snapshot(dir)).toEqual({});
+  });
+
+  it('a write promise asked for before its write is staged settles when it is', async () => {
+    const dir = tmpdir();
+    const tx = begin({ dir, concurrency: 1 });
+    const writes = Array.from({ length: 20 }, (_, i) => tx.write(`f${i}`, `v${i}`));
+    const last = writes[19] as Promise<void>;
+    let settled = false;
+    const watched = last.then(() => {
+      settled = true;
+    });
+    expect(settled).toBe(false);
+    await watched;
+    expect(settled).toBe(true);
+    expect(fs.readdirSync(path.join(dir, '.txnfs', `.txn-${tx.id}`, 'files'))).toHaveLength(20);
+    await tx.commit();
+  });
+
+  it('an ignored failing write is no unhandled rejection (vitest fails the run on one)', async () => {
+    const dir = tmpdir();
+    const tx = begin({ dir });
+    void tx.write('bad', (async function* () {
+      yield 'x';
+      throw new Error('ignored');
+    })());
+    await expect(tx.commit()).rejects.toMatchObject({ code: codes.ESTAGE });
+    await new Promise((r) => setTimeout(r, 20));
+  });
+
   it('many more writes than workers are all staged, in order of their staging numbers', async () => {
     const dir = tmpdir();
     const tx = begin({ dir, concurrency: 3 });
