@@ -19,7 +19,8 @@
  * after Unicode NFC normalisation and lower-casing, which covers what these filesystems fold in
  * practice (not every rule of full Unicode case folding).
  *
- * Cost: nothing without such a pair; otherwise two lstats per pair plus one for the probe.
+ * Cost: one regular-expression test per target when every name is lower-case ASCII; otherwise one
+ * folded key per target, and two lstats per pair plus one for the probe.
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
@@ -30,8 +31,14 @@ function fold(name: string): string {
   return name.normalize('NFC').toLowerCase();
 }
 
+/** A path of printable ASCII without upper case: NFC and lower-casing leave it as it is. */
+const FOLDED = /^[\x20-\x40\x5b-\x7e]*$/;
+
 /** Pairs of distinct relative paths (same parent) whose names are equal once case is folded. */
-export function caseCollisions(rels: Iterable<string>): [string, string][] {
+export function caseCollisions(rels: readonly string[]): [string, string][] {
+  // Two distinct paths that are each their own fold cannot fold to one key, so when every path
+  // is (the usual transaction of generated names) there is nothing to pair, and no key is built.
+  if (rels.every((rel) => FOLDED.test(rel))) return [];
   const byKey = new Map<string, string>();
   const pairs: [string, string][] = [];
   for (const rel of rels) {
