@@ -28,6 +28,20 @@ describe('journal encoding', () => {
     expect(decodeJournal(encodeJournal(journal))).toEqual(journal);
   });
 
+  it('is byte for byte the documented form: a header line, then JSON.stringify of the body', () => {
+    // Large enough to outgrow the encoder's first buffer, with names that take 3 bytes a character.
+    const big: Journal = {
+      ...journal,
+      entries: Array.from({ length: 3000 }, (_, i) => ({ op: 'write' as const, target: `dir/€€€€€€€€€€€€€€€€€€€€-"\\-${i}`, staged: i, existed: i % 2 === 1, ino: i % 2 === 1 ? String(i) : null, stagedIno: String(10 * i), mode: 0o644 })),
+    };
+    for (const j of [journal, big, { ...journal, entries: [] }]) {
+      const entries = j.entries.map((e) => [e.op === 'write' ? 'w' : 'd', e.target, e.staged, e.existed ? 1 : 0, e.ino, e.stagedIno, e.mode]);
+      const body = Buffer.from(JSON.stringify({ v: 1, id: j.id, created: j.created, dirs: j.dirs, entries }), 'utf8');
+      const header = `txnfs-journal 1 ${body.length} ${createHash('sha256').update(body).digest('hex')}\n`;
+      expect(encodeJournal(j).equals(Buffer.concat([Buffer.from(header, 'ascii'), body]))).toBe(true);
+    }
+  });
+
   it('rejects a truncation at every byte offset', () => {
     const bytes = encodeJournal(journal);
     for (let n = 0; n < bytes.length; n++) expectCorrupt(bytes.subarray(0, n));
