@@ -36,6 +36,11 @@ export interface Info {
 export interface Handle {
   /** Write `length` bytes of `buffer` from `offset`; returns how many were written (may be fewer). */
   write(buffer: Uint8Array, offset: number, length: number): Promise<number>;
+  /**
+   * writev(2): write `buffers` one after another in one call; returns how many bytes were written
+   * (may be fewer than their total). Optional: without it, the seam writes them one at a time.
+   */
+  writev?(buffers: readonly Uint8Array[]): Promise<number>;
   /** fsync(2): data and metadata of this file reach stable storage. */
   sync(): Promise<void>;
   stat(): Promise<Info>;
@@ -91,29 +96,62 @@ function toInfo(s: nodeFs.BigIntStats): Info {
   };
 }
 
+/** A callback-style fs call as a promise: one request and one promise, nothing else. */
+function call<T>(start: (done: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => start((err, value) => (err === null ? resolve(value) : reject(err))));
+}
+
+/**
+ * A file descriptor driven through the callback API. Staging writes every file through one of
+ * these; fs/promises' FileHandle allocates about twice as much per operation (measured: 12.5 vs
+ * 7.2 KB per file for open, write, fstat, close), and in a 10,000-file transaction that garbage
+ * is what makes V8 grow its young generation. Closing is idempotent, and every call after close
+ * fails with EBADF instead of reaching a descriptor number the kernel may have handed out again.
+ */
 class NodeHandle implements Handle {
-  readonly #fh: fsp.FileHandle;
-  constructor(fh: fsp.FileHandle) {
-    this.#fh = fh;
+  readonly #fd: number;
+  #closed: Promise<void> | undefined;
+  constructor(fd: number) {
+    this.#fd = fd;
   }
-  async write(buffer: Uint8Array, offset: number, length: number): Promise<number> {
-    const { bytesWritten } = await this.#fh.write(buffer, offset, length, null);
-    return bytesWritten;
+  #fdOrThrow(op: string): number {
+    if (this.#closed === undefined) return this.#fd;
+    const err = new Error(`EBADF: file already closed, ${op}`) as NodeJS.ErrnoException;
+    err.code = 'EBADF';
+    err.syscall = op;
+    throw err;
+  }
+  write(buffer: Uint8Array, offset: number, length: number): Promise<number> {
+    return call((done) => nodeFs.write(this.#fdOrThrow('write'), buffer, offset, length, null, done));
+  }
+  writev(buffers: readonly Uint8Array[]): Promise<number> {
+    return call((done) => nodeFs.writev(this.#fdOrThrow('writev'), buffers, null, done));
   }
   sync(): Promise<void> {
-    return this.#fh.sync();
+    return call<void>((done) => nodeFs.fsync(this.#fdOrThrow('fsync'), done));
   }
   async stat(): Promise<Info> {
-    return toInfo(await this.#fh.stat({ bigint: true }));
+    return toInfo(await call<nodeFs.BigIntStats>((done) => nodeFs.fstat(this.#fdOrThrow('fstat'), { bigint: true }, done)));
   }
   chmod(mode: number): Promise<void> {
-    return this.#fh.chmod(mode);
+    return call<void>((done) => nodeFs.fchmod(this.#fdOrThrow('fchmod'), mode, done));
   }
   chown(uid: number, gid: number): Promise<void> {
-    return this.#fh.chown(uid, gid);
+    return call<void>((done) => nodeFs.fchown(this.#fdOrThrow('fchown'), uid, gid, done));
   }
   close(): Promise<void> {
-    return this.#fh.close();
+    this.#closed ??= call<void>((done) => nodeFs.close(this.#fd, done));
+    return this.#closed;
+  }
+}
+
+/** Open `p` read-only, fsync(2) it, close it (closed whatever the fsync did). */
+async function openSyncClose(p: string): Promise<void> {
+  const fd = await call<number>((done) => nodeFs.open(p, 'r', done));
+  try {
+    await call<void>((done) => nodeFs.fsync(fd, done));
+  } finally {
+    await call<void>((done) => nodeFs.close(fd, done));
   }
 }
 
@@ -125,7 +163,7 @@ export const nodeImpl: FsImpl = {
   readFile: (p) => fsp.readFile(p),
   realpath: (p) => fsp.realpath(p),
   readlink: (p) => fsp.readlink(p),
-  create: async (p, mode) => new NodeHandle(await fsp.open(p, 'wx', mode)),
+  create: async (p, mode) => new NodeHandle(await call<number>((done) => nodeFs.open(p, 'wx', mode, done))),
   mkdir: async (p) => {
     await fsp.mkdir(p);
   },
@@ -135,22 +173,8 @@ export const nodeImpl: FsImpl = {
   rmdir: (p) => fsp.rmdir(p),
   removeTree: (p) => fse.remove(p),
   removeTreeSync: (p) => fse.removeSync(p),
-  syncDir: async (p) => {
-    const fh = await fsp.open(p, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  },
-  syncFile: async (p) => {
-    const fh = await fsp.open(p, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  },
+  syncDir: (p) => openSyncClose(p),
+  syncFile: (p) => openSyncClose(p),
   utimes: (p, a, m) => fsp.utimes(p, a, m),
   chmod: (p, mode) => fsp.chmod(p, mode),
   chown: (p, uid, gid) => fsp.chown(p, uid, gid),
@@ -174,8 +198,10 @@ function report(op: string, path: string, mutating: boolean, dest?: string): voi
   hook(event);
 }
 
-// The methods are async so that a hook that throws rejects the returned promise, as a real
-// failing call does; a synchronous throw would bypass the callers' `.catch()` cleanups.
+// A hook that throws must reject the returned promise, as a real failing call does: a synchronous
+// throw would bypass the callers' `.catch()` cleanups. Each wrapper catches it and returns a
+// rejected promise, rather than being an async function: that would add a promise and two
+// microtask turns to every filesystem call, thousands of them per commit.
 class ReportingHandle implements Handle {
   readonly #inner: Handle;
   readonly #path: string;
@@ -183,25 +209,58 @@ class ReportingHandle implements Handle {
     this.#inner = inner;
     this.#path = path;
   }
-  async write(buffer: Uint8Array, offset: number, length: number): Promise<number> {
-    report('write', this.#path, true);
-    return this.#inner.write(buffer, offset, length);
+  write(buffer: Uint8Array, offset: number, length: number): Promise<number> {
+    try {
+      report('write', this.#path, true);
+      return this.#inner.write(buffer, offset, length);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
-  async sync(): Promise<void> {
-    report('fsync', this.#path, true);
-    return this.#inner.sync();
+  /** One report per call, as for write: it is one system call, one fault point. */
+  writev(buffers: readonly Uint8Array[]): Promise<number> {
+    try {
+      report('write', this.#path, true);
+      if (this.#inner.writev !== undefined) return this.#inner.writev(buffers);
+      // An implementation without writev writes the first buffer: a short write, which every
+      // caller already loops over.
+      const first = buffers[0];
+      return first === undefined ? Promise.resolve(0) : this.#inner.write(first, 0, first.length);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
-  async stat(): Promise<Info> {
-    report('fstat', this.#path, false);
-    return this.#inner.stat();
+  sync(): Promise<void> {
+    try {
+      report('fsync', this.#path, true);
+      return this.#inner.sync();
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
-  async chmod(mode: number): Promise<void> {
-    report('fchmod', this.#path, true);
-    return this.#inner.chmod(mode);
+  stat(): Promise<Info> {
+    try {
+      report('fstat', this.#path, false);
+      return this.#inner.stat();
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
-  async chown(uid: number, gid: number): Promise<void> {
-    report('fchown', this.#path, true);
-    return this.#inner.chown(uid, gid);
+  chmod(mode: number): Promise<void> {
+    try {
+      report('fchmod', this.#path, true);
+      return this.#inner.chmod(mode);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  chown(uid: number, gid: number): Promise<void> {
+    try {
+      report('fchown', this.#path, true);
+      return this.#inner.chown(uid, gid);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
   async close(): Promise<void> {
     // close(2) can report a deferred write error (NFS), so it is a fault point too. It releases the
@@ -219,81 +278,74 @@ class ReportingHandle implements Handle {
 // Each wrapper reports first, then calls the implementation: a hook that throws makes the call
 // fail exactly as the real call would, before it had any effect.
 
-export async function lstat(p: string): Promise<Info> {
-  report('lstat', p, false);
-  return impl.lstat(p);
+/** Report, then run `call`; a throw from either becomes a rejection. */
+function reported<T>(op: string, p: string, mutating: boolean, call: (fs: FsImpl) => Promise<T>, dest?: string): Promise<T> {
+  try {
+    report(op, p, mutating, dest);
+    return call(impl);
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
-export async function stat(p: string): Promise<Info> {
-  report('stat', p, false);
-  return impl.stat(p);
+
+export function lstat(p: string): Promise<Info> {
+  return reported('lstat', p, false, (i) => i.lstat(p));
 }
-export async function readdir(p: string): Promise<string[]> {
-  report('readdir', p, false);
-  return impl.readdir(p);
+export function stat(p: string): Promise<Info> {
+  return reported('stat', p, false, (i) => i.stat(p));
 }
-export async function readFile(p: string): Promise<Buffer> {
-  report('readFile', p, false);
-  return impl.readFile(p);
+export function readdir(p: string): Promise<string[]> {
+  return reported('readdir', p, false, (i) => i.readdir(p));
 }
-export async function realpath(p: string): Promise<string> {
-  report('realpath', p, false);
-  return impl.realpath(p);
+export function readFile(p: string): Promise<Buffer> {
+  return reported('readFile', p, false, (i) => i.readFile(p));
 }
-export async function readlink(p: string): Promise<string> {
-  report('readlink', p, false);
-  return impl.readlink(p);
+export function realpath(p: string): Promise<string> {
+  return reported('realpath', p, false, (i) => i.realpath(p));
+}
+export function readlink(p: string): Promise<string> {
+  return reported('readlink', p, false, (i) => i.readlink(p));
 }
 export async function create(p: string, mode: number): Promise<Handle> {
   report('create', p, true);
   return new ReportingHandle(await impl.create(p, mode), p);
 }
-export async function mkdir(p: string): Promise<void> {
-  report('mkdir', p, true);
-  return impl.mkdir(p);
+export function mkdir(p: string): Promise<void> {
+  return reported('mkdir', p, true, (i) => i.mkdir(p));
 }
-export async function rename(from: string, to: string): Promise<void> {
-  report('rename', from, true, to);
-  return impl.rename(from, to);
+export function rename(from: string, to: string): Promise<void> {
+  return reported('rename', from, true, (i) => i.rename(from, to), to);
 }
-export async function link(existing: string, newPath: string): Promise<void> {
-  report('link', existing, true, newPath);
-  return impl.link(existing, newPath);
+export function link(existing: string, newPath: string): Promise<void> {
+  return reported('link', existing, true, (i) => i.link(existing, newPath), newPath);
 }
-export async function unlink(p: string): Promise<void> {
-  report('unlink', p, true);
-  return impl.unlink(p);
+export function unlink(p: string): Promise<void> {
+  return reported('unlink', p, true, (i) => i.unlink(p));
 }
-export async function rmdir(p: string): Promise<void> {
-  report('rmdir', p, true);
-  return impl.rmdir(p);
+export function rmdir(p: string): Promise<void> {
+  return reported('rmdir', p, true, (i) => i.rmdir(p));
 }
-export async function removeTree(p: string): Promise<void> {
-  report('removeTree', p, true);
-  return impl.removeTree(p);
+export function removeTree(p: string): Promise<void> {
+  return reported('removeTree', p, true, (i) => i.removeTree(p));
 }
 export function removeTreeSync(p: string): void {
   report('removeTree', p, true);
   impl.removeTreeSync(p);
 }
-export async function syncDir(p: string): Promise<void> {
-  report('fsyncDir', p, true);
-  return impl.syncDir(p);
+export function syncDir(p: string): Promise<void> {
+  return reported('fsyncDir', p, true, (i) => i.syncDir(p));
 }
-export async function utimes(p: string, atime: Date, mtime: Date): Promise<void> {
-  report('utimes', p, true);
-  return impl.utimes(p, atime, mtime);
+export function utimes(p: string, atime: Date, mtime: Date): Promise<void> {
+  return reported('utimes', p, true, (i) => i.utimes(p, atime, mtime));
 }
-export async function syncFile(p: string): Promise<void> {
-  report('fsync', p, true);
-  return impl.syncFile(p);
+export function syncFile(p: string): Promise<void> {
+  return reported('fsync', p, true, (i) => i.syncFile(p));
 }
-export async function chmod(p: string, mode: number): Promise<void> {
-  report('chmod', p, true);
-  return impl.chmod(p, mode);
+export function chmod(p: string, mode: number): Promise<void> {
+  return reported('chmod', p, true, (i) => i.chmod(p, mode));
 }
-export async function chown(p: string, uid: number, gid: number): Promise<void> {
-  report('chown', p, true);
-  return impl.chown(p, uid, gid);
+export function chown(p: string, uid: number, gid: number): Promise<void> {
+  return reported('chown', p, true, (i) => i.chown(p, uid, gid));
 }
 
 /**
