@@ -49,6 +49,7 @@ import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonO
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
 import { PendingWrite, type OutcomeSource } from './outcome.js';
 import { StagedFacts } from './staged.js';
+import { Fifo } from './fifo.js';
 import { caseCollisions, nameOneFile } from './casefold.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
@@ -169,9 +170,6 @@ interface Waiter {
   readonly reject: (err: unknown) => void;
 }
 
-/** Slots per queued job in `#queue`: staging number, source, target (for messages). */
-const JOB = 3;
-
 interface Planned {
   readonly journal: Journal;
   /** Staged files whose mode or owner must change before the commit point. */
@@ -229,11 +227,10 @@ export class Transaction implements AsyncDisposable {
   readonly #conditions: Condition[] = [];
   #nextStaged = 0;
   /**
-   * Writes not yet taken by a worker, JOB slots each (staging number, source, target), so a queued
-   * write costs three array slots and no record; slots before #head are taken (and cleared).
+   * Writes not yet taken by a worker, three slots each (staging number, source, target), so a
+   * queued write costs three slots and no record.
    */
-  #queue: (number | JobSource | string | undefined)[] = [];
-  #head = 0;
+  readonly #queue = new Fifo<number | JobSource | string>();
   readonly #workers = new Set<Promise<void>>();
   /**
    * Workers still taking jobs. Counted down synchronously when a worker finds the queue empty (the
@@ -356,7 +353,9 @@ export class Transaction implements AsyncDisposable {
 
   /** Queue a write for staging; start a worker if fewer than `concurrency` run. */
   #enqueue(n: number, source: JobSource, rel: string): Promise<void> {
-    this.#queue.push(n, source, rel);
+    this.#queue.push(n);
+    this.#queue.push(source);
+    this.#queue.push(rel);
     if (this.#active < this.#o.concurrency) {
       this.#active++;
       const worker: Promise<void> = this.#work().finally(() => this.#workers.delete(worker));
@@ -399,23 +398,10 @@ export class Transaction implements AsyncDisposable {
 
   /** Stage queued writes until none is left. Never rejects: failures go to the writes' outcomes. */
   async #work(): Promise<void> {
-    for (;;) {
-      const queue = this.#queue;
-      const at = this.#head;
-      if (at >= queue.length) {
-        if (at > 0) {
-          this.#queue = [];
-          this.#head = 0;
-        }
-        break;
-      }
-      const n = queue[at] as number;
-      const source = queue[at + 1] as JobSource;
-      const rel = queue[at + 2] as string;
-      // Let the job (and its data) go once taken.
-      queue[at + 1] = undefined;
-      queue[at + 2] = undefined;
-      this.#head = at + JOB;
+    while (this.#queue.length > 0) {
+      const n = this.#queue.shift() as number;
+      const source = this.#queue.shift() as JobSource;
+      const rel = this.#queue.shift() as string;
       try {
         if ('adopt' in source) await this.#adoptStaged(n, source.adopt, rel, this.#modes.get(n));
         else await this.#stage(n, source, this.#modes.get(n));

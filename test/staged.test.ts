@@ -12,6 +12,11 @@ describe('StagedFacts', () => {
     expect(facts.get(2)).toBeUndefined();
     expect(facts.get(4)).toBeUndefined();
     expect(facts.has(3)).toBe(true);
+    // Beyond the first block, with the blocks in between never touched.
+    facts.set(5000, { ino: 50n, mode: 0o640, uid: 3, gid: 4, bytes: 2 ** 40 });
+    expect(facts.get(5000)).toEqual({ ino: 50n, mode: 0o640, uid: 3, gid: 4, bytes: 2 ** 40 });
+    expect(facts.has(4999)).toBe(false);
+    expect(facts.has(2048)).toBe(false);
   });
 
   it('keeps inode numbers above 2^53 exact (XFS, btrfs)', () => {
