@@ -16,8 +16,8 @@
  * most `concurrency` workers: a 100,000-file transaction queues 100,000 writes before the first is
  * staged, so what each one keeps matters. The promise write() returns is a PendingWrite
  * (outcome.ts), which keeps nothing in the transaction; it learns its outcome only if someone
- * asks. Per target the transaction keeps one map entry (target → staging number, or DELETE) and,
- * once staged, five numbers (staged.ts).
+ * asks. Per operation the transaction keeps a log slot (target, staging number or DELETE;
+ * oplog.ts) and, once staged, five numbers (staged.ts).
  *
  * commit() then, under the root lock (DESIGN.md steps 2-9):
  *   2. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
@@ -50,6 +50,7 @@ import { checkTarget, Resolver, type TargetPath } from './paths.js';
 import { PendingWrite, type OutcomeSource } from './outcome.js';
 import { StagedFacts } from './staged.js';
 import { Fifo } from './fifo.js';
+import { OpLog } from './oplog.js';
 import { caseCollisions, nameOneFile } from './casefold.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
@@ -217,11 +218,8 @@ export class Transaction implements AsyncDisposable {
   readonly #o: ResolvedCommon;
   #state: TransactionState = 'open';
   #abortedBySignal = false;
-  /**
-   * Target (relative) → its last operation: the staging number of a write, or DELETE. In the order
-   * of each target's last operation, which is the order the journal applies them in.
-   */
-  readonly #ops = new Map<string, number>();
+  /** Every operation in call order: target (relative) and the staging number of a write, or DELETE. */
+  readonly #ops = new OpLog();
   /** Staging number → mode, for writes given an explicit `mode` (rare, so not a slot per write). */
   readonly #modes = new Map<number, number>();
   readonly #conditions: Condition[] = [];
@@ -413,11 +411,9 @@ export class Transaction implements AsyncDisposable {
     this.#active--; // in the same synchronous step as the empty queue: no window for a lost job
   }
 
-  /** Record `code` (a staging number, or DELETE) as the last operation on `rel`. */
+  /** Log `code` (a staging number, or DELETE) on `rel`; at commit, the last operation on a target wins. */
   #addOp(rel: string, code: number, mode: number | undefined): void {
-    // delete + set moves the target to the end: entries apply in the order of their last operation.
-    this.#ops.delete(rel);
-    this.#ops.set(rel, code);
+    this.#ops.append(rel, code);
     if (mode !== undefined) this.#modes.set(code, mode);
   }
 
@@ -855,9 +851,10 @@ export class Transaction implements AsyncDisposable {
    */
   async #plan(setup: Setup): Promise<Planned> {
     const resolver = new Resolver(setup.root, setup.home.dev);
+    // Entries apply in the order of each target's last operation.
+    const { targets: rels, codes: opCodes } = this.#ops.last();
+    const count0 = rels.length;
     await this.#checkConditions(resolver, setup.root);
-    const count0 = this.#ops.size;
-    const rels = [...this.#ops.keys()];
     const reals = new Array<string>(count0);
     const existing = new Array<fs.Info | undefined>(count0);
     const missing = new Array<readonly string[]>(count0);
@@ -915,7 +912,7 @@ export class Transaction implements AsyncDisposable {
       const rel = rels[i] as string;
       const real = reals[i] as string;
       const old = existing[i];
-      const code = this.#ops.get(rel) as number;
+      const code = opCodes[i] as number;
       if (dirSet.has(real)) {
         throw new TxnError(codes.ETARGET, `'${real}' is both a file and a parent directory of another target in this transaction.`, { path: real, txnId: this.id });
       }
@@ -1043,7 +1040,7 @@ export class Transaction implements AsyncDisposable {
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
-      if (this.#ops.size === 0 && this.#conditions.length === 0) {
+      if (this.#ops.length === 0 && this.#conditions.length === 0) {
         await this.#discard();
         this.#state = 'committed';
         this.#detachSignal();

@@ -1,0 +1,76 @@
+/**
+ * oplog.ts: the operations of a transaction, in call order, and the last one on each target.
+ *
+ * Every write() and remove() appends (target, code) to a log kept in fixed blocks: the target
+ * string and a 32-bit code (a staging number, or a negative code for a removal). A Map from
+ * target to its last operation would do the same job, but it rebuilds its hash table at every
+ * doubling, and for 100,000 targets those tables (a few MB, young, then promoted) are what makes
+ * V8 enlarge its young generation; the log is never copied.
+ *
+ * `last()` answers, once, at commit: the last operation on each target, in the order of those
+ * last operations (the order the journal applies them in). It sorts the positions by target
+ * (ties: the later position first) and keeps the first of each run: O(n log n) comparisons and
+ * two typed arrays, about 20 ms for 100,000 targets.
+ */
+
+const BLOCK = 4096;
+
+export class OpLog {
+  readonly #targets: string[][] = [];
+  readonly #codes: Int32Array[] = [];
+  #length = 0;
+
+  /** Operations logged (a target written twice counts twice). */
+  get length(): number {
+    return this.#length;
+  }
+
+  append(target: string, code: number): void {
+    const b = Math.floor(this.#length / BLOCK);
+    if (b === this.#targets.length) {
+      this.#targets.push(new Array<string>(BLOCK));
+      this.#codes.push(new Int32Array(BLOCK));
+    }
+    const at = this.#length % BLOCK;
+    (this.#targets[b] as string[])[at] = target;
+    (this.#codes[b] as Int32Array)[at] = code;
+    this.#length++;
+  }
+
+  #target(i: number): string {
+    return (this.#targets[Math.floor(i / BLOCK)] as string[])[i % BLOCK] as string;
+  }
+
+  #code(i: number): number {
+    return (this.#codes[Math.floor(i / BLOCK)] as Int32Array)[i % BLOCK] as number;
+  }
+
+  /** The last operation on each target, in the order of those last operations. */
+  last(): { readonly targets: string[]; readonly codes: number[] } {
+    const n = this.#length;
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => {
+      const x = this.#target(a);
+      const y = this.#target(b);
+      return x < y ? -1 : x > y ? 1 : b - a;
+    });
+    const kept = new Uint8Array(n);
+    let previous: string | undefined;
+    for (let k = 0; k < n; k++) {
+      const i = order[k] as number;
+      const target = this.#target(i);
+      if (target !== previous) kept[i] = 1;
+      previous = target;
+    }
+    const targets: string[] = [];
+    const codes: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (kept[i] === 1) {
+        targets.push(this.#target(i));
+        codes.push(this.#code(i));
+      }
+    }
+    return { targets, codes };
+  }
+}
