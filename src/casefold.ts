@@ -51,6 +51,16 @@ export function caseCollisions(rels: readonly string[]): [string, string][] {
   return pairs;
 }
 
+/**
+ * A key under which every name a filesystem might treat as the same one collides: compatibility
+ * decomposition, then upper and lower case (an over-approximation of NFD plus Unicode case
+ * folding, which is what case- and normalisation-insensitive filesystems apply). Names with
+ * different keys are different files everywhere; equal keys only mean "ask the filesystem".
+ */
+export function looseKey(name: string): string {
+  return FOLDED.test(name) ? name : name.normalize('NFKD').toUpperCase().toLowerCase();
+}
+
 async function lstatOrUndefined(p: string): Promise<fs.Info | undefined> {
   try {
     return await fs.lstat(p);

@@ -7,8 +7,14 @@
  * filesystem. It costs no I/O.
  *
  * `Resolver` runs under the root lock, right before the commit point. It resolves each distinct
- * parent directory once (one realpath and one stat, memoised), so a 10,000-file transaction in one
- * directory costs one parent resolution plus one lstat per target. It refuses a parent chain that
+ * parent directory once (one realpath and one stat, memoised), and then lstats each target. A
+ * directory that receives many targets (16 or more) and holds not many more entries than that is
+ * listed once instead (one readdir): only the targets the listing may hold are lstat'ed, so a
+ * 10,000-file export into a new or small directory costs one readdir instead of 10,000 lstats
+ * that each fail with ENOENT (a failing call builds an Error with a stack trace: the most
+ * expensive kind). The listing is compared through `looseKey` (casefold.ts), so on a
+ * case- or normalisation-insensitive filesystem a target that may name a listed entry under
+ * another spelling is still lstat'ed. It refuses a parent chain that
  * leaves the root through a symlink, a parent that is a file, a target that is a directory, a
  * symlink or a special file, and a target on another device than the home or behind a mount point
  * inside the root (rename would fail with EXDEV after the commit point otherwise; see mounts.ts). The journal records the *real* paths it resolved,
@@ -19,6 +25,7 @@ import * as fs from './fs.js';
 import type { Info } from './fs.js';
 import { badArgument, codes, errnoOf, TxnError } from './errors.js';
 import { HOME_NAME } from './layout.js';
+import { looseKey } from './casefold.js';
 import { mountOf, mountPointsInside } from './mounts.js';
 
 /** Longest name of one path component in bytes (NAME_MAX on Linux, most BSDs and macOS). */
@@ -117,7 +124,19 @@ const NONE: readonly string[] = Object.freeze([]);
 interface ResolvedDir {
   readonly rel: string;
   readonly missing: readonly string[];
+  /** The directory's st_size (absent for a missing one), which bounds its number of entries. */
+  readonly size?: number;
 }
+
+/** A directory with at least this many targets may be listed instead of lstat-ing each. */
+const LIST_MIN_TARGETS = 16;
+/**
+ * ...if its st_size says it holds at most this many entries per target. An ext4 entry takes 12
+ * bytes at least (btrfs, XFS and tmpfs count similarly or more), so size / 12 bounds the entries;
+ * reading ~32 names costs about what one lstat does.
+ */
+const LIST_MAX_ENTRIES_PER_TARGET = 32;
+const MIN_ENTRY_BYTES = 12;
 
 function join(parent: string, name: string): string {
   return parent === '' ? name : `${parent}/${name}`;
@@ -128,12 +147,27 @@ export class Resolver {
   readonly #realRoot: string;
   readonly #dev: bigint;
   readonly #dirs = new Map<string, Promise<ResolvedDir>>();
+  /** Targets per parent (as given), from `expect()`. */
+  readonly #wanted = new Map<string, number>();
+  /** Parent (as given) → the loose keys of its entries, or undefined when it is not listed. */
+  readonly #listings = new Map<string, Promise<Set<string> | undefined>>();
   #mounts: string[] | undefined;
 
   /** `realRoot` must be a realpath; `dev` is the device of the home directory. */
   constructor(realRoot: string, dev: bigint) {
     this.#realRoot = realRoot;
     this.#dev = dev;
+  }
+
+  /**
+   * Announce the targets about to be resolved, so that a directory receiving many of them can be
+   * listed once (see the header). Optional: without it every target is lstat'ed.
+   */
+  expect(rels: readonly string[]): void {
+    for (const rel of rels) {
+      const parentRel = rel.slice(0, Math.max(0, rel.lastIndexOf('/')));
+      this.#wanted.set(parentRel, (this.#wanted.get(parentRel) ?? 0) + 1);
+    }
   }
 
   /** Resolve a target checked by `checkTarget` (its `rel` is relative to the real root's lexical form). */
@@ -148,6 +182,9 @@ export class Resolver {
     }
     if (parent.missing.length > 0) return { rel: realRel, existing: undefined, missingDirs: parent.missing };
     this.#refuseMount(path.join(this.#realRoot, realRel), rel);
+    const listing = await this.#listing(parentRel, parent);
+    // Not even another spelling of this name is in the directory: it cannot exist.
+    if (listing !== undefined && !listing.has(looseKey(name))) return { rel: realRel, existing: undefined, missingDirs: NONE };
     let info: Info;
     try {
       info = await fs.lstat(path.join(this.#realRoot, realRel));
@@ -175,6 +212,32 @@ export class Resolver {
     const mount = mountOf(real, this.#mounts);
     if (mount !== undefined) {
       throw new TxnError(codes.ECROSSDEV, `The target path '${forTarget}' is behind '${mount}', a mount point inside the root, so it cannot be renamed into place atomically (rename fails across mounts, even bind mounts of the same filesystem). Use a separate root for that mount.`, { path: forTarget });
+    }
+  }
+
+  /** The loose keys of the names in `parent`, when it is worth listing (see the header). */
+  #listing(parentRel: string, parent: ResolvedDir): Promise<Set<string> | undefined> {
+    let p = this.#listings.get(parentRel);
+    if (p === undefined) {
+      p = this.#list(parentRel, parent);
+      this.#listings.set(parentRel, p);
+    }
+    return p;
+  }
+
+  async #list(parentRel: string, parent: ResolvedDir): Promise<Set<string> | undefined> {
+    const wanted = this.#wanted.get(parentRel) ?? 0;
+    if (wanted < LIST_MIN_TARGETS) return undefined;
+    const abs = parent.rel === '' ? this.#realRoot : path.join(this.#realRoot, parent.rel);
+    try {
+      const size = parent.size ?? (await fs.stat(abs)).size;
+      if (size / MIN_ENTRY_BYTES > wanted * LIST_MAX_ENTRIES_PER_TARGET) return undefined;
+      const keys = new Set<string>();
+      for (const entry of await fs.readdir(abs)) keys.add(looseKey(entry));
+      return keys;
+    } catch {
+      // Unreadable (a directory with x but not r permission), or it changed under us: lstat each.
+      return undefined;
     }
   }
 
@@ -225,6 +288,6 @@ export class Resolver {
       throw new TxnError(codes.ECROSSDEV, `The target path '${forTarget}' is on another filesystem than the root's '${HOME_NAME}' directory ('${rel}' is a mount point inside the root), so it cannot be renamed into place atomically. Use a separate root for that filesystem.`, { path: forTarget });
     }
     const relReal = path.relative(this.#realRoot, real);
-    return { rel: path.sep === '/' ? relReal : relReal.split(path.sep).join('/'), missing: [] };
+    return { rel: path.sep === '/' ? relReal : relReal.split(path.sep).join('/'), missing: [], size: info.size };
   }
 }

@@ -854,6 +854,7 @@ export class Transaction implements AsyncDisposable {
     // Entries apply in the order of each target's last operation.
     const { targets: rels, codes: opCodes } = this.#ops.last();
     const count0 = rels.length;
+    resolver.expect(rels);
     await this.#checkConditions(resolver, setup.root);
     const reals = new Array<string>(count0);
     const existing = new Array<fs.Info | undefined>(count0);

@@ -147,4 +147,75 @@ describe('Resolver (under the root lock)', () => {
     }
     expect(realpaths).toEqual([path.join(root, 'd')]);
   });
+
+  describe('a directory that receives many targets is listed once instead of lstat-ing each', () => {
+    /** Resolve `rels` after `expect(rels)`; returns the results and the reads the seam saw. */
+    async function resolveAll(resolver: Resolver, rels: string[], fail?: string): Promise<{ results: Awaited<ReturnType<Resolver['target']>>[]; ops: string[] }> {
+      const { faults, errnoError } = await import('../src/faults.js');
+      const ops: string[] = [];
+      faults.hook = (e) => {
+        if (e.kind !== 'op') return;
+        ops.push(`${e.op} ${path.basename(e.path)}`);
+        if (e.op === fail) throw errnoError('EACCES', e.op, e.path);
+      };
+      try {
+        resolver.expect(rels);
+        const results = await Promise.all(rels.map((r) => resolver.target(r)));
+        return { results, ops };
+      } finally {
+        faults.hook = undefined;
+      }
+    }
+
+    it('finds the existing targets and only lstats those', async () => {
+      const { root, resolver } = setup();
+      fs.mkdirSync(path.join(root, 'd'));
+      for (const name of ['f3', 'f7', 'unrelated']) fs.writeFileSync(path.join(root, 'd', name), name);
+      const rels = Array.from({ length: 20 }, (_, i) => `d/f${i}`);
+      const { results, ops } = await resolveAll(resolver, rels);
+      expect(results.filter((r) => r.existing !== undefined).map((r) => r.rel)).toEqual(['d/f3', 'd/f7']);
+      expect(results.every((r) => r.existing === undefined || r.existing.kind === 'file')).toBe(true);
+      expect(ops.filter((o) => o.startsWith('readdir'))).toEqual(['readdir d']);
+      expect(ops.filter((o) => o.startsWith('lstat')).sort()).toEqual(['lstat f3', 'lstat f7']);
+    });
+
+    it('still refuses a target that is a directory or a symlink', async () => {
+      const { root, resolver } = setup();
+      fs.mkdirSync(path.join(root, 'f5'));
+      const rels = Array.from({ length: 20 }, (_, i) => `f${i}`);
+      resolver.expect(rels);
+      await expect(Promise.all(rels.map((r) => resolver.target(r)))).rejects.toMatchObject({ code: codes.ETARGET, path: 'f5' });
+    });
+
+    it('lstats a target that another spelling of a listed name could be (case-folding filesystems)', async () => {
+      const { root, resolver } = setup();
+      fs.writeFileSync(path.join(root, 'Readme'), 'r');
+      fs.writeFileSync(path.join(root, 'Cafe\u0301'), 'c');
+      const rels = ['README', 'readme', 'café', ...Array.from({ length: 20 }, (_, i) => `n${i}`)];
+      const { ops } = await resolveAll(resolver, rels);
+      // This filesystem is case-sensitive, so they are new files; what matters is that each one
+      // that a case- or normalisation-insensitive filesystem could match was asked about.
+      expect(ops.filter((o) => o.startsWith('lstat')).sort()).toEqual(['lstat README', 'lstat café', 'lstat readme']);
+    });
+
+    it('lstats each target of a directory too big for its share of targets', async () => {
+      const { root, resolver } = setup();
+      fs.mkdirSync(path.join(root, 'big'));
+      for (let i = 0; i < 3000; i++) fs.writeFileSync(path.join(root, 'big', `existing-file-${i}`), '');
+      const rels = Array.from({ length: 20 }, (_, i) => `big/f${i}`);
+      const { results, ops } = await resolveAll(resolver, rels);
+      expect(results.every((r) => r.existing === undefined)).toBe(true);
+      expect(ops.filter((o) => o.startsWith('readdir'))).toEqual([]);
+      expect(ops.filter((o) => o.startsWith('lstat'))).toHaveLength(20);
+    });
+
+    it('falls back to an lstat per target when the directory cannot be read', async () => {
+      const { root, resolver } = setup();
+      fs.writeFileSync(path.join(root, 'f2'), 'x');
+      const rels = Array.from({ length: 20 }, (_, i) => `f${i}`);
+      const { results, ops } = await resolveAll(resolver, rels, 'readdir');
+      expect(results.filter((r) => r.existing !== undefined).map((r) => r.rel)).toEqual(['f2']);
+      expect(ops.filter((o) => o.startsWith('lstat'))).toHaveLength(20);
+    });
+  });
 });
