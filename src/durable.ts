@@ -1,8 +1,9 @@
 /**
  * durable.ts: writing bytes so they are whole, and making them and their names durable.
  *
- * `writeAll` loops until every byte is written: a short write (full disk, signal, NFS) is never
- * mistaken for success (atomically once shipped 4,096-byte truncations this way). `syncDirs` fsyncs
+ * `writeAll` (and `writeChunks`, its writev form) loops until every byte is written: a short write
+ * (full disk, signal, NFS) is never mistaken for success (atomically once shipped 4,096-byte
+ * truncations this way). `syncDirs` fsyncs
  * each directory once, with bounded parallelism, because a rename or create is only durable once
  * its directory is (POSIX; ext4 and XFS in practice too).
  */
@@ -23,6 +24,31 @@ export async function writeAll(handle: Handle, data: Uint8Array): Promise<void> 
       throw err;
     }
     offset += n;
+  }
+}
+
+/** Buffers per writev(2): IOV_MAX on Linux and macOS. */
+const IOV_MAX = 1024;
+
+/**
+ * Write all of `chunks`, in order, through as few writev calls as the kernel takes, looping over
+ * short writes (a partial chunk is resumed where it stopped).
+ */
+export async function writeChunks(handle: Handle, chunks: readonly Uint8Array[]): Promise<void> {
+  let rest = chunks.filter((c) => c.length > 0);
+  while (rest.length > 0) {
+    const batch = rest.length > IOV_MAX ? rest.slice(0, IOV_MAX) : rest;
+    const first = batch[0] as Uint8Array;
+    let n = handle.writev !== undefined ? await handle.writev(batch) : await handle.write(first, 0, first.length);
+    if (n <= 0) {
+      const err = new Error(`EIO: write made no progress with ${rest.length} chunks left`) as NodeJS.ErrnoException;
+      err.code = 'EIO';
+      throw err;
+    }
+    let done = 0;
+    while (done < rest.length && n >= (rest[done] as Uint8Array).length) n -= (rest[done++] as Uint8Array).length;
+    rest = rest.slice(done);
+    if (n > 0) rest[0] = (rest[0] as Uint8Array).subarray(n);
   }
 }
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { syncDir, syncDirs, writeAll, writeSmallFile } from '../src/durable.js';
+import { syncDir, syncDirs, writeAll, writeChunks, writeSmallFile } from '../src/durable.js';
 import { errnoError, faults } from '../src/faults.js';
 import type { Handle } from '../src/fs.js';
 import { tmpdir } from './helpers/tmp.js';
@@ -36,6 +36,53 @@ describe('writeAll', () => {
 
   it('fails with EIO instead of looping forever when a write makes no progress', async () => {
     await expect(writeAll(shortWriter(0), Buffer.from('x'))).rejects.toMatchObject({ code: 'EIO' });
+  });
+});
+
+/** A handle whose writev takes at most `max` bytes and at most `maxBuffers` buffers per call. */
+function shortVectorWriter(max: number, got: number[], calls: number[][]): Handle {
+  return {
+    ...shortWriter(max, got),
+    writev: async (buffers) => {
+      calls.push(buffers.map((b) => b.length));
+      if (buffers.length > 1024) throw Object.assign(new Error('EINVAL: too many buffers'), { code: 'EINVAL' });
+      let n = 0;
+      for (const b of buffers) {
+        for (const byte of b) {
+          if (n === max) return n;
+          got.push(byte);
+          n++;
+        }
+      }
+      return n;
+    },
+  };
+}
+
+describe('writeChunks', () => {
+  it('writes every chunk in order through writev, resuming inside a chunk after a short write', async () => {
+    const got: number[] = [];
+    const calls: number[][] = [];
+    const chunks = [Buffer.from([1, 2, 3]), Buffer.alloc(0), Buffer.from([4, 5]), Buffer.from([6, 7, 8, 9])];
+    await writeChunks(shortVectorWriter(4, got, calls), chunks);
+    expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(calls).toEqual([[3, 2, 4], [1, 4], [1]]);
+  });
+
+  it('never passes more than IOV_MAX buffers to one call', async () => {
+    const got: number[] = [];
+    const calls: number[][] = [];
+    const chunks = Array.from({ length: 2500 }, (_, i) => Buffer.from([i % 256]));
+    await writeChunks(shortVectorWriter(1_000_000, got, calls), chunks);
+    expect(got).toEqual(chunks.map((c) => c[0]));
+    expect(calls.map((c) => c.length)).toEqual([1024, 1024, 452]);
+  });
+
+  it('falls back to write() on a handle without writev, and fails with EIO when nothing is written', async () => {
+    const got: number[] = [];
+    await writeChunks(shortWriter(2, got), [Buffer.from([1, 2, 3]), Buffer.from([4])]);
+    expect(got).toEqual([1, 2, 3, 4]);
+    await expect(writeChunks(shortWriter(0), [Buffer.from([1])])).rejects.toMatchObject({ code: 'EIO' });
   });
 });
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { begin, codes, isTxnError, recover, transaction, TxnError } from '../src/index.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
@@ -288,6 +288,32 @@ describe('staging queue', () => {
     const result = await tx.commit();
     expect(result.written).toBe(50);
     expect(Object.keys(snapshot(dir))).toHaveLength(50);
+  });
+});
+
+describe('createWriteStream', () => {
+  it('writes chunks buffered behind a slow write together, in order, every byte', async () => {
+    const dir = tmpdir();
+    const tx = begin({ dir });
+    const ws = tx.createWriteStream('big');
+    const chunks = Array.from({ length: 300 }, (_, i) => Buffer.alloc(4096 + i, i % 251));
+    // Written without waiting for drain: everything after the first chunk is buffered, so the
+    // stream writes them with writev, many per call.
+    const { faults } = await import('../src/faults.js');
+    let writes = 0;
+    faults.hook = (e) => {
+      if (e.kind === 'op' && e.op === 'write' && e.path.includes('/files/')) writes++;
+    };
+    try {
+      for (const c of chunks) ws.write(c);
+      ws.end();
+      await finished(ws);
+    } finally {
+      faults.hook = undefined;
+    }
+    expect(writes).toBeLessThan(10);
+    await tx.commit();
+    expect(fs.readFileSync(path.join(dir, 'big')).equals(Buffer.concat(chunks))).toBe(true);
   });
 });
 
