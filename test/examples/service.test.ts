@@ -61,7 +61,7 @@ describe('examples/service.mjs', () => {
     const staging = fs.readdirSync(home).find((n) => n.startsWith('.txn-') && !n.endsWith('.lock')) as string;
     const journal = path.join(home, staging, 'journal');
     const bytes = fs.readFileSync(journal);
-    bytes[bytes.length - 2] ^= 0x01; // one flipped bit: the checksum fails
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 2) ^ 0x01, bytes.length - 2); // one flipped bit: the checksum fails
     fs.writeFileSync(journal, bytes);
 
     const boot = runExample('service.mjs', [dir, '0', '1']);
