@@ -82,22 +82,28 @@ console.log('  There is nothing to recover from: the next run trusts these files
 
 const forward = path.join(base, 'txnfs-after-commit-point');
 seed(forward);
-console.log(c('1', `txnfs, killed after the commit point, with ${KILL_AT - 1} of ${N} renames done:`));
+console.log(c('1', `txnfs, killed mid-commit (after its commit point), with ${KILL_AT - 1} of ${N} renames done:`));
 console.log(`  killed by ${kill(['txnfs-export', forward, `applied:${KILL_AT - 2}`])}`);
 show('after the crash', tally(forward));
 let report = await recover(forward);
-console.log(`  recover() → rolled forward ${report.rolledForward.length} transaction (${report.rolledForward[0]?.changed} renames left to do)`);
-show('after recover()', tally(forward));
+console.log(`  recover() → rolled forward ${report.rolledForward.length} transaction: its journal was on disk, so it did the ${report.rolledForward[0]?.changed} renames left`);
+const healed = tally(forward);
+show('after recover()', healed);
 console.log();
 
 const back = path.join(base, 'txnfs-before-commit-point');
 seed(back);
-console.log(c('1', 'txnfs, killed while staging (before the commit point):'));
+console.log(c('1', 'txnfs, killed while staging (before its commit point):'));
 console.log(`  killed by ${kill(['txnfs-export', back, 'staged'])}`);
 show('after the crash', tally(back));
 report = await recover(back);
-console.log(`  recover() → discarded ${report.discarded.length} unfinished transaction`);
+console.log(`  recover() → discarded ${report.discarded.length} unfinished transaction: no journal yet, so no file had been touched`);
 show('after recover()', tally(back));
+
+const torn = tally(plain);
+console.log(`\n${c('1', 'Side by side, what the next run of the job reads after the kill mid-commit:')}`);
+console.log(`  plain fs   ${String(torn.v1).padStart(2)} old, ${String(torn.v2).padStart(2)} new, ${torn.torn} cut short   ${verdict(torn)}, with no record of what to repair`);
+console.log(`  txnfs      ${String(healed.v1).padStart(2)} old, ${String(healed.v2).padStart(2)} new, ${healed.torn} cut short   ${verdict(healed)}, after recover() at boot`);
 
 const clean = [forward, back].every((d) => { try { return fs.readdirSync(path.join(d, '.txnfs')).length === 0; } catch { return true; } });
 console.log(`\nLeft in .txnfs/ after recovery: ${clean ? 'nothing' : 'something (unexpected!)'}.`);
