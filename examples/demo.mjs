@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 const here = fileURLToPath(import.meta.url);
 const N = 40;
 const KILL_AT = 23;
+/** @param {number} i */
 const name = (i) => `part-${String(i).padStart(2, '0')}.json`;
+/** @param {number} version @param {number} i */
 const payload = (version, i) => JSON.stringify({ version, part: i, rows: Array.from({ length: 200 }, (_, r) => ({ r, v: `${version}-${i}-${r}` })) });
 
 // ---- child roles ---------------------------------------------------------------------------
@@ -40,21 +42,27 @@ if (role === 'txnfs-export') {
   process.exit(0);
 }
 
+/** @typedef {{ v1: number, v2: number, torn: number }} Tally */
+
 // ---- the demo ------------------------------------------------------------------------------
 const tty = process.stdout.isTTY;
+/** @param {string} code @param {string} s */
 const c = (code, s) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
 const { recover } = await import('../dist/index.js');
 
+/** @param {string} d */
 function seed(d) {
   fs.mkdirSync(d, { recursive: true });
   for (let i = 0; i < N; i++) fs.writeFileSync(path.join(d, name(i)), payload(1, i));
 }
 
+/** @param {string} d @returns {Tally} */
 function tally(d) {
+  /** @type {Tally} */
   const t = { v1: 0, v2: 0, torn: 0 };
   for (let i = 0; i < N; i++) {
     try {
-      t[`v${JSON.parse(fs.readFileSync(path.join(d, name(i)), 'utf8')).version}`]++;
+      t[/** @type {'v1' | 'v2'} */ (`v${JSON.parse(fs.readFileSync(path.join(d, name(i)), 'utf8')).version}`)]++;
     } catch {
       t.torn++;
     }
@@ -62,12 +70,15 @@ function tally(d) {
   return t;
 }
 
+/** @param {Tally} t */
 function verdict(t) {
   if (t.torn > 0 || (t.v1 > 0 && t.v2 > 0)) return c('31;1', 'TORN: a mix of versions');
   return c('32;1', t.v2 === N ? 'all new (v2)' : 'all old (v1)');
 }
 
+/** @param {string} label @param {Tally} t */
 const show = (label, t) => console.log(`  ${label.padEnd(34)} v1: ${String(t.v1).padStart(2)}  v2: ${String(t.v2).padStart(2)}  unreadable: ${t.torn}   ${verdict(t)}`);
+/** @param {string[]} args */
 const kill = (args) => spawnSync(process.execPath, [here, ...args], { stdio: 'inherit' }).signal;
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-demo-'));
