@@ -21,7 +21,11 @@ export interface OpEvent {
   readonly path: string;
   /** The destination for rename and link. */
   readonly dest?: string;
-  /** False for reads (lstat, readdir, ...), which the k-th-operation loops do not count. */
+  /**
+   * Whether the operation can change the filesystem (create, write, fsync, rename, unlink, ...).
+   * Reads (lstat, readdir, readFile, ...) are reported too, with `false`: crash and error loops
+   * count only mutating operations, since a crash between two reads leaves the same disk state.
+   */
   readonly mutating: boolean;
 }
 
@@ -49,6 +53,10 @@ export type Mutation =
   | 'cleanup-before-apply'
   /** Write the journal without its checksum protection being checked at recovery. */
   | 'skip-journal-checksum'
+  /** When a commit's apply fails, write the rollback marker and report EAPPLY without undoing. */
+  | 'skip-rollback'
+  /** Recovery removes a committed transaction's journal before rolling it forward. */
+  | 'recover-journal-first'
   /** Single-file writes: do not fsync the temp file before renaming it over the target. */
   | 'file-skip-fsync-temp'
   /** Single-file writes: do not fsync the target's directory after the rename. */

@@ -174,6 +174,8 @@ function report(op: string, path: string, mutating: boolean, dest?: string): voi
   hook(event);
 }
 
+// The methods are async so that a hook that throws rejects the returned promise, as a real
+// failing call does; a synchronous throw would bypass the callers' `.catch()` cleanups.
 class ReportingHandle implements Handle {
   readonly #inner: Handle;
   readonly #path: string;
@@ -181,29 +183,35 @@ class ReportingHandle implements Handle {
     this.#inner = inner;
     this.#path = path;
   }
-  write(buffer: Uint8Array, offset: number, length: number): Promise<number> {
+  async write(buffer: Uint8Array, offset: number, length: number): Promise<number> {
     report('write', this.#path, true);
     return this.#inner.write(buffer, offset, length);
   }
-  sync(): Promise<void> {
+  async sync(): Promise<void> {
     report('fsync', this.#path, true);
     return this.#inner.sync();
   }
-  stat(): Promise<Info> {
+  async stat(): Promise<Info> {
     report('fstat', this.#path, false);
     return this.#inner.stat();
   }
-  chmod(mode: number): Promise<void> {
+  async chmod(mode: number): Promise<void> {
     report('fchmod', this.#path, true);
     return this.#inner.chmod(mode);
   }
-  chown(uid: number, gid: number): Promise<void> {
+  async chown(uid: number, gid: number): Promise<void> {
     report('fchown', this.#path, true);
     return this.#inner.chown(uid, gid);
   }
-  close(): Promise<void> {
-    // close(2) can report a deferred write error (NFS), so it is a fault point too.
-    report('close', this.#path, true);
+  async close(): Promise<void> {
+    // close(2) can report a deferred write error (NFS), so it is a fault point too. It releases the
+    // descriptor even when it fails, so an injected failure closes the real handle as well.
+    try {
+      report('close', this.#path, true);
+    } catch (err) {
+      await this.#inner.close().catch(() => undefined);
+      throw err;
+    }
     return this.#inner.close();
   }
 }

@@ -6,7 +6,9 @@
  *
  * 1. Every lock directory holds an `owner` file {host, pid, start, token, stale}. A lock whose owner
  *    is certainly gone (same host, pid absent or reused; see identity.ts) is reclaimed at once
- *    instead of after the stale time, so recovery at boot after a crash does not wait.
+ *    instead of after the stale time, so recovery at boot after a crash does not wait. So is a
+ *    lock that names this very process but that none of its live locks carries (a release or an
+ *    acquisition that failed half-way left it behind).
  * 2. A lock directory is never removed blindly: it is renamed to a unique tomb first (only one
  *    renamer can win), then the tomb is checked to be the lock that was judged dead or is ours,
  *    and only then deleted; otherwise it is renamed back. This closes the race where two processes
@@ -82,6 +84,37 @@ async function readOwner(lockDir: string): Promise<(OwnerRecord & { valid: true 
   }
 }
 
+/** Tombs this process is in the middle of removing (between the rename and the end). */
+const moving = new Set<string>();
+
+/**
+ * True when `owner` is this very process, yet none of its locks carries that token: the lock was
+ * left behind by a release or an acquisition that failed half-way (EIO on the rename to a tomb,
+ * on the removal, on proper-lockfile's mtime probe). Nothing in this process uses it. Without
+ * this, such a lock looks alive (our pid runs) and blocks this process until `stale` ms pass.
+ */
+function abandonedBySelf(dir: string, owner: ProcessIdentity & { token: string }): boolean {
+  const me = selfIdentity();
+  if (owner.host !== me.host || owner.pid !== me.pid || owner.start !== me.start || moving.has(dir)) return false;
+  for (const r of held.values()) if (r.token === owner.token) return false;
+  for (const r of acquiring.values()) if (r.token === owner.token) return false;
+  return true;
+}
+
+/** The owner of the lock at `dir` certainly does not use it: gone, or this process, done with it. */
+function ownerIsDone(dir: string, owner: ProcessIdentity & { token: string }): boolean {
+  return isProcessGone(owner) || abandonedBySelf(dir, owner);
+}
+
+/**
+ * Whether a tomb (a lock directory renamed for removal) may be removed now: its owner is gone or
+ * this process abandoned it. A tomb that another live process is still moving is never judged so.
+ */
+export async function isAbandonedTomb(tomb: string): Promise<boolean> {
+  const owner = await readOwner(tomb);
+  return owner !== undefined && ownerIsDone(tomb, owner);
+}
+
 function tombFor(lockDir: string): string {
   return path.join(path.dirname(lockDir), `${TOMB_PREFIX}${nanoid(10)}`);
 }
@@ -98,18 +131,23 @@ async function removeLockIf(lockDir: string, isTheOne: (tomb: string) => Promise
     if (errnoOf(err) === 'ENOENT') return true;
     throw err;
   }
-  if (await isTheOne(tomb)) {
-    await fs.removeTree(tomb);
-    return true;
-  }
-  // We moved a lock someone took after we looked: put it back. If that fails (a third process
-  // locked meanwhile), its owner detects the loss through proper-lockfile's mtime check.
+  moving.add(tomb);
   try {
-    await fs.rename(tomb, lockDir);
-  } catch {
-    await fs.removeTree(tomb).catch(() => undefined);
+    if (await isTheOne(tomb)) {
+      await fs.removeTree(tomb);
+      return true;
+    }
+    // We moved a lock someone took after we looked: put it back. If that fails (a third process
+    // locked meanwhile), its owner detects the loss through proper-lockfile's mtime check.
+    try {
+      await fs.rename(tomb, lockDir);
+    } catch {
+      await fs.removeTree(tomb).catch(() => undefined);
+    }
+    return false;
+  } finally {
+    moving.delete(tomb);
   }
-  return false;
 }
 
 // The `fs` proper-lockfile uses. Callback style, routed through the seam.
@@ -137,16 +175,19 @@ const adapter = {
     fs.utimes(p, atime, mtime).then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
   },
   rmdir(p: string, cb: Cb): void {
-    const record = held.get(p);
-    const judge = record !== undefined
-      // Releasing our own lock: remove it only if it still carries our token.
-      ? async (tomb: string) => (await readOwner(tomb))?.token === record.token
+    const releasing = held.get(p);
+    // While acquiring, proper-lockfile removes the lock it just made when its mtime probe fails;
+    // judged by mtime alone, that fresh lock of ours would be put back and left behind.
+    const mine = releasing ?? acquiring.get(p);
+    const judge = async (tomb: string): Promise<boolean> => {
+      const owner = await readOwner(tomb);
+      // Our own lock: remove it only if it still carries our token.
+      if (mine !== undefined && owner?.token === mine.token) return true;
+      if (releasing !== undefined) return false;
       // proper-lockfile judged someone's lock stale by mtime: confirm it is still stale.
-      : async (tomb: string) => {
-          const owner = await readOwner(tomb);
-          const info = await fs.stat(tomb);
-          return info.mtimeMs < Date.now() - Math.max(owner?.stale ?? 0, staleFloor);
-        };
+      const info = await fs.stat(tomb);
+      return info.mtimeMs < Date.now() - Math.max(owner?.stale ?? 0, staleFloor);
+    };
     removeLockIf(p, judge).then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
   },
   rmdirSync(p: string): void {
@@ -179,7 +220,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 /** If the owner of `lockDir` is certainly gone, remove the lock. True when the lock is gone. */
 async function reclaimIfOwnerGone(lockDir: string): Promise<boolean> {
   const owner = await readOwner(lockDir);
-  if (owner === undefined || !isProcessGone(owner)) return false;
+  if (owner === undefined || !ownerIsDone(lockDir, owner)) return false;
   return removeLockIf(lockDir, async (tomb) => (await readOwner(tomb))?.token === owner.token);
 }
 
@@ -293,7 +334,7 @@ export async function lockState(lockDir: string, stale: number): Promise<LockSta
   }
   if (mine !== undefined) return 'held';
   const owner = await readOwner(lockDir);
-  if (owner !== undefined && isProcessGone(owner)) return 'dead';
+  if (owner !== undefined && ownerIsDone(lockDir, owner)) return 'dead';
   const limit = Math.max(owner?.stale ?? 0, stale, staleFloor);
   return info.mtimeMs < Date.now() - limit ? 'dead' : 'held';
 }
@@ -302,7 +343,7 @@ export async function lockState(lockDir: string, stale: number): Promise<LockSta
 export async function removeDeadLock(lockDir: string, stale: number): Promise<void> {
   await removeLockIf(lockDir, async (tomb) => {
     const owner = await readOwner(tomb);
-    if (owner !== undefined && isProcessGone(owner)) return true;
+    if (owner !== undefined && ownerIsDone(lockDir, owner)) return true;
     const info = await fs.stat(tomb);
     return info.mtimeMs < Date.now() - Math.max(owner?.stale ?? 0, stale, staleFloor);
   });
@@ -349,11 +390,18 @@ export async function withRootLock<T>(lockDir: string, timing: LockTiming, signa
   try {
     await waitTurn(previous, lockDir, timing, signal);
     const lock = await acquire(lockDir, timing, { wait: true, signal, what: 'root lock' });
+    let result: T;
     try {
-      return await fn(lock);
-    } finally {
-      await lock.release();
+      result = await fn(lock);
+    } catch (err) {
+      // The work's failure is what the caller must see: a release failing on top of it (the same
+      // EIO, often) must not replace it. A commit that failed after its commit point would
+      // otherwise be reported as "failed before its commit point, nothing changed".
+      await lock.release().catch(() => undefined);
+      throw err;
     }
+    await lock.release();
+    return result;
   } finally {
     // Pass the turn on only once the previous holder is done: a caller that timed out must not
     // let its successor overtake the holder it gave up on.

@@ -30,8 +30,6 @@ export const PATH_MAX = 4095;
 export interface TargetPath {
   /** Relative to the root, components joined by '/', normalised. Also the dedupe key. */
   readonly rel: string;
-  /** Absolute path (root as given, not resolved). */
-  readonly abs: string;
 }
 
 function bad(message: string, p: string, cause?: unknown): TxnError {
@@ -77,7 +75,8 @@ export function checkTarget(root: string, input: unknown, argName = 'path'): Tar
   if (Buffer.byteLength(abs) > PATH_MAX) {
     throw bad(`The target path '${input}' is longer than ${PATH_MAX} bytes once resolved.`, input, nameTooLong(abs));
   }
-  return { rel, abs };
+  // Only `rel` is kept: a transaction holds one of these per entry until commit.
+  return { rel };
 }
 
 function nameTooLong(p: string): NodeJS.ErrnoException {
@@ -111,6 +110,9 @@ export interface ResolvedTarget {
   /** Directories (real, relative) this target needs created, parents first. */
   readonly missingDirs: readonly string[];
 }
+
+/** The missingDirs of a target whose parent exists: one shared array, not one per target. */
+const NONE: readonly string[] = Object.freeze([]);
 
 interface ResolvedDir {
   readonly rel: string;
@@ -151,7 +153,7 @@ export class Resolver {
       info = await fs.lstat(path.join(this.#realRoot, realRel));
     } catch (err) {
       const code = errnoOf(err);
-      if (code === 'ENOENT') return { rel: realRel, existing: undefined, missingDirs: [] };
+      if (code === 'ENOENT') return { rel: realRel, existing: undefined, missingDirs: NONE };
       if (code === 'ENAMETOOLONG') throw bad(`The target path '${rel}' is too long for this filesystem.`, rel, err);
       throw err;
     }
@@ -164,7 +166,7 @@ export class Resolver {
     if (info.kind !== 'file') {
       throw new TxnError(codes.ETARGET, `The target '${rel}' is not a regular file (a FIFO, socket or device); txnfs will not replace it.`, { path: rel });
     }
-    return { rel: realRel, existing: info, missingDirs: [] };
+    return { rel: realRel, existing: info, missingDirs: NONE };
   }
 
   /** ECROSSDEV when `real` is at or below a mount point inside the root (a bind mount keeps st_dev). */

@@ -29,8 +29,9 @@ import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { rollBack, rollForward } from './apply.js';
 import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
-import { filesDir, homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
-import { lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
+import { mutated } from './faults.js';
+import { filesDir, homeOf, journalPath, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
+import { isAbandonedTomb, lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
 import { hasRollbackMarker, removeStaging, writeRollbackMarker } from './staging.js';
 import { isSingleFileRecord, removeOrphans } from './orphans.js';
@@ -272,6 +273,7 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
         report.rolledBack.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed });
       } else {
         try {
+          if (mutated('recover-journal-first')) await fs.unlink(journalPath(t.staging));
           const outcome = await rollForward({ ...apply, onProgress: progress('forward') });
           report.rolledForward.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed });
         } catch (applyError) {
@@ -312,11 +314,12 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
 
   if (!ctx.dryRun) {
     for (const tomb of tombs) {
-      // A tomb is a lock directory in the middle of removal. One older than the stale time was
-      // left by a crash; a fresh one may be about to be renamed back, so it is left alone.
+      // A tomb is a lock directory in the middle of removal. One older than the stale time, or
+      // one whose owner is gone (a crash during a lock release), was left behind; a fresh one of a
+      // live process may be about to be renamed back, so it is left alone.
       const p = `${ctx.home}/${tomb}`;
       const info = await fs.lstat(p).catch(() => undefined);
-      if (info !== undefined && info.mtimeMs < Date.now() - ctx.timing.stale) {
+      if (info !== undefined && (info.mtimeMs < Date.now() - ctx.timing.stale || (await isAbandonedTomb(p)))) {
         await fs.removeTree(p);
         removedSomething = true;
       }
@@ -337,7 +340,7 @@ const recoverKeys = [...commonKeys, 'dryRun', 'onProgress'] as const;
  *
  * Resolves with a report; journals that fail their checksum are reported in `corrupt` and left in
  * place (they never make it reject). Rejects with `ELOCKED` if another process holds the root lock
- * for longer than `lockTimeout`.
+ * for longer than `lockTimeout`, and with `EFS` (the fs error as `cause`) if the filesystem fails.
  *
  * @example
  * ```ts
@@ -368,24 +371,37 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     // directory outside the root.
     throw new TxnError(codes.ETARGET, `'${home}' is a ${homeInfo.kind}, not a directory; txnfs keeps its records in a real directory there and will not follow it. Move it away.`, { path: home });
   }
-  // Fast path: nothing pending means no lock, no writes (a clean root stays untouched). A root
-  // lock left by a dead process is not "nothing": taking the lock below reclaims it, and releasing
-  // it leaves the home clean.
-  const { ids, tombs, singles, rootLock } = await listIds(home);
-  if (ids.length === 0 && tombs.length === 0 && singles.length === 0 && !rootLock) return emptyReport(root, dryRun, started);
-  // Single-file orphans need no root lock (orphans.ts); live writers' temps are left as they are.
-  const orphans = singles.length === 0 ? [] : await removeOrphans(home, singles, { stale: common.timing.stale, dryRun });
-  if (ids.length === 0 && tombs.length === 0 && !rootLock) return { ...emptyReport(root, dryRun, started), orphans };
-  const ctx: RecoverContext = {
-    root,
-    home,
-    durable: common.durable,
-    timing: common.timing,
-    concurrency: common.concurrency,
-    dryRun,
-    onProgress: onProgress as RecoverContext['onProgress'],
-  };
-  if (dryRun) return { ...(await recoverLocked(ctx)), orphans };
-  const report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
-  return { ...report, orphans, durationMs: performance.now() - started };
+  try {
+    // Fast path: nothing pending means no lock, no writes (a clean root stays untouched). A root
+    // lock left by a dead process (a crash, or a release that failed, after the staging dir was
+    // gone) is not "nothing": taking the lock below reclaims it, and releasing it leaves the home
+    // clean. A live one (another process recovering) is.
+    const { ids, tombs, singles, rootLock } = await listIds(home);
+    const deadRootLock = rootLock && !dryRun && (await lockState(rootLockPath(home), common.timing.stale)) === 'dead';
+    if (ids.length === 0 && tombs.length === 0 && singles.length === 0 && !deadRootLock) return emptyReport(root, dryRun, started);
+    // Single-file orphans need no root lock (orphans.ts); live writers' temps are left as they are.
+    const orphans = singles.length === 0 ? [] : await removeOrphans(home, singles, { stale: common.timing.stale, dryRun });
+    if (ids.length === 0 && tombs.length === 0 && !deadRootLock) return { ...emptyReport(root, dryRun, started), orphans };
+    const ctx: RecoverContext = {
+      root,
+      home,
+      durable: common.durable,
+      timing: common.timing,
+      concurrency: common.concurrency,
+      dryRun,
+      onProgress: onProgress as RecoverContext['onProgress'],
+    };
+    if (dryRun) return { ...(await recoverLocked(ctx)), orphans };
+    const report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
+    return { ...report, orphans, durationMs: performance.now() - started };
+  } catch (err) {
+    // One error type for callers, as commit() gives: the raw fs error (EIO taking the root lock,
+    // reading the home) becomes the cause. Every step is idempotent, so a retry picks up here.
+    if (isTxnError(err) || err === common.signal?.reason) throw err;
+    throw new TxnError(
+      codes.EFS,
+      `Recovery in '${root}' failed: ${(err as Error)?.message ?? String(err)}. What was done stands and the rest is still recorded in '${home}'; fix the cause and run recover() again.`,
+      { cause: err, path: home },
+    );
+  }
 }

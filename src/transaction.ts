@@ -12,6 +12,11 @@
  * another program wrote (typically into `tempDir()`, inside the staging dir) by renaming it into
  * `files/<n>`: O(1) whatever its size, plus one fsync under durability 'full'.
  *
+ * Writes wait in a plain FIFO of small records, drained by at most `concurrency` workers, so a
+ * write that waits costs one record and one promise (a few hundred bytes), not suspended async
+ * calls and a limiter slot per write: a 100,000-file transaction queues 100,000 of them before
+ * the first is staged.
+ *
  * commit() then, under the root lock (DESIGN.md steps 2-9):
  *   2. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
  *   3. resolve targets (Resolver), check preconditions (preconditions.ts), fix up modes/owners of
@@ -36,7 +41,7 @@ import { chunkBytes, toSource, type Source, type WriteData } from './data.js';
 import { rollBack, rollForward } from './apply.js';
 import { writeJournal, type Journal, type JournalEntry } from './journal.js';
 import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
-import { Limiter, mapLimit } from './limit.js';
+import { mapLimit } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions, type ResolvedCommon } from './options.js';
 import { checkTarget, Resolver, type ResolvedTarget, type TargetPath } from './paths.js';
@@ -156,6 +161,21 @@ interface TrackedStream {
   readonly rel: string;
 }
 
+/** A write waiting for a staging worker. */
+/** What a staging job stages: bytes/chunks to write, or an existing file to move in (adopt()). */
+type JobSource = Source | { readonly adopt: string };
+
+interface StageJob {
+  readonly n: number;
+  readonly source: JobSource;
+  readonly mode: number | undefined;
+  readonly rel: string;
+  /** What write() returned; settled by the worker that stages the job. */
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
 interface Planned {
   readonly journal: Journal;
   /** Staged files whose mode or owner must change before the commit point. */
@@ -206,14 +226,22 @@ export class Transaction implements AsyncDisposable {
   readonly #ops = new Map<string, Op>();
   readonly #conditions: Condition[] = [];
   #nextStaged = 0;
-  readonly #tasks = new Set<Promise<void>>();
+  /** Writes not yet taken by a worker; slots before #head are taken (and cleared). */
+  #queue: (StageJob | undefined)[] = [];
+  #head = 0;
+  readonly #workers = new Set<Promise<void>>();
+  /**
+   * Workers still taking jobs. Counted down synchronously when a worker finds the queue empty (the
+   * set above only learns it a microtask later), so a write issued in between starts a worker.
+   */
+  #active = 0;
   readonly #streams: TrackedStream[] = [];
-  readonly #staged = new Map<number, StagedInfo>();
+  /** Indexed by staging number (dense: 0, 1, 2, ...), so no map entry per file. */
+  readonly #staged: (StagedInfo | undefined)[] = [];
   #failure: TxnError | undefined;
   #setup: Promise<Setup> | undefined;
   #temp: Promise<string> | undefined;
   #aborting: Promise<void> | undefined;
-  readonly #limiter: Limiter;
   #detachSignal: () => void = noop;
 
   /** @internal Use {@link begin}. */
@@ -221,7 +249,6 @@ export class Transaction implements AsyncDisposable {
     this.id = nanoid(12).replace(/^[-_]/, 'x');
     this.dir = dir;
     this.#o = options;
-    this.#limiter = new Limiter(options.concurrency);
     const signal = options.signal;
     if (signal !== undefined) {
       const onAbort = (): void => {
@@ -314,13 +341,54 @@ export class Transaction implements AsyncDisposable {
     return wrapped;
   }
 
-  #track(task: Promise<void>, rel: string): Promise<void> {
-    const tracked = task.then(noop, (err: unknown) => {
-      throw this.#fail(err, rel);
+  /** Queue a write for staging; start a worker if fewer than `concurrency` run. */
+  #enqueue(n: number, source: JobSource, mode: number | undefined, rel: string): Promise<void> {
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
-    tracked.catch(noop); // the caller may ignore the promise (the documented use): never unhandled
-    this.#tasks.add(tracked);
-    return tracked;
+    this.#queue.push({ n, source, mode, rel, done, resolve, reject });
+    if (this.#active < this.#o.concurrency) {
+      this.#active++;
+      const worker: Promise<void> = this.#work().finally(() => this.#workers.delete(worker));
+      this.#workers.add(worker);
+    }
+    return done;
+  }
+
+  #take(): StageJob | undefined {
+    const job = this.#queue[this.#head];
+    if (job === undefined) {
+      if (this.#head > 0) {
+        this.#queue = [];
+        this.#head = 0;
+      }
+      return undefined;
+    }
+    this.#queue[this.#head++] = undefined; // let the job (and its data) go once staged
+    return job;
+  }
+
+  /** Stage queued writes until none is left. Never rejects: failures go to the jobs. */
+  async #work(): Promise<void> {
+    let job = this.#take();
+    while (job !== undefined) {
+      try {
+        const source = job.source;
+        if ('adopt' in source) await this.#adoptStaged(job.n, source.adopt, job.rel, job.mode);
+        else await this.#stage(job.n, source, job.mode);
+        job.resolve();
+      } catch (err) {
+        // The caller may ignore the promise (the documented use): handled before it rejects, so
+        // it never becomes an unhandled rejection; the failure surfaces at commit().
+        job.done.catch(noop);
+        job.reject(this.#fail(err, job.rel));
+      }
+      job = this.#take();
+    }
+    this.#active--; // in the same synchronous step as the empty #take(): no window for a lost job
   }
 
   #addOp(op: Op): void {
@@ -337,33 +405,31 @@ export class Transaction implements AsyncDisposable {
 
   async #stage(n: number, source: Source, mode: number | undefined): Promise<void> {
     const setup = await this.#setupOnce();
-    await this.#limiter.run(async () => {
-      this.#stillStaging();
-      const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
-      let bytes = 0;
-      try {
-        if (mode !== undefined) await handle.chmod(mode);
-        if ('bytes' in source) {
-          await writeAll(handle, source.bytes);
-          bytes = source.bytes.length;
-        } else {
-          for await (const chunk of source.chunks) {
-            this.#stillStaging();
-            const data = chunkBytes(chunk);
-            await writeAll(handle, data);
-            bytes += data.length;
-          }
+    this.#stillStaging();
+    const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
+    let bytes = 0;
+    try {
+      if (mode !== undefined) await handle.chmod(mode);
+      if ('bytes' in source) {
+        await writeAll(handle, source.bytes);
+        bytes = source.bytes.length;
+      } else {
+        for await (const chunk of source.chunks) {
+          this.#stillStaging();
+          const data = chunkBytes(chunk);
+          await writeAll(handle, data);
+          bytes += data.length;
         }
-        // fsync each staged file before the commit point: the journal will promise these bytes.
-        if (this.#o.durable && !mutated('skip-fsync-staged')) await handle.sync();
-        const info = await handle.stat();
-        this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
-      } catch (err) {
-        await handle.close().catch(noop);
-        throw err;
       }
-      await handle.close();
-    });
+      // fsync each staged file before the commit point: the journal will promise these bytes.
+      if (this.#o.durable && !mutated('skip-fsync-staged')) await handle.sync();
+      const info = await handle.stat();
+      this.#staged[n] = { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes };
+    } catch (err) {
+      await handle.close().catch(noop);
+      throw err;
+    }
+    await handle.close();
   }
 
   /**
@@ -390,7 +456,7 @@ export class Transaction implements AsyncDisposable {
     this.#addConditions(target, o);
     const staged = this.#nextStaged++;
     this.#addOp({ kind: 'write', target, staged, mode });
-    return this.#track(this.#stage(staged, source, mode), target.rel);
+    return this.#enqueue(staged, source, mode, target.rel);
   }
 
   /**
@@ -472,34 +538,32 @@ export class Transaction implements AsyncDisposable {
     const mode = checkMode(o.mode);
     const staged = this.#nextStaged++;
     this.#addOp({ kind: 'write', target, staged, mode });
-    return this.#track(this.#adoptStaged(staged, resolvePath(file), target.rel, mode), target.rel);
+    return this.#enqueue(staged, { adopt: resolvePath(file) }, mode, target.rel);
   }
 
   async #adoptStaged(n: number, file: string, rel: string, mode: number | undefined): Promise<void> {
     const setup = await this.#setupOnce();
-    await this.#limiter.run(async () => {
-      this.#stillStaging();
-      const source = await this.#adoptable(setup, file, rel);
-      const staged = stagedFile(setup.staging.dir, n);
-      try {
-        await fs.rename(source, staged);
-      } catch (err) {
-        // Same st_dev is not enough on Linux: a bind mount of the same filesystem still gives EXDEV.
-        if (errnoOf(err) === 'EXDEV') throw this.#crossDev(file, rel, err);
-        throw err;
-      }
-      // Checked again under the moved name, which only this transaction can reach: between the
-      // check and the rename the source could have been swapped for a symlink, or gained a link.
-      const info = await fs.lstat(staged);
-      if (info.kind !== 'file' || info.nlink !== 1) {
-        throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link).`, { path: file, txnId: this.id });
-      }
-      if (mode !== undefined) await fs.chmod(staged, mode);
-      // The journal will promise these bytes, and the program that wrote them may never have
-      // fsynced them.
-      if (this.#o.durable && !mutated('skip-fsync-staged')) await fs.syncFile(staged);
-      this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
-    });
+    this.#stillStaging();
+    const source = await this.#adoptable(setup, file, rel);
+    const staged = stagedFile(setup.staging.dir, n);
+    try {
+      await fs.rename(source, staged);
+    } catch (err) {
+      // Same st_dev is not enough on Linux: a bind mount of the same filesystem still gives EXDEV.
+      if (errnoOf(err) === 'EXDEV') throw this.#crossDev(file, rel, err);
+      throw err;
+    }
+    // Checked again under the moved name, which only this transaction can reach: between the
+    // check and the rename the source could have been swapped for a symlink, or gained a link.
+    const info = await fs.lstat(staged);
+    if (info.kind !== 'file' || info.nlink !== 1) {
+      throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link).`, { path: file, txnId: this.id });
+    }
+    if (mode !== undefined) await fs.chmod(staged, mode);
+    // The journal will promise these bytes, and the program that wrote them may never have
+    // fsynced them.
+    if (this.#o.durable && !mutated('skip-fsync-staged')) await fs.syncFile(staged);
+    this.#staged[n] = { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size };
   }
 
   /** Check, without moving it, that `file` may be adopted; returns its path through real parents. */
@@ -595,7 +659,7 @@ export class Transaction implements AsyncDisposable {
           const info = await h.stat();
           handle = undefined;
           await h.close();
-          this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
+          this.#staged[n] = { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes };
         })().then(() => callback(), callback);
       },
       destroy: (err, callback) => {
@@ -731,14 +795,14 @@ export class Transaction implements AsyncDisposable {
       }
       await t.done.catch((err: unknown) => this.#fail(err, t.rel));
     }
-    await Promise.allSettled(this.#tasks);
+    while (this.#workers.size > 0) await Promise.all(this.#workers);
     if (this.#failure !== undefined) throw this.#failure;
   }
 
   /** Wait for in-flight staging without failing (for abort and cleanup). */
   async #quiesce(): Promise<void> {
     for (const t of this.#streams) if (!t.stream.writableFinished) t.stream.destroy();
-    await Promise.allSettled([...this.#tasks, ...this.#streams.map((t) => t.done)]);
+    await Promise.allSettled([...this.#workers, ...this.#streams.map((t) => t.done)]);
   }
 
   /** Remove the staging dir (if any) and release the owner lock. Before the commit point only. */
@@ -763,19 +827,27 @@ export class Transaction implements AsyncDisposable {
     await this.#checkConditions(resolver, setup.root);
     const ops = [...this.#ops.values()];
     const resolved = await mapLimit(ops, this.#o.concurrency, (op) => resolver.target(op.target.rel));
-    // Two paths may name one file (a symlinked parent inside the root): the later operation wins.
-    const byReal = new Map<string, { op: Op; r: ResolvedTarget }>();
-    ops.forEach((op, i) => {
-      const r = resolved[i] as ResolvedTarget;
-      byReal.delete(r.rel);
-      byReal.set(r.rel, { op, r });
-    });
+    // Two paths may name one file (a symlinked parent inside the root): the later operation wins,
+    // in the place of its last operation. Only then is a map by real path built; the usual case
+    // (every real path is the path as given, already unique) needs no per-entry copy.
+    let pairs: { op: Op; r: ResolvedTarget }[] | undefined;
+    if (ops.some((op, i) => (resolved[i] as ResolvedTarget).rel !== op.target.rel)) {
+      const byReal = new Map<string, { op: Op; r: ResolvedTarget }>();
+      ops.forEach((op, i) => {
+        const r = resolved[i] as ResolvedTarget;
+        byReal.delete(r.rel);
+        byReal.set(r.rel, { op, r });
+      });
+      pairs = [...byReal.values()];
+    }
+    const count = pairs?.length ?? ops.length;
+    const pairAt = (k: number): { op: Op; r: ResolvedTarget } => pairs?.[k] ?? { op: ops[k] as Op, r: resolved[k] as ResolvedTarget };
     // On a case-folding filesystem two spellings can name one file: refuse such a pair rather than
     // write one file twice in an order nobody chose (casefold.ts).
-    const pairs = caseCollisions(byReal.keys());
-    if (pairs.length > 0) {
+    const collisions = caseCollisions(Array.from({ length: count }, (_, k) => pairAt(k).r.rel));
+    if (collisions.length > 0) {
       const home = await fs.lstat(setup.home.home);
-      for (const [a, b] of pairs) {
+      for (const [a, b] of collisions) {
         if (await nameOneFile(setup.root, home, a, b)) {
           throw new TxnError(codes.ETARGET, `'${a}' and '${b}' name the same file on this case-insensitive filesystem. Write it under one name.`, { path: b, txnId: this.id });
         }
@@ -783,8 +855,8 @@ export class Transaction implements AsyncDisposable {
     }
     const dirs: string[] = [];
     const dirSet = new Set<string>();
-    for (const { r } of byReal.values()) {
-      for (const d of r.missingDirs) {
+    for (let k = 0; k < count; k++) {
+      for (const d of pairAt(k).r.missingDirs) {
         if (!dirSet.has(d)) {
           dirSet.add(d);
           dirs.push(d);
@@ -797,7 +869,8 @@ export class Transaction implements AsyncDisposable {
     let bytes = 0;
     let written = 0;
     let removed = 0;
-    for (const { op, r } of byReal.values()) {
+    for (let k = 0; k < count; k++) {
+      const { op, r } = pairAt(k);
       if (dirSet.has(r.rel)) {
         throw new TxnError(codes.ETARGET, `'${r.rel}' is both a file and a parent directory of another target in this transaction.`, { path: r.rel, txnId: this.id });
       }
@@ -808,7 +881,7 @@ export class Transaction implements AsyncDisposable {
         removed++;
         continue;
       }
-      const s = this.#staged.get(op.staged);
+      const s = this.#staged[op.staged];
       if (s === undefined) throw new TxnError(codes.ESTAGE, `'${op.target.rel}' was not staged.`, { path: op.target.rel, txnId: this.id });
       // Keep an existing file's mode unless one was given; as root, keep its owner too (like
       // write-file-atomic's chown), so replacing /etc-style files does not hand them to root.
@@ -873,7 +946,7 @@ export class Transaction implements AsyncDisposable {
       if (ours) {
         try {
           await writeRollbackMarker(setup.staging.dir, this.#o.durable);
-          await rollBack(ctx);
+          if (!mutated('skip-rollback')) await rollBack(ctx);
           await removeStaging(setup.staging.dir);
           if (this.#o.durable) await syncDir(setup.home.home);
           await setup.staging.ownerLock.release();
@@ -922,6 +995,7 @@ export class Transaction implements AsyncDisposable {
     this.#state = 'committing';
     const started = performance.now();
     let committed = false;
+    let applied: Omit<CommitResult, 'durationMs'> | undefined;
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
@@ -980,7 +1054,7 @@ export class Transaction implements AsyncDisposable {
         }
         await setup.staging.ownerLock.release().catch((err: Error) => warnings.push(`The owner lock could not be released (${err.message}).`));
         step('done');
-        return {
+        applied = {
           id: this.id,
           entries: plan.journal.entries.length,
           written: plan.written,
@@ -989,11 +1063,19 @@ export class Transaction implements AsyncDisposable {
           recovered: [...rec.rolledForward, ...rec.rolledBack].map((t) => t.id),
           warnings,
         };
+        return applied;
       });
       this.#state = 'committed';
       this.#detachSignal();
       return { ...result, durationMs: performance.now() - started };
     } catch (err) {
+      if (applied !== undefined) {
+        // Only releasing the root lock failed, after the apply resolved: the commit stands. The
+        // lock left behind names this process, which reclaims it at once; others after lockStale.
+        this.#state = 'committed';
+        const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
+        return { ...applied, warnings: [...applied.warnings, warning], durationMs: performance.now() - started };
+      }
       this.#state = 'failed';
       this.#detachSignal();
       let reported = err;
@@ -1003,7 +1085,18 @@ export class Transaction implements AsyncDisposable {
         const setup = await this.#setup?.catch(() => undefined);
         if (setup !== undefined && !(isTxnError(err) && err.code === codes.ECOMPROMISED)) reported = (await this.#takenOver([setup.staging.ownerLock])) ?? err;
         await this.#quiesce();
-        await this.#discard().catch(noop);
+        const discarded = await this.#discard().then(() => true, () => false);
+        // The journal may have been renamed into place just before the failure (e.g. EIO at the
+        // staging dir's fsync). If it could not be removed, the commit point may survive and
+        // recover() would roll it forward: "nothing changed" would then be a lie.
+        if (!discarded && setup !== undefined && (await fs.lstat(journalPath(setup.staging.dir)).then(() => true, () => false))) {
+          await setup.staging.ownerLock.release().catch(noop);
+          throw new TxnError(
+            codes.EINCOMPLETE,
+            `Commit of transaction ${this.id} failed at its commit point (${(err as Error)?.message ?? String(err)}) and its journal could not be removed. recover('${this.dir}') will finish it (all-new) once the cause is fixed.`,
+            { cause: err, path: setup.staging.dir, txnId: this.id },
+          );
+        }
       }
       throw this.#wrapCommitError(reported);
     }

@@ -220,3 +220,43 @@ describe('signals', () => {
     expect(snapshot(dir)).toEqual({ a: '18' });
   });
 });
+
+describe('staging queue', () => {
+  it('a write issued right after an awaited write is staged too (no lost wake-up of the workers)', async () => {
+    const dir = tmpdir();
+    const tx = begin({ dir, concurrency: 1 });
+    await tx.write('a', 'first');
+    // Runs before the finished worker's own bookkeeping: it must still get a worker.
+    const second = tx.write('b', 'second');
+    await expect(Promise.race([second.then(() => 'staged'), new Promise((r) => setTimeout(() => r('stuck'), 2000))])).resolves.toBe('staged');
+    await tx.commit();
+    expect(snapshot(dir)).toEqual({ a: 'first', b: 'second' });
+  });
+
+  it('many more writes than workers are all staged, in order of their staging numbers', async () => {
+    const dir = tmpdir();
+    const tx = begin({ dir, concurrency: 3 });
+    const writes = Array.from({ length: 50 }, (_, i) => tx.write(`f${i}`, `v${i}`));
+    await Promise.all(writes);
+    const result = await tx.commit();
+    expect(result.written).toBe(50);
+    expect(Object.keys(snapshot(dir))).toHaveLength(50);
+  });
+});
+
+describe('two paths to one file', () => {
+  it('through a symlinked parent inside the root, the later operation wins and is one entry', async () => {
+    for (const [first, second] of [['real/a', 'link/a'], ['link/a', 'real/a']] as const) {
+      const dir = tmpdir();
+      fs.mkdirSync(path.join(dir, 'real'));
+      fs.symlinkSync('real', path.join(dir, 'link'));
+      const tx = begin({ dir });
+      void tx.write(first, 'first');
+      void tx.write('other', 'o');
+      void tx.write(second, 'second');
+      const result = await tx.commit();
+      expect(result.entries).toBe(2);
+      expect(fs.readFileSync(path.join(dir, 'real', 'a'), 'utf8')).toBe('second');
+    }
+  });
+});

@@ -50,7 +50,8 @@ describe('a SIGKILL at each named step of the commit', () => {
     const w = small.find((x) => x.name === 'overwrite only') as Workload;
     const dir = makeRoot(tmpdir());
     seed(dir, w);
-    runChild(dir, w, 'applied:0');
+    // One entry at a time, so the kill at 'applied:0' leaves exactly one of three applied.
+    runChild(dir, w, 'applied:0', { TXNFS_CONCURRENCY: '1' });
     expect(judge(w, read(dir))).toMatch(/^mixed/); // the crash really left a mix behind
     const report = await recover(dir);
     expect(report.rolledForward).toHaveLength(1);
@@ -62,7 +63,7 @@ describe('a SIGKILL at each named step of the commit', () => {
     const w = small.find((x) => x.name === 'overwrite only') as Workload;
     const dir = makeRoot(tmpdir());
     seed(dir, w);
-    runChild(dir, w, 'applied:0', { TXNFS_MUTATIONS: 'cleanup-before-apply' });
+    runChild(dir, w, 'applied:0', { TXNFS_MUTATIONS: 'cleanup-before-apply', TXNFS_CONCURRENCY: '1' });
     await recover(dir);
     expect(judge(w, read(dir))).toMatch(/^mixed/);
   });
