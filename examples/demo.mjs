@@ -32,9 +32,16 @@ if (role === 'plain-export') {
 if (role === 'txnfs-export') {
   const { begin } = await import('../dist/index.js');
   const { faults } = await import('../dist/faults.js');
-  // Demo only: the library's test hook lets us kill the process at an exact protocol step.
+  // Demo only: the library's test hook lets us kill the process at an exact moment.
+  let renames = 0;
   faults.hook = (e) => {
     if (e.kind === 'step' && e.name === extra) process.kill(process.pid, 'SIGKILL');
+    // 'rename:<n>': just before the n-th file is renamed into place. A commit renames up to 16
+    // files at once; waiting for those under way to finish makes every run stop at the same file.
+    if (e.kind === 'op' && e.op === 'rename' && e.dest !== undefined && !e.dest.includes('/.txnfs/') && extra === `rename:${++renames}`) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      process.kill(process.pid, 'SIGKILL');
+    }
   };
   const tx = begin({ dir });
   for (let i = 0; i < N; i++) tx.write(name(i), payload(2, i));
@@ -94,7 +101,7 @@ console.log('  There is nothing to recover from: the next run trusts these files
 const forward = path.join(base, 'txnfs-after-commit-point');
 seed(forward);
 console.log(c('1', `txnfs, killed mid-commit (after its commit point), with ${KILL_AT - 1} of ${N} renames done:`));
-console.log(`  killed by ${kill(['txnfs-export', forward, `applied:${KILL_AT - 2}`])}`);
+console.log(`  killed by ${kill(['txnfs-export', forward, `rename:${KILL_AT}`])}`);
 show('after the crash', tally(forward));
 let report = await recover(forward);
 console.log(`  recover() → rolled forward ${report.rolledForward.length} transaction: its journal was on disk, so it did the ${report.rolledForward[0]?.changed} renames left`);
