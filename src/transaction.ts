@@ -62,8 +62,8 @@ export interface BeginOptions extends CommonOptions {
 /** Options of `tx.write()`. */
 export interface WriteOptions {
   /**
-   * Permission bits of the file (e.g. `0o600`). By default an existing target's mode is kept,
-   * and a new file gets `0o666` minus the umask.
+   * Permission bits of the file (e.g. `0o600`), set exactly (the umask does not apply).
+   * @default the existing target's mode; for a new file `0o666` minus the umask
    */
   readonly mode?: number | undefined;
   /**
@@ -99,7 +99,7 @@ export interface RemoveOptions {
 export interface WriteJsonOptions extends WriteOptions {
   /** Indentation, as for `JSON.stringify`. @default undefined (compact) */
   readonly spaces?: number | string | undefined;
-  /** Replacer, as for `JSON.stringify`. */
+  /** Replacer, as for `JSON.stringify`. @default undefined */
   readonly replacer?: ((this: unknown, key: string, value: unknown) => unknown) | (number | string)[] | null | undefined;
 }
 
@@ -604,6 +604,13 @@ export class Transaction implements AsyncDisposable {
   /**
    * Stage a file removal. Removing a file that does not exist at commit is not an error (like
    * `rm -f`); removing a directory is (`ETARGET`).
+   *
+   * @example
+   * ```ts
+   * tx.write('report-2024.csv', csv);
+   * tx.remove('report-2023.csv'); // the new report appears and the old one goes, together
+   * await tx.commit();
+   * ```
    */
   remove(path: string, options?: RemoveOptions): void {
     this.#assertOpen('remove');
@@ -750,6 +757,14 @@ export class Transaction implements AsyncDisposable {
    * The identity version of `path` now (device, inode, size, mtime; no content read), to pass back
    * as `ifUnchanged` or to `expect()`. Cheaper than `read()` for large files; see
    * {@link FileVersion} for what it cannot see.
+   *
+   * @example
+   * ```ts
+   * // Replace a large file only if nobody replaced it since we looked at it.
+   * const version = await tx.version('data.parquet');
+   * tx.write('data.parquet', fs.createReadStream('/tmp/data.parquet'), { ifUnchanged: version });
+   * await tx.commit(); // EPRECONDITION if it changed meanwhile
+   * ```
    */
   async version(path: string): Promise<FileVersion> {
     this.#assertOpen('version');
@@ -989,6 +1004,12 @@ export class Transaction implements AsyncDisposable {
    * (before the commit point): in all of these, nothing changed. `EAPPLY`: failed after the commit
    * point and rolled back, nothing changed. `EINCOMPLETE`: failed after the commit point and
    * could not roll back; run recover().
+   *
+   * @example
+   * ```ts
+   * const { written, removed, durationMs } = await tx.commit();
+   * console.log(`${written} written, ${removed} removed in ${durationMs.toFixed(0)} ms`);
+   * ```
    */
   async commit(): Promise<CommitResult> {
     this.#assertOpen('commit');
@@ -1128,7 +1149,19 @@ export class Transaction implements AsyncDisposable {
 
   /**
    * Discard everything staged. Idempotent once aborted; an error after commit() has started
-   * (`ESTATE`).
+   * (`ESTATE`). The root is never touched: nothing was applied before commit().
+   *
+   * @example
+   * ```ts
+   * const tx = begin({ dir: 'out' });
+   * try {
+   *   for (const part of parts) tx.write(part.name, await render(part));
+   * } catch (err) {
+   *   await tx.abort(); // nothing was written to out/
+   *   throw err;
+   * }
+   * await tx.commit();
+   * ```
    */
   async abort(): Promise<void> {
     // A call while an abort is under way (one an AbortSignal started, say) waits for it, so a
@@ -1155,7 +1188,19 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
-  /** `await using tx = begin(...)`: aborts the transaction if it was not committed. */
+  /**
+   * `await using tx = begin(...)`: aborts the transaction if it was not committed when the scope
+   * ends (an exception, an early return). Does nothing after commit() or abort().
+   *
+   * @example
+   * ```ts
+   * {
+   *   await using tx = begin({ dir: 'out' });
+   *   tx.write('a.json', await build()); // if build() throws, the transaction is aborted here
+   *   await tx.commit();
+   * }
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#state === 'open') await this.abort();
   }
