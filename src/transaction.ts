@@ -74,7 +74,7 @@ export interface WriteOptions {
    * @example
    * ```ts
    * const { data, version } = await tx.read('state.json');
-   * tx.write('state.json', update(data), { ifUnchanged: version });
+   * tx.write('state.json', nextState(data), { ifUnchanged: version });
    * ```
    */
   readonly ifUnchanged?: FileVersion | undefined;

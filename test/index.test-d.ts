@@ -25,6 +25,7 @@ import {
   type Durability,
   type FileVersion,
   type FoundTxn,
+  type LockState,
   type ReadResult,
   type RecoverOptions,
   type RecoverProgress,
@@ -151,6 +152,8 @@ describe('recover() and inspect()', () => {
     expectTypeOf<RecoverReport['rolledForward'][number]>().toHaveProperty('changed').toEqualTypeOf<number>();
     expectTypeOf<RecoverReport['orphans']>().toEqualTypeOf<string[]>();
     expectTypeOf<RecoverProgress['direction']>().toEqualTypeOf<'forward' | 'back'>();
+    expectTypeOf<FoundTxn['owner']>().toEqualTypeOf<LockState>();
+    expectTypeOf<LockState>().toEqualTypeOf<'held' | 'dead' | 'absent'>();
   });
 });
 

@@ -3,10 +3,13 @@
 // every field of an options type is optional, readonly, documented and has a @default. TypeDoc
 // (`npm run docs`, in CI with --treatWarningsAsErrors) also fails on any undocumented member;
 // this test holds the rules TypeDoc cannot express, and runs with `npm test`.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { repo } from './helpers/install.js';
+import { tmpdir } from './helpers/tmp.js';
 
 const program = ts.createProgram([path.join(repo, 'src/index.ts')], {
   module: ts.ModuleKind.NodeNext,
@@ -118,4 +121,80 @@ describe('the TSDoc of every public export', () => {
     }
     expect([...unexported].sort()).toEqual([]);
   });
+
+  it('has @example code that type-checks against the API (names an example leaves undefined are declared)', () => {
+    // Every @example of an export, of a class member and of an interface field.
+    const examples: { where: string; code: string }[] = [];
+    const collect = (where: string, symbol: ts.Symbol): void => {
+      for (const tag of symbol.getJsDocTags(checker)) {
+        if (tag.name !== 'example') continue;
+        const text = ts.displayPartsToString(tag.text);
+        for (const m of text.matchAll(/```ts\n([\s\S]*?)```/g)) examples.push({ where, code: m[1] as string });
+      }
+    };
+    for (const e of exports) {
+      collect(e.name, e.symbol);
+      if (ts.isClassDeclaration(e.declaration) || ts.isInterfaceDeclaration(e.declaration)) {
+        for (const member of checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(e.symbol))) collect(`${e.name}.${member.name}`, member);
+      }
+    }
+    expect(examples.length).toBeGreaterThan(20);
+    const dir = tmpdir('txnfs-tsdoc-');
+    const values = exports.filter((e) => e.symbol.flags & ts.SymbolFlags.Value).map((e) => e.name);
+    const types = exports.filter((e) => !(e.symbol.flags & ts.SymbolFlags.Value)).map((e) => e.name);
+    const header = [
+      `import { ${values.join(', ')} } from 'txnfs';`,
+      `import type { ${types.join(', ')} } from 'txnfs';`,
+      `import * as fs from 'node:fs';`,
+      `import * as path from 'node:path';`,
+      `import { pipeline } from 'node:stream/promises';`,
+      `import { execFileSync } from 'node:child_process';`,
+    ].join('\n');
+    // The placeholders an example assumes (`tx`, `parts`, `render()`): `tx` is a Transaction, the
+    // rest are `any`. A misspelt API name, a wrong option, a wrong argument count still fail.
+    const declared = (names: ReadonlySet<string>): string =>
+      [...names].map((n) => (n === 'tx' ? 'declare const tx: Transaction;' : `declare const ${n}: any;`)).join('\n');
+    const files = examples.map((x, i) => `example_${i}_${x.where.replace(/[^A-Za-z0-9]/g, '_')}.mts`);
+    const write = (missing: ReadonlyMap<string, Set<string>>): void => {
+      examples.forEach((x, i) => {
+        const file = files[i] as string;
+        fs.writeFileSync(path.join(dir, file), `${header}\n${declared(missing.get(file) ?? new Set())}\n${x.code}\nexport {};\n`);
+      });
+    };
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          lib: ['ES2022', 'ESNext.Disposable'],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          noUnusedLocals: false,
+          types: ['node'],
+          typeRoots: [path.join(repo, 'node_modules/@types')],
+          paths: { txnfs: [path.join(repo, 'src/index.ts')] },
+        },
+        files,
+      }),
+    );
+    const tsc = (): string[] => {
+      const r = spawnSync(process.execPath, [path.join(repo, 'node_modules/typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.json')], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      return r.stdout.trim().split('\n').filter((l) => l.includes('error TS'));
+    };
+    write(new Map());
+    const missing = new Map<string, Set<string>>();
+    for (const line of tsc()) {
+      const m = /^(\S+?)\(\d+,\d+\): error TS(?:2304|2552|18004): (?:Cannot find name|No value exists in scope for the shorthand property) '(\w+)'/.exec(line);
+      if (m !== null) missing.set(m[1] as string, (missing.get(m[1] as string) ?? new Set()).add(m[2] as string));
+    }
+    write(missing);
+    const errors = tsc().map((line) => {
+      const file = line.slice(0, line.indexOf('('));
+      return `${examples[files.indexOf(file)]?.where ?? file}: ${line.slice(line.indexOf('error'))}`;
+    });
+    expect(errors).toEqual([]);
+  }, 60_000);
 });
