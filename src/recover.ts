@@ -398,7 +398,7 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     root = await fs.realpath(abs);
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return emptyReport(abs, dryRun, started);
-    throw new TxnError(codes.EFS, `Cannot open the root '${abs}': ${(err as Error).message}`, { cause: err, path: abs });
+    throw new TxnError(codes.EFS, `Cannot open the root '${abs}': ${(err as Error).message}. Check that it is a directory you may read, then run recover() again.`, { cause: err, path: abs });
   }
   const home = homeOf(root);
   const homeInfo = await fs.lstat(home).catch(() => undefined);

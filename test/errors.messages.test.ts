@@ -37,13 +37,14 @@ const hasPath = (details: ts.Expression | undefined): boolean =>
   !/\bpath\s*:\s*undefined\b/.test(details.getText());
 
 /** The function (declaration, method or `const f = (...) =>`) around `node`, with its name. */
-function enclosing(node: ts.Node): { name: string; params: string[] } | undefined {
+function enclosing(node: ts.Node): { name: string; params: string[]; exported: boolean } | undefined {
   for (let n = node.parent; n !== undefined; n = n.parent) {
     if (ts.isFunctionDeclaration(n) || ts.isMethodDeclaration(n) || ts.isArrowFunction(n) || ts.isFunctionExpression(n)) {
       const params = n.parameters.map((p) => p.name.getText());
       let name = n.name?.getText();
       if (name === undefined && ts.isVariableDeclaration(n.parent)) name = n.parent.name.getText();
-      return name === undefined ? undefined : { name, params };
+      const exported = ts.isFunctionDeclaration(n) && (ts.getCombinedModifierFlags(n) & ts.ModifierFlags.Export) !== 0;
+      return name === undefined ? undefined : { name, params, exported };
     }
   }
   return undefined;
@@ -51,52 +52,66 @@ function enclosing(node: ts.Node): { name: string; params: string[] } | undefine
 
 function collect(): Site[] {
   const sites: Site[] = [];
-  for (const file of sourceFiles(path.join(repo, 'src'))) {
-    const text = fs.readFileSync(file, 'utf8');
-    const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
-    const rel = path.relative(repo, file);
-    const builders: { name: string; index: number; template: string; param: string; code: string; hasPathDetail: boolean }[] = [];
-    const direct: { node: ts.NewExpression; code: string; message: string; hasPathDetail: boolean }[] = [];
+  const files = sourceFiles(path.join(repo, 'src')).map((file) => ({ rel: path.relative(repo, file), sf: ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true) }));
+  const where = (rel: string, sf: ts.SourceFile, node: ts.Node): string => `${rel}:${sf.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
+  interface Builder {
+    readonly name: string;
+    readonly index: number;
+    readonly param: string;
+    readonly template: string;
+    readonly code: string;
+    readonly hasPathDetail: boolean;
+    readonly at: string;
+    readonly file: string;
+    readonly exported: boolean;
+  }
+  const builders: Builder[] = [];
+  for (const { rel, sf } of files) {
     const visit = (node: ts.Node): void => {
       if (ts.isNewExpression(node) && node.expression.getText() === 'TxnError' && node.arguments !== undefined) {
         const [codeArg, messageArg, details] = node.arguments;
         const code = codeArg?.getText() ?? '?';
         const message = messageArg?.getText() ?? '';
         const fn = enclosing(node);
-        // A helper that receives (part of) its message as a parameter: judge its callers instead.
+        // A function that puts one of its parameters into the message: judge each call with the
+        // argument it passes (a helper such as bad(message, path), or openRoot(dir)).
         const param = fn?.params.find((p) => message === p || message.includes(`\${${p}}`));
         if (fn !== undefined && param !== undefined) {
-          builders.push({ name: fn.name, index: fn.params.indexOf(param), template: message, param, code, hasPathDetail: hasPath(details) });
+          builders.push({ name: fn.name, index: fn.params.indexOf(param), param, template: message, code, hasPathDetail: hasPath(details), at: where(rel, sf, node), file: rel, exported: fn.exported });
         } else {
-          direct.push({ node, code, message, hasPathDetail: hasPath(details) });
+          sites.push({ where: where(rel, sf, node), code, message, hasPathDetail: hasPath(details) });
         }
       }
       ts.forEachChild(node, visit);
     };
     visit(sf);
-    for (const d of direct) {
-      const line = sf.getLineAndCharacterOfPosition(d.node.getStart()).line + 1;
-      sites.push({ where: `${rel}:${line}`, code: d.code, message: d.message, hasPathDetail: d.hasPathDetail });
-    }
+  }
+  const called = new Set<Builder>();
+  for (const { rel, sf } of files) {
     const calls = (node: ts.Node): void => {
       if (ts.isCallExpression(node)) {
-        const callee = node.expression.getText();
-        for (const b of builders.filter((x) => x.name === callee)) {
+        const callee = node.expression.getText().replace(/^this\./, '');
+        // A helper of this file, or an exported one of another file (helpers of the same name in
+        // two files are two helpers).
+        const local = builders.filter((x) => x.name === callee && x.file === rel);
+        for (const b of local.length > 0 ? local : builders.filter((x) => x.name === callee && x.exported)) {
           const arg = node.arguments[b.index];
           if (arg === undefined) continue;
+          called.add(b);
           // A literal argument is message text; any other expression is interpolated, as it will be.
           const literal = ts.isStringLiteral(arg) || ts.isNoSubstitutionTemplateLiteral(arg) || ts.isTemplateExpression(arg);
           const inner = literal ? arg.getText().replace(/^[`'"]|[`'"]$/g, '') : `\${${arg.getText()}}`;
           const message = b.template === b.param ? arg.getText() : b.template.replace(`\${${b.param}}`, inner);
           const code = b.code === 'code' ? (node.arguments[0]?.getText() ?? b.code) : b.code;
-          const line = sf.getLineAndCharacterOfPosition(node.getStart()).line + 1;
-          sites.push({ where: `${rel}:${line}`, code, message, hasPathDetail: b.hasPathDetail });
+          sites.push({ where: `${where(rel, sf, node)} (${b.at})`, code, message, hasPathDetail: b.hasPathDetail });
         }
       }
       ts.forEachChild(node, calls);
     };
     calls(sf);
   }
+  // A helper whose calls were not found is judged on its own text, never skipped.
+  for (const b of builders.filter((x) => !called.has(x))) sites.push({ where: b.at, code: b.code, message: b.template, hasPathDetail: b.hasPathDetail });
   return sites;
 }
 
