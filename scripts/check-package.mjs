@@ -3,7 +3,11 @@
 //
 //   1. `npm pack` into a temp dir (scripts skipped: the npm script builds dist/ first);
 //   2. the file list: every file a user needs is there, and nothing else is (no sources, tests,
-//      source maps, docs or examples), so a stray file fails CI instead of shipping;
+//      source maps, docs or examples), so a stray file fails CI instead of shipping. Every
+//      module of dist/ ships, internal ones included: index.js imports them. That includes
+//      dist/faults.js, the test-only fault hook, because the library calls its step() at each
+//      protocol point (one property read when no hook is set); the `exports` map keeps every
+//      internal module unreachable (`require('txnfs/dist/faults.js')` fails: test/package.test.ts);
 //   3. publint --strict on the tarball (package.json fields, exports, bin, file formats);
 //   4. @arethetypeswrong/cli on the tarball (types resolve for every module-resolution mode).
 //
