@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repo } from './helpers/install.js';
 import { tmpdir } from './helpers/tmp.js';
+import { typecheck } from './helpers/tsc.js';
 
 interface Block {
   readonly doc: string;
@@ -110,37 +111,11 @@ describe('code samples in the docs', () => {
       return name;
     });
     const examples = fs.readdirSync(path.join(repo, 'examples')).filter((f) => f.endsWith('.mjs')).map((f) => path.join(repo, 'examples', f));
-    fs.writeFileSync(
-      path.join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          target: 'es2022',
-          lib: ['ES2022', 'ESNext.Disposable'],
-          strict: true,
-          noEmit: true,
-          allowJs: true,
-          checkJs: true,
-          skipLibCheck: true,
-          types: ['node'],
-          typeRoots: [path.join(repo, 'node_modules/@types')],
-          // As a user's project resolves it: the built declarations (the examples, inside this
-          // package, reach the same file through the package's own name).
-          paths: { txnfs: [path.join(repo, 'dist/index.d.ts')] },
-        },
-        files: [...files, ...examples],
-      }),
-    );
-    const r = spawnSync(process.execPath, [path.join(repo, 'node_modules/typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.json')], {
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    // Each error names the doc and line of its block: docs_guide_md_L12.mts(3,5) is docs/guide.md,
-    // the block opening at line 12, third line of (prelude + block).
-    expect(r.stdout.trim().split('\n').filter(Boolean)).toEqual([]);
-    expect(r.status).toBe(0);
+    // As a user's project resolves it: the built declarations (the examples, inside this package,
+    // reach the same file through the package's own name). Each error names the doc and line of
+    // its block: docs_guide_md_L12.mts(3,5) is docs/guide.md, the block opening at line 12, third
+    // line of (prelude + block).
+    expect(typecheck(dir, [...files, ...examples], path.join(repo, 'dist/index.d.ts'), { allowJs: true, checkJs: true })).toEqual([]);
   }, 60_000);
 
   it('showing a program\'s output match what it prints', () => {

@@ -3,13 +3,13 @@
 // every field of an options type is optional, readonly, documented and has a @default. TypeDoc
 // (`npm run docs`, in CI with --treatWarningsAsErrors) also fails on any undocumented member;
 // this test holds the rules TypeDoc cannot express, and runs with `npm test`.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { repo } from './helpers/install.js';
 import { tmpdir } from './helpers/tmp.js';
+import { typecheck } from './helpers/tsc.js';
 
 const program = ts.createProgram([path.join(repo, 'src/index.ts')], {
   module: ts.ModuleKind.NodeNext,
@@ -161,29 +161,7 @@ describe('the TSDoc of every public export', () => {
         fs.writeFileSync(path.join(dir, file), `${header}\n${declared(missing.get(file) ?? new Set())}\n${x.code}\nexport {};\n`);
       });
     };
-    fs.writeFileSync(
-      path.join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          target: 'es2022',
-          lib: ['ES2022', 'ESNext.Disposable'],
-          strict: true,
-          noEmit: true,
-          skipLibCheck: true,
-          noUnusedLocals: false,
-          types: ['node'],
-          typeRoots: [path.join(repo, 'node_modules/@types')],
-          paths: { txnfs: [path.join(repo, 'src/index.ts')] },
-        },
-        files,
-      }),
-    );
-    const tsc = (): string[] => {
-      const r = spawnSync(process.execPath, [path.join(repo, 'node_modules/typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.json')], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-      return r.stdout.trim().split('\n').filter((l) => l.includes('error TS'));
-    };
+    const tsc = (): string[] => typecheck(dir, files, path.join(repo, 'src/index.ts'), { noUnusedLocals: false });
     write(new Map());
     const missing = new Map<string, Set<string>>();
     for (const line of tsc()) {
