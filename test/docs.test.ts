@@ -128,6 +128,13 @@ describe('code samples in the docs', () => {
     }
   });
 
+  it('include what each error code means and what to do (docs/errors.md)', async () => {
+    const { codes } = await import('../src/errors.js');
+    const text = fs.readFileSync(path.join(repo, 'docs/errors.md'), 'utf8');
+    const headings = [...text.matchAll(/^### `(\w+)`$/gm)].map((m) => m[1]);
+    expect(headings.sort()).toEqual(Object.keys(codes).sort());
+  });
+
   it('name their language, so none escapes the checks above by accident', () => {
     const bare = all.filter((b) => b.lang === '').map((b) => `${b.doc}:${b.line}`);
     expect(bare, 'give these fences a language (ts, sh, text, ...)').toEqual([]);
