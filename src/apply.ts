@@ -123,7 +123,7 @@ class DirGuard {
     if (info.kind !== 'dir') {
       throw new TxnError(
         codes.ETARGET,
-        `'${rel}' must be a directory inside the root, but it is now a ${info.kind === 'symlink' ? 'symlink' : 'file'}; txnfs will not follow or replace it.`,
+        `'${rel}' must be a directory inside the root, but it is now a ${info.kind === 'symlink' ? 'symlink' : 'file'}; txnfs will not follow or replace it. Move it away, then retry (recover() finishes a transaction left half-done).`,
         { path: abs },
       );
     }

@@ -93,7 +93,20 @@ export class TxnError extends Error {
   }
 }
 
-/** True for a {@link TxnError} from any copy of txnfs (works across realms and duplicate installs). */
+/**
+ * True for a {@link TxnError} from any copy of txnfs (works across realms and duplicate installs,
+ * where `instanceof` does not), narrowing `value` to `TxnError`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await writeFile('state.json', data, { exclusive: true });
+ * } catch (err) {
+ *   if (isTxnError(err) && err.code === codes.EPRECONDITION) console.log('already there');
+ *   else throw err;
+ * }
+ * ```
+ */
 export function isTxnError(value: unknown): value is TxnError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
 }

@@ -89,7 +89,7 @@ const MAX_LISTED = 5;
 /** Validate `subtree` lexically against the real root; '' is the root itself. */
 export function subtreeOf(root: string, value: string | undefined): string {
   if (value === undefined || value === '' || value === '.') return '';
-  if (value.includes('\0')) throw new TxnError(codes.EBADPATH, `The subtree ${JSON.stringify(value)} contains a NUL byte.`, { path: value });
+  if (value.includes('\0')) throw new TxnError(codes.EBADPATH, `The subtree ${JSON.stringify(value)} contains a NUL byte. Pass a directory path without one.`, { path: value });
   const rel = path.relative(root, path.resolve(root, value));
   if (rel === '') return '';
   if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
@@ -97,7 +97,7 @@ export function subtreeOf(root: string, value: string | undefined): string {
   }
   const parts = rel.split(path.sep);
   if (parts.some(isReserved)) {
-    throw new TxnError(codes.EBADPATH, `The subtree '${value}' is inside '.txnfs', which txnfs reserves for its own records.`, { path: value });
+    throw new TxnError(codes.EBADPATH, `The subtree '${value}' is inside '.txnfs', which txnfs reserves for its own records. Pick a directory outside it.`, { path: value });
   }
   return parts.join('/');
 }
@@ -116,7 +116,7 @@ async function subtreeDir(root: string, subtree: string): Promise<string | undef
   if (real !== abs) {
     throw new TxnError(codes.EBADPATH, `The subtree '${subtree}' passes through a symlink (it resolves to '${real}'); name the real directory.`, { path: subtree });
   }
-  if ((await fs.stat(real)).kind !== 'dir') throw new TxnError(codes.ETARGET, `The subtree '${subtree}' is not a directory.`, { path: subtree });
+  if ((await fs.stat(real)).kind !== 'dir') throw new TxnError(codes.ETARGET, `The subtree '${subtree}' is not a directory. Pass a directory inside the root, or a path where none exists yet.`, { path: subtree });
   return real;
 }
 
@@ -202,7 +202,7 @@ export async function runExec(o: ExecOptions): Promise<ExecOutcome> {
     const produced = await walk(out);
     if (produced.others.length > 0) {
       const what = produced.others.map((e) => `${e.rel} (${e.kind === 'symlink' ? 'symlink' : 'special file'})`);
-      throw new TxnError(codes.ETARGET, `The command left entries in TXNFS_OUT that are not regular files: ${listed(what)}. txnfs commits regular files only; nothing was committed.`);
+      throw new TxnError(codes.ETARGET, `The command left entries in TXNFS_OUT ('${out}') that are not regular files: ${listed(what)}. txnfs commits regular files only; nothing was committed. Remove them (or write regular files instead) before the command exits.`, { path: out });
     }
     const prefix = subtree === '' ? '' : `${subtree}/`;
     if (o.deleteMissing === true) {

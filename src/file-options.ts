@@ -11,7 +11,9 @@ import { checkOptionsObject, resolveCommon, type Durability, type ResolvedCommon
 
 /** An explicit owner for the written file. */
 export interface Owner {
+  /** The user id to give the file. */
   readonly uid: number;
+  /** The group id to give the file. */
   readonly gid: number;
 }
 
@@ -67,7 +69,11 @@ export interface WriteFileOptions {
    * @default false
    */
   readonly exclusive?: boolean | undefined;
-  /** Abort the write; the file is then untouched and the call fails with `EABORTED`. */
+  /**
+   * Abort the write; the file is then untouched and the call fails with `EABORTED`. Too late once
+   * the rename has started.
+   * @default undefined (no signal)
+   */
   readonly signal?: AbortSignal | undefined;
   /**
    * Do everything but the final rename (like safer's `dry_run`): resolve the path, check

@@ -43,7 +43,7 @@ export async function fill(temp: TempFile, source: Source, o: ResolvedFileOption
     }
   } catch (err) {
     if (isTxnError(err) || isAbort(err, signal)) throw err;
-    throw new TxnError(codes.ESTAGE, `Reading the data for '${target}' failed: ${(err as Error)?.message ?? String(err)}. The file is untouched.`, { path: target, cause: err });
+    throw new TxnError(codes.ESTAGE, `Reading the data for '${target}' failed: ${(err as Error)?.message ?? String(err)}. The file is untouched; fix the data source (see err.cause) and write again.`, { path: target, cause: err });
   }
 }
 
@@ -55,9 +55,9 @@ export function isAbort(err: unknown, signal: AbortSignal | undefined): boolean 
 export function fileError(err: unknown, target: string, signal: AbortSignal | undefined): TxnError {
   if (isTxnError(err)) return err;
   if (isAbort(err, signal)) {
-    return new TxnError(codes.EABORTED, `The write of '${target}' was aborted by its AbortSignal; the file is untouched.`, { path: target, cause: err });
+    return new TxnError(codes.EABORTED, `The write of '${target}' was aborted by its AbortSignal; the file is untouched. Write it again if it is still wanted.`, { path: target, cause: err });
   }
-  return new TxnError(codes.EFS, `Writing '${target}' failed: ${(err as Error)?.message ?? String(err)}. The file is untouched.`, { path: target, cause: err });
+  return new TxnError(codes.EFS, `Writing '${target}' failed: ${(err as Error)?.message ?? String(err)}. The file is untouched; fix the cause (see err.cause) and retry.`, { path: target, cause: err });
 }
 
 /** Resolve, write, commit: one whole call, run in its turn. */
@@ -67,7 +67,7 @@ async function writeInTurn(abs: string, source: Source, o: ResolvedFileOptions):
     signal?.throwIfAborted();
     const target = await resolveTarget(abs);
     if (o.exclusive && target.existing !== undefined) {
-      throw new TxnError(codes.EPRECONDITION, `'${target.path}' already exists and { exclusive: true } was given; it was not replaced.`, { path: target.path });
+      throw new TxnError(codes.EPRECONDITION, `'${target.path}' already exists and { exclusive: true } was given; it was not replaced. Remove it first, or write without exclusive to replace it.`, { path: target.path });
     }
     const temp = await TempFile.open(target, o);
     try {

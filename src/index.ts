@@ -8,6 +8,7 @@ export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, Write
 export type { FileVersion, ReadResult } from './preconditions.js';
 export { recover, inspect } from './recover.js';
 export type { FoundTxn, RecoveredTxn, RecoverOptions, RecoverProgress, RecoverReport, TxnState, UnresolvedTxn } from './recover.js';
+export type { LockState } from './lock.js';
 export { TxnError, codes, isTxnError } from './errors.js';
 export type { TxnErrorCode, TxnErrorDetails } from './errors.js';
 export { defaults } from './options.js';

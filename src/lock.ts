@@ -315,7 +315,11 @@ async function lockedError(lockDir: string, record: OwnerRecord, timing: LockTim
   );
 }
 
-/** The state of someone's lock, as recovery sees it. */
+/**
+ * The state of a transaction's owner lock, as recovery sees it: 'held' (its process is alive and
+ * refreshing it: recovery leaves the transaction alone), 'dead' (its process has exited, or the
+ * lock was not refreshed for the stale time), 'absent' (no lock).
+ */
 export type LockState = 'held' | 'dead' | 'absent';
 
 /**

@@ -58,7 +58,11 @@ export interface CommonOptions {
    * @default 16
    */
   readonly concurrency?: number | undefined;
-  /** Cancels the operation before its commit point; it then fails with `EABORTED`. */
+  /**
+   * Cancels the operation before its commit point; it then fails with `EABORTED` and nothing
+   * changes. After the commit point the commit completes regardless.
+   * @default undefined (no signal)
+   */
   readonly signal?: AbortSignal | undefined;
 }
 

@@ -60,27 +60,27 @@ export function isReserved(component: string): boolean {
 export function checkTarget(root: string, input: unknown, argName = 'path'): TargetPath {
   if (typeof input !== 'string') throw badArgument(argName, 'a string', input);
   if (input.length === 0) throw bad('The target path is empty. Pass a file name relative to the root.', input);
-  if (input.includes('\0')) throw bad(`The target path ${JSON.stringify(input)} contains a NUL byte.`, input);
+  if (input.includes('\0')) throw bad(`The target path ${JSON.stringify(input)} contains a NUL byte. Pass a file name without one.`, input);
   if (input.endsWith('/') || input.endsWith(path.sep)) {
-    throw bad(`The target path '${input}' ends with a separator, so it names a directory; txnfs writes files.`, input);
+    throw bad(`The target path '${input}' ends with a separator, so it names a directory; txnfs writes files. Pass the file name without the trailing separator.`, input);
   }
   const abs = path.resolve(root, input);
   const relNative = path.relative(root, abs);
-  if (relNative === '') throw bad(`The target path '${input}' names the root directory itself, not a file in it.`, input);
+  if (relNative === '') throw bad(`The target path '${input}' names the root directory itself, not a file in it. Pass the name of a file inside the root.`, input);
   if (relNative === '..' || relNative.startsWith(`..${path.sep}`) || path.isAbsolute(relNative)) {
-    throw bad(`The target path '${input}' is outside the root '${root}'. Targets must be inside the root.`, input);
+    throw bad(`The target path '${input}' is outside the root '${root}'. Targets must be inside the root: use a path relative to it, or begin() the transaction in a directory that holds every target.`, input);
   }
   const rel = path.sep === '/' ? relNative : relNative.split(path.sep).join('/');
   for (const part of components(rel)) {
     if (isReserved(part)) {
-      throw bad(`The target path '${input}' is inside a '${HOME_NAME}' directory, which txnfs reserves for its own records.`, input);
+      throw bad(`The target path '${input}' is inside a '${HOME_NAME}' directory, which txnfs reserves for its own records. Pick another name.`, input);
     }
     if (Buffer.byteLength(part) > NAME_MAX) {
-      throw bad(`The target path '${input}' has a name longer than ${NAME_MAX} bytes.`, input, nameTooLong(abs));
+      throw bad(`The target path '${input}' has a name longer than ${NAME_MAX} bytes. Use a shorter name.`, input, nameTooLong(abs));
     }
   }
   if (Buffer.byteLength(abs) > PATH_MAX) {
-    throw bad(`The target path '${input}' is longer than ${PATH_MAX} bytes once resolved.`, input, nameTooLong(abs));
+    throw bad(`The target path '${input}' is longer than ${PATH_MAX} bytes once resolved. Use a shorter path.`, input, nameTooLong(abs));
   }
   // Only `rel` is kept: a transaction holds one of these per entry until commit.
   return { rel };
@@ -178,7 +178,7 @@ export class Resolver {
     const parent = await this.#dir(parentRel, rel);
     const realRel = join(parent.rel, name);
     if (isReserved(components(realRel)[0] ?? '')) {
-      throw bad(`The target path '${rel}' leads into the '${HOME_NAME}' directory through a symlink.`, rel);
+      throw bad(`The target path '${rel}' leads into the '${HOME_NAME}' directory through a symlink. Remove that symlink, or pick another path.`, rel);
     }
     if (parent.missing.length > 0) return { rel: realRel, existing: undefined, missingDirs: parent.missing };
     this.#refuseMount(path.join(this.#realRoot, realRel), rel);
@@ -191,7 +191,7 @@ export class Resolver {
     } catch (err) {
       const code = errnoOf(err);
       if (code === 'ENOENT') return { rel: realRel, existing: undefined, missingDirs: NONE };
-      if (code === 'ENAMETOOLONG') throw bad(`The target path '${rel}' is too long for this filesystem.`, rel, err);
+      if (code === 'ENAMETOOLONG') throw bad(`The target path '${rel}' is too long for this filesystem. Use a shorter name.`, rel, err);
       throw err;
     }
     if (info.kind === 'dir') {
@@ -201,7 +201,7 @@ export class Resolver {
       throw new TxnError(codes.ETARGET, `The target '${rel}' is a symlink. txnfs does not write through or replace symlinks in a transaction; name the file it points to instead.`, { path: rel });
     }
     if (info.kind !== 'file') {
-      throw new TxnError(codes.ETARGET, `The target '${rel}' is not a regular file (a FIFO, socket or device); txnfs will not replace it.`, { path: rel });
+      throw new TxnError(codes.ETARGET, `The target '${rel}' is not a regular file (a FIFO, socket or device); txnfs will not replace it. Remove it, or pick another name.`, { path: rel });
     }
     return { rel: realRel, existing: info, missingDirs: NONE };
   }
@@ -262,7 +262,7 @@ export class Resolver {
         // Missing, or a symlink that points nowhere: only the first may be created.
         const exists = await fs.lstat(abs).then(() => true, () => false);
         if (exists) {
-          throw bad(`The target path '${forTarget}' passes through '${rel}', a symlink whose target does not exist.`, forTarget);
+          throw bad(`The target path '${forTarget}' passes through '${rel}', a symlink whose target does not exist. Create the directory it points to, or remove the symlink.`, forTarget);
         }
         const slash = rel.lastIndexOf('/');
         const parent = await this.#dir(slash === -1 ? '' : rel.slice(0, slash), forTarget);
@@ -270,18 +270,18 @@ export class Resolver {
         return { rel: mine, missing: [...parent.missing, mine] };
       }
       if (code === 'ENOTDIR') {
-        throw new TxnError(codes.ETARGET, `The target path '${forTarget}' needs '${rel}' to be a directory, but a part of it is a file.`, { path: forTarget, cause: err });
+        throw new TxnError(codes.ETARGET, `The target path '${forTarget}' needs '${rel}' to be a directory, but a part of it is a file. Remove or rename that file, or pick another path.`, { path: forTarget, cause: err });
       }
-      if (code === 'ELOOP') throw bad(`The target path '${forTarget}' passes through a symlink loop at '${rel}'.`, forTarget, err);
-      if (code === 'ENAMETOOLONG') throw bad(`The target path '${forTarget}' is too long for this filesystem.`, forTarget, err);
+      if (code === 'ELOOP') throw bad(`The target path '${forTarget}' passes through a symlink loop at '${rel}'. Fix or remove the looping symlink.`, forTarget, err);
+      if (code === 'ENAMETOOLONG') throw bad(`The target path '${forTarget}' is too long for this filesystem. Use a shorter name.`, forTarget, err);
       throw err;
     }
     if (real !== this.#realRoot && !real.startsWith(this.#realRoot + path.sep)) {
-      throw bad(`The target path '${forTarget}' leaves the root through a symlink ('${rel}' resolves to '${real}').`, forTarget);
+      throw bad(`The target path '${forTarget}' leaves the root through a symlink ('${rel}' resolves to '${real}'). Write it in a transaction rooted where the symlink points, or remove the symlink.`, forTarget);
     }
     const info = await fs.stat(real);
     if (info.kind !== 'dir') {
-      throw new TxnError(codes.ETARGET, `The target path '${forTarget}' needs '${rel}' to be a directory, but it is a file.`, { path: forTarget });
+      throw new TxnError(codes.ETARGET, `The target path '${forTarget}' needs '${rel}' to be a directory, but it is a file. Remove or rename that file, or pick another path.`, { path: forTarget });
     }
     this.#refuseMount(real, forTarget);
     if (info.dev !== this.#dev) {

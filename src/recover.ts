@@ -41,7 +41,14 @@ export type TxnState = 'staging' | 'committed' | 'rolling-back' | 'corrupt' | 'o
 
 /** One transaction found in a root's home. */
 export interface FoundTxn {
+  /** The transaction id: its staging dir is `<dir>/.txnfs/.txn-<id>`. */
   readonly id: string;
+  /**
+   * 'staging': not committed (discarded by recovery if its owner is dead); 'committed': past its
+   * commit point (recovery finishes it); 'rolling-back': recovery finishes the rollback; 'corrupt':
+   * the journal fails its checksum (left for a person); 'orphan-lock': an owner lock without a
+   * staging dir (removed once its owner is dead).
+   */
   readonly state: TxnState;
   /** 'held': its owner is alive; 'dead': gone or stale; 'absent': no owner lock. */
   readonly owner: LockState;
@@ -62,6 +69,7 @@ export interface FoundTxn {
 
 /** A transaction recovery acted on. */
 export interface RecoveredTxn {
+  /** The transaction id. */
   readonly id: string;
   /** Entries in its journal (0 for a discarded transaction that never reached its commit point). */
   readonly entries: number;
@@ -73,9 +81,13 @@ export interface RecoveredTxn {
 
 /** A transaction recovery could not resolve, and why. */
 export interface UnresolvedTxn {
+  /** The transaction id. */
   readonly id: string;
+  /** Its staging dir, `<dir>/.txnfs/.txn-<id>`: what a person should look at. */
   readonly path: string;
+  /** Why it was left: the journal's checksum failed, or which apply and rollback step failed. */
   readonly reason: string;
+  /** For a `failed` transaction: the error of the last attempt (its `cause` is the fs error). */
   readonly error?: TxnError | undefined;
 }
 
@@ -83,6 +95,7 @@ export interface UnresolvedTxn {
 export interface RecoverReport {
   /** The real path of the root. */
   readonly dir: string;
+  /** True when nothing was changed (the `dryRun` option): the lists say what would be done. */
   readonly dryRun: boolean;
   /** Dead transactions past their commit point, now fully applied. */
   readonly rolledForward: RecoveredTxn[];
@@ -91,13 +104,19 @@ export interface RecoverReport {
   /** Dead transactions that never reached their commit point, removed. */
   readonly discarded: RecoveredTxn[];
   /** Transactions whose owner is alive, left alone. */
-  readonly skipped: { readonly id: string; readonly state: TxnState }[];
+  readonly skipped: {
+    /** The transaction id. */
+    readonly id: string;
+    /** What it is doing, as {@link FoundTxn.state}. */
+    readonly state: TxnState;
+  }[];
   /** Journals that failed their checksum, left in place for a person. */
   readonly corrupt: UnresolvedTxn[];
   /** Transactions whose apply and rollback both failed (e.g. EIO), left in place. */
   readonly failed: UnresolvedTxn[];
   /** Temp files and update() locks of dead single-file writers, removed (with `dryRun`: to remove). */
   readonly orphans: string[];
+  /** Wall time of the call, in milliseconds. */
   readonly durationMs: number;
 }
 
@@ -108,14 +127,23 @@ export interface RecoverOptions extends CommonOptions {
    * @default false
    */
   readonly dryRun?: boolean | undefined;
-  /** Called as entries are applied, e.g. to draw a progress bar. */
+  /**
+   * Called after each entry of a transaction is applied (rolled forward or back), e.g. to draw a
+   * progress bar for a large transaction. Keep it cheap: it is called once per entry.
+   * @default undefined (no progress reports)
+   */
   readonly onProgress?: ((progress: RecoverProgress) => void) | undefined;
 }
 
+/** What {@link RecoverOptions.onProgress} is called with. */
 export interface RecoverProgress {
+  /** The transaction being applied. */
   readonly id: string;
+  /** 'forward': finishing it (it passed its commit point); 'back': undoing it. */
   readonly direction: 'forward' | 'back';
+  /** Entries applied so far. */
   readonly done: number;
+  /** Entries in its journal. */
   readonly total: number;
 }
 
@@ -208,6 +236,14 @@ async function measure(c: Classified): Promise<Pick<FoundTxn, 'mtimeMs' | 'stage
 /**
  * List every transaction in the home of `dir`, with its state, whether its owner is alive, its age
  * and what it has staged. Read-only; takes no lock. Costs one lstat per staged file.
+ * `options.lockStale` (default 10000) is the stale time used to judge owners on other hosts.
+ *
+ * @example
+ * ```ts
+ * // A health check: transactions whose owner is gone, waiting for recover()
+ * const stuck = (await inspect('out')).filter((t) => t.owner !== 'held');
+ * if (stuck.length > 0) console.warn(`run recover('out'): ${stuck.map((t) => t.id).join(', ')}`);
+ * ```
  */
 export async function inspect(dir: string, options: { lockStale?: number } = {}): Promise<FoundTxn[]> {
   const root = await fs.realpath(resolveDir(dir, 'dir')).catch(() => resolveDir(dir, 'dir'));
@@ -362,7 +398,7 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     root = await fs.realpath(abs);
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return emptyReport(abs, dryRun, started);
-    throw new TxnError(codes.EFS, `Cannot open the root '${abs}': ${(err as Error).message}`, { cause: err, path: abs });
+    throw new TxnError(codes.EFS, `Cannot open the root '${abs}': ${(err as Error).message}. Check that it is a directory you may read, then run recover() again.`, { cause: err, path: abs });
   }
   const home = homeOf(root);
   const homeInfo = await fs.lstat(home).catch(() => undefined);

@@ -76,7 +76,7 @@ const CREATE_ATTEMPTS = 8;
 const NO_OWNERS = new Set(['ENOSYS', 'EINVAL', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP']);
 
 function fail(code: TxnErrorCode, message: string, target: string, cause: unknown): TxnError {
-  return new TxnError(code, `${message}: ${(cause as Error)?.message ?? String(cause)}. The file is untouched.`, { path: target, cause });
+  return new TxnError(code, `${message}: ${(cause as Error)?.message ?? String(cause)}. The file is untouched; fix the cause (see err.cause) and retry.`, { path: target, cause });
 }
 
 function isRoot(): boolean {
@@ -137,7 +137,7 @@ export class TempFile {
         if (isTxnError(err)) throw err; // '.txnfs' exists and is not a directory
         const code = errnoOf(err);
         if (code === 'ENOTDIR') {
-          throw new TxnError(codes.ETARGET, `Cannot write '${target.path}': a part of its directory path is a file.`, { path: target.path, cause: err });
+          throw new TxnError(codes.ETARGET, `Cannot write '${target.path}': a part of its directory path is a file. Remove or rename that file, or pick another path.`, { path: target.path, cause: err });
         }
         if (code !== 'ENOENT') throw fail(codes.EFS, `Cannot create '${path.join(homeDir, HOME_NAME)}' for the temp file of '${target.path}'`, target.path, err);
         if (!o.mkdirs) {
@@ -159,7 +159,7 @@ export class TempFile {
   /** Append `data` to the temp file, all of it or fail. */
   async write(data: Uint8Array): Promise<void> {
     const handle = this.#handle;
-    if (handle === undefined || this.#state !== 'open') throw new TxnError(codes.ESTATE, `The temp file of '${this.#target}' is closed.`, { path: this.#target });
+    if (handle === undefined || this.#state !== 'open') throw new TxnError(codes.ESTATE, `The temp file of '${this.#target}' is closed: this write already ended or was abandoned. Start a new write.`, { path: this.#target });
     try {
       if (mutated('file-single-write')) await handle.write(data, 0, data.length);
       else await writeAll(handle, data);
@@ -179,7 +179,7 @@ export class TempFile {
     const target = this.#target;
     try {
       const handle = this.#handle;
-      if (handle === undefined || this.#state !== 'open') throw new TxnError(codes.ESTATE, `The temp file of '${target}' is closed.`, { path: target });
+      if (handle === undefined || this.#state !== 'open') throw new TxnError(codes.ESTATE, `The temp file of '${target}' is closed: this write already ended or was abandoned. Start a new write.`, { path: target });
       await this.#setOwnerAndMode(handle, existing);
       try {
         // fsync before the rename: once a name points at this inode, its data must already be durable.
@@ -202,7 +202,7 @@ export class TempFile {
       await this.discard();
       if (isTxnError(err)) throw err;
       if (o.common.signal?.aborted === true && err === o.common.signal.reason) {
-        throw new TxnError(codes.EABORTED, `The write of '${target}' was aborted by its AbortSignal; the file is untouched.`, { path: target, cause: err });
+        throw new TxnError(codes.EABORTED, `The write of '${target}' was aborted by its AbortSignal; the file is untouched. Write it again if it is still wanted.`, { path: target, cause: err });
       }
       throw fail(codes.EFS, `Replacing '${target}' failed`, target, err);
     }
@@ -261,7 +261,7 @@ export class TempFile {
     } catch (err) {
       const code = errnoOf(err);
       if (code === 'EEXIST' && this.#o.exclusive) {
-        throw new TxnError(codes.EPRECONDITION, `'${target}' already exists and { exclusive: true } was given; it was not replaced.`, { path: target, cause: err });
+        throw new TxnError(codes.EPRECONDITION, `'${target}' already exists and { exclusive: true } was given; it was not replaced. Remove it first, or write without exclusive to replace it.`, { path: target, cause: err });
       }
       if (code === 'EXDEV') {
         throw new TxnError(codes.ECROSSDEV, `Cannot rename the temp file into '${target}': '${path.dirname(this.#path)}' is on another filesystem (a mount point or a symlink). Remove it; txnfs recreates it as a plain directory.`, { path: target, cause: err });
@@ -269,7 +269,7 @@ export class TempFile {
       if (code === 'EPERM' && this.#o.exclusive) {
         // link(2) is not supported here (vfat, some FUSE mounts): there is no other way to create
         // a file atomically without a window in which someone else's file could be replaced.
-        throw fail(codes.EFS, `{ exclusive: true } needs hard links, which the filesystem of '${target}' does not support`, target, err);
+        throw fail(codes.EFS, `{ exclusive: true } needs hard links, which the filesystem of '${target}' does not support (write without exclusive there)`, target, err);
       }
       throw err;
     }

@@ -17,8 +17,8 @@ export async function openRoot(dir: string): Promise<string> {
     if (errnoOf(err) === 'ENOENT') {
       throw new TxnError(codes.EFS, `The root directory '${dir}' does not exist. Create it first: txnfs creates nothing outside the root.`, { cause: err, path: dir });
     }
-    throw new TxnError(codes.EFS, `Cannot open the root '${dir}': ${(err as Error).message}`, { cause: err, path: dir });
+    throw new TxnError(codes.EFS, `Cannot open the root '${dir}': ${(err as Error).message}. Check that it is a directory you may read, then retry.`, { cause: err, path: dir });
   }
-  if ((await fs.stat(real)).kind !== 'dir') throw new TxnError(codes.ETARGET, `The root '${dir}' is not a directory.`, { path: dir });
+  if ((await fs.stat(real)).kind !== 'dir') throw new TxnError(codes.ETARGET, `The root '${dir}' is not a directory. Pass the directory the files go into.`, { path: dir });
   return real;
 }

@@ -60,7 +60,7 @@ export function createWriteStream(path: string | URL, options?: WriteFileOptions
         signal?.throwIfAborted();
         target = await resolveTarget(abs);
         if (o.exclusive && target.existing !== undefined) {
-          throw new TxnError(codes.EPRECONDITION, `'${target.path}' already exists and { exclusive: true } was given; it was not replaced.`, { path: target.path });
+          throw new TxnError(codes.EPRECONDITION, `'${target.path}' already exists and { exclusive: true } was given; it was not replaced. Remove it first, or write without exclusive to replace it.`, { path: target.path });
         }
         temp = await TempFile.open(target, o);
       })().then(() => callback(), (err: unknown) => callback(fileError(err, abs, signal)));
@@ -79,13 +79,13 @@ export function createWriteStream(path: string | URL, options?: WriteFileOptions
         // Read the target as it is now: its mode and owner are kept, and it may have appeared.
         const now = await resolveTarget(first.path);
         if (now.path !== first.path) {
-          throw new TxnError(codes.ETARGET, `'${first.path}' became a symlink while the stream was open; it was not replaced.`, { path: first.path });
+          throw new TxnError(codes.ETARGET, `'${first.path}' became a symlink while the stream was open; it was not replaced. Check what replaced it, then write again.`, { path: first.path });
         }
         if (o.exclusive && now.existing !== undefined) {
-          throw new TxnError(codes.EPRECONDITION, `'${now.path}' already exists and { exclusive: true } was given; it was not replaced.`, { path: now.path });
+          throw new TxnError(codes.EPRECONDITION, `'${now.path}' already exists and { exclusive: true } was given; it was not replaced. Remove it first, or write without exclusive to replace it.`, { path: now.path });
         }
         return t.commit(now.existing, async () => {
-          if (destroying) throw new TxnError(codes.EABORTED, `The stream for '${now.path}' was destroyed before its content was renamed into place; the file is untouched.`, { path: now.path });
+          if (destroying) throw new TxnError(codes.EABORTED, `The stream for '${now.path}' was destroyed before its content was renamed into place; the file is untouched. Write it again if it is still wanted.`, { path: now.path });
         });
       });
       committing.then(
@@ -114,7 +114,7 @@ export function createWriteStream(path: string | URL, options?: WriteFileOptions
     // Already aborted: construct() fails with EABORTED. Aborted after 'finish': too late, nothing to undo.
     const onAbort = (): void => {
       if (stream.writableFinished) return;
-      stream.destroy(new TxnError(codes.EABORTED, `The write of '${abs}' was aborted by its AbortSignal; the file is untouched.`, { path: abs, cause: signal.reason }));
+      stream.destroy(new TxnError(codes.EABORTED, `The write of '${abs}' was aborted by its AbortSignal; the file is untouched. Write it again if it is still wanted.`, { path: abs, cause: signal.reason }));
     };
     if (!signal.aborted) {
       signal.addEventListener('abort', onAbort, { once: true });

@@ -56,17 +56,17 @@ function errno(code: string, p: string): NodeJS.ErrnoException {
 /** Lexical checks of an absolute path that is to be a file (no I/O). */
 function checkAbsolute(abs: string, shown: string): void {
   const base = path.basename(abs);
-  if (base === '' || path.dirname(abs) === abs) throw bad(`The path '${shown}' names a root directory, not a file.`, shown);
+  if (base === '' || path.dirname(abs) === abs) throw bad(`The path '${shown}' names a root directory, not a file. Pass the path of a file.`, shown);
   for (const part of abs.split(path.sep)) {
     if (isReserved(part)) {
-      throw bad(`The path '${shown}' is inside a '${HOME_NAME}' directory, which txnfs reserves for its own records.`, shown);
+      throw bad(`The path '${shown}' is inside a '${HOME_NAME}' directory, which txnfs reserves for its own records. Pick another name.`, shown);
     }
   }
   if (Buffer.byteLength(base) > NAME_MAX) {
-    throw bad(`The file name in '${shown}' is longer than ${NAME_MAX} bytes.`, shown, errno('ENAMETOOLONG', abs));
+    throw bad(`The file name in '${shown}' is longer than ${NAME_MAX} bytes. Use a shorter name.`, shown, errno('ENAMETOOLONG', abs));
   }
   if (Buffer.byteLength(abs) > PATH_MAX) {
-    throw bad(`The path '${shown}' is longer than ${PATH_MAX} bytes once resolved.`, shown, errno('ENAMETOOLONG', abs));
+    throw bad(`The path '${shown}' is longer than ${PATH_MAX} bytes once resolved. Use a shorter path.`, shown, errno('ENAMETOOLONG', abs));
   }
 }
 
@@ -80,7 +80,7 @@ export function checkFilePath(input: unknown, argName = 'path'): string {
   else if (input instanceof URL) text = fileURLToPath(input);
   else throw badArgument(argName, 'a string or a file: URL', input);
   if (text.length === 0) throw bad('The path is empty. Pass the name of the file to write.', text);
-  if (text.includes('\0')) throw bad(`The path ${JSON.stringify(text)} contains a NUL byte.`, text);
+  if (text.includes('\0')) throw bad(`The path ${JSON.stringify(text)} contains a NUL byte. Pass a path without one.`, text);
   if (text.endsWith('/') || text.endsWith(path.sep)) {
     throw bad(`The path '${text}' ends with a separator, so it names a directory; pass a file name.`, text);
   }
@@ -101,10 +101,10 @@ export async function resolveTarget(abs: string): Promise<Target> {
       // Missing file, or missing parent: which one is found out when the temp file is created.
       if (code === 'ENOENT') return { path: p, existing: undefined };
       if (code === 'ENOTDIR') {
-        throw new TxnError(codes.ETARGET, `Cannot write '${p}': a part of its directory path is a file.`, { path: p, cause: err });
+        throw new TxnError(codes.ETARGET, `Cannot write '${p}': a part of its directory path is a file. Remove or rename that file, or pick another path.`, { path: p, cause: err });
       }
-      if (code === 'ELOOP') throw bad(`Cannot write '${p}': its directory path has a symlink loop.`, p, err);
-      if (code === 'ENAMETOOLONG') throw bad(`The path '${p}' is too long for this filesystem.`, p, err);
+      if (code === 'ELOOP') throw bad(`Cannot write '${p}': its directory path has a symlink loop. Fix or remove the looping symlink.`, p, err);
+      if (code === 'ENAMETOOLONG') throw bad(`The path '${p}' is too long for this filesystem. Use a shorter name.`, p, err);
       throw err;
     }
     if (info.kind === 'file') return { path: p, existing: info };
@@ -112,10 +112,10 @@ export async function resolveTarget(abs: string): Promise<Target> {
       throw new TxnError(codes.ETARGET, `Cannot write '${p}': it is a directory. Pass the path of a file.`, { path: p });
     }
     if (info.kind !== 'symlink') {
-      throw new TxnError(codes.ETARGET, `Cannot write '${p}': it is not a regular file (a FIFO, socket or device), which an atomic write would replace.`, { path: p });
+      throw new TxnError(codes.ETARGET, `Cannot write '${p}': it is not a regular file (a FIFO, socket or device), which an atomic write would replace. Remove it, or pick another path.`, { path: p });
     }
     if (hops >= MAX_SYMLINK_HOPS) {
-      throw bad(`Cannot write '${abs}': more than ${MAX_SYMLINK_HOPS} symlinks in a row (a loop?).`, abs, errno('ELOOP', abs));
+      throw bad(`Cannot write '${abs}': more than ${MAX_SYMLINK_HOPS} symlinks in a row (a loop?). Check the symlinks on the way to it.`, abs, errno('ELOOP', abs));
     }
     const link = await fs.readlink(p);
     const next = path.resolve(path.dirname(p), link);
@@ -146,7 +146,7 @@ export async function makeDirs(dir: string): Promise<MadeDirs> {
       const code = errnoOf(err);
       if (code === 'EEXIST') break;
       if (code === 'ENOTDIR') {
-        throw new TxnError(codes.ETARGET, `Cannot create the directory '${dir}': a part of its path is a file.`, { path: dir, cause: err });
+        throw new TxnError(codes.ETARGET, `Cannot create the directory '${dir}': a part of its path is a file. Remove or rename that file, or pick another path.`, { path: dir, cause: err });
       }
       const up = path.dirname(d);
       if (code !== 'ENOENT' || up === d) throw err;
@@ -174,7 +174,7 @@ export async function existingAncestor(dir: string): Promise<string> {
     try {
       const info = await fs.stat(d);
       if (info.kind === 'dir') return d;
-      throw new TxnError(codes.ETARGET, `Cannot write below '${d}': it is a file, not a directory.`, { path: d });
+      throw new TxnError(codes.ETARGET, `Cannot write below '${d}': it is a file, not a directory. Remove or rename it, or pick another path.`, { path: d });
     } catch (err) {
       const up = path.dirname(d);
       if (errnoOf(err) !== 'ENOENT' || up === d) throw err;

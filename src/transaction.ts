@@ -68,8 +68,8 @@ export interface BeginOptions extends CommonOptions {
 /** Options of `tx.write()`. */
 export interface WriteOptions {
   /**
-   * Permission bits of the file (e.g. `0o600`). By default an existing target's mode is kept,
-   * and a new file gets `0o666` minus the umask.
+   * Permission bits of the file (e.g. `0o600`), set exactly (the umask does not apply).
+   * @default the existing target's mode; for a new file `0o666` minus the umask
    */
   readonly mode?: number | undefined;
   /**
@@ -80,7 +80,7 @@ export interface WriteOptions {
    * @example
    * ```ts
    * const { data, version } = await tx.read('state.json');
-   * tx.write('state.json', update(data), { ifUnchanged: version });
+   * tx.write('state.json', nextState(data), { ifUnchanged: version });
    * ```
    */
   readonly ifUnchanged?: FileVersion | undefined;
@@ -105,7 +105,7 @@ export interface RemoveOptions {
 export interface WriteJsonOptions extends WriteOptions {
   /** Indentation, as for `JSON.stringify`. @default undefined (compact) */
   readonly spaces?: number | string | undefined;
-  /** Replacer, as for `JSON.stringify`. */
+  /** Replacer, as for `JSON.stringify`. @default undefined */
   readonly replacer?: ((this: unknown, key: string, value: unknown) => unknown) | (number | string)[] | null | undefined;
 }
 
@@ -284,10 +284,10 @@ export class Transaction implements AsyncDisposable {
 
   #assertOpen(what: string): void {
     if (this.#abortedBySignal) {
-      throw new TxnError(codes.EABORTED, `Cannot ${what}: transaction ${this.id} was aborted by its AbortSignal.`, { txnId: this.id, cause: this.#o.signal?.reason });
+      throw new TxnError(codes.EABORTED, `Cannot ${what}: transaction ${this.id} in '${this.dir}' was aborted by its AbortSignal; nothing was committed. Start a new transaction with begin() if the work is still wanted.`, { txnId: this.id, cause: this.#o.signal?.reason });
     }
     if (this.#state !== 'open') {
-      throw new TxnError(codes.ESTATE, `Cannot ${what}: transaction ${this.id} is ${this.#state}. A transaction is used once; start a new one with begin().`, { txnId: this.id });
+      throw new TxnError(codes.ESTATE, `Cannot ${what}: transaction ${this.id} in '${this.dir}' is ${this.#state}. A transaction is used once; start a new one with begin().`, { txnId: this.id });
     }
   }
 
@@ -318,7 +318,7 @@ export class Transaction implements AsyncDisposable {
         : (err as Error)?.message ?? String(err);
       throw new TxnError(
         codes.EFS,
-        `Cannot start transaction ${this.id} in '${this.dir}': ${why} (${(err as Error)?.message ?? String(err)}). Nothing was written.`,
+        `Cannot start transaction ${this.id} in '${this.dir}': ${why} (${(err as Error)?.message ?? String(err)}). Nothing was written; fix the cause (see err.cause) and retry.`,
         { cause: err, path: this.dir, txnId: this.id },
       );
     }
@@ -336,7 +336,7 @@ export class Transaction implements AsyncDisposable {
     }
     const info = await fs.stat(root);
     if (info.kind !== 'dir') {
-      throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory.`, { path: this.dir, txnId: this.id });
+      throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
     }
     const home = await ensureHome(root, this.#o.durable);
     const staging = await createStaging(home.home, this.id, this.#o.timing);
@@ -347,7 +347,7 @@ export class Transaction implements AsyncDisposable {
   #fail(err: unknown, rel: string): TxnError {
     const wrapped = isTxnError(err)
       ? err
-      : new TxnError(codes.ESTAGE, `Staging '${rel}' failed: ${(err as Error)?.message ?? String(err)}. Nothing was committed.`, { cause: err, path: rel, txnId: this.id });
+      : new TxnError(codes.ESTAGE, `Staging '${rel}' failed: ${(err as Error)?.message ?? String(err)}. Nothing was committed; fix the cause (see err.cause) and retry.`, { cause: err, path: rel, txnId: this.id });
     this.#failure ??= wrapped;
     return wrapped;
   }
@@ -422,7 +422,7 @@ export class Transaction implements AsyncDisposable {
 
   #stillStaging(): void {
     if (this.#state !== 'open' && this.#state !== 'committing') {
-      throw new TxnError(codes.ESTATE, `Transaction ${this.id} was ${this.#state} while staging.`, { txnId: this.id });
+      throw new TxnError(codes.ESTATE, `Transaction ${this.id} in '${this.dir}' was ${this.#state} while staging; nothing was committed. Start a new transaction with begin().`, { txnId: this.id });
     }
   }
 
@@ -582,7 +582,7 @@ export class Transaction implements AsyncDisposable {
     // check and the rename the source could have been swapped for a symlink, or gained a link.
     const info = await fs.lstat(staged);
     if (info.kind !== 'file' || info.nlink !== 1) {
-      throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link).`, { path: file, txnId: this.id });
+      throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link). Make sure nothing else writes it, then retry.`, { path: file, txnId: this.id });
     }
     if (mode !== undefined) await fs.chmod(staged, mode);
     // The journal will promise these bytes, and the program that wrote them may never have
@@ -601,7 +601,7 @@ export class Transaction implements AsyncDisposable {
       real = join(await fs.realpath(dirname(file)), basename(file));
       info = await fs.lstat(real);
     } catch (err) {
-      if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') throw refuse('it does not exist', err);
+      if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') throw refuse('it does not exist; check the path', err);
       throw err;
     }
     const within = (dir: string): boolean => real === dir || real.startsWith(dir + sep);
@@ -629,6 +629,13 @@ export class Transaction implements AsyncDisposable {
   /**
    * Stage a file removal. Removing a file that does not exist at commit is not an error (like
    * `rm -f`); removing a directory is (`ETARGET`).
+   *
+   * @example
+   * ```ts
+   * tx.write('report-2024.csv', csv);
+   * tx.remove('report-2023.csv'); // the new report appears and the old one goes, together
+   * await tx.commit();
+   * ```
    */
   remove(path: string, options?: RemoveOptions): void {
     this.#assertOpen('remove');
@@ -778,7 +785,7 @@ export class Transaction implements AsyncDisposable {
       data = await fs.readFile(abs);
     } catch (err) {
       // Removed between the lstat and the read: it is absent now, which is a valid observation.
-      if (errnoOf(err) !== 'ENOENT') throw new TxnError(codes.EFS, `Reading '${target.rel}' failed: ${(err as Error).message}`, { cause: err, path: target.rel, txnId: this.id });
+      if (errnoOf(err) !== 'ENOENT') throw new TxnError(codes.EFS, `Reading '${target.rel}' failed: ${(err as Error).message}. Nothing was changed; fix the cause (see err.cause) and retry.`, { cause: err, path: target.rel, txnId: this.id });
       return { data: undefined, version: contentVersion(undefined) };
     }
     return { data, version: contentVersion(data) };
@@ -788,6 +795,14 @@ export class Transaction implements AsyncDisposable {
    * The identity version of `path` now (device, inode, size, mtime; no content read), to pass back
    * as `ifUnchanged` or to `expect()`. Cheaper than `read()` for large files; see
    * {@link FileVersion} for what it cannot see.
+   *
+   * @example
+   * ```ts
+   * // Replace a large file only if nobody replaced it since we looked at it.
+   * const version = await tx.version('data.parquet');
+   * tx.write('data.parquet', fs.createReadStream('/tmp/data.parquet'), { ifUnchanged: version });
+   * await tx.commit(); // EPRECONDITION if it changed meanwhile
+   * ```
    */
   async version(path: string): Promise<FileVersion> {
     this.#assertOpen('version');
@@ -803,7 +818,7 @@ export class Transaction implements AsyncDisposable {
       return { abs: join(setup.root, r.rel), existing: r.existing };
     } catch (err) {
       if (isTxnError(err)) throw err;
-      throw new TxnError(codes.EFS, `Looking up '${target.rel}' failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, path: target.rel, txnId: this.id });
+      throw new TxnError(codes.EFS, `Looking up '${target.rel}' failed: ${(err as Error)?.message ?? String(err)}. Nothing was changed; fix the cause (see err.cause) and retry.`, { cause: err, path: target.rel, txnId: this.id });
     }
   }
 
@@ -931,7 +946,7 @@ export class Transaction implements AsyncDisposable {
       const old = existing[i];
       const code = opCodes[i] as number;
       if (dirSet.has(real)) {
-        throw new TxnError(codes.ETARGET, `'${real}' is both a file and a parent directory of another target in this transaction.`, { path: real, txnId: this.id });
+        throw new TxnError(codes.ETARGET, `'${real}' is both a file and a parent directory of another target in this transaction. Write one or the other.`, { path: real, txnId: this.id });
       }
       if (code === DELETE) {
         if (old === undefined) continue; // rm -f: nothing to remove
@@ -940,7 +955,7 @@ export class Transaction implements AsyncDisposable {
         continue;
       }
       const s = this.#staged.get(code);
-      if (s === undefined) throw new TxnError(codes.ESTAGE, `'${rel}' was not staged.`, { path: rel, txnId: this.id });
+      if (s === undefined) throw new TxnError(codes.ESTAGE, `'${rel}' was not staged (a bug in txnfs: please report it). Nothing was committed.`, { path: rel, txnId: this.id });
       // Keep an existing file's mode unless one was given; as root, keep its owner too (like
       // write-file-atomic's chown), so replacing /etc-style files does not hand them to root.
       const mode = this.#modes.get(code) ?? old?.mode ?? s.mode;
@@ -1016,7 +1031,7 @@ export class Transaction implements AsyncDisposable {
       if (undone) {
         throw new TxnError(
           codes.EAPPLY,
-          `Applying transaction ${this.id} failed after its commit point (${(applyError as Error).message}); it was rolled back and no target changed.`,
+          `Applying transaction ${this.id} in '${this.dir}' failed after its commit point (${(applyError as Error).message}); it was rolled back and no target changed. Fix the cause (see err.cause) and retry.`,
           { cause: applyError, txnId: this.id },
         );
       }
@@ -1047,6 +1062,12 @@ export class Transaction implements AsyncDisposable {
    * (before the commit point): in all of these, nothing changed. `EAPPLY`: failed after the commit
    * point and rolled back, nothing changed. `EINCOMPLETE`: failed after the commit point and
    * could not roll back; run recover().
+   *
+   * @example
+   * ```ts
+   * const { written, removed, durationMs } = await tx.commit();
+   * console.log(`${written} written, ${removed} removed in ${durationMs.toFixed(0)} ms`);
+   * ```
    */
   async commit(): Promise<CommitResult> {
     this.#assertOpen('commit');
@@ -1151,7 +1172,7 @@ export class Transaction implements AsyncDisposable {
           await setup.staging.ownerLock.release().catch(noop);
           throw new TxnError(
             codes.EINCOMPLETE,
-            `Commit of transaction ${this.id} failed at its commit point (${(err as Error)?.message ?? String(err)}) and its journal could not be removed. recover('${this.dir}') will finish it (all-new) once the cause is fixed.`,
+            `Commit of transaction ${this.id} failed at its commit point (${(err as Error)?.message ?? String(err)}) and its journal could not be removed. Fix the cause (see err.cause), then run recover('${this.dir}'): it will finish the transaction (all new).`,
             { cause: err, path: setup.staging.dir, txnId: this.id },
           );
         }
@@ -1175,18 +1196,30 @@ export class Transaction implements AsyncDisposable {
   #wrapCommitError(err: unknown): TxnError {
     if (isTxnError(err)) return err;
     if (isAbortError(err, this.#o.signal)) {
-      return new TxnError(codes.EABORTED, `Transaction ${this.id} was aborted by its AbortSignal before its commit point; nothing changed.`, { cause: err, txnId: this.id });
+      return new TxnError(codes.EABORTED, `Transaction ${this.id} in '${this.dir}' was aborted by its AbortSignal before its commit point; nothing changed. Start a new transaction if the work is still wanted.`, { cause: err, txnId: this.id });
     }
     return new TxnError(
       codes.EFS,
-      `Commit of transaction ${this.id} failed before its commit point: ${(err as Error)?.message ?? String(err)}. Nothing changed.`,
+      `Commit of transaction ${this.id} in '${this.dir}' failed before its commit point: ${(err as Error)?.message ?? String(err)}. Nothing changed; fix the cause (see err.cause) and retry.`,
       { cause: err, txnId: this.id },
     );
   }
 
   /**
    * Discard everything staged. Idempotent once aborted; an error after commit() has started
-   * (`ESTATE`).
+   * (`ESTATE`). The root is never touched: nothing was applied before commit().
+   *
+   * @example
+   * ```ts
+   * const tx = begin({ dir: 'out' });
+   * try {
+   *   for (const part of parts) tx.write(part.name, await render(part));
+   * } catch (err) {
+   *   await tx.abort(); // nothing was written to out/
+   *   throw err;
+   * }
+   * await tx.commit();
+   * ```
    */
   async abort(): Promise<void> {
     // A call while an abort is under way (one an AbortSignal started, say) waits for it, so a
@@ -1194,7 +1227,7 @@ export class Transaction implements AsyncDisposable {
     if (this.#aborting !== undefined) return this.#aborting;
     if (this.#state === 'aborted' || this.#state === 'failed') return;
     if (this.#state !== 'open') {
-      throw new TxnError(codes.ESTATE, `Cannot abort: transaction ${this.id} is ${this.#state}.`, { txnId: this.id });
+      throw new TxnError(codes.ESTATE, `Cannot abort: transaction ${this.id} in '${this.dir}' is ${this.#state}; only an open transaction can be aborted. Use the outcome of commit() instead.`, { txnId: this.id });
     }
     this.#aborting = this.#abortOpen();
     return this.#aborting;
@@ -1206,14 +1239,26 @@ export class Transaction implements AsyncDisposable {
       await this.#quiesce();
       await this.#discard();
     } catch (err) {
-      throw new TxnError(codes.EFS, `Aborting transaction ${this.id} could not remove its staging dir (${(err as Error).message}); nothing was committed, and recover() will remove it.`, { cause: err, txnId: this.id });
+      throw new TxnError(codes.EFS, `Aborting transaction ${this.id} in '${this.dir}' could not remove its staging dir (${(err as Error).message}); nothing was committed. Run recover('${this.dir}') once the cause is fixed to remove it.`, { cause: err, txnId: this.id });
     } finally {
       this.#state = 'aborted';
       this.#detachSignal();
     }
   }
 
-  /** `await using tx = begin(...)`: aborts the transaction if it was not committed. */
+  /**
+   * `await using tx = begin(...)`: aborts the transaction if it was not committed when the scope
+   * ends (an exception, an early return). Does nothing after commit() or abort().
+   *
+   * @example
+   * ```ts
+   * {
+   *   await using tx = begin({ dir: 'out' });
+   *   tx.write('a.json', await build()); // if build() throws, the transaction is aborted here
+   *   await tx.commit();
+   * }
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#state === 'open') await this.abort();
   }

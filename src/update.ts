@@ -64,7 +64,7 @@ async function readCurrent(p: string): Promise<Buffer | undefined> {
     return await fs.readFile(p);
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return undefined;
-    throw new TxnError(codes.EFS, `Cannot read '${p}' to update it: ${(err as Error).message}. The file is untouched.`, { path: p, cause: err });
+    throw new TxnError(codes.EFS, `Cannot read '${p}' to update it: ${(err as Error).message}. The file is untouched; fix the cause (see err.cause) and retry.`, { path: p, cause: err });
   }
 }
 
@@ -91,7 +91,7 @@ async function updateInTurn(abs: string, fn: UpdateFn, o: ResolvedFileOptions): 
     // The file as it is now that the lock is ours: another update() may have replaced it meanwhile.
     const target = await resolveTarget(first.path);
     if (target.path !== first.path) {
-      throw new TxnError(codes.ETARGET, `'${first.path}' became a symlink while update() waited for its lock; it was not changed.`, { path: first.path });
+      throw new TxnError(codes.ETARGET, `'${first.path}' became a symlink while update() waited for its lock; it was not changed. Check what replaced it, then update again.`, { path: first.path });
     }
     const current = await readCurrent(target.path);
     let next: WriteData | undefined;
