@@ -11,16 +11,18 @@
  *  - missing parent directories are created; every component is checked with lstat to be a real
  *    directory, never a symlink, so a journal (forged or stale) cannot lead outside the root.
  *
- * Then each changed directory is fsynced once: target parents, the parents of created
- * directories, and files/ (which lost the renamed entries; a rename is only durable once both of
- * its directories are).
+ * The directories the journal lists are created first, and their parents fsynced, before any
+ * rename: a rename into a new directory must never be durable while the directory is not (the
+ * staged file would be gone from files/ and its new name unreachable). Then each changed
+ * directory is fsynced once: target parents and files/ (which lost the renamed entries; a rename
+ * is only durable once both of its directories are).
  *
  * `rollBack` undoes in reverse order from backup/ and removes the directories the commit created.
  * It runs only behind a durable rollback marker, so a crash in the middle is finished by recovery
  * in the same direction.
  *
  * Cost: one rename per write, two lstats per delete, one lstat per distinct parent directory, one
- * fsync per distinct changed directory.
+ * fsync per distinct changed directory, plus one per distinct parent of a created directory.
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
@@ -120,6 +122,13 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   let changed = 0;
   let unchanged = 0;
   const total = journal.entries.length;
+  if (journal.dirs.length > 0) {
+    // New directories first, durable in their parents before anything is renamed into them.
+    // Otherwise a power loss can keep a rename into new/dir/ (files/<n> is gone) and lose the
+    // mkdir of new/: the data is unreachable, and a recovery would count the entry as applied.
+    for (const d of journal.dirs) await guard.ensure(d, true);
+    if (ctx.durable) await syncDirs(new Set(journal.dirs.map((d) => absOf(root, parentOf(d)))), ctx.concurrency);
+  }
   for (const [i, e] of journal.entries.entries()) {
     await guard.ensure(parentOf(e.target), true);
     const target = absOf(root, e.target);
@@ -154,7 +163,6 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   if (ctx.durable && !mutated('skip-fsync-applied-dirs')) {
     const dirs = new Set<string>();
     for (const e of journal.entries) dirs.add(absOf(root, parentOf(e.target)));
-    for (const d of journal.dirs) dirs.add(absOf(root, parentOf(d)));
     dirs.add(filesDir(staging));
     await syncDirs(dirs, ctx.concurrency);
   }
