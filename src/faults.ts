@@ -46,7 +46,9 @@ export type Mutation =
   /** Remove the staging dir before applying the renames. */
   | 'cleanup-before-apply'
   /** Write the journal without its checksum protection being checked at recovery. */
-  | 'skip-journal-checksum';
+  | 'skip-journal-checksum'
+  /** Do not fsync the home before the commit point (the staging dir's own name is not durable). */
+  | 'skip-fsync-home';
 
 interface FaultState {
   hook: FaultHook | undefined;
