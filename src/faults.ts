@@ -48,7 +48,9 @@ export type Mutation =
   /** Write the journal without its checksum protection being checked at recovery. */
   | 'skip-journal-checksum'
   /** Do not fsync the home before the commit point (the staging dir's own name is not durable). */
-  | 'skip-fsync-home';
+  | 'skip-fsync-home'
+  /** Do not fsync backup/ before the commit point (the hard links to the originals may be lost). */
+  | 'skip-fsync-backup-dir';
 
 interface FaultState {
   hook: FaultHook | undefined;
