@@ -127,7 +127,7 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
     // Otherwise a power loss can keep a rename into new/dir/ (files/<n> is gone) and lose the
     // mkdir of new/: the data is unreachable, and a recovery would count the entry as applied.
     for (const d of journal.dirs) await guard.ensure(d, true);
-    if (ctx.durable) await syncDirs(new Set(journal.dirs.map((d) => absOf(root, parentOf(d)))), ctx.concurrency);
+    if (ctx.durable && !mutated('skip-fsync-created-dirs')) await syncDirs(new Set(journal.dirs.map((d) => absOf(root, parentOf(d)))), ctx.concurrency);
   }
   for (const [i, e] of journal.entries.entries()) {
     await guard.ensure(parentOf(e.target), true);
