@@ -18,7 +18,8 @@
  *
  * Durable write = the commit point: write `journal.tmp`, fsync it, rename it to `journal`, fsync
  * the staging dir. Before the rename the transaction never happened; after the directory fsync it
- * will happen, whatever crashes.
+ * will happen, whatever crashes. The first two steps make nothing visible, so a commit runs them
+ * at the same time as the fsyncs of what the journal names; only the rename waits for all of them.
  */
 import { createHash } from 'node:crypto';
 import * as fs from './fs.js';
@@ -191,14 +192,30 @@ function validate(value: unknown, where: string | undefined): Journal {
 /**
  * Make the journal durable in `staging`: this is the commit point. With `durable` false (durability
  * 'none') the same steps run without fsync, which still protects against a process crash.
+ * `writeJournalTmp` then `commitJournal`; a commit runs the first alongside its other fsyncs.
  */
 export async function writeJournal(staging: string, journal: Journal, durable: boolean): Promise<void> {
-  const tmp = journalTmpPath(staging);
+  await writeJournalTmp(staging, journal, durable);
+  await commitJournal(staging, durable);
+}
+
+/**
+ * Write `journal.tmp` and fsync it. Makes nothing visible: recovery reads only `journal`, and a
+ * staging dir with a `journal.tmp` alone is one that never reached its commit point.
+ */
+export async function writeJournalTmp(staging: string, journal: Journal, durable: boolean): Promise<void> {
   // fsync before the rename: otherwise the rename can reach the disk before the bytes, and a power
   // loss leaves a `journal` that is empty or garbage (then the checksum refuses it: all-old, but
   // the root is blocked for a person to look at).
-  await writeSmallFile(tmp, encodeJournal(journal), durable);
-  await fs.rename(tmp, journalPath(staging));
+  await writeSmallFile(journalTmpPath(staging), encodeJournal(journal), durable);
+}
+
+/**
+ * Rename `journal.tmp` to `journal` and fsync the staging dir: the commit point. Everything the
+ * journal names must be durable before this is called.
+ */
+export async function commitJournal(staging: string, durable: boolean): Promise<void> {
+  await fs.rename(journalTmpPath(staging), journalPath(staging));
   // fsync the staging dir: the rename is only durable once its directory is. Without it a power
   // loss after the apply began can lose the journal while some targets are already replaced.
   if (durable && !mutated('skip-fsync-journal-dir')) await syncDir(staging);

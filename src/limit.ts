@@ -62,3 +62,13 @@ export async function mapLimit<T, R>(items: readonly T[], concurrency: number, f
   if (failed) throw firstError;
   return results;
 }
+
+/**
+ * Wait for every promise to settle, then reject with the first rejection (in argument order) or
+ * resolve. Unlike Promise.all, nothing is left running when it rejects: a cleanup that follows
+ * must not race a write still in flight.
+ */
+export async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const outcomes = await Promise.allSettled(promises);
+  for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
+}

@@ -24,8 +24,9 @@
  *   3. resolve targets (Resolver), check preconditions (preconditions.ts), fix up modes/owners of
  *      staged files;
  *   4. hard-link originals that will be replaced or deleted into backup/;
- *   5. fsync files/, backup/, the staging dir and the home;
- *   6. verify both locks are still ours, write the journal durably ◀── commit point;
+ *   5. at once: fsync files/, backup/, the staging dir and the home; write and fsync journal.tmp;
+ *      verify both locks are still ours;
+ *   6. rename journal.tmp to journal, fsync the staging dir ◀── commit point;
  *   7. rollForward() (the function recovery uses) — on failure, a durable rollback marker, then
  *      rollBack();
  *   8. (inside rollForward) fsync every changed directory once;
@@ -41,9 +42,9 @@ import { mutated, step } from './faults.js';
 import { syncDir, syncDirs, writeAll, writeChunks } from './durable.js';
 import { chunkBytes, toSource, type WriteData } from './data.js';
 import { rollBack, rollForward } from './apply.js';
-import { writeJournal, type Journal, type JournalEntry } from './journal.js';
+import { commitJournal, writeJournalTmp, type Journal, type JournalEntry } from './journal.js';
 import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
-import { mapLimit } from './limit.js';
+import { mapLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions, type ResolvedCommon } from './options.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
@@ -976,7 +977,14 @@ export class Transaction implements AsyncDisposable {
     return { journal: { id: this.id, created: Date.now(), dirs, entries }, fixups, bytes, written, removed };
   }
 
-  async #prepare(setup: Setup, plan: Planned): Promise<void> {
+  /**
+   * Everything before the commit point: fix-ups, backup links and the rollback marker's inode; then,
+   * all at once, the fsyncs that make what the journal names durable, the journal's own write and
+   * fsync (journal.tmp: it makes nothing visible), and the check that both locks are still ours.
+   * Only the rename that follows (commitJournal) must wait for all of them, so they cost one round
+   * of fsync latency, not two in a row.
+   */
+  async #prepare(setup: Setup, plan: Planned, rootLock: HeldLock): Promise<void> {
     const dir = setup.staging.dir;
     const durable = this.#o.durable;
     await mapLimit(plan.fixups, this.#o.concurrency, async (f) => {
@@ -995,15 +1003,23 @@ export class Transaction implements AsyncDisposable {
     // Allocated now, while failing costs nothing: a full disk after the commit point must not
     // stop the rollback from being marked (staging.ts).
     await prepareRollbackMarker(dir);
+    const dirs: string[] = [];
     if (durable) {
       // Everything the journal will point to must be durable before the journal is: the staged
       // files' names (files/), the backup links (backup/), those two directories' names and the
       // staging dir's own name in the home.
-      const dirs = mutated('skip-fsync-home') ? [dir] : [dir, setup.home.home];
+      dirs.push(dir);
+      if (!mutated('skip-fsync-home')) dirs.push(setup.home.home);
       if (plan.written > 0) dirs.push(filesDir(dir));
       if (withBackup.length > 0 && !mutated('skip-fsync-backup-dir')) dirs.push(backupDir(dir));
-      await syncDirs(dirs, this.#o.concurrency);
     }
+    this.#o.signal?.throwIfAborted();
+    await settleAll([
+      syncDirs(dirs, this.#o.concurrency),
+      writeJournalTmp(dir, plan.journal, durable),
+      setup.staging.ownerLock.verify(),
+      rootLock.verify(),
+    ]);
   }
 
   async #apply(setup: Setup, journal: Journal, rootLock: HeldLock): Promise<void> {
@@ -1122,11 +1138,9 @@ export class Transaction implements AsyncDisposable {
         try {
           this.#o.signal?.throwIfAborted();
           plan = await this.#plan(setup);
-          await this.#prepare(setup, plan);
+          await this.#prepare(setup, plan, rootLock);
           this.#o.signal?.throwIfAborted(); // the last moment an abort can still win
-          await setup.staging.ownerLock.verify();
-          await rootLock.verify();
-          await writeJournal(setup.staging.dir, plan.journal, this.#o.durable);
+          await commitJournal(setup.staging.dir, this.#o.durable);
         } catch (err) {
           // A process that stalled past the stale time finds its staging dir removed by another
           // process's recovery, and fails on whatever it touches first (ENOENT). The cause the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Limiter, mapLimit } from '../src/limit.js';
+import { Limiter, mapLimit, settleAll } from '../src/limit.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
@@ -56,5 +56,22 @@ describe('mapLimit', () => {
 
   it('handles an empty list', async () => {
     expect(await mapLimit([], 4, async () => 1)).toEqual([]);
+  });
+});
+
+describe('settleAll', () => {
+  it('waits for every promise before rejecting with the first rejection in argument order', async () => {
+    const order: string[] = [];
+    const slow = new Promise<void>((resolve) => setTimeout(() => {
+      order.push('slow settled');
+      resolve();
+    }, 30));
+    const first = new Error('first');
+    const late = new Promise<void>((_, reject) => setTimeout(() => reject(first), 10));
+    const early = Promise.reject(new Error('second'));
+    early.catch(() => undefined);
+    await expect(settleAll([slow, late, early]).finally(() => order.push('settleAll done'))).rejects.toBe(first);
+    expect(order).toEqual(['slow settled', 'settleAll done']);
+    await expect(settleAll([Promise.resolve(1), slow])).resolves.toBeUndefined();
   });
 });
