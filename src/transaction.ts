@@ -1091,6 +1091,7 @@ export class Transaction implements AsyncDisposable {
     const started = performance.now();
     let committed = false;
     let applied: Omit<CommitResult, 'durationMs'> | undefined;
+    let cleanupSynced: Promise<void> = Promise.resolve();
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
@@ -1154,12 +1155,18 @@ export class Transaction implements AsyncDisposable {
         const warnings: string[] = [];
         try {
           await removeStaging(setup.staging.dir, this.#o.durable);
-          if (this.#o.durable) await syncDir(home);
+          // An fsync of the home makes the removal durable. It runs while both locks are released:
+          // nothing orders it with them (a power loss may keep any of the three changes without the
+          // others, and recovery finishes each case), and commit() resolves only once it is done.
+          if (this.#o.durable) {
+            cleanupSynced = syncDir(home).catch((err: Error) => {
+              warnings.push(`The removal of the staging dir '${setup.staging.dir}' could not be made durable (${err.message}); after a power loss recover() finishes it.`);
+            });
+          }
         } catch (err) {
           warnings.push(`The staging dir '${setup.staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);
         }
         await setup.staging.ownerLock.release().catch((err: Error) => warnings.push(`The owner lock could not be released (${err.message}).`));
-        step('done');
         applied = {
           id: this.id,
           entries: plan.journal.entries.length,
@@ -1171,6 +1178,8 @@ export class Transaction implements AsyncDisposable {
         };
         return applied;
       });
+      await cleanupSynced;
+      step('done');
       this.#state = 'committed';
       this.#detachSignal();
       return { ...result, durationMs: performance.now() - started };
@@ -1178,6 +1187,8 @@ export class Transaction implements AsyncDisposable {
       if (applied !== undefined) {
         // Only releasing the root lock failed, after the apply resolved: the commit stands. The
         // lock left behind names this process, which reclaims it at once; others after lockStale.
+        await cleanupSynced;
+        step('done');
         this.#state = 'committed';
         const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
         return { ...applied, warnings: [...applied.warnings, warning], durationMs: performance.now() - started };
