@@ -27,6 +27,7 @@ import { codes, errnoOf, TxnError } from './errors.js';
 import { isProcessGone, parseIdentity, selfIdentity, type ProcessIdentity } from './identity.js';
 import { OWNER_FILE, TOMB_PREFIX } from './layout.js';
 import { writeSmallFile } from './durable.js';
+import { removeKnown } from './remove.js';
 
 /** Lock timing, already validated and defaulted (see options.ts). */
 export interface LockTiming {
@@ -134,7 +135,7 @@ async function removeLockIf(lockDir: string, isTheOne: (tomb: string) => Promise
   moving.add(tomb);
   try {
     if (await isTheOne(tomb)) {
-      await fs.removeTree(tomb);
+      await removeKnown(tomb, [path.join(tomb, OWNER_FILE)], []);
       return true;
     }
     // We moved a lock someone took after we looked: put it back. If that fails (a third process

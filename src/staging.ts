@@ -15,8 +15,9 @@ import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { syncDir, writeSmallFile } from './durable.js';
 import { step } from './faults.js';
-import { filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
+import { backupDir, filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
+import { removeKnown } from './remove.js';
 
 export interface Home {
   readonly root: string;
@@ -75,17 +76,20 @@ async function unlinkIfPresent(p: string): Promise<void> {
 
 /**
  * Remove a staging dir: journal first, then the marker (once the journal's removal is durable,
- * when `durable`), then everything else.
+ * when `durable`), then everything else. `applied`: the caller is a commit whose apply succeeded,
+ * so journal.tmp was renamed and no rollback marker was made; neither is looked for.
  */
-export async function removeStaging(dir: string, durable: boolean): Promise<void> {
+export async function removeStaging(dir: string, durable: boolean, applied = false): Promise<void> {
   await unlinkIfPresent(journalPath(dir));
   step('journal-removed');
-  await unlinkIfPresent(journalTmpPath(dir));
-  if (await hasRollbackMarker(dir)) {
-    if (durable) await syncDir(dir);
-    await unlinkIfPresent(rollbackMarkerPath(dir));
+  if (!applied) {
+    await unlinkIfPresent(journalTmpPath(dir));
+    if (await hasRollbackMarker(dir)) {
+      if (durable) await syncDir(dir);
+      await unlinkIfPresent(rollbackMarkerPath(dir));
+    }
   }
-  await fs.removeTree(dir);
+  await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir), backupDir(dir)]);
 }
 
 /**

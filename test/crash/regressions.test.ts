@@ -179,7 +179,8 @@ describe('src/lock.ts: locks this process abandoned', () => {
 describe('src/recover.ts: tombs and errors', () => {
   it('removes at once a tomb whose removal failed in this process', async () => {
     const root = tmpdir();
-    const injector = new Injector({ at: (op) => op.op === 'removeTree' && rel(root, op.path).startsWith('.txnfs/.tomb-'), code: 'EIO', persistent: false });
+    // The first call that removes anything of a tomb (its owner file, or the whole tree) fails.
+    const injector = new Injector({ at: (op) => ['removeTree', 'unlink', 'rmdir'].includes(op.op) && rel(root, op.path).startsWith('.txnfs/.tomb-'), code: 'EIO', persistent: false });
     const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
     expect(r.ok).toBe(true);
     expect(homeEntries(root).filter((n) => n.startsWith('.tomb-'))).toHaveLength(1);
