@@ -1092,6 +1092,7 @@ export class Transaction implements AsyncDisposable {
     let committed = false;
     let applied: Omit<CommitResult, 'durationMs'> | undefined;
     let cleanupSynced: Promise<void> = Promise.resolve();
+    let ownerReleased: Promise<void> = Promise.resolve();
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
@@ -1154,10 +1155,11 @@ export class Transaction implements AsyncDisposable {
         step('cleanup');
         const warnings: string[] = [];
         try {
-          await removeStaging(setup.staging.dir, this.#o.durable);
-          // An fsync of the home makes the removal durable. It runs while both locks are released:
-          // nothing orders it with them (a power loss may keep any of the three changes without the
-          // others, and recovery finishes each case), and commit() resolves only once it is done.
+          await removeStaging(setup.staging.dir, this.#o.durable, true);
+          // An fsync of the home makes the removal durable. It runs while both locks are released
+          // (at the same time, too): nothing orders the three (a power loss may keep any of these
+          // changes without the others, and recovery finishes each case), and commit() resolves
+          // only once all three are done.
           if (this.#o.durable) {
             cleanupSynced = syncDir(home).catch((err: Error) => {
               warnings.push(`The removal of the staging dir '${setup.staging.dir}' could not be made durable (${err.message}); after a power loss recover() finishes it.`);
@@ -1166,7 +1168,9 @@ export class Transaction implements AsyncDisposable {
         } catch (err) {
           warnings.push(`The staging dir '${setup.staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);
         }
-        await setup.staging.ownerLock.release().catch((err: Error) => warnings.push(`The owner lock could not be released (${err.message}).`));
+        ownerReleased = setup.staging.ownerLock.release().then(noop, (err: Error) => {
+          warnings.push(`The owner lock could not be released (${err.message}).`);
+        });
         applied = {
           id: this.id,
           entries: plan.journal.entries.length,
@@ -1178,7 +1182,7 @@ export class Transaction implements AsyncDisposable {
         };
         return applied;
       });
-      await cleanupSynced;
+      await Promise.all([cleanupSynced, ownerReleased]);
       step('done');
       this.#state = 'committed';
       this.#detachSignal();
@@ -1187,7 +1191,7 @@ export class Transaction implements AsyncDisposable {
       if (applied !== undefined) {
         // Only releasing the root lock failed, after the apply resolved: the commit stands. The
         // lock left behind names this process, which reclaims it at once; others after lockStale.
-        await cleanupSynced;
+        await Promise.all([cleanupSynced, ownerReleased]);
         step('done');
         this.#state = 'committed';
         const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
