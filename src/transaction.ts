@@ -30,7 +30,7 @@
  *   7. rollForward() (the function recovery uses) — on failure, a durable rollback marker, then
  *      rollBack();
  *   8. (inside rollForward) fsync every changed directory once;
- *   9. remove the journal and the staging dir, fsync the home, release the locks.
+ *   9. remove the journal and the staging dir; then, at once, fsync the home and release both locks.
  */
 import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { Writable } from 'node:stream';
