@@ -16,6 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import v8 from 'node:v8';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { begin } from '../src/index.js';
@@ -34,6 +35,8 @@ export interface ChildResult {
   /** Peak RSS right before the measured operation started, KiB. */
   readonly baseRssKiB: number;
   readonly journalBytes?: number | undefined;
+  /** V8's young generation (new space) at the end, MiB: it grows in steps and never shrinks here. */
+  readonly youngMiB?: number | undefined;
 }
 
 /**
@@ -102,7 +105,8 @@ async function scale(spec: Extract<ChildSpec, { kind: 'scale' }>): Promise<Child
   faults.hook = undefined;
   const names = fs.readdirSync(spec.dir);
   if (names.length !== spec.n + 1) throw new Error(`scale: ${names.length - 1} files in the root, expected ${spec.n}`);
-  return { ms, maxRssKiB: maxRss(), baseRssKiB, journalBytes };
+  const young = v8.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space');
+  return { ms, maxRssKiB: maxRss(), baseRssKiB, journalBytes, youngMiB: young === undefined ? undefined : young.space_size / 1024 ** 2 };
 }
 
 async function setupCommitted(spec: Extract<ChildSpec, { kind: 'setup-committed' }>): Promise<never> {

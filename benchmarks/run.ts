@@ -238,6 +238,7 @@ async function runScale(plan: Plan, scratch: Scratch): Promise<Results['scale']>
       rssOverBasePerEntryBytes: median(rs.map((x) => ((x.maxRssKiB - x.baseRssKiB) * 1024) / n)),
       peakMiB: peakKiB(n) / 1024,
       journalBytes: median(rs.map((x) => x.journalBytes ?? Number.NaN)),
+      youngMiB: median(rs.map((x) => x.youngMiB ?? Number.NaN)),
     };
     log(`  scale N=${n}: ${row.perFileMs.toFixed(3)} ms/file, +${row.rssPerEntryBytes.toFixed(0)} B RSS/entry over N=${smallest} (${row.rssOverBasePerEntryBytes.toFixed(0)} B/entry over the base), journal ${row.journalBytes} B`);
     return row;
