@@ -206,7 +206,11 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
     const dirs = new Set<string>();
     for (const e of journal.entries) dirs.add(absOf(root, parentOf(e.target)));
     dirs.add(filesDir(staging));
-    await syncDirs(dirs, ctx.concurrency);
+    // A directory that is gone has nothing left to make durable. files/ is gone when a cleanup was
+    // cut short and a filesystem that reorders entry changes within a directory kept its removal
+    // but not the journal's unlink: every rename out of it was durable before cleanup began, so
+    // this journal is fully applied and must not fail into a rollback.
+    await syncDirs(dirs, ctx.concurrency, true);
   }
   return { changed, unchanged };
 }
