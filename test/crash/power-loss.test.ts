@@ -64,4 +64,12 @@ describe('regressions found by the power-loss model', () => {
       expect(result.exhaustive).toBe(true);
     }
   });
+
+  it("durability 'none' promises nothing across a power loss: a target can come back empty", async () => {
+    // The option's documentation used to say a power loss may lose such a commit but "never mix
+    // it". Without fsync, the journal can reach the disk before the staged data does.
+    const result = await explorePowerLoss(byName('single file'), { durability: 'none', maxStructures: 2 });
+    const partial = result.violations.filter((v) => v.problem === 'not all-or-nothing: mixed: only.json=empty');
+    expect(partial.length).toBeGreaterThan(0);
+  });
 });
