@@ -62,7 +62,9 @@ export type Mutation =
   /** Single-file writes: do not fsync the target's directory after the rename. */
   | 'file-skip-fsync-dir'
   /** Single-file writes: one write(2) call whose byte count is ignored (atomically's truncation bug). */
-  | 'file-single-write';
+  | 'file-single-write'
+  /** Do not fsync the home before the commit point (the staging dir's own name is not durable). */
+  | 'skip-fsync-home';
 
 interface FaultState {
   hook: FaultHook | undefined;

@@ -941,7 +941,7 @@ export class Transaction implements AsyncDisposable {
       // Everything the journal will point to must be durable before the journal is: the staged
       // files' names (files/), the backup links (backup/), those two directories' names and the
       // staging dir's own name in the home.
-      const dirs = [dir, setup.home.home];
+      const dirs = mutated('skip-fsync-home') ? [dir] : [dir, setup.home.home];
       if (plan.written > 0) dirs.push(filesDir(dir));
       if (withBackup.length > 0) dirs.push(backupDir(dir));
       await syncDirs(dirs, this.#o.concurrency);
