@@ -64,7 +64,9 @@ export type Mutation =
   /** Single-file writes: one write(2) call whose byte count is ignored (atomically's truncation bug). */
   | 'file-single-write'
   /** Do not fsync the home before the commit point (the staging dir's own name is not durable). */
-  | 'skip-fsync-home';
+  | 'skip-fsync-home'
+  /** Do not fsync backup/ before the commit point (the hard links to the originals may be lost). */
+  | 'skip-fsync-backup-dir';
 
 interface FaultState {
   hook: FaultHook | undefined;

@@ -943,7 +943,7 @@ export class Transaction implements AsyncDisposable {
       // staging dir's own name in the home.
       const dirs = mutated('skip-fsync-home') ? [dir] : [dir, setup.home.home];
       if (plan.written > 0) dirs.push(filesDir(dir));
-      if (withBackup.length > 0) dirs.push(backupDir(dir));
+      if (withBackup.length > 0 && !mutated('skip-fsync-backup-dir')) dirs.push(backupDir(dir));
       await syncDirs(dirs, this.#o.concurrency);
     }
   }
