@@ -168,7 +168,7 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   // a rename into new/dir/ (files/<n> is gone) and lose the mkdir of new/: the data is unreachable,
   // and a recovery would count the entry as applied.
   for (const d of journal.dirs) await guard.ensure(d, true);
-  if (ctx.durable && journal.dirs.length > 0) await syncDirs(new Set(journal.dirs.map((d) => absOf(root, parentOf(d)))), ctx.concurrency);
+  if (ctx.durable && journal.dirs.length > 0 && !mutated('skip-fsync-created-dirs')) await syncDirs(new Set(journal.dirs.map((d) => absOf(root, parentOf(d)))), ctx.concurrency);
   const width = distinctTargets(journal) ? ctx.concurrency : 1;
   await mapLimit(journal.entries, width, async (e, i) => {
     await guard.ensure(parentOf(e.target), true);

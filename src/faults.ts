@@ -66,7 +66,9 @@ export type Mutation =
   /** Do not fsync the home before the commit point (the staging dir's own name is not durable). */
   | 'skip-fsync-home'
   /** Do not fsync backup/ before the commit point (the hard links to the originals may be lost). */
-  | 'skip-fsync-backup-dir';
+  | 'skip-fsync-backup-dir'
+  /** Do not make directories created by the apply durable before renaming files into them. */
+  | 'skip-fsync-created-dirs';
 
 interface FaultState {
   hook: FaultHook | undefined;
