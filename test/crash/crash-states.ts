@@ -131,6 +131,8 @@ export class CrashPoint {
   readonly #entries: { readonly i: number; readonly durable: boolean }[] = [];
   readonly #reorder: Reorder;
   readonly #variants: readonly DataVariant[];
+  /** Per node: its variants at this point (they do not depend on the structure), built once. */
+  readonly #dirtyMemo = new Map<number, DirtyFile | undefined>();
 
   constructor(base: Snapshot, log: readonly Rec[], k: number, reorder: Reorder, variants: readonly DataVariant[]) {
     this.k = k;
@@ -337,7 +339,8 @@ export class CrashPoint {
         img.entries = new Map(entries.get(id) ?? []);
         for (const child of img.entries.values()) stack.push(child);
       } else if (n.kind === 'file') {
-        const d = this.#variantsOf(id, n);
+        let d = this.#dirtyMemo.get(id);
+        if (!this.#dirtyMemo.has(id)) this.#dirtyMemo.set(id, (d = this.#variantsOf(id, n)));
         if (d !== undefined) {
           dirty.set(id, d);
           const v = d.variants[choose(d)] as Variant;

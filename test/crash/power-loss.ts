@@ -29,7 +29,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { begin, recover, type RecoverReport } from '../../src/index.js';
 import { useFsImpl } from '../../src/fs.js';
-import { faults, type Mutation } from '../../src/faults.js';
+import { errnoError, faults, type FaultEvent, type Mutation } from '../../src/faults.js';
 import { allVariants, copySnapshot, CrashPoint, crashPoints, fingerprint, stepIndex, type DataVariant, type Reorder, type Structure } from './crash-states.js';
 import { ModelFs, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
 import { after, judge, prng, type Workload } from './workloads.js';
@@ -50,6 +50,12 @@ function assertNoLockHeld(when: string): void {
 /** A workload plus file attributes for the model (absent: mode 0o644, owned by this process). */
 export interface ModelWorkload extends Workload {
   readonly attrs?: ReadonlyMap<string, { readonly mode: number; readonly uid: number; readonly gid: number }>;
+  /**
+   * Fail the `nth` (1-based) `op` ('rename', 'unlink', ...) after the commit point with EIO, once,
+   * in the recorded commit only: the commit then rolls back behind its rollback marker (EAPPLY),
+   * and the power-loss enumeration covers the rollback path.
+   */
+  readonly applyFault?: { readonly op: string; readonly nth: number };
 }
 
 export interface PowerLossOptions {
@@ -57,6 +63,8 @@ export interface PowerLossOptions {
   readonly variants?: readonly DataVariant[];
   /** Structures tried per crash point; more are sampled (seeded). Infinity: all. */
   readonly maxStructures?: number;
+  /** Crash points of the commit visited; more are sampled (seeded; the first and last always). */
+  readonly maxPoints?: number;
   /** First-level crash states whose recovery is itself crashed at every point; 0 for none. */
   readonly nestedImages?: number;
   /** Structures tried per crash point of a recovery. */
@@ -81,6 +89,8 @@ export interface PowerLossResult {
   /** Records in the commit's trace (every fs change, fsync and protocol step). */
   readonly traceLength: number;
   readonly crashPoints: number;
+  /** Crash points visited (all of them unless `maxPoints` sampled). */
+  readonly crashPointsVisited: number;
   /** Model states covered at the commit's crash points. */
   readonly states: number;
   /** Crash points and states covered inside recoveries. */
@@ -206,11 +216,12 @@ function spread<T>(items: T[], n: number): T[] {
 }
 
 /** Run `fn` with the model installed as the filesystem (and the mutation, if any, switched on). */
-async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () => Promise<T>): Promise<T> {
+async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () => Promise<T>, onEvent?: (e: FaultEvent) => void): Promise<T> {
   const prev = useFsImpl(m);
   const prevHook = faults.hook;
   faults.hook = (e) => {
     if (e.kind === 'step') m.step(e.name);
+    onEvent?.(e);
   };
   if (mutation !== undefined) faults.mutations.add(mutation);
   try {
@@ -222,20 +233,48 @@ async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () =
   }
 }
 
+/** The recorded commit. */
+export interface Recorded {
+  readonly model: ModelFs;
+  readonly start: Snapshot;
+  /** Log length when commit() settled. */
+  readonly resolvedAt: number;
+  /** The code of the TxnError commit() rejected with (an `applyFault` workload), or undefined. */
+  readonly rejected: string | undefined;
+}
+
 /** Run the workload's transaction on a fresh model; returns the model (with its trace). */
-export async function recordCommit(w: ModelWorkload, mutation?: Mutation, durability: 'full' | 'none' = 'full'): Promise<{ model: ModelFs; start: Snapshot; resolvedAt: number }> {
+export async function recordCommit(w: ModelWorkload, mutation?: Mutation, durability: 'full' | 'none' = 'full'): Promise<Recorded> {
   const start = startImage(w);
   const model = new ModelFs(start);
-  const resolvedAt = await withModel(model, mutation, async () => {
-    const tx = begin({ dir: MODEL_ROOT, durability });
-    for (const op of w.ops) {
-      if (op.op === 'write') void tx.write(op.path, op.data);
-      else tx.remove(op.path);
-    }
-    await tx.commit();
-    return model.log.length;
-  });
-  return { model, start, resolvedAt };
+  let committed = false;
+  let seen = 0;
+  const onEvent = (e: FaultEvent): void => {
+    if (e.kind === 'step' && e.name === 'committed') committed = true;
+    const f = w.applyFault;
+    if (f !== undefined && committed && e.kind === 'op' && e.op === f.op && ++seen === f.nth) throw errnoError('EIO', e.op, e.path);
+  };
+  let rejected: string | undefined;
+  const resolvedAt = await withModel(
+    model,
+    mutation,
+    async () => {
+      const tx = begin({ dir: MODEL_ROOT, durability });
+      for (const op of w.ops) {
+        if (op.op === 'write') void tx.write(op.path, op.data);
+        else tx.remove(op.path);
+      }
+      try {
+        await tx.commit();
+      } catch (err) {
+        if (w.applyFault === undefined) throw err;
+        rejected = (err as { code?: string }).code ?? String(err);
+      }
+      return model.log.length;
+    },
+    onEvent,
+  );
+  return { model, start, resolvedAt, rejected };
 }
 
 /** Recover a crash image on a fresh model, run the checks that do not depend on the crash point. */
@@ -300,12 +339,18 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
   let exhaustive = true;
 
   const durability = options.durability ?? 'full';
-  const { model, start, resolvedAt } = await recordCommit(w, mutation, durability);
+  const { model, start, resolvedAt, rejected } = await recordCommit(w, mutation, durability);
   assertNoLockHeld('after the recorded commit');
   const log = model.log;
   const finalView = viewRoot(model.snapshot());
-  if (judge(w, finalView.files) !== 'new') throw new Error(`${w.name}: the recorded commit did not produce the new state on the model`);
+  // An applyFault workload must take the rollback path: EAPPLY, nothing changed.
+  const settled = w.applyFault === undefined ? 'new' : 'old';
+  if (w.applyFault !== undefined && rejected !== 'EAPPLY') throw new Error(`${w.name}: the injected fault did not make commit() roll back (it ${rejected === undefined ? 'resolved' : `rejected with ${rejected}`})`);
+  if (judge(w, finalView.files) !== settled) throw new Error(`${w.name}: the recorded commit did not leave the ${settled} state on the model`);
   const committedAt = stepIndex(log, 'committed') ?? resolvedAt;
+  // From the commit point until the rollback marker is created, recovery must roll forward;
+  // once commit() rejected with EAPPLY ("rolled back, no target changed") it must stay all-old.
+  const markerAt = w.applyFault === undefined ? Infinity : log.findIndex((r, i) => i >= committedAt && r.t === 'entry' && / \S+\/rollback$/.test(r.what)) + 1 || Infinity;
 
   const run = async (image: Snapshot): Promise<Outcome> => {
     const key = fingerprint(image);
@@ -366,7 +411,9 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
   };
 
   // Level 1: the commit, crashed at every point.
-  const points = crashPoints(log);
+  const allPoints = crashPoints(log);
+  const points = pick(allPoints, options.maxPoints ?? Infinity, rand);
+  if (points.length < allPoints.length) exhaustive = false;
   let states = 0;
   const nestedCandidates: { image: Snapshot; out: Outcome; k: number }[] = [];
   for (const k of points) {
@@ -376,7 +423,8 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
     const chosen = pick(all, maxStructures, rand);
     if (chosen.length < all.length) exhaustive = false;
     // With durability 'none' nothing is promised across a power loss but all-or-nothing.
-    const mustBeNew = durability === 'full' && (k >= committedAt || k >= resolvedAt);
+    const full = durability === 'full';
+    const expected = !full ? undefined : k >= resolvedAt ? settled : k >= committedAt && k < markerAt ? 'new' : undefined;
     for (const s of chosen) {
       states += await exploreStructure(
         point,
@@ -385,14 +433,15 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
         `commit@${k} (after: ${k === 0 ? 'start' : (log[k - 1] as Rec).what})`,
         (o) => {
           if (o.verdict !== 'old' && o.verdict !== 'new') return `not all-or-nothing: ${o.verdict}`;
-          if (mustBeNew && o.verdict !== 'new') {
+          if (expected !== undefined && o.verdict !== expected) {
+            if (expected === 'old') return 'a rolled-back commit came back: all-new after commit() rejected with EAPPLY';
             return `lost a commit: all-old after ${k >= resolvedAt ? 'commit() resolved' : 'the commit point (journal durable)'}`;
           }
           return undefined;
         },
         (image, o) => {
           // Recovery did some work here: a candidate for crashing recovery itself.
-          if (o.problems.length === 0 && (o.verdict === 'old' || o.verdict === 'new') && o.log.some((r) => r.t === 'entry')) {
+          if ((options.nestedImages ?? 0) > 0 && o.problems.length === 0 && (o.verdict === 'old' || o.verdict === 'new') && o.log.some((r) => r.t === 'entry')) {
             nestedCandidates.push({ image, out: o, k });
           }
         },
@@ -404,6 +453,7 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
   let nestedPoints = 0;
   let nestedStates = 0;
   const nestedWanted = options.nestedImages ?? 0;
+  const crashPointsTotal = allPoints.length;
   const seen = new Set<string>();
   const unique = nestedCandidates.filter((c) => {
     const key = fingerprint(c.image);
@@ -434,7 +484,8 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
   return {
     workload: w.name,
     traceLength: log.length,
-    crashPoints: points.length,
+    crashPoints: crashPointsTotal,
+    crashPointsVisited: points.length,
     states,
     nestedPoints,
     nestedStates,
@@ -449,7 +500,7 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
 /** One summary line per run. */
 export function summary(r: PowerLossResult, label = ''): string {
   return (
-    `power-loss${label === '' ? '' : ` [${label}]`} | ${r.workload} | crash points ${r.crashPoints} | ` +
+    `power-loss${label === '' ? '' : ` [${label}]`} | ${r.workload} | crash points ${r.crashPointsVisited === r.crashPoints ? r.crashPoints : `${r.crashPointsVisited} of ${r.crashPoints}`} | ` +
     `power-loss states ${r.states} (${r.exhaustive ? 'exhaustive' : 'sampled'}) | ` +
     `recovery crash points ${r.nestedPoints}, states ${r.nestedStates} (${r.nestedPoints === 0 ? 'none' : r.nestedExhaustive ? 'exhaustive' : 'sampled'}) | ` +
     `recover() runs ${r.runs} | violations ${r.violations.length} | ${(r.ms / 1000).toFixed(1)} s`

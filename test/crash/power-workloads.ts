@@ -5,7 +5,8 @@
  * overwrite only, delete only, mixed with new nested directories), plus 2- and 3-file ones that
  * reach the paths those miss: a new file two directories deep next to a replaced one, a replaced
  * file whose mode and owner must be kept (so the staged file is chmod-ed, chown-ed and fsynced
- * again before the commit point), and a delete next to a create.
+ * again before the commit point), and a delete next to a create. Three of them fail one apply step
+ * with EIO in the recorded run, so that the commit rolls back and the rollback path is crashed too.
  */
 import { content, workloads, type Op } from './workloads.js';
 import type { ModelWorkload } from './power-loss.js';
@@ -27,6 +28,17 @@ export function smallWorkloads(): ModelWorkload[] {
       ops: [write('secret.key'), write('plain.txt')],
     },
     { name: '3 files: delete + create in a new dir + overwrite', before: old('x.txt', 'y.txt'), ops: [{ op: 'delete', path: 'x.txt' }, write('d/new.txt'), write('y.txt')] },
+    ...rollbacks(),
+  ];
+}
+
+/** Workloads whose apply fails once (EIO) after the commit point: the commit rolls back. */
+export function rollbacks(): ModelWorkload[] {
+  const base = (name: string): ModelWorkload => workloads().find((w) => w.name === name) as ModelWorkload;
+  return [
+    { ...base('overwrite only'), name: 'overwrite only, EIO at the 2nd rename: rolled back', applyFault: { op: 'rename', nth: 2 } },
+    { ...base('delete only'), name: 'delete only, EIO at the 3rd unlink: rolled back', applyFault: { op: 'unlink', nth: 3 } },
+    { ...base('mixed with new nested dirs'), name: 'mixed with new nested dirs, EIO at the 3rd rename: rolled back', applyFault: { op: 'rename', nth: 3 } },
   ];
 }
 
