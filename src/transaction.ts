@@ -830,7 +830,7 @@ export class Transaction implements AsyncDisposable {
       return; // nothing was created
     }
     try {
-      await removeStaging(setup.staging.dir);
+      await removeStaging(setup.staging.dir, this.#o.durable);
       if (this.#o.durable) await syncDir(setup.home.home);
     } finally {
       await setup.staging.ownerLock.release();
@@ -962,7 +962,7 @@ export class Transaction implements AsyncDisposable {
         try {
           await writeRollbackMarker(setup.staging.dir, this.#o.durable);
           if (!mutated('skip-rollback')) await rollBack(ctx);
-          await removeStaging(setup.staging.dir);
+          await removeStaging(setup.staging.dir, this.#o.durable);
           if (this.#o.durable) await syncDir(setup.home.home);
           await setup.staging.ownerLock.release();
           undone = true;
@@ -1068,7 +1068,7 @@ export class Transaction implements AsyncDisposable {
         step('cleanup');
         const warnings: string[] = [];
         try {
-          await removeStaging(setup.staging.dir);
+          await removeStaging(setup.staging.dir, this.#o.durable);
           if (this.#o.durable) await syncDir(home);
         } catch (err) {
           warnings.push(`The staging dir '${setup.staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);

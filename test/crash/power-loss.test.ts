@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Rec } from './model-fs.js';
 import { explorePowerLoss, recordCommit } from './power-loss.js';
-import { smallWorkloads } from './power-workloads.js';
+import { rollbacks, smallWorkloads } from './power-workloads.js';
 
 const byName = (name: string) => {
-  const w = smallWorkloads().find((x) => x.name === name);
+  const w = [...smallWorkloads(), ...rollbacks()].find((x) => x.name === name);
   if (w === undefined) throw new Error(`no workload ${name}`);
   return w;
 };
@@ -71,5 +71,25 @@ describe('regressions found by the power-loss model', () => {
     const result = await explorePowerLoss(byName('single file'), { durability: 'none', maxStructures: 2 });
     const partial = result.violations.filter((v) => v.problem === 'not all-or-nothing: mixed: only.json=empty');
     expect(partial.length).toBeGreaterThan(0);
+  });
+
+  it('a rolled-back transaction keeps its rollback marker until its journal is durably gone', async () => {
+    // Cleanup removed the journal, then the rollback marker, then the rest, with no fsync between.
+    // Where changes to different names in one directory may reach the disk out of order, the
+    // marker's removal could persist without the journal's: recovery then found a journal and no
+    // marker, and rolled a rolled-back transaction forward over its own partial cleanup (a mix).
+    const w = byName('delete only, EIO at the 3rd unlink: rolled back');
+    const { model, rejected } = await recordCommit(w);
+    expect(rejected).toBe('EAPPLY');
+    const log = model.log;
+    const journalGone = log.findIndex((r) => r.t === 'entry' && /\/journal$/.test(r.what) && r.what.startsWith('unlink'));
+    const markerGone = log.findIndex((r) => r.t === 'entry' && /\/rollback$/.test(r.what) && r.what.startsWith('unlink'));
+    expect(journalGone).toBeGreaterThan(0);
+    expect(markerGone).toBeGreaterThan(journalGone);
+    const staging = (log[journalGone] as Extract<Rec, { t: 'entry' }>).changes[0]?.dir;
+    expect(log.slice(journalGone, markerGone).some((r) => r.t === 'fsyncdir' && r.id === staging), 'the staging dir is fsynced between the two unlinks').toBe(true);
+    const result = await explorePowerLoss(w, { reorder: 'per-name' });
+    expect(result.violations).toEqual([]);
+    expect(result.exhaustive).toBe(true);
   });
 });
