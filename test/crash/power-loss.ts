@@ -32,7 +32,7 @@ import { useFsImpl } from '../../src/fs.js';
 import { errnoError, faults, type FaultEvent, type Mutation } from '../../src/faults.js';
 import { allVariants, copySnapshot, CrashPoint, crashPoints, fingerprint, stepIndex, type DataVariant, type Reorder, type Structure } from './crash-states.js';
 import { ModelFs, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
-import { after, judge, prng, type Workload } from './workloads.js';
+import { content, judge, prng, type Op, type Workload } from './workloads.js';
 
 export const MODEL_ROOT = '/model/root';
 const OUTSIDE = '/model/outside';
@@ -76,6 +76,12 @@ export interface PowerLossOptions {
   readonly stopAtFirst?: boolean;
   /** The durability option given to begin() and recover(). @default 'full' */
   readonly durability?: 'full' | 'none';
+  /**
+   * 'recover' (default): recover() runs first after the reboot. 'next-commit': the next transaction
+   * (`nextOps`) commits first, overwriting one of the crashed transaction's targets; its commit must
+   * finish the dead transaction before applying (invariant 7). No recovery crashes in that mode.
+   */
+  readonly afterCrash?: AfterCrash;
 }
 
 export interface Violation {
@@ -107,7 +113,10 @@ export interface PowerLossResult {
 }
 
 interface Outcome {
-  /** 'old', 'new', or a description of what is wrong with the root's content. */
+  /**
+   * 'old', 'new', 'old=new' (both end states are the same, so the outcome cannot be told: only
+   * with 'next-commit' overwriting a one-file transaction), or a description of what is wrong.
+   */
   readonly verdict: string;
   readonly problems: readonly string[];
   readonly observed: ReadonlySet<number>;
@@ -170,22 +179,58 @@ function parents(rel: string): string[] {
   return out;
 }
 
-/** The expected modes and directories of the old and the new state. */
-function expectations(w: ModelWorkload): { oldModes: Map<string, string>; newModes: Map<string, string>; oldDirs: Set<string>; newDirs: Set<string> } {
+/** What runs first after the reboot: recover(), or the next transaction (its commit recovers first). */
+export type AfterCrash = 'recover' | 'next-commit';
+
+/** One acceptable end state of the root. */
+interface Expected {
+  readonly files: Map<string, Buffer>;
+  /** 'mode:uid:gid' in octal. */
+  readonly modes: Map<string, string>;
+  /** Directories that may exist (outside .txnfs). */
+  readonly dirs: Set<string>;
+}
+
+/** The next transaction of 'next-commit': it overwrites the crashed one's first target. */
+export function nextOps(w: ModelWorkload): Op[] {
+  const first = w.ops[0]?.path ?? 'a.txt';
+  return [
+    { op: 'write', path: first, data: content(2, first, 40) },
+    { op: 'write', path: 'later/after-crash.txt', data: content(2, 'later/after-crash.txt', 40) },
+  ];
+}
+
+/** The old and the new end state of the root (with the next transaction applied over both). */
+function expectedStates(w: ModelWorkload, afterCrash: AfterCrash): { old: Expected; new: Expected } {
   const me = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+  const isRoot = process.getuid?.() === 0;
   const modeOf = (rel: string): string => {
     const a = w.attrs?.get(rel);
     return a === undefined ? `644:${me}` : `${a.mode.toString(8)}:${a.uid}:${a.gid}`;
   };
-  const oldModes = new Map([...w.before.keys()].map((r) => [r, modeOf(r)]));
   // A replaced file keeps its mode (and, when txnfs runs as root, its owner); a new one gets 0o666
   // less the umask.
-  const isRoot = process.getuid?.() === 0;
-  const keptOf = (r: string): string => (isRoot ? modeOf(r) : `${modeOf(r).split(':')[0]}:${me}`);
-  const newModes = new Map([...after(w).keys()].map((r) => [r, w.before.has(r) ? keptOf(r) : `644:${me}`]));
-  const oldDirs = new Set([...w.before.keys()].flatMap(parents));
-  const newDirs = new Set([...oldDirs, ...[...after(w).keys()].flatMap(parents)]);
-  return { oldModes, newModes, oldDirs, newDirs };
+  const replaced = (mode: string): string => (isRoot ? mode : `${mode.split(':')[0]}:${me}`);
+  const apply = (base: Expected, ops: readonly Op[]): Expected => {
+    const out: Expected = { files: new Map(base.files), modes: new Map(base.modes), dirs: new Set(base.dirs) };
+    for (const op of ops) {
+      if (op.op === 'write') {
+        const was = out.modes.get(op.path);
+        out.files.set(op.path, op.data);
+        out.modes.set(op.path, was === undefined ? `644:${me}` : replaced(was));
+        for (const d of parents(op.path)) out.dirs.add(d);
+      } else {
+        out.files.delete(op.path);
+        out.modes.delete(op.path);
+      }
+    }
+    return out;
+  };
+  const start: Expected = { files: new Map(w.before), modes: new Map([...w.before.keys()].map((r) => [r, modeOf(r)])), dirs: new Set([...w.before.keys()].flatMap(parents)) };
+  const old = start;
+  const neu = apply(start, w.ops);
+  if (afterCrash === 'recover') return { old, new: neu };
+  return { old: apply(old, nextOps(w)), new: apply(neu, nextOps(w)) };
 }
 
 function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
@@ -233,6 +278,14 @@ async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () =
   }
 }
 
+/** Run `fn` on a fresh model built from `image` (tests that stage one scenario by hand). */
+export async function onModel<T>(image: Snapshot, fn: (m: ModelFs) => Promise<T>): Promise<T> {
+  const m = new ModelFs(copySnapshot(image));
+  const out = await withModel(m, undefined, () => fn(m));
+  assertNoLockHeld('after onModel');
+  return out;
+}
+
 /** The recorded commit. */
 export interface Recorded {
   readonly model: ModelFs;
@@ -278,21 +331,33 @@ export async function recordCommit(w: ModelWorkload, mutation?: Mutation, durabi
 }
 
 /** Recover a crash image on a fresh model, run the checks that do not depend on the crash point. */
-async function recoverImage(w: ModelWorkload, image: Snapshot, mutation: Mutation | undefined, durability: 'full' | 'none'): Promise<Outcome> {
+async function recoverImage(w: ModelWorkload, image: Snapshot, mutation: Mutation | undefined, durability: 'full' | 'none', afterCrash: AfterCrash): Promise<Outcome> {
   const m = new ModelFs(copySnapshot(image));
   const problems: string[] = [];
   let report: RecoverReport | undefined;
   await withModel(m, mutation, async () => {
-    try {
-      // lockTimeout 0: a lock judged live makes recover() fail at once, which is reported below.
-      report = await recover(MODEL_ROOT, { lockTimeout: 0, durability });
-    } catch (err) {
-      problems.push(`recover() threw: ${(err as Error).message}`);
-      return;
+    // lockTimeout 0: a lock judged live makes recover() or commit() fail at once, reported below.
+    if (afterCrash === 'next-commit') {
+      try {
+        const tx = begin({ dir: MODEL_ROOT, lockTimeout: 0, durability });
+        for (const op of nextOps(w)) if (op.op === 'write') void tx.write(op.path, op.data);
+        await tx.commit();
+      } catch (err) {
+        problems.push(`the next commit failed: ${(err as { code?: string }).code ?? ''} ${(err as Error).message}`);
+        return;
+      }
+    } else {
+      try {
+        report = await recover(MODEL_ROOT, { lockTimeout: 0, durability });
+      } catch (err) {
+        problems.push(`recover() threw: ${(err as Error).message}`);
+        return;
+      }
+      if (report.corrupt.length > 0) problems.push(`journal reported corrupt: ${report.corrupt.map((c) => c.reason).join('; ')}`);
+      if (report.failed.length > 0) problems.push(`recovery failed: ${report.failed.map((c) => c.reason).join('; ')}`);
+      if (report.skipped.length > 0) problems.push(`a dead transaction was judged live: ${report.skipped.map((s) => `${s.id} (${s.state})`).join(', ')}`);
     }
-    if (report.corrupt.length > 0) problems.push(`journal reported corrupt: ${report.corrupt.map((c) => c.reason).join('; ')}`);
-    if (report.failed.length > 0) problems.push(`recovery failed: ${report.failed.map((c) => c.reason).join('; ')}`);
-    if (report.skipped.length > 0) problems.push(`a dead transaction was judged live: ${report.skipped.map((s) => `${s.id} (${s.state})`).join(', ')}`);
+    // Whatever ran first must have left nothing for a later recover() to do.
     const before = fingerprint(m.snapshot());
     try {
       const again = await recover(MODEL_ROOT, { lockTimeout: 0, durability });
@@ -313,13 +378,26 @@ async function recoverImage(w: ModelWorkload, image: Snapshot, mutation: Mutatio
     problems.push('not confined: something outside the root changed');
   }
   const view = viewRoot(after1);
-  let verdict = judge(w, view.files);
-  const exp = expectations(w);
+  const exp = expectedStates(w, afterCrash);
+  // judge() of workloads.ts, over the two end states (they include the next transaction, if any).
+  const asWorkload: Workload = {
+    name: w.name,
+    before: exp.old.files,
+    ops: [
+      ...[...exp.new.files].map(([path, data]): Op => ({ op: 'write', path, data })),
+      ...[...exp.old.files.keys()].filter((k) => !exp.new.files.has(k)).map((path): Op => ({ op: 'delete', path })),
+    ],
+  };
+  let verdict = judge(asWorkload, view.files);
   if (view.other.length > 0) verdict = `unexpected entries ${view.other.join(', ')}`;
-  else if (verdict === 'old' && (!sameMap(view.modes, exp.oldModes) || ![...view.dirs].every((d) => exp.oldDirs.has(d)))) {
-    verdict = `old content, but modes/dirs differ: ${JSON.stringify([...view.modes])} dirs ${[...view.dirs].join(',')}`;
-  } else if (verdict === 'new' && (!sameMap(view.modes, exp.newModes) || ![...view.dirs].every((d) => exp.newDirs.has(d)))) {
-    verdict = `new content, but modes/dirs differ: ${JSON.stringify([...view.modes])} dirs ${[...view.dirs].join(',')}`;
+  else if (verdict === 'old' || verdict === 'new') {
+    const e = verdict === 'old' ? exp.old : exp.new;
+    if (!sameMap(view.modes, e.modes) || ![...view.dirs].every((d) => e.dirs.has(d))) {
+      verdict = `${verdict} content, but modes/dirs differ: ${JSON.stringify([...view.modes])} dirs ${[...view.dirs].join(',')}`;
+    } else if (judge({ ...asWorkload, before: exp.new.files }, view.files) === 'old' && sameMap(exp.old.modes, exp.new.modes)) {
+      // The next transaction overwrote every trace of the crashed one: its outcome cannot be seen.
+      verdict = 'old=new';
+    }
   }
   return { verdict, problems, observed: m.observed, visible: view.ids, log: m.log, report };
 }
@@ -339,6 +417,7 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
   let exhaustive = true;
 
   const durability = options.durability ?? 'full';
+  const afterCrash = options.afterCrash ?? 'recover';
   const { model, start, resolvedAt, rejected } = await recordCommit(w, mutation, durability);
   assertNoLockHeld('after the recorded commit');
   const log = model.log;
@@ -356,7 +435,7 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
     const key = fingerprint(image);
     let out = cache.get(key);
     if (out === undefined) {
-      out = await recoverImage(w, image, mutation, durability);
+      out = await recoverImage(w, image, mutation, durability, afterCrash);
       runs++;
       cache.set(key, out);
     }
@@ -432,6 +511,7 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
         s,
         `commit@${k} (after: ${k === 0 ? 'start' : (log[k - 1] as Rec).what})`,
         (o) => {
+          if (o.verdict === 'old=new') return undefined;
           if (o.verdict !== 'old' && o.verdict !== 'new') return `not all-or-nothing: ${o.verdict}`;
           if (expected !== undefined && o.verdict !== expected) {
             if (expected === 'old') return 'a rolled-back commit came back: all-new after commit() rejected with EAPPLY';
@@ -441,7 +521,7 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
         },
         (image, o) => {
           // Recovery did some work here: a candidate for crashing recovery itself.
-          if ((options.nestedImages ?? 0) > 0 && o.problems.length === 0 && (o.verdict === 'old' || o.verdict === 'new') && o.log.some((r) => r.t === 'entry')) {
+          if (afterCrash === 'recover' && (options.nestedImages ?? 0) > 0 && o.problems.length === 0 && (o.verdict === 'old' || o.verdict === 'new') && o.log.some((r) => r.t === 'entry')) {
             nestedCandidates.push({ image, out: o, k });
           }
         },
@@ -452,7 +532,7 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
   // Level 2: recovery, crashed at every point of its own trace.
   let nestedPoints = 0;
   let nestedStates = 0;
-  const nestedWanted = options.nestedImages ?? 0;
+  const nestedWanted = afterCrash === 'recover' ? (options.nestedImages ?? 0) : 0;
   const crashPointsTotal = allPoints.length;
   const seen = new Set<string>();
   const unique = nestedCandidates.filter((c) => {
