@@ -1046,6 +1046,19 @@ export class Transaction implements AsyncDisposable {
             { path: blocked.path, txnId: this.id, cause: rec.failed[0]?.error },
           );
         }
+        // A transaction past its commit point holds the root lock while it is alive, and we hold
+        // it now: if its owner lock still looks alive, that owner died (after a reboot only the
+        // lock's age tells, and the owner lock can be younger than the root lock) or stalled past
+        // lockStale. Applying now would let its journal be rolled forward after us, older data
+        // over newer (invariant 7). Refuse; retrying after lockStale succeeds.
+        const pending = rec.skipped.find((t) => t.state === 'committed' || t.state === 'rolling-back');
+        if (pending !== undefined) {
+          throw new TxnError(
+            codes.ELOCKED,
+            `Cannot commit in '${this.dir}' yet: transaction ${pending.id} passed its commit point and its owner still looks alive (its lock was refreshed less than lockStale = ${this.#o.timing.stale} ms ago). It must be finished before anything else applies; retry after lockStale.`,
+            { txnId: this.id },
+          );
+        }
         step('locked');
         let plan: Planned;
         try {

@@ -5,8 +5,11 @@
  * `npm run test:powerloss` (TXNFS_POWERLOSS=long): see docs/power-loss-model.md.
  */
 import { describe, expect, it } from 'vitest';
-import type { Rec } from './model-fs.js';
-import { explorePowerLoss, recordCommit } from './power-loss.js';
+import { begin, codes, recover } from '../../src/index.js';
+import { CrashPoint, allVariants, stepIndex } from './crash-states.js';
+import type { NodeImage, Rec } from './model-fs.js';
+import { explorePowerLoss, MODEL_ROOT, onModel, recordCommit } from './power-loss.js';
+import { content } from './workloads.js';
 import { rollbacks, smallWorkloads } from './power-workloads.js';
 
 const byName = (name: string) => {
@@ -91,5 +94,42 @@ describe('regressions found by the power-loss model', () => {
     const result = await explorePowerLoss(w, { reorder: 'per-name' });
     expect(result.violations).toEqual([]);
     expect(result.exhaustive).toBe(true);
+  });
+
+  it('a commit never applies over a committed transaction whose owner only looks alive (invariant 7)', async () => {
+    // After a reboot the owner's boot id differs, so only lock staleness tells it is dead. The
+    // owner lock is refreshed on its own timer and can be younger than the root lock: for up to
+    // `lockUpdate` ms the next commit may take the stale root lock while the dead, committed
+    // transaction still looks alive. Recovery skips it (live is untouchable); the commit used to
+    // apply anyway, and the dead journal, rolled forward later, overwrote the newer data.
+    const w = byName('overwrite only');
+    const { model, start } = await recordCommit(w);
+    const k = stepIndex(model.log, 'committed') as number;
+    const point = new CrashPoint(start, model.log, k, 'prefix', allVariants);
+    const image = point.image({ survivors: new Set(point.nonDurable()) }).snapshot;
+    // The crash state, as seen 9 s after the power cut: root lock stale, owner lock fresh enough.
+    const home = [...image.nodes.values()].find((n) => n.entries.has('lock') && [...n.entries.keys()].some((e) => e.endsWith('.lock'))) as NodeImage;
+    for (const [name, id] of home.entries) {
+      const lockDir = image.nodes.get(id) as NodeImage;
+      if (name === 'lock') lockDir.mtimeMs = Date.now() - 60_000;
+      else if (name.endsWith('.lock')) lockDir.mtimeMs = Date.now() - 1_000;
+    }
+    const newer = content(2, 'a.json', 40);
+    const final = await onModel(image, async (m) => {
+      const tx = begin({ dir: MODEL_ROOT, lockTimeout: 0 });
+      void tx.write('a.json', newer);
+      const outcome = await tx.commit().then(
+        () => 'committed',
+        (err: { code?: string }) => err.code,
+      );
+      // Much later the dead owner's lock is stale, and recovery finishes what it finds.
+      for (const n of m.nodes.values()) n.mtimeMs -= 3_600_000;
+      await recover(MODEL_ROOT);
+      return { outcome, a: m.peek(`${MODEL_ROOT}/a.json`)?.data };
+    });
+    // Either the commit was refused (retry later), or it was applied after the dead one: never the
+    // dead transaction's older data on top of it.
+    expect(final.outcome).toBe(codes.ELOCKED);
+    expect(final.a?.subarray(0, 3).toString()).toBe('g1:');
   });
 });
