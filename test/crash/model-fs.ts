@@ -78,7 +78,11 @@ function errno(code: string, syscall: string, p: string, dest?: string): NodeJS.
     ENOENT: -2, EIO: -5, EBADF: -9, EEXIST: -17, ENOTDIR: -20, EISDIR: -21, EINVAL: -22, ENOTEMPTY: -39, ELOOP: -40, EPERM: -1, EBUSY: -16,
   };
   const where = dest === undefined ? `'${p}'` : `'${p}' -> '${dest}'`;
+  // No stack trace: the library only reads `code`, and ENOENT is thrown thousands of times per run.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   const err = new Error(`${code}: model filesystem, ${syscall} ${where}`) as NodeJS.ErrnoException;
+  Error.stackTraceLimit = limit;
   err.code = code;
   err.errno = numbers[code] ?? -1;
   err.syscall = syscall;

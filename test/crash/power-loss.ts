@@ -14,7 +14,9 @@
  *   - confined: nothing outside the root changed.
  * Then crash recovery itself: for a crash state S, the recovery's own trace is crashed at each of
  * its points in every allowed way, recovered again, and must give the same verdict as one clean
- * recovery of S (and pass the same checks).
+ * recovery of S (and pass the same checks). Two variants of the scenario: a workload may fail one
+ * apply step with EIO (the commit rolls back, and the rollback is crashed), and the first thing
+ * after the reboot may be the next transaction's commit instead of recover() (invariant 7).
  *
  * Exact reduction (why the counts are large but the runs few): recovery's behaviour can depend on
  * a non-durable file's content only if it reads it (readFile, or a stat that reports its size).
@@ -24,6 +26,9 @@
  * visible file is then branched on, variant by variant (like dynamic partial-order reduction).
  * Identical images are recovered once (fingerprint cache). "states" counts model states covered;
  * "runs" counts recoveries executed.
+ *
+ * Cost: one recover() on the model (about 1 ms) per distinct image. A transaction of 1 to 4 files
+ * has 35 to 70 crash points and 4,000 to 100,000 states, covered in 500 to 4,000 runs.
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -123,7 +128,6 @@ interface Outcome {
   /** Files reachable in the root (outside .txnfs) after recovery. */
   readonly visible: ReadonlySet<number>;
   readonly log: readonly Rec[];
-  readonly report: RecoverReport | undefined;
 }
 
 /** The model image a workload starts from: the root with its `before` files, and a neighbour. */
@@ -399,7 +403,7 @@ async function recoverImage(w: ModelWorkload, image: Snapshot, mutation: Mutatio
       verdict = 'old=new';
     }
   }
-  return { verdict, problems, observed: m.observed, visible: view.ids, log: m.log, report };
+  return { verdict, problems, observed: m.observed, visible: view.ids, log: m.log };
 }
 
 /** Explore every crash state of a workload's commit (and of its recoveries). */
