@@ -439,6 +439,13 @@ export class ModelFs implements FsImpl {
     return Buffer.from(node.data);
   }
 
+  async readlink(p: string): Promise<string> {
+    this.#count('readlink');
+    const { node } = this.#existing(p, false, 'readlink');
+    if (node.kind !== 'symlink') throw errno('EINVAL', 'readlink', p);
+    return node.target;
+  }
+
   async realpath(p: string): Promise<string> {
     this.#count('realpath');
     return this.#existing(p, true, 'realpath').path;
