@@ -11,9 +11,11 @@
  *  - missing parent directories are created; every component is checked with lstat to be a real
  *    directory, never a symlink, so a journal (forged or stale) cannot lead outside the root.
  *
- * Then each changed directory is fsynced once: target parents, the parents of created
- * directories, and files/ (which lost the renamed entries; a rename is only durable once both of
- * its directories are).
+ * The directories the journal lists are created first, and their parents fsynced, before any
+ * rename: a rename into a new directory must never be durable while the directory is not (the
+ * staged file would be gone from files/ and its new name unreachable). Then each changed
+ * directory is fsynced once: target parents and files/ (which lost the renamed entries; a rename
+ * is only durable once both of its directories are).
  *
  * Entries are applied up to `concurrency` at a time. That needs no order between them: a journal
  * written by commit names each target once, so every entry touches only its own files/<n>, its own
@@ -30,8 +32,9 @@
  * in the same direction.
  *
  * Cost: one rename per write, two lstats per delete, two lstats per distinct parent directory (a
- * check of the whole journal first, then the apply), one fsync per distinct changed directory; the
- * renames overlap, so the wall time is a fraction of their sum.
+ * check of the whole journal first, then the apply), one fsync per distinct changed directory, plus
+ * one per distinct parent of a created directory; the renames overlap, so the wall time is a
+ * fraction of their sum.
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
@@ -159,10 +162,13 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   // applied up to that entry and leaving the root mixed while a person looks at it.
   for (const d of journal.dirs) await guard.ensure(d, false);
   for (const e of journal.entries) await guard.ensure(parentOf(e.target), false);
-  // Every directory the commit planned is created (and later fsynced via its parent), even one no
-  // remaining entry needs, so the directory set after a roll-forward never depends on where a
-  // crash cut the previous run.
+  // Every directory the commit planned is created, even one no remaining entry needs, so the
+  // directory set after a roll-forward never depends on where a crash cut the previous run; and
+  // made durable in its parent before anything is renamed into it. Otherwise a power loss can keep
+  // a rename into new/dir/ (files/<n> is gone) and lose the mkdir of new/: the data is unreachable,
+  // and a recovery would count the entry as applied.
   for (const d of journal.dirs) await guard.ensure(d, true);
+  if (ctx.durable && journal.dirs.length > 0 && !mutated('skip-fsync-created-dirs')) await syncDirs(new Set(journal.dirs.map((d) => absOf(root, parentOf(d)))), ctx.concurrency);
   const width = distinctTargets(journal) ? ctx.concurrency : 1;
   await mapLimit(journal.entries, width, async (e, i) => {
     await guard.ensure(parentOf(e.target), true);
@@ -199,9 +205,12 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   if (ctx.durable && !mutated('skip-fsync-applied-dirs')) {
     const dirs = new Set<string>();
     for (const e of journal.entries) dirs.add(absOf(root, parentOf(e.target)));
-    for (const d of journal.dirs) dirs.add(absOf(root, parentOf(d)));
     dirs.add(filesDir(staging));
-    await syncDirs(dirs, ctx.concurrency);
+    // A directory that is gone has nothing left to make durable. files/ is gone when a cleanup was
+    // cut short and a filesystem that reorders entry changes within a directory kept its removal
+    // but not the journal's unlink: every rename out of it was durable before cleanup began, so
+    // this journal is fully applied and must not fail into a rollback.
+    await syncDirs(dirs, ctx.concurrency, true);
   }
   return { changed, unchanged };
 }

@@ -62,7 +62,13 @@ export type Mutation =
   /** Single-file writes: do not fsync the target's directory after the rename. */
   | 'file-skip-fsync-dir'
   /** Single-file writes: one write(2) call whose byte count is ignored (atomically's truncation bug). */
-  | 'file-single-write';
+  | 'file-single-write'
+  /** Do not fsync the home before the commit point (the staging dir's own name is not durable). */
+  | 'skip-fsync-home'
+  /** Do not fsync backup/ before the commit point (the hard links to the originals may be lost). */
+  | 'skip-fsync-backup-dir'
+  /** Do not make directories created by the apply durable before renaming files into them. */
+  | 'skip-fsync-created-dirs';
 
 interface FaultState {
   hook: FaultHook | undefined;

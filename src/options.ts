@@ -32,7 +32,9 @@ export interface CommonOptions {
   /**
    * `'full'`: every staged file, the journal and every changed directory is fsynced, so a
    * resolved commit survives power loss. `'none'`: no fsync; still all-or-nothing when the process
-   * crashes, but a power loss may lose a resolved commit (never mix it).
+   * crashes or is killed, but a power loss or OS crash may lose a resolved commit, leave a target
+   * empty or holding garbage (its data never reached the disk), or leave a journal that recovery
+   * reports as corrupt. Use it only for data you can regenerate.
    * @default 'full'
    */
   readonly durability?: Durability | undefined;

@@ -321,7 +321,7 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
           report.rolledBack.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed, reason });
         }
       }
-      await removeStaging(t.staging);
+      await removeStaging(t.staging, ctx.durable);
       await removeDeadLock(t.lock, ctx.timing.stale);
       removedSomething = true;
     } catch (err) {

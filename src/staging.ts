@@ -5,7 +5,11 @@
  *  - creation takes the owner lock *before* the staging dir exists, so another process's recovery
  *    never sees a staging dir without a live lock next to it (it would delete a live transaction);
  *  - removal unlinks the journal first, so "this transaction is over" is the first thing a crash
- *    can leave behind, then removes the rest, and only then (in the caller) releases the lock.
+ *    can leave behind, then removes the rest, and only then (in the caller) releases the lock. A
+ *    rollback marker goes only once the journal's removal is durable (an fsync of the staging dir
+ *    between the two unlinks, paid by rolled-back transactions only): some filesystems persist
+ *    changes to two names of one directory in either order, and a journal that outlived its
+ *    marker would be rolled forward although it was rolled back.
  */
 import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
@@ -69,12 +73,18 @@ async function unlinkIfPresent(p: string): Promise<void> {
   }
 }
 
-/** Remove a staging dir: journal first, then the marker, then everything else. */
-export async function removeStaging(dir: string): Promise<void> {
+/**
+ * Remove a staging dir: journal first, then the marker (once the journal's removal is durable,
+ * when `durable`), then everything else.
+ */
+export async function removeStaging(dir: string, durable: boolean): Promise<void> {
   await unlinkIfPresent(journalPath(dir));
   step('journal-removed');
   await unlinkIfPresent(journalTmpPath(dir));
-  await unlinkIfPresent(rollbackMarkerPath(dir));
+  if (await hasRollbackMarker(dir)) {
+    if (durable) await syncDir(dir);
+    await unlinkIfPresent(rollbackMarkerPath(dir));
+  }
   await fs.removeTree(dir);
 }
 

@@ -830,7 +830,7 @@ export class Transaction implements AsyncDisposable {
       return; // nothing was created
     }
     try {
-      await removeStaging(setup.staging.dir);
+      await removeStaging(setup.staging.dir, this.#o.durable);
       if (this.#o.durable) await syncDir(setup.home.home);
     } finally {
       await setup.staging.ownerLock.release();
@@ -941,9 +941,9 @@ export class Transaction implements AsyncDisposable {
       // Everything the journal will point to must be durable before the journal is: the staged
       // files' names (files/), the backup links (backup/), those two directories' names and the
       // staging dir's own name in the home.
-      const dirs = [dir, setup.home.home];
+      const dirs = mutated('skip-fsync-home') ? [dir] : [dir, setup.home.home];
       if (plan.written > 0) dirs.push(filesDir(dir));
-      if (withBackup.length > 0) dirs.push(backupDir(dir));
+      if (withBackup.length > 0 && !mutated('skip-fsync-backup-dir')) dirs.push(backupDir(dir));
       await syncDirs(dirs, this.#o.concurrency);
     }
   }
@@ -962,7 +962,7 @@ export class Transaction implements AsyncDisposable {
         try {
           await writeRollbackMarker(setup.staging.dir, this.#o.durable);
           if (!mutated('skip-rollback')) await rollBack(ctx);
-          await removeStaging(setup.staging.dir);
+          await removeStaging(setup.staging.dir, this.#o.durable);
           if (this.#o.durable) await syncDir(setup.home.home);
           await setup.staging.ownerLock.release();
           undone = true;
@@ -1046,6 +1046,19 @@ export class Transaction implements AsyncDisposable {
             { path: blocked.path, txnId: this.id, cause: rec.failed[0]?.error },
           );
         }
+        // A transaction past its commit point holds the root lock while it is alive, and we hold
+        // it now: if its owner lock still looks alive, that owner died (after a reboot only the
+        // lock's age tells, and the owner lock can be younger than the root lock) or stalled past
+        // lockStale. Applying now would let its journal be rolled forward after us, older data
+        // over newer (invariant 7). Refuse; retrying after lockStale succeeds.
+        const pending = rec.skipped.find((t) => t.state === 'committed' || t.state === 'rolling-back');
+        if (pending !== undefined) {
+          throw new TxnError(
+            codes.ELOCKED,
+            `Cannot commit in '${this.dir}' yet: transaction ${pending.id} passed its commit point and its owner still looks alive (its lock was refreshed less than lockStale = ${this.#o.timing.stale} ms ago). It must be finished before anything else applies; retry after lockStale.`,
+            { txnId: this.id },
+          );
+        }
         step('locked');
         let plan: Planned;
         try {
@@ -1068,7 +1081,7 @@ export class Transaction implements AsyncDisposable {
         step('cleanup');
         const warnings: string[] = [];
         try {
-          await removeStaging(setup.staging.dir);
+          await removeStaging(setup.staging.dir, this.#o.durable);
           if (this.#o.durable) await syncDir(home);
         } catch (err) {
           warnings.push(`The staging dir '${setup.staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);

@@ -59,7 +59,7 @@ describe('staging dir', () => {
     fs.writeFileSync(path.join(staging.dir, 'journal'), 'j');
     fs.writeFileSync(path.join(staging.dir, 'files', '0'), 'f');
     record(root);
-    await removeStaging(staging.dir);
+    await removeStaging(staging.dir, false);
     expect(trace[0]).toBe('unlink .txnfs/.txn-abc/journal');
     expect(trace[1]).toBe('step journal-removed');
     expect(fs.existsSync(staging.dir)).toBe(false);

@@ -1,0 +1,48 @@
+/**
+ * power-workloads.ts: the transactions the power-loss enumeration covers exhaustively.
+ *
+ * The shared workloads of workloads.ts with at most 4 operations (1 and 3 files: create only,
+ * overwrite only, delete only, mixed with new nested directories), plus 2- and 3-file ones that
+ * reach the paths those miss: a new file two directories deep next to a replaced one, a replaced
+ * file whose mode and owner must be kept (so the staged file is chmod-ed, chown-ed and fsynced
+ * again before the commit point), and a delete next to a create. Three of them fail one apply step
+ * with EIO in the recorded run, so that the commit rolls back and the rollback path is crashed too.
+ */
+import { content, workloads, type Op } from './workloads.js';
+import type { ModelWorkload } from './power-loss.js';
+
+const write = (path: string, size = 64): Op => ({ op: 'write', path, data: content(1, path, size) });
+const old = (...paths: string[]): Map<string, Buffer> => new Map(paths.map((p) => [p, content(0, p, 64)]));
+
+/** Transactions of 1 to 4 files, every one explored exhaustively in CI. */
+export function smallWorkloads(): ModelWorkload[] {
+  return [
+    ...workloads().filter((w) => w.ops.length <= 4),
+    { name: '2 files: create + overwrite', before: old('a.txt'), ops: [write('a.txt'), write('b.txt')] },
+    { name: '2 files: overwrite + delete', before: old('a.txt', 'b.txt'), ops: [write('a.txt'), { op: 'delete', path: 'b.txt' }] },
+    { name: '2 files: new nested dirs + overwrite', before: old('top.txt'), ops: [write('n/m/deep.txt'), write('top.txt')] },
+    {
+      name: '2 files: keep mode 0600 and owner of a replaced file',
+      before: old('secret.key', 'plain.txt'),
+      attrs: new Map([['secret.key', { mode: 0o600, uid: 1000, gid: 1000 }]]),
+      ops: [write('secret.key'), write('plain.txt')],
+    },
+    { name: '3 files: delete + create in a new dir + overwrite', before: old('x.txt', 'y.txt'), ops: [{ op: 'delete', path: 'x.txt' }, write('d/new.txt'), write('y.txt')] },
+    ...rollbacks(),
+  ];
+}
+
+/** Workloads whose apply fails once (EIO) after the commit point: the commit rolls back. */
+export function rollbacks(): ModelWorkload[] {
+  const base = (name: string): ModelWorkload => workloads().find((w) => w.name === name) as ModelWorkload;
+  return [
+    { ...base('overwrite only'), name: 'overwrite only, EIO at the 2nd rename: rolled back', applyFault: { op: 'rename', nth: 2 } },
+    { ...base('delete only'), name: 'delete only, EIO at the 3rd unlink: rolled back', applyFault: { op: 'unlink', nth: 3 } },
+    { ...base('mixed with new nested dirs'), name: 'mixed with new nested dirs, EIO at the 3rd rename: rolled back', applyFault: { op: 'rename', nth: 3 } },
+  ];
+}
+
+/** The 50-file workload (0 B to 1 MiB), sampled. */
+export function largeWorkload(): ModelWorkload {
+  return workloads().find((w) => w.ops.length === 50) as ModelWorkload;
+}
