@@ -162,15 +162,13 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   // applied up to that entry and leaving the root mixed while a person looks at it.
   for (const d of journal.dirs) await guard.ensure(d, false);
   for (const e of journal.entries) await guard.ensure(parentOf(e.target), false);
-  if (journal.dirs.length > 0) {
-    // Every directory the commit planned is created, even one no remaining entry needs, so the
-    // directory set after a roll-forward never depends on where a crash cut the previous run.
-    // New directories first, durable in their parents before anything is renamed into them.
-    // Otherwise a power loss can keep a rename into new/dir/ (files/<n> is gone) and lose the
-    // mkdir of new/: the data is unreachable, and a recovery would count the entry as applied.
-    for (const d of journal.dirs) await guard.ensure(d, true);
-    if (ctx.durable && !mutated('skip-fsync-created-dirs')) await syncDirs(new Set(journal.dirs.map((d) => absOf(root, parentOf(d)))), ctx.concurrency);
-  }
+  // Every directory the commit planned is created, even one no remaining entry needs, so the
+  // directory set after a roll-forward never depends on where a crash cut the previous run; and
+  // made durable in its parent before anything is renamed into it. Otherwise a power loss can keep
+  // a rename into new/dir/ (files/<n> is gone) and lose the mkdir of new/: the data is unreachable,
+  // and a recovery would count the entry as applied.
+  for (const d of journal.dirs) await guard.ensure(d, true);
+  if (ctx.durable && journal.dirs.length > 0 && !mutated('skip-fsync-created-dirs')) await syncDirs(new Set(journal.dirs.map((d) => absOf(root, parentOf(d)))), ctx.concurrency);
   const width = distinctTargets(journal) ? ctx.concurrency : 1;
   await mapLimit(journal.entries, width, async (e, i) => {
     await guard.ensure(parentOf(e.target), true);

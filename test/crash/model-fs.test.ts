@@ -51,6 +51,8 @@ async function script(fs: FsImpl, r: string): Promise<string[]> {
   await step('readFile a dir', () => fs.readFile(p('d')));
   await step('syncDir missing', () => fs.syncDir(p('missing')));
   await step('removeTree missing', () => fs.removeTree(p('missing')));
+  await step('readlink a file', () => fs.readlink(p('d/g')));
+  await step('readlink missing', () => fs.readlink(p('missing')));
   await step('chmod d/g', () => fs.chmod(p('d/g'), 0o600));
   const g = await fs.stat(p('d/g'));
   out.push(`d/g: ${g.kind} mode ${g.mode.toString(8)} size ${g.size} nlink ${g.nlink}`);
@@ -86,6 +88,7 @@ describe('the model filesystem', () => {
     expect((await m.readFile('/r/link/f')).toString()).toBe('data');
     expect((await m.stat('/r/abs')).kind).toBe('file');
     expect((await m.lstat('/r/abs')).kind).toBe('symlink');
+    expect(await m.readlink('/r/link')).toBe('real');
     await m.unlink('/r/abs');
     expect((await m.readFile('/r/real/f')).toString()).toBe('data');
     await m.symlink('loop', '/r/loop');

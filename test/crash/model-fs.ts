@@ -78,7 +78,11 @@ function errno(code: string, syscall: string, p: string, dest?: string): NodeJS.
     ENOENT: -2, EIO: -5, EBADF: -9, EEXIST: -17, ENOTDIR: -20, EISDIR: -21, EINVAL: -22, ENOTEMPTY: -39, ELOOP: -40, EPERM: -1, EBUSY: -16,
   };
   const where = dest === undefined ? `'${p}'` : `'${p}' -> '${dest}'`;
+  // No stack trace: the library only reads `code`, and ENOENT is thrown thousands of times per run.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   const err = new Error(`${code}: model filesystem, ${syscall} ${where}`) as NodeJS.ErrnoException;
+  Error.stackTraceLimit = limit;
   err.code = code;
   err.errno = numbers[code] ?? -1;
   err.syscall = syscall;
@@ -435,16 +439,16 @@ export class ModelFs implements FsImpl {
     return Buffer.from(node.data);
   }
 
-  async realpath(p: string): Promise<string> {
-    this.#count('realpath');
-    return this.#existing(p, true, 'realpath').path;
-  }
-
   async readlink(p: string): Promise<string> {
     this.#count('readlink');
     const { node } = this.#existing(p, false, 'readlink');
     if (node.kind !== 'symlink') throw errno('EINVAL', 'readlink', p);
     return node.target;
+  }
+
+  async realpath(p: string): Promise<string> {
+    this.#count('realpath');
+    return this.#existing(p, true, 'realpath').path;
   }
 
   async create(p: string, mode: number): Promise<Handle> {

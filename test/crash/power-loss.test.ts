@@ -15,14 +15,14 @@ import type { Mutation } from '../../src/faults.js';
 import { CrashPoint, allVariants, stepIndex } from './crash-states.js';
 import type { NodeImage, Rec } from './model-fs.js';
 import { explorePowerLoss, MODEL_ROOT, onModel, recordCommit, summary, type PowerLossOptions, type PowerLossResult } from './power-loss.js';
-import { largeWorkload, rollbacks, smallWorkloads } from './power-workloads.js';
+import { largeWorkload, smallWorkloads } from './power-workloads.js';
 import { content } from './workloads.js';
 
 const LONG = process.env.TXNFS_POWERLOSS === 'long';
 const LONG_TIMEOUT = 4 * 3600_000;
 
 const byName = (name: string) => {
-  const w = [...smallWorkloads(), ...rollbacks()].find((x) => x.name === name);
+  const w = smallWorkloads().find((x) => x.name === name);
   if (w === undefined) throw new Error(`no workload ${name}`);
   return w;
 };
