@@ -13,6 +13,11 @@
  *   durable floor    all at once: open, write, fsync, close each file, then one fsync of the
  *                    directory: the least work any method that is durable must do (still not
  *                    atomic: a crash leaves partial files)
+ *   staged floor     the part of txnfs's work no staging protocol can skip: 16 files at a time
+ *                    open, write, fsync, fstat (a journal must name the staged inode), close, in a
+ *                    staging directory; fsync it; rename each file into place; fsync both
+ *                    directories. No journal, no locks, no checks: not atomic either. It shows
+ *                    how much of txnfs's distance to the durable floor the protocol itself costs.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -26,7 +31,7 @@ export interface FileSpec {
   readonly data: Uint8Array;
 }
 
-export type MethodId = 'txnfs' | 'wfa-seq' | 'wfa-par' | 'atomically-seq' | 'atomically-par' | 'fs-writeFile' | 'durable-floor';
+export type MethodId = 'txnfs' | 'wfa-seq' | 'wfa-par' | 'atomically-seq' | 'atomically-par' | 'fs-writeFile' | 'durable-floor' | 'staged-floor';
 
 export interface Method {
   readonly id: MethodId;
@@ -53,6 +58,45 @@ async function durableFloor(dir: string, files: readonly FileSpec[]): Promise<vo
   } finally {
     await d.close();
   }
+}
+
+/** Directory fsync, as the floors do it. */
+async function syncDir(dir: string): Promise<void> {
+  const d = await fsp.open(dir, fs.constants.O_RDONLY);
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+/** `fn` over 0..n-1, at most `width` at a time. */
+async function bounded(n: number, width: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, n) }, async () => {
+    while (next < n) await fn(next++);
+  }));
+}
+
+async function stagedFloor(dir: string, files: readonly FileSpec[]): Promise<void> {
+  const stage = path.join(dir, '.stage');
+  await fsp.mkdir(stage);
+  await bounded(files.length, 16, async (i) => {
+    const f = files[i] as FileSpec;
+    const fh = await fsp.open(path.join(stage, String(i)), 'wx');
+    try {
+      let off = 0;
+      while (off < f.data.length) off += (await fh.write(f.data, off, f.data.length - off, null)).bytesWritten;
+      await fh.sync();
+      await fh.stat({ bigint: true });
+    } finally {
+      await fh.close();
+    }
+  });
+  await syncDir(stage);
+  await bounded(files.length, 16, (i) => fsp.rename(path.join(stage, String(i)), path.join(dir, (files[i] as FileSpec).name)));
+  await Promise.all([syncDir(dir), syncDir(stage)]);
+  await fsp.rmdir(stage);
 }
 
 export const methods: readonly Method[] = [
@@ -104,6 +148,11 @@ export const methods: readonly Method[] = [
     id: 'durable-floor',
     label: 'durable floor: parallel open/write/fsync/close + dir fsync',
     run: durableFloor,
+  },
+  {
+    id: 'staged-floor',
+    label: 'staged floor: stage 16 at a time (+fstat), rename each, dir fsyncs; no journal',
+    run: stagedFloor,
   },
 ];
 
