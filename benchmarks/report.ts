@@ -269,7 +269,7 @@ export function markdownReport(r: Results, jsonPath: string): string {
   }
   if (r.stream !== undefined) {
     const s = r.stream;
-    o.push(`## One large file: ${(s.bytes / 1024 ** 2).toFixed(0)} MiB streamed`, '');
+    o.push(`## One large file: ${(s.bytes / 1024 ** 2).toFixed(0)} MiB streamed, median of ${s.txnfs.runs.length} runs`, '');
     o.push(
       'Same source (64 KiB chunks of one buffer) piped into `tx.createWriteStream()` + `commit()`, or into',
       '`fs.createWriteStream(path, { flush: true })` (fsync before close). Each run in its own process; peak RSS is',
