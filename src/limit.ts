@@ -33,13 +33,30 @@ export class Limiter {
   }
 }
 
+/** What mapLimit walks: an array, or anything with a length and `at` (entries.ts). */
+export interface Indexed<T> {
+  readonly length: number;
+  at(index: number): T | undefined;
+}
+
 /**
  * Apply `fn` to every item with at most `concurrency` calls in flight. Rejects with the first
  * error, but only after every started call has settled, so no call is left running behind the
  * caller's back (a cleanup that follows must not race a write still in flight).
  */
-export async function mapLimit<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: Indexed<T>, concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
+  await eachLimit(items, concurrency, async (item, i) => {
+    results[i] = await fn(item, i);
+  });
+  return results;
+}
+
+/**
+ * `mapLimit` without the results: for a commit's per-entry passes, where an array of 10,000
+ * undefined results would only be something more for the garbage collector to copy.
+ */
+export async function eachLimit<T>(items: Indexed<T>, concurrency: number, fn: (item: T, index: number) => Promise<unknown>): Promise<void> {
   let next = 0;
   let failed = false;
   let firstError: unknown;
@@ -47,7 +64,7 @@ export async function mapLimit<T, R>(items: readonly T[], concurrency: number, f
     while (!failed && next < items.length) {
       const i = next++;
       try {
-        results[i] = await fn(items[i] as T, i);
+        await fn(items.at(i) as T, i);
       } catch (err) {
         if (!failed) {
           failed = true;
@@ -60,7 +77,6 @@ export async function mapLimit<T, R>(items: readonly T[], concurrency: number, f
   for (let w = 0; w < Math.min(Math.max(1, concurrency), items.length); w++) workers.push(worker());
   await Promise.all(workers);
   if (failed) throw firstError;
-  return results;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Limiter, mapLimit, settleAll } from '../src/limit.js';
+import { eachLimit, Limiter, mapLimit, settleAll } from '../src/limit.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
@@ -56,6 +56,35 @@ describe('mapLimit', () => {
 
   it('handles an empty list', async () => {
     expect(await mapLimit([], 4, async () => 1)).toEqual([]);
+  });
+});
+
+describe('eachLimit', () => {
+  it('visits every item of anything with a length and at(), at most `concurrency` at once', async () => {
+    const items = { length: 7, at: (i: number) => (i >= 0 && i < 7 ? i * 10 : undefined) };
+    const seen: [number, number][] = [];
+    let inFlight = 0;
+    let max = 0;
+    await eachLimit(items, 3, async (item, i) => {
+      inFlight++;
+      max = Math.max(max, inFlight);
+      await tick();
+      seen.push([i, item]);
+      inFlight--;
+    });
+    expect(seen.sort((a, b) => a[0] - b[0])).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => [i, i * 10]));
+    expect(max).toBe(3);
+  });
+
+  it('rejects with the first error only after every started call settled', async () => {
+    const settled: number[] = [];
+    const err = await eachLimit([0, 1, 2], 3, async (n) => {
+      await tick();
+      settled.push(n);
+      if (n > 0) throw new Error(`e${n}`);
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('e1');
+    expect(settled.sort()).toEqual([0, 1, 2]);
   });
 });
 
