@@ -46,7 +46,7 @@ export class OpLog {
   }
 
   /** The last operation on each target, in the order of those last operations. */
-  last(): { readonly targets: string[]; readonly codes: number[] } {
+  last(): { readonly targets: string[]; readonly codes: Int32Array } {
     const n = this.#length;
     const order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
@@ -56,19 +56,26 @@ export class OpLog {
       return x < y ? -1 : x > y ? 1 : b - a;
     });
     const kept = new Uint8Array(n);
+    let count = 0;
     let previous: string | undefined;
     for (let k = 0; k < n; k++) {
       const i = order[k] as number;
       const target = this.#target(i);
-      if (target !== previous) kept[i] = 1;
+      if (target !== previous) {
+        kept[i] = 1;
+        count++;
+      }
       previous = target;
     }
-    const targets: string[] = [];
-    const codes: number[] = [];
-    for (let i = 0; i < n; i++) {
+    // Sized once (an array grown by push is copied at each doubling, and V8 counts every copy as
+    // surviving data); the codes in a typed array, outside the heap.
+    const targets = new Array<string>(count);
+    const codes = new Int32Array(count);
+    for (let i = 0, j = 0; i < n; i++) {
       if (kept[i] === 1) {
-        targets.push(this.#target(i));
-        codes.push(this.#code(i));
+        targets[j] = this.#target(i);
+        codes[j] = this.#code(i);
+        j++;
       }
     }
     return { targets, codes };
