@@ -39,6 +39,35 @@ describe('checkTarget (lexical, before any write)', () => {
     });
   }
 
+  it('gives the same answer as resolve + relative for every form of path (the plain-path shortcut included)', () => {
+    const inputs = ['a', 'a/b/c.txt', '.hidden', '...', 'a/...', '..a', 'a..', 'a/.b', './a', 'a/./b', 'a/../b', 'a//b', '/data/out/a', 'a\\b', 'x/y/..z', 'é/€/😀'];
+    for (const r of [root, '/']) {
+      for (const input of inputs) {
+        expect(checkTarget(r, input).rel, `${r} + ${input}`).toBe(path.relative(r, path.resolve(r, input)));
+      }
+    }
+  });
+
+  it('counts bytes, not characters, at NAME_MAX and PATH_MAX on the plain-path shortcut too', () => {
+    expect(checkTarget(root, '€'.repeat(85)).rel).toHaveLength(85); // 255 bytes
+    expect(() => checkTarget(root, '€'.repeat(86))).toThrow(expect.objectContaining({ code: codes.EBADPATH }));
+    expect(checkTarget(root, '😀'.repeat(63)).rel).toHaveLength(126); // 252 bytes in 126 UTF-16 units
+    expect(() => checkTarget(root, '😀'.repeat(64))).toThrow(expect.objectContaining({ code: codes.EBADPATH }));
+    // '/data/out/' is 10 bytes: 4,085 bytes of path make 4,095 in all, one more is too long.
+    const name = (n: number): string => `${'d'.repeat(200)}/`.repeat(Math.floor(n / 201)) + 'f'.repeat(n % 201);
+    expect(checkTarget(root, name(4085)).rel).toHaveLength(4085);
+    expect(() => checkTarget(root, name(4086))).toThrow(expect.objectContaining({ code: codes.EBADPATH }));
+    expect(checkTarget('/', name(4094)).rel).toHaveLength(4094);
+    expect(() => checkTarget('/', name(4095))).toThrow(expect.objectContaining({ code: codes.EBADPATH }));
+  });
+
+  it('refuses a reserved name anywhere in a plain path, in any case', () => {
+    for (const input of ['a/.TxNfS/b', 'a/b/.txnfs', '.TXNFS/x']) {
+      expect(() => checkTarget(root, input), input).toThrow(expect.objectContaining({ code: codes.EBADPATH }));
+    }
+    expect(checkTarget(root, 'a/.txnfs2/b').rel).toBe('a/.txnfs2/b');
+  });
+
   it('accepts a 255-byte name', () => {
     expect(checkTarget(root, 'n'.repeat(255)).rel).toHaveLength(255);
   });
