@@ -155,9 +155,13 @@ async function openSyncClose(p: string): Promise<void> {
   }
 }
 
-/** The real filesystem. */
+/**
+ * The real filesystem. The calls a commit makes once per entry (create, rename, link, unlink,
+ * lstat) go through the callback API: one request and one promise each, about half of what
+ * fs/promises allocates, in a loop of 10,000 or 100,000.
+ */
 export const nodeImpl: FsImpl = {
-  lstat: async (p) => toInfo(await fsp.lstat(p, { bigint: true })),
+  lstat: async (p) => toInfo(await call<nodeFs.BigIntStats>((done) => nodeFs.lstat(p, { bigint: true }, done))),
   stat: async (p) => toInfo(await fsp.stat(p, { bigint: true })),
   readdir: (p) => fsp.readdir(p),
   readFile: (p) => fsp.readFile(p),
@@ -167,9 +171,9 @@ export const nodeImpl: FsImpl = {
   mkdir: async (p) => {
     await fsp.mkdir(p);
   },
-  rename: (a, b) => fsp.rename(a, b),
-  link: (a, b) => fsp.link(a, b),
-  unlink: (p) => fsp.unlink(p),
+  rename: (a, b) => call<void>((done) => nodeFs.rename(a, b, done)),
+  link: (a, b) => call<void>((done) => nodeFs.link(a, b, done)),
+  unlink: (p) => call<void>((done) => nodeFs.unlink(p, done)),
   rmdir: (p) => fsp.rmdir(p),
   removeTree: (p) => fse.remove(p),
   removeTreeSync: (p) => fse.removeSync(p),

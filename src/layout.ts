@@ -49,7 +49,7 @@ export function filesDir(staging: string): string {
   return path.join(staging, 'files');
 }
 export function stagedFile(staging: string, n: number): string {
-  return path.join(staging, 'files', String(n));
+  return under(staging, 'files', n);
 }
 export function tempDirOf(staging: string): string {
   return path.join(staging, 'tmp');
@@ -58,7 +58,16 @@ export function backupDir(staging: string): string {
   return path.join(staging, 'backup');
 }
 export function backupFile(staging: string, i: number): string {
-  return path.join(staging, 'backup', String(i));
+  return under(staging, 'backup', i);
+}
+
+/**
+ * `path.join(staging, dir, String(n))` for a normalised staging path, without path.join's
+ * normalisation: a commit names one of these per entry, several times.
+ */
+function under(staging: string, dir: string, n: number): string {
+  if (staging.length > 1 && !staging.endsWith(path.sep) && Number.isSafeInteger(n)) return `${staging}${path.sep}${dir}${path.sep}${n}`;
+  return path.join(staging, dir, String(n));
 }
 export function journalPath(staging: string): string {
   return path.join(staging, 'journal');
