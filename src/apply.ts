@@ -41,8 +41,9 @@ import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { mutated, step } from './faults.js';
 import { syncDirs } from './durable.js';
-import { mapLimit } from './limit.js';
+import { eachLimit } from './limit.js';
 import type { Journal } from './journal.js';
+import { looseKey } from './casefold.js';
 import { backupDir, backupFile, filesDir, stagedFile } from './layout.js';
 
 export interface ApplyContext {
@@ -61,6 +62,12 @@ export interface ApplyContext {
    * so "already applied" would be a lie that makes the commit resolve with nothing written.
    */
   readonly live?: boolean | undefined;
+  /**
+   * The caller knows that no two entries can name one file: a live commit whose targets are
+   * distinct strings that are each their own `looseKey` (casefold.ts). Spares the check below,
+   * a set of every target, for 10,000 entries at a time.
+   */
+  readonly distinct?: boolean | undefined;
 }
 
 export interface ApplyOutcome {
@@ -76,7 +83,12 @@ function parentOf(rel: string): string {
 }
 
 function absOf(root: string, rel: string): string {
-  return rel === '' ? root : path.join(root, ...rel.split('/'));
+  if (rel === '') return root;
+  // `root` is a realpath and `rel` a clean '/'-joined relative path (checked when the journal was
+  // decoded or planned), so on POSIX concatenation is what path.join would return, without its
+  // split, spread and normalisation for every entry.
+  if (path.sep === '/') return root === '/' ? `/${rel}` : `${root}/${rel}`;
+  return path.join(root, ...rel.split('/'));
 }
 
 async function lstatOrUndefined(p: string): Promise<fs.Info | undefined> {
@@ -142,7 +154,7 @@ class DirGuard {
 function distinctTargets(journal: Journal): boolean {
   const seen = new Set<string>();
   for (const e of journal.entries) {
-    const key = e.target.normalize('NFKD').toUpperCase().toLowerCase();
+    const key = looseKey(e.target);
     if (seen.has(key)) return false;
     seen.add(key);
   }
@@ -169,8 +181,8 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   // and a recovery would count the entry as applied.
   for (const d of journal.dirs) await guard.ensure(d, true);
   if (ctx.durable && journal.dirs.length > 0 && !mutated('skip-fsync-created-dirs')) await syncDirs(new Set(journal.dirs.map((d) => absOf(root, parentOf(d)))), ctx.concurrency);
-  const width = distinctTargets(journal) ? ctx.concurrency : 1;
-  await mapLimit(journal.entries, width, async (e, i) => {
+  const width = ctx.distinct === true || distinctTargets(journal) ? ctx.concurrency : 1;
+  await eachLimit(journal.entries, width, async (e, i) => {
     await guard.ensure(parentOf(e.target), true);
     const target = absOf(root, e.target);
     if (e.op === 'write') {
@@ -223,7 +235,7 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
   let unchanged = 0;
   const total = journal.entries.length;
   for (let i = journal.entries.length - 1; i >= 0; i--) {
-    const e = journal.entries[i];
+    const e = journal.entries.at(i);
     if (e === undefined) continue;
     if (!(await guard.ensure(parentOf(e.target), false))) {
       unchanged++;

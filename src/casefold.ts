@@ -34,11 +34,19 @@ function fold(name: string): string {
 /** A path of printable ASCII without upper case: NFC and lower-casing leave it as it is. */
 const FOLDED = /^[\x20-\x40\x5b-\x7e]*$/;
 
+/**
+ * Whether every path is printable ASCII without upper case: each is then its own fold and its own
+ * `looseKey`, so distinct strings are distinct files on every filesystem.
+ */
+export function allFolded(rels: readonly string[]): boolean {
+  return rels.every((rel) => FOLDED.test(rel));
+}
+
 /** Pairs of distinct relative paths (same parent) whose names are equal once case is folded. */
 export function caseCollisions(rels: readonly string[]): [string, string][] {
   // Two distinct paths that are each their own fold cannot fold to one key, so when every path
   // is (the usual transaction of generated names) there is nothing to pair, and no key is built.
-  if (rels.every((rel) => FOLDED.test(rel))) return [];
+  if (allFolded(rels)) return [];
   const byKey = new Map<string, string>();
   const pairs: [string, string][] = [];
   for (const rel of rels) {

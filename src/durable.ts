@@ -10,7 +10,7 @@
 import * as fs from './fs.js';
 import type { Handle } from './fs.js';
 import { errnoOf } from './errors.js';
-import { mapLimit } from './limit.js';
+import { eachLimit } from './limit.js';
 
 /** Write all of `data` through `handle`, looping over short writes. */
 export async function writeAll(handle: Handle, data: Uint8Array): Promise<void> {
@@ -77,7 +77,7 @@ export async function syncDir(path: string): Promise<void> {
  */
 export async function syncDirs(paths: Iterable<string>, concurrency: number, ignoreMissing = false): Promise<void> {
   const unique = [...new Set(paths)];
-  await mapLimit(unique, concurrency, async (p) => {
+  await eachLimit(unique, concurrency, async (p) => {
     try {
       await syncDir(p);
     } catch (err) {

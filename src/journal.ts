@@ -28,6 +28,7 @@ import { mutated } from './faults.js';
 import { syncDir, writeSmallFile } from './durable.js';
 import { journalPath, journalTmpPath } from './layout.js';
 import { isJournalTarget } from './paths.js';
+import type { JournalEntries } from './entries.js';
 
 export const JOURNAL_MAGIC = 'txnfs-journal';
 export const JOURNAL_VERSION = 1;
@@ -46,14 +47,21 @@ export interface JournalEntry {
   readonly mode: number | null;
 }
 
-export interface Journal {
+/**
+ * A journal. `E` is how its entries are held: a commit builds them packed (entries.ts); a journal
+ * read back from disk has them as a plain array.
+ */
+export interface Journal<E extends JournalEntries = JournalEntries> {
   readonly id: string;
   /** When the commit point was reached (ms since epoch); orders dead transactions. */
   readonly created: number;
   /** Directories the commit creates (real, relative, parents first); a rollback removes them. */
   readonly dirs: readonly string[];
-  readonly entries: readonly JournalEntry[];
+  readonly entries: E;
 }
+
+/** A journal decoded from bytes: its entries are an array. */
+export type DecodedJournal = Journal<readonly JournalEntry[]>;
 
 function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -128,7 +136,7 @@ function isMode(v: unknown): v is number | null {
 }
 
 /** Decode and verify journal bytes. Throws CorruptJournal on any damage. */
-export function decodeJournal(data: Uint8Array, where?: string): Journal {
+export function decodeJournal(data: Uint8Array, where?: string): DecodedJournal {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const nl = buf.indexOf(0x0a);
   if (nl === -1 || nl > 200) throw new CorruptJournal('no header line', where);
@@ -152,7 +160,7 @@ export function decodeJournal(data: Uint8Array, where?: string): Journal {
   return validate(value, where);
 }
 
-function validate(value: unknown, where: string | undefined): Journal {
+function validate(value: unknown, where: string | undefined): DecodedJournal {
   const fail = (what: string): never => {
     throw new CorruptJournal(what, where);
   };
@@ -222,7 +230,7 @@ export async function commitJournal(staging: string, durable: boolean): Promise<
 }
 
 /** Read the journal of `staging`: undefined when there is none; CorruptJournal when damaged. */
-export async function readJournal(staging: string): Promise<Journal | undefined> {
+export async function readJournal(staging: string): Promise<DecodedJournal | undefined> {
   const p = journalPath(staging);
   let data: Buffer;
   try {

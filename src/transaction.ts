@@ -43,8 +43,9 @@ import { syncDir, syncDirs, writeAll, writeChunks } from './durable.js';
 import { chunkBytes, toSource, type WriteData } from './data.js';
 import { rollBack, rollForward } from './apply.js';
 import { commitJournal, writeJournalTmp, type Journal, type JournalEntry } from './journal.js';
+import { PackedEntries } from './entries.js';
 import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
-import { mapLimit, settleAll } from './limit.js';
+import { eachLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions, type ResolvedCommon } from './options.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
@@ -52,7 +53,7 @@ import { PendingWrite, type OutcomeSource } from './outcome.js';
 import { StagedFacts } from './staged.js';
 import { Fifo } from './fifo.js';
 import { OpLog } from './oplog.js';
-import { caseCollisions, nameOneFile } from './casefold.js';
+import { allFolded, caseCollisions, nameOneFile } from './casefold.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
 import { createStaging, ensureHome, prepareRollbackMarker, removeStaging, writeRollbackMarker, type Home, type Staging } from './staging.js';
@@ -179,6 +180,8 @@ interface Planned {
   readonly bytes: number;
   readonly written: number;
   readonly removed: number;
+  /** No two entries can name one file, on any filesystem (ApplyContext.distinct). */
+  readonly distinct: boolean;
 }
 
 const noop = (): void => undefined;
@@ -888,17 +891,20 @@ export class Transaction implements AsyncDisposable {
     const count0 = rels.length;
     resolver.expect(rels);
     await this.#checkConditions(resolver, setup.root);
-    const reals = new Array<string>(count0);
-    const existing = new Array<fs.Info | undefined>(count0);
-    const missing = new Array<readonly string[]>(count0);
-    let renamed = false;
-    await mapLimit(rels, this.#o.concurrency, async (rel, i) => {
+    // Only what differs from the usual case is kept per entry (a real path other than the path as
+    // given, an existing file, directories to create): a commit into a new directory keeps
+    // nothing here, instead of three arrays of 10,000 slots for the garbage collector to copy.
+    const realOf = new Map<number, string>();
+    const existingOf = new Map<number, fs.Info>();
+    const missingOf = new Map<number, readonly string[]>();
+    await eachLimit(rels, this.#o.concurrency, async (rel, i) => {
       const r = await resolver.target(rel);
-      reals[i] = r.rel;
-      existing[i] = r.existing;
-      missing[i] = r.missingDirs;
-      if (r.rel !== rel) renamed = true;
+      if (r.rel !== rel) realOf.set(i, r.rel);
+      if (r.existing !== undefined) existingOf.set(i, r.existing);
+      if (r.missingDirs.length > 0) missingOf.set(i, r.missingDirs);
     });
+    const renamed = realOf.size > 0;
+    const reals: readonly string[] = renamed ? rels.map((rel, i) => realOf.get(i) ?? rel) : rels;
     // Two paths may name one file (a symlinked parent inside the root): the later operation wins,
     // in the place of its last operation. Only then is an order by real path built; the usual case
     // (every real path is the path as given, already unique) needs no per-entry copy.
@@ -915,7 +921,11 @@ export class Transaction implements AsyncDisposable {
     const at = (k: number): number => (order === undefined ? k : (order[k] as number));
     // On a case-folding filesystem two spellings can name one file: refuse such a pair rather than
     // write one file twice in an order nobody chose (casefold.ts).
-    const collisions = caseCollisions(order === undefined ? reals : order.map((i) => reals[i] as string));
+    const finalReals = order === undefined ? reals : order.map((i) => reals[i] as string);
+    const collisions = caseCollisions(finalReals);
+    // The entries' targets are distinct strings (one operation per target, one per real path);
+    // when each is also its own loose key, they are distinct files everywhere.
+    const distinct = allFolded(finalReals);
     if (collisions.length > 0) {
       const home = await fs.lstat(setup.home.home);
       for (const [a, b] of collisions) {
@@ -927,7 +937,7 @@ export class Transaction implements AsyncDisposable {
     const dirs: string[] = [];
     const dirSet = new Set<string>();
     for (let k = 0; k < count; k++) {
-      for (const d of missing[at(k)] as readonly string[]) {
+      for (const d of missingOf.get(at(k)) ?? []) {
         if (!dirSet.has(d)) {
           dirSet.add(d);
           dirs.push(d);
@@ -935,7 +945,7 @@ export class Transaction implements AsyncDisposable {
       }
     }
     const isRoot = process.getuid?.() === 0;
-    const entries: JournalEntry[] = [];
+    const entries = new PackedEntries(count);
     const fixups: Planned['fixups'] = [];
     let bytes = 0;
     let written = 0;
@@ -944,14 +954,14 @@ export class Transaction implements AsyncDisposable {
       const i = at(k);
       const rel = rels[i] as string;
       const real = reals[i] as string;
-      const old = existing[i];
+      const old = existingOf.get(i);
       const code = opCodes[i] as number;
       if (dirSet.has(real)) {
         throw new TxnError(codes.ETARGET, `'${real}' is both a file and a parent directory of another target in this transaction. Write one or the other.`, { path: real, txnId: this.id });
       }
       if (code === DELETE) {
         if (old === undefined) continue; // rm -f: nothing to remove
-        entries.push({ op: 'delete', target: real, staged: -1, existed: true, ino: String(old.ino), stagedIno: null, mode: null });
+        entries.addDelete(real, old.ino);
         removed++;
         continue;
       }
@@ -962,19 +972,11 @@ export class Transaction implements AsyncDisposable {
       const mode = this.#modes.get(code) ?? old?.mode ?? s.mode;
       const owner = isRoot && old !== undefined && (old.uid !== s.uid || old.gid !== s.gid) ? { uid: old.uid, gid: old.gid } : undefined;
       if (mode !== s.mode || owner !== undefined) fixups.push({ staged: code, mode: mode !== s.mode ? mode : undefined, owner });
-      entries.push({
-        op: 'write',
-        target: real,
-        staged: code,
-        existed: old !== undefined,
-        ino: old === undefined ? null : String(old.ino),
-        stagedIno: String(s.ino),
-        mode,
-      });
+      entries.addWrite(real, code, old?.ino, s.ino, mode);
       bytes += s.bytes;
       written++;
     }
-    return { journal: { id: this.id, created: Date.now(), dirs, entries }, fixups, bytes, written, removed };
+    return { journal: { id: this.id, created: Date.now(), dirs, entries }, fixups, bytes, written, removed, distinct };
   }
 
   /**
@@ -987,7 +989,7 @@ export class Transaction implements AsyncDisposable {
   async #prepare(setup: Setup, plan: Planned, rootLock: HeldLock): Promise<void> {
     const dir = setup.staging.dir;
     const durable = this.#o.durable;
-    await mapLimit(plan.fixups, this.#o.concurrency, async (f) => {
+    await eachLimit(plan.fixups, this.#o.concurrency, async (f) => {
       const p = stagedFile(dir, f.staged);
       if (f.mode !== undefined) await fs.chmod(p, f.mode);
       if (f.owner !== undefined) await fs.chown(p, f.owner.uid, f.owner.gid);
@@ -995,10 +997,11 @@ export class Transaction implements AsyncDisposable {
       // back 0644 after a power loss.
       if (durable) await fs.syncFile(p);
     });
-    const withBackup = plan.journal.entries.map((e, i) => ({ e, i })).filter(({ e }) => e.existed);
+    const withBackup: number[] = [];
+    for (let i = 0; i < plan.journal.entries.length; i++) if (plan.journal.entries.at(i)?.existed === true) withBackup.push(i);
     if (withBackup.length > 0) {
       await fs.mkdir(backupDir(dir));
-      await mapLimit(withBackup, this.#o.concurrency, ({ e, i }) => fs.link(`${setup.root}/${e.target}`, backupFile(dir, i)));
+      await eachLimit(withBackup, this.#o.concurrency, (i) => fs.link(`${setup.root}/${(plan.journal.entries.at(i) as JournalEntry).target}`, backupFile(dir, i)));
     }
     // Allocated now, while failing costs nothing: a full disk after the commit point must not
     // stop the rollback from being marked (staging.ts).
@@ -1022,8 +1025,8 @@ export class Transaction implements AsyncDisposable {
     ]);
   }
 
-  async #apply(setup: Setup, journal: Journal, rootLock: HeldLock): Promise<void> {
-    const ctx = { root: setup.root, staging: setup.staging.dir, journal, durable: this.#o.durable, concurrency: this.#o.concurrency, live: true };
+  async #apply(setup: Setup, plan: Planned, rootLock: HeldLock): Promise<void> {
+    const ctx = { root: setup.root, staging: setup.staging.dir, journal: plan.journal, durable: this.#o.durable, concurrency: this.#o.concurrency, live: true, distinct: plan.distinct };
     try {
       if (mutated('cleanup-before-apply')) await fs.unlink(journalPath(setup.staging.dir));
       await rollForward(ctx);
@@ -1151,7 +1154,7 @@ export class Transaction implements AsyncDisposable {
         }
         committed = true;
         step('committed');
-        await this.#apply(setup, plan.journal, rootLock);
+        await this.#apply(setup, plan, rootLock);
         step('cleanup');
         const warnings: string[] = [];
         try {

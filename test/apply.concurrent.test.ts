@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rollBack, rollForward, type ApplyContext } from '../src/apply.js';
 import { nodeImpl, useFsImpl } from '../src/fs.js';
-import type { Journal, JournalEntry } from '../src/journal.js';
+import type { DecodedJournal as Journal, JournalEntry } from '../src/journal.js';
 import { begin } from '../src/index.js';
 import { snapshot, tmpdir } from './helpers/tmp.js';
 
@@ -12,14 +12,18 @@ afterEach(() => {
   useFsImpl(nodeImpl);
 });
 
-/** Count renames in flight (each held for a few ms, so overlap is visible) and their order. */
-function trackRenames(): { maxInFlight: () => number; order: string[] } {
+/**
+ * Count renames in flight (each held for a few ms, so overlap is visible) and their order; only
+ * those onto a path `onto` accepts (a commit also renames its locks away, two at once).
+ */
+function trackRenames(onto: (to: string) => boolean = () => true): { maxInFlight: () => number; order: string[] } {
   let inFlight = 0;
   let max = 0;
   const order: string[] = [];
   useFsImpl({
     ...nodeImpl,
     rename: async (from, to) => {
+      if (!onto(to)) return nodeImpl.rename(from, to);
       inFlight++;
       max = Math.max(max, inFlight);
       try {
@@ -105,6 +109,31 @@ describe('rollForward', () => {
     await rollForward(ctxOf({ ...c, journal: { ...c.journal, entries } }));
     expect(track.maxInFlight()).toBe(1);
     expect(track.order).toEqual(['0', '1']);
+  });
+});
+
+describe('a live commit', () => {
+  it('overlaps its renames when every target is its own case fold (ApplyContext.distinct)', async () => {
+    const root = tmpdir();
+    const tx = begin({ dir: root, concurrency: 6 });
+    for (let i = 0; i < 24; i++) void tx.write(`out/t${i}.txt`, `v${i}`);
+    const track = trackRenames((to) => to.startsWith(path.join(root, 'out')));
+    await tx.commit();
+    expect(track.maxInFlight()).toBeGreaterThan(1);
+    expect(track.maxInFlight()).toBeLessThanOrEqual(6);
+  });
+
+  it('applies one entry at a time when two targets differ only by case (one file on a case-folding filesystem)', async () => {
+    const root = tmpdir();
+    const tx = begin({ dir: root, concurrency: 6 });
+    for (let i = 0; i < 24; i++) void tx.write(`out/t${i}.txt`, `v${i}`);
+    void tx.write('out/README', 'upper');
+    void tx.write('out/readme', 'lower');
+    const track = trackRenames((to) => to.startsWith(path.join(root, 'out')));
+    await tx.commit();
+    // ext4 is case-sensitive, so both land; on a case-folding filesystem the later would win.
+    expect(track.maxInFlight()).toBe(1);
+    expect(fs.readFileSync(path.join(root, 'out', 'README'), 'utf8')).toBe('upper');
   });
 });
 

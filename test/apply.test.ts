@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rollBack, rollForward, type ApplyContext } from '../src/apply.js';
 import { codes } from '../src/errors.js';
-import type { Journal, JournalEntry } from '../src/journal.js';
+import type { DecodedJournal as Journal, JournalEntry } from '../src/journal.js';
 import { snapshot, tmpdir } from './helpers/tmp.js';
 
 /**
@@ -82,7 +82,7 @@ describe('rollForward', () => {
 
   it('creates every planned directory, even one no remaining entry needs', async () => {
     const { root, ctx } = committed();
-    const journal: Journal = { ...ctx.journal, entries: [ctx.journal.entries[0] as JournalEntry] };
+    const journal: Journal = { ...ctx.journal, entries: [ctx.journal.entries.at(0) as JournalEntry] };
     expect(await rollForward({ ...ctx, journal })).toEqual({ changed: 1, unchanged: 0 });
     expect(fs.statSync(path.join(root, 'new', 'deep')).isDirectory()).toBe(true);
   });

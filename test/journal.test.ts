@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
 import { faults } from '../src/faults.js';
-import { CorruptJournal, decodeJournal, encodeJournal, readJournal, writeJournal, type Journal } from '../src/journal.js';
+import { CorruptJournal, decodeJournal, encodeJournal, readJournal, writeJournal, type DecodedJournal as Journal } from '../src/journal.js';
 import { tmpdir } from './helpers/tmp.js';
 
 const journal: Journal = {

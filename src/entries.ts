@@ -1,0 +1,121 @@
+/**
+ * entries.ts: a commit's journal entries, held as columns of numbers instead of an object each.
+ *
+ * A live commit keeps its journal's entries from the plan until the journal is removed: through
+ * the backup links, the journal's encoding, the apply and its directory fsyncs. As objects (seven
+ * fields and a decimal inode string each) that is about 140 bytes per entry on the JavaScript
+ * heap, all of it allocated in a few milliseconds and alive across several minor collections.
+ * V8 counts every byte that survives a minor collection, and once the count since its young
+ * generation last grew exceeds that generation's size, it doubles it for good: at 10,000 entries
+ * the entries alone were enough to take it from 8 to 16 MiB (benchmarks.md, "Scale").
+ *
+ * Here the numbers live in typed arrays (outside the heap, never copied) and only the target
+ * strings, which the transaction holds anyway, are referenced. `at(i)` and the iterator build an
+ * ordinary `JournalEntry` on demand; it dies young. An inode above 2^53 (XFS, btrfs) does not fit a
+ * double exactly, so it is kept as its decimal string in a side map.
+ *
+ * Journals read back from disk stay plain arrays: `JournalEntries` is what both have in common.
+ */
+import type { JournalEntry } from './journal.js';
+
+/** The entries of a journal: a plain array, or `PackedEntries`. */
+export interface JournalEntries extends Iterable<JournalEntry> {
+  readonly length: number;
+  at(index: number): JournalEntry | undefined;
+}
+
+/** In an inode column: no inode (null). */
+const NONE = -1;
+/** In an inode column: the inode is in the side map (above 2^53). */
+const BIG = -2;
+const MAX_SMALL = BigInt(Number.MAX_SAFE_INTEGER);
+
+const WRITE = 1;
+const EXISTED = 2;
+
+/** Journal entries of one commit, appended in order, at most `capacity` of them. */
+export class PackedEntries implements JournalEntries {
+  readonly #targets: string[];
+  readonly #flags: Uint8Array;
+  readonly #staged: Int32Array;
+  readonly #mode: Int32Array;
+  readonly #ino: Float64Array;
+  readonly #stagedIno: Float64Array;
+  readonly #big = new Map<number, string>();
+  #length = 0;
+
+  constructor(capacity: number) {
+    // Sized once: an array that grows is copied at each doubling, and each copy counts as
+    // surviving data (see the header).
+    this.#targets = new Array<string>(capacity);
+    this.#flags = new Uint8Array(capacity);
+    this.#staged = new Int32Array(capacity);
+    this.#mode = new Int32Array(capacity);
+    this.#ino = new Float64Array(capacity);
+    this.#stagedIno = new Float64Array(capacity);
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Append a write of staged file `staged` to `target`; `ino` is the replaced file's, if any. */
+  addWrite(target: string, staged: number, ino: bigint | undefined, stagedIno: bigint, mode: number): void {
+    const i = this.#next();
+    this.#targets[i] = target;
+    this.#flags[i] = WRITE | (ino === undefined ? 0 : EXISTED);
+    this.#staged[i] = staged;
+    this.#mode[i] = mode;
+    this.#ino[i] = this.#inode(2 * i, ino);
+    this.#stagedIno[i] = this.#inode(2 * i + 1, stagedIno);
+  }
+
+  /** Append the removal of `target`, whose inode is `ino`. */
+  addDelete(target: string, ino: bigint): void {
+    const i = this.#next();
+    this.#targets[i] = target;
+    this.#flags[i] = EXISTED;
+    this.#staged[i] = -1;
+    this.#mode[i] = -1;
+    this.#ino[i] = this.#inode(2 * i, ino);
+    this.#stagedIno[i] = NONE;
+  }
+
+  at(index: number): JournalEntry | undefined {
+    const i = index < 0 ? index + this.#length : index;
+    if (!Number.isInteger(i) || i < 0 || i >= this.#length) return undefined;
+    const flags = this.#flags[i] as number;
+    const mode = this.#mode[i] as number;
+    return {
+      op: (flags & WRITE) !== 0 ? 'write' : 'delete',
+      target: this.#targets[i] as string,
+      staged: this.#staged[i] as number,
+      existed: (flags & EXISTED) !== 0,
+      ino: this.#decimal(2 * i, this.#ino[i] as number),
+      stagedIno: this.#decimal(2 * i + 1, this.#stagedIno[i] as number),
+      mode: mode === -1 ? null : mode,
+    };
+  }
+
+  *[Symbol.iterator](): Iterator<JournalEntry> {
+    for (let i = 0; i < this.#length; i++) yield this.at(i) as JournalEntry;
+  }
+
+  #next(): number {
+    if (this.#length === this.#flags.length) throw new RangeError(`PackedEntries: more than the ${this.#flags.length} entries it was made for`);
+    return this.#length++;
+  }
+
+  #inode(slot: number, ino: bigint | undefined): number {
+    if (ino === undefined) return NONE;
+    if (ino <= MAX_SMALL) return Number(ino);
+    this.#big.set(slot, String(ino));
+    return BIG;
+  }
+
+  #decimal(slot: number, v: number): string | null {
+    if (v === NONE) return null;
+    if (v === BIG) return this.#big.get(slot) as string;
+    return String(v);
+  }
+}
