@@ -213,58 +213,39 @@ class ReportingHandle implements Handle {
     this.#inner = inner;
     this.#path = path;
   }
-  write(buffer: Uint8Array, offset: number, length: number): Promise<number> {
+  /** Report `op` on this file, then run `call`; a throw from either becomes a rejection. */
+  #reported<T>(op: string, mutating: boolean, call: (inner: Handle) => Promise<T>): Promise<T> {
     try {
-      report('write', this.#path, true);
-      return this.#inner.write(buffer, offset, length);
+      report(op, this.#path, mutating);
+      return call(this.#inner);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+  write(buffer: Uint8Array, offset: number, length: number): Promise<number> {
+    return this.#reported('write', true, (h) => h.write(buffer, offset, length));
   }
   /** One report per call, as for write: it is one system call, one fault point. */
   writev(buffers: readonly Uint8Array[]): Promise<number> {
-    try {
-      report('write', this.#path, true);
-      if (this.#inner.writev !== undefined) return this.#inner.writev(buffers);
+    return this.#reported('write', true, (h) => {
+      if (h.writev !== undefined) return h.writev(buffers);
       // An implementation without writev writes the first buffer: a short write, which every
       // caller already loops over.
       const first = buffers[0];
-      return first === undefined ? Promise.resolve(0) : this.#inner.write(first, 0, first.length);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+      return first === undefined ? Promise.resolve(0) : h.write(first, 0, first.length);
+    });
   }
   sync(): Promise<void> {
-    try {
-      report('fsync', this.#path, true);
-      return this.#inner.sync();
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return this.#reported('fsync', true, (h) => h.sync());
   }
   stat(): Promise<Info> {
-    try {
-      report('fstat', this.#path, false);
-      return this.#inner.stat();
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return this.#reported('fstat', false, (h) => h.stat());
   }
   chmod(mode: number): Promise<void> {
-    try {
-      report('fchmod', this.#path, true);
-      return this.#inner.chmod(mode);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return this.#reported('fchmod', true, (h) => h.chmod(mode));
   }
   chown(uid: number, gid: number): Promise<void> {
-    try {
-      report('fchown', this.#path, true);
-      return this.#inner.chown(uid, gid);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return this.#reported('fchown', true, (h) => h.chown(uid, gid));
   }
   async close(): Promise<void> {
     // close(2) can report a deferred write error (NFS), so it is a fault point too. It releases the
