@@ -230,9 +230,10 @@ function targetNotes(r: Results): string[] {
   const base = r.scale[0];
   for (const s of r.scale) {
     if (base === undefined || s === base || base.youngMiB === undefined || s.youngMiB === undefined || !Number.isFinite(s.youngMiB)) continue;
+    if (s.youngMiB === base.youngMiB) continue;
     const young = ((s.youngMiB - base.youngMiB) * 1024 ** 2) / (s.n - base.n);
     notes.push(
-      `- ${fmtN(s.n)} files: V8's young generation ended at ${s.youngMiB.toFixed(0)} MiB, against ${base.youngMiB.toFixed(0)} MiB at ${fmtN(base.n)} files; that one-off step (V8 doubles it once enough bytes have survived its minor collections, whatever holds them) is ${young.toFixed(0)} B of the ${s.rssPerEntryBytes.toFixed(0)} B of growth per entry.`,
+      `- ${fmtN(s.n)} files: V8's young generation ended at ${s.youngMiB.toFixed(0)} MiB, against ${base.youngMiB.toFixed(0)} MiB at ${fmtN(base.n)} files. That one-off step (V8 doubles it once enough bytes have survived its minor collections since it last grew, whatever holds them) can account for up to ${young.toFixed(0)} B per entry of the ${s.rssPerEntryBytes.toFixed(0)} B of growth: its pages count in RSS once they are used.`,
     );
   }
   return notes.length === 0 ? [] : ['Reading these numbers:', '', ...notes, ''];
