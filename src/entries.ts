@@ -81,6 +81,16 @@ export class PackedEntries implements JournalEntries {
     this.#stagedIno[i] = NONE;
   }
 
+  /** The target of entry `i` (0 <= i < length), without building the entry. */
+  target(i: number): string {
+    return this.#targets[i] as string;
+  }
+
+  /** Whether entry `i` replaces or removes a file that existed (it gets a backup link). */
+  existed(i: number): boolean {
+    return ((this.#flags[i] as number) & EXISTED) !== 0;
+  }
+
   at(index: number): JournalEntry | undefined {
     const i = index < 0 ? index + this.#length : index;
     if (!Number.isInteger(i) || i < 0 || i >= this.#length) return undefined;

@@ -33,7 +33,7 @@ export class Limiter {
   }
 }
 
-/** What mapLimit walks: an array, or anything with a length and `at` (entries.ts). */
+/** What mapLimit and eachLimit walk: an array, or anything with a length and `at` (entries.ts). */
 export interface Indexed<T> {
   readonly length: number;
   at(index: number): T | undefined;

@@ -42,7 +42,7 @@ import { mutated, step } from './faults.js';
 import { syncDir, syncDirs, writeAll, writeChunks } from './durable.js';
 import { chunkBytes, toSource, type WriteData } from './data.js';
 import { rollBack, rollForward } from './apply.js';
-import { commitJournal, writeJournalTmp, type Journal, type JournalEntry } from './journal.js';
+import { commitJournal, writeJournalTmp, type Journal } from './journal.js';
 import { PackedEntries } from './entries.js';
 import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { eachLimit, settleAll } from './limit.js';
@@ -174,7 +174,7 @@ interface Waiter {
 }
 
 interface Planned {
-  readonly journal: Journal;
+  readonly journal: Journal<PackedEntries>;
   /** Staged files whose mode or owner must change before the commit point. */
   readonly fixups: { readonly staged: number; readonly mode: number | undefined; readonly owner: { uid: number; gid: number } | undefined }[];
   readonly bytes: number;
@@ -922,10 +922,11 @@ export class Transaction implements AsyncDisposable {
     // On a case-folding filesystem two spellings can name one file: refuse such a pair rather than
     // write one file twice in an order nobody chose (casefold.ts).
     const finalReals = order === undefined ? reals : order.map((i) => reals[i] as string);
-    const collisions = caseCollisions(finalReals);
     // The entries' targets are distinct strings (one operation per target, one per real path);
-    // when each is also its own loose key, they are distinct files everywhere.
+    // when each is also its own loose key, they are distinct files everywhere, and no pair can
+    // collide (one scan of the targets answers both).
     const distinct = allFolded(finalReals);
+    const collisions = distinct ? [] : caseCollisions(finalReals);
     if (collisions.length > 0) {
       const home = await fs.lstat(setup.home.home);
       for (const [a, b] of collisions) {
@@ -997,11 +998,12 @@ export class Transaction implements AsyncDisposable {
       // back 0644 after a power loss.
       if (durable) await fs.syncFile(p);
     });
+    const { entries } = plan.journal;
     const withBackup: number[] = [];
-    for (let i = 0; i < plan.journal.entries.length; i++) if (plan.journal.entries.at(i)?.existed === true) withBackup.push(i);
+    for (let i = 0; i < entries.length; i++) if (entries.existed(i)) withBackup.push(i);
     if (withBackup.length > 0) {
       await fs.mkdir(backupDir(dir));
-      await eachLimit(withBackup, this.#o.concurrency, (i) => fs.link(`${setup.root}/${(plan.journal.entries.at(i) as JournalEntry).target}`, backupFile(dir, i)));
+      await eachLimit(withBackup, this.#o.concurrency, (i) => fs.link(`${setup.root}/${entries.target(i)}`, backupFile(dir, i)));
     }
     // Allocated now, while failing costs nothing: a full disk after the commit point must not
     // stop the rollback from being marked (staging.ts).

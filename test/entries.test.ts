@@ -28,6 +28,14 @@ describe('PackedEntries', () => {
     plain.forEach((e, i) => expect(packed.at(i)).toEqual(e));
   });
 
+  it('answers target() and existed() per entry without building it', () => {
+    const { packed, plain } = sample();
+    plain.forEach((e, i) => {
+      expect(packed.target(i)).toBe(e.target);
+      expect(packed.existed(i)).toBe(e.existed);
+    });
+  });
+
   it('keeps inode numbers above 2^53 exact', () => {
     const { packed } = sample();
     expect(packed.at(3)?.ino).toBe('1152921504606846983');
