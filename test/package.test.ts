@@ -136,6 +136,14 @@ console.log('version', require('txnfs/package.json').version);
     ]);
   });
 
+  it('runs no script when installed: no preinstall, install, postinstall or prepare (npm 11 warns about each)', () => {
+    const shipped = JSON.parse(fs.readFileSync(path.join(installed.project, 'node_modules/txnfs/package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    const installTime = ['preinstall', 'install', 'postinstall', 'prepare'].filter((s) => shipped.scripts?.[s] !== undefined);
+    expect(installTime).toEqual([]);
+    // The build still runs whenever the package is packed (npm pack, npm publish).
+    expect(shipped.scripts?.prepack).toBe('npm run build');
+  });
+
   it('installs a working `txnfs` command in node_modules/.bin', () => {
     const bin = path.join(installed.project, 'node_modules/.bin/txnfs');
     const version = run(bin, ['--version']);
