@@ -27,6 +27,11 @@ export interface Info {
   readonly mode: number;
   readonly size: number;
   readonly mtimeMs: number;
+  /**
+   * The mtime in nanoseconds, unrounded: part of the identity a roll-forward checks (apply.ts).
+   * A filesystem with coarser timestamps gives a multiple of its granularity.
+   */
+  readonly mtimeNs: bigint;
   readonly uid: number;
   readonly gid: number;
   readonly nlink: number;
@@ -90,6 +95,7 @@ function toInfo(s: nodeFs.BigIntStats): Info {
     // Date as e.g. .122999 s, so truncating turned about half of all refreshes into a false
     // "lock compromised" (and then a live transaction's lock went stale).
     mtimeMs: Number((s.mtimeNs + 500_000n) / 1_000_000n),
+    mtimeNs: s.mtimeNs,
     uid: Number(s.uid),
     gid: Number(s.gid),
     nlink: Number(s.nlink),

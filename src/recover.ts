@@ -114,10 +114,25 @@ export interface RecoverReport {
   readonly corrupt: UnresolvedTxn[];
   /** Transactions whose apply and rollback both failed (e.g. EIO), left in place. */
   readonly failed: UnresolvedTxn[];
+  /**
+   * Targets that a dead transaction would have replaced or removed, but someone else changed after
+   * its commit point (a later writeFile, another program, a person): the newer version was kept and
+   * the transaction's staged copy dropped (invariant 7). Also targets a rollback left as someone
+   * changed them after the apply. Empty with `dryRun` (nothing is compared then).
+   */
+  readonly superseded: SupersededTarget[];
   /** Temp files and update() locks of dead single-file writers, removed (with `dryRun`: to remove). */
   readonly orphans: string[];
   /** Wall time of the call, in milliseconds. */
   readonly durationMs: number;
+}
+
+/** A target a recovery left alone because it was changed after the commit point. */
+export interface SupersededTarget {
+  /** The transaction whose change was dropped. */
+  readonly id: string;
+  /** The target, relative to the root ('/'-joined). */
+  readonly target: string;
 }
 
 /** Options of {@link recover}. */
@@ -270,7 +285,7 @@ export interface RecoverContext {
 }
 
 function emptyReport(dir: string, dryRun: boolean, started: number): RecoverReport {
-  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], failed: [], orphans: [], durationMs: performance.now() - started };
+  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], failed: [], superseded: [], orphans: [], durationMs: performance.now() - started };
 }
 
 /**
@@ -303,20 +318,31 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
       concurrency: ctx.concurrency,
     };
     const progress = (direction: 'forward' | 'back') => (done: number, total: number) => ctx.onProgress?.({ id: t.id, direction, done, total });
+    const dropped = new Set<string>();
+    const supersede = (targets: readonly string[]): void => {
+      for (const target of targets) {
+        if (dropped.has(target)) continue; // dropped going forward, then left by the rollback
+        dropped.add(target);
+        report.superseded.push({ id: t.id, target });
+      }
+    };
     try {
       if (t.state === 'rolling-back') {
         const outcome = await rollBack({ ...apply, onProgress: progress('back') });
+        supersede(outcome.superseded);
         report.rolledBack.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed });
       } else {
         try {
           if (mutated('recover-journal-first')) await fs.unlink(journalPath(t.staging));
           const outcome = await rollForward({ ...apply, onProgress: progress('forward') });
+          supersede(outcome.superseded);
           report.rolledForward.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed });
         } catch (applyError) {
           // Cannot finish forward (a target became a directory, EACCES, ...): undo behind a
           // durable marker, exactly as a live commit does, so the root ends all-old.
           await writeRollbackMarker(t.staging, ctx.durable);
           const outcome = await rollBack({ ...apply, onProgress: progress('back') });
+          supersede(outcome.superseded);
           const reason = `could not be rolled forward (${(applyError as Error).message}); rolled back instead`;
           report.rolledBack.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed, reason });
         }

@@ -962,7 +962,7 @@ export class Transaction implements AsyncDisposable {
       }
       if (code === DELETE) {
         if (old === undefined) continue; // rm -f: nothing to remove
-        entries.addDelete(real, old.ino);
+        entries.addDelete(real, old);
         removed++;
         continue;
       }
@@ -973,7 +973,7 @@ export class Transaction implements AsyncDisposable {
       const mode = this.#modes.get(code) ?? old?.mode ?? s.mode;
       const owner = isRoot && old !== undefined && (old.uid !== s.uid || old.gid !== s.gid) ? { uid: old.uid, gid: old.gid } : undefined;
       if (mode !== s.mode || owner !== undefined) fixups.push({ staged: code, mode: mode !== s.mode ? mode : undefined, owner });
-      entries.addWrite(real, code, old?.ino, s.ino, mode);
+      entries.addWrite(real, code, old, s.ino, s.bytes, mode);
       bytes += s.bytes;
       written++;
     }
@@ -1027,11 +1027,12 @@ export class Transaction implements AsyncDisposable {
     ]);
   }
 
-  async #apply(setup: Setup, plan: Planned, rootLock: HeldLock): Promise<void> {
+  /** Apply the plan; resolves with the targets another writer changed meanwhile (left as they are). */
+  async #apply(setup: Setup, plan: Planned, rootLock: HeldLock): Promise<readonly string[]> {
     const ctx = { root: setup.root, staging: setup.staging.dir, journal: plan.journal, durable: this.#o.durable, concurrency: this.#o.concurrency, live: true, distinct: plan.distinct };
     try {
       if (mutated('cleanup-before-apply')) await fs.unlink(journalPath(setup.staging.dir));
-      await rollForward(ctx);
+      return (await rollForward(ctx)).superseded;
     } catch (applyError) {
       // Undo only while the root is still ours: if another process took it over, it is rolling
       // this journal forward, and undoing under it would mix the two.
@@ -1156,9 +1157,14 @@ export class Transaction implements AsyncDisposable {
         }
         committed = true;
         step('committed');
-        await this.#apply(setup, plan, rootLock);
+        const superseded = await this.#apply(setup, plan, rootLock);
         step('cleanup');
-        const warnings: string[] = [];
+        // Another writer (not a txnfs transaction: those wait for the root lock) changed these
+        // targets between this commit's resolve and its apply. Its version is newer, so it stays
+        // (invariant 7); the commit itself stands for every other target.
+        const warnings: string[] = superseded.map(
+          (target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`,
+        );
         try {
           await removeStaging(setup.staging.dir, this.#o.durable, true);
           // An fsync of the home makes the removal durable. It runs while both locks are released

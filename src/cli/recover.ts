@@ -41,6 +41,10 @@ export function formatRecover(r: RecoverReport): string {
   if (rows.length > 0) text += `${table(rows.map((cells) => ['', ...cells]))}\n`;
   for (const t of r.corrupt) text += `\ncorrupt ${t.id}: ${t.reason}\n  inspect, then remove: ${t.path}\n`;
   for (const t of r.failed) text += `\nfailed ${t.id}: ${t.reason}\n  fix the cause, then run txnfs recover again; its records are in ${t.path}\n`;
+  if (r.superseded.length > 0) {
+    text += `\nkept newer versions (changed by someone else after the commit point; the transaction's copy was dropped):\n`;
+    for (const t of r.superseded) text += `  ${t.target} (transaction ${t.id})\n`;
+  }
   return text;
 }
 
