@@ -65,7 +65,8 @@ export interface FsImpl {
   readlink(path: string): Promise<string>;
   /** Create and open a new file for writing; fails with EEXIST if it exists (O_CREAT|O_EXCL). */
   create(path: string, mode: number): Promise<Handle>;
-  mkdir(path: string): Promise<void>;
+  /** mkdir(2); `mode` (default 0o777) is reduced by the umask, as mkdir(2) does. */
+  mkdir(path: string, mode?: number): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   link(existing: string, newPath: string): Promise<void>;
   unlink(path: string): Promise<void>;
@@ -174,8 +175,8 @@ export const nodeImpl: FsImpl = {
   realpath: (p) => fsp.realpath(p),
   readlink: (p) => fsp.readlink(p),
   create: async (p, mode) => new NodeHandle(await call<number>((done) => nodeFs.open(p, 'wx', mode, done))),
-  mkdir: async (p) => {
-    await fsp.mkdir(p);
+  mkdir: async (p, mode) => {
+    await fsp.mkdir(p, mode === undefined ? undefined : { mode });
   },
   rename: (a, b) => call<void>((done) => nodeFs.rename(a, b, done)),
   link: (a, b) => call<void>((done) => nodeFs.link(a, b, done)),
@@ -301,8 +302,8 @@ export async function create(p: string, mode: number): Promise<Handle> {
   report('create', p, true);
   return new ReportingHandle(await impl.create(p, mode), p);
 }
-export function mkdir(p: string): Promise<void> {
-  return reported('mkdir', p, true, (i) => i.mkdir(p));
+export function mkdir(p: string, mode?: number): Promise<void> {
+  return reported('mkdir', p, true, (i) => (mode === undefined ? i.mkdir(p) : i.mkdir(p, mode)));
 }
 export function rename(from: string, to: string): Promise<void> {
   return reported('rename', from, true, (i) => i.rename(from, to), to);
@@ -350,6 +351,11 @@ export function readProcFile(p: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The effective uid of this process; undefined where there is none (Windows). */
+export function effectiveUid(): number | undefined {
+  return process.geteuid?.();
 }
 
 /** readlink of a procfs entry (e.g. `/proc/self/ns/pid`); undefined when unavailable. */

@@ -56,7 +56,7 @@ import { OpLog } from './oplog.js';
 import { allFolded, caseCollisions, nameOneFile } from './casefold.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
-import { createStaging, ensureHome, prepareRollbackMarker, removeStaging, writeRollbackMarker, type Home, type Staging } from './staging.js';
+import { createStaging, openHome, prepareRollbackMarker, removeStaging, writeRollbackMarker, type Staging, type TrustedHome } from './staging.js';
 
 /** Options of {@link begin}. */
 export interface BeginOptions extends CommonOptions {
@@ -150,7 +150,7 @@ interface Condition {
 
 interface Setup {
   readonly root: string;
-  readonly home: Home;
+  readonly home: TrustedHome;
   readonly staging: Staging;
 }
 
@@ -342,7 +342,7 @@ export class Transaction implements AsyncDisposable {
     if (info.kind !== 'dir') {
       throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
     }
-    const home = await ensureHome(root, this.#o.durable);
+    const home = await openHome(root, this.#o.durable);
     const staging = await createStaging(home.home, this.id, this.#o.timing);
     return { root, home, staging };
   }
@@ -1115,6 +1115,7 @@ export class Transaction implements AsyncDisposable {
         const rec = await recoverLocked({
           root: setup.root,
           home,
+          trusted: setup.home.trusted,
           durable: this.#o.durable,
           timing: this.#o.timing,
           concurrency: this.#o.concurrency,

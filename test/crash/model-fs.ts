@@ -473,11 +473,11 @@ export class ModelFs implements FsImpl {
     return new ModelHandle(this, node, r.path);
   }
 
-  async mkdir(p: string): Promise<void> {
+  async mkdir(p: string, mode = 0o777): Promise<void> {
     this.#count('mkdir');
     const r = this.#parentFor(p, 'mkdir');
     if (r.node !== undefined) throw errno('EEXIST', 'mkdir', p);
-    const node = this.#newNode('dir', 0o777 & ~UMASK, '', `mkdir ${r.path}`);
+    const node = this.#newNode('dir', mode & 0o777 & ~UMASK, '', `mkdir ${r.path}`);
     this.#change([{ dir: r.parent.id, name: r.name, to: node.id }], `mkdir ${r.path}`);
   }
 
