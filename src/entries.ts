@@ -98,6 +98,13 @@ export class PackedEntries implements JournalEntries {
     this.#stagedSize[i] = -1;
   }
 
+  /** The original entry `i` replaces or removes, as the plan saw it; undefined for a new file. */
+  original(i: number): Original | undefined {
+    const e = this.at(i);
+    if (e?.ino == null || e.size == null || e.mtimeNs == null) return undefined;
+    return { ino: BigInt(e.ino), size: e.size, mtimeNs: BigInt(e.mtimeNs) };
+  }
+
   /** Record that entry `i`'s backup is a copy (hard links were refused; see transaction.ts). */
   markCopy(i: number): void {
     this.#flags[i] = (this.#flags[i] as number) | COPY;

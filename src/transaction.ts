@@ -43,7 +43,8 @@ import { syncDir, syncDirs, writeAll, writeChunks } from './durable.js';
 import { chunkBytes, toSource, type WriteData } from './data.js';
 import { rollBack, rollForward } from './apply.js';
 import { commitJournal, writeJournalTmp, type Journal } from './journal.js';
-import { PackedEntries } from './entries.js';
+import { PackedEntries, type Original } from './entries.js';
+import { backupOriginal } from './backup.js';
 import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { eachLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
@@ -1003,7 +1004,12 @@ export class Transaction implements AsyncDisposable {
     for (let i = 0; i < entries.length; i++) if (entries.existed(i)) withBackup.push(i);
     if (withBackup.length > 0) {
       await fs.mkdir(backupDir(dir));
-      await eachLimit(withBackup, this.#o.concurrency, (i) => fs.link(`${setup.root}/${entries.target(i)}`, backupFile(dir, i)));
+      // A hard link, or a copy where links are refused (protected hard links, FAT): backup.ts.
+      await eachLimit(withBackup, this.#o.concurrency, async (i) => {
+        const original = entries.original(i) as Original;
+        const kind = await backupOriginal(`${setup.root}/${entries.target(i)}`, backupFile(dir, i), original, durable);
+        if (kind === 'copy' && !mutated('copy-backup-as-link')) entries.markCopy(i);
+      });
     }
     // Allocated now, while failing costs nothing: a full disk after the commit point must not
     // stop the rollback from being marked (staging.ts).
