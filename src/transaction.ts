@@ -23,7 +23,8 @@
  *   2. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
  *   3. resolve targets (Resolver), check preconditions (preconditions.ts), fix up modes/owners of
  *      staged files;
- *   4. hard-link originals that will be replaced or deleted into backup/;
+ *   4. hard-link originals that will be replaced or deleted into backup/ (or copy them where hard
+ *      links are refused: backup.ts);
  *   5. at once: fsync files/, backup/, the staging dir and the home; write and fsync journal.tmp;
  *      verify both locks are still ours;
  *   6. rename journal.tmp to journal, fsync the staging dir ◀── commit point;
