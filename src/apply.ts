@@ -129,6 +129,15 @@ function staleStaging(p: string, what: string, kind: string): TxnError {
   );
 }
 
+/** The error a live apply fails with when its staged file is gone (as rename(2) would). */
+function stagedGone(p: string): NodeJS.ErrnoException {
+  const err = new Error(`ENOENT: no such file or directory, rename '${p}'`) as NodeJS.ErrnoException;
+  err.code = 'ENOENT';
+  err.syscall = 'rename';
+  err.path = p;
+  return err;
+}
+
 /** A staged file or backup: undefined when absent; refused when it is not a regular file. */
 async function ownFile(p: string, what: string): Promise<fs.Info | undefined> {
   const info = await lstatOrUndefined(p);
@@ -257,11 +266,15 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
         unchanged++;
       } else {
         const now = await lstatOrUndefined(target);
-        if (isStaged(e, now)) {
+        if (ctx.live !== true && isStaged(e, now)) {
           // Applied, and files/<n> is a second name of it (a power loss kept the new entry of the
           // rename but not the removal of the old one): nothing to do.
           unchanged++;
         } else if (!(await unchangedSinceCommit(staging, e, i, now))) {
+          // In a live commit, a target that changed because another process's recovery applied
+          // this very journal (this one stalled past lockStale) is not someone else's newer
+          // write: files/<n> is gone then, and the commit must fail as taken over, not resolve.
+          if (ctx.live === true && (await lstatOrUndefined(staged)) === undefined) throw stagedGone(staged);
           superseded.push(e.target);
         } else {
           try {

@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import { badArgument, codes, describeValue, TxnError } from './errors.js';
-import { hasLoneSurrogate, loneSurrogateMessage } from './paths.js';
+import { hasLoneSurrogate } from './paths.js';
 import type { LockTiming } from './lock.js';
 
 /** How hard txnfs works to survive power loss. */
@@ -134,6 +134,6 @@ export function resolveDir(value: unknown, name: string): string {
   if (value.length === 0 || value.includes('\0')) throw badArgument(name, 'a non-empty path string without NUL bytes', value, 'ERR_INVALID_ARG_VALUE');
   // Refused, not encoded: Node would store a lone surrogate as U+FFFD, so two strings would name
   // one root (paths.ts).
-  if (hasLoneSurrogate(value)) throw new TxnError(codes.EBADPATH, loneSurrogateMessage(`The ${name}`, value), { path: value });
+  if (hasLoneSurrogate(value)) throw new TxnError(codes.EBADPATH, `The ${name} ${JSON.stringify(value)} contains a lone UTF-16 surrogate, which the filesystem would store as U+FFFD (so two different strings would name one file). Pass a well-formed string (String.prototype.toWellFormed() replaces them).`, { path: value });
   return path.resolve(value);
 }

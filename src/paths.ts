@@ -61,7 +61,7 @@ export function checkTarget(root: string, input: unknown, argName = 'path'): Tar
   if (typeof input !== 'string') throw badArgument(argName, 'a string', input);
   if (input.length === 0) throw bad('The target path is empty. Pass a file name relative to the root.', input);
   if (input.includes('\0')) throw bad(`The target path ${JSON.stringify(input)} contains a NUL byte. Pass a file name without one.`, input);
-  if (hasLoneSurrogate(input)) throw bad(loneSurrogateMessage('The target path', input), input);
+  if (hasLoneSurrogate(input)) throw bad(`The target path ${JSON.stringify(input)} contains a lone UTF-16 surrogate, which the filesystem would store as U+FFFD (so two different strings would name one file). Pass a well-formed string (String.prototype.toWellFormed() replaces them).`, input);
   if (input.endsWith('/') || input.endsWith(path.sep)) {
     throw bad(`The target path '${input}' ends with a separator, so it names a directory; txnfs writes files. Pass the file name without the trailing separator.`, input);
   }
@@ -112,15 +112,6 @@ const LONE_SURROGATE = /\p{Cs}/u;
  */
 export function hasLoneSurrogate(text: string): boolean {
   return LONE_SURROGATE.test(text);
-}
-
-/**
- * The message for a path with a lone UTF-16 surrogate. Node encodes one as U+FFFD (EF BF BD), so
- * 'x\uD83D' and 'x\uD83C' would name one file: refusing them keeps "one string, one file", which
- * dedupe, ordering and the journal all rely on.
- */
-export function loneSurrogateMessage(what: string, input: string): string {
-  return `${what} ${JSON.stringify(input)} contains a lone UTF-16 surrogate, which the filesystem would store as U+FFFD (so two different strings would name one file). Pass a well-formed string (String.prototype.toWellFormed() replaces them).`;
 }
 
 function joinRoot(root: string, rel: string): string {
