@@ -24,6 +24,7 @@
 import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { writeAll } from './durable.js';
+import { mutated } from './faults.js';
 import type { Original } from './entries.js';
 
 /** link(2) errors that mean "no hard link to this file here": copy instead. */
@@ -82,7 +83,7 @@ async function copyOriginal(original: string, backup: string, was: Original, dur
       if (errnoOf(err) !== 'EPERM') throw err;
     }
     // The backup pins no inode, so it is durable data of its own, needed before the commit point.
-    if (durable) await handle.sync();
+    if (durable && !mutated('skip-fsync-backup-copy')) await handle.sync();
   } finally {
     await handle.close();
   }
