@@ -134,7 +134,9 @@ export interface CommitResult {
   readonly recovered: readonly string[];
   /**
    * Problems after the data was durably applied (e.g. the staging dir could not be removed). The
-   * commit stands; `recover()` cleans what is left.
+   * commit stands; `recover()` cleans what is left. Also one line per target that a writer outside
+   * txnfs changed between this commit's resolve and its apply: that newer version was kept, and
+   * this commit's change to it dropped (docs/protocol.md, the roll-forward rule).
    */
   readonly warnings: readonly string[];
 }

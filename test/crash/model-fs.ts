@@ -4,7 +4,8 @@
  * after any prefix of the run.
  *
  * What it models:
- *  - inodes (files, directories, symlinks) with inode numbers, mode, uid, gid, mtime and nlink;
+ *  - inodes (files, directories, symlinks) with inode numbers, mode, uid, gid, mtime and nlink
+ *    (a file's mtimeNs is a hash of its content, which a crash image keeps: see info());
  *    hard links; symlinks followed in every component but the last where POSIX says so;
  *  - the errno behaviour txnfs relies on (EEXIST for O_EXCL create and mkdir, ENOENT, ENOTDIR,
  *    EISDIR, ENOTEMPTY, EPERM for link(2) of a directory, EINVAL for a directory renamed into
