@@ -219,7 +219,11 @@ describe('hostile journals: recovery never writes outside the root and never del
   function forge(s: Sandbox, journal: Omit<Journal, 'id' | 'created'>, extra: (staging: string) => void = () => undefined, bytes?: (b: Buffer) => Buffer): Forged {
     const id = 'forged1';
     const staging = path.join(s.root, '.txnfs', `.txn-${id}`);
-    fs.mkdirSync(path.join(staging, 'files'), { recursive: true });
+    // 0700, as txnfs makes it (whatever the umask): these forgeries test the journal, not the
+    // staging dir's own mode (test/foreign-staging.test.ts does that).
+    fs.mkdirSync(path.join(s.root, '.txnfs'), { recursive: true });
+    fs.mkdirSync(staging, { mode: 0o700 });
+    fs.mkdirSync(path.join(staging, 'files'));
     fs.writeFileSync(path.join(staging, 'files', '0'), 'FORGED');
     const encoded = encodeJournal({ id, created: Date.now(), ...journal });
     fs.writeFileSync(path.join(staging, 'journal'), bytes === undefined ? encoded : bytes(encoded));
