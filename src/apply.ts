@@ -6,8 +6,20 @@
  * at any point and run again:
  *
  *  - a write renames files/<n> over the target only while files/<n> still exists;
- *  - a delete unlinks the target only while it is still the original inode, and only while the
- *    backup hard link exists (the link keeps that inode number from being reused);
+ *  - the roll-forward rule (invariant 7, against every writer): a write or a delete replaces or
+ *    removes the target only while it is still what it was at the commit point. A new file's
+ *    target must still be absent; an original must still have the identity the journal recorded:
+ *    its inode, size and mtime (ns), with its backup still in backup/<i>. While the backup is a
+ *    hard link it pins the inode: a number in use cannot be handed to another file, so the same
+ *    number is the same file, and size and mtime tell whether it was rewritten in place. A copy
+ *    (where hard links are refused) pins nothing, so inode, size and mtime must all match; what
+ *    is left is a new file that reuses the number and has the same size and mtime to the
+ *    nanosecond (docs/protocol.md). Anything else means someone wrote it after the commit point
+ *    (a writeFile, another program, a person): that newer version stands, the staged copy is left
+ *    to be removed with the staging dir, and the entry is reported as superseded. The check and
+ *    the rename are two steps: a writer that lands between them still loses (documented);
+ *  - a staged file or a backup is used only when lstat says it is a regular file: recovery never
+ *    moves a symlink (or anything else planted in a staging dir) into the root;
  *  - missing parent directories are created; every component is checked with lstat to be a real
  *    directory, never a symlink, so a journal (forged or stale) cannot lead outside the root.
  *
@@ -24,10 +36,14 @@
  * run finishes the rest; rollBack likewise judges each entry by its own target. Nothing becomes
  * durable in between: the directory fsyncs still follow the last rename. A journal that names one
  * file twice (only a forged one can; or two spellings of one name on a case-insensitive
- * filesystem) is applied one entry at a time, in order, so the last entry still wins.
+ * filesystem) is applied one entry at a time, in order; a later entry then finds the file the earlier
+ * one put there, not what it recorded, and leaves it (superseded).
  *
  * `rollBack` undoes in reverse order from backup/ and removes the directories the commit created
- * (each checked the same way first: never through a symlink).
+ * (each checked the same way first: never through a symlink). It moves back only a target that is
+ * still the staged file this commit put there (inode and size), and restores a backup only to a
+ * target this commit deleted and nobody re-created: a target someone changed after the apply
+ * keeps that change, and is reported as superseded too.
  * It runs only behind a durable rollback marker, so a crash in the middle is finished by recovery
  * in the same direction.
  *
@@ -42,7 +58,7 @@ import { codes, errnoOf, TxnError } from './errors.js';
 import { mutated, step } from './faults.js';
 import { syncDirs } from './durable.js';
 import { eachLimit } from './limit.js';
-import type { Journal } from './journal.js';
+import type { Journal, JournalEntry } from './journal.js';
 import { looseKey } from './casefold.js';
 import { backupDir, backupFile, filesDir, stagedFile } from './layout.js';
 
@@ -75,6 +91,11 @@ export interface ApplyOutcome {
   readonly changed: number;
   /** Entries found already done (a re-run after a crash) or with nothing to do. */
   readonly unchanged: number;
+  /**
+   * Targets left alone because someone else changed them after the commit point (rolling
+   * forward) or after the apply (rolling back): the newer version stands.
+   */
+  readonly superseded: string[];
 }
 
 function parentOf(rel: string): string {
@@ -98,6 +119,55 @@ async function lstatOrUndefined(p: string): Promise<fs.Info | undefined> {
     if (errnoOf(err) === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+function staleStaging(p: string, what: string, kind: string): TxnError {
+  return new TxnError(
+    codes.ECORRUPT,
+    `'${p}' should be ${what} made by txnfs, but it is a ${kind}; txnfs never moves anything else into the root. Leave it for a person: inspect the staging directory, then remove it by hand.`,
+    { path: p },
+  );
+}
+
+/** The error a live apply fails with when its staged file is gone (as rename(2) would). */
+function stagedGone(p: string): NodeJS.ErrnoException {
+  const err = new Error(`ENOENT: no such file or directory, rename '${p}'`) as NodeJS.ErrnoException;
+  err.code = 'ENOENT';
+  err.syscall = 'rename';
+  err.path = p;
+  return err;
+}
+
+/** A staged file or backup: undefined when absent; refused when it is not a regular file. */
+async function ownFile(p: string, what: string): Promise<fs.Info | undefined> {
+  const info = await lstatOrUndefined(p);
+  if (info !== undefined && info.kind !== 'file') throw staleStaging(p, what, info.kind === 'symlink' ? 'symlink' : info.kind === 'dir' ? 'directory' : 'special file');
+  return info;
+}
+
+/** Whether `info` is the file an entry recorded at the commit point (see the header). */
+function isOriginal(e: JournalEntry, info: fs.Info | undefined): boolean {
+  if (info?.kind !== 'file' || String(info.ino) !== e.ino) return false;
+  // Absent in a version 1 journal: only the inode (pinned by the backup link) can be checked.
+  if (e.size != null && info.size !== e.size) return false;
+  return e.mtimeNs == null || String(info.mtimeNs) === e.mtimeNs;
+}
+
+/** Whether `info` is the staged file an entry put at its target (rollBack, and a re-run). */
+function isStaged(e: JournalEntry, info: fs.Info | undefined): boolean {
+  return info?.kind === 'file' && String(info.ino) === e.stagedIno && (e.stagedSize == null || info.size === e.stagedSize);
+}
+
+/**
+ * Whether the target of entry `i` is still what it was at the commit point: absent for a new
+ * file; otherwise the original, with its backup in place (a link to the same inode, or a copy).
+ */
+async function unchangedSinceCommit(staging: string, e: JournalEntry, i: number, target: fs.Info | undefined): Promise<boolean> {
+  if (!e.existed) return target === undefined;
+  if (!isOriginal(e, target)) return false;
+  const backup = await ownFile(backupFile(staging, i), 'a backup');
+  if (backup === undefined) return false;
+  return e.backup === 'copy' || String(backup.ino) === e.ino;
 }
 
 /** Checks (and creates) parent directories, component by component, never through a symlink. */
@@ -182,24 +252,49 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   for (const d of journal.dirs) await guard.ensure(d, true);
   if (ctx.durable && journal.dirs.length > 0 && !mutated('skip-fsync-created-dirs')) await syncDirs(new Set(journal.dirs.map((d) => absOf(root, parentOf(d)))), ctx.concurrency);
   const width = ctx.distinct === true || distinctTargets(journal) ? ctx.concurrency : 1;
+  const superseded: string[] = [];
   await eachLimit(journal.entries, width, async (e, i) => {
     await guard.ensure(parentOf(e.target), true);
     const target = absOf(root, e.target);
     if (e.op === 'write') {
       const staged = stagedFile(staging, e.staged);
-      try {
-        await fs.rename(staged, target);
-        changed++;
-      } catch (err) {
-        // ENOENT because files/<n> is gone means this entry was applied before a crash (never in a
-        // live commit, which applies once).
-        if (errnoOf(err) !== 'ENOENT' || ctx.live === true || (await lstatOrUndefined(staged)) !== undefined) throw err;
+      // A live commit made files/ itself, moments ago, in a staging dir only its owner may write:
+      // its lstat is spared. Recovery checks every staged file before it moves it.
+      const stagedInfo = ctx.live === true ? undefined : await ownFile(staged, 'a staged file');
+      if (ctx.live !== true && stagedInfo === undefined) {
+        // files/<n> is gone: this entry was applied before a crash.
         unchanged++;
+      } else {
+        const now = await lstatOrUndefined(target);
+        if (ctx.live !== true && isStaged(e, now)) {
+          // Applied, and files/<n> is a second name of it (a power loss kept the new entry of the
+          // rename but not the removal of the old one): nothing to do.
+          unchanged++;
+        } else if (!(await unchangedSinceCommit(staging, e, i, now))) {
+          // In a live commit, a target that changed because another process's recovery applied
+          // this very journal (this one stalled past lockStale) is not someone else's newer
+          // write: files/<n> is gone then, and the commit must fail as taken over, not resolve.
+          if (ctx.live === true && (await lstatOrUndefined(staged)) === undefined) throw stagedGone(staged);
+          superseded.push(e.target);
+        } else {
+          try {
+            await fs.rename(staged, target);
+            changed++;
+          } catch (err) {
+            // ENOENT because files/<n> is gone means this entry was applied meanwhile (never in a
+            // live commit, which applies once).
+            if (errnoOf(err) !== 'ENOENT' || ctx.live === true || (await lstatOrUndefined(staged)) !== undefined) throw err;
+            unchanged++;
+          }
+        }
       }
     } else {
       const info = await lstatOrUndefined(target);
-      const backup = e.existed && info?.kind === 'file' && String(info.ino) === e.ino ? await lstatOrUndefined(backupFile(staging, i)) : undefined;
-      if (backup !== undefined && String(backup.ino) === e.ino) {
+      if (info === undefined) {
+        unchanged++; // removed already (by this entry before a crash, or by someone else)
+      } else if (!(await unchangedSinceCommit(staging, e, i, info))) {
+        superseded.push(e.target);
+      } else {
         try {
           await fs.unlink(target);
           changed++;
@@ -207,8 +302,6 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
           if (errnoOf(err) !== 'ENOENT') throw err;
           unchanged++;
         }
-      } else {
-        unchanged++;
       }
     }
     step(`applied:${i}`);
@@ -224,7 +317,7 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
     // this journal is fully applied and must not fail into a rollback.
     await syncDirs(dirs, ctx.concurrency, true);
   }
-  return { changed, unchanged };
+  return { changed, unchanged, superseded };
 }
 
 /** Undo `journal`, newest entry first, from backup/. Idempotent. */
@@ -233,6 +326,7 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
   const guard = new DirGuard(root);
   let changed = 0;
   let unchanged = 0;
+  const superseded: string[] = [];
   const total = journal.entries.length;
   for (let i = journal.entries.length - 1; i >= 0; i--) {
     const e = journal.entries.at(i);
@@ -244,14 +338,23 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
     const target = absOf(root, e.target);
     const backup = backupFile(staging, i);
     const info = await lstatOrUndefined(target);
-    if (e.op === 'write' && info !== undefined && String(info.ino) === e.stagedIno) {
-      // Applied: put the original back, or move the new file out again.
-      await fs.rename(e.existed ? backup : target, e.existed ? target : stagedFile(staging, e.staged));
-      changed++;
-    } else if (info === undefined && e.existed && (await lstatOrUndefined(backup)) !== undefined) {
-      // Deleted (or replaced and then lost): restore the original from its hard link.
+    if (e.op === 'write' && isStaged(e, info)) {
+      // Applied, and nobody changed it since: put the original back, or move the new file out.
+      if (e.existed && (await ownFile(backup, 'a backup')) === undefined) {
+        superseded.push(e.target); // no original to put back (only a damaged staging dir)
+      } else {
+        await fs.rename(e.existed ? backup : target, e.existed ? target : stagedFile(staging, e.staged));
+        changed++;
+      }
+    } else if (e.op === 'delete' && info === undefined && (await ownFile(backup, 'a backup')) !== undefined) {
+      // Deleted by this commit and not re-created since: restore the original from its backup.
       await fs.rename(backup, target);
       changed++;
+    } else if (info !== undefined && !(e.existed && isOriginal(e, info))) {
+      // Someone else's version is there (written after the apply, or before it, when the entry
+      // was superseded): it stands.
+      superseded.push(e.target);
+      unchanged++;
     } else {
       unchanged++;
     }
@@ -281,5 +384,5 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
     // its removal.
     await syncDirs(dirs, ctx.concurrency, true);
   }
-  return { changed, unchanged };
+  return { changed, unchanged, superseded };
 }

@@ -32,6 +32,15 @@ const MAX_SMALL = BigInt(Number.MAX_SAFE_INTEGER);
 
 const WRITE = 1;
 const EXISTED = 2;
+/** The backup of this entry is a copy, not a hard link (journal.ts, BackupKind). */
+const COPY = 4;
+
+/** What a commit knows about the file an entry replaces or removes, at its plan. */
+export interface Original {
+  readonly ino: bigint;
+  readonly size: number;
+  readonly mtimeNs: bigint;
+}
 
 /** Journal entries of one commit, appended in order, at most `capacity` of them. */
 export class PackedEntries implements JournalEntries {
@@ -41,6 +50,9 @@ export class PackedEntries implements JournalEntries {
   readonly #mode: Int32Array;
   readonly #ino: Float64Array;
   readonly #stagedIno: Float64Array;
+  readonly #size: Float64Array;
+  readonly #mtimeNs: BigInt64Array;
+  readonly #stagedSize: Float64Array;
   readonly #big = new Map<number, string>();
   #length = 0;
 
@@ -53,32 +65,55 @@ export class PackedEntries implements JournalEntries {
     this.#mode = new Int32Array(capacity);
     this.#ino = new Float64Array(capacity);
     this.#stagedIno = new Float64Array(capacity);
+    this.#size = new Float64Array(capacity);
+    this.#mtimeNs = new BigInt64Array(capacity);
+    this.#stagedSize = new Float64Array(capacity);
   }
 
   get length(): number {
     return this.#length;
   }
 
-  /** Append a write of staged file `staged` to `target`; `ino` is the replaced file's, if any. */
-  addWrite(target: string, staged: number, ino: bigint | undefined, stagedIno: bigint, mode: number): void {
+  /** Append a write of staged file `staged` (`stagedSize` bytes) to `target`; `old` is the file it replaces, if any. */
+  addWrite(target: string, staged: number, old: Original | undefined, stagedIno: bigint, stagedSize: number, mode: number): void {
     const i = this.#next();
     this.#targets[i] = target;
-    this.#flags[i] = WRITE | (ino === undefined ? 0 : EXISTED);
+    this.#flags[i] = WRITE | (old === undefined ? 0 : EXISTED);
     this.#staged[i] = staged;
     this.#mode[i] = mode;
-    this.#ino[i] = this.#inode(2 * i, ino);
+    this.#original(i, old);
     this.#stagedIno[i] = this.#inode(2 * i + 1, stagedIno);
+    this.#stagedSize[i] = stagedSize;
   }
 
-  /** Append the removal of `target`, whose inode is `ino`. */
-  addDelete(target: string, ino: bigint): void {
+  /** Append the removal of `target`, the file `old`. */
+  addDelete(target: string, old: Original): void {
     const i = this.#next();
     this.#targets[i] = target;
     this.#flags[i] = EXISTED;
     this.#staged[i] = -1;
     this.#mode[i] = -1;
-    this.#ino[i] = this.#inode(2 * i, ino);
+    this.#original(i, old);
     this.#stagedIno[i] = NONE;
+    this.#stagedSize[i] = -1;
+  }
+
+  /** The original entry `i` replaces or removes, as the plan saw it; undefined for a new file. */
+  original(i: number): Original | undefined {
+    const e = this.at(i);
+    if (e?.ino == null || e.size == null || e.mtimeNs == null) return undefined;
+    return { ino: BigInt(e.ino), size: e.size, mtimeNs: BigInt(e.mtimeNs) };
+  }
+
+  /** Record that entry `i`'s backup is a copy (hard links were refused; see transaction.ts). */
+  markCopy(i: number): void {
+    this.#flags[i] = (this.#flags[i] as number) | COPY;
+  }
+
+  #original(i: number, old: Original | undefined): void {
+    this.#ino[i] = this.#inode(2 * i, old?.ino);
+    this.#size[i] = old?.size ?? -1;
+    this.#mtimeNs[i] = old?.mtimeNs ?? 0n;
   }
 
   /** The target of entry `i` (0 <= i < length), without building the entry. */
@@ -104,6 +139,10 @@ export class PackedEntries implements JournalEntries {
       ino: this.#decimal(2 * i, this.#ino[i] as number),
       stagedIno: this.#decimal(2 * i + 1, this.#stagedIno[i] as number),
       mode: mode === -1 ? null : mode,
+      size: (flags & EXISTED) !== 0 ? (this.#size[i] as number) : null,
+      mtimeNs: (flags & EXISTED) !== 0 ? String(this.#mtimeNs[i]) : null,
+      stagedSize: (flags & WRITE) !== 0 ? (this.#stagedSize[i] as number) : null,
+      backup: (flags & EXISTED) === 0 ? null : (flags & COPY) !== 0 ? 'copy' : 'link',
     };
   }
 

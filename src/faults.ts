@@ -68,7 +68,11 @@ export type Mutation =
   /** Do not fsync backup/ before the commit point (the hard links to the originals may be lost). */
   | 'skip-fsync-backup-dir'
   /** Do not make directories created by the apply durable before renaming files into them. */
-  | 'skip-fsync-created-dirs';
+  | 'skip-fsync-created-dirs'
+  /** Record a backup that is a copy (hard links refused) as a hard link in the journal. */
+  | 'copy-backup-as-link'
+  /** Do not fsync a backup that is a copy before the commit point. */
+  | 'skip-fsync-backup-copy';
 
 interface FaultState {
   hook: FaultHook | undefined;

@@ -27,6 +27,11 @@ export interface Info {
   readonly mode: number;
   readonly size: number;
   readonly mtimeMs: number;
+  /**
+   * The mtime in nanoseconds, unrounded: part of the identity a roll-forward checks (apply.ts).
+   * A filesystem with coarser timestamps gives a multiple of its granularity.
+   */
+  readonly mtimeNs: bigint;
   readonly uid: number;
   readonly gid: number;
   readonly nlink: number;
@@ -60,7 +65,8 @@ export interface FsImpl {
   readlink(path: string): Promise<string>;
   /** Create and open a new file for writing; fails with EEXIST if it exists (O_CREAT|O_EXCL). */
   create(path: string, mode: number): Promise<Handle>;
-  mkdir(path: string): Promise<void>;
+  /** mkdir(2); `mode` (default 0o777) is reduced by the umask, as mkdir(2) does. */
+  mkdir(path: string, mode?: number): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   link(existing: string, newPath: string): Promise<void>;
   unlink(path: string): Promise<void>;
@@ -90,6 +96,7 @@ function toInfo(s: nodeFs.BigIntStats): Info {
     // Date as e.g. .122999 s, so truncating turned about half of all refreshes into a false
     // "lock compromised" (and then a live transaction's lock went stale).
     mtimeMs: Number((s.mtimeNs + 500_000n) / 1_000_000n),
+    mtimeNs: s.mtimeNs,
     uid: Number(s.uid),
     gid: Number(s.gid),
     nlink: Number(s.nlink),
@@ -168,8 +175,8 @@ export const nodeImpl: FsImpl = {
   realpath: (p) => fsp.realpath(p),
   readlink: (p) => fsp.readlink(p),
   create: async (p, mode) => new NodeHandle(await call<number>((done) => nodeFs.open(p, 'wx', mode, done))),
-  mkdir: async (p) => {
-    await fsp.mkdir(p);
+  mkdir: async (p, mode) => {
+    await fsp.mkdir(p, mode === undefined ? undefined : { mode });
   },
   rename: (a, b) => call<void>((done) => nodeFs.rename(a, b, done)),
   link: (a, b) => call<void>((done) => nodeFs.link(a, b, done)),
@@ -295,8 +302,8 @@ export async function create(p: string, mode: number): Promise<Handle> {
   report('create', p, true);
   return new ReportingHandle(await impl.create(p, mode), p);
 }
-export function mkdir(p: string): Promise<void> {
-  return reported('mkdir', p, true, (i) => i.mkdir(p));
+export function mkdir(p: string, mode?: number): Promise<void> {
+  return reported('mkdir', p, true, (i) => (mode === undefined ? i.mkdir(p) : i.mkdir(p, mode)));
 }
 export function rename(from: string, to: string): Promise<void> {
   return reported('rename', from, true, (i) => i.rename(from, to), to);
@@ -344,6 +351,11 @@ export function readProcFile(p: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The effective uid of this process; undefined where there is none (Windows). */
+export function effectiveUid(): number | undefined {
+  return process.geteuid?.();
 }
 
 /** readlink of a procfs entry (e.g. `/proc/self/ns/pid`); undefined when unavailable. */

@@ -7,7 +7,7 @@ export { begin, transaction, Transaction } from './transaction.js';
 export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './transaction.js';
 export type { FileVersion, ReadResult } from './preconditions.js';
 export { recover, inspect } from './recover.js';
-export type { FoundTxn, RecoveredTxn, RecoverOptions, RecoverProgress, RecoverReport, TxnState, UnresolvedTxn } from './recover.js';
+export type { FoundTxn, RecoveredTxn, RecoverOptions, RecoverProgress, RecoverReport, SupersededTarget, TxnState, UnresolvedTxn } from './recover.js';
 export type { LockState } from './lock.js';
 export { TxnError, codes, isTxnError } from './errors.js';
 export type { TxnErrorCode, TxnErrorDetails } from './errors.js';

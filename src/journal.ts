@@ -3,14 +3,21 @@
  *
  * Format: one ASCII header line, then a JSON body.
  *
- *     txnfs-journal 1 <body length in bytes> <sha256 of the body, hex>\n
- *     {"v":1,"id":"…","created":…,"dirs":["a","a/b"],"entries":[[op,target,staged,existed,ino,stagedIno,mode],…]}
+ *     txnfs-journal 2 <body length in bytes> <sha256 of the body, hex>\n
+ *     {"v":2,"id":"…","created":…,"dirs":["a","a/b"],"entries":[[op,target,staged,existed,ino,stagedIno,mode,size,mtimeNs,stagedSize,backup],…]}
  *
- * An entry is an array, not an object, to keep a 100,000-entry journal near 6 MB. Its fields:
+ * An entry is an array, not an object, to keep a 100,000-entry journal near 8 MB. Its fields:
  * op ('w' write, 'd' delete), target (real path relative to the real root, '/'-joined), staged
  * (n of files/<n>, or -1), existed (0/1), ino (the original's inode, decimal string, or null),
  * stagedIno (the staged file's inode, or null), mode (permission bits given to the staged file, or
- * null).
+ * null); then, new in version 2, the rest of the identity the roll-forward checks before it
+ * replaces or removes the original (apply.ts): size (bytes) and mtimeNs (decimal string) of the
+ * original, or null when there was none; stagedSize (bytes of the staged file, for a write, else
+ * null); backup ('l' a hard link to the original, 'c' a copy of it where hard links are refused,
+ * null when there was no original).
+ *
+ * Version 1 journals (seven fields, always hard-link backups, no size or mtime) written by an
+ * older txnfs are still decoded and applied, with the checks they allow (inode and backup link).
  *
  * Decoding is strict: a wrong magic, version, length or checksum, a body that is not exactly the
  * schema, or a target that is not a clean relative path inside the root, all make the journal
@@ -31,7 +38,12 @@ import { isJournalTarget } from './paths.js';
 import type { JournalEntries } from './entries.js';
 
 export const JOURNAL_MAGIC = 'txnfs-journal';
-export const JOURNAL_VERSION = 1;
+export const JOURNAL_VERSION = 2;
+/** The oldest version still decoded (a journal left by an older txnfs must still be finished). */
+const OLDEST_VERSION = 1;
+
+/** How the original of an entry is kept in backup/<i>; see layout.ts and docs/protocol.md. */
+export type BackupKind = 'link' | 'copy';
 
 export interface JournalEntry {
   readonly op: 'write' | 'delete';
@@ -45,6 +57,17 @@ export interface JournalEntry {
   readonly stagedIno: string | null;
   /** Permission bits the staged file carries, for a write. */
   readonly mode: number | null;
+  /**
+   * Size of the original at the plan, when it existed. Null or absent: not recorded (a version 1
+   * journal), and then not checked.
+   */
+  readonly size?: number | null | undefined;
+  /** mtime of the original in ns (decimal) at the plan, when it existed; null/absent as `size`. */
+  readonly mtimeNs?: string | null | undefined;
+  /** Size of the staged file, for a write; null/absent as `size`. */
+  readonly stagedSize?: number | null | undefined;
+  /** How backup/<i> keeps the original, when there was one; absent means 'link' (version 1). */
+  readonly backup?: BackupKind | null | undefined;
 }
 
 /**
@@ -106,7 +129,7 @@ export function encodeJournal(journal: Journal): Buffer {
   w.write(`{"v":${JOURNAL_VERSION},"id":${JSON.stringify(journal.id)},"created":${JSON.stringify(journal.created)},"dirs":${JSON.stringify(journal.dirs)},"entries":[`);
   let first = true;
   for (const e of journal.entries) {
-    const fields = [e.op === 'write' ? 'w' : 'd', e.target, e.staged, e.existed ? 1 : 0, e.ino, e.stagedIno, e.mode];
+    const fields = [e.op === 'write' ? 'w' : 'd', e.target, e.staged, e.existed ? 1 : 0, e.ino, e.stagedIno, e.mode, e.size ?? null, e.mtimeNs ?? null, e.stagedSize ?? null, !e.existed ? null : e.backup === 'copy' ? 'c' : 'l'];
     w.write(first ? JSON.stringify(fields) : `,${JSON.stringify(fields)}`);
     first = false;
   }
@@ -145,7 +168,8 @@ export function decodeJournal(data: Uint8Array, where?: string): DecodedJournal 
   if (!/^[\x20-\x7e]+$/.test(headerText)) throw new CorruptJournal('bad header', where);
   const header = headerText.split(' ');
   if (header.length !== 4 || header[0] !== JOURNAL_MAGIC) throw new CorruptJournal('bad header', where);
-  if (header[1] !== String(JOURNAL_VERSION)) throw new CorruptJournal(`unknown version ${JSON.stringify(header[1])}`, where);
+  const version = Number(header[1]);
+  if (!/^[0-9]{1,3}$/.test(header[1] ?? '') || version < OLDEST_VERSION || version > JOURNAL_VERSION) throw new CorruptJournal(`unknown version ${JSON.stringify(header[1])}`, where);
   const length = header[2] ?? '';
   if (!/^[0-9]{1,12}$/.test(length)) throw new CorruptJournal('bad length', where);
   const body = buf.subarray(nl + 1);
@@ -157,24 +181,30 @@ export function decodeJournal(data: Uint8Array, where?: string): DecodedJournal 
   } catch {
     throw new CorruptJournal('body is not JSON', where);
   }
-  return validate(value, where);
+  return validate(value, version, where);
 }
 
-function validate(value: unknown, where: string | undefined): DecodedJournal {
+const MTIME_RE = /^-?[0-9]{1,20}$/;
+
+function isSize(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0;
+}
+
+function validate(value: unknown, version: number, where: string | undefined): DecodedJournal {
   const fail = (what: string): never => {
     throw new CorruptJournal(what, where);
   };
   if (typeof value !== 'object' || value === null) return fail('body is not an object');
   const v = value as Record<string, unknown>;
-  if (v.v !== JOURNAL_VERSION) fail('body version mismatch');
+  if (v.v !== version) fail('body version mismatch');
   if (typeof v.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(v.id)) fail('bad id');
   if (typeof v.created !== 'number' || !Number.isFinite(v.created)) fail('bad created time');
   if (!Array.isArray(v.dirs) || !v.dirs.every(isJournalTarget)) fail('bad directory list (a path that is not a clean relative path inside the root)');
   if (!Array.isArray(v.entries)) return fail('bad entry list');
   const entries: JournalEntry[] = [];
   for (const [i, raw] of (v.entries as unknown[]).entries()) {
-    if (!Array.isArray(raw) || raw.length !== 7) fail(`entry ${i} has the wrong shape`);
-    const [op, target, staged, existed, ino, stagedIno, mode] = raw as unknown[];
+    if (!Array.isArray(raw) || raw.length !== (version === 1 ? 7 : 11)) fail(`entry ${i} has the wrong shape`);
+    const [op, target, staged, existed, ino, stagedIno, mode, size = null, mtimeNs = null, stagedSize = null, backup = existed === 1 ? 'l' : null] = raw as unknown[];
     if (op !== 'w' && op !== 'd') fail(`entry ${i} has an unknown operation`);
     if (!isJournalTarget(target)) fail(`entry ${i} names a path that is not a clean relative path inside the root`);
     if (!Number.isInteger(staged) || (staged as number) < -1) fail(`entry ${i} has a bad staged index`);
@@ -184,6 +214,14 @@ function validate(value: unknown, where: string | undefined): DecodedJournal {
     if (!isMode(mode)) fail(`entry ${i} has a bad mode`);
     if (op === 'w' && ((staged as number) < 0 || stagedIno === null)) fail(`write entry ${i} has no staged file`);
     if (existed === 1 && ino === null) fail(`entry ${i} existed but has no inode`);
+    // Version 2: what the roll-forward checks is all there, or all absent with the original.
+    if (version > 1) {
+      const withOriginal = existed === 1;
+      if (withOriginal ? !isSize(size) : size !== null) fail(`entry ${i} has a bad size`);
+      if (withOriginal ? !(typeof mtimeNs === 'string' && MTIME_RE.test(mtimeNs)) : mtimeNs !== null) fail(`entry ${i} has a bad mtime`);
+      if (op === 'w' ? !isSize(stagedSize) : stagedSize !== null) fail(`entry ${i} has a bad staged size`);
+      if (withOriginal ? backup !== 'l' && backup !== 'c' : backup !== null) fail(`entry ${i} has a bad backup kind`);
+    }
     entries.push({
       op: op === 'w' ? 'write' : 'delete',
       target: target as string,
@@ -192,6 +230,10 @@ function validate(value: unknown, where: string | undefined): DecodedJournal {
       ino: ino as string | null,
       stagedIno: stagedIno as string | null,
       mode: mode as number | null,
+      size: size as number | null,
+      mtimeNs: mtimeNs as string | null,
+      stagedSize: stagedSize as number | null,
+      backup: backup === 'c' ? 'copy' : backup === 'l' ? 'link' : null,
     });
   }
   return { id: v.id as string, created: v.created as number, dirs: v.dirs as string[], entries };

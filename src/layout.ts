@@ -1,14 +1,16 @@
 /**
  * layout.ts: where txnfs keeps its own files inside a root. Names only; no I/O.
  *
- *   <root>/.txnfs/                 home: one folder, so recovery scans O(pending), never the root
+ *   <root>/.txnfs/                 home: one folder, so recovery scans O(pending), never the root;
+ *                                  made 0755 by a transaction; staging dirs 0700 (staging.ts)
  *   <root>/.txnfs/lock             root lock (proper-lockfile directory), holds `owner`
  *   <root>/.txnfs/.txn-<id>.lock   owner lock of transaction <id>, taken *before* its staging dir
  *                                  exists, so recovery never sees a staging dir without its lock
  *   <root>/.txnfs/.txn-<id>/       staging dir
  *       files/<n>                  staged data, flat, named by staging sequence number
  *       tmp/                       tx.tempDir(): where other tools write files for tx.adopt()
- *       backup/<i>                 hard links to originals replaced or deleted by entry i
+ *       backup/<i>                 hard link to the original entry i replaces or deletes (a copy
+ *                                  where hard links are refused: backup.ts)
  *       journal.tmp, journal       the journal; `journal` existing and valid = committed
  *       rollback                   marker: a rollback is in progress, finish it, never roll forward
  *       rollback.tmp               the marker's inode, made before the commit point and renamed

@@ -7,7 +7,8 @@
  * is tested against.
  */
 import * as path from 'node:path';
-import { badArgument, describeValue } from './errors.js';
+import { badArgument, codes, describeValue, TxnError } from './errors.js';
+import { hasLoneSurrogate } from './paths.js';
 import type { LockTiming } from './lock.js';
 
 /** How hard txnfs works to survive power loss. */
@@ -131,5 +132,8 @@ export function resolveDir(value: unknown, name: string): string {
   if (value === undefined) return process.cwd();
   if (typeof value !== 'string') throw badArgument(name, 'a non-empty path string', value);
   if (value.length === 0 || value.includes('\0')) throw badArgument(name, 'a non-empty path string without NUL bytes', value, 'ERR_INVALID_ARG_VALUE');
+  // Refused, not encoded: Node would store a lone surrogate as U+FFFD, so two strings would name
+  // one root (paths.ts).
+  if (hasLoneSurrogate(value)) throw new TxnError(codes.EBADPATH, `The ${name} ${JSON.stringify(value)} contains a lone UTF-16 surrogate, which the filesystem would store as U+FFFD (so two different strings would name one file). Pass a well-formed string (String.prototype.toWellFormed() replaces them).`, { path: value });
   return path.resolve(value);
 }

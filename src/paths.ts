@@ -61,6 +61,7 @@ export function checkTarget(root: string, input: unknown, argName = 'path'): Tar
   if (typeof input !== 'string') throw badArgument(argName, 'a string', input);
   if (input.length === 0) throw bad('The target path is empty. Pass a file name relative to the root.', input);
   if (input.includes('\0')) throw bad(`The target path ${JSON.stringify(input)} contains a NUL byte. Pass a file name without one.`, input);
+  if (hasLoneSurrogate(input)) throw bad(`The target path ${JSON.stringify(input)} contains a lone UTF-16 surrogate, which the filesystem would store as U+FFFD (so two different strings would name one file). Pass a well-formed string (String.prototype.toWellFormed() replaces them).`, input);
   if (input.endsWith('/') || input.endsWith(path.sep)) {
     throw bad(`The target path '${input}' ends with a separator, so it names a directory; txnfs writes files. Pass the file name without the trailing separator.`, input);
   }
@@ -102,6 +103,17 @@ function isPlainRelative(input: string): boolean {
   return !(input.endsWith('/.') || input.endsWith('/..') || input.includes('/./') || input.includes('/../'));
 }
 
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Whether `text` holds a lone UTF-16 surrogate (String.prototype.isWellFormed, which Node 20 has
+ * but the ES2022 library types do not declare). In a `u` regexp a proper pair is one code point,
+ * so only an unpaired half matches the surrogate category.
+ */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
+
 function joinRoot(root: string, rel: string): string {
   return root === path.sep ? `${root}${rel}` : `${root}${path.sep}${rel}`;
 }
@@ -133,12 +145,14 @@ function nameTooLong(p: string): NodeJS.ErrnoException {
 }
 
 /**
- * Whether a path read from a journal is a well-formed target: relative, normalised, '/'-joined, no
- * empty, '.', '..' or reserved components, no NUL. A journal that names anything else was forged
- * or damaged and is never applied.
+ * Whether a real path is a well-formed target: relative, normalised, '/'-joined, no empty, '.',
+ * '..' or reserved components (a `.txnfs` at any depth), no NUL, no lone surrogate. This is THE
+ * path rule of a journal: the planner (Resolver.target, on the real path a commit will record)
+ * and journal decoding both call it, so a commit can never write a journal that its own recovery
+ * calls corrupt. A journal that names anything else was forged or damaged and is never applied.
  */
 export function isJournalTarget(rel: unknown): rel is string {
-  if (typeof rel !== 'string' || rel.length === 0 || rel.includes('\0')) return false;
+  if (typeof rel !== 'string' || rel.length === 0 || rel.includes('\0') || hasLoneSurrogate(rel)) return false;
   // On Windows a backslash is a separator, so it cannot appear inside a component of a clean path.
   if (path.sep !== '/' && rel.includes('\\')) return false;
   for (const part of components(rel)) {
@@ -216,8 +230,11 @@ export class Resolver {
     const name = slash === -1 ? rel : rel.slice(slash + 1);
     const parent = await this.#dir(parentRel, rel);
     const realRel = join(parent.rel, name);
-    if (isReserved(components(realRel)[0] ?? '')) {
-      throw bad(`The target path '${rel}' leads into the '${HOME_NAME}' directory through a symlink. Remove that symlink, or pick another path.`, rel);
+    // The journal's own rule, on the real path the journal will record: a symlink may lead into
+    // the root's home or into a nested `.txnfs` (single-file writes make one in every directory
+    // they write to), and a journal naming that would be refused as corrupt after a crash.
+    if (!isJournalTarget(realRel)) {
+      throw bad(`The target path '${rel}' leads into a '${HOME_NAME}' directory through a symlink (it resolves to '${realRel}'), which txnfs reserves for its own records. Remove that symlink, or pick another path.`, rel);
     }
     if (parent.missing.length > 0) return { rel: realRel, existing: undefined, missingDirs: parent.missing };
     this.#refuseMount(path.join(this.#realRoot, realRel), rel);

@@ -10,6 +10,10 @@
  *   owner alive                           → skipped (never touched: invariant 4)
  *   journal fails its checksum            → corrupt: reported, left in place (invariant 8)
  *   `.txn-<id>` is not a real directory   → corrupt too (a symlink is never followed)
+ *   not made by a trusted uid, or with   → foreign: reported, left untouched, and (unlike corrupt)
+ *   anything in it not of the type txnfs    not blocking commits: another user can plant one in a
+ *   makes (files/, backup/ directories;     shared home, and must not be able to stop this one
+ *   journal, marker regular files)          (staging.ts: who may write the home)
  *   journal + rollback marker             → rolled back (finish the rollback that was under way)
  *   journal                               → rolled forward (the commit point was passed)
  *   no journal                            → discarded (the commit point was never reached)
@@ -33,11 +37,11 @@ import { mutated } from './faults.js';
 import { filesDir, homeOf, journalPath, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
 import { isAbandonedTomb, lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
-import { hasRollbackMarker, removeStaging, writeRollbackMarker } from './staging.js';
+import { hasRollbackMarker, removeStaging, trustHome, writeRollbackMarker } from './staging.js';
 import { isSingleFileRecord, removeOrphans } from './orphans.js';
 
 /** What a transaction found in a root's home is, as recovery sees it. */
-export type TxnState = 'staging' | 'committed' | 'rolling-back' | 'corrupt' | 'orphan-lock';
+export type TxnState = 'staging' | 'committed' | 'rolling-back' | 'corrupt' | 'foreign' | 'orphan-lock';
 
 /** One transaction found in a root's home. */
 export interface FoundTxn {
@@ -46,7 +50,9 @@ export interface FoundTxn {
   /**
    * 'staging': not committed (discarded by recovery if its owner is dead); 'committed': past its
    * commit point (recovery finishes it); 'rolling-back': recovery finishes the rollback; 'corrupt':
-   * the journal fails its checksum (left for a person); 'orphan-lock': an owner lock without a
+   * the journal fails its checksum (left for a person); 'foreign': not made by a trusted uid, or
+   * holding something txnfs does not make there, such as a symlink (left untouched, reported);
+   * 'orphan-lock': an owner lock without a
    * staging dir (removed once its owner is dead).
    */
   readonly state: TxnState;
@@ -54,7 +60,7 @@ export interface FoundTxn {
   readonly owner: LockState;
   /** Entries in its journal (0 when it has none). */
   readonly entries: number;
-  /** For 'corrupt': why the journal was rejected. */
+  /** For 'corrupt' and 'foreign': why it was rejected. */
   readonly reason?: string | undefined;
   /**
    * When its staging dir last changed, in ms since the epoch: about when it began, or when it
@@ -112,12 +118,33 @@ export interface RecoverReport {
   }[];
   /** Journals that failed their checksum, left in place for a person. */
   readonly corrupt: UnresolvedTxn[];
+  /**
+   * Staging dirs that txnfs did not make as it makes them (owned by an untrusted uid, writable by
+   * others, or holding a symlink or another unexpected type): never acted on, left in place for
+   * a person. They do not block commits.
+   */
+  readonly foreign: UnresolvedTxn[];
   /** Transactions whose apply and rollback both failed (e.g. EIO), left in place. */
   readonly failed: UnresolvedTxn[];
+  /**
+   * Targets that a dead transaction would have replaced or removed, but someone else changed after
+   * its commit point (a later writeFile, another program, a person): the newer version was kept and
+   * the transaction's staged copy dropped (invariant 7). Also targets a rollback left as someone
+   * changed them after the apply. Empty with `dryRun` (nothing is compared then).
+   */
+  readonly superseded: SupersededTarget[];
   /** Temp files and update() locks of dead single-file writers, removed (with `dryRun`: to remove). */
   readonly orphans: string[];
   /** Wall time of the call, in milliseconds. */
   readonly durationMs: number;
+}
+
+/** A target a recovery left alone because it was changed after the commit point. */
+export interface SupersededTarget {
+  /** The transaction whose change was dropped. */
+  readonly id: string;
+  /** The target, relative to the root ('/'-joined). */
+  readonly target: string;
 }
 
 /** Options of {@link recover}. */
@@ -175,21 +202,60 @@ async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; 
   return { ids: [...ids].sort(), tombs, singles, rootLock: names.includes(path.basename(rootLockPath(home))) };
 }
 
-async function classify(home: string, id: string, stale: number): Promise<Classified> {
+async function lstatOrAbsent(p: string): Promise<fs.Info | undefined> {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function kindName(info: fs.Info): string {
+  return info.kind === 'symlink' ? 'symlink' : info.kind === 'dir' ? 'directory' : info.kind === 'file' ? 'file' : 'special file';
+}
+
+/**
+ * Why the staging dir `staging` (lstat'ed as `info`, a directory) is not one recovery may act on,
+ * or undefined when it is. `trusted`: the uids whose staging dirs are trusted (staging.ts).
+ * Each record is lstat'ed, never followed: a journal or files/ that is a symlink would make
+ * recovery read, rename or delete wherever it points.
+ */
+async function foreignReason(staging: string, info: fs.Info, trusted: ReadonlySet<number> | undefined): Promise<string | undefined> {
+  const untrusted = (what: string, i: fs.Info): string | undefined =>
+    trusted !== undefined && !trusted.has(i.uid) ? `${what} is owned by uid ${i.uid}, which txnfs does not trust here (trusted: ${[...trusted].join(', ')})` : undefined;
+  const own = untrusted(`'${staging}'`, info);
+  if (own !== undefined) return own;
+  // txnfs makes it 0700: group or others able to write it could have put anything inside.
+  if (trusted !== undefined && (info.mode & 0o022) !== 0) return `'${staging}' is writable by other users (mode ${info.mode.toString(8)}); txnfs makes staging dirs 0700`;
+  for (const [name, kind] of [['files', 'dir'], ['backup', 'dir'], ['journal', 'file'], ['rollback', 'file']] as const) {
+    const p = path.join(staging, name);
+    const i = await lstatOrAbsent(p);
+    if (i === undefined) continue;
+    if (i.kind !== kind) return `'${p}' is a ${kindName(i)}, not the ${kind === 'dir' ? 'directory' : 'regular file'} txnfs makes; txnfs does not follow it`;
+    const owner = untrusted(`'${p}'`, i);
+    if (owner !== undefined) return owner;
+  }
+  return undefined;
+}
+
+async function classify(home: string, id: string, stale: number, trusted: ReadonlySet<number> | undefined): Promise<Classified> {
   const staging = stagingDirOf(home, id);
   const lock = ownerLockOf(home, id);
   const owner = await lockState(lock, stale);
   const base = { id, staging, lock, owner };
-  const info = await fs.lstat(staging).catch((err: unknown) => {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  });
+  const info = await lstatOrAbsent(staging);
   if (info === undefined) return { ...base, state: 'orphan-lock', entries: 0 };
+  if (trusted !== undefined && !trusted.has(info.uid)) {
+    return { ...base, state: 'foreign', entries: 0, reason: `'${staging}' is owned by uid ${info.uid}, which txnfs does not trust here (trusted: ${[...trusted].join(', ')})` };
+  }
   if (info.kind !== 'dir') {
     // txnfs only ever makes a directory here. A symlink would lead recovery to read a journal and
     // delete or create files wherever it points, outside the root: leave it for a person.
     return { ...base, state: 'corrupt', entries: 0, reason: `'${staging}' is a ${info.kind}, not a staging directory; txnfs does not follow it` };
   }
+  const foreign = await foreignReason(staging, info, trusted);
+  if (foreign !== undefined) return { ...base, state: 'foreign', entries: 0, reason: foreign };
   let journal: Journal | undefined;
   try {
     journal = await readJournal(staging);
@@ -198,6 +264,10 @@ async function classify(home: string, id: string, stale: number): Promise<Classi
     throw err;
   }
   if (journal === undefined) return { ...base, state: 'staging', entries: 0 };
+  if (journal.id !== id) {
+    // A journal renamed in from another staging dir: its files and backups are not these.
+    return { ...base, state: 'foreign', entries: 0, reason: `the journal in '${staging}' belongs to transaction ${journal.id}` };
+  }
   const state: TxnState = (await hasRollbackMarker(staging)) ? 'rolling-back' : 'committed';
   return { ...base, state, entries: journal.entries.length, journal };
 }
@@ -251,8 +321,10 @@ export async function inspect(dir: string, options: { lockStale?: number } = {})
   const { ids } = await listIds(home);
   const stale = options.lockStale ?? 10_000;
   const found: FoundTxn[] = [];
+  // Read-only: a home recovery would refuse trusts nobody here, so everything in it shows 'foreign'.
+  const trusted = ids.length === 0 ? undefined : await trustHome(root, home, await fs.lstat(home)).catch((): ReadonlySet<number> => new Set<number>());
   for (const id of ids) {
-    const c = await classify(home, id, stale);
+    const c = await classify(home, id, stale, trusted);
     found.push({ id: c.id, state: c.state, owner: c.owner, entries: c.entries, ...(c.reason === undefined ? {} : { reason: c.reason }), ...(await measure(c)) });
   }
   return found;
@@ -262,6 +334,8 @@ export async function inspect(dir: string, options: { lockStale?: number } = {})
 export interface RecoverContext {
   readonly root: string;
   readonly home: string;
+  /** Whose staging dirs may be acted on (trustHome, staging.ts); undefined: no uids here. */
+  readonly trusted: ReadonlySet<number> | undefined;
   readonly durable: boolean;
   readonly timing: LockTiming;
   readonly concurrency: number;
@@ -270,7 +344,7 @@ export interface RecoverContext {
 }
 
 function emptyReport(dir: string, dryRun: boolean, started: number): RecoverReport {
-  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], failed: [], orphans: [], durationMs: performance.now() - started };
+  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], foreign: [], failed: [], superseded: [], orphans: [], durationMs: performance.now() - started };
 }
 
 /**
@@ -282,7 +356,7 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
   const report = emptyReport(ctx.root, ctx.dryRun, started);
   const { ids, tombs } = await listIds(ctx.home);
   const found: Classified[] = [];
-  for (const id of ids) found.push(await classify(ctx.home, id, ctx.timing.stale));
+  for (const id of ids) found.push(await classify(ctx.home, id, ctx.timing.stale, ctx.trusted));
   let removedSomething = false;
 
   // Committed (or rolling back) first, oldest commit point first: invariant 7.
@@ -303,20 +377,31 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
       concurrency: ctx.concurrency,
     };
     const progress = (direction: 'forward' | 'back') => (done: number, total: number) => ctx.onProgress?.({ id: t.id, direction, done, total });
+    const dropped = new Set<string>();
+    const supersede = (targets: readonly string[]): void => {
+      for (const target of targets) {
+        if (dropped.has(target)) continue; // dropped going forward, then left by the rollback
+        dropped.add(target);
+        report.superseded.push({ id: t.id, target });
+      }
+    };
     try {
       if (t.state === 'rolling-back') {
         const outcome = await rollBack({ ...apply, onProgress: progress('back') });
+        supersede(outcome.superseded);
         report.rolledBack.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed });
       } else {
         try {
           if (mutated('recover-journal-first')) await fs.unlink(journalPath(t.staging));
           const outcome = await rollForward({ ...apply, onProgress: progress('forward') });
+          supersede(outcome.superseded);
           report.rolledForward.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed });
         } catch (applyError) {
           // Cannot finish forward (a target became a directory, EACCES, ...): undo behind a
           // durable marker, exactly as a live commit does, so the root ends all-old.
           await writeRollbackMarker(t.staging, ctx.durable);
           const outcome = await rollBack({ ...apply, onProgress: progress('back') });
+          supersede(outcome.superseded);
           const reason = `could not be rolled forward (${(applyError as Error).message}); rolled back instead`;
           report.rolledBack.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed, reason });
         }
@@ -337,6 +422,10 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
     }
     if (t.state === 'corrupt') {
       report.corrupt.push({ id: t.id, path: t.staging, reason: t.reason ?? 'corrupt' });
+      continue;
+    }
+    if (t.state === 'foreign') {
+      report.foreign.push({ id: t.id, path: t.staging, reason: t.reason ?? 'foreign' });
       continue;
     }
     if (t.state !== 'staging' && t.state !== 'orphan-lock') continue;
@@ -402,11 +491,9 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
   }
   const home = homeOf(root);
   const homeInfo = await fs.lstat(home).catch(() => undefined);
-  if (homeInfo !== undefined && homeInfo.kind !== 'dir') {
-    // A symlinked home would make recovery take locks in, and remove staging dirs from, a
-    // directory outside the root.
-    throw new TxnError(codes.ETARGET, `'${home}' is a ${homeInfo.kind}, not a directory; txnfs keeps its records in a real directory there and will not follow it. Move it away.`, { path: home });
-  }
+  // A symlinked home, or one another user owns, is refused (ETARGET) before anything in it is
+  // read: recovery would take locks in it and act on what that user put there (staging.ts).
+  const trusted = homeInfo === undefined ? undefined : await trustHome(root, home, homeInfo);
   try {
     // Fast path: nothing pending means no lock, no writes (a clean root stays untouched). A root
     // lock left by a dead process (a crash, or a release that failed, after the staging dir was
@@ -421,6 +508,7 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     const ctx: RecoverContext = {
       root,
       home,
+      trusted,
       durable: common.durable,
       timing: common.timing,
       concurrency: common.concurrency,

@@ -10,8 +10,20 @@
  *    between the two unlinks, paid by rolled-back transactions only): some filesystems persist
  *    changes to two names of one directory in either order, and a journal that outlived its
  *    marker would be rolled forward although it was rolled back.
+ *
+ * Who may write the home (docs/protocol.md, "The home: mode and owner"). A transaction creates
+ * `.txnfs/` with mode 0755 (less the umask): only its owner may add or remove entries. A home
+ * made by single-file writes copies its directory's mode so that every user who may write a file
+ * there may make a temp file (target.ts), so a home can be group- or world-writable (1777 in a
+ * /tmp-like directory). Transactions and recovery therefore trust a home only if it is a real
+ * directory owned by this process's uid or by the root directory's owner (anything else was made
+ * by another user, who could swap what txnfs puts in it: refused with ETARGET), and they trust
+ * the staging dirs in it only when owned by a trusted uid: this process's, plus the home owner's
+ * when nobody else may write the home. A staging dir is created 0700, so nobody but its owner
+ * (and root) can change what is inside it; recovery refuses one that others may write to.
  */
 import * as fs from './fs.js';
+import type { Info } from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { syncDir, writeSmallFile } from './durable.js';
 import { step } from './faults.js';
@@ -26,6 +38,49 @@ export interface Home {
   readonly dev: bigint;
 }
 
+/** A home checked by {@link trustHome}: whose staging dirs recovery may act on. */
+export interface TrustedHome extends Home {
+  /** The uids whose staging dirs are trusted; undefined where the platform has no uids. */
+  readonly trusted: ReadonlySet<number> | undefined;
+}
+
+/** Mode of a home a transaction creates (less the umask): only its owner may change entries. */
+export const HOME_MODE = 0o755;
+/** Mode of a staging dir: only its owner may read or change what is inside. */
+export const STAGING_MODE = 0o700;
+
+/**
+ * Check that `homeInfo` (the lstat of `<root>/.txnfs`) is a home this process may trust, and
+ * return whose staging dirs in it are trusted (see the header). ETARGET when it is not a real
+ * directory, or when another user owns it.
+ */
+export async function trustHome(root: string, home: string, homeInfo: Info): Promise<ReadonlySet<number> | undefined> {
+  if (homeInfo.kind !== 'dir') {
+    // A symlinked home would make txnfs take locks in, and act on staging dirs of, a directory
+    // outside the root.
+    throw new TxnError(codes.ETARGET, `'${home}' is a ${homeInfo.kind === 'symlink' ? 'symlink' : homeInfo.kind === 'file' ? 'file' : 'special file'}, not a directory; txnfs keeps its records in a real directory there and will not follow it. Move it away.`, { path: home });
+  }
+  const me = fs.effectiveUid();
+  if (me === undefined) return undefined;
+  const rootOwner = (await fs.lstat(root)).uid;
+  if (homeInfo.uid !== me && homeInfo.uid !== rootOwner) {
+    throw new TxnError(
+      codes.ETARGET,
+      `'${home}' is owned by uid ${homeInfo.uid}, neither this process's uid (${me}) nor the owner of the root (uid ${rootOwner}). Another user made it and could change what txnfs keeps there, so txnfs will neither write its records there nor act on the ones it finds. Inspect it, remove it (as its owner or root), then retry.`,
+      { path: home },
+    );
+  }
+  // In a home others may write to (made by single-file writes in a shared directory), only this
+  // process's own staging dirs are trusted: anyone could have planted the others.
+  return new Set(homeInfo.uid === me || (homeInfo.mode & 0o022) !== 0 ? [me] : [me, homeInfo.uid]);
+}
+
+/** `ensureHome`, then `trustHome`: what a transaction needs before it stages anything. */
+export async function openHome(root: string, durable: boolean): Promise<TrustedHome> {
+  const home = await ensureHome(root, durable);
+  return { ...home, trusted: await trustHome(root, home.home, await fs.lstat(home.home)) };
+}
+
 /**
  * Make sure `<root>/.txnfs/` exists and is a real directory. A new home's entry in the root is
  * fsynced (durable): every staging dir below it depends on it surviving a power loss.
@@ -33,7 +88,7 @@ export interface Home {
 export async function ensureHome(root: string, durable: boolean): Promise<Home> {
   const home = homeOf(root);
   try {
-    await fs.mkdir(home);
+    await fs.mkdir(home, HOME_MODE);
     if (durable) await syncDir(root);
   } catch (err) {
     if (errnoOf(err) !== 'EEXIST') throw err;
@@ -56,7 +111,9 @@ export async function createStaging(home: string, id: string, timing: LockTiming
   const ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock' });
   const dir = stagingDirOf(home, id);
   try {
-    await fs.mkdir(dir);
+    // 0700 at creation (mkdir's mode, not a later chmod that a crash could lose): what is inside
+    // can then be changed by its owner alone, which is what recovery checks before trusting it.
+    await fs.mkdir(dir, STAGING_MODE);
     await fs.mkdir(filesDir(dir));
   } catch (err) {
     await fs.removeTree(dir).catch(() => undefined);

@@ -35,7 +35,8 @@ export interface StatusReport {
 
 function needsOf(t: FoundTxn): TxnStatus['needs'] {
   if (t.owner === 'held') return 'nothing';
-  return t.state === 'corrupt' ? 'person' : 'recovery';
+  // recover() leaves both for a person: a corrupt journal, and a foreign staging dir it will not touch.
+  return t.state === 'corrupt' || t.state === 'foreign' ? 'person' : 'recovery';
 }
 
 /** The status of the root `dir`, which must exist. */

@@ -28,7 +28,7 @@ import type { Info } from './fs.js';
 import { badArgument, codes, errnoOf, TxnError } from './errors.js';
 import { syncDir } from './durable.js';
 import { HOME_NAME } from './layout.js';
-import { isReserved, NAME_MAX, PATH_MAX } from './paths.js';
+import { hasLoneSurrogate, isReserved, NAME_MAX, PATH_MAX } from './paths.js';
 import { ensureHome } from './staging.js';
 
 /** The file a write replaces. */
@@ -81,6 +81,7 @@ export function checkFilePath(input: unknown, argName = 'path'): string {
   else throw badArgument(argName, 'a string or a file: URL', input);
   if (text.length === 0) throw bad('The path is empty. Pass the name of the file to write.', text);
   if (text.includes('\0')) throw bad(`The path ${JSON.stringify(text)} contains a NUL byte. Pass a path without one.`, text);
+  if (hasLoneSurrogate(text)) throw bad(`The path ${JSON.stringify(text)} contains a lone UTF-16 surrogate, which the filesystem would store as U+FFFD (so two different strings would name one file). Pass a well-formed string (String.prototype.toWellFormed() replaces them).`, text);
   if (text.endsWith('/') || text.endsWith(path.sep)) {
     throw bad(`The path '${text}' ends with a separator, so it names a directory; pass a file name.`, text);
   }

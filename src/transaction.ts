@@ -23,7 +23,8 @@
  *   2. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
  *   3. resolve targets (Resolver), check preconditions (preconditions.ts), fix up modes/owners of
  *      staged files;
- *   4. hard-link originals that will be replaced or deleted into backup/;
+ *   4. hard-link originals that will be replaced or deleted into backup/ (or copy them where hard
+ *      links are refused: backup.ts);
  *   5. at once: fsync files/, backup/, the staging dir and the home; write and fsync journal.tmp;
  *      verify both locks are still ours;
  *   6. rename journal.tmp to journal, fsync the staging dir ◀── commit point;
@@ -43,7 +44,8 @@ import { syncDir, syncDirs, writeAll, writeChunks } from './durable.js';
 import { chunkBytes, toSource, type WriteData } from './data.js';
 import { rollBack, rollForward } from './apply.js';
 import { commitJournal, writeJournalTmp, type Journal } from './journal.js';
-import { PackedEntries } from './entries.js';
+import { PackedEntries, type Original } from './entries.js';
+import { backupOriginal } from './backup.js';
 import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { eachLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
@@ -56,7 +58,7 @@ import { OpLog } from './oplog.js';
 import { allFolded, caseCollisions, nameOneFile } from './casefold.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
-import { createStaging, ensureHome, prepareRollbackMarker, removeStaging, writeRollbackMarker, type Home, type Staging } from './staging.js';
+import { createStaging, openHome, prepareRollbackMarker, removeStaging, writeRollbackMarker, type Staging, type TrustedHome } from './staging.js';
 
 /** Options of {@link begin}. */
 export interface BeginOptions extends CommonOptions {
@@ -132,7 +134,9 @@ export interface CommitResult {
   readonly recovered: readonly string[];
   /**
    * Problems after the data was durably applied (e.g. the staging dir could not be removed). The
-   * commit stands; `recover()` cleans what is left.
+   * commit stands; `recover()` cleans what is left. Also one line per target that a writer outside
+   * txnfs changed between this commit's resolve and its apply: that newer version was kept, and
+   * this commit's change to it dropped (docs/protocol.md, the roll-forward rule).
    */
   readonly warnings: readonly string[];
 }
@@ -150,7 +154,7 @@ interface Condition {
 
 interface Setup {
   readonly root: string;
-  readonly home: Home;
+  readonly home: TrustedHome;
   readonly staging: Staging;
 }
 
@@ -342,7 +346,7 @@ export class Transaction implements AsyncDisposable {
     if (info.kind !== 'dir') {
       throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
     }
-    const home = await ensureHome(root, this.#o.durable);
+    const home = await openHome(root, this.#o.durable);
     const staging = await createStaging(home.home, this.id, this.#o.timing);
     return { root, home, staging };
   }
@@ -962,7 +966,7 @@ export class Transaction implements AsyncDisposable {
       }
       if (code === DELETE) {
         if (old === undefined) continue; // rm -f: nothing to remove
-        entries.addDelete(real, old.ino);
+        entries.addDelete(real, old);
         removed++;
         continue;
       }
@@ -973,7 +977,7 @@ export class Transaction implements AsyncDisposable {
       const mode = this.#modes.get(code) ?? old?.mode ?? s.mode;
       const owner = isRoot && old !== undefined && (old.uid !== s.uid || old.gid !== s.gid) ? { uid: old.uid, gid: old.gid } : undefined;
       if (mode !== s.mode || owner !== undefined) fixups.push({ staged: code, mode: mode !== s.mode ? mode : undefined, owner });
-      entries.addWrite(real, code, old?.ino, s.ino, mode);
+      entries.addWrite(real, code, old, s.ino, s.bytes, mode);
       bytes += s.bytes;
       written++;
     }
@@ -1003,7 +1007,12 @@ export class Transaction implements AsyncDisposable {
     for (let i = 0; i < entries.length; i++) if (entries.existed(i)) withBackup.push(i);
     if (withBackup.length > 0) {
       await fs.mkdir(backupDir(dir));
-      await eachLimit(withBackup, this.#o.concurrency, (i) => fs.link(`${setup.root}/${entries.target(i)}`, backupFile(dir, i)));
+      // A hard link, or a copy where links are refused (protected hard links, FAT): backup.ts.
+      await eachLimit(withBackup, this.#o.concurrency, async (i) => {
+        const original = entries.original(i) as Original;
+        const kind = await backupOriginal(`${setup.root}/${entries.target(i)}`, backupFile(dir, i), original, durable);
+        if (kind === 'copy' && !mutated('copy-backup-as-link')) entries.markCopy(i);
+      });
     }
     // Allocated now, while failing costs nothing: a full disk after the commit point must not
     // stop the rollback from being marked (staging.ts).
@@ -1027,11 +1036,12 @@ export class Transaction implements AsyncDisposable {
     ]);
   }
 
-  async #apply(setup: Setup, plan: Planned, rootLock: HeldLock): Promise<void> {
+  /** Apply the plan; resolves with the targets another writer changed meanwhile (left as they are). */
+  async #apply(setup: Setup, plan: Planned, rootLock: HeldLock): Promise<readonly string[]> {
     const ctx = { root: setup.root, staging: setup.staging.dir, journal: plan.journal, durable: this.#o.durable, concurrency: this.#o.concurrency, live: true, distinct: plan.distinct };
     try {
       if (mutated('cleanup-before-apply')) await fs.unlink(journalPath(setup.staging.dir));
-      await rollForward(ctx);
+      return (await rollForward(ctx)).superseded;
     } catch (applyError) {
       // Undo only while the root is still ours: if another process took it over, it is rolling
       // this journal forward, and undoing under it would mix the two.
@@ -1114,6 +1124,7 @@ export class Transaction implements AsyncDisposable {
         const rec = await recoverLocked({
           root: setup.root,
           home,
+          trusted: setup.home.trusted,
           durable: this.#o.durable,
           timing: this.#o.timing,
           concurrency: this.#o.concurrency,
@@ -1156,9 +1167,14 @@ export class Transaction implements AsyncDisposable {
         }
         committed = true;
         step('committed');
-        await this.#apply(setup, plan, rootLock);
+        const superseded = await this.#apply(setup, plan, rootLock);
         step('cleanup');
-        const warnings: string[] = [];
+        // Another writer (not a txnfs transaction: those wait for the root lock) changed these
+        // targets between this commit's resolve and its apply. Its version is newer, so it stays
+        // (invariant 7); the commit itself stands for every other target.
+        const warnings: string[] = superseded.map(
+          (target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`,
+        );
         try {
           await removeStaging(setup.staging.dir, this.#o.durable, true);
           // An fsync of the home makes the removal durable. It runs while both locks are released

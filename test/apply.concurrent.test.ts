@@ -76,7 +76,7 @@ describe('rollForward', () => {
     const c = committedRoot(24);
     const track = trackRenames();
     const outcome = await rollForward(ctxOf(c, 6));
-    expect(outcome).toEqual({ changed: 24, unchanged: 0 });
+    expect(outcome).toEqual({ changed: 24, unchanged: 0, superseded: [] });
     expect(track.maxInFlight()).toBeGreaterThan(1);
     expect(track.maxInFlight()).toBeLessThanOrEqual(6);
     expect(targets(c.root)).toEqual(Object.fromEntries(c.journal.entries.map((e, i) => [e.target, `new${i}`])));
@@ -87,19 +87,23 @@ describe('rollForward', () => {
       const c = committedRoot(8);
       for (const i of subset) fs.renameSync(path.join(c.staging, 'files', String(i)), path.join(c.root, `t${i}`));
       const outcome = await rollForward(ctxOf(c));
-      expect(outcome).toEqual({ changed: 8 - subset.length, unchanged: subset.length });
+      expect(outcome).toEqual({ changed: 8 - subset.length, unchanged: subset.length, superseded: [] });
       expect(targets(c.root)).toEqual(Object.fromEntries(c.journal.entries.map((e, i) => [e.target, `new${i}`])));
     }
   });
 
-  it('applies a journal that names one file twice one entry at a time, in order, so the last entry wins', async () => {
+  it('applies a journal that names one file twice one entry at a time, in order: the later entry finds it changed and leaves it', async () => {
+    // Only a forged journal can do this (the planner names each file once). Before the roll-forward
+    // rule (a target is replaced only while it is what it was at the commit point), the last entry
+    // won; now the second entry sees the first one's file, not the absent target it recorded.
     const c = committedRoot(4);
     const entries = c.journal.entries.map((e, i) => (i === 3 ? { ...e, target: 't1', existed: false, ino: null } : e));
     const track = trackRenames();
-    await rollForward(ctxOf({ ...c, journal: { ...c.journal, entries } }));
+    const outcome = await rollForward(ctxOf({ ...c, journal: { ...c.journal, entries } }));
     expect(track.maxInFlight()).toBe(1);
-    expect(track.order).toEqual(['0', '1', '2', '3']);
-    expect(fs.readFileSync(path.join(c.root, 't1'), 'utf8')).toBe('new3');
+    expect(track.order).toEqual(['0', '1', '2']);
+    expect(outcome.superseded).toEqual(['t1']);
+    expect(fs.readFileSync(path.join(c.root, 't1'), 'utf8')).toBe('new1');
   });
 
   it('treats two spellings that a case-insensitive filesystem would merge as the same file', async () => {

@@ -40,21 +40,21 @@ const NEW = { a: 'new a', 'new/deep/b': 'new b' };
 describe('rollForward', () => {
   it('applies every entry and reports what it changed', async () => {
     const { root, ctx } = committed();
-    expect(await rollForward(ctx)).toEqual({ changed: 3, unchanged: 0 });
+    expect(await rollForward(ctx)).toEqual({ changed: 3, unchanged: 0, superseded: [] });
     expect(snapshot(root)).toEqual(NEW);
   });
 
   it('is idempotent: a second run changes nothing', async () => {
     const { root, ctx } = committed();
     await rollForward(ctx);
-    expect(await rollForward(ctx)).toEqual({ changed: 0, unchanged: 3 });
+    expect(await rollForward(ctx)).toEqual({ changed: 0, unchanged: 3, superseded: [] });
     expect(snapshot(root)).toEqual(NEW);
   });
 
   it('finishes a run that was cut after its first entry', async () => {
     const { root, ctx } = committed();
     fs.renameSync(path.join(ctx.staging, 'files', '0'), path.join(root, 'a'));
-    expect(await rollForward(ctx)).toEqual({ changed: 2, unchanged: 1 });
+    expect(await rollForward(ctx)).toEqual({ changed: 2, unchanged: 1, superseded: [] });
     expect(snapshot(root)).toEqual(NEW);
   });
 
@@ -83,7 +83,7 @@ describe('rollForward', () => {
   it('creates every planned directory, even one no remaining entry needs', async () => {
     const { root, ctx } = committed();
     const journal: Journal = { ...ctx.journal, entries: [ctx.journal.entries.at(0) as JournalEntry] };
-    expect(await rollForward({ ...ctx, journal })).toEqual({ changed: 1, unchanged: 0 });
+    expect(await rollForward({ ...ctx, journal })).toEqual({ changed: 1, unchanged: 0, superseded: [] });
     expect(fs.statSync(path.join(root, 'new', 'deep')).isDirectory()).toBe(true);
   });
 
@@ -110,7 +110,7 @@ describe('rollBack', () => {
     fs.renameSync(path.join(ctx.staging, 'files', '1'), path.join(root, 'new', 'deep', 'b'));
     await rollBack(ctx);
     expect(snapshot(root)).toEqual(OLD);
-    expect(await rollBack(ctx)).toEqual({ changed: 0, unchanged: 3 });
+    expect(await rollBack(ctx)).toEqual({ changed: 0, unchanged: 3, superseded: [] });
     expect(snapshot(root)).toEqual(OLD);
   });
 
@@ -124,7 +124,7 @@ describe('rollBack', () => {
 
   it('without changes to undo, changes nothing', async () => {
     const { root, ctx } = committed();
-    expect(await rollBack(ctx)).toEqual({ changed: 0, unchanged: 3 });
+    expect(await rollBack(ctx)).toEqual({ changed: 0, unchanged: 3, superseded: [] });
     expect(snapshot(root)).toEqual(OLD);
   });
 });

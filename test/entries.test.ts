@@ -7,15 +7,16 @@ const BIG_INO = 2n ** 60n + 7n;
 
 function sample(): { packed: PackedEntries; plain: JournalEntry[] } {
   const packed = new PackedEntries(5);
-  packed.addWrite('a.json', 0, undefined, 101n, 0o644);
-  packed.addWrite('dir/b.csv', 1, 55n, 102n, 0o600);
-  packed.addDelete('gone.txt', 77n);
-  packed.addWrite('big/x', 2, BIG_INO, BIG_INO + 1n, 0o640);
+  packed.addWrite('a.json', 0, undefined, 101n, 3, 0o644);
+  packed.addWrite('dir/b.csv', 1, { ino: 55n, size: 10, mtimeNs: 1_700_000_000_123_456_789n }, 102n, 4, 0o600);
+  packed.addDelete('gone.txt', { ino: 77n, size: 0, mtimeNs: -5n });
+  packed.addWrite('big/x', 2, { ino: BIG_INO, size: 2 ** 40, mtimeNs: 1n }, BIG_INO + 1n, 0, 0o640);
+  packed.markCopy(2);
   const plain: JournalEntry[] = [
-    { op: 'write', target: 'a.json', staged: 0, existed: false, ino: null, stagedIno: '101', mode: 0o644 },
-    { op: 'write', target: 'dir/b.csv', staged: 1, existed: true, ino: '55', stagedIno: '102', mode: 0o600 },
-    { op: 'delete', target: 'gone.txt', staged: -1, existed: true, ino: '77', stagedIno: null, mode: null },
-    { op: 'write', target: 'big/x', staged: 2, existed: true, ino: String(BIG_INO), stagedIno: String(BIG_INO + 1n), mode: 0o640 },
+    { op: 'write', target: 'a.json', staged: 0, existed: false, ino: null, stagedIno: '101', mode: 0o644, size: null, mtimeNs: null, stagedSize: 3, backup: null },
+    { op: 'write', target: 'dir/b.csv', staged: 1, existed: true, ino: '55', stagedIno: '102', mode: 0o600, size: 10, mtimeNs: '1700000000123456789', stagedSize: 4, backup: 'link' },
+    { op: 'delete', target: 'gone.txt', staged: -1, existed: true, ino: '77', stagedIno: null, mode: null, size: 0, mtimeNs: '-5', stagedSize: null, backup: 'copy' },
+    { op: 'write', target: 'big/x', staged: 2, existed: true, ino: String(BIG_INO), stagedIno: String(BIG_INO + 1n), mode: 0o640, size: 2 ** 40, mtimeNs: '1', stagedSize: 0, backup: 'link' },
   ];
   return { packed, plain };
 }
@@ -52,8 +53,8 @@ describe('PackedEntries', () => {
 
   it('refuses more entries than it was made for', () => {
     const packed = new PackedEntries(1);
-    packed.addDelete('a', 1n);
-    expect(() => packed.addDelete('b', 2n)).toThrow(RangeError);
+    packed.addDelete('a', { ino: 1n, size: 0, mtimeNs: 0n });
+    expect(() => packed.addDelete('b', { ino: 2n, size: 0, mtimeNs: 0n })).toThrow(RangeError);
     expect(packed.length).toBe(1);
   });
 

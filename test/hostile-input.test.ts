@@ -219,7 +219,11 @@ describe('hostile journals: recovery never writes outside the root and never del
   function forge(s: Sandbox, journal: Omit<Journal, 'id' | 'created'>, extra: (staging: string) => void = () => undefined, bytes?: (b: Buffer) => Buffer): Forged {
     const id = 'forged1';
     const staging = path.join(s.root, '.txnfs', `.txn-${id}`);
-    fs.mkdirSync(path.join(staging, 'files'), { recursive: true });
+    // 0700, as txnfs makes it (whatever the umask): these forgeries test the journal, not the
+    // staging dir's own mode (test/foreign-staging.test.ts does that).
+    fs.mkdirSync(path.join(s.root, '.txnfs'), { recursive: true });
+    fs.mkdirSync(staging, { mode: 0o700 });
+    fs.mkdirSync(path.join(staging, 'files'));
     fs.writeFileSync(path.join(staging, 'files', '0'), 'FORGED');
     const encoded = encodeJournal({ id, created: Date.now(), ...journal });
     fs.writeFileSync(path.join(staging, 'journal'), bytes === undefined ? encoded : bytes(encoded));
@@ -227,7 +231,7 @@ describe('hostile journals: recovery never writes outside the root and never del
     return { s, staging, journal: path.join(staging, 'journal') };
   }
 
-  const writeEntry = (target: string) => ({ op: 'write' as const, target, staged: 0, existed: false, ino: null, stagedIno: '1', mode: 0o644 });
+  const writeEntry = (target: string) => ({ op: 'write' as const, target, staged: 0, existed: false, ino: null, stagedIno: '1', mode: 0o644, stagedSize: 6 });
 
   /** Recover, then check: outside unchanged, journal still there, commits refused until a person looks. */
   async function refused(f: Forged, list: 'corrupt' | 'failed'): Promise<void> {
@@ -287,8 +291,9 @@ describe('hostile journals: recovery never writes outside the root and never del
 
   it('a checksummed journal deleting through a parent symlink that points outside: refused, kept', async () => {
     const s = sandbox();
-    const ino = String(fs.statSync(path.join(s.outside, 'victim')).ino);
-    const f = forge(s, { dirs: [], entries: [{ op: 'delete', target: 'esc/victim', staged: -1, existed: true, ino, stagedIno: null, mode: null }] }, (staging) => {
+    const st = fs.statSync(path.join(s.outside, 'victim'), { bigint: true });
+    const original = { ino: String(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs) };
+    const f = forge(s, { dirs: [], entries: [{ op: 'delete', target: 'esc/victim', staged: -1, existed: true, ...original, stagedIno: null, mode: null }] }, (staging) => {
       fs.mkdirSync(path.join(staging, 'backup'));
       fs.linkSync(path.join(s.outside, 'victim'), path.join(staging, 'backup', '0'));
     });

@@ -12,10 +12,10 @@ const journal: Journal = {
   created: 1_790_000_000_000,
   dirs: ['new', 'new/deep'],
   entries: [
-    { op: 'write', target: 'a.json', staged: 0, existed: false, ino: null, stagedIno: '123', mode: 0o644 },
-    { op: 'write', target: 'new/deep/b.csv', staged: 3, existed: true, ino: '18446744073709551615', stagedIno: '9', mode: 0o600 },
-    { op: 'delete', target: 'gone.txt', staged: -1, existed: true, ino: '77', stagedIno: null, mode: null },
-    { op: 'write', target: 'naïve ✓/x', staged: 4, existed: false, ino: null, stagedIno: '10', mode: 0o644 },
+    { op: 'write', target: 'a.json', staged: 0, existed: false, ino: null, stagedIno: '123', mode: 0o644, size: null, mtimeNs: null, stagedSize: 5, backup: null },
+    { op: 'write', target: 'new/deep/b.csv', staged: 3, existed: true, ino: '18446744073709551615', stagedIno: '9', mode: 0o600, size: 12, mtimeNs: '1790000000123456789', stagedSize: 0, backup: 'link' },
+    { op: 'delete', target: 'gone.txt', staged: -1, existed: true, ino: '77', stagedIno: null, mode: null, size: 0, mtimeNs: '-1', stagedSize: null, backup: 'copy' },
+    { op: 'write', target: 'naïve ✓/x', staged: 4, existed: false, ino: null, stagedIno: '10', mode: 0o644, size: null, mtimeNs: null, stagedSize: 9007199254740991, backup: null },
   ],
 };
 
@@ -32,12 +32,24 @@ describe('journal encoding', () => {
     // Large enough to outgrow the encoder's first buffer, with names that take 3 bytes a character.
     const big: Journal = {
       ...journal,
-      entries: Array.from({ length: 3000 }, (_, i) => ({ op: 'write' as const, target: `dir/€€€€€€€€€€€€€€€€€€€€-"\\-${i}`, staged: i, existed: i % 2 === 1, ino: i % 2 === 1 ? String(i) : null, stagedIno: String(10 * i), mode: 0o644 })),
+      entries: Array.from({ length: 3000 }, (_, i) => ({
+        op: 'write' as const,
+        target: `dir/€€€€€€€€€€€€€€€€€€€€-"\\-${i}`,
+        staged: i,
+        existed: i % 2 === 1,
+        ino: i % 2 === 1 ? String(i) : null,
+        stagedIno: String(10 * i),
+        mode: 0o644,
+        size: i % 2 === 1 ? i : null,
+        mtimeNs: i % 2 === 1 ? String(BigInt(i) * 1_000_000_007n) : null,
+        stagedSize: i,
+        backup: i % 2 === 1 ? (i % 3 === 0 ? ('copy' as const) : ('link' as const)) : null,
+      })),
     };
     for (const j of [journal, big, { ...journal, entries: [] }]) {
-      const entries = j.entries.map((e) => [e.op === 'write' ? 'w' : 'd', e.target, e.staged, e.existed ? 1 : 0, e.ino, e.stagedIno, e.mode]);
-      const body = Buffer.from(JSON.stringify({ v: 1, id: j.id, created: j.created, dirs: j.dirs, entries }), 'utf8');
-      const header = `txnfs-journal 1 ${body.length} ${createHash('sha256').update(body).digest('hex')}\n`;
+      const entries = j.entries.map((e) => [e.op === 'write' ? 'w' : 'd', e.target, e.staged, e.existed ? 1 : 0, e.ino, e.stagedIno, e.mode, e.size, e.mtimeNs, e.stagedSize, e.backup === null ? null : e.backup === 'copy' ? 'c' : 'l']);
+      const body = Buffer.from(JSON.stringify({ v: 2, id: j.id, created: j.created, dirs: j.dirs, entries }), 'utf8');
+      const header = `txnfs-journal 2 ${body.length} ${createHash('sha256').update(body).digest('hex')}\n`;
       expect(encodeJournal(j).equals(Buffer.concat([Buffer.from(header, 'ascii'), body]))).toBe(true);
     }
   });
@@ -126,6 +138,48 @@ describe('journal validation (a checksummed but forged body)', () => {
   ];
   for (const [name, body] of forgeries) {
     it(`rejects ${name}`, () => expectCorrupt(withBody(body)));
+  }
+});
+
+describe('journal version 2: the identity the roll-forward checks, and the backup kind', () => {
+  function withBody(body: unknown, version = 2): Buffer {
+    const text = Buffer.from(JSON.stringify(body));
+    return Buffer.concat([Buffer.from(`txnfs-journal ${version} ${text.length} ${createHash('sha256').update(text).digest('hex')}\n`), text]);
+  }
+  const write = ['w', 'a', 0, 1, '7', '5', 420, 3, '1700000000000000001', 4, 'c'];
+  const good = { v: 2, id: 'x1', created: 1, dirs: [], entries: [write, ['w', 'n', 1, 0, null, '6', 420, null, null, 0, null], ['d', 'g', -1, 1, '8', null, null, 0, '0', null, 'l']] };
+
+  it('decodes the size, mtime, staged size and backup kind', () => {
+    expect(decodeJournal(withBody(good)).entries).toEqual([
+      { op: 'write', target: 'a', staged: 0, existed: true, ino: '7', stagedIno: '5', mode: 420, size: 3, mtimeNs: '1700000000000000001', stagedSize: 4, backup: 'copy' },
+      { op: 'write', target: 'n', staged: 1, existed: false, ino: null, stagedIno: '6', mode: 420, size: null, mtimeNs: null, stagedSize: 0, backup: null },
+      { op: 'delete', target: 'g', staged: -1, existed: true, ino: '8', stagedIno: null, mode: null, size: 0, mtimeNs: '0', stagedSize: null, backup: 'link' },
+    ]);
+  });
+
+  it('still decodes a version 1 journal (left by an older txnfs): hard-link backups, no size or mtime', () => {
+    const v1 = { v: 1, id: 'x1', created: 1, dirs: [], entries: [['w', 'a', 0, 1, '7', '5', 420]] };
+    expect(decodeJournal(withBody(v1, 1)).entries[0]).toMatchObject({ existed: true, backup: 'link', size: null, mtimeNs: null, stagedSize: null });
+  });
+
+  const forgeries: [string, unknown][] = [
+    ['a version 1 entry in a version 2 journal', { ...good, entries: [['w', 'a', 0, 0, null, '5', 420]] }],
+    ['an original without a size', { ...good, entries: [['w', 'a', 0, 1, '7', '5', 420, null, '1', 4, 'l']] }],
+    ['an original without an mtime', { ...good, entries: [['w', 'a', 0, 1, '7', '5', 420, 3, null, 4, 'l']] }],
+    ['an mtime that is a number', { ...good, entries: [['w', 'a', 0, 1, '7', '5', 420, 3, 1, 4, 'l']] }],
+    ['a negative size', { ...good, entries: [['w', 'a', 0, 1, '7', '5', 420, -3, '1', 4, 'l']] }],
+    ['a size for a new file', { ...good, entries: [['w', 'a', 0, 0, null, '5', 420, 3, null, 4, null]] }],
+    ['a write without its staged size', { ...good, entries: [['w', 'a', 0, 1, '7', '5', 420, 3, '1', null, 'l']] }],
+    ['a delete with a staged size', { ...good, entries: [['d', 'a', -1, 1, '7', null, null, 3, '1', 0, 'l']] }],
+    ['an unknown backup kind', { ...good, entries: [['w', 'a', 0, 1, '7', '5', 420, 3, '1', 4, 's']] }],
+    ['a backup for a new file', { ...good, entries: [['w', 'a', 0, 0, null, '5', 420, null, null, 4, 'l']] }],
+    ['an original without a backup', { ...good, entries: [['w', 'a', 0, 1, '7', '5', 420, 3, '1', 4, null]] }],
+    ['a target with a lone surrogate', { ...good, entries: [['w', 'x\uD83D', 0, 0, null, '5', 420, null, null, 4, null]] }],
+    ['a directory with a lone surrogate', { ...good, dirs: ['d\uDC00'] }],
+    ['an unknown newer version', { ...good, v: 3 }],
+  ];
+  for (const [name, body] of forgeries) {
+    it(`rejects ${name}`, () => expectCorrupt(withBody(body, name.includes('newer') ? 3 : 2)));
   }
 });
 

@@ -13,7 +13,7 @@ import { ProgressBar } from './progress.js';
 const NAME = 'recover';
 
 export function recoverExit(r: RecoverReport): Exit {
-  if (r.corrupt.length > 0 || r.failed.length > 0) return { code: exitCodes.needsPerson };
+  if (r.corrupt.length > 0 || r.foreign.length > 0 || r.failed.length > 0) return { code: exitCodes.needsPerson };
   const acted = r.rolledForward.length + r.rolledBack.length + r.discarded.length;
   if (r.dryRun && acted > 0) return { code: exitCodes.needsRecovery };
   return { code: exitCodes.ok };
@@ -31,6 +31,7 @@ export function formatRecover(r: RecoverReport): string {
   for (const t of r.discarded) rows.push([would ? 'would discard' : 'discarded', t.id, 'never committed']);
   for (const t of r.skipped) rows.push(['skipped', t.id, `${t.state}, owner alive`]);
   for (const t of r.corrupt) rows.push(['CORRUPT', t.id, 'left in place for a person (below)']);
+  for (const t of r.foreign) rows.push(['FOREIGN', t.id, 'not made by txnfs as txnfs makes it; left untouched (below)']);
   for (const t of r.failed) rows.push(['FAILED', t.id, 'could not be resolved, left in place (below)']);
   const acted = r.rolledForward.length + r.rolledBack.length + r.discarded.length;
   let head: string;
@@ -40,7 +41,12 @@ export function formatRecover(r: RecoverReport): string {
   let text = `${head}\n`;
   if (rows.length > 0) text += `${table(rows.map((cells) => ['', ...cells]))}\n`;
   for (const t of r.corrupt) text += `\ncorrupt ${t.id}: ${t.reason}\n  inspect, then remove: ${t.path}\n`;
+  for (const t of r.foreign) text += `\nforeign ${t.id}: ${t.reason}\n  inspect, then remove: ${t.path}\n`;
   for (const t of r.failed) text += `\nfailed ${t.id}: ${t.reason}\n  fix the cause, then run txnfs recover again; its records are in ${t.path}\n`;
+  if (r.superseded.length > 0) {
+    text += `\nkept newer versions (changed by someone else after the commit point; the transaction's copy was dropped):\n`;
+    for (const t of r.superseded) text += `  ${t.target} (transaction ${t.id})\n`;
+  }
   return text;
 }
 

@@ -12,7 +12,7 @@ import { runMain } from '../helpers/main.js';
 import { corruptJournal, crashAt } from '../helpers/crash-at.js';
 import { leftovers, snapshot, tmpdir } from '../helpers/tmp.js';
 
-const reportKeys = ['dir', 'dryRun', 'rolledForward', 'rolledBack', 'discarded', 'skipped', 'corrupt', 'failed', 'orphans', 'durationMs'];
+const reportKeys = ['dir', 'dryRun', 'rolledForward', 'rolledBack', 'discarded', 'skipped', 'corrupt', 'foreign', 'failed', 'superseded', 'orphans', 'durationMs'];
 const content = (name: string, size: number): string => name.repeat(Math.ceil(size / name.length)).slice(0, size);
 
 describe('txnfs recover', () => {
@@ -128,12 +128,14 @@ describe('txnfs recover', () => {
     // Erased before the report.
     expect(r.stdout).toMatch(new RegExp(`\\r\\x1b\\[K${dir.replace(/[/.]/g, '\\$&')}: recovered 1 transaction`));
     // Not with --json, even on a terminal, and not when stdout is not a terminal.
-    crashAt(dir, 'committed', 150, 4);
+    // New names each time: the crash is staged in a scratch root, so its journal records these
+    // files as absent, and a roll-forward never replaces a file that appeared since.
+    crashAt(dir, 'committed', 150, 4, 'b-');
     const json = spawnSync('script', ['-qec', `"${process.execPath}" "${bin}" recover "${dir}" --json`, '/dev/null'], { encoding: 'utf8' });
     expect(json.status).toBe(0);
     expect(json.stdout).not.toContain('\x1b[K');
     expect(JSON.parse(json.stdout.replace(/\r/g, '')).rolledForward[0]).toMatchObject({ entries: 150, changed: 150 });
-    crashAt(dir, 'committed', 150, 4);
+    crashAt(dir, 'committed', 150, 4, 'c-');
     const piped = txnfs(['recover', dir]);
     expect(piped.stdout).toMatch(/recovered 1 transaction/);
     expect(piped.stdout).not.toContain('\x1b[K');

@@ -118,6 +118,8 @@ export interface CrashJob {
   readonly opsFile?: string;
   readonly fail?: { readonly op: number; readonly code: string };
   readonly mutations?: readonly Mutation[];
+  /** Every link(2) fails with EPERM (protected hard links, FAT): backups are copies. */
+  readonly noLinks?: boolean;
 }
 
 /**
@@ -127,7 +129,7 @@ export interface CrashJob {
 export async function crashRoots(job: CrashJob, points: readonly KillPoint[], roots: readonly Sandbox[], o: { readonly scratch: string; readonly batch: boolean }): Promise<RootRun[]> {
   const runs: RootRun[] = new Array<RootRun>(points.length);
   const fail = job.fail === undefined ? {} : { fail: job.fail };
-  const base = { mode: job.mode, ...(job.opsFile === undefined ? {} : { opsFile: job.opsFile }) };
+  const base = { mode: job.mode, ...(job.opsFile === undefined ? {} : { opsFile: job.opsFile }), ...(job.noLinks === true ? { noLinks: true } : {}) };
   if (!o.batch) {
     await pool(points.map((_, i) => i), CHILD_CONCURRENCY, async (i) => {
       const point = points[i] as KillPoint;
@@ -189,6 +191,8 @@ export interface KillLoopOptions {
    * rollback marker exists, all-new before (the journal alone says "roll forward").
    */
   readonly fail?: { readonly op: number; readonly code: string };
+  /** Every link(2) in the child fails with EPERM, so every backup is a copy (backup.ts). */
+  readonly noLinks?: boolean;
 }
 
 export interface KillLoopResult {
@@ -210,7 +214,7 @@ export async function killLoop(o: KillLoopOptions): Promise<KillLoopResult> {
   const outcomes: Record<string, number> = {};
   const fresh = (): Sandbox => sandbox(fs.mkdtempSync(path.join(o.scratch, 'k-')), w);
   const drop = (sb: Sandbox): void => fs.rmSync(sb.parent, { recursive: true, force: true });
-  const fail = o.fail === undefined ? {} : { fail: o.fail };
+  const fail = { ...(o.fail === undefined ? {} : { fail: o.fail }), ...(o.noLinks === true ? { noLinks: true } : {}) };
 
   // The traced run: op count and step names, and a first check that a commit nobody kills works.
   const tsb = fresh();

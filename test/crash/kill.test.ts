@@ -90,6 +90,26 @@ describe('kill loop: stopped at every mutating operation and every named step, t
     expect(r.outcomes.old ?? 0).toBeGreaterThan(r.outcomes.new ?? 0); // all-new only before the marker exists
   }, 120_000);
 
+  it('hard links refused (EPERM at every link, as protected_hardlinks or FAT do): backups are copies, every op and step still recovers all-old or all-new', async () => {
+    const w = byName('mixed with new nested dirs');
+    const r = await run({ workload: { ...w, name: `${w.name}, no hard links` }, noLinks: true, singlePoints: (t) => sampled(t, 20, 'none') });
+    expect(r.violations).toEqual([]);
+    expect(r.points).toBeGreaterThan(30);
+    expect(r.outcomes.old ?? 0).toBeGreaterThan(0);
+    expect(r.outcomes.new ?? 0).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('hard links refused, and EIO in the apply: the rollback restores the copies, at every later op', async () => {
+    const w = byName('mixed with new nested dirs');
+    const trace = (await killLoop({ workload: w, scratch: scratchOf(), points: () => [], noLinks: true })).trace;
+    const committed = trace.steps.find((s) => s.name === 'committed')?.opsBefore as number;
+    const failAt = committed + 3;
+    const after = (t: ChildResult): KillPoint[] => Array.from({ length: (t.done ?? 0) - failAt + 1 }, (_, i) => ({ op: failAt + 1 + i }));
+    const r = await run({ workload: { ...w, name: `${w.name}, no hard links, EIO` }, noLinks: true, fail: { op: failAt, code: 'EIO' }, points: after });
+    expect(r.violations).toEqual([]);
+    expect(r.points).toBeGreaterThan(8);
+  }, 120_000);
+
   it('the named steps killed above are every step() the commit path of the source reports', () => {
     const names = [...traces.values()].flatMap((t) => t.steps.map((s) => s.name));
     const inSource = stepNames(['src/transaction.ts', 'src/apply.ts']);
@@ -102,6 +122,14 @@ describe('kill loop: stopped at every mutating operation and every named step, t
 });
 
 describe('the kill loop catches a real bug', () => {
+  // 'copy-backup-as-link': with hard links refused, the journal calls each copy a hard link, so the
+  // roll-forward (which then wants the backup to be the original's inode) never applies them.
+  it("reports a mix when a copy backup is journalled as a hard link ('copy-backup-as-link')", async () => {
+    const w = byName('mixed with new nested dirs');
+    const r = await killLoop({ workload: w, scratch: scratchOf(), noLinks: true, mutations: ['copy-backup-as-link'], points: (t) => sampled(t, 8, 'none') });
+    expect(r.violations.length).toBeGreaterThan(0);
+  }, 120_000);
+
   // 'cleanup-before-apply' removes the journal before the renames (src/transaction.ts): a crash
   // between the two leaves some targets new and no journal to finish them. The loop above, over
   // the same workload and the same points without the bug, is clean.

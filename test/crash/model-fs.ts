@@ -4,7 +4,8 @@
  * after any prefix of the run.
  *
  * What it models:
- *  - inodes (files, directories, symlinks) with inode numbers, mode, uid, gid, mtime and nlink;
+ *  - inodes (files, directories, symlinks) with inode numbers, mode, uid, gid, mtime and nlink
+ *    (a file's mtimeNs is a hash of its content, which a crash image keeps: see info());
  *    hard links; symlinks followed in every component but the last where POSIX says so;
  *  - the errno behaviour txnfs relies on (EEXIST for O_EXCL create and mkdir, ENOENT, ENOTDIR,
  *    EISDIR, ENOTEMPTY, EPERM for link(2) of a directory, EINVAL for a directory renamed into
@@ -21,6 +22,7 @@
  * Costs: path lookup is O(components); a write copies the file's content once (content buffers are
  * never mutated in place, so snapshots and log records can share them).
  */
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { FsImpl, Handle, Info } from '../../src/fs.js';
 
@@ -72,6 +74,11 @@ export type Rec =
 /** The device number every model inode reports. */
 export const MODEL_DEV = 77n;
 const UMASK = 0o022;
+
+/** A stand-in mtime for a file of the model: 63 bits of a hash of its bytes (see info()). */
+function contentStamp(data: Buffer): bigint {
+  return createHash('sha1').update(data).digest().readBigInt64BE(0);
+}
 
 function errno(code: string, syscall: string, p: string, dest?: string): NodeJS.ErrnoException {
   const numbers: Record<string, number> = {
@@ -356,6 +363,11 @@ export class ModelFs implements FsImpl {
       mode: n.mode,
       size: n.kind === 'file' ? n.data.length : n.kind === 'dir' ? 4096 : Buffer.byteLength(n.target),
       mtimeMs: n.mtimeMs,
+      // A file's mtimeNs is a hash of its content, not its wall-clock mtime: crash images age every
+      // mtime (so that locks go stale) but a power loss does not touch a file's real mtime, and the
+      // roll-forward compares an original's mtimeNs with the one recorded at the commit point
+      // (apply.ts). "Changes exactly when the content changes" is what that check relies on.
+      mtimeNs: n.kind === 'file' ? contentStamp(n.data) : BigInt(Math.round(n.mtimeMs * 1e6)),
       uid: n.uid,
       gid: n.gid,
       nlink,
@@ -462,11 +474,11 @@ export class ModelFs implements FsImpl {
     return new ModelHandle(this, node, r.path);
   }
 
-  async mkdir(p: string): Promise<void> {
+  async mkdir(p: string, mode = 0o777): Promise<void> {
     this.#count('mkdir');
     const r = this.#parentFor(p, 'mkdir');
     if (r.node !== undefined) throw errno('EEXIST', 'mkdir', p);
-    const node = this.#newNode('dir', 0o777 & ~UMASK, '', `mkdir ${r.path}`);
+    const node = this.#newNode('dir', mode & 0o777 & ~UMASK, '', `mkdir ${r.path}`);
     this.#change([{ dir: r.parent.id, name: r.name, to: node.id }], `mkdir ${r.path}`);
   }
 

@@ -62,6 +62,11 @@ export interface ModelWorkload extends Workload {
    * and the power-loss enumeration covers the rollback path.
    */
   readonly applyFault?: { readonly op: string; readonly nth: number };
+  /**
+   * Every link(2) of the recorded commit fails with EPERM (protected hard links, FAT), so every
+   * backup is a copy (src/backup.ts).
+   */
+  readonly noLinks?: boolean;
 }
 
 export interface PowerLossOptions {
@@ -336,6 +341,7 @@ export async function recordCommit(w: ModelWorkload, mutation?: Mutation, durabi
     if (e.kind === 'step' && e.name === 'committed') committed = true;
     const f = w.applyFault;
     if (f !== undefined && committed && e.kind === 'op' && e.op === f.op && ++seen === f.nth) throw errnoError('EIO', e.op, e.path);
+    if (w.noLinks === true && e.kind === 'op' && e.op === 'link') throw errnoError('EPERM', e.op, e.path);
   };
   let rejected: string | undefined;
   const resolvedAt = await withModel(

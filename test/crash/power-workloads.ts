@@ -29,6 +29,21 @@ export function smallWorkloads(): ModelWorkload[] {
     },
     { name: '3 files: delete + create in a new dir + overwrite', before: old('x.txt', 'y.txt'), ops: [{ op: 'delete', path: 'x.txt' }, write('d/new.txt'), write('y.txt')] },
     ...rollbacks(),
+    ...withoutHardLinks(),
+  ];
+}
+
+/** Hard links refused (protected hard links, FAT): every backup is a copy, fsynced before the commit point. */
+export function withoutHardLinks(): ModelWorkload[] {
+  return [
+    { name: '2 files: overwrite + delete, no hard links (copy backups)', before: old('a.txt', 'b.txt'), ops: [write('a.txt'), { op: 'delete', path: 'b.txt' }], noLinks: true },
+    {
+      name: '2 files: overwrite + delete, no hard links, EIO at the 1st unlink: rolled back from the copies',
+      before: old('a.txt', 'b.txt'),
+      ops: [write('a.txt'), { op: 'delete', path: 'b.txt' }],
+      noLinks: true,
+      applyFault: { op: 'unlink', nth: 1 },
+    },
   ];
 }
 

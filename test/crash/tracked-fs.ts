@@ -46,7 +46,7 @@ export function trackedFs(options: { syncs: boolean }): TrackedFs {
     realpath: (p) => track(n.realpath(p)),
     readlink: (p) => track(n.readlink(p)),
     create: async (p, m) => wrapHandle(await track(n.create(p, m))),
-    mkdir: (p) => track(n.mkdir(p)),
+    mkdir: (p, mode) => track(n.mkdir(p, mode)),
     rename: (a, b) => track(n.rename(a, b)),
     link: (a, b) => track(n.link(a, b)),
     unlink: (p) => track(n.unlink(p)),
