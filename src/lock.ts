@@ -7,8 +7,9 @@
  * 1. Every lock directory holds an `owner` file {host, pid, start, token, stale}. A lock whose owner
  *    is certainly gone (same host, pid absent or reused; see identity.ts) is reclaimed at once
  *    instead of after the stale time, so recovery at boot after a crash does not wait. So is a
- *    lock that names this very process but that none of its live locks carries (a release or an
- *    acquisition that failed half-way left it behind).
+ *    lock that names this very thread of this very process but that none of its live locks
+ *    carries (a release or an acquisition that failed half-way left it behind). A lock of another
+ *    thread of this process is alive (invariant 4): it is judged by its mtime heartbeat only.
  * 2. A lock directory is never removed blindly: it is renamed to a unique tomb first (only one
  *    renamer can win), then the tomb is checked to be the lock that was judged dead or is ours,
  *    and only then deleted; otherwise it is renamed back. This closes the race where two processes
@@ -16,10 +17,17 @@
  * 3. A compromised lock is recorded, never thrown from a timer (proper-lockfile's default would
  *    crash the host process). `verify()` re-checks ownership by token right before a commit point.
  *
- * Within one process, acquisitions of the same root lock queue on a promise chain first, so
+ * Within one thread, acquisitions of the same root lock queue on a promise chain first, so
  * in-process contention costs no polling.
+ *
+ * What this thread holds, is acquiring or is moving lives in one registry per thread shared by
+ * every loaded copy of txnfs (`globalThis`, under a `Symbol.for` key): npm can install two copies
+ * side by side, and a lock one copy holds must never look abandoned to the other. Worker threads
+ * have a `globalThis` of their own, so each owner record also names its thread, and only locks of
+ * this very thread are ever judged against the registry.
  */
 import * as path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import lockfile from 'proper-lockfile';
 import { nanoid } from 'nanoid';
 import * as fs from './fs.js';
@@ -40,6 +48,11 @@ export interface LockTiming {
 }
 
 interface OwnerRecord extends ProcessIdentity {
+  /**
+   * The worker thread (`threadId`, 0 for the main thread) that took the lock. Absent in records
+   * written before it existed: such a lock of this process is judged alive, like another thread's.
+   */
+  readonly thread?: number | undefined;
   readonly token: string;
   readonly stale: number;
   readonly since: number;
@@ -57,10 +70,28 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-/** Lock directory → owner record to write into it, while this process is acquiring it. */
-const acquiring = new Map<string, OwnerRecord>();
-/** Lock directory → owner record, for the locks this process holds. */
-const held = new Map<string, OwnerRecord>();
+/**
+ * This thread's locks, shared by every copy of txnfs loaded in it. The shape is versioned in the
+ * key: a later txnfs that changes it must use a new key, never reinterpret this one.
+ */
+interface Registry {
+  /** Tokens of the acquisitions under way in this thread. */
+  readonly acquiring: Set<string>;
+  /** Lock directory → owner record, for the locks this thread holds. */
+  readonly held: Map<string, OwnerRecord>;
+  /** Tombs this thread is in the middle of removing (between the rename and the end). */
+  readonly moving: Set<string>;
+  /** Root lock directory → the tail of its in-thread queue (withRootLock). */
+  readonly rootQueues: Map<string, Promise<unknown>>;
+}
+const REGISTRY = Symbol.for('txnfs.locks.v1');
+const registry: Registry = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= {
+  acquiring: new Set(),
+  held: new Map(),
+  moving: new Set(),
+  rootQueues: new Map(),
+} satisfies Registry) as Registry;
+const { acquiring, held, moving, rootQueues } = registry;
 
 async function readOwner(lockDir: string): Promise<(OwnerRecord & { valid: true }) | undefined> {
   let text: Buffer;
@@ -75,6 +106,7 @@ async function readOwner(lockDir: string): Promise<(OwnerRecord & { valid: true 
     if (id === undefined || typeof value.token !== 'string') return undefined;
     return {
       ...id,
+      thread: typeof value.thread === 'number' ? value.thread : undefined,
       token: value.token,
       stale: typeof value.stale === 'number' ? value.stale : 0,
       since: typeof value.since === 'number' ? value.since : 0,
@@ -85,25 +117,25 @@ async function readOwner(lockDir: string): Promise<(OwnerRecord & { valid: true 
   }
 }
 
-/** Tombs this process is in the middle of removing (between the rename and the end). */
-const moving = new Set<string>();
-
 /**
- * True when `owner` is this very process, yet none of its locks carries that token: the lock was
- * left behind by a release or an acquisition that failed half-way (EIO on the rename to a tomb,
- * on the removal, on proper-lockfile's mtime probe). Nothing in this process uses it. Without
- * this, such a lock looks alive (our pid runs) and blocks this process until `stale` ms pass.
+ * True when `owner` is this very thread of this very process, yet none of its locks carries that
+ * token: the lock was left behind by a release or an acquisition that failed half-way (EIO on the
+ * rename to a tomb, on the removal, on proper-lockfile's mtime probe). Nothing in this thread uses
+ * it. Without this, such a lock looks alive (our pid runs) and blocks this thread until `stale` ms
+ * pass. The registry is shared by every copy of txnfs in this thread, so a lock another copy holds
+ * is known here; a lock of another thread (or of a record without a thread) never counts as
+ * abandoned: this thread cannot see that thread's registry, and the lock is alive (invariant 4).
  */
-function abandonedBySelf(dir: string, owner: ProcessIdentity & { token: string }): boolean {
+function abandonedBySelf(dir: string, owner: OwnerRecord): boolean {
   const me = selfIdentity();
-  if (owner.host !== me.host || owner.pid !== me.pid || owner.start !== me.start || moving.has(dir)) return false;
+  if (owner.host !== me.host || owner.pid !== me.pid || owner.start !== me.start || owner.thread !== threadId || moving.has(dir)) return false;
   for (const r of held.values()) if (r.token === owner.token) return false;
-  for (const r of acquiring.values()) if (r.token === owner.token) return false;
+  if (acquiring.has(owner.token)) return false;
   return true;
 }
 
 /** The owner of the lock at `dir` certainly does not use it: gone, or this process, done with it. */
-function ownerIsDone(dir: string, owner: ProcessIdentity & { token: string }): boolean {
+function ownerIsDone(dir: string, owner: OwnerRecord): boolean {
   return isProcessGone(owner) || abandonedBySelf(dir, owner);
 }
 
@@ -151,14 +183,14 @@ async function removeLockIf(lockDir: string, isTheOne: (tomb: string) => Promise
   }
 }
 
-// The `fs` proper-lockfile uses. Callback style, routed through the seam.
+// The `fs` proper-lockfile uses for one acquisition: callback style, routed through the seam. One
+// adapter per acquisition, so it knows which owner record is its own even when two callers of
+// this thread try the same lock directory at once.
 type Cb<T = void> = (err: NodeJS.ErrnoException | null, value?: T) => void;
-const adapter = {
+const adapterFor = (record: OwnerRecord) => ({
   mkdir(p: string, cb: Cb): void {
     (async () => {
       await fs.mkdir(p);
-      const record = acquiring.get(p);
-      if (record === undefined) return;
       // The owner file goes in before proper-lockfile reports the lock as acquired, so a lock we
       // hold always names us (or, for the instant in between, is judged by mtime alone).
       try {
@@ -176,15 +208,14 @@ const adapter = {
     fs.utimes(p, atime, mtime).then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
   },
   rmdir(p: string, cb: Cb): void {
-    const releasing = held.get(p);
-    // While acquiring, proper-lockfile removes the lock it just made when its mtime probe fails;
-    // judged by mtime alone, that fresh lock of ours would be put back and left behind.
-    const mine = releasing ?? acquiring.get(p);
+    const releasing = held.get(p) === record;
     const judge = async (tomb: string): Promise<boolean> => {
       const owner = await readOwner(tomb);
-      // Our own lock: remove it only if it still carries our token.
-      if (mine !== undefined && owner?.token === mine.token) return true;
-      if (releasing !== undefined) return false;
+      // Our own lock: remove it only if it still carries our token. (While acquiring,
+      // proper-lockfile removes the lock it just made when its mtime probe fails; judged by mtime
+      // alone, that fresh lock of ours would be put back and left behind.)
+      if (owner?.token === record.token) return true;
+      if (releasing) return false;
       // proper-lockfile judged someone's lock stale by mtime: confirm it is still stale.
       const info = await fs.stat(tomb);
       return info.mtimeMs < Date.now() - Math.max(owner?.stale ?? 0, staleFloor);
@@ -195,7 +226,7 @@ const adapter = {
     // Only called by proper-lockfile's exit handler for locks this process holds.
     fs.removeTreeSync(p);
   },
-};
+});
 
 // proper-lockfile's own minimum; also the floor for judging others' locks.
 const staleFloor = 2000;
@@ -235,14 +266,14 @@ export interface AcquireOptions {
 
 /** Acquire the lock directory `lockDir`. */
 export async function acquire(lockDir: string, timing: LockTiming, options: AcquireOptions): Promise<HeldLock> {
-  const record: OwnerRecord = { ...selfIdentity(), token: nanoid(), stale: timing.stale, since: Date.now() };
+  const record: OwnerRecord = { ...selfIdentity(), thread: threadId, token: nanoid(), stale: timing.stale, since: Date.now() };
   const state: { compromised: Error | undefined; released: boolean } = { compromised: undefined, released: false };
   const deadline = Date.now() + timing.timeout;
   let delay = 2;
   let release: (() => Promise<void>) | undefined;
   while (release === undefined) {
     options.signal?.throwIfAborted();
-    acquiring.set(lockDir, record);
+    acquiring.add(record.token);
     try {
       release = await lockfile.lock(lockDir, {
         lockfilePath: lockDir,
@@ -250,7 +281,7 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
         retries: 0,
         stale: timing.stale,
         update: timing.update,
-        fs: adapter,
+        fs: adapterFor(record),
         onCompromised: (err) => {
           // Recorded, not thrown: proper-lockfile calls this from a timer, where a throw would
           // take down the host process. The commit checks it before its commit point.
@@ -266,7 +297,7 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
       await sleep(Math.min(delay, Math.max(1, deadline - Date.now())) * (0.5 + Math.random()), options.signal);
       delay = Math.min(delay * 2, 100);
     } finally {
-      if (acquiring.get(lockDir) === record) acquiring.delete(lockDir);
+      acquiring.delete(record.token);
     }
   }
   const releaseLock = release;
@@ -353,8 +384,6 @@ export async function removeDeadLock(lockDir: string, stale: number): Promise<vo
     return info.mtimeMs < Date.now() - Math.max(owner?.stale ?? 0, stale, staleFloor);
   });
 }
-
-const rootQueues = new Map<string, Promise<unknown>>();
 
 /** Resolve when `p` does; reject with ELOCKED after `ms`, or with the signal's reason. */
 function waitTurn(p: Promise<unknown>, lockDir: string, timing: LockTiming, signal: AbortSignal | undefined): Promise<void> {
