@@ -35,6 +35,7 @@ import { codes, errnoOf, TxnError } from './errors.js';
 import { isProcessGone, parseIdentity, selfIdentity, type ProcessIdentity } from './identity.js';
 import { OWNER_FILE, TOMB_PREFIX } from './layout.js';
 import { writeSmallFile } from './durable.js';
+import { MAX_TIMER_MS } from './options.js';
 import { removeKnown } from './remove.js';
 
 /** Lock timing, already validated and defaulted (see options.ts). */
@@ -389,16 +390,27 @@ export async function removeDeadLock(lockDir: string, stale: number): Promise<vo
 function waitTurn(p: Promise<unknown>, lockDir: string, timing: LockTiming, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const finish = (fn: () => void): void => {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       fn();
     };
     const onAbort = (): void => finish(() => reject(signal?.reason));
-    const timer = setTimeout(() => finish(() => reject(new TxnError(
+    const timedOut = (): void => finish(() => reject(new TxnError(
       codes.ELOCKED,
       `The root lock at '${lockDir}' is held by another transaction in this process and was not released within ${timing.timeout} ms. Retry later.`,
       { path: lockDir },
-    ))), timing.timeout);
+    )));
+    // A timer longer than MAX_TIMER_MS fires after 1 ms, so a long lockTimeout (or Infinity) is
+    // waited out in chunks.
+    const deadline = Date.now() + timing.timeout;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      // Even a deadline already passed fires from a timer: a turn that is free now (the previous
+      // holder done) must win over a lockTimeout of 0.
+      const left = Math.max(0, deadline - Date.now());
+      timer = setTimeout(left > MAX_TIMER_MS ? arm : timedOut, Math.min(left, MAX_TIMER_MS));
+    };
+    arm();
     if (signal?.aborted) {
       onAbort();
       return;

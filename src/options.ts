@@ -41,18 +41,19 @@ export interface CommonOptions {
   readonly durability?: Durability | undefined;
   /**
    * A lock not refreshed for this many milliseconds is stale and may be taken over by another
-   * process. Owners on this host that have exited are detected at once, without waiting.
+   * process. Owners on this host that have exited are detected at once, without waiting. From 2000
+   * to 2147483647 (the longest period a Node timer takes).
    * @default 10000
    */
   readonly lockStale?: number | undefined;
   /**
-   * How often (ms) held locks are refreshed.
+   * How often (ms) held locks are refreshed. From 1000 to lockStale / 2.
    * @default lockStale / 2
    */
   readonly lockUpdate?: number | undefined;
   /**
    * How long (ms) to wait for the root lock while another process commits or recovers, before
-   * failing with `ELOCKED`.
+   * failing with `ELOCKED`. Any length; `Infinity` waits for ever (an AbortSignal still cuts it).
    * @default 30000
    */
   readonly lockTimeout?: number | undefined;
@@ -99,13 +100,31 @@ function rangeError(name: string, expected: string, value: unknown): RangeError 
   return err;
 }
 
-/** A finite number option within [min, max], or its default when undefined. */
-export function numberOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false): number {
+/**
+ * The longest delay a Node timer takes: `setTimeout` and `setInterval` treat anything longer as
+ * 1 ms (with a TimeoutOverflowWarning), so a lock refreshed or judged on a longer period would be
+ * refreshed every millisecond instead.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** How a number option reads in an error message, e.g. "a number of milliseconds from 2000 to 2147483647". */
+function describeRange(kind: string, min: number, max: number): string {
+  if (max === Number.POSITIVE_INFINITY) return `${kind} ≥ ${min} (Infinity allowed)`;
+  if (max === Number.MAX_SAFE_INTEGER) return `${kind} ≥ ${min}`;
+  return `${kind} from ${min} to ${max}`;
+}
+
+/**
+ * A number option within [min, max], or its default when undefined. `max` may be Infinity (the
+ * option then accepts Infinity); otherwise the value must be finite.
+ */
+export function numberOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false, unit = ''): number {
   const v = o[key];
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || Number.isNaN(v)) throw badArgument(key, 'a number', v);
-  if (v < min || v > max || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-    throw rangeError(key, `${integer ? 'an integer' : 'a number'} from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'any' : max}`, v);
+  const finite = Number.isFinite(v) || max === Number.POSITIVE_INFINITY;
+  if (v < min || v > max || !finite || (integer && !Number.isInteger(v))) {
+    throw rangeError(key, describeRange(`${integer ? 'an integer' : 'a number'}${unit === '' ? '' : ` of ${unit}`}`, min, max), v);
   }
   return v;
 }
@@ -118,9 +137,12 @@ export function resolveCommon(o: Record<string, unknown>): ResolvedCommon {
   if (durability !== 'full' && durability !== 'none') {
     throw badArgument('durability', `'full' or 'none'`, durability, typeof durability === 'string' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE');
   }
-  const stale = numberOption(o, 'lockStale', defaults.lockStale, 2000);
-  const update = numberOption(o, 'lockUpdate', Math.max(1000, stale / 2), 1000, stale / 2);
-  const timeout = numberOption(o, 'lockTimeout', defaults.lockTimeout, 0);
+  // lockStale and lockUpdate become timer periods (proper-lockfile refreshes every lockUpdate and
+  // checks its own lock every lockStale / 2), so they stop at the timer limit. lockTimeout is only
+  // a deadline: any length works (the wait sleeps in chunks), and Infinity waits for ever.
+  const stale = numberOption(o, 'lockStale', defaults.lockStale, 2000, MAX_TIMER_MS, false, 'milliseconds');
+  const update = numberOption(o, 'lockUpdate', Math.max(1000, stale / 2), 1000, stale / 2, false, 'milliseconds');
+  const timeout = numberOption(o, 'lockTimeout', defaults.lockTimeout, 0, Number.POSITIVE_INFINITY, false, 'milliseconds');
   const concurrency = numberOption(o, 'concurrency', defaults.concurrency, 1, 1024, true);
   const signal = o.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw badArgument('signal', 'an AbortSignal', signal);

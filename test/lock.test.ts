@@ -206,3 +206,39 @@ describe('withRootLock timeout in one process', () => {
     expect(events).toEqual(['first', 'third']);
   });
 });
+
+describe('a lockTimeout longer than a Node timer can wait (2^31 ms)', () => {
+  // setTimeout treats a delay above 2^31-1 ms as 1 ms: before the wait was chunked, a lockTimeout
+  // of 2^31 gave up with ELOCKED after a millisecond or so.
+  for (const timeout of [2 ** 31, Number.POSITIVE_INFINITY]) {
+    it(`lockTimeout ${timeout}: an in-process waiter keeps waiting until the holder is done`, async () => {
+      const lockDir = path.join(tmpdir(), 'root.lock');
+      let releaseFirst!: () => void;
+      const first = withRootLock(lockDir, timing, undefined, () => new Promise<void>((r) => {
+        releaseFirst = r;
+      }));
+      let ran = false;
+      const second = withRootLock(lockDir, { ...timing, timeout }, undefined, async () => {
+        ran = true;
+      });
+      const outcome = second.then(() => 'ran', (err: { code?: string }) => `rejected ${err.code}`);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(ran).toBe(false);
+      releaseFirst();
+      await first;
+      expect(await outcome).toBe('ran');
+    });
+  }
+
+  it('an abort still cuts an endless wait', async () => {
+    const lockDir = path.join(tmpdir(), 'root.lock');
+    let releaseFirst!: () => void;
+    const first = withRootLock(lockDir, timing, undefined, () => new Promise<void>((r) => {
+      releaseFirst = r;
+    }));
+    const second = withRootLock(lockDir, { ...timing, timeout: Number.POSITIVE_INFINITY }, AbortSignal.timeout(100), async () => undefined);
+    await expect(second).rejects.toMatchObject({ name: 'TimeoutError' });
+    releaseFirst();
+    await first;
+  });
+});

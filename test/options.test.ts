@@ -24,10 +24,14 @@ describe('option validation (begin)', () => {
     ['dir not a string', { dir: 3 }, /"dir" argument must be a non-empty path string. Received 3/, 'TypeError'],
     ['dir empty', { dir: '' }, /non-empty path string/, 'TypeError'],
     ['durability unknown', { durability: 'paranoid' }, /'full' or 'none'. Received "paranoid"/, 'TypeError'],
-    ['lockStale below 2000', { lockStale: 100 }, /"lockStale" option must be a number from 2000/, 'RangeError'],
+    ['lockStale below 2000', { lockStale: 100 }, /"lockStale" option must be a number of milliseconds from 2000 to 2147483647\. Received 100/, 'RangeError'],
+    // A timer period above 2^31-1 ms fires every millisecond (TimeoutOverflowWarning): refused.
+    ['lockStale above the timer limit', { lockStale: 1e10 }, /"lockStale" option must be a number of milliseconds from 2000 to 2147483647\. Received 10000000000/, 'RangeError'],
+    ['lockStale Infinity', { lockStale: Number.POSITIVE_INFINITY }, /"lockStale" option must be a number of milliseconds from 2000 to 2147483647/, 'RangeError'],
+    ['lockUpdate above the timer limit', { lockStale: 2 ** 31 - 1, lockUpdate: 2 ** 31 }, /"lockUpdate" option must be a number of milliseconds from 1000 to 1073741823\.5/, 'RangeError'],
     ['lockStale not a number', { lockStale: '10s' }, /"lockStale" argument must be a number. Received "10s"/, 'TypeError'],
-    ['lockUpdate above stale/2', { lockStale: 4000, lockUpdate: 3000 }, /"lockUpdate" option must be a number from 1000 to 2000/, 'RangeError'],
-    ['lockTimeout negative', { lockTimeout: -1 }, /"lockTimeout"/, 'RangeError'],
+    ['lockUpdate above stale/2', { lockStale: 4000, lockUpdate: 3000 }, /"lockUpdate" option must be a number of milliseconds from 1000 to 2000/, 'RangeError'],
+    ['lockTimeout negative', { lockTimeout: -1 }, /"lockTimeout" option must be a number of milliseconds ≥ 0 \(Infinity allowed\)\. Received -1/, 'RangeError'],
     ['lockTimeout NaN', { lockTimeout: Number.NaN }, /"lockTimeout" argument must be a number/, 'TypeError'],
     ['concurrency zero', { concurrency: 0 }, /"concurrency" option must be an integer from 1 to 1024/, 'RangeError'],
     ['concurrency fractional', { concurrency: 2.5 }, /"concurrency"/, 'RangeError'],
@@ -45,6 +49,10 @@ describe('option validation (begin)', () => {
       expect((thrown as Error).message).toMatch(message);
     });
   }
+
+  it('accepts any lockTimeout, Infinity included (a deadline, not a timer period)', () => {
+    for (const lockTimeout of [0, 2 ** 31, 1e12, Number.POSITIVE_INFINITY]) expect(() => begin({ dir: '.', lockTimeout })).not.toThrow();
+  });
 
   it('never mutates the caller\'s options object', () => {
     const options = Object.freeze({ dir: '.', durability: 'none' as const });
