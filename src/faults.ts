@@ -68,7 +68,15 @@ export type Mutation =
   /** Do not fsync backup/ before the commit point (the hard links to the originals may be lost). */
   | 'skip-fsync-backup-dir'
   /** Do not make directories created by the apply durable before renaming files into them. */
-  | 'skip-fsync-created-dirs';
+  | 'skip-fsync-created-dirs'
+  /** Generations: swap the pointer before the new generation is built (renamed in while empty). */
+  | 'gen-swap-before-build'
+  /** Generations: do not fsync the new generation's directories before the pointer swap. */
+  | 'gen-skip-fsync-dirs'
+  /** Generations: do not fsync the pointer's directory after the swap. */
+  | 'gen-skip-fsync-pointer'
+  /** Generations: collect garbage without looking at pins. */
+  | 'gen-ignore-pins';
 
 interface FaultState {
   hook: FaultHook | undefined;
