@@ -26,3 +26,4 @@ export { openSnapshot } from './generations/snapshot.js';
 export type { Snapshot } from './generations/snapshot.js';
 export type { Layout } from './generations/setup.js';
 export type { GenerationsRecovery } from './generations/recover.js';
+export type { PinRecord } from './generations/pins.js';

@@ -11,8 +11,8 @@
  *   owner on this host, certainly alive            → live, whatever its age
  *   owner on this host, certainly gone (pid reuse) → dead at once
  *   anything else (another host, unreadable /proc) → live until its mtime is `stale` old
- * An unreadable or half-parsed pin (a person edited it) is treated as live while fresh, and as dead
- * once stale: never a reason to delete a generation, never a reason to keep one forever.
+ * A pin that cannot be parsed (a person edited it) names no generation, so it keeps nothing; it is
+ * removed once it is stale.
  *
  * Cost: a pin is one create, write, rename (no fsync: a pin is about live processes, and after a
  * power loss there are none). Judging one is a readFile and two small /proc reads.
@@ -27,12 +27,17 @@ import { pinsDirOf } from './names.js';
 const PIN_RE = /^[A-Za-z0-9_-]{8,64}$/;
 const PIN_TMP_SUFFIX = '.tmp';
 
+/** A reader's pin on a generation, as a collector judged it (status and recover() report these). */
 export interface PinRecord {
+  /** The pin's id (its file name in `<genHome>/pins/`). */
   readonly id: string;
+  /** The generation it keeps. */
   readonly generation: number;
+  /** Whether its holder is judged alive (a dead pin no longer keeps anything). */
   readonly live: boolean;
   /** Pid of the holder, when readable. */
   readonly pid: number | undefined;
+  /** Milliseconds since the holder last refreshed it. */
   readonly ageMs: number;
 }
 

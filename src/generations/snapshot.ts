@@ -31,13 +31,13 @@ export interface Snapshot extends AsyncDisposable {
   /** The real path of the pinned generation: hand it to other programs. */
   readonly dir: string;
   /** Every file of the generation, relative, '/'-joined, sorted. */
-  list(): Promise<string[]>;
+  readonly list: () => Promise<string[]>;
   /** Read a file of the generation (a path relative to it). */
-  readFile(rel: string): Promise<Buffer>;
+  readonly readFile: (rel: string) => Promise<Buffer>;
   /** Stream a file of the generation. */
-  createReadStream(rel: string): Readable;
+  readonly createReadStream: (rel: string) => Readable;
   /** Let the generation go (idempotent). */
-  release(): Promise<void>;
+  readonly release: () => Promise<void>;
 }
 
 const MAX_ATTEMPTS = 100;
