@@ -148,7 +148,8 @@ export async function commitGeneration<P extends GenPlan>(ctx: GenCommitContext<
     if (conversion) await eachLimit(built.files, ctx.concurrency, (f) => fs.syncFile(f));
     // Every entry of the new tree must be durable before a name points at the tree: otherwise a
     // power loss after the swap could leave the pointer on a generation missing files.
-    if (!mutated('gen-skip-fsync-dirs')) await syncDirs([...built.dirs, ...created.map((d) => path.dirname(d)), ...created], ctx.concurrency);
+    const dirs = target === build ? built.dirs : built.dirs.map((d) => target + d.slice(build.length));
+    if (!mutated('gen-skip-fsync-dirs')) await syncDirs([...dirs, ...created.map((d) => path.dirname(d)), ...created], ctx.concurrency);
   }
   ctx.signal?.throwIfAborted(); // the last moment an abort can still win
   const genDir = genDirOf(ctx.genHome, next);
