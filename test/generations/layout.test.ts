@@ -213,3 +213,21 @@ describe('generations layout: recover', () => {
     expect(r.entries).toBe(0);
   });
 });
+
+describe('generations layout: pins are what keeps a generation', () => {
+  it('with the collector ignoring pins (mutation gen-ignore-pins), the pinned generation would go', async () => {
+    const { faults } = await import('../../src/faults.js');
+    const out = path.join(tmpdir(), 'out');
+    await transaction({ dir: out, layout: 'generations' }, (tx) => void tx.write('a', 'first'));
+    const snap = await openSnapshot(out);
+    faults.mutations.add('gen-ignore-pins');
+    try {
+      for (let i = 0; i < 3; i++) await transaction({ dir: out, layout: 'generations' }, (tx) => void tx.write('a', `v${i}`));
+    } finally {
+      faults.mutations.clear();
+    }
+    // The check the pin test relies on sees the difference.
+    await expect(snap.readFile('a')).rejects.toMatchObject({ code: 'ENOENT' });
+    await snap.release();
+  });
+});
