@@ -88,6 +88,12 @@ export interface FsImpl {
    * readdir plus one lstat per entry.
    */
   readdirKinds?(path: string): Promise<DirEntry[]>;
+  /**
+   * link(2), synchronously. A generation's build makes one hard link per unchanged file, 100,000
+   * in a row; through the thread pool each costs a request, a promise and a thread hop (0.023 ms
+   * measured), called directly 0.011 ms. Optional: without it the build links asynchronously.
+   */
+  linkSync?(existing: string, newPath: string): void;
 }
 
 /** One entry of a directory listing, with its kind (see `readdirKinds`). */
@@ -202,6 +208,7 @@ export const nodeImpl: FsImpl = {
   chmod: (p, mode) => fsp.chmod(p, mode),
   chown: (p, uid, gid) => fsp.chown(p, uid, gid),
   symlink: (target, p) => call<void>((done) => nodeFs.symlink(target, p, done)),
+  linkSync: (a, b) => nodeFs.linkSync(a, b),
   readdirKinds: async (p) =>
     (await call<nodeFs.Dirent[]>((done) => nodeFs.readdir(p, { withFileTypes: true }, done))).map((d) => ({
       name: d.name,
@@ -351,6 +358,15 @@ export function symlink(target: string, p: string): Promise<void> {
     }
     return i.symlink(target, p);
   });
+}
+/** Whether the implementation links synchronously (see `FsImpl.linkSync`). */
+export function hasLinkSync(): boolean {
+  return impl.linkSync !== undefined;
+}
+/** link(2), synchronously; reported like `link`. Only when `hasLinkSync()`. */
+export function linkSync(existing: string, newPath: string): void {
+  report('link', existing, true, newPath);
+  (impl.linkSync as NonNullable<FsImpl['linkSync']>)(existing, newPath);
 }
 export function readdirKinds(p: string): Promise<DirEntry[]> {
   return reported('readdir', p, false, async (i) => {
