@@ -94,6 +94,8 @@ export interface FsImpl {
    * measured), called directly 0.011 ms. Optional: without it the build links asynchronously.
    */
   linkSync?(existing: string, newPath: string): void;
+  /** unlink(2), synchronously: the collection of an old generation, one per file (see `linkSync`). */
+  unlinkSync?(path: string): void;
 }
 
 /** One entry of a directory listing, with its kind (see `readdirKinds`). */
@@ -209,6 +211,7 @@ export const nodeImpl: FsImpl = {
   chown: (p, uid, gid) => fsp.chown(p, uid, gid),
   symlink: (target, p) => call<void>((done) => nodeFs.symlink(target, p, done)),
   linkSync: (a, b) => nodeFs.linkSync(a, b),
+  unlinkSync: (p) => nodeFs.unlinkSync(p),
   readdirKinds: async (p) =>
     (await call<nodeFs.Dirent[]>((done) => nodeFs.readdir(p, { withFileTypes: true }, done))).map((d) => ({
       name: d.name,
@@ -359,9 +362,14 @@ export function symlink(target: string, p: string): Promise<void> {
     return i.symlink(target, p);
   });
 }
-/** Whether the implementation links synchronously (see `FsImpl.linkSync`). */
+/** Whether the implementation links and unlinks synchronously (see `FsImpl.linkSync`). */
 export function hasLinkSync(): boolean {
-  return impl.linkSync !== undefined;
+  return impl.linkSync !== undefined && impl.unlinkSync !== undefined;
+}
+/** unlink(2), synchronously; reported like `unlink`. Only when `hasLinkSync()`. */
+export function unlinkSync(p: string): void {
+  report('unlink', p, true);
+  (impl.unlinkSync as NonNullable<FsImpl['unlinkSync']>)(p);
 }
 /** link(2), synchronously; reported like `link`. Only when `hasLinkSync()`. */
 export function linkSync(existing: string, newPath: string): void {

@@ -72,14 +72,46 @@ export async function linkTree(from: string, to: string, options: BuildOptions):
     for (let i = 0; i < names.length; i += LINK_CHUNK) {
       const chunk = names.slice(i, i + LINK_CHUNK);
       if (direct) {
-        for (const name of chunk) fs.linkSync(path.join(src, name), path.join(dst, name));
+        // Names from readdir are single components: plain concatenation, no path.join per file.
+        for (const name of chunk) fs.linkSync(`${src}/${name}`, `${dst}/${name}`);
         await nextTurn();
       } else {
         await eachLimit(chunk, options.concurrency, (name) => fs.link(path.join(src, name), path.join(dst, name)));
       }
       linked += chunk.length;
-      if (options.listFiles === true) for (const name of chunk) files.push(path.join(dst, name));
+      if (options.listFiles === true) for (const name of chunk) files.push(`${dst}/${name}`);
     }
   }
   return { dirs, linked, files };
+}
+
+/**
+ * rm -rf of a retired generation, in the same manner as its build: one readdir per directory,
+ * unlinks made synchronously in chunks (async with `concurrency` when the filesystem
+ * implementation has no `unlinkSync`), then the directories, deepest first. Only for trees txnfs
+ * made and retired into its own staging dir: nothing else can be writing there.
+ */
+export async function removeTree(root: string, concurrency: number): Promise<void> {
+  const direct = fs.hasLinkSync();
+  const dirs: string[] = [];
+  const pending: string[] = [root];
+  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+    dirs.push(dir);
+    const names: string[] = [];
+    for (const e of await fs.readdirKinds(dir)) {
+      if (e.kind === 'dir') pending.push(`${dir}/${e.name}`);
+      else names.push(e.name);
+    }
+    for (let i = 0; i < names.length; i += LINK_CHUNK) {
+      const chunk = names.slice(i, i + LINK_CHUNK);
+      if (direct) {
+        for (const name of chunk) fs.unlinkSync(`${dir}/${name}`);
+        await nextTurn();
+      } else {
+        await eachLimit(chunk, concurrency, (name) => fs.unlink(`${dir}/${name}`));
+      }
+    }
+  }
+  // Children were pushed after their parents: in reverse, every directory is empty when reached.
+  for (let i = dirs.length - 1; i >= 0; i--) await fs.rmdir(dirs[i] as string);
 }

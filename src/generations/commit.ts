@@ -90,7 +90,7 @@ export async function commitGeneration<P extends GenPlan>(ctx: GenCommitContext<
   const state = await currentState(ctx.pointer, ctx.genHome, ctx.stagingDir, ctx.durable);
   const current = state.kind === 'gen' ? state.generation : 0;
   const next = current + 1;
-  const retire = { genHome: ctx.genHome, keep: ctx.keep, stale: ctx.pinStale, retireDir: ctx.stagingDir, durable: ctx.durable };
+  const retire = { genHome: ctx.genHome, keep: ctx.keep, stale: ctx.pinStale, retireDir: ctx.stagingDir, durable: ctx.durable, concurrency: ctx.concurrency };
   // A gen-<N+1> left by a writer that died before its swap would block our rename: collect first
   // (which also removes anything that fell out of retention while nobody committed).
   await collect({ ...retire, current: state.kind === 'gen' ? current : undefined });

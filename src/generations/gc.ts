@@ -15,7 +15,7 @@
  * rename is made durable before the tree is deleted: a crash mid-delete leaves a dead staging dir
  * (which recovery removes whole), never a half-deleted `gen-<n>` under its own name. Cost: one
  * readdir of the home and of pins/, one rename per victim, one fsync, then rm -rf of each victim
- * (one unlink per file in it, which dominates).
+ * (one unlink per file in it, which dominates; build.ts `removeTree`).
  */
 import * as path from 'node:path';
 import * as fs from '../fs.js';
@@ -23,6 +23,7 @@ import { errnoOf } from '../errors.js';
 import { syncDir } from '../durable.js';
 import { mutated } from '../faults.js';
 import { genDirOf, generationsIn, RETIRED_PREFIX } from './names.js';
+import { removeTree } from './build.js';
 import { readPins, type PinRecord } from './pins.js';
 
 export interface CollectOptions {
@@ -36,6 +37,8 @@ export interface CollectOptions {
   readonly retireDir: string;
   readonly durable: boolean;
   readonly dryRun?: boolean | undefined;
+  /** Unlinks in flight when the filesystem has no synchronous unlink. @default 16 */
+  readonly concurrency?: number | undefined;
 }
 
 export interface CollectResult {
@@ -75,6 +78,6 @@ export async function collect(o: CollectOptions): Promise<CollectResult> {
   // The renames must be durable before the deletes: otherwise a power loss could keep the
   // unlinks inside a victim but lose its rename, bringing back a half-empty gen-<n>.
   if (o.durable) await syncDir(o.genHome);
-  for (const p of retired) await fs.removeTree(p);
+  for (const p of retired) await removeTree(p, o.concurrency ?? 16);
   return { removed: victims, kept, pins };
 }

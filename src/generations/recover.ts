@@ -67,7 +67,7 @@ export async function recoverGenerations(
       const before = await readPointer(pointer, genHome);
       const state = await currentState(pointer, genHome, staging.dir, common.durable);
       const current = state.kind === 'gen' ? state.generation : undefined;
-      const c = await collect({ genHome, current, keep: o.keep, stale: pinStale, retireDir: staging.dir, durable: common.durable });
+      const c = await collect({ genHome, current, keep: o.keep, stale: pinStale, retireDir: staging.dir, durable: common.durable, concurrency: common.concurrency });
       await removeStaging(staging.dir, common.durable, true);
       if (common.durable) await syncDir(home.home);
       return {

@@ -120,7 +120,10 @@ describe('readers in other processes', () => {
     let acked = 0;
     for (let round = 0; round < 6; round++) {
       const writer = start('gen-writer.mjs', [out, '10000', '300']);
-      await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 400)));
+      // Odd rounds: at a random moment after the start (maybe before any commit); even rounds: at
+      // a random moment after the first acknowledged commit (a spawn takes long on a busy machine).
+      if (round % 2 === 0) await waitFor(writer.child, 'ACK');
+      await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 400)));
       writer.child.kill('SIGKILL');
       const w = await writer.done;
       for (const m of w.stdout.matchAll(/ACK (\d+)/g)) acked = Math.max(acked, Number(m[1]));
