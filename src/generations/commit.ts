@@ -10,13 +10,16 @@
  *   3. fix staged files' modes and owners; fsync them (inode metadata the new generation relies on);
  *   4. link every unchanged file of N into `<staging>/gen` (build.ts), create the missing parents,
  *      rename each staged file into place;
- *   5. fsync every directory of the new tree: its entries must be durable before anything names it;
+ *   5. fsync every directory of the new tree, and files/ (which the staged files left): its entries
+ *      must be durable before anything names it;
  *      a conversion also fsyncs each carried-over file once (a plain directory's files may never
  *      have been fsynced);
- *   6. rename `<staging>/gen` to `<genHome>/gen-<N+1>`, fsync the home: the name is durable;
+ *   6. rename `<staging>/gen` to `<genHome>/gen-<N+1>`, fsync the home and the staging dir (both
+ *      ends of the rename): the name is durable;
  *   7. conversion only: rename the plain directory to `<genHome>/gen-0` (readers see ENOENT from
  *      here to step 8; see docs/snapshots.md);
- *   8. rename a new symlink over the pointer ◀── commit point; fsync the pointer's directory;
+ *   8. rename a new symlink over the pointer ◀── commit point; fsync the pointer's directory and
+ *      the staging dir it came from;
  *   9. collect old generations (gc.ts). A failure here is a warning: the commit stands.
  *
  * A crash before 8 leaves the pointer on N; the half-built tree is inside a dead staging dir
@@ -29,7 +32,7 @@ import * as fs from '../fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
 import { syncDir, syncDirs } from '../durable.js';
 import { mutated } from '../faults.js';
-import { stagedFile } from '../layout.js';
+import { filesDir, stagedFile } from '../layout.js';
 import { eachLimit } from '../limit.js';
 import type { JournalEntries } from '../entries.js';
 import { HOME_NAME } from '../layout.js';
@@ -149,21 +152,23 @@ export async function commitGeneration<P extends GenPlan>(ctx: GenCommitContext<
     // Every entry of the new tree must be durable before a name points at the tree: otherwise a
     // power loss after the swap could leave the pointer on a generation missing files.
     const dirs = target === build ? built.dirs : built.dirs.map((d) => target + d.slice(build.length));
-    if (!mutated('gen-skip-fsync-dirs')) await syncDirs([...dirs, ...created.map((d) => path.dirname(d)), ...created], ctx.concurrency);
+    // files/ too: each staged file's rename left it, and a rename across two directories is
+    // durable only once both are synced (the conservative model of docs/power-loss-model.md).
+    if (!mutated('gen-skip-fsync-dirs')) await syncDirs([...dirs, ...created.map((d) => path.dirname(d)), ...created, filesDir(ctx.stagingDir)], ctx.concurrency);
   }
   ctx.signal?.throwIfAborted(); // the last moment an abort can still win
   const genDir = genDirOf(ctx.genHome, next);
   if (target === build) {
     await fs.rename(build, genDir);
-    // The name gen-<N+1> must be durable before the pointer names it.
-    if (ctx.durable) await syncDir(ctx.genHome);
+    // The name gen-<N+1> must be durable before the pointer names it (both ends of the rename).
+    if (ctx.durable) await syncDirs([ctx.genHome, ctx.stagingDir], ctx.concurrency);
     const moveAway = conversion ? () => fs.rename(ctx.pointer, genDirOf(ctx.genHome, 0)) : undefined;
     await swapPointer(ctx.pointer, ctx.stagingDir, next, moveAway);
   }
   ctx.onCommitPoint();
   try {
     if (ctx.durable) {
-      await syncPointer(ctx.pointer);
+      await syncPointer(ctx.pointer, ctx.stagingDir);
       if (conversion) await syncDir(ctx.genHome); // gen-0's name
     }
   } catch (err) {

@@ -75,9 +75,10 @@ export async function collect(o: CollectOptions): Promise<CollectResult> {
     await fs.rename(genDirOf(o.genHome, n), to);
     retired.push(to);
   }
-  // The renames must be durable before the deletes: otherwise a power loss could keep the
-  // unlinks inside a victim but lose its rename, bringing back a half-empty gen-<n>.
-  if (o.durable) await syncDir(o.genHome);
+  // The renames must be durable before the deletes (both ends: the home and the staging dir):
+  // otherwise a power loss could keep the unlinks inside a victim but lose its rename, bringing
+  // back a half-empty gen-<n>.
+  if (o.durable) await Promise.all([syncDir(o.genHome), syncDir(o.retireDir)]);
   for (const p of retired) await removeTree(p, o.concurrency ?? 16);
   return { removed: victims, kept, pins };
 }

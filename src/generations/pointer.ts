@@ -56,8 +56,10 @@ export async function swapPointer(pointer: string, stagingDir: string, n: number
  * fsync the pointer's directory: once this returns, a power loss keeps the new pointer. The
  * generation it names was made durable before the swap (files, directories, its name in the home).
  */
-export async function syncPointer(pointer: string): Promise<void> {
-  if (!mutated('gen-skip-fsync-pointer')) await syncDir(path.dirname(pointer));
+export async function syncPointer(pointer: string, stagingDir: string): Promise<void> {
+  // Both ends of the rename: it is durable only once both directories are synced (the
+  // conservative model of docs/power-loss-model.md; one journal commit on ext4).
+  if (!mutated('gen-skip-fsync-pointer')) await Promise.all([syncDir(path.dirname(pointer)), syncDir(stagingDir)]);
 }
 
 /**
@@ -68,6 +70,6 @@ export async function syncPointer(pointer: string): Promise<void> {
  */
 export async function repairPointer(pointer: string, genHome: string, stagingDir: string, newest: number, durable: boolean): Promise<PointerState> {
   await swapPointer(pointer, stagingDir, newest);
-  if (durable) await syncPointer(pointer);
+  if (durable) await syncPointer(pointer, stagingDir);
   return { kind: 'gen', generation: newest, dir: genDirOf(genHome, newest) };
 }
