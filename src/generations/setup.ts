@@ -48,7 +48,7 @@ export interface GenerationsRoot {
 /** The pointer with a real parent path (the pointer itself is a symlink; it is not resolved). */
 export async function realPointer(dir: string): Promise<string> {
   const parent = path.dirname(dir);
-  if (parent === dir) throw new TxnError(codes.ETARGET, `'${dir}' cannot be a generations pointer: it has no parent directory.`, { path: dir });
+  if (parent === dir) throw new TxnError(codes.ETARGET, `'${dir}' cannot be a generations pointer: it has no parent directory. Pass a path inside a directory, e.g. '/srv/out'.`, { path: dir });
   let realParent: string;
   try {
     realParent = await fs.realpath(parent);

@@ -74,7 +74,7 @@ export async function openSnapshot(dir: string): Promise<Snapshot> {
     stopFresh?.();
     if (pinPath !== undefined) await removePin(pinPath).catch(() => undefined);
     if (err instanceof TxnError) throw err;
-    throw new TxnError(codes.EFS, `Could not open a snapshot of '${dir}': ${(err as Error).message}.`, { cause: err, path: dir });
+    throw new TxnError(codes.EFS, `Could not open a snapshot of '${dir}': ${(err as Error).message}. Fix the cause (see err.cause) and retry.`, { cause: err, path: dir });
   }
 }
 
@@ -84,8 +84,8 @@ async function currentGeneration(pointer: string, genHome: string): Promise<numb
   throw new TxnError(
     codes.ETARGET,
     state.kind === 'missing'
-      ? `'${pointer}' does not exist (yet): there is no generation to pin. Commit with layout: 'generations' first.`
-      : `'${pointer}' is a plain directory, not a generations pointer: there is no generation to pin. Commit to it with layout: 'generations' first (that converts it).`,
+      ? `'${pointer}' does not exist (yet): there is no generation to pin. Write one first: commit with layout: 'generations'.`
+      : `'${pointer}' is a plain directory, not a generations pointer: there is no generation to pin. Write to it first with layout: 'generations' (that converts it).`,
     { path: pointer },
   );
 }
@@ -105,7 +105,7 @@ class PinnedSnapshot implements Snapshot {
   }
 
   #abs(rel: string): string {
-    if (this.#released !== undefined) throw new TxnError(codes.ESTATE, `Snapshot of generation ${this.generation} was released; open a new one.`, { path: this.dir });
+    if (this.#released !== undefined) throw new TxnError(codes.ESTATE, `Snapshot of generation ${this.generation} was released. Call openSnapshot() again for a new one.`, { path: this.dir });
     return path.join(this.dir, checkTarget(this.dir, rel, 'rel').rel);
   }
 
