@@ -75,6 +75,8 @@ export type Mutation =
   | 'gen-skip-fsync-dirs'
   /** Generations: do not fsync the pointer's directory after the swap. */
   | 'gen-skip-fsync-pointer'
+  /** Generations: openSnapshot trusts its pin without reading the pointer again. */
+  | 'gen-pin-no-recheck'
   /** Generations: collect garbage without looking at pins. */
   | 'gen-ignore-pins';
 

@@ -231,3 +231,46 @@ describe('generations layout: pins are what keeps a generation', () => {
     await snap.release();
   });
 });
+
+describe('generations layout: pinning races a collector', () => {
+  /**
+   * Between openSnapshot's first read of the pointer and its pin, two commits land and the pinned
+   * generation is collected (simulated synchronously in the fault hook, right before the pin is
+   * renamed into place). The second read of the pointer must catch it and move the pin.
+   */
+  const race = async (mutation: boolean): Promise<string> => {
+    const { faults } = await import('../../src/faults.js');
+    const out = path.join(tmpdir(), 'out');
+    await transaction({ dir: out, layout: 'generations' }, (tx) => void tx.write('a', 'one'));
+    let fired = false;
+    faults.hook = (e) => {
+      if (fired || e.kind !== 'op' || e.op !== 'rename' || e.dest === undefined || !e.dest.includes(`${path.sep}pins${path.sep}`)) return;
+      fired = true;
+      const h = home(out);
+      fs.cpSync(path.join(h, 'gen-1'), path.join(h, 'gen-3'), { recursive: true });
+      fs.writeFileSync(path.join(h, 'gen-3', 'a'), 'three');
+      fs.symlinkSync('.out.txnfs/gen-3', `${out}.tmp`);
+      fs.renameSync(`${out}.tmp`, out);
+      fs.rmSync(path.join(h, 'gen-1'), { recursive: true });
+    };
+    if (mutation) faults.mutations.add('gen-pin-no-recheck');
+    try {
+      const snap = await openSnapshot(out).catch((err: unknown) => err as Error);
+      if (snap instanceof Error) return `openSnapshot failed: ${(snap as { code?: string }).code}`;
+      const data = await snap.readFile('a').then((b) => b.toString(), (err: { code?: string }) => err.code);
+      await snap.release();
+      return `generation ${snap.generation}: ${data}`;
+    } finally {
+      faults.hook = undefined;
+      faults.mutations.clear();
+    }
+  };
+
+  it('the pin is moved to the generation the pointer names after the pin was written', async () => {
+    expect(await race(false)).toBe('generation 3: three');
+  });
+
+  it('without the second read (mutation gen-pin-no-recheck), the snapshot names a collected generation', async () => {
+    expect(await race(true)).toBe('openSnapshot failed: EFS');
+  });
+});
