@@ -7,6 +7,7 @@ import type { ChildResult } from './child.js';
 import type { FsyncProbe, MachineInfo } from './machine.js';
 import { methods, type MethodId } from './methods.js';
 import type { Plan } from './plan.js';
+import type { GenerationsResults } from './generations.js';
 
 export interface MethodResult {
   readonly runsMs: readonly number[];
@@ -78,6 +79,8 @@ export interface Results {
         };
       }
     | undefined;
+  /** The generations layout (benchmarks/generations.ts); absent in results measured before it. */
+  readonly generations?: GenerationsResults | undefined;
   readonly targets: readonly Target[];
   readonly durationS: number;
 }
@@ -111,6 +114,11 @@ export function checkTargets(r: Results): Target[] {
   }
   if (r.recovery !== undefined) {
     out.push(target('recover-clean', `recover() on a clean root of ${fmtN(r.recovery.clean.files)} files vs an empty root`, r.recovery.clean.ratio, '<=', 2, '×'));
+  }
+  if (r.generations !== undefined) {
+    const g = r.generations;
+    out.push(target('gen-commit', `${fmtN(g.commit.files)} files: generations layout vs in-place`, g.commit.ratio, '<=', 1.3, '×'));
+    out.push(target('gen-small', `10 files on a ${fmtN(g.small.generationFiles)}-file generation: time per unchanged file`, g.small.perUnchangedFileMs * 1000, '<=', 20, 'µs'));
   }
   return out;
 }
@@ -151,6 +159,10 @@ export function consoleReport(r: Results): string {
   if (r.recovery !== undefined) {
     const v = r.recovery;
     lines.push(`recover(): 1 dead committed txn of ${fmtN(v.committed.entries)} entries ${ms(v.committed.medianMs)} ms; ${v.uncommitted.transactions} dead uncommitted txns ${ms(v.uncommitted.medianMs)} ms; clean root of ${fmtN(v.clean.files)} files ${ms(v.clean.cleanMedianMs)} ms vs empty root ${ms(v.clean.emptyMedianMs)} ms (readdir of that root: ${ms(v.clean.readdirRootMs)} ms)`);
+  }
+  if (r.generations !== undefined) {
+    const g = r.generations;
+    lines.push(`generations: ${fmtN(g.commit.files)}-file commit ${ms(g.commit.generationsMs)} ms vs in-place ${ms(g.commit.inPlaceMs)} ms; 10 files on ${fmtN(g.small.generationFiles)} ${ms(g.small.medianMs)} ms (${g.small.perUnchangedFileMs.toFixed(4)} ms per unchanged file), collecting one such generation ${ms(g.small.collectMs)} ms; openSnapshot+release ${g.snapshot.medianUs.toFixed(0)} µs`);
   }
   lines.push('', `targets (${r.plan.name} plan${r.plan.name === 'quick' ? ': reduced sizes, indicative only' : ''}):`);
   for (const t of r.targets) lines.push(`  ${t.pass ? 'PASS' : 'MISS'}  ${t.text}: ${value(t)} (target ${limit(t)})`);
@@ -335,6 +347,17 @@ export function markdownReport(r: Results, jsonPath: string): string {
       ),
       '',
       `For scale: one \`readdir\` of the ${fmtN(v.clean.files)}-file root takes ${ms(v.clean.readdirRootMs)} ms; recover() reads only \`.txnfs/\`.`,
+      '',
+    );
+  }
+  if (r.generations !== undefined) {
+    const g = r.generations;
+    o.push('## Generations layout', '');
+    o.push(
+      `A ${fmtN(g.commit.files)}-file commit (4 KiB each) into a fresh root: ${ms(g.commit.generationsMs)} ms in the generations layout, ${ms(g.commit.inPlaceMs)} ms in place (${g.commit.ratio.toFixed(2)}×; medians of ${g.commit.runs} alternating runs).`,
+      `A 10-file commit on a ${fmtN(g.small.generationFiles)}-file generation: ${ms(g.small.medianMs)} ms, ${g.small.perUnchangedFileMs.toFixed(4)} ms per unchanged file (one hard link each; no collection in the measured commit).`,
+      `Collecting one such generation (what a commit pays once retention lets one go): ${ms(g.small.collectMs)} ms, ${g.small.collectPerFileMs.toFixed(4)} ms per file.`,
+      `openSnapshot + release: ${g.snapshot.medianUs.toFixed(0)} µs median, p90 ${g.snapshot.p90Us.toFixed(0)} µs (${fmtN(g.snapshot.pairs)} pairs). See snapshots.md.`,
       '',
     );
   }

@@ -15,7 +15,7 @@
  * `docs/benchmarks.md` with `docs/benchmarks-per-file.svg`.
  *
  * Flags: --quick, --dir=PATH (where runs happen; default .bench-tmp/runs in the repo),
- * --only=main,stream,scale,recover (a subset), --counts=1000,10000 (main comparison sizes),
+ * --only=main,stream,scale,recover,generations (a subset), --counts=1000,10000 (main comparison sizes),
  * --scale=1000,100000 (scale sizes), --runs=N (rounds of the main comparison), --docs, --no-docs.
  * The subset flags are for profiling a change; only a complete run writes the docs by default.
  */
@@ -31,6 +31,7 @@ import { methods, mixedFiles, uniformFiles, type FileSpec, type MethodId } from 
 import { fullPlan, quickPlan, type Plan } from './plan.js';
 import { median, prng } from './stats.js';
 import { checkTargets, consoleReport, markdownReport, perFileSvg, type MainSet, type Results } from './report.js';
+import { runGenerations } from './generations.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const childScript = fileURLToPath(new URL('./child.js', import.meta.url));
@@ -49,7 +50,7 @@ interface Args {
 function parseArgs(argv: readonly string[]): Args {
   let plan = fullPlan;
   let dir = path.join(repo, '.bench-tmp', 'runs');
-  let only = new Set(['main', 'stream', 'scale', 'recover']);
+  let only = new Set(['main', 'stream', 'scale', 'recover', 'generations']);
   let docs: boolean | undefined;
   let update = false;
   const overrides: { -readonly [K in keyof Plan]?: Plan[K] } = {};
@@ -68,9 +69,9 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--docs') docs = true;
     else if (a === '--update') update = true;
     else if (a === '--no-docs') docs = false;
-    else throw new Error(`Unknown argument '${a}'. Known: --quick, --dir=PATH, --only=main,stream,scale,recover, --counts=, --scale=, --runs=, --docs, --no-docs.`);
+    else throw new Error(`Unknown argument '${a}'. Known: --quick, --dir=PATH, --only=main,stream,scale,recover,generations, --counts=, --scale=, --runs=, --docs, --no-docs.`);
   }
-  const partial = only.size !== 4 || Object.keys(overrides).length > 0;
+  const partial = only.size !== 5 || Object.keys(overrides).length > 0;
   return { plan: { ...plan, ...overrides }, dir, only, partial, update, docs: docs ?? (plan.name === 'full' && (!partial || update)) };
 }
 
@@ -358,6 +359,7 @@ async function main(): Promise<void> {
       stream: args.only.has('stream') ? await runStream(plan, scratch) : undefined,
       scale: args.only.has('scale') ? await runScale(plan, scratch) : [],
       recovery: args.only.has('recover') ? await runRecover(plan, scratch) : undefined,
+      generations: args.only.has('generations') ? await runGenerations({ quick: plan.name === 'quick', scratch, log }) : undefined,
       targets: [],
       durationS: 0,
     };
@@ -372,6 +374,7 @@ async function main(): Promise<void> {
         stream: args.only.has('stream') ? results.stream : prev.stream,
         scale: args.only.has('scale') ? results.scale : prev.scale,
         recovery: args.only.has('recover') ? results.recovery : prev.recovery,
+        generations: args.only.has('generations') ? results.generations : prev.generations,
       };
     }
     const final: Results = { ...merged, targets: checkTargets(merged), durationS: args.update ? merged.durationS : (performance.now() - started) / 1000 };

@@ -72,7 +72,17 @@ export type Mutation =
   /** Record a backup that is a copy (hard links refused) as a hard link in the journal. */
   | 'copy-backup-as-link'
   /** Do not fsync a backup that is a copy before the commit point. */
-  | 'skip-fsync-backup-copy';
+  | 'skip-fsync-backup-copy'
+  /** Generations: swap the pointer before the new generation is built (renamed in while empty). */
+  | 'gen-swap-before-build'
+  /** Generations: do not fsync the new generation's directories before the pointer swap. */
+  | 'gen-skip-fsync-dirs'
+  /** Generations: do not fsync the pointer's directory after the swap. */
+  | 'gen-skip-fsync-pointer'
+  /** Generations: openSnapshot trusts its pin without reading the pointer again. */
+  | 'gen-pin-no-recheck'
+  /** Generations: collect garbage without looking at pins. */
+  | 'gen-ignore-pins';
 
 interface FaultState {
   hook: FaultHook | undefined;

@@ -22,3 +22,8 @@ export { update } from './update.js';
 export type { UpdateFn, UpdateResult } from './update.js';
 export { fileDefaults } from './file-options.js';
 export type { Owner, UpdateOptions, WriteFileOptions, WriteJsonFileOptions } from './file-options.js';
+export { openSnapshot } from './generations/snapshot.js';
+export type { Snapshot } from './generations/snapshot.js';
+export type { Layout } from './generations/setup.js';
+export type { GenerationsRecovery } from './generations/recover.js';
+export type { PinRecord } from './generations/pins.js';

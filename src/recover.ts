@@ -39,6 +39,8 @@ import { isAbandonedTomb, lockState, removeDeadLock, withRootLock, type LockStat
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
 import { hasRollbackMarker, removeStaging, trustHome, writeRollbackMarker } from './staging.js';
 import { isSingleFileRecord, removeOrphans } from './orphans.js';
+import { isGenerationsRoot, resolveLayout } from './generations/setup.js';
+import { recoverGenerations, type GenerationsRecovery } from './generations/recover.js';
 
 /** What a transaction found in a root's home is, as recovery sees it. */
 export type TxnState = 'staging' | 'committed' | 'rolling-back' | 'corrupt' | 'foreign' | 'orphan-lock';
@@ -137,6 +139,8 @@ export interface RecoverReport {
   readonly orphans: string[];
   /** Wall time of the call, in milliseconds. */
   readonly durationMs: number;
+  /** Generations layout only: the pointer, and the generations collected (docs/snapshots.md). */
+  readonly generations?: GenerationsRecovery;
 }
 
 /** A target a recovery left alone because it was changed after the commit point. */
@@ -160,6 +164,12 @@ export interface RecoverOptions extends CommonOptions {
    * @default undefined (no progress reports)
    */
   readonly onProgress?: ((progress: RecoverProgress) => void) | undefined;
+  /**
+   * Generations layout: how many of the newest generations to keep (as `begin()`'s option); the
+   * rest, unless pinned by a live reader, are collected.
+   * @default 2
+   */
+  readonly keepGenerations?: number | undefined;
 }
 
 /** What {@link RecoverOptions.onProgress} is called with. */
@@ -456,7 +466,7 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
   return { ...report, durationMs: performance.now() - started };
 }
 
-const recoverKeys = [...commonKeys, 'dryRun', 'onProgress'] as const;
+const recoverKeys = [...commonKeys, 'dryRun', 'onProgress', 'keepGenerations'] as const;
 
 /**
  * Roll forward or discard whatever dead transactions left in `dir`. Safe to call at every boot and
@@ -482,6 +492,16 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
   const onProgress = o.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw badArgument('onProgress', 'a function', onProgress);
   const abs = resolveDir(dir, 'dir');
+  const gen = resolveLayout('generations', o.keepGenerations);
+  if (gen !== undefined && (await isGenerationsRoot(abs))) {
+    // A generations pointer (src/generations/recover.ts): its records live beside it.
+    try {
+      return await recoverGenerations(abs, common, { dryRun, keep: gen.keep, onProgress: onProgress as RecoverContext['onProgress'] });
+    } catch (err) {
+      if (isTxnError(err) || err === common.signal?.reason) throw err;
+      throw new TxnError(codes.EFS, `Recovery of the generations root '${abs}' failed: ${(err as Error)?.message ?? String(err)}. What was done stands; fix the cause and run recover() again.`, { cause: err, path: abs });
+    }
+  }
   let root: string;
   try {
     root = await fs.realpath(abs);

@@ -9,6 +9,9 @@
 import { homeOf, ownerLockOf, stagingDirOf } from './layout.js';
 import { inspect, type FoundTxn } from './recover.js';
 import { openRoot } from './root.js';
+import { isGenerationsRoot } from './generations/setup.js';
+import { generationsStatus, type GenerationsStatus } from './generations/recover.js';
+import { genHomeOf } from './generations/names.js';
 
 /** 'ok': nothing to do. 'needs-recovery': `recover()` will resolve it. 'corrupt': needs a person. */
 export type Health = 'ok' | 'needs-recovery' | 'corrupt';
@@ -31,6 +34,8 @@ export interface StatusReport {
   /** The worst of the transactions' needs. */
   readonly health: Health;
   readonly transactions: TxnStatus[];
+  /** Generations layout only: the current generation, the retained ones and the live pins. */
+  readonly generations?: GenerationsStatus;
 }
 
 function needsOf(t: FoundTxn): TxnStatus['needs'] {
@@ -41,7 +46,9 @@ function needsOf(t: FoundTxn): TxnStatus['needs'] {
 
 /** The status of the root `dir`, which must exist. */
 export async function status(dir: string, now: () => number = Date.now): Promise<StatusReport> {
-  const root = await openRoot(dir);
+  // A generations pointer: its transactions live in the txnfs home inside its generation home.
+  const gen = (await isGenerationsRoot(dir)) ? await generationsStatus(dir) : undefined;
+  const root = gen === undefined ? await openRoot(dir) : genHomeOf(gen.pointer);
   const found = await inspect(root);
   const at = now();
   const transactions = found.map((t): TxnStatus => ({
@@ -56,5 +63,5 @@ export async function status(dir: string, now: () => number = Date.now): Promise
     : transactions.some((t) => t.needs === 'recovery')
       ? 'needs-recovery'
       : 'ok';
-  return { dir: root, health, transactions };
+  return gen === undefined ? { dir: root, health, transactions } : { dir: gen.pointer, health, transactions, generations: gen };
 }

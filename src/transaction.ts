@@ -59,6 +59,9 @@ import { allFolded, caseCollisions, nameOneFile } from './casefold.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
 import { createStaging, openHome, prepareRollbackMarker, removeStaging, writeRollbackMarker, type Staging, type TrustedHome } from './staging.js';
+import { isGenerationsRoot, lookupRoot, openGenerations, resolveLayout, type GenerationsOptions, type Layout } from './generations/setup.js';
+import { commitGeneration } from './generations/commit.js';
+import { TEMP_STALE_MS } from './heartbeat.js';
 
 /** Options of {@link begin}. */
 export interface BeginOptions extends CommonOptions {
@@ -67,6 +70,21 @@ export interface BeginOptions extends CommonOptions {
    * @default process.cwd()
    */
   readonly dir?: string | undefined;
+  /**
+   * `'in-place'`: targets are replaced inside `dir`, which must exist. `'generations'`: `dir` is a
+   * pointer (a symlink) to an immutable generation; a commit builds the next generation and swaps
+   * the pointer, so a reader that resolves it once never sees a mix (docs/snapshots.md). `dir`
+   * may be missing (the first commit creates it) or a plain directory (converted at the first
+   * commit).
+   * @default 'in-place'
+   */
+  readonly layout?: Layout | undefined;
+  /**
+   * Generations layout: how many of the newest generations to keep (the current one included),
+   * besides any a reader pinned. At least 2: the previous generation is always kept.
+   * @default 2
+   */
+  readonly keepGenerations?: number | undefined;
 }
 
 /** Options of `tx.write()`. */
@@ -139,6 +157,8 @@ export interface CommitResult {
    * this commit's change to it dropped (docs/protocol.md, the roll-forward rule).
    */
   readonly warnings: readonly string[];
+  /** Generations layout: the generation this commit published (1 for the first commit). */
+  readonly generation?: number;
 }
 
 /** In the op map, the value of a removal; a write's value is its staging number (>= 0). */
@@ -156,6 +176,8 @@ interface Setup {
   readonly root: string;
   readonly home: TrustedHome;
   readonly staging: Staging;
+  /** Generations layout: the pointer (real parent path). `root` is then the generation home. */
+  readonly pointer?: string | undefined;
 }
 
 interface TrackedStream {
@@ -227,6 +249,8 @@ export class Transaction implements AsyncDisposable {
   /** The root, as an absolute path. */
   readonly dir: string;
   readonly #o: ResolvedCommon;
+  /** Set in the generations layout (src/generations/). */
+  readonly #gen: GenerationsOptions | undefined;
   #state: TransactionState = 'open';
   #abortedBySignal = false;
   /** Every operation in call order: target (relative) and the staging number of a write, or DELETE. */
@@ -264,10 +288,11 @@ export class Transaction implements AsyncDisposable {
   #detachSignal: () => void = noop;
 
   /** @internal Use {@link begin}. */
-  constructor(dir: string, options: ResolvedCommon) {
+  constructor(dir: string, options: ResolvedCommon, generations?: GenerationsOptions) {
     this.id = nanoid(12).replace(/^[-_]/, 'x');
     this.dir = dir;
     this.#o = options;
+    this.#gen = generations;
     const signal = options.signal;
     if (signal !== undefined) {
       const onAbort = (): void => {
@@ -333,6 +358,10 @@ export class Transaction implements AsyncDisposable {
   }
 
   async #createSetupRaw(): Promise<Setup> {
+    if (this.#gen !== undefined) {
+      const g = await openGenerations(this.dir, this.#o.durable);
+      return { root: g.genHome, home: g.home, staging: await createStaging(g.home.home, this.id, this.#o.timing), pointer: g.pointer };
+    }
     let root: string;
     try {
       root = await fs.realpath(this.dir);
@@ -345,6 +374,11 @@ export class Transaction implements AsyncDisposable {
     const info = await fs.stat(root);
     if (info.kind !== 'dir') {
       throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
+    }
+    // A generations pointer resolves into an immutable generation: in-place writes there would
+    // change every generation sharing the file. Checked only when the root went through a symlink.
+    if (root !== resolvePath(this.dir) && (await isGenerationsRoot(this.dir))) {
+      throw new TxnError(codes.ETARGET, `'${this.dir}' is the pointer of a generations root; an in-place transaction would write into a published generation. Pass layout: 'generations'.`, { path: this.dir, txnId: this.id });
     }
     const home = await openHome(root, this.#o.durable);
     const staging = await createStaging(home.home, this.id, this.#o.timing);
@@ -822,8 +856,11 @@ export class Transaction implements AsyncDisposable {
   async #look(target: TargetPath): Promise<{ abs: string; existing: fs.Info | undefined }> {
     const setup = await this.#setupOnce();
     try {
-      const r = await new Resolver(setup.root, setup.home.dev).target(target.rel);
-      return { abs: join(setup.root, r.rel), existing: r.existing };
+      // Generations: the current generation, resolved once for this look (none yet: nothing exists).
+      const root = setup.pointer === undefined ? setup.root : await lookupRoot(setup.pointer, setup.root);
+      if (root === undefined) return { abs: join(setup.root, target.rel), existing: undefined };
+      const r = await new Resolver(root, setup.home.dev).target(target.rel);
+      return { abs: join(root, r.rel), existing: r.existing };
     } catch (err) {
       if (isTxnError(err)) throw err;
       throw new TxnError(codes.EFS, `Looking up '${target.rel}' failed: ${(err as Error)?.message ?? String(err)}. Nothing was changed; fix the cause (see err.cause) and retry.`, { cause: err, path: target.rel, txnId: this.id });
@@ -888,13 +925,13 @@ export class Transaction implements AsyncDisposable {
    * it runs, three array slots (real path, existing file, missing parents); nothing per entry is
    * built and thrown away in between, so a 100,000-entry plan does not fill the heap with garbage.
    */
-  async #plan(setup: Setup): Promise<Planned> {
-    const resolver = new Resolver(setup.root, setup.home.dev);
+  async #plan(setup: Setup, root = setup.root): Promise<Planned> {
+    const resolver = new Resolver(root, setup.home.dev);
     // Entries apply in the order of each target's last operation.
     const { targets: rels, codes: opCodes } = this.#ops.last();
     const count0 = rels.length;
     resolver.expect(rels);
-    await this.#checkConditions(resolver, setup.root);
+    await this.#checkConditions(resolver, root);
     // Only what differs from the usual case is kept per entry (a real path other than the path as
     // given, an existing file, directories to create): a commit into a new directory keeps
     // nothing here, instead of three arrays of 10,000 slots for the garbage collector to copy.
@@ -934,7 +971,7 @@ export class Transaction implements AsyncDisposable {
     if (collisions.length > 0) {
       const home = await fs.lstat(setup.home.home);
       for (const [a, b] of collisions) {
-        if (await nameOneFile(setup.root, home, a, b)) {
+        if (await nameOneFile(root, home, a, b)) {
           throw new TxnError(codes.ETARGET, `'${a}' and '${b}' name the same file on this case-insensitive filesystem. Write it under one name.`, { path: b, txnId: this.id });
         }
       }
@@ -1153,13 +1190,42 @@ export class Transaction implements AsyncDisposable {
         }
         step('locked');
         let plan: Planned;
+        let gen: { generation: number; warnings: string[] } | undefined;
         try {
           this.#o.signal?.throwIfAborted();
-          plan = await this.#plan(setup);
-          await this.#prepare(setup, plan, rootLock);
-          this.#o.signal?.throwIfAborted(); // the last moment an abort can still win
-          await commitJournal(setup.staging.dir, this.#o.durable);
+          if (this.#gen !== undefined && setup.pointer !== undefined) {
+            // Generations layout: no journal; the pointer swap is the commit point, and the
+            // new generation is complete before it (src/generations/commit.ts).
+            const done = await commitGeneration({
+              pointer: setup.pointer,
+              genHome: setup.root,
+              stagingDir: setup.staging.dir,
+              durable: this.#o.durable,
+              concurrency: this.#o.concurrency,
+              keep: this.#gen.keep,
+              pinStale: Math.max(TEMP_STALE_MS, this.#o.timing.stale),
+              signal: this.#o.signal,
+              plan: async (root) => {
+                const p = await this.#plan(setup, root);
+                await settleAll([setup.staging.ownerLock.verify(), rootLock.verify()]);
+                return { ...p, entries: p.journal.entries, dirs: p.journal.dirs };
+              },
+              onCommitPoint: () => {
+                committed = true;
+              },
+            });
+            plan = done.plan;
+            gen = done;
+          } else {
+            plan = await this.#plan(setup);
+            await this.#prepare(setup, plan, rootLock);
+            this.#o.signal?.throwIfAborted(); // the last moment an abort can still win
+            await commitJournal(setup.staging.dir, this.#o.durable);
+          }
         } catch (err) {
+          // Generations: a failure after the pointer swap (its fsync). The published generation
+          // needs nothing from the staging dir; drop it and the owner lock now.
+          if (committed) await this.#discard().catch(noop);
           // A process that stalled past the stale time finds its staging dir removed by another
           // process's recovery, and fails on whatever it touches first (ENOENT). The cause the
           // caller can act on is the takeover, so report that.
@@ -1167,14 +1233,15 @@ export class Transaction implements AsyncDisposable {
         }
         committed = true;
         step('committed');
-        const superseded = await this.#apply(setup, plan, rootLock);
+        const superseded = gen === undefined ? await this.#apply(setup, plan, rootLock) : [];
         step('cleanup');
         // Another writer (not a txnfs transaction: those wait for the root lock) changed these
         // targets between this commit's resolve and its apply. Its version is newer, so it stays
         // (invariant 7); the commit itself stands for every other target.
-        const warnings: string[] = superseded.map(
-          (target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`,
-        );
+        const warnings: string[] = [
+          ...superseded.map((target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`),
+          ...(gen?.warnings ?? []),
+        ];
         try {
           await removeStaging(setup.staging.dir, this.#o.durable, true);
           // An fsync of the home makes the removal durable. It runs while both locks are released
@@ -1200,6 +1267,7 @@ export class Transaction implements AsyncDisposable {
           bytes: plan.bytes,
           recovered: [...rec.rolledForward, ...rec.rolledBack].map((t) => t.id),
           warnings,
+          ...(gen === undefined ? {} : { generation: gen.generation }),
         };
         return applied;
       });
@@ -1327,7 +1395,7 @@ export class Transaction implements AsyncDisposable {
   }
 }
 
-const beginKeys = ['dir', ...commonKeys] as const;
+const beginKeys = ['dir', 'layout', 'keepGenerations', ...commonKeys] as const;
 const writeKeys = ['mode', 'ifUnchanged', 'exclusive'] as const;
 
 /**
@@ -1344,7 +1412,7 @@ const writeKeys = ['mode', 'ifUnchanged', 'exclusive'] as const;
 export function begin(options?: BeginOptions): Transaction {
   const o = checkOptionsObject(options, 'options', beginKeys);
   const dir = resolveDir(o.dir, 'dir');
-  return new Transaction(dir, resolveCommon(o));
+  return new Transaction(dir, resolveCommon(o), resolveLayout(o.layout, o.keepGenerations));
 }
 
 /**

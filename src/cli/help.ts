@@ -7,6 +7,7 @@ export const mainUsage = `Usage:
   txnfs exec <dir> [options] -- <command> [args...]
   txnfs status <dir> [--json]
   txnfs recover <dir> [--dry-run] [--json]
+  txnfs snapshot <dir> -- <command> [args...]
   txnfs help [<command>]`;
 
 export const mainHelp = `txnfs: make a set of file writes land together or not at all, and heal after a crash.
@@ -17,6 +18,7 @@ Commands:
   exec      Run a command; commit every file it writes under $TXNFS_OUT into <dir>, all or nothing
   status    List the transactions pending in <dir>; exit non-zero when recovery is needed
   recover   Finish or discard what crashed transactions left in <dir>
+  snapshot  Run a command on one pinned generation of <dir> (generations layout): $TXNFS_SNAPSHOT
 
 Options:
   -h, --help      Show help (also: txnfs <command> --help)
@@ -139,4 +141,30 @@ Examples:
   txnfs recover out
   txnfs recover out --dry-run
   txnfs recover out --json > recovery.json
+`;
+
+export const snapshotUsage = 'Usage: txnfs snapshot <dir> -- <command> [args...]';
+
+export const snapshotHelp = `${snapshotUsage}
+
+<dir> is the pointer of a generations root (written with layout: 'generations'). Pin its current
+generation, run <command> with TXNFS_SNAPSHOT set to that generation's real path, and release the
+pin when the command exits. While the command runs, that generation is never deleted, however
+many commits land, and nothing in it changes: read everything through $TXNFS_SNAPSHOT, never
+through <dir> (which moves on at each commit). If txnfs is killed, the pin is released by the
+next commit or recover on this host (other hosts: after 30 s without a heartbeat).
+
+The command runs without a shell; use sh -c '...' for pipes and redirections. SIGINT, SIGTERM and
+SIGHUP are forwarded to it.
+
+Exit status:
+  the command's own exit status; if it is killed by a signal, txnfs kills itself with the same
+  signal (as txnfs exec does).
+  125  txnfs itself failed (bad arguments, <dir> is not a generations pointer)
+  126  the command could not be run (permission denied)
+  127  the command was not found
+
+Examples:
+  txnfs snapshot out -- sh -c 'rsync -a "$TXNFS_SNAPSHOT"/ backup:/out/'
+  txnfs snapshot out -- sh -c 'wc -l "$TXNFS_SNAPSHOT"/*.csv'
 `;

@@ -10,9 +10,10 @@ import { isTxnError } from '../errors.js';
 import { SpawnError } from '../exec.js';
 import { exitCodes, UsageError, type Exit } from './command.js';
 import { execCommand } from './exec.js';
-import { execUsage, mainHelp, mainUsage, recoverHelp, recoverUsage, statusHelp, statusUsage } from './help.js';
+import { execUsage, mainHelp, mainUsage, recoverHelp, recoverUsage, snapshotHelp, snapshotUsage, statusHelp, statusUsage } from './help.js';
 import { recoverCommand } from './recover.js';
 import { statusCommand } from './status.js';
+import { snapshotCommand } from './snapshot.js';
 
 type Out = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 
@@ -22,9 +23,9 @@ export interface MainIo {
   readonly version: string;
 }
 
-const commands = ['exec', 'status', 'recover', 'help'] as const;
-const usages: Record<string, string> = { exec: execUsage, status: statusUsage, recover: recoverUsage };
-const helps: Record<string, string> = { status: statusHelp, recover: recoverHelp };
+const commands = ['exec', 'status', 'recover', 'snapshot', 'help'] as const;
+const usages: Record<string, string> = { exec: execUsage, status: statusUsage, recover: recoverUsage, snapshot: snapshotUsage };
+const helps: Record<string, string> = { status: statusHelp, recover: recoverHelp, snapshot: snapshotHelp };
 
 /** Levenshtein distance, for "did you mean" on a mistyped command (the names are a handful). */
 function distance(a: string, b: string): number {
@@ -50,7 +51,8 @@ function isExpected(err: unknown): err is Error {
 
 function report(err: unknown, command: string | undefined, io: MainIo): Exit {
   const who = command === undefined ? 'txnfs' : `txnfs ${command}`;
-  const underExec = command === 'exec';
+  // snapshot runs a command too: its own failures must not look like the command's exit codes.
+  const underExec = command === 'exec' || command === 'snapshot';
   if (err instanceof UsageError) {
     const usage = command === undefined ? mainUsage : usages[command] ?? mainUsage;
     io.stderr.write(`${who}: ${err.message}\n${usage}\nRun '${who} --help' for more.\n`);
@@ -100,6 +102,8 @@ export async function main(argv: readonly string[], io: MainIo): Promise<Exit> {
         return await statusCommand(rest, io.stdout);
       case 'recover':
         return await recoverCommand(rest, io.stdout);
+      case 'snapshot':
+        return await snapshotCommand(rest, io.stdout);
       default:
         if (first.startsWith('-')) throw new UsageError(undefined, `unknown option '${first}'`);
         throw new UsageError(undefined, `unknown command '${first}'.${suggestion(first)}`);

@@ -5,6 +5,7 @@
  */
 import { recover, type RecoveredTxn, type RecoverReport } from '../recover.js';
 import { openRoot } from '../root.js';
+import { isGenerationsRoot } from '../generations/setup.js';
 import { exitCodes, oneDir, parse, wantsHelp, type Exit } from './command.js';
 import { formatAge, plural, table, toJson } from './format.js';
 import { recoverHelp } from './help.js';
@@ -39,6 +40,11 @@ export function formatRecover(r: RecoverReport): string {
   else if (would) head = acted === 0 ? `${r.dir}: nothing to recover (dry run).` : `${r.dir}: would recover ${plural(acted, 'transaction')} (dry run, nothing changed):`;
   else head = acted === 0 ? `${r.dir}: nothing was recovered:` : `${r.dir}: recovered ${plural(acted, 'transaction')} in ${formatAge(r.durationMs)}:`;
   let text = `${head}\n`;
+  const g = r.generations;
+  if (g !== undefined) {
+    const verb = would ? 'would collect' : 'collected';
+    text += `generation: ${g.current ?? 'none'}${g.repaired ? ' (pointer re-created)' : ''}; kept: ${g.kept.join(', ') || 'none'}; ${verb}: ${g.collected.join(', ') || 'none'}\n`;
+  }
   if (rows.length > 0) text += `${table(rows.map((cells) => ['', ...cells]))}\n`;
   for (const t of r.corrupt) text += `\ncorrupt ${t.id}: ${t.reason}\n  inspect, then remove: ${t.path}\n`;
   for (const t of r.foreign) text += `\nforeign ${t.id}: ${t.reason}\n  inspect, then remove: ${t.path}\n`;
@@ -62,7 +68,8 @@ export async function recoverCommand(argv: readonly string[], out: NodeJS.Writab
   });
   const dir = oneDir(NAME, positionals);
   const json = values.json === true;
-  const root = await openRoot(dir);
+  // A generations pointer is passed as given: resolving it would name one generation, not the root.
+  const root = (await isGenerationsRoot(dir)) ? dir : await openRoot(dir);
   const bar = json ? undefined : new ProgressBar(out);
   let report: RecoverReport;
   try {

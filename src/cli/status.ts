@@ -36,8 +36,19 @@ function row(t: TxnStatus): string[] {
   return [t.id, t.state, owner, formatAge(t.ageMs), String(t.entries), staged];
 }
 
+/** Generations layout: the pointer, what is kept, and who pins what. */
+function generationsLines(r: StatusReport): string {
+  const g = r.generations;
+  if (g === undefined) return '';
+  const cur = g.current === undefined ? 'none (no pointer yet, or a plain directory)' : String(g.current);
+  let text = `generation: ${cur}; in the home: ${g.generations.length === 0 ? 'none' : g.generations.join(', ')}\n`;
+  if (g.pins.length === 0) text += 'pins: none\n';
+  else text += `\n${table([['PIN', 'GENERATION', 'PID', 'AGE'], ...g.pins.map((p) => [p.id, String(p.generation), p.pid === undefined ? '-' : String(p.pid), formatAge(p.ageMs)])])}\n`;
+  return text;
+}
+
 export function formatStatus(r: StatusReport): string {
-  let text = `${headline(r)}\n`;
+  let text = `${headline(r)}\n${generationsLines(r)}`;
   if (r.transactions.length > 0) {
     text += `\n${table([['ID', 'STATE', 'OWNER', 'AGE', 'ENTRIES', 'STAGED'], ...r.transactions.map(row)])}\n`;
   }

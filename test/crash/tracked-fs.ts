@@ -58,6 +58,8 @@ export function trackedFs(options: { syncs: boolean }): TrackedFs {
     utimes: (p, a, m) => track(n.utimes(p, a, m)),
     chmod: (p, m) => track(n.chmod(p, m)),
     chown: (p, u, g) => track(n.chown(p, u, g)),
+    symlink: (t, p) => track((n.symlink as NonNullable<FsImpl['symlink']>)(t, p)),
+    readdirKinds: (p) => track((n.readdirKinds as NonNullable<FsImpl['readdirKinds']>)(p)),
   };
   return {
     impl,
