@@ -22,3 +22,6 @@ export { update } from './update.js';
 export type { UpdateFn, UpdateResult } from './update.js';
 export { fileDefaults } from './file-options.js';
 export type { Owner, UpdateOptions, WriteFileOptions, WriteJsonFileOptions } from './file-options.js';
+export { doctor } from './doctor.js';
+export type { DoctorAction, DoctorCheck, DoctorCheckId, DoctorOptions, DoctorReport } from './doctor.js';
+export type { FsLocality } from './fstype.js';

@@ -49,7 +49,8 @@ import { backupOriginal } from './backup.js';
 import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { eachLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
-import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions, type ResolvedCommon } from './options.js';
+import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, resolveWarnUnsafeFs, type CommonOptions, type ResolvedCommon } from './options.js';
+import { warnUnsafeFsOnce } from './unsafe-fs.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
 import { PendingWrite, type OutcomeSource } from './outcome.js';
 import { StagedFacts } from './staged.js';
@@ -67,6 +68,13 @@ export interface BeginOptions extends CommonOptions {
    * @default process.cwd()
    */
   readonly dir?: string | undefined;
+  /**
+   * Warn (once per root and process, `process.emitWarning` with code `TXNFS_UNSAFE_FS`) when the
+   * root is on a network or FUSE filesystem, where mkdir + mtime locks are not safe with writers
+   * on several hosts (docs/filesystems.md). Pass `false` when one host writes.
+   * @default true
+   */
+  readonly warnUnsafeFs?: boolean | undefined;
 }
 
 /** Options of `tx.write()`. */
@@ -262,12 +270,14 @@ export class Transaction implements AsyncDisposable {
   #temp: Promise<string> | undefined;
   #aborting: Promise<void> | undefined;
   #detachSignal: () => void = noop;
+  readonly #warnUnsafeFs: boolean;
 
   /** @internal Use {@link begin}. */
-  constructor(dir: string, options: ResolvedCommon) {
+  constructor(dir: string, options: ResolvedCommon, warnUnsafeFs = false) {
     this.id = nanoid(12).replace(/^[-_]/, 'x');
     this.dir = dir;
     this.#o = options;
+    this.#warnUnsafeFs = warnUnsafeFs;
     const signal = options.signal;
     if (signal !== undefined) {
       const onAbort = (): void => {
@@ -346,6 +356,7 @@ export class Transaction implements AsyncDisposable {
     if (info.kind !== 'dir') {
       throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
     }
+    if (this.#warnUnsafeFs) warnUnsafeFsOnce(root);
     const home = await openHome(root, this.#o.durable);
     const staging = await createStaging(home.home, this.id, this.#o.timing);
     return { root, home, staging };
@@ -1327,7 +1338,7 @@ export class Transaction implements AsyncDisposable {
   }
 }
 
-const beginKeys = ['dir', ...commonKeys] as const;
+const beginKeys = ['dir', 'warnUnsafeFs', ...commonKeys] as const;
 const writeKeys = ['mode', 'ifUnchanged', 'exclusive'] as const;
 
 /**
@@ -1344,7 +1355,7 @@ const writeKeys = ['mode', 'ifUnchanged', 'exclusive'] as const;
 export function begin(options?: BeginOptions): Transaction {
   const o = checkOptionsObject(options, 'options', beginKeys);
   const dir = resolveDir(o.dir, 'dir');
-  return new Transaction(dir, resolveCommon(o));
+  return new Transaction(dir, resolveCommon(o), resolveWarnUnsafeFs(o));
 }
 
 /**
