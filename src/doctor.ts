@@ -26,7 +26,7 @@ import { openRoot } from './root.js';
 import { ensureHome } from './staging.js';
 import { mountPointsInside } from './mounts.js';
 import { mountFactsOf, type FsLocality } from './fstype.js';
-import { probeCaseFolding, probeDirSync, probeExclusive, probeHardLink, probeMtimeGranularity, probeNormalisation, probeRenameOver, protectedHardlinks } from './probes.js';
+import { probeCaseFolding, probeChmod, probeDirRename, probeDirSync, probeInodes, probeExclusive, probeHardLink, probeMtimeGranularity, probeNormalisation, probeRenameOver, protectedHardlinks } from './probes.js';
 
 /** What txnfs does about a check. */
 export type DoctorAction = 'none' | 'fallback' | 'refusal' | 'warning' | 'unusable';
@@ -35,9 +35,12 @@ export type DoctorAction = 'none' | 'fallback' | 'refusal' | 'warning' | 'unusab
 export type DoctorCheckId =
   | 'filesystem'
   | 'rename'
+  | 'dir-rename'
   | 'dir-fsync'
   | 'hard-links'
   | 'protected-hardlinks'
+  | 'inodes'
+  | 'modes'
   | 'exclusive-create'
   | 'mtime'
   | 'case'
@@ -123,6 +126,9 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
   const rename = await probeRenameOver(scratch);
   add({ id: 'rename', relies: 'rename(2) over an existing file replaces it atomically (the commit and every apply)', holds: rename.ok, found: rename.detail, action: rename.ok ? 'none' : 'unusable', does: rename.ok ? 'nothing to do' : 'nothing can make commits atomic here: do not use txnfs on this filesystem' });
 
+  const drename = await probeDirRename(scratch);
+  add({ id: 'dir-rename', relies: 'rename(2) of a non-empty directory keeps its entries (a lock is removed by renaming it to a tomb and reading its owner record)', holds: drename.ok, found: drename.detail, action: drename.ok ? 'none' : 'unusable', does: drename.ok ? 'nothing to do' : 'locks are never released: every later commit waits lockStale for them, and a lock may be judged dead while held. Do not use txnfs here' });
+
   const dsync = await probeDirSync(scratch);
   add({ id: 'dir-fsync', relies: 'fsync(2) of a directory makes a rename or create durable', holds: dsync.ok, found: dsync.detail, action: dsync.ok ? 'none' : 'warning', does: dsync.ok ? 'nothing to do' : "ignores the refusal (there is nothing stronger); a commit survives a crash of the process, but a power loss only as far as the filesystem's own ordering goes" });
 
@@ -140,6 +146,12 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
     does: phOn && !ph.bypassed ? 'a target owned by another user that this user cannot write gets a copy backup' : 'nothing to do',
   });
 
+  const ino = await probeInodes(scratch);
+  add({ id: 'inodes', relies: 'an inode number names one file: kept by rename, shared by a hard link (what a roll-forward checks before it replaces a target)', holds: ino.ok, found: ino.detail, action: ino.ok ? 'none' : 'unusable', does: ino.ok ? 'nothing to do' : "a commit's targets look changed by another writer: the commit resolves with its changes dropped as superseded, and a recovery may apply part of a transaction. Do not use txnfs here" });
+
+  const chmod = await probeChmod(scratch);
+  add({ id: 'modes', relies: "chmod(2): a staged file gets the target's permission bits", holds: chmod.ok, found: chmod.detail, action: chmod.ok ? 'none' : 'refusal', does: chmod.ok ? 'nothing to do' : 'a commit that replaces or removes an existing file, or sets a mode, fails before its commit point (ESTAGE or EFS) and changes nothing; only new files without a mode can be written here' });
+
   const excl = await probeExclusive(scratch);
   const exclOk = excl.create && excl.mkdir;
   add({ id: 'exclusive-create', relies: 'O_CREAT|O_EXCL and mkdir(2) fail with EEXIST on an existing name (staged files, locks, exclusive writes)', holds: exclOk, found: excl.detail, action: exclOk ? 'none' : 'unusable', does: exclOk ? 'nothing to do' : 'locks and exclusive writes are not exclusive here: do not use txnfs on this filesystem' });
@@ -150,10 +162,18 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
   add({ id: 'mtime', relies: `mtime granularity finer than the lock refresh interval (lockStale ${fmtMs(lockStale)}, refreshed every ${fmtMs(update)})`, holds: mtimeOk, found: gran <= 1 ? '1 ms or finer' : fmtMs(gran), action: mtimeOk ? 'none' : 'warning', does: mtimeOk ? 'nothing to do' : `raise lockStale to at least ${fmtMs(gran * 4)}` });
 
   const folds = await probeCaseFolding(scratch);
-  add({ id: 'case', relies: 'names that differ by case are different files', holds: !folds, found: folds ? 'case-insensitive' : 'case-sensitive', action: folds ? 'fallback' : 'none', does: folds ? 'two targets of one transaction that name one file (Readme, README) are refused with ETARGET before the commit point' : 'nothing to do' });
+  if (typeof folds === 'object') {
+    add({ id: 'case', relies: 'names that differ by case are different files', holds: false, found: `mixed-case names refused (${folds.refused})`, action: 'warning', does: 'a target whose name the filesystem refuses fails the commit: before the commit point nothing changes, after it the commit is rolled back (EAPPLY)' });
+  } else {
+    add({ id: 'case', relies: 'names that differ by case are different files', holds: !folds, found: folds ? 'case-insensitive' : 'case-sensitive', action: folds ? 'fallback' : 'none', does: folds ? 'two targets of one transaction that name one file (Readme, README) are refused with ETARGET before the commit point' : 'nothing to do' });
+  }
 
   const norm = await probeNormalisation(scratch);
-  add({ id: 'unicode', relies: 'names that differ by Unicode normalisation (NFC/NFD) are different files', holds: !norm, found: norm ? 'normalisation-insensitive' : 'names kept byte for byte', action: norm ? 'fallback' : 'none', does: norm ? 'two targets that name one file are refused with ETARGET before the commit point' : 'nothing to do' });
+  if (typeof norm === 'object') {
+    add({ id: 'unicode', relies: 'any UTF-8 name can be created', holds: false, found: `names outside ASCII refused (${norm.refused})`, action: 'warning', does: 'a target with such a name fails the commit: before the commit point nothing changes, after it the commit is rolled back (EAPPLY); use ASCII names here' });
+  } else {
+    add({ id: 'unicode', relies: 'names that differ by Unicode normalisation (NFC/NFD) are different files', holds: !norm, found: norm ? 'normalisation-insensitive' : 'names kept byte for byte', action: norm ? 'fallback' : 'none', does: norm ? 'two targets that name one file are refused with ETARGET before the commit point' : 'nothing to do' });
+  }
 
   const mounts = mountPointsInside(root);
   const homeDev = (await fs.stat(home)).dev;

@@ -35,6 +35,9 @@ export async function probeRenameOver(dir: string): Promise<{ ok: boolean; detai
   const from = path.join(dir, 'rename-new');
   const to = path.join(dir, 'rename-old');
   await writeNew(to, 'old contents, longer than the new');
+  // Read first, as a reader of the target would have: a client that caches contents or sizes
+  // (sshfs by default) then shows the old bytes, or the new ones cut to the old size.
+  await fs.readFile(to);
   await writeNew(from, 'new');
   try {
     await fs.rename(from, to);
@@ -72,6 +75,44 @@ export async function probeHardLink(dir: string): Promise<{ ok: boolean; detail:
   }
   const n = (await fs.lstat(file)).nlink;
   return n === 2 ? { ok: true, detail: 'supported' } : { ok: false, detail: `link made but the file reports ${n} links` };
+}
+
+/**
+ * Inode numbers name files: a hard link reports the inode number of its original, and a rename
+ * keeps it. The roll-forward trusts exactly this (apply.ts). FUSE filesystems that do not pass
+ * the server's numbers through (sshfs: SFTP has none) number each path they look up instead.
+ */
+export async function probeInodes(dir: string): Promise<{ ok: boolean; detail: string }> {
+  const file = path.join(dir, 'ino-src');
+  await writeNew(file, 'x');
+  const before = await fs.lstat(file);
+  const moved = path.join(dir, 'ino-moved');
+  await fs.rename(file, moved);
+  const after = await fs.lstat(moved);
+  if (after.ino !== before.ino) return { ok: false, detail: `a rename changed the inode number (${before.ino} to ${after.ino})` };
+  try {
+    await fs.link(moved, path.join(dir, 'ino-link'));
+  } catch {
+    return { ok: true, detail: 'kept by rename (no hard links to compare)' };
+  }
+  const linked = await fs.lstat(path.join(dir, 'ino-link'));
+  if (linked.ino !== after.ino) return { ok: false, detail: `a hard link reports another inode number than its original (${linked.ino}, ${after.ino})` };
+  return { ok: true, detail: 'kept by rename, shared by hard links' };
+}
+
+/** chmod(2): accepted, or refused with the errno (fusefat: ENOSYS, FAT has no permission bits). */
+export async function probeChmod(dir: string): Promise<{ ok: boolean; detail: string }> {
+  const file = path.join(dir, 'mode');
+  await writeNew(file, 'x');
+  try {
+    await fs.chmod(file, 0o600);
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ENOSYS' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EPERM') return { ok: false, detail: `refused (${code})` };
+    throw err;
+  }
+  const mode = (await fs.lstat(file)).mode & 0o777;
+  return mode === 0o600 ? { ok: true, detail: 'kept' } : { ok: false, detail: `accepted but not kept (0o${mode.toString(8)})` };
 }
 
 /** fs.protected_hardlinks, and whether it applies to this process (root bypasses it). */
@@ -123,20 +164,48 @@ export async function probeMtimeGranularity(dir: string): Promise<number> {
   return (ms / 1000) % 2 === 1 ? 1000 : 2000;
 }
 
-/** Whether a name looked up with another spelling finds the file made under the first. */
-async function sameFileUnder(dir: string, made: string, other: string): Promise<boolean> {
-  await writeNew(path.join(dir, made), 'x');
-  const a = await fs.lstat(path.join(dir, made));
-  const b = await exists(path.join(dir, other));
-  return b !== undefined && b.ino === a.ino && b.dev === a.dev;
+/**
+ * Whether a name looked up with another spelling finds the file made under the first; 'refused'
+ * with the errno when the filesystem will not create the first name at all (fusefat refuses
+ * names outside ASCII with EPERM). The scratch dir holds nothing else of that name, so finding
+ * anything is the answer; inode numbers are not compared, as FUSE hands out one per spelling
+ * looked up (fusefat: `Foo`, `FOO` and `foo` are three inode numbers for one file).
+ */
+async function sameFileUnder(dir: string, made: string, other: string): Promise<boolean | { refused: string }> {
+  try {
+    await writeNew(path.join(dir, made), 'x');
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'EPERM' || code === 'EINVAL' || code === 'EILSEQ' || code === 'ENAMETOOLONG') return { refused: code };
+    throw err;
+  }
+  return (await exists(path.join(dir, other))) !== undefined;
 }
 
 /** Does the filesystem fold case (`Probe-Case` found as `PROBE-CASE`)? */
-export function probeCaseFolding(dir: string): Promise<boolean> {
+export function probeCaseFolding(dir: string): Promise<boolean | { refused: string }> {
   return sameFileUnder(dir, 'Case-Probe', 'CASE-PROBE');
 }
 
 /** Does it normalise Unicode (NFC `é` found under its NFD spelling `e` + U+0301)? */
-export function probeNormalisation(dir: string): Promise<boolean> {
+export function probeNormalisation(dir: string): Promise<boolean | { refused: string }> {
   return sameFileUnder(dir, 'nf-\u00e9', 'nf-e\u0301');
+}
+
+/**
+ * rename(2) of a non-empty directory keeps what is inside: txnfs removes a lock by renaming its
+ * directory to a tomb and reading the owner record inside (lock.ts). fusefat loses the entries.
+ */
+export async function probeDirRename(dir: string): Promise<{ ok: boolean; detail: string }> {
+  const from = path.join(dir, 'dir-from');
+  const to = path.join(dir, 'dir-to');
+  await fs.mkdir(from);
+  await writeNew(path.join(from, 'inside'), 'x');
+  try {
+    await fs.rename(from, to);
+  } catch (err) {
+    return { ok: false, detail: `refused (${errnoOf(err) ?? (err as Error).message})` };
+  }
+  if ((await exists(path.join(to, 'inside'))) === undefined) return { ok: false, detail: 'the renamed directory lost its entries' };
+  return { ok: true, detail: 'keeps its entries' };
 }
