@@ -1,7 +1,7 @@
 import { filesystemSuite, localActions } from './suite.js';
 
 await filesystemSuite('btrfs', {
-  fsType: /./,
+  fsType: 'btrfs',
   locality: 'local',
   verdict: 'holds',
   actions: localActions,

@@ -1,7 +1,7 @@
 import { filesystemSuite, localActions } from './suite.js';
 
 await filesystemSuite('tmpfs', {
-  fsType: /./,
+  fsType: 'tmpfs',
   locality: 'local',
   verdict: 'holds',
   actions: localActions,

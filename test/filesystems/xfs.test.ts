@@ -1,7 +1,7 @@
 import { filesystemSuite, localActions } from './suite.js';
 
 await filesystemSuite('xfs', {
-  fsType: /./,
+  fsType: 'xfs',
   locality: 'local',
   verdict: 'holds',
   actions: localActions,
