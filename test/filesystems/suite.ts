@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { begin, codes, doctor, recover, update, writeFile, writeJson, type DoctorAction, type DoctorCheckId, type DoctorReport } from '../../src/index.js';
 import { crashAt, type SimpleOp } from '../helpers/crash.js';
 import { run } from '../helpers/child.js';
+import { txnfs } from '../helpers/bin.js';
 import { mountFs, type FsName, type Mounted } from '../helpers/filesystems.js';
 import { mount, umount } from '../helpers/mount.js';
 
@@ -94,6 +95,8 @@ export async function filesystemSuite(name: FsName, expected: Expected): Promise
       expect({ locality: r.locality, verdict: r.verdict }).toEqual({ locality: expected.locality, verdict: expected.verdict });
       expect(Object.fromEntries(r.checks.map((c) => [c.id, c.action]))).toEqual(expected.actions);
       for (const c of r.checks) expect(c.holds).toBe(c.action === 'none');
+      // The CLI's exit code is the verdict (0 holds, 5 conditional, 6 broken).
+      expect(txnfs(['doctor', dir]).status).toBe({ holds: 0, conditional: 5, broken: 6 }[expected.verdict]);
       // The scratch dir and the home doctor made are gone.
       expect(fs.readdirSync(dir)).toEqual([]);
     });
