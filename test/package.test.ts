@@ -91,7 +91,7 @@ const { begin, recover } = require('txnfs');
     expect(out).toMatchObject({ written: 1, content: 'from require', recovered: 0, sameInstance: true });
     expect(out.resolved).toBe(path.join(installed.project, 'node_modules/txnfs/dist/index.js'));
     expect(out.keys).toEqual(
-      ['Transaction', 'TxnError', 'begin', 'codes', 'createWriteStream', 'defaults', 'fileDefaults', 'inspect', 'isTxnError', 'recover', 'transaction', 'update', 'writeFile', 'writeJson'].sort(),
+      ['Transaction', 'TxnError', 'begin', 'codes', 'createWriteStream', 'defaults', 'doctor', 'fileDefaults', 'inspect', 'isTxnError', 'recover', 'transaction', 'update', 'writeFile', 'writeJson'].sort(),
     );
   });
 
