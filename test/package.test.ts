@@ -114,7 +114,7 @@ console.log(JSON.stringify({ keys: Object.keys(txnfs).sort(), b: readFileSync(di
     const out = JSON.parse(r.stdout) as { keys: string[]; b: string; c: string };
     expect(out).toMatchObject({ b: 'from import', c: '{"ok":true}\n' });
     expect(out.keys).toContain('recover');
-    expect(out.keys).toHaveLength(14);
+    expect(out.keys).toHaveLength(15);
   });
 
   it('exposes "." and "./package.json" only: internal modules are not importable', () => {
