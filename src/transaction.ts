@@ -356,6 +356,7 @@ export class Transaction implements AsyncDisposable {
     if (info.kind !== 'dir') {
       throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
     }
+    // Once per root and process, before any lock is made there (unsafe-fs.ts: why NFS/FUSE).
     if (this.#warnUnsafeFs) warnUnsafeFsOnce(root);
     const home = await openHome(root, this.#o.durable);
     const staging = await createStaging(home.home, this.id, this.#o.timing);
