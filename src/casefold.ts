@@ -8,9 +8,12 @@
  * names are two files on a case-sensitive filesystem, and that is legitimate), so the planner asks
  * the filesystem, only when the transaction holds such a pair:
  *
- *  - if one spelling exists, the other spelling is lstat'ed: the same inode means one entry;
+ *  - if one spelling exists, the other spelling is lstat'ed: the same inode means one entry; two
+ *    inode numbers mean two files only if the parent lists both spellings (a FUSE filesystem such
+ *    as fusefat numbers each spelling it is asked for, so one file can show two numbers);
  *  - if neither exists, the root is probed through the home: `.TXNFS` resolving to the `.txnfs`
- *    inode means the root directory folds case. That is per volume on macOS and Windows; ext4
+ *    inode (or, with another number, while the root lists no `.TXNFS`) means the root directory
+ *    folds case. That is per volume on macOS and Windows; ext4
  *    casefold is per directory and inherited by new subdirectories, so the root's answer holds
  *    unless a subdirectory was made case-folding on its own (`chattr +F` below a root without it):
  *    there a pair of new names is not caught, and the later rename wins.
@@ -78,11 +81,33 @@ async function lstatOrUndefined(p: string): Promise<fs.Info | undefined> {
   }
 }
 
+/**
+ * Whether `rel` is spelled under `root` exactly as given: each component is listed by its parent.
+ * Used only when two spellings both resolve but report different inode numbers: two files on a
+ * case-sensitive filesystem, or one file on a FUSE filesystem that numbers each spelling it is
+ * asked for (fusefat: `Foo` and `FOO` are two inode numbers for one file).
+ */
+async function spelledExactly(root: string, rel: string): Promise<boolean> {
+  let dir = root;
+  for (const part of rel.split('/')) {
+    if (!(await fs.readdir(dir)).includes(part)) return false;
+    dir = path.join(dir, part);
+  }
+  return true;
+}
+
 /** Whether the real relative paths `a` and `b` (which differ only by case) name one file under `root`. */
 export async function nameOneFile(root: string, home: fs.Info, a: string, b: string): Promise<boolean> {
   const ia = await lstatOrUndefined(path.join(root, a));
   const ib = await lstatOrUndefined(path.join(root, b));
-  if (ia !== undefined || ib !== undefined) return ia !== undefined && ib !== undefined && ia.ino === ib.ino && ia.dev === ib.dev;
-  const probe = await lstatOrUndefined(path.join(root, HOME_NAME.toUpperCase()));
-  return probe !== undefined && probe.ino === home.ino && probe.dev === home.dev;
+  if (ia !== undefined || ib !== undefined) {
+    if (ia === undefined || ib === undefined) return false;
+    if (ia.ino === ib.ino && ia.dev === ib.dev) return true;
+    return !((await spelledExactly(root, a)) && (await spelledExactly(root, b)));
+  }
+  const upper = HOME_NAME.toUpperCase();
+  const probe = await lstatOrUndefined(path.join(root, upper));
+  if (probe === undefined) return false;
+  if (probe.ino === home.ino && probe.dev === home.dev) return true;
+  return !(await fs.readdir(root)).includes(upper);
 }

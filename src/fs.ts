@@ -442,3 +442,26 @@ export function readProcLink(p: string): string | undefined {
     return undefined;
   }
 }
+
+/** What statfs(2) says about the filesystem holding a path (numbers as Node reports them). */
+export interface FsStats {
+  /** The filesystem's magic number (f_type), e.g. 0xef53 for ext4, 0x65735546 for FUSE. */
+  readonly type: number;
+  readonly blockSize: number;
+  readonly blocks: number;
+  readonly blocksAvailable: number;
+  /** Total inodes; 0 on filesystems that have no fixed inode table (btrfs, FAT through FUSE). */
+  readonly files: number;
+  readonly filesFree: number;
+}
+
+/**
+ * statfs(2) of the filesystem holding `p` (for `txnfs doctor`). Reported like every other call, but
+ * not part of the swappable implementation: the model filesystems of the crash tests have no
+ * capacity, and only the doctor asks.
+ */
+export async function statfs(p: string): Promise<FsStats> {
+  report('statfs', p, false);
+  const s = await fsp.statfs(p);
+  return { type: s.type, blockSize: s.bsize, blocks: s.blocks, blocksAvailable: s.bavail, files: s.files, filesFree: s.ffree };
+}

@@ -27,3 +27,6 @@ export type { Snapshot } from './generations/snapshot.js';
 export type { Layout } from './generations/setup.js';
 export type { GenerationsRecovery } from './generations/recover.js';
 export type { PinRecord } from './generations/pins.js';
+export { doctor } from './doctor.js';
+export type { DoctorAction, DoctorCheck, DoctorCheckId, DoctorOptions, DoctorReport } from './doctor.js';
+export type { FsLocality } from './fstype.js';

@@ -26,6 +26,8 @@ export const defaults = Object.freeze({
   lockTimeout: 30_000,
   /** Files staged or fsynced at the same time (open descriptors are bounded by this). */
   concurrency: 16,
+  /** begin() warns (once per root) when the root is on a network or FUSE filesystem. */
+  warnUnsafeFs: true,
 });
 
 /** Options shared by `begin()` and `recover()`. */
@@ -158,4 +160,15 @@ export function resolveDir(value: unknown, name: string): string {
   // one root (paths.ts).
   if (hasLoneSurrogate(value)) throw new TxnError(codes.EBADPATH, `The ${name} ${JSON.stringify(value)} contains a lone UTF-16 surrogate, which the filesystem would store as U+FFFD (so two different strings would name one file). Pass a well-formed string (String.prototype.toWellFormed() replaces them).`, { path: value });
   return path.resolve(value);
+}
+
+/**
+ * The `warnUnsafeFs` option of begin(): a boolean, default true. Only begin() takes it; the
+ * one-shot writers take no lock a second host could share the same way, and recover() must not be
+ * noisy at boot.
+ */
+export function resolveWarnUnsafeFs(o: Record<string, unknown>): boolean {
+  const v = o.warnUnsafeFs ?? defaults.warnUnsafeFs;
+  if (typeof v !== 'boolean') throw badArgument('warnUnsafeFs', 'a boolean', v);
+  return v;
 }

@@ -49,7 +49,8 @@ import { backupOriginal } from './backup.js';
 import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { eachLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
-import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions, type ResolvedCommon } from './options.js';
+import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, resolveWarnUnsafeFs, type CommonOptions, type ResolvedCommon } from './options.js';
+import { warnUnsafeFsOnce } from './unsafe-fs.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
 import { PendingWrite, type OutcomeSource } from './outcome.js';
 import { StagedFacts } from './staged.js';
@@ -85,6 +86,13 @@ export interface BeginOptions extends CommonOptions {
    * @default 2
    */
   readonly keepGenerations?: number | undefined;
+  /**
+   * Warn (once per root and process, `process.emitWarning` with code `TXNFS_UNSAFE_FS`) when the
+   * root is on a network or FUSE filesystem, where mkdir + mtime locks are not safe with writers
+   * on several hosts (docs/filesystems.md). Pass `false` when one host writes.
+   * @default true
+   */
+  readonly warnUnsafeFs?: boolean | undefined;
 }
 
 /** Options of `tx.write()`. */
@@ -286,13 +294,15 @@ export class Transaction implements AsyncDisposable {
   #temp: Promise<string> | undefined;
   #aborting: Promise<void> | undefined;
   #detachSignal: () => void = noop;
+  readonly #warnUnsafeFs: boolean;
 
   /** @internal Use {@link begin}. */
-  constructor(dir: string, options: ResolvedCommon, generations?: GenerationsOptions) {
+  constructor(dir: string, options: ResolvedCommon, generations?: GenerationsOptions, warnUnsafeFs = false) {
     this.id = nanoid(12).replace(/^[-_]/, 'x');
     this.dir = dir;
     this.#o = options;
     this.#gen = generations;
+    this.#warnUnsafeFs = warnUnsafeFs;
     const signal = options.signal;
     if (signal !== undefined) {
       const onAbort = (): void => {
@@ -380,6 +390,8 @@ export class Transaction implements AsyncDisposable {
     if (root !== resolvePath(this.dir) && (await isGenerationsRoot(this.dir))) {
       throw new TxnError(codes.ETARGET, `'${this.dir}' is the pointer of a generations root; an in-place transaction would write into a published generation. Pass layout: 'generations'.`, { path: this.dir, txnId: this.id });
     }
+    // Once per root and process, before any lock is made there (unsafe-fs.ts: why NFS/FUSE).
+    if (this.#warnUnsafeFs) warnUnsafeFsOnce(root);
     const home = await openHome(root, this.#o.durable);
     const staging = await createStaging(home.home, this.id, this.#o.timing);
     return { root, home, staging };
@@ -1395,7 +1407,7 @@ export class Transaction implements AsyncDisposable {
   }
 }
 
-const beginKeys = ['dir', 'layout', 'keepGenerations', ...commonKeys] as const;
+const beginKeys = ['dir', 'layout', 'keepGenerations', 'warnUnsafeFs', ...commonKeys] as const;
 const writeKeys = ['mode', 'ifUnchanged', 'exclusive'] as const;
 
 /**
@@ -1412,7 +1424,7 @@ const writeKeys = ['mode', 'ifUnchanged', 'exclusive'] as const;
 export function begin(options?: BeginOptions): Transaction {
   const o = checkOptionsObject(options, 'options', beginKeys);
   const dir = resolveDir(o.dir, 'dir');
-  return new Transaction(dir, resolveCommon(o), resolveLayout(o.layout, o.keepGenerations));
+  return new Transaction(dir, resolveCommon(o), resolveLayout(o.layout, o.keepGenerations), resolveWarnUnsafeFs(o));
 }
 
 /**

@@ -201,7 +201,7 @@ describe('options types', () => {
   });
 
   it('have their defaults exported, frozen', () => {
-    expectTypeOf<keyof typeof defaults>().toEqualTypeOf<'durability' | 'lockStale' | 'lockUpdate' | 'lockTimeout' | 'concurrency'>();
+    expectTypeOf<keyof typeof defaults>().toEqualTypeOf<'durability' | 'lockStale' | 'lockUpdate' | 'lockTimeout' | 'concurrency' | 'warnUnsafeFs'>();
     expectTypeOf(defaults.durability).toEqualTypeOf<Durability>();
     expectTypeOf(defaults.lockStale).toExtend<number>();
     expectTypeOf(defaults.lockUpdate).toEqualTypeOf<number | undefined>();

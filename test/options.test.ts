@@ -10,6 +10,7 @@ describe('defaults', () => {
         "lockStale": 10000,
         "lockTimeout": 30000,
         "lockUpdate": undefined,
+        "warnUnsafeFs": true,
       }
     `);
     expect(Object.isFrozen(defaults)).toBe(true);
@@ -21,6 +22,7 @@ describe('option validation (begin)', () => {
     ['options not an object', 'out', /"options" argument must be an object. Received "out"/, 'TypeError'],
     ['options an array', [], /must be an object. Received \[\] \(type array\)/, 'TypeError'],
     ['unknown key (typo)', { durabilty: 'none' }, /Unknown option "durabilty"/, 'TypeError'],
+    ['warnUnsafeFs not a boolean', { warnUnsafeFs: 'no' }, /"warnUnsafeFs" argument must be a boolean. Received "no"/, 'TypeError'],
     ['dir not a string', { dir: 3 }, /"dir" argument must be a non-empty path string. Received 3/, 'TypeError'],
     ['dir empty', { dir: '' }, /non-empty path string/, 'TypeError'],
     ['durability unknown', { durability: 'paranoid' }, /'full' or 'none'. Received "paranoid"/, 'TypeError'],

@@ -19,6 +19,10 @@ export const exitCodes = {
   needsRecovery: 3,
   /** status, recover: a corrupt journal (or a transaction recovery could not resolve) needs a person. */
   needsPerson: 4,
+  /** doctor: txnfs's guarantees hold only under conditions a warning names (one writer host, ...). */
+  conditional: 5,
+  /** doctor: a guarantee txnfs relies on does not hold on this filesystem. */
+  broken: 6,
   /** exec: txnfs itself failed (usage included), as env, nice and timeout do. */
   execFailed: 125,
   /** exec: the command exists but could not be run. */

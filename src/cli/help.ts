@@ -19,6 +19,7 @@ Commands:
   status    List the transactions pending in <dir>; exit non-zero when recovery is needed
   recover   Finish or discard what crashed transactions left in <dir>
   snapshot  Run a command on one pinned generation of <dir> (generations layout): $TXNFS_SNAPSHOT
+  doctor    Probe the filesystem under [dir] for what txnfs relies on; say what it does where not
 
 Options:
   -h, --help      Show help (also: txnfs <command> --help)
@@ -167,4 +168,34 @@ Exit status:
 Examples:
   txnfs snapshot out -- sh -c 'rsync -a "$TXNFS_SNAPSHOT"/ backup:/out/'
   txnfs snapshot out -- sh -c 'wc -l "$TXNFS_SNAPSHOT"/*.csv'
+`;
+
+export const doctorUsage = 'Usage: txnfs doctor [dir] [--json] [--lock-stale <ms>]';
+
+export const doctorHelp = `${doctorUsage}
+
+Probe the filesystem under [dir] (default: the current directory) for what txnfs relies on:
+atomic rename over a file, directory fsync, hard links (and fs.protected_hardlinks), O_EXCL and
+mkdir exclusivity, mtime granularity against the lock stale time, case folding and Unicode
+normalisation of names, mount points inside the root, the filesystem type (local, FUSE or
+network), free space and inodes. Each line says what txnfs does about it: nothing, a fallback, a
+refusal up front, or a warning. The probes run in a scratch directory inside <dir>/.txnfs/ that
+is removed afterwards; no other file of <dir> is opened.
+
+Options:
+      --json             Print the report as JSON on stdout (the library's doctor() report).
+      --lock-stale <ms>  The lockStale your writers use (default 10000), for the mtime check.
+  -h, --help             Show this help.
+
+Exit status:
+  0  every guarantee holds here (some through a fallback or a refusal)
+  1  txnfs could not probe (e.g. <dir> does not exist or is read-only)
+  2  bad arguments
+  5  the guarantees hold only under the conditions the warnings name (e.g. a network or FUSE
+     filesystem: one writer host only)
+  6  a guarantee does not hold here (rename or O_EXCL broken): do not use txnfs on it
+
+Examples:
+  txnfs doctor /srv/export
+  txnfs doctor . --json | jq '.checks[] | select(.holds | not)'
 `;

@@ -10,7 +10,8 @@ import { isTxnError } from '../errors.js';
 import { SpawnError } from '../exec.js';
 import { exitCodes, UsageError, type Exit } from './command.js';
 import { execCommand } from './exec.js';
-import { execUsage, mainHelp, mainUsage, recoverHelp, recoverUsage, snapshotHelp, snapshotUsage, statusHelp, statusUsage } from './help.js';
+import { doctorHelp, doctorUsage, execUsage, mainHelp, mainUsage, recoverHelp, recoverUsage, snapshotHelp, snapshotUsage, statusHelp, statusUsage } from './help.js';
+import { doctorCommand } from './doctor.js';
 import { recoverCommand } from './recover.js';
 import { statusCommand } from './status.js';
 import { snapshotCommand } from './snapshot.js';
@@ -23,9 +24,9 @@ export interface MainIo {
   readonly version: string;
 }
 
-const commands = ['exec', 'status', 'recover', 'snapshot', 'help'] as const;
-const usages: Record<string, string> = { exec: execUsage, status: statusUsage, recover: recoverUsage, snapshot: snapshotUsage };
-const helps: Record<string, string> = { status: statusHelp, recover: recoverHelp, snapshot: snapshotHelp };
+const commands = ['exec', 'status', 'recover', 'snapshot', 'doctor', 'help'] as const;
+const usages: Record<string, string> = { exec: execUsage, status: statusUsage, recover: recoverUsage, snapshot: snapshotUsage, doctor: doctorUsage };
+const helps: Record<string, string> = { status: statusHelp, recover: recoverHelp, snapshot: snapshotHelp, doctor: doctorHelp };
 
 /** Levenshtein distance, for "did you mean" on a mistyped command (the names are a handful). */
 function distance(a: string, b: string): number {
@@ -104,6 +105,8 @@ export async function main(argv: readonly string[], io: MainIo): Promise<Exit> {
         return await recoverCommand(rest, io.stdout);
       case 'snapshot':
         return await snapshotCommand(rest, io.stdout);
+      case 'doctor':
+        return await doctorCommand(rest, io.stdout);
       default:
         if (first.startsWith('-')) throw new UsageError(undefined, `unknown option '${first}'`);
         throw new UsageError(undefined, `unknown command '${first}'.${suggestion(first)}`);
