@@ -7,7 +7,7 @@
  * blocks every commit in the root. Read-only, takes no lock; one lstat per staged file.
  */
 import { homeOf, ownerLockOf, stagingDirOf } from './layout.js';
-import { inspect, type FoundTxn } from './recover.js';
+import { deadTombs, inspect, type FoundTxn } from './recover.js';
 import { openRoot } from './root.js';
 
 /** 'ok': nothing to do. 'needs-recovery': `recover()` will resolve it. 'corrupt': needs a person. */
@@ -31,6 +31,11 @@ export interface StatusReport {
   /** The worst of the transactions' needs. */
   readonly health: Health;
   readonly transactions: TxnStatus[];
+  /**
+   * Lock tombs (`.txnfs/.tomb-*`: locks in the middle of removal) that crashed processes left
+   * behind; `recover()` removes them. Their presence makes `health` 'needs-recovery'.
+   */
+  readonly tombs: string[];
 }
 
 function needsOf(t: FoundTxn): TxnStatus['needs'] {
@@ -51,10 +56,11 @@ export async function status(dir: string, now: () => number = Date.now): Promise
     ageMs: Math.max(0, at - t.mtimeMs),
     needs: needsOf(t),
   }));
+  const tombs = await deadTombs(root);
   const health: Health = transactions.some((t) => t.needs === 'person')
     ? 'corrupt'
-    : transactions.some((t) => t.needs === 'recovery')
+    : transactions.some((t) => t.needs === 'recovery') || tombs.length > 0
       ? 'needs-recovery'
       : 'ok';
-  return { dir: root, health, transactions };
+  return { dir: root, health, transactions, tombs };
 }
