@@ -15,8 +15,10 @@ afterEach(() => {
 function record(root: string): void {
   faults.hook = (e) => {
     // A lock is published by a rename into place: its destination is what matters there.
-    const to = e.dest?.endsWith('.lock') === true ? ` -> ${path.relative(root, e.dest)}` : '';
-    if (e.kind === 'op' && e.mutating) trace.push(`${e.op} ${path.relative(root, e.path)}${to}`);
+    if (e.kind === 'op' && e.mutating) {
+      const to = e.dest?.endsWith('.lock') === true ? ` -> ${path.relative(root, e.dest)}` : '';
+      trace.push(`${e.op} ${path.relative(root, e.path)}${to}`);
+    }
     if (e.kind === 'step') trace.push(`step ${e.name}`);
   };
 }
