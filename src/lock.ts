@@ -4,7 +4,10 @@
  * proper-lockfile gives a lock that works across processes and on network filesystems (mkdir is
  * atomic there, mtime is the heartbeat). txnfs adds three things through the `fs` option it accepts:
  *
- * 1. Every lock directory holds an `owner` file {host, pid, start, token, stale}. A lock whose owner
+ * 1. Every lock directory holds an `owner` file {host, pid, start, thread, token, stale}, from the
+ *    moment it exists: it is published complete (made under a private tomb name, record written,
+ *    renamed into place), so no other process ever sees a lock without a record (one that does
+ *    exist, from an older txnfs or a crash, is nobody's after OWNERLESS_GRACE_MS). A lock whose owner
  *    is certainly gone (same host, pid absent or reused; see identity.ts) is reclaimed at once
  *    instead of after the stale time, so recovery at boot after a crash does not wait. So is a
  *    lock that names this very thread of this very process but that none of its live locks
@@ -13,7 +16,9 @@
  * 2. A lock directory is never removed blindly: it is renamed to a unique tomb first (only one
  *    renamer can win), then the tomb is checked to be the lock that was judged dead or is ours,
  *    and only then deleted; otherwise it is renamed back. This closes the race where two processes
- *    judge the same lock stale and the second deletes the lock the first just took.
+ *    judge the same lock stale and the second deletes the lock the first just took. A lock judged
+ *    dead is re-checked (inode, token) right before the rename, so a waiter that lost the race to
+ *    reclaim it does not move aside the lock its winner's successor just published.
  * 3. A compromised lock is recorded, never thrown from a timer (proper-lockfile's default would
  *    crash the host process). `verify()` re-checks ownership by token right before a commit point.
  *
