@@ -4,7 +4,10 @@
  * proper-lockfile gives a lock that works across processes and on network filesystems (mkdir is
  * atomic there, mtime is the heartbeat). txnfs adds three things through the `fs` option it accepts:
  *
- * 1. Every lock directory holds an `owner` file {host, pid, start, token, stale}. A lock whose owner
+ * 1. Every lock directory holds an `owner` file {host, pid, start, thread, token, stale}, from the
+ *    moment it exists: it is published complete (made under a private tomb name, record written,
+ *    renamed into place), so no other process ever sees a lock without a record (one that does
+ *    exist, from an older txnfs or a crash, is nobody's after OWNERLESS_GRACE_MS). A lock whose owner
  *    is certainly gone (same host, pid absent or reused; see identity.ts) is reclaimed at once
  *    instead of after the stale time, so recovery at boot after a crash does not wait. So is a
  *    lock that names this very thread of this very process but that none of its live locks
@@ -13,7 +16,9 @@
  * 2. A lock directory is never removed blindly: it is renamed to a unique tomb first (only one
  *    renamer can win), then the tomb is checked to be the lock that was judged dead or is ours,
  *    and only then deleted; otherwise it is renamed back. This closes the race where two processes
- *    judge the same lock stale and the second deletes the lock the first just took.
+ *    judge the same lock stale and the second deletes the lock the first just took. A lock judged
+ *    dead is re-checked (inode, token) right before the rename, so a waiter that lost the race to
+ *    reclaim it does not move aside the lock its winner's successor just published.
  * 3. A compromised lock is recorded, never thrown from a timer (proper-lockfile's default would
  *    crash the host process). `verify()` re-checks ownership by token right before a commit point.
  *
@@ -146,7 +151,51 @@ function ownerIsDone(dir: string, owner: OwnerRecord): boolean {
  */
 export async function isAbandonedTomb(tomb: string): Promise<boolean> {
   const owner = await readOwner(tomb);
-  return owner !== undefined && ownerIsDone(tomb, owner);
+  if (owner !== undefined) return ownerIsDone(tomb, owner);
+  // No owner record. A tomb is made only by renaming a complete lock (or, as `.tomb-*` too, by an
+  // acquirer preparing the lock it is about to publish), so its record is gone because a remover
+  // unlinked it, or was never written because an acquirer is between its mkdir and its write. In
+  // both cases the tomb's mtime was set by that step (an unlink or a mkdir in it); both are
+  // followed at once by the next step. Untouched for the grace, the tomb belongs to nobody alive.
+  return !moving.has(tomb) && (await ownerlessPastGrace(tomb));
+}
+
+/**
+ * How long a lock directory or tomb may lack its owner record before nobody is judged to be using
+ * it. Every lock is published complete (adapterFor: made under a private name, record written,
+ * renamed into place), so a lock directory without a record comes only from an older txnfs (which
+ * wrote the record right after its mkdir) or from a crash of one; a tomb without a record is one a
+ * remover died in, or an acquirer's private directory in the instant before its record is written.
+ * Those instants last microseconds; 2 s (proper-lockfile's own minimum stale time) leaves a wide
+ * margin. One that stalls longer loses nothing: an acquirer whose private directory is gone
+ * retries, a remover whose tomb is gone is done, and an older txnfs that lost its lock this way is
+ * caught by the token check before its commit point.
+ */
+export const OWNERLESS_GRACE_MS = 2000;
+
+/** True when `dir` has no owner record (none at all, not an unreadable one). */
+async function ownerMissing(dir: string): Promise<boolean> {
+  try {
+    await fs.lstat(path.join(dir, OWNER_FILE));
+    return false;
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ENOENT') return true;
+    if (code === 'ENOTDIR') return false;
+    throw err;
+  }
+}
+
+/** True when `dir` has no owner record and has not changed for the grace. */
+async function ownerlessPastGrace(dir: string): Promise<boolean> {
+  let info: fs.Info;
+  try {
+    info = await fs.lstat(dir);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return false;
+    throw err;
+  }
+  return info.kind === 'dir' && info.mtimeMs < Date.now() - OWNERLESS_GRACE_MS && (await ownerMissing(dir));
 }
 
 function tombFor(lockDir: string): string {
@@ -191,13 +240,26 @@ type Cb<T = void> = (err: NodeJS.ErrnoException | null, value?: T) => void;
 const adapterFor = (record: OwnerRecord) => ({
   mkdir(p: string, cb: Cb): void {
     (async () => {
-      await fs.mkdir(p);
-      // The owner file goes in before proper-lockfile reports the lock as acquired, so a lock we
-      // hold always names us (or, for the instant in between, is judged by mtime alone).
+      // The lock is published complete: made under a private tomb name, its owner record written,
+      // then renamed into place. A lock directory at `p` therefore always names its owner; with a
+      // plain mkdir there was an instant without a record, in which a waiter that had judged the
+      // previous (dead) holder's lock could move this new one aside, making its taker fail with
+      // ENOENT writing the record (issue 12, item 8). Should this process die in between, the
+      // private directory is an abandoned tomb that recover() removes.
+      const temp = tombFor(p);
+      await fs.mkdir(temp);
       try {
-        await writeSmallFile(path.join(p, OWNER_FILE), JSON.stringify(record), false);
+        await writeSmallFile(path.join(temp, OWNER_FILE), JSON.stringify(record), false);
+        // rename() replaces an empty directory: look first, so that an owner-less lock left by an
+        // older txnfs is judged (reclaimIfOwnerGone), not silently replaced.
+        if (await fs.lstat(p).then(() => true, () => false)) throw held_(p);
+        await fs.rename(temp, p);
       } catch (err) {
-        await fs.removeTree(p).catch(() => undefined);
+        await removeKnown(temp, [path.join(temp, OWNER_FILE)], []).catch(() => undefined);
+        const code = errnoOf(err);
+        // ENOTEMPTY/EEXIST: someone published first. ENOENT: our private directory was removed as
+        // an abandoned tomb while we stalled. Both mean "retry", which ELOCKED-by-EEXIST gives.
+        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT') throw held_(p);
         throw err;
       }
     })().then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
@@ -232,6 +294,11 @@ const adapterFor = (record: OwnerRecord) => ({
 // proper-lockfile's own minimum; also the floor for judging others' locks.
 const staleFloor = 2000;
 
+/** What proper-lockfile's mkdir must fail with for "the lock is taken" (it turns EEXIST into ELOCKED). */
+function held_(p: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`lock directory '${p}' exists`), { code: 'EEXIST' });
+}
+
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -252,8 +319,31 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 /** If the owner of `lockDir` is certainly gone, remove the lock. True when the lock is gone. */
 async function reclaimIfOwnerGone(lockDir: string): Promise<boolean> {
+  let before: fs.Info;
+  try {
+    before = await fs.lstat(lockDir);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return true;
+    throw err;
+  }
   const owner = await readOwner(lockDir);
-  if (owner === undefined || !ownerIsDone(lockDir, owner)) return false;
+  if (owner === undefined) {
+    // No record past the grace: an older txnfs died between its mkdir and its record.
+    if (!(await ownerlessPastGrace(lockDir))) return false;
+    return removeLockIf(lockDir, async (tomb) => (await fs.lstat(tomb)).ino === before.ino && (await ownerlessPastGrace(tomb)));
+  }
+  if (!ownerIsDone(lockDir, owner)) return false;
+  // Many waiters judge one dead lock at once; the first to move it aside wins, and another may
+  // publish a new lock at once. Judging took a while (/proc reads), so make sure, right before
+  // moving it, that the lock is still the very directory judged: moving a live lock aside makes
+  // its taker fail if a third takes the place meanwhile (the move back then fails). After the
+  // move, the tomb's token decides again.
+  const now = await fs.lstat(lockDir).catch((err: unknown) => {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (now === undefined) return true;
+  if (now.ino !== before.ino || (await readOwner(lockDir))?.token !== owner.token) return false;
   return removeLockIf(lockDir, async (tomb) => (await readOwner(tomb))?.token === owner.token);
 }
 
@@ -372,6 +462,9 @@ export async function lockState(lockDir: string, stale: number): Promise<LockSta
   if (mine !== undefined) return 'held';
   const owner = await readOwner(lockDir);
   if (owner !== undefined && ownerIsDone(lockDir, owner)) return 'dead';
+  // A lock without a record is never mid-acquisition (locks are published complete): past a
+  // short grace for an older txnfs between its mkdir and its record, nobody holds it.
+  if (owner === undefined && (await ownerlessPastGrace(lockDir))) return 'dead';
   const limit = Math.max(owner?.stale ?? 0, stale, staleFloor);
   return info.mtimeMs < Date.now() - limit ? 'dead' : 'held';
 }
@@ -381,6 +474,7 @@ export async function removeDeadLock(lockDir: string, stale: number): Promise<vo
   await removeLockIf(lockDir, async (tomb) => {
     const owner = await readOwner(tomb);
     if (owner !== undefined && ownerIsDone(lockDir, owner)) return true;
+    if (owner === undefined && (await ownerlessPastGrace(tomb))) return true;
     const info = await fs.stat(tomb);
     return info.mtimeMs < Date.now() - Math.max(owner?.stale ?? 0, stale, staleFloor);
   });

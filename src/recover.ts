@@ -340,6 +340,29 @@ export async function inspect(dir: string, options: { lockStale?: number } = {})
   return found;
 }
 
+/**
+ * Whether the lock tomb `p` was left behind and recover() removes it: one older than the stale
+ * time, or one whose owner is gone (a crash during a lock release), or one without an owner record
+ * untouched for a short grace (its remover died between the record and the directory; see
+ * lock.ts, OWNERLESS_GRACE_MS). A fresh one of a live process may be about to be renamed back.
+ */
+async function isDeadTomb(p: string, stale: number): Promise<boolean> {
+  const info = await fs.lstat(p).catch(() => undefined);
+  return info !== undefined && (info.mtimeMs < Date.now() - stale || (await isAbandonedTomb(p)));
+}
+
+/**
+ * The lock tombs in the home of the root `root` that recover() would remove now (paths).
+ * Read-only; for `txnfs status`.
+ */
+export async function deadTombs(root: string, stale = 10_000): Promise<string[]> {
+  const home = homeOf(root);
+  const { tombs } = await listIds(home);
+  const dead: string[] = [];
+  for (const tomb of tombs.sort()) if (await isDeadTomb(path.join(home, tomb), stale)) dead.push(path.join(home, tomb));
+  return dead;
+}
+
 /** Everything `recoverLocked` needs. */
 export interface RecoverContext {
   readonly root: string;
@@ -453,8 +476,7 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
       // one whose owner is gone (a crash during a lock release), was left behind; a fresh one of a
       // live process may be about to be renamed back, so it is left alone.
       const p = `${ctx.home}/${tomb}`;
-      const info = await fs.lstat(p).catch(() => undefined);
-      if (info !== undefined && (info.mtimeMs < Date.now() - ctx.timing.stale || (await isAbandonedTomb(p)))) {
+      if (await isDeadTomb(p, ctx.timing.stale)) {
         await fs.removeTree(p);
         removedSomething = true;
       }

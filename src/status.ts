@@ -7,7 +7,7 @@
  * blocks every commit in the root. Read-only, takes no lock; one lstat per staged file.
  */
 import { homeOf, ownerLockOf, stagingDirOf } from './layout.js';
-import { inspect, type FoundTxn } from './recover.js';
+import { deadTombs, inspect, type FoundTxn } from './recover.js';
 import { openRoot } from './root.js';
 import { isGenerationsRoot } from './generations/setup.js';
 import { generationsStatus, type GenerationsStatus } from './generations/recover.js';
@@ -36,6 +36,11 @@ export interface StatusReport {
   readonly transactions: TxnStatus[];
   /** Generations layout only: the current generation, the retained ones and the live pins. */
   readonly generations?: GenerationsStatus;
+  /**
+   * Lock tombs (`.txnfs/.tomb-*`: locks in the middle of removal) that crashed processes left
+   * behind; `recover()` removes them. Their presence makes `health` 'needs-recovery'.
+   */
+  readonly tombs: string[];
 }
 
 function needsOf(t: FoundTxn): TxnStatus['needs'] {
@@ -58,10 +63,11 @@ export async function status(dir: string, now: () => number = Date.now): Promise
     ageMs: Math.max(0, at - t.mtimeMs),
     needs: needsOf(t),
   }));
+  const tombs = await deadTombs(root);
   const health: Health = transactions.some((t) => t.needs === 'person')
     ? 'corrupt'
-    : transactions.some((t) => t.needs === 'recovery')
+    : transactions.some((t) => t.needs === 'recovery') || tombs.length > 0
       ? 'needs-recovery'
       : 'ok';
-  return gen === undefined ? { dir: root, health, transactions } : { dir: gen.pointer, health, transactions, generations: gen };
+  return gen === undefined ? { dir: root, health, transactions, tombs } : { dir: gen.pointer, health, transactions, tombs, generations: gen };
 }

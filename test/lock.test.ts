@@ -233,9 +233,16 @@ describe('a lockTimeout longer than a Node timer can wait (2^31 ms)', () => {
   it('an abort still cuts an endless wait', async () => {
     const lockDir = path.join(tmpdir(), 'root.lock');
     let releaseFirst!: () => void;
+    let holding!: () => void;
+    const held = new Promise<void>((r) => {
+      holding = r;
+    });
     const first = withRootLock(lockDir, timing, undefined, () => new Promise<void>((r) => {
       releaseFirst = r;
+      holding();
     }));
+    // The wait to cut is for a holder that holds: the first acquisition may take a while under load.
+    await held;
     const second = withRootLock(lockDir, { ...timing, timeout: Number.POSITIVE_INFINITY }, AbortSignal.timeout(100), async () => undefined);
     await expect(second).rejects.toMatchObject({ name: 'TimeoutError' });
     releaseFirst();

@@ -21,9 +21,11 @@ function headline(r: StatusReport): string {
   const dead = r.transactions.filter((t) => t.needs === 'recovery').length;
   const corrupt = r.transactions.filter((t) => t.needs === 'person').length;
   const lines: string[] = [];
-  if (r.transactions.length === 0) lines.push(`${r.dir}: clean, no transaction pending.`);
+  if (r.transactions.length === 0 && r.tombs.length === 0) lines.push(`${r.dir}: clean, no transaction pending.`);
+  else if (r.transactions.length === 0) lines.push(`${r.dir}: no transaction pending.`);
   else if (dead === 0 && corrupt === 0) lines.push(`${r.dir}: nothing to recover; ${plural(live, 'transaction')} in progress.`);
   if (dead > 0) lines.push(`${r.dir}: ${plural(dead, 'dead transaction')} to recover. Run: txnfs recover ${shellQuote(r.dir)}`);
+  if (r.tombs.length > 0) lines.push(`${r.dir}: ${plural(r.tombs.length, 'lock tomb')} left by crashed processes. Run: txnfs recover ${shellQuote(r.dir)}`);
   if (corrupt > 0) {
     lines.push(`${r.dir}: ${plural(corrupt, 'corrupt journal')} need${corrupt === 1 ? 's' : ''} a person; commits in this root are refused until ${corrupt === 1 ? 'it is' : 'they are'} removed.`);
   }
