@@ -976,7 +976,8 @@ export class Transaction implements AsyncDisposable {
       // write-file-atomic's chown), so replacing /etc-style files does not hand them to root.
       const mode = this.#modes.get(code) ?? old?.mode ?? s.mode;
       const owner = isRoot && old !== undefined && (old.uid !== s.uid || old.gid !== s.gid) ? { uid: old.uid, gid: old.gid } : undefined;
-      if (mode !== s.mode || owner !== undefined) fixups.push({ staged: code, mode: mode !== s.mode ? mode : undefined, owner });
+      // With a new owner the mode is set again even when unchanged: the chown cleared any set-id bits.
+      if (mode !== s.mode || owner !== undefined) fixups.push({ staged: code, mode: mode !== s.mode || owner !== undefined ? mode : undefined, owner });
       entries.addWrite(real, code, old, s.ino, s.bytes, mode);
       bytes += s.bytes;
       written++;
@@ -996,8 +997,9 @@ export class Transaction implements AsyncDisposable {
     const durable = this.#o.durable;
     await eachLimit(plan.fixups, this.#o.concurrency, async (f) => {
       const p = stagedFile(dir, f.staged);
-      if (f.mode !== undefined) await fs.chmod(p, f.mode);
+      // chown first: it clears setuid/setgid, so the exact mode is set after it (as replace.ts does).
       if (f.owner !== undefined) await fs.chown(p, f.owner.uid, f.owner.gid);
+      if (f.mode !== undefined) await fs.chmod(p, f.mode);
       // The new mode or owner is inode metadata the journal relies on: a 0600 secret must not come
       // back 0644 after a power loss.
       if (durable) await fs.syncFile(p);
