@@ -463,6 +463,10 @@ const recoverKeys = [...commonKeys, 'dryRun', 'onProgress'] as const;
  * concurrently with live transactions in other processes: it never touches a transaction whose
  * owner is alive, and it reads only `<dir>/.txnfs/`.
  *
+ * A root that does not exist resolves with an empty report: no transaction can have run there, and
+ * a boot script may run before the directory is first made. (`txnfs recover` and `txnfs status`,
+ * given a path by a person, exit 1 for it instead: there it is most likely a typo.)
+ *
  * Resolves with a report; journals that fail their checksum are reported in `corrupt` and left in
  * place (they never make it reject). Rejects with `ELOCKED` if another process holds the root lock
  * for longer than `lockTimeout`, and with `EFS` (the fs error as `cause`) if the filesystem fails.

@@ -41,7 +41,7 @@ function needsOf(t: FoundTxn): TxnStatus['needs'] {
 
 /** The status of the root `dir`, which must exist. */
 export async function status(dir: string, now: () => number = Date.now): Promise<StatusReport> {
-  const root = await openRoot(dir);
+  const root = await openRoot(dir, 'look');
   const found = await inspect(root);
   const at = now();
   const transactions = found.map((t): TxnStatus => ({

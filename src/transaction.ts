@@ -38,7 +38,8 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { nanoid } from 'nanoid';
 import * as fs from './fs.js';
-import { badArgument, codes, describeValue, errnoOf, isTxnError, TxnError } from './errors.js';
+import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
+import { booleanOption, jsonText, modeOption } from './file-options.js';
 import { mutated, step } from './faults.js';
 import { syncDir, syncDirs, writeAll, writeChunks } from './durable.js';
 import { chunkBytes, toSource, type WriteData } from './data.js';
@@ -192,17 +193,6 @@ const noop = (): void => undefined;
 
 /** How much a `createWriteStream()` buffers while a write is in flight (see there). */
 const STREAM_BUFFER = 1024 * 1024;
-
-function checkMode(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number') throw badArgument('mode', 'an integer from 0 to 0o7777', value);
-  if (!Number.isInteger(value) || value < 0 || value > 0o7777) {
-    const err = new RangeError(`The "mode" option must be an integer from 0 to 0o7777. Received ${describeValue(value)}`);
-    (err as { code?: string }).code = 'ERR_OUT_OF_RANGE';
-    throw err;
-  }
-  return value;
-}
 
 function isAbortError(err: unknown, signal: AbortSignal | undefined): boolean {
   return (signal?.aborted === true && err === signal.reason) || (err instanceof Error && err.name === 'AbortError');
@@ -485,7 +475,7 @@ export class Transaction implements AsyncDisposable {
     const target = checkTarget(this.dir, path);
     const source = toSource(data);
     const o = checkOptionsObject(options, 'options', writeKeys);
-    const mode = checkMode(o.mode);
+    const mode = modeOption(o.mode);
     this.#addConditions(target, o);
     const staged = this.#nextStaged++;
     this.#addOp(target.rel, staged, mode);
@@ -502,10 +492,9 @@ export class Transaction implements AsyncDisposable {
   writeJson(path: string, value: unknown, options?: WriteJsonOptions): Promise<void> {
     this.#assertOpen('writeJson');
     const o = checkOptionsObject(options, 'options', [...writeKeys, 'spaces', 'replacer']);
-    const text = JSON.stringify(value, o.replacer as never, o.spaces as never) as string | undefined;
-    if (text === undefined) throw badArgument('value', 'JSON-serialisable', value);
+    const text = jsonText(value, o);
     const { spaces: _spaces, replacer: _replacer, ...writeOptions } = o;
-    return this.write(path, `${text}\n`, writeOptions as WriteOptions);
+    return this.write(path, text, writeOptions as WriteOptions);
   }
 
   /**
@@ -568,7 +557,7 @@ export class Transaction implements AsyncDisposable {
     const target = checkTarget(this.dir, path);
     if (typeof file !== 'string' || file.length === 0 || file.includes('\0')) throw badArgument('file', 'a non-empty path string', file);
     const o = checkOptionsObject(options, 'options', ['mode']);
-    const mode = checkMode(o.mode);
+    const mode = modeOption(o.mode);
     const staged = this.#nextStaged++;
     this.#addOp(target.rel, staged, mode);
     return this.#enqueue(staged, { adopt: resolvePath(file) }, target.rel);
@@ -669,7 +658,7 @@ export class Transaction implements AsyncDisposable {
     this.#assertOpen('createWriteStream');
     const target = checkTarget(this.dir, path);
     const o = checkOptionsObject(options, 'options', writeKeys);
-    const mode = checkMode(o.mode);
+    const mode = modeOption(o.mode);
     this.#addConditions(target, o);
     const n = this.#nextStaged++;
     this.#addOp(target.rel, n, mode);
@@ -734,8 +723,7 @@ export class Transaction implements AsyncDisposable {
   #addConditions(target: TargetPath, o: Record<string, unknown>): void {
     const conditions: Condition[] = [];
     if (o.ifUnchanged !== undefined) conditions.push({ target, expected: checkVersion(o.ifUnchanged, 'options.ifUnchanged'), via: 'ifUnchanged' });
-    if (o.exclusive !== undefined && typeof o.exclusive !== 'boolean') throw badArgument('options.exclusive', 'a boolean', o.exclusive);
-    if (o.exclusive === true) conditions.push({ target, expected: { exists: false }, via: 'exclusive' });
+    if (booleanOption(o, 'exclusive', false)) conditions.push({ target, expected: { exists: false }, via: 'exclusive' });
     this.#conditions.push(...conditions);
   }
 
@@ -836,8 +824,16 @@ export class Transaction implements AsyncDisposable {
       const r = await resolver.target(c.target.rel);
       const abs = join(root, r.rel);
       const unmet = await unmetCondition(c.expected, r.existing, () => fs.readFile(abs));
+      if (unmet !== undefined && c.via === 'exclusive') {
+        // Nothing was read, and a retry would meet the same file: say what exclusive refused.
+        throw new TxnError(
+          codes.EPRECONDITION,
+          `The exclusive (create-only) condition on '${c.target.rel}' does not hold: ${unmet}. { exclusive: true } refuses to replace an existing file, so nothing was committed. Remove it first, or write without exclusive to replace it.`,
+          { path: c.target.rel, txnId: this.id },
+        );
+      }
       if (unmet !== undefined) {
-        const how = c.via === 'exclusive' ? 'exclusive (create-only)' : c.via === 'expect' ? 'expect()' : 'ifUnchanged';
+        const how = c.via === 'expect' ? 'expect()' : 'ifUnchanged';
         throw new TxnError(
           codes.EPRECONDITION,
           `The ${how} condition on '${c.target.rel}' does not hold: ${unmet}. Another writer changed it since it was read; nothing was committed. Read it again and retry.`,

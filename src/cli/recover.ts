@@ -62,7 +62,7 @@ export async function recoverCommand(argv: readonly string[], out: NodeJS.Writab
   });
   const dir = oneDir(NAME, positionals);
   const json = values.json === true;
-  const root = await openRoot(dir);
+  const root = await openRoot(dir, 'look');
   const bar = json ? undefined : new ProgressBar(out);
   let report: RecoverReport;
   try {

@@ -158,6 +158,9 @@ describe('txnfs recover', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/does not exist/);
+    // Issue 12 item 15: recover creates nothing, so "creates nothing outside the root" was beside the point.
+    expect(r.stderr).toMatch(/check the path/);
+    expect(r.stderr).not.toMatch(/Create it first|creates nothing outside/);
     expect(fs.existsSync(missing)).toBe(false);
   });
 });
