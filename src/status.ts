@@ -7,6 +7,8 @@
  * blocks every commit in the root. Read-only, takes no lock; one lstat per staged file.
  */
 import { homeOf, ownerLockOf, stagingDirOf } from './layout.js';
+import { defaults } from './options.js';
+import { findOrphans } from './orphans.js';
 import { inspect, type FoundTxn } from './recover.js';
 import { openRoot } from './root.js';
 
@@ -31,6 +33,11 @@ export interface StatusReport {
   /** The worst of the transactions' needs. */
   readonly health: Health;
   readonly transactions: TxnStatus[];
+  /**
+   * Temp files and update() locks that dead single-file writers left (what `recover()` removes, as
+   * it would judge them with the default lockStale), with the temps' total size in bytes.
+   */
+  readonly orphans: { readonly count: number; readonly bytes: number; readonly paths: string[] };
 }
 
 function needsOf(t: FoundTxn): TxnStatus['needs'] {
@@ -51,10 +58,14 @@ export async function status(dir: string, now: () => number = Date.now): Promise
     ageMs: Math.max(0, at - t.mtimeMs),
     needs: needsOf(t),
   }));
+  const orphanFiles = await findOrphans(homeOf(root), defaults.lockStale);
+  const orphans = { count: orphanFiles.paths.length, bytes: orphanFiles.bytes, paths: orphanFiles.paths };
+  // Orphans count as needing recovery: they hold disk space (a killed stream's temp can be large)
+  // and recover() removes them, so `txnfs recover --dry-run` exits 3 for them too.
   const health: Health = transactions.some((t) => t.needs === 'person')
     ? 'corrupt'
-    : transactions.some((t) => t.needs === 'recovery')
+    : transactions.some((t) => t.needs === 'recovery') || orphans.count > 0
       ? 'needs-recovery'
       : 'ok';
-  return { dir: root, health, transactions };
+  return { dir: root, health, transactions, orphans };
 }

@@ -12,7 +12,7 @@ import { runMain } from '../helpers/main.js';
 import { corruptJournal, crashAt } from '../helpers/crash-at.js';
 import { leftovers, snapshot, tmpdir } from '../helpers/tmp.js';
 
-const reportKeys = ['dir', 'dryRun', 'rolledForward', 'rolledBack', 'discarded', 'skipped', 'corrupt', 'foreign', 'failed', 'superseded', 'orphans', 'durationMs'];
+const reportKeys = ['dir', 'dryRun', 'rolledForward', 'rolledBack', 'discarded', 'skipped', 'corrupt', 'foreign', 'failed', 'superseded', 'orphans', 'orphanBytes', 'durationMs'];
 const content = (name: string, size: number): string => name.repeat(Math.ceil(size / name.length)).slice(0, size);
 
 describe('txnfs recover', () => {

@@ -19,7 +19,7 @@ describe('txnfs status', () => {
     expect(r).toMatchObject({ status: 0, stderr: '' });
     expect(r.stdout).toBe(`${dir}: clean, no transaction pending.\n`);
     const j = txnfs(['status', dir, '--json']);
-    expect(JSON.parse(j.stdout)).toEqual({ dir, health: 'ok', transactions: [] });
+    expect(JSON.parse(j.stdout)).toEqual({ dir, health: 'ok', transactions: [], orphans: { count: 0, bytes: 0, paths: [] } });
   });
 
   it('a dead staging transaction: exit 3, with its id, state, owner, age, entries and bytes', () => {
