@@ -163,6 +163,10 @@ interface TrackedStream {
   readonly stream: Writable;
   readonly done: Promise<void>;
   readonly rel: string;
+  /** Whether something is still writing into it (see #awaitStream). */
+  readonly busy: () => boolean;
+  /** Called when a write completes; commit() sets it while it waits for the stream. */
+  onWritten: (() => void) | undefined;
 }
 
 /**
@@ -645,7 +649,8 @@ export class Transaction implements AsyncDisposable {
 
   /**
    * A Writable whose bytes become the new content of `path` at commit. commit() waits for the
-   * stream to finish; a stream that errored, or was never ended, fails the commit. Streams are not
+   * stream to finish while something still writes into it (a pipe, a write in flight, a pending
+   * pipeline()); a stream that errored, or will never end, fails the commit (ESTAGE). Streams are not
    * counted against `concurrency`: each holds one descriptor from its first write to its end.
    *
    * @example
@@ -664,6 +669,8 @@ export class Transaction implements AsyncDisposable {
     this.#addOp(target.rel, n, mode);
     let handle: fs.Handle | undefined;
     let bytes = 0;
+    let inFlight = 0;
+    let pipes = 0;
     const open = async (): Promise<fs.Handle> => {
       if (handle !== undefined) return handle;
       const setup = await this.#setupOnce();
@@ -672,27 +679,36 @@ export class Transaction implements AsyncDisposable {
       if (mode !== undefined) await handle.chmod(mode);
       return handle;
     };
+    const written = (callback: (err?: Error | null) => void) => (err?: unknown): void => {
+      inFlight--;
+      callback(err as Error | null | undefined);
+      tracked.onWritten?.();
+    };
     const stream = new Writable({
       // Chunks that arrive while a write is in flight are buffered (up to this much before the
       // producer is told to wait) and then written together by one writev: a 1 GiB stream of
       // 64 KiB chunks makes a few thousand system calls, not 16,384 one-chunk round trips.
       highWaterMark: STREAM_BUFFER,
       write: (chunk: Uint8Array, _encoding, callback) => {
+        inFlight++;
+        const done = written(callback);
         (async () => {
           const h = handle ?? (await open());
           this.#stillStaging();
           await writeAll(h, chunk);
           bytes += chunk.length;
-        })().then(() => callback(), callback);
+        })().then(() => done(), done);
       },
       writev: (chunks, callback) => {
+        inFlight++;
+        const done = written(callback);
         (async () => {
           const h = handle ?? (await open());
           this.#stillStaging();
           const buffers = chunks.map((c) => c.chunk as Uint8Array);
           await writeChunks(h, buffers);
           for (const b of buffers) bytes += b.length;
-        })().then(() => callback(), callback);
+        })().then(() => done(), done);
       },
       final: (callback) => {
         (async () => {
@@ -715,7 +731,25 @@ export class Transaction implements AsyncDisposable {
     // the process; the error surfaces at commit() instead.
     const done = finished(stream);
     done.catch(noop);
-    this.#streams.push({ stream, done, rel: target.rel });
+    // Who is still writing into it, for commit() (#awaitStream): a Readable piped into it ('pipe'
+    // until 'unpipe'), a write in flight or buffered, or a pipeline()/finished() waiting for it to
+    // finish (pipeline() from an async iterable writes between awaits, with no pipe and, between
+    // chunks, no write in flight, but it always watches 'finish'). Our own finished() above is the
+    // baseline.
+    stream.on('pipe', () => pipes++);
+    stream.on('unpipe', () => {
+      pipes--;
+      tracked.onWritten?.();
+    });
+    const ownFinishListeners = stream.listenerCount('finish');
+    const tracked: TrackedStream = {
+      stream,
+      done,
+      rel: target.rel,
+      busy: () => pipes > 0 || inFlight > 0 || stream.writableLength > 0 || stream.listenerCount('finish') > ownFinishListeners,
+      onWritten: undefined,
+    };
+    this.#streams.push(tracked);
     return stream;
   }
 
@@ -843,13 +877,58 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
+  /**
+   * Wait until a stream from createWriteStream() has ended, as long as something is still writing
+   * into it (TrackedStream.busy: piped into, a write in flight, a pipeline waiting for it). One
+   * that is open with none of these will never end: it is destroyed and fails the commit with
+   * ESTAGE. Idleness is judged a turn of the event loop later (setImmediate), because a source
+   * that ends unpipes first and calls end() right after. The AbortSignal always cuts the wait.
+   */
+  async #awaitStream(t: TrackedStream): Promise<void> {
+    const s = t.stream;
+    const over = (): boolean => s.writableEnded || s.errored !== null || s.destroyed;
+    if (over()) return;
+    const signal = this.#o.signal;
+    await new Promise<void>((resolve) => {
+      let settled = false;
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
+        t.onWritten = undefined;
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        s.destroy();
+        finish();
+      };
+      const check = (): void => {
+        if (settled) return;
+        if (over()) return finish();
+        if (t.busy()) return;
+        setImmediate(() => {
+          if (settled) return;
+          if (over()) return finish();
+          if (t.busy()) return;
+          s.destroy();
+          this.#fail(new TxnError(codes.ESTAGE, `The stream for '${t.rel}' was never ended: it is open, nothing is piped into it and no write is in flight. Call end() (or finish the pipeline) before commit().`, { path: t.rel, txnId: this.id }), t.rel);
+          finish();
+        });
+      };
+      if (signal?.aborted === true) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      t.onWritten = check;
+      t.done.then(finish, finish);
+      check();
+    });
+    // The abort is the reason the stream stopped, not a staging failure: commit() reports EABORTED.
+    signal?.throwIfAborted();
+  }
+
   /** Wait for every staging task and stream; throw the first failure. */
   async #settleStaging(): Promise<void> {
     for (const t of this.#streams) {
-      if (t.stream.errored === null && !t.stream.writableEnded) {
-        t.stream.destroy();
-        this.#fail(new TxnError(codes.ESTAGE, `The stream for '${t.rel}' was never ended. Call end() (or finish the pipeline) before commit().`, { path: t.rel, txnId: this.id }), t.rel);
-      }
+      await this.#awaitStream(t);
       await t.done.catch((err: unknown) => this.#fail(err, t.rel));
     }
     while (this.#workers.size > 0) await Promise.all(this.#workers);
