@@ -27,10 +27,31 @@ export function toSource(data: unknown, argName = 'data'): Source {
   if (ArrayBuffer.isView(data)) return { bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   if (data instanceof ArrayBuffer) return { bytes: new Uint8Array(data) };
   if (typeof data === 'object' && data !== null) {
-    if (typeof (data as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') return { chunks: data as AsyncIterable<unknown> };
+    if (typeof (data as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+      guardErrors(data);
+      return { chunks: data as AsyncIterable<unknown> };
+    }
     if (typeof (data as Iterable<unknown>)[Symbol.iterator] === 'function') return { chunks: data as Iterable<unknown> };
   }
   throw badArgument(argName, 'a string, Buffer, Uint8Array, ArrayBuffer, an (async) iterable of chunks, or a Readable stream', data);
+}
+
+/**
+ * A stream may emit 'error' before txnfs starts reading it (createReadStream of a missing file
+ * fails on its first tick; a transaction reads its data later, at staging or commit). An 'error'
+ * event with no listener ends the process, so one is attached the moment the stream is accepted.
+ * Nothing is lost by it: a Readable keeps the error (`errored`) and its async iterator throws it
+ * when txnfs reads, which the caller gets as ESTAGE; a stream never read (the transaction was
+ * aborted) is the caller's, and its error needs no second report.
+ */
+function guardErrors(data: object): void {
+  const emitter = data as { on?: unknown };
+  if (typeof emitter.on !== 'function') return;
+  (data as NodeJS.EventEmitter).on('error', ignoreHere);
+}
+
+function ignoreHere(): void {
+  // Reported by the read that follows (see guardErrors), not here.
 }
 
 /** Convert one chunk of an iterable to bytes; throws TypeError for a chunk of the wrong type. */

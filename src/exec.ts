@@ -125,6 +125,38 @@ function listed(items: readonly string[]): string {
   return items.length > MAX_LISTED ? `${shown} and ${items.length - MAX_LISTED} more` : shown;
 }
 
+/**
+ * After the commit: how long a staging dir that is still (or again) there is removed again, and
+ * how long it must stay gone. It comes back when a process the command left running in the
+ * background writes into TXNFS_OUT during the commit's cleanup (`mkdir -p` recreates the whole
+ * path). The commit has landed by then; this only keeps that writer's debris out of `.txnfs/`.
+ */
+export const EXEC_SETTLE = Object.freeze({ pollMs: 50, quietMs: 250, maxMs: 2000 });
+
+/**
+ * Remove `staging` (this run's staging dir, committed and released) until it has stayed gone for
+ * `quietMs`, within `maxMs`. Nothing to do, at no cost, when the commit's cleanup removed it and
+ * nothing brought it back. Returns a warning when it is still there at the end (recover() removes
+ * it later: its owner, this process, will be dead).
+ */
+async function settleStaging(staging: string): Promise<string | undefined> {
+  const exists = (): Promise<boolean> => fs.lstat(staging).then(() => true, () => false);
+  if (!(await exists())) return undefined;
+  const started = Date.now();
+  let lastSeen = started;
+  while (Date.now() - started < EXEC_SETTLE.maxMs) {
+    if (await exists()) {
+      lastSeen = Date.now();
+      await fs.removeTree(staging).catch(() => undefined);
+    } else if (Date.now() - lastSeen >= EXEC_SETTLE.quietMs) {
+      return undefined;
+    }
+    await new Promise((resolve) => setTimeout(resolve, EXEC_SETTLE.pollMs));
+  }
+  if (!(await exists())) return undefined;
+  return `A process the command left running is still writing into TXNFS_OUT after the commit, so the staging dir '${staging}' keeps coming back; it was left for recover() to remove. Wait for background processes before the command exits (in sh: wait).`;
+}
+
 interface ChildExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -224,7 +256,8 @@ export async function runExec(o: ExecOptions): Promise<ExecOutcome> {
     // from here on reaches it through `ac` and never an open transaction.
     committing = true;
     const commit = await tx.commit();
-    return outcome('committed', exit, commit);
+    const leftover = await settleStaging(path.dirname(out));
+    return outcome('committed', exit, leftover === undefined ? commit : { ...commit, warnings: [...commit.warnings, leftover] });
   } catch (err) {
     if (tx.state === 'open') await tx.abort().catch(() => undefined);
     if (received !== null && isTxnError(err) && err.code === codes.EABORTED) return outcome('interrupted', exit);

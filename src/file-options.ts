@@ -145,7 +145,12 @@ function typeError(name: string, expected: string, value: unknown): TypeError {
   return err;
 }
 
-function booleanOption(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
+/**
+ * The validators below are shared by the single-file calls and the transaction API (`tx.write`,
+ * `tx.writeJson`, `tx.adopt`, `tx.createWriteStream`), so one option refused by both is refused
+ * with the same class and message (test/option-parity.test.ts).
+ */
+export function booleanOption(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
   const v = o[key];
   if (v === undefined) return fallback;
   if (typeof v !== 'boolean') throw typeError(key, 'a boolean', v);
@@ -199,4 +204,24 @@ export function resolveFileOptions(options: unknown, allowed: readonly string[])
     encoding: encodingOption(o.encoding),
   };
   return { o, resolved };
+}
+
+/** `spaces` and `replacer` of a writeJson, checked as JSON.stringify would take them. */
+export function jsonOptions(o: Record<string, unknown>): { spaces: number | string | undefined; replacer: ((this: unknown, key: string, value: unknown) => unknown) | (number | string)[] | null | undefined } {
+  const { replacer, spaces } = o;
+  if (replacer !== undefined && replacer !== null && typeof replacer !== 'function' && !Array.isArray(replacer)) {
+    throw badArgument('replacer', 'a function, an array or null', replacer);
+  }
+  if (spaces !== undefined && typeof spaces !== 'number' && typeof spaces !== 'string') {
+    throw badArgument('spaces', 'a number or a string', spaces);
+  }
+  return { spaces, replacer: replacer as never };
+}
+
+/** `value` as JSON text with its trailing newline; a TypeError for a value JSON cannot represent. */
+export function jsonText(value: unknown, o: Record<string, unknown>): string {
+  const { replacer, spaces } = jsonOptions(o);
+  const text = JSON.stringify(value, replacer as never, spaces) as string | undefined;
+  if (text === undefined) throw badArgument('value', 'a value JSON can represent', value);
+  return `${text}\n`;
 }

@@ -12,9 +12,9 @@
  *
  * Cost: see replace.ts; with durability 'full', two fsyncs (the data, then the directory).
  */
-import { badArgument, codes, isTxnError, TxnError } from './errors.js';
+import { codes, isTxnError, TxnError } from './errors.js';
 import { chunkBytes, toSource, type Source, type WriteData } from './data.js';
-import { resolveFileOptions, writeFileKeys, writeJsonKeys, type ResolvedFileOptions, type WriteFileOptions, type WriteJsonFileOptions } from './file-options.js';
+import { jsonText, resolveFileOptions, writeFileKeys, writeJsonKeys, type ResolvedFileOptions, type WriteFileOptions, type WriteJsonFileOptions } from './file-options.js';
 import { fileQueue } from './queue.js';
 import { TempFile, type WriteFileResult } from './replace.js';
 import { checkFilePath, resolveTarget } from './target.js';
@@ -127,16 +127,8 @@ export async function writeFile(path: string | URL, data: WriteData, options?: W
 export async function writeJson(path: string | URL, value: unknown, options?: WriteJsonFileOptions): Promise<WriteFileResult> {
   const abs = checkFilePath(path);
   const { o, resolved } = resolveFileOptions(options, writeJsonKeys);
-  const { replacer, spaces } = o;
-  if (replacer !== undefined && replacer !== null && typeof replacer !== 'function' && !Array.isArray(replacer)) {
-    throw badArgument('replacer', 'a function, an array or null', replacer);
-  }
-  if (spaces !== undefined && typeof spaces !== 'number' && typeof spaces !== 'string') {
-    throw badArgument('spaces', 'a number or a string', spaces);
-  }
-  const text = JSON.stringify(value, replacer as never, spaces as never) as string | undefined;
-  if (text === undefined) throw badArgument('value', 'a value JSON can represent', value);
-  const source = { bytes: Buffer.from(`${text}\n`, resolved.encoding) };
+  const text = jsonText(value, o);
+  const source = { bytes: Buffer.from(text, resolved.encoding) };
   return fileQueue.run(abs, () => writeInTurn(abs, source, resolved));
 }
 

@@ -302,6 +302,59 @@ class ReportingHandle implements Handle {
   }
 }
 
+/**
+ * How long an open that fails with EMFILE/ENFILE is retried. Those errnos are usually transient
+ * (another part of the process, or another process, is about to close descriptors), and
+ * write-file-atomic users get the same from graceful-fs: a delay growing from `firstDelayMs` by
+ * `factor` up to `maxDelayMs`, until `maxTotalMs` of waiting, then the last error. Other errnos
+ * are not retried. Snapshot-tested (test/open-retry.test.ts).
+ */
+export const OPEN_RETRY: OpenRetry = Object.freeze({ firstDelayMs: 2, factor: 2, maxDelayMs: 100, maxTotalMs: 1500 });
+
+export interface OpenRetry {
+  readonly firstDelayMs: number;
+  readonly factor: number;
+  readonly maxDelayMs: number;
+  /** Total waiting before giving up; 0 turns retrying off. */
+  readonly maxTotalMs: number;
+}
+
+let openRetry: OpenRetry = OPEN_RETRY;
+
+/** Swap the retry bound (tests only: fault injection turns it off to see every injected error). */
+export function useOpenRetry(next: OpenRetry = OPEN_RETRY): OpenRetry {
+  const prev = openRetry;
+  openRetry = next;
+  return prev;
+}
+
+function isTooManyFiles(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
+/**
+ * Run `open` (a call that opens a descriptor: it reports itself to the fault hook each time, so an
+ * injected EMFILE is retried as a real one) again while it fails with EMFILE/ENFILE, within the
+ * bound above. Only calls that are safe to repeat come here: a failed open had no effect.
+ */
+async function retryingOpen<T>(open: () => Promise<T>): Promise<T> {
+  let waited = 0;
+  let delay = openRetry.firstDelayMs;
+  for (;;) {
+    try {
+      return await open();
+    } catch (err) {
+      const bound = openRetry;
+      if (!isTooManyFiles(err) || waited >= bound.maxTotalMs) throw err;
+      const wait = Math.min(delay, bound.maxDelayMs, bound.maxTotalMs - waited);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      waited += wait;
+      delay *= bound.factor;
+    }
+  }
+}
+
 // Each wrapper reports first, then calls the implementation: a hook that throws makes the call
 // fail exactly as the real call would, before it had any effect.
 
@@ -325,7 +378,7 @@ export function readdir(p: string): Promise<string[]> {
   return reported('readdir', p, false, (i) => i.readdir(p));
 }
 export function readFile(p: string): Promise<Buffer> {
-  return reported('readFile', p, false, (i) => i.readFile(p));
+  return retryingOpen(() => reported('readFile', p, false, (i) => i.readFile(p)));
 }
 export function realpath(p: string): Promise<string> {
   return reported('realpath', p, false, (i) => i.realpath(p));
@@ -334,8 +387,11 @@ export function readlink(p: string): Promise<string> {
   return reported('readlink', p, false, (i) => i.readlink(p));
 }
 export async function create(p: string, mode: number): Promise<Handle> {
-  report('create', p, true);
-  return new ReportingHandle(await impl.create(p, mode), p);
+  // Exclusive create: an EMFILE made no file, so trying again cannot meet our own.
+  return retryingOpen(async () => {
+    report('create', p, true);
+    return new ReportingHandle(await impl.create(p, mode), p);
+  });
 }
 export function mkdir(p: string, mode?: number): Promise<void> {
   return reported('mkdir', p, true, (i) => (mode === undefined ? i.mkdir(p) : i.mkdir(p, mode)));
@@ -391,13 +447,13 @@ export function readdirKinds(p: string): Promise<DirEntry[]> {
   });
 }
 export function syncDir(p: string): Promise<void> {
-  return reported('fsyncDir', p, true, (i) => i.syncDir(p));
+  return retryingOpen(() => reported('fsyncDir', p, true, (i) => i.syncDir(p)));
 }
 export function utimes(p: string, atime: Date, mtime: Date): Promise<void> {
   return reported('utimes', p, true, (i) => i.utimes(p, atime, mtime));
 }
 export function syncFile(p: string): Promise<void> {
-  return reported('fsync', p, true, (i) => i.syncFile(p));
+  return retryingOpen(() => reported('fsync', p, true, (i) => i.syncFile(p)));
 }
 export function chmod(p: string, mode: number): Promise<void> {
   return reported('chmod', p, true, (i) => i.chmod(p, mode));

@@ -88,12 +88,20 @@ export interface OrphanOptions {
   readonly dryRun: boolean;
 }
 
+/** Orphans found (and, without `dryRun`, removed): their paths and the bytes of their temp files. */
+export interface Orphans {
+  readonly paths: string[];
+  readonly bytes: number;
+}
+
 /**
  * Remove the orphans among `names` (entries of `home` for which `isSingleFileRecord` holds).
- * Returns their paths (with `dryRun`: the paths that would be removed).
+ * Returns their paths (with `dryRun`: the paths that would be removed) and their temps' size,
+ * measured before the removal (a killed createWriteStream can leave hundreds of MB: worth saying).
  */
-export async function removeOrphans(home: string, names: readonly string[], options: OrphanOptions): Promise<string[]> {
+export async function removeOrphans(home: string, names: readonly string[], options: OrphanOptions): Promise<Orphans> {
   const removed: string[] = [];
+  let bytes = 0;
   for (const name of names) {
     const p = path.join(home, name);
     try {
@@ -107,7 +115,9 @@ export async function removeOrphans(home: string, names: readonly string[], opti
         }
       } else {
         if (!(await isOrphanTemp(home, name, options.stale))) continue;
+        const size = (await fs.lstat(p)).size;
         if (!options.dryRun) await removeTemp(p);
+        bytes += size;
       }
       removed.push(p);
     } catch {
@@ -116,5 +126,17 @@ export async function removeOrphans(home: string, names: readonly string[], opti
       // and the next recover() tries again.
     }
   }
-  return removed;
+  return { paths: removed, bytes };
+}
+
+/** The orphans in `home` now, removing nothing (for `txnfs status`). A missing home has none. */
+export async function findOrphans(home: string, stale: number): Promise<Orphans> {
+  let names: string[];
+  try {
+    names = await fs.readdir(home);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { paths: [], bytes: 0 };
+    throw err;
+  }
+  return removeOrphans(home, names.filter(isSingleFileRecord).sort(), { stale, dryRun: true });
 }

@@ -137,6 +137,8 @@ export interface RecoverReport {
   readonly superseded: SupersededTarget[];
   /** Temp files and update() locks of dead single-file writers, removed (with `dryRun`: to remove). */
   readonly orphans: string[];
+  /** The size of the temp files among `orphans`, in bytes (measured before they were removed). */
+  readonly orphanBytes: number;
   /** Wall time of the call, in milliseconds. */
   readonly durationMs: number;
   /** Generations layout only: the pointer, and the generations collected (docs/snapshots.md). */
@@ -377,7 +379,7 @@ export interface RecoverContext {
 }
 
 function emptyReport(dir: string, dryRun: boolean, started: number): RecoverReport {
-  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], foreign: [], failed: [], superseded: [], orphans: [], durationMs: performance.now() - started };
+  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], foreign: [], failed: [], superseded: [], orphans: [], orphanBytes: 0, durationMs: performance.now() - started };
 }
 
 /**
@@ -495,6 +497,10 @@ const recoverKeys = [...commonKeys, 'dryRun', 'onProgress', 'keepGenerations'] a
  * concurrently with live transactions in other processes: it never touches a transaction whose
  * owner is alive, and it reads only `<dir>/.txnfs/`.
  *
+ * A root that does not exist resolves with an empty report: no transaction can have run there, and
+ * a boot script may run before the directory is first made. (`txnfs recover` and `txnfs status`,
+ * given a path by a person, exit 1 for it instead: there it is most likely a typo.)
+ *
  * Resolves with a report; journals that fail their checksum are reported in `corrupt` and left in
  * place (they never make it reject). Rejects with `ELOCKED` if another process holds the root lock
  * for longer than `lockTimeout`, and with `EFS` (the fs error as `cause`) if the filesystem fails.
@@ -545,8 +551,9 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     const deadRootLock = rootLock && !dryRun && (await lockState(rootLockPath(home), common.timing.stale)) === 'dead';
     if (ids.length === 0 && tombs.length === 0 && singles.length === 0 && !deadRootLock) return emptyReport(root, dryRun, started);
     // Single-file orphans need no root lock (orphans.ts); live writers' temps are left as they are.
-    const orphans = singles.length === 0 ? [] : await removeOrphans(home, singles, { stale: common.timing.stale, dryRun });
-    if (ids.length === 0 && tombs.length === 0 && !deadRootLock) return { ...emptyReport(root, dryRun, started), orphans };
+    const found = singles.length === 0 ? { paths: [], bytes: 0 } : await removeOrphans(home, singles, { stale: common.timing.stale, dryRun });
+    const orphans = { orphans: found.paths, orphanBytes: found.bytes };
+    if (ids.length === 0 && tombs.length === 0 && !deadRootLock) return { ...emptyReport(root, dryRun, started), ...orphans };
     const ctx: RecoverContext = {
       root,
       home,
@@ -557,9 +564,9 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
       dryRun,
       onProgress: onProgress as RecoverContext['onProgress'],
     };
-    if (dryRun) return { ...(await recoverLocked(ctx)), orphans };
+    if (dryRun) return { ...(await recoverLocked(ctx)), ...orphans };
     const report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
-    return { ...report, orphans, durationMs: performance.now() - started };
+    return { ...report, ...orphans, durationMs: performance.now() - started };
   } catch (err) {
     // One error type for callers, as commit() gives: the raw fs error (EIO taking the root lock,
     // reading the home) becomes the cause. Every step is idempotent, so a retry picks up here.

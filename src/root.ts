@@ -8,12 +8,19 @@ import * as path from 'node:path';
 import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 
-/** The real path of `dir`, which must exist and be a directory (TxnError EFS or ETARGET otherwise). */
-export async function openRoot(dir: string): Promise<string> {
+/**
+ * The real path of `dir`, which must exist and be a directory (TxnError EFS or ETARGET otherwise).
+ * `purpose` words the missing-root error: `exec` writes there (so: create it), `recover` and
+ * `status` only look (so: check the path; the library's recover() calls a missing root clean).
+ */
+export async function openRoot(dir: string, purpose: 'write' | 'look' = 'write'): Promise<string> {
   let real: string;
   try {
     real = await fs.realpath(path.resolve(dir));
   } catch (err) {
+    if (errnoOf(err) === 'ENOENT' && purpose === 'look') {
+      throw new TxnError(codes.EFS, `The root directory '${dir}' does not exist: check the path. (A transaction never ran in a directory that is not there, so a missing root has nothing to recover; recover() in the library reports it clean, for boot scripts, but a path typed here is more likely a typo.)`, { cause: err, path: dir });
+    }
     if (errnoOf(err) === 'ENOENT') {
       throw new TxnError(codes.EFS, `The root directory '${dir}' does not exist. Create it first: txnfs creates nothing outside the root.`, { cause: err, path: dir });
     }

@@ -7,6 +7,8 @@
  * blocks every commit in the root. Read-only, takes no lock; one lstat per staged file.
  */
 import { homeOf, ownerLockOf, stagingDirOf } from './layout.js';
+import { defaults } from './options.js';
+import { findOrphans } from './orphans.js';
 import { deadTombs, inspect, type FoundTxn } from './recover.js';
 import { openRoot } from './root.js';
 import { isGenerationsRoot } from './generations/setup.js';
@@ -41,6 +43,11 @@ export interface StatusReport {
    * behind; `recover()` removes them. Their presence makes `health` 'needs-recovery'.
    */
   readonly tombs: string[];
+  /**
+   * Temp files and update() locks that dead single-file writers left (what `recover()` removes, as
+   * it would judge them with the default lockStale), with the temps' total size in bytes.
+   */
+  readonly orphans: { readonly count: number; readonly bytes: number; readonly paths: string[] };
 }
 
 function needsOf(t: FoundTxn): TxnStatus['needs'] {
@@ -53,7 +60,7 @@ function needsOf(t: FoundTxn): TxnStatus['needs'] {
 export async function status(dir: string, now: () => number = Date.now): Promise<StatusReport> {
   // A generations pointer: its transactions live in the txnfs home inside its generation home.
   const gen = (await isGenerationsRoot(dir)) ? await generationsStatus(dir) : undefined;
-  const root = gen === undefined ? await openRoot(dir) : genHomeOf(gen.pointer);
+  const root = gen === undefined ? await openRoot(dir, 'look') : genHomeOf(gen.pointer);
   const found = await inspect(root);
   const at = now();
   const transactions = found.map((t): TxnStatus => ({
@@ -64,10 +71,14 @@ export async function status(dir: string, now: () => number = Date.now): Promise
     needs: needsOf(t),
   }));
   const tombs = await deadTombs(root);
+  const orphanFiles = await findOrphans(homeOf(root), defaults.lockStale);
+  const orphans = { count: orphanFiles.paths.length, bytes: orphanFiles.bytes, paths: orphanFiles.paths };
+  // Orphans count as needing recovery: they hold disk space (a killed stream's temp can be large)
+  // and recover() removes them, so `txnfs recover --dry-run` exits 3 for them too.
   const health: Health = transactions.some((t) => t.needs === 'person')
     ? 'corrupt'
-    : transactions.some((t) => t.needs === 'recovery') || tombs.length > 0
+    : transactions.some((t) => t.needs === 'recovery') || tombs.length > 0 || orphans.count > 0
       ? 'needs-recovery'
       : 'ok';
-  return gen === undefined ? { dir: root, health, transactions, tombs } : { dir: gen.pointer, health, transactions, tombs, generations: gen };
+  return gen === undefined ? { dir: root, health, transactions, tombs, orphans } : { dir: gen.pointer, health, transactions, tombs, orphans, generations: gen };
 }

@@ -38,7 +38,8 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { nanoid } from 'nanoid';
 import * as fs from './fs.js';
-import { badArgument, codes, describeValue, errnoOf, isTxnError, TxnError } from './errors.js';
+import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
+import { booleanOption, jsonText, modeOption } from './file-options.js';
 import { mutated, step } from './faults.js';
 import { syncDir, syncDirs, writeAll, writeChunks } from './durable.js';
 import { chunkBytes, toSource, type WriteData } from './data.js';
@@ -192,6 +193,10 @@ interface TrackedStream {
   readonly stream: Writable;
   readonly done: Promise<void>;
   readonly rel: string;
+  /** Whether something is still writing into it (see #awaitStream). */
+  readonly busy: () => boolean;
+  /** Called when a write completes; commit() sets it while it waits for the stream. */
+  onWritten: (() => void) | undefined;
 }
 
 /**
@@ -222,17 +227,6 @@ const noop = (): void => undefined;
 
 /** How much a `createWriteStream()` buffers while a write is in flight (see there). */
 const STREAM_BUFFER = 1024 * 1024;
-
-function checkMode(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number') throw badArgument('mode', 'an integer from 0 to 0o7777', value);
-  if (!Number.isInteger(value) || value < 0 || value > 0o7777) {
-    const err = new RangeError(`The "mode" option must be an integer from 0 to 0o7777. Received ${describeValue(value)}`);
-    (err as { code?: string }).code = 'ERR_OUT_OF_RANGE';
-    throw err;
-  }
-  return value;
-}
 
 function isAbortError(err: unknown, signal: AbortSignal | undefined): boolean {
   return (signal?.aborted === true && err === signal.reason) || (err instanceof Error && err.name === 'AbortError');
@@ -531,7 +525,7 @@ export class Transaction implements AsyncDisposable {
     const target = checkTarget(this.dir, path);
     const source = toSource(data);
     const o = checkOptionsObject(options, 'options', writeKeys);
-    const mode = checkMode(o.mode);
+    const mode = modeOption(o.mode);
     this.#addConditions(target, o);
     const staged = this.#nextStaged++;
     this.#addOp(target.rel, staged, mode);
@@ -548,10 +542,9 @@ export class Transaction implements AsyncDisposable {
   writeJson(path: string, value: unknown, options?: WriteJsonOptions): Promise<void> {
     this.#assertOpen('writeJson');
     const o = checkOptionsObject(options, 'options', [...writeKeys, 'spaces', 'replacer']);
-    const text = JSON.stringify(value, o.replacer as never, o.spaces as never) as string | undefined;
-    if (text === undefined) throw badArgument('value', 'JSON-serialisable', value);
+    const text = jsonText(value, o);
     const { spaces: _spaces, replacer: _replacer, ...writeOptions } = o;
-    return this.write(path, `${text}\n`, writeOptions as WriteOptions);
+    return this.write(path, text, writeOptions as WriteOptions);
   }
 
   /**
@@ -614,7 +607,7 @@ export class Transaction implements AsyncDisposable {
     const target = checkTarget(this.dir, path);
     if (typeof file !== 'string' || file.length === 0 || file.includes('\0')) throw badArgument('file', 'a non-empty path string', file);
     const o = checkOptionsObject(options, 'options', ['mode']);
-    const mode = checkMode(o.mode);
+    const mode = modeOption(o.mode);
     const staged = this.#nextStaged++;
     this.#addOp(target.rel, staged, mode);
     return this.#enqueue(staged, { adopt: resolvePath(file) }, target.rel);
@@ -702,7 +695,8 @@ export class Transaction implements AsyncDisposable {
 
   /**
    * A Writable whose bytes become the new content of `path` at commit. commit() waits for the
-   * stream to finish; a stream that errored, or was never ended, fails the commit. Streams are not
+   * stream to finish while something still writes into it (a pipe, a write in flight, a pending
+   * pipeline()); a stream that errored, or will never end, fails the commit (ESTAGE). Streams are not
    * counted against `concurrency`: each holds one descriptor from its first write to its end.
    *
    * @example
@@ -715,12 +709,14 @@ export class Transaction implements AsyncDisposable {
     this.#assertOpen('createWriteStream');
     const target = checkTarget(this.dir, path);
     const o = checkOptionsObject(options, 'options', writeKeys);
-    const mode = checkMode(o.mode);
+    const mode = modeOption(o.mode);
     this.#addConditions(target, o);
     const n = this.#nextStaged++;
     this.#addOp(target.rel, n, mode);
     let handle: fs.Handle | undefined;
     let bytes = 0;
+    let inFlight = 0;
+    let pipes = 0;
     const open = async (): Promise<fs.Handle> => {
       if (handle !== undefined) return handle;
       const setup = await this.#setupOnce();
@@ -729,27 +725,36 @@ export class Transaction implements AsyncDisposable {
       if (mode !== undefined) await handle.chmod(mode);
       return handle;
     };
+    const written = (callback: (err?: Error | null) => void) => (err?: unknown): void => {
+      inFlight--;
+      callback(err as Error | null | undefined);
+      tracked.onWritten?.();
+    };
     const stream = new Writable({
       // Chunks that arrive while a write is in flight are buffered (up to this much before the
       // producer is told to wait) and then written together by one writev: a 1 GiB stream of
       // 64 KiB chunks makes a few thousand system calls, not 16,384 one-chunk round trips.
       highWaterMark: STREAM_BUFFER,
       write: (chunk: Uint8Array, _encoding, callback) => {
+        inFlight++;
+        const done = written(callback);
         (async () => {
           const h = handle ?? (await open());
           this.#stillStaging();
           await writeAll(h, chunk);
           bytes += chunk.length;
-        })().then(() => callback(), callback);
+        })().then(() => done(), done);
       },
       writev: (chunks, callback) => {
+        inFlight++;
+        const done = written(callback);
         (async () => {
           const h = handle ?? (await open());
           this.#stillStaging();
           const buffers = chunks.map((c) => c.chunk as Uint8Array);
           await writeChunks(h, buffers);
           for (const b of buffers) bytes += b.length;
-        })().then(() => callback(), callback);
+        })().then(() => done(), done);
       },
       final: (callback) => {
         (async () => {
@@ -772,7 +777,25 @@ export class Transaction implements AsyncDisposable {
     // the process; the error surfaces at commit() instead.
     const done = finished(stream);
     done.catch(noop);
-    this.#streams.push({ stream, done, rel: target.rel });
+    // Who is still writing into it, for commit() (#awaitStream): a Readable piped into it ('pipe'
+    // until 'unpipe'), a write in flight or buffered, or a pipeline()/finished() waiting for it to
+    // finish (pipeline() from an async iterable writes between awaits, with no pipe and, between
+    // chunks, no write in flight, but it always watches 'finish'). Our own finished() above is the
+    // baseline.
+    stream.on('pipe', () => pipes++);
+    stream.on('unpipe', () => {
+      pipes--;
+      tracked.onWritten?.();
+    });
+    const ownFinishListeners = stream.listenerCount('finish');
+    const tracked: TrackedStream = {
+      stream,
+      done,
+      rel: target.rel,
+      busy: () => pipes > 0 || inFlight > 0 || stream.writableLength > 0 || stream.listenerCount('finish') > ownFinishListeners,
+      onWritten: undefined,
+    };
+    this.#streams.push(tracked);
     return stream;
   }
 
@@ -780,8 +803,7 @@ export class Transaction implements AsyncDisposable {
   #addConditions(target: TargetPath, o: Record<string, unknown>): void {
     const conditions: Condition[] = [];
     if (o.ifUnchanged !== undefined) conditions.push({ target, expected: checkVersion(o.ifUnchanged, 'options.ifUnchanged'), via: 'ifUnchanged' });
-    if (o.exclusive !== undefined && typeof o.exclusive !== 'boolean') throw badArgument('options.exclusive', 'a boolean', o.exclusive);
-    if (o.exclusive === true) conditions.push({ target, expected: { exists: false }, via: 'exclusive' });
+    if (booleanOption(o, 'exclusive', false)) conditions.push({ target, expected: { exists: false }, via: 'exclusive' });
     this.#conditions.push(...conditions);
   }
 
@@ -885,8 +907,16 @@ export class Transaction implements AsyncDisposable {
       const r = await resolver.target(c.target.rel);
       const abs = join(root, r.rel);
       const unmet = await unmetCondition(c.expected, r.existing, () => fs.readFile(abs));
+      if (unmet !== undefined && c.via === 'exclusive') {
+        // Nothing was read, and a retry would meet the same file: say what exclusive refused.
+        throw new TxnError(
+          codes.EPRECONDITION,
+          `The exclusive (create-only) condition on '${c.target.rel}' does not hold: ${unmet}. { exclusive: true } refuses to replace an existing file, so nothing was committed. Remove it first, or write without exclusive to replace it.`,
+          { path: c.target.rel, txnId: this.id },
+        );
+      }
       if (unmet !== undefined) {
-        const how = c.via === 'exclusive' ? 'exclusive (create-only)' : c.via === 'expect' ? 'expect()' : 'ifUnchanged';
+        const how = c.via === 'expect' ? 'expect()' : 'ifUnchanged';
         throw new TxnError(
           codes.EPRECONDITION,
           `The ${how} condition on '${c.target.rel}' does not hold: ${unmet}. Another writer changed it since it was read; nothing was committed. Read it again and retry.`,
@@ -896,13 +926,58 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
+  /**
+   * Wait until a stream from createWriteStream() has ended, as long as something is still writing
+   * into it (TrackedStream.busy: piped into, a write in flight, a pipeline waiting for it). One
+   * that is open with none of these will never end: it is destroyed and fails the commit with
+   * ESTAGE. Idleness is judged a turn of the event loop later (setImmediate), because a source
+   * that ends unpipes first and calls end() right after. The AbortSignal always cuts the wait.
+   */
+  async #awaitStream(t: TrackedStream): Promise<void> {
+    const s = t.stream;
+    const over = (): boolean => s.writableEnded || s.errored !== null || s.destroyed;
+    if (over()) return;
+    const signal = this.#o.signal;
+    await new Promise<void>((resolve) => {
+      let settled = false;
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
+        t.onWritten = undefined;
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        s.destroy();
+        finish();
+      };
+      const check = (): void => {
+        if (settled) return;
+        if (over()) return finish();
+        if (t.busy()) return;
+        setImmediate(() => {
+          if (settled) return;
+          if (over()) return finish();
+          if (t.busy()) return;
+          s.destroy();
+          this.#fail(new TxnError(codes.ESTAGE, `The stream for '${t.rel}' was never ended: it is open, nothing is piped into it and no write is in flight. Call end() (or finish the pipeline) before commit().`, { path: t.rel, txnId: this.id }), t.rel);
+          finish();
+        });
+      };
+      if (signal?.aborted === true) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      t.onWritten = check;
+      t.done.then(finish, finish);
+      check();
+    });
+    // The abort is the reason the stream stopped, not a staging failure: commit() reports EABORTED.
+    signal?.throwIfAborted();
+  }
+
   /** Wait for every staging task and stream; throw the first failure. */
   async #settleStaging(): Promise<void> {
     for (const t of this.#streams) {
-      if (t.stream.errored === null && !t.stream.writableEnded) {
-        t.stream.destroy();
-        this.#fail(new TxnError(codes.ESTAGE, `The stream for '${t.rel}' was never ended. Call end() (or finish the pipeline) before commit().`, { path: t.rel, txnId: this.id }), t.rel);
-      }
+      await this.#awaitStream(t);
       await t.done.catch((err: unknown) => this.#fail(err, t.rel));
     }
     while (this.#workers.size > 0) await Promise.all(this.#workers);
@@ -1025,7 +1100,8 @@ export class Transaction implements AsyncDisposable {
       // write-file-atomic's chown), so replacing /etc-style files does not hand them to root.
       const mode = this.#modes.get(code) ?? old?.mode ?? s.mode;
       const owner = isRoot && old !== undefined && (old.uid !== s.uid || old.gid !== s.gid) ? { uid: old.uid, gid: old.gid } : undefined;
-      if (mode !== s.mode || owner !== undefined) fixups.push({ staged: code, mode: mode !== s.mode ? mode : undefined, owner });
+      // With a new owner the mode is set again even when unchanged: the chown cleared any set-id bits.
+      if (mode !== s.mode || owner !== undefined) fixups.push({ staged: code, mode: mode !== s.mode || owner !== undefined ? mode : undefined, owner });
       entries.addWrite(real, code, old, s.ino, s.bytes, mode);
       bytes += s.bytes;
       written++;
@@ -1045,8 +1121,9 @@ export class Transaction implements AsyncDisposable {
     const durable = this.#o.durable;
     await eachLimit(plan.fixups, this.#o.concurrency, async (f) => {
       const p = stagedFile(dir, f.staged);
-      if (f.mode !== undefined) await fs.chmod(p, f.mode);
+      // chown first: it clears setuid/setgid, so the exact mode is set after it (as replace.ts does).
       if (f.owner !== undefined) await fs.chown(p, f.owner.uid, f.owner.gid);
+      if (f.mode !== undefined) await fs.chmod(p, f.mode);
       // The new mode or owner is inode metadata the journal relies on: a 0600 secret must not come
       // back 0644 after a power loss.
       if (durable) await fs.syncFile(p);

@@ -153,12 +153,14 @@ describe('a low fd limit', () => {
     expect(leftovers(root)).toEqual([]);
   }, 60_000);
 
-  it('the limit is real: with concurrency above it the same commit fails cleanly with EMFILE', async () => {
+  // Before issue 12 item 11 this commit failed ESTAGE with cause EMFILE (which also showed the limit
+  // is real). Now the opens that hit the limit are retried (fs.ts OPEN_RETRY) while other staged
+  // files close their descriptors, so the same commit lands.
+  it('with concurrency above the limit, opens that meet EMFILE are retried and the commit lands', async () => {
     const root = tmpdir();
     const r = await run('', [], { command: ['sh', '-c', `ulimit -n 64 && exec "$0" "$@"`, process.execPath, path.join(import.meta.dirname, 'fixtures', 'commit-many.mjs'), root, '500', 'full', '200'] });
-    expect(r.code).toBe(1);
-    expect(jsonLines(r.stdout)[0]).toMatchObject({ error: codes.ESTAGE, cause: 'EMFILE', limit: 64 });
-    expect(fs.readdirSync(root)).toEqual(['.txnfs']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(jsonLines(r.stdout)[0]).toEqual({ written: 500, limit: 64 });
     expect(leftovers(root)).toEqual([]);
   }, 60_000);
 });

@@ -151,6 +151,7 @@ describe('recover() and inspect()', () => {
     expectTypeOf(inspect).returns.toEqualTypeOf<Promise<FoundTxn[]>>();
     expectTypeOf<RecoverReport['rolledForward'][number]>().toHaveProperty('changed').toEqualTypeOf<number>();
     expectTypeOf<RecoverReport['orphans']>().toEqualTypeOf<string[]>();
+    expectTypeOf<RecoverReport['orphanBytes']>().toEqualTypeOf<number>();
     expectTypeOf<RecoverProgress['direction']>().toEqualTypeOf<'forward' | 'back'>();
     expectTypeOf<FoundTxn['owner']>().toEqualTypeOf<LockState>();
     expectTypeOf<LockState>().toEqualTypeOf<'held' | 'dead' | 'absent'>();

@@ -39,7 +39,7 @@ const otherHost = (): string => `.tmp-${hostHash('linux:some-other-boot:pidns')}
 
 async function orphansOf(dir: string, stale = 10_000, dryRun = false): Promise<string[]> {
   const names = fs.readdirSync(path.join(dir, '.txnfs')).filter(isSingleFileRecord);
-  return (await removeOrphans(path.join(dir, '.txnfs'), names, { stale, dryRun })).map((p) => path.basename(p));
+  return (await removeOrphans(path.join(dir, '.txnfs'), names, { stale, dryRun })).paths.map((p) => path.basename(p));
 }
 
 describe('which temp files are orphans', () => {

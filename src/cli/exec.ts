@@ -74,6 +74,9 @@ export async function execCommand(argv: readonly string[], out: NodeJS.WritableS
     forward: forwardedSignals,
   });
   if (json) out.write(toJson(outcome));
+  // The commit landed, but something was left undone (a cleanup step, a durability step): say so
+  // on stderr, in text and --json mode alike (the JSON has them in commit.warnings too).
+  for (const w of outcome.commit?.warnings ?? []) err.write(`txnfs exec: warning: ${w}\n`);
   if (outcome.status === 'committed') {
     const c = outcome.commit;
     if (!json && out.isTTY === true && c !== null) {

@@ -7,7 +7,7 @@ import { recover, type RecoveredTxn, type RecoverReport } from '../recover.js';
 import { openRoot } from '../root.js';
 import { isGenerationsRoot } from '../generations/setup.js';
 import { exitCodes, oneDir, parse, wantsHelp, type Exit } from './command.js';
-import { formatAge, plural, table, toJson } from './format.js';
+import { formatAge, formatBytes, plural, table, toJson } from './format.js';
 import { recoverHelp } from './help.js';
 import { ProgressBar } from './progress.js';
 
@@ -15,7 +15,7 @@ const NAME = 'recover';
 
 export function recoverExit(r: RecoverReport): Exit {
   if (r.corrupt.length > 0 || r.foreign.length > 0 || r.failed.length > 0) return { code: exitCodes.needsPerson };
-  const acted = r.rolledForward.length + r.rolledBack.length + r.discarded.length;
+  const acted = r.rolledForward.length + r.rolledBack.length + r.discarded.length + r.orphans.length;
   if (r.dryRun && acted > 0) return { code: exitCodes.needsRecovery };
   return { code: exitCodes.ok };
 }
@@ -35,8 +35,10 @@ export function formatRecover(r: RecoverReport): string {
   for (const t of r.foreign) rows.push(['FOREIGN', t.id, 'not made by txnfs as txnfs makes it; left untouched (below)']);
   for (const t of r.failed) rows.push(['FAILED', t.id, 'could not be resolved, left in place (below)']);
   const acted = r.rolledForward.length + r.rolledBack.length + r.discarded.length;
+  const orphans = r.orphans.length;
   let head: string;
-  if (rows.length === 0) head = `${r.dir}: nothing to recover.`;
+  if (rows.length === 0 && orphans === 0) head = `${r.dir}: nothing to recover.`;
+  else if (rows.length === 0) head = `${r.dir}: no transaction to recover.`;
   else if (would) head = acted === 0 ? `${r.dir}: nothing to recover (dry run).` : `${r.dir}: would recover ${plural(acted, 'transaction')} (dry run, nothing changed):`;
   else head = acted === 0 ? `${r.dir}: nothing was recovered:` : `${r.dir}: recovered ${plural(acted, 'transaction')} in ${formatAge(r.durationMs)}:`;
   let text = `${head}\n`;
@@ -44,6 +46,11 @@ export function formatRecover(r: RecoverReport): string {
   if (g !== undefined) {
     const verb = would ? 'would collect' : 'collected';
     text += `generation: ${g.current ?? 'none'}${g.repaired ? ' (pointer re-created)' : ''}; kept: ${g.kept.join(', ') || 'none'}; ${verb}: ${g.collected.join(', ') || 'none'}\n`;
+  }
+  // Temps and update() locks of dead single-file writers: said apart, with their size, because a
+  // killed createWriteStream can leave hundreds of MB behind.
+  if (orphans > 0) {
+    text += `${would ? 'would remove' : 'removed'} ${plural(orphans, 'orphan')} of dead single-file writers (temp files and update() locks, ${formatBytes(r.orphanBytes)})${would ? ' (dry run, nothing changed)' : ''}.\n`;
   }
   if (rows.length > 0) text += `${table(rows.map((cells) => ['', ...cells]))}\n`;
   for (const t of r.corrupt) text += `\ncorrupt ${t.id}: ${t.reason}\n  inspect, then remove: ${t.path}\n`;
@@ -69,7 +76,7 @@ export async function recoverCommand(argv: readonly string[], out: NodeJS.Writab
   const dir = oneDir(NAME, positionals);
   const json = values.json === true;
   // A generations pointer is passed as given: resolving it would name one generation, not the root.
-  const root = (await isGenerationsRoot(dir)) ? dir : await openRoot(dir);
+  const root = (await isGenerationsRoot(dir)) ? dir : await openRoot(dir, 'look');
   const bar = json ? undefined : new ProgressBar(out);
   let report: RecoverReport;
   try {

@@ -19,15 +19,23 @@ export function statusExit(report: StatusReport): Exit {
 function headline(r: StatusReport): string {
   const live = r.transactions.filter((t) => t.needs === 'nothing').length;
   const dead = r.transactions.filter((t) => t.needs === 'recovery').length;
-  const corrupt = r.transactions.filter((t) => t.needs === 'person').length;
+  const corrupt = r.transactions.filter((t) => t.needs === 'person' && t.state !== 'foreign').length;
+  const foreign = r.transactions.filter((t) => t.needs === 'person' && t.state === 'foreign').length;
+  const orphans = r.orphans.count;
   const lines: string[] = [];
-  if (r.transactions.length === 0 && r.tombs.length === 0) lines.push(`${r.dir}: clean, no transaction pending.`);
-  else if (r.transactions.length === 0) lines.push(`${r.dir}: no transaction pending.`);
-  else if (dead === 0 && corrupt === 0) lines.push(`${r.dir}: nothing to recover; ${plural(live, 'transaction')} in progress.`);
+  if (r.transactions.length === 0 && r.tombs.length === 0 && orphans === 0) lines.push(`${r.dir}: clean, no transaction pending.`);
+  else if (r.transactions.length === 0 && orphans === 0) lines.push(`${r.dir}: no transaction pending.`);
+  else if (dead === 0 && corrupt === 0 && foreign === 0 && orphans === 0 && r.transactions.length > 0) lines.push(`${r.dir}: nothing to recover; ${plural(live, 'transaction')} in progress.`);
   if (dead > 0) lines.push(`${r.dir}: ${plural(dead, 'dead transaction')} to recover. Run: txnfs recover ${shellQuote(r.dir)}`);
   if (r.tombs.length > 0) lines.push(`${r.dir}: ${plural(r.tombs.length, 'lock tomb')} left by crashed processes. Run: txnfs recover ${shellQuote(r.dir)}`);
+  if (orphans > 0) {
+    lines.push(`${r.dir}: ${plural(orphans, 'orphan')} of dead single-file writers (temp files and update() locks, ${formatBytes(r.orphans.bytes)}) to remove. Run: txnfs recover ${shellQuote(r.dir)}`);
+  }
   if (corrupt > 0) {
     lines.push(`${r.dir}: ${plural(corrupt, 'corrupt journal')} need${corrupt === 1 ? 's' : ''} a person; commits in this root are refused until ${corrupt === 1 ? 'it is' : 'they are'} removed.`);
+  }
+  if (foreign > 0) {
+    lines.push(`${r.dir}: ${foreign === 1 ? 'a staging dir' : `${foreign} staging dirs`} txnfs did not make (foreign: another user's, or holding a symlink) need${foreign === 1 ? 's' : ''} a person; recover leaves ${foreign === 1 ? 'it' : 'them'} untouched.`);
   }
   return lines.join('\n');
 }
@@ -55,7 +63,10 @@ export function formatStatus(r: StatusReport): string {
     text += `\n${table([['ID', 'STATE', 'OWNER', 'AGE', 'ENTRIES', 'STAGED'], ...r.transactions.map(row)])}\n`;
   }
   const corrupt = r.transactions.filter((t) => t.needs === 'person');
-  for (const t of corrupt) text += `\ncorrupt ${t.id}: ${t.reason ?? 'journal rejected'}\n  inspect, then remove: ${t.path}\n`;
+  for (const t of corrupt) {
+    const what = t.state === 'foreign' ? 'foreign' : 'corrupt';
+    text += `\n${what} ${t.id}: ${t.reason ?? (t.state === 'foreign' ? 'not made by txnfs' : 'journal rejected')}\n  inspect, then remove: ${t.path}\n`;
+  }
   return text;
 }
 

@@ -19,7 +19,7 @@ describe('txnfs status', () => {
     expect(r).toMatchObject({ status: 0, stderr: '' });
     expect(r.stdout).toBe(`${dir}: clean, no transaction pending.\n`);
     const j = txnfs(['status', dir, '--json']);
-    expect(JSON.parse(j.stdout)).toEqual({ dir, health: 'ok', transactions: [], tombs: [] });
+    expect(JSON.parse(j.stdout)).toEqual({ dir, health: 'ok', transactions: [], tombs: [], orphans: { count: 0, bytes: 0, paths: [] } });
   });
 
   it('a lock tomb a crashed remover left (no owner record, untouched for the grace): exit 3, reported in text and --json', () => {
@@ -31,7 +31,7 @@ describe('txnfs status', () => {
     const r = txnfs(['status', dir]);
     expect(r).toMatchObject({ status: 3, stderr: '' });
     expect(r.stdout).toBe(`${dir}: no transaction pending.\n${dir}: 1 lock tomb left by crashed processes. Run: txnfs recover ${dir}\n`);
-    expect(JSON.parse(txnfs(['status', dir, '--json']).stdout)).toEqual({ dir, health: 'needs-recovery', transactions: [], tombs: [tomb] });
+    expect(JSON.parse(txnfs(['status', dir, '--json']).stdout)).toEqual({ dir, health: 'needs-recovery', transactions: [], tombs: [tomb], orphans: { count: 0, bytes: 0, paths: [] } });
   });
 
   it('a dead staging transaction: exit 3, with its id, state, owner, age, entries and bytes', () => {

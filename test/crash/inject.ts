@@ -11,6 +11,7 @@
  * Cost: one closure call per filesystem operation while registered; nothing otherwise.
  */
 import { errnoError, faults, type FaultEvent, type OpEvent } from '../../src/faults.js';
+import { OPEN_RETRY, useOpenRetry } from '../../src/fs.js';
 
 /** The errnos the I/O-error loop injects (issue #3). */
 export const ERRNOS = ['EIO', 'ENOSPC', 'EACCES', 'EMFILE', 'EXDEV'] as const;
@@ -85,10 +86,14 @@ export class Injector {
 export async function withInjector<T>(injector: Injector, fn: () => Promise<T>): Promise<T> {
   if (faults.hook !== undefined) throw new Error('a fault hook is already registered');
   faults.hook = injector.hook;
+  // Every injected error must reach the library's error handling, so an injected EMFILE is not
+  // retried away here (the retry itself: test/open-retry.test.ts).
+  const retry = useOpenRetry({ ...OPEN_RETRY, maxTotalMs: 0 });
   try {
     return await fn();
   } finally {
     faults.hook = undefined;
+    useOpenRetry(retry);
   }
 }
 
