@@ -50,6 +50,7 @@ export type DoctorCheckId =
 
 /** One line of the report. */
 export interface DoctorCheck {
+  /** Which check this is (docs/filesystems.md lists each). */
   readonly id: DoctorCheckId;
   /** What txnfs relies on. */
   readonly relies: string;
@@ -57,6 +58,7 @@ export interface DoctorCheck {
   readonly holds: boolean;
   /** What the probe found. */
   readonly found: string;
+  /** What kind of answer txnfs gives: none needed, a fallback, a refusal, a warning, or unusable. */
   readonly action: DoctorAction;
   /** What txnfs does about it, in a sentence. */
   readonly does: string;
@@ -68,8 +70,11 @@ export interface DoctorReport {
   readonly dir: string;
   /** The filesystem type as the kernel names it (`ext4`, `overlay`, `fuse.sshfs`); 'unknown' without procfs. */
   readonly fsType: string;
+  /** Where that filesystem is mounted; undefined without procfs. */
   readonly mountPoint: string | undefined;
+  /** Local disk, FUSE or network filesystem (judged from the type), or unknown. */
   readonly locality: FsLocality;
+  /** One line per check, in the order of docs/filesystems.md. */
   readonly checks: readonly DoctorCheck[];
   /**
    * `'holds'`: every guarantee holds (some by a fallback or a refusal); `'conditional'`: they
