@@ -69,7 +69,7 @@ export class S3Transaction {
     for (let attempt = 0; ; attempt++) {
       for (const [p, seen] of this.#reads) {
         if ((tree.get(p)?.generation ?? 0) !== seen) {
-          throw new TxnError(codes.EPRECONDITION, `txnfs/s3: ${p} changed since it was read`, { path: p, txnId: this.id });
+          throw new TxnError(codes.EPRECONDITION, `txnfs/s3: '${p}' changed since it was read; nothing of this transaction is visible. Read it again and retry`, { path: p, txnId: this.id });
         }
       }
       const generation = head + 1;
@@ -78,7 +78,7 @@ export class S3Transaction {
         return { generation };
       }
       if (attempt >= this.#maxRetries) {
-        throw new TxnError(codes.ELOCKED, `txnfs/s3: lost the race for a generation ${attempt + 1} times`, { txnId: this.id });
+        throw new TxnError(codes.ELOCKED, `txnfs/s3: lost the race for a generation ${attempt + 1} times; nothing is visible. Retry later or raise maxRetries`, { path: this.#where(), txnId: this.id });
       }
       // Jitter spreads the losers so they do not collide again on the same next generation.
       await new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
@@ -92,8 +92,14 @@ export class S3Transaction {
     await Promise.allSettled(this.#pending);
   }
 
+  /** The store, as a path for error details. */
+  #where(): string {
+    const { bucket, prefix } = this.#store.seam;
+    return `s3://${bucket}/${prefix}`;
+  }
+
   #open(): void {
-    if (this.#done) throw new TxnError(codes.ESTATE, 'txnfs/s3: transaction already committed or aborted', { txnId: this.id });
+    if (this.#done) throw new TxnError(codes.ESTATE, 'txnfs/s3: transaction already committed or aborted. Start a new one with begin()', { path: this.#where(), txnId: this.id });
   }
 }
 
