@@ -117,12 +117,15 @@ console.log(JSON.stringify({ keys: Object.keys(txnfs).sort(), b: readFileSync(di
     expect(out.keys).toHaveLength(16);
   });
 
-  it('exposes "." and "./package.json" only: internal modules are not importable', () => {
+  it('exposes ".", "./s3" and "./package.json" only: internal modules are not importable', () => {
     const file = write(
       'deep.cjs',
-      `for (const spec of ['txnfs/dist/faults.js', 'txnfs/dist/lock.js', 'txnfs/src/index.ts']) {
+      `for (const spec of ['txnfs/dist/faults.js', 'txnfs/dist/lock.js', 'txnfs/src/index.ts', 'txnfs/dist/s3/seam.js']) {
   try { require(spec); console.log(spec, 'loaded'); } catch (err) { console.log(spec, err.code); }
 }
+// Resolved, not loaded: the project has no @aws-sdk/client-s3 (an optional peer), and "txnfs"
+// itself loaded above without it, so a local-only user installs nothing more.
+console.log('s3', require.resolve('txnfs/s3').endsWith('node_modules/txnfs/dist/s3/index.js'));
 console.log('version', require('txnfs/package.json').version);
 `,
     );
@@ -132,8 +135,12 @@ console.log('version', require('txnfs/package.json').version);
       'txnfs/dist/faults.js ERR_PACKAGE_PATH_NOT_EXPORTED',
       'txnfs/dist/lock.js ERR_PACKAGE_PATH_NOT_EXPORTED',
       'txnfs/src/index.ts ERR_PACKAGE_PATH_NOT_EXPORTED',
+      'txnfs/dist/s3/seam.js ERR_PACKAGE_PATH_NOT_EXPORTED',
+      's3 true',
       `version ${pkg.version}`,
     ]);
+    expect(Object.keys((pkg as unknown as { exports: object }).exports)).toEqual(['.', './s3', './package.json']);
+    expect((pkg as unknown as { peerDependenciesMeta?: Record<string, { optional?: boolean }> }).peerDependenciesMeta?.['@aws-sdk/client-s3']?.optional).toBe(true);
   });
 
   it('runs no script when installed: no preinstall, install, postinstall or prepare (npm 11 warns about each)', () => {

@@ -5,7 +5,7 @@ import { repo } from './install.js';
 
 /**
  * Type-check `files` (relative to `dir`, or absolute) the way a user's strict ESM project would
- * (`module: nodenext`), with `txnfs` resolved to `txnfsAt` (the built declarations, or src/index.ts)
+ * (`module: nodenext`), with `txnfs` resolved to `txnfsAt` (the built declarations, or src/index.ts), `txnfs/s3` to its sibling
  * and Node's types from this checkout. Returns tsc's error lines: [] when everything checks.
  */
 export function typecheck(dir: string, files: readonly string[], txnfsAt: string, extra: Record<string, unknown> = {}): string[] {
@@ -22,7 +22,12 @@ export function typecheck(dir: string, files: readonly string[], txnfsAt: string
         skipLibCheck: true,
         types: ['node'],
         typeRoots: [path.join(repo, 'node_modules/@types')],
-        paths: { txnfs: [txnfsAt] },
+        // txnfs/s3 sits next to the entry point; the SDK (its optional peer) from this checkout.
+        paths: {
+          txnfs: [txnfsAt],
+          'txnfs/s3': [txnfsAt.replace(/index(\.d)?\.ts$/, 's3/index$1.ts')],
+          '@aws-sdk/client-s3': [path.join(repo, 'node_modules/@aws-sdk/client-s3/dist-types/index.d.ts')],
+        },
         ...extra,
       },
       files,

@@ -1,0 +1,16 @@
+// The key layout under a store's prefix. Every key but the head hint is written once and never
+// replaced: staging keys are named by transaction id, log entries by generation.
+//   log/<generation, 20 digits>.json   the commit record of that generation (put-if-absent)
+//   data/<txnId>/<n>                   a file's bytes, uploaded before the commit point
+//   _head                               a hint: some committed generation (may lag; never ahead)
+
+/** Zero-padded so that keys list in generation order. */
+export function logKey(generation: number): string {
+  return `log/${String(generation).padStart(20, '0')}.json`;
+}
+
+export function dataKey(txnId: string, n: number): string {
+  return `data/${txnId}/${n}`;
+}
+
+export const headHintKey = '_head';
