@@ -19,6 +19,7 @@ const m = await filesystemSuite('fat', {
   caseInsensitive: true,
   warns: true,
   coreSkip: "doctor says broken on fusefat (a renamed lock directory loses its owner record, chmod is ENOSYS): its claims are tested below",
+  noCommit: 'no commit succeeds on fusefat: locks are made by renaming a directory, which loses its owner record there (shown below)',
 });
 
 describe.skipIf(m === undefined)('fat: what doctor says, shown', () => {
@@ -29,36 +30,13 @@ describe.skipIf(m === undefined)('fat: what doctor says, shown', () => {
     return dir;
   };
 
-  it('new files land together (copy-free: nothing to back up), in a fresh root', async () => {
-    const dir = fresh();
-    const tx = begin({ dir, warnUnsafeFs: false });
-    tx.write('a.txt', 'a');
-    tx.write('d/b.txt', 'b');
-    await tx.commit();
-    expect(files(dir)).toEqual({ 'a.txt': 'a', 'd/b.txt': 'b' });
-  });
-
-  it('modes: an overwrite needs chmod and is refused before the commit point; nothing changes', async () => {
+  it('dir-rename: a lock is made complete under a private name and renamed into place, and the rename loses its owner record, so every commit fails ECOMPROMISED before its commit point; nothing changes', async () => {
     const dir = fresh();
     fs.writeFileSync(path.join(dir, 'a.txt'), 'old');
     const tx = begin({ dir, warnUnsafeFs: false });
     tx.write('a.txt', 'new');
-    tx.write('b.txt', 'new too');
-    const err = await tx.commit().catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: expect.stringMatching(/^(ESTAGE|EFS)$/) });
-    expect(String((err as Error).message) + String(((err as Error).cause as Error | undefined)?.message)).toMatch(/ENOSYS/);
+    tx.write('d/b.txt', 'b');
+    await expect(tx.commit()).rejects.toMatchObject({ code: codes.ECOMPROMISED });
     expect(files(dir)).toEqual({ 'a.txt': 'old' });
-  });
-
-  it('dir-rename: the first commit leaves its root lock behind, so the next waits and fails with ELOCKED', async () => {
-    const dir = fresh();
-    const tx = begin({ dir, warnUnsafeFs: false });
-    tx.write('a.txt', 'a');
-    await tx.commit();
-    expect(fs.readdirSync(path.join(dir, '.txnfs'))).toContain('lock');
-    const tx2 = begin({ dir, warnUnsafeFs: false, lockTimeout: 500 });
-    tx2.write('b.txt', 'b');
-    await expect(tx2.commit()).rejects.toMatchObject({ code: codes.ELOCKED });
-    expect(files(dir)).toEqual({ 'a.txt': 'a' });
   });
 });

@@ -33,6 +33,12 @@ export interface Expected {
    * doctor says a guarantee is refused or broken; the file then tests that instead.
    */
   readonly coreSkip?: string;
+  /**
+   * Why no transaction can commit here at all (fusefat: a lock made by renaming a directory loses
+   * its owner record, so every commit fails ECOMPROMISED before its commit point). The tests that
+   * need a commit to show something else (case folding, bind mounts) are skipped with this reason.
+   */
+  readonly noCommit?: string;
 }
 
 export const localActions: Readonly<Record<DoctorCheckId, DoctorAction>> = {
@@ -86,6 +92,8 @@ export async function filesystemSuite(name: FsName, expected: Expected): Promise
   };
 
   const core = expected.coreSkip === undefined ? it : it.skip;
+  const committing = expected.noCommit === undefined ? it : it.skip;
+  const commitNote = expected.noCommit === undefined ? '' : ` [SKIPPED: ${expected.noCommit}]`;
   const coreNote = expected.coreSkip === undefined ? '' : ` [SKIPPED: ${expected.coreSkip}]`;
   describe.skipIf(m === undefined)(`${name}${reason}`, () => {
     it('doctor reports what holds, what falls back and what is refused, and leaves nothing behind', async () => {
@@ -131,7 +139,7 @@ export async function filesystemSuite(name: FsName, expected: Expected): Promise
       expect(fs.readdirSync(path.join(dir, '.txnfs')).filter((e) => e.startsWith('.txn-'))).toEqual([]);
     });
 
-    it(`two spellings of one name: ${expected.caseInsensitive ? 'refused (ETARGET), the filesystem folds case' : 'two files'}`, async () => {
+    committing(`two spellings of one name: ${expected.caseInsensitive ? 'refused (ETARGET), the filesystem folds case' : 'two files'}${commitNote}`, async () => {
       const dir = fresh();
       const tx = begin({ dir, warnUnsafeFs: false });
       tx.write('Readme', 'a');
@@ -195,7 +203,7 @@ export async function filesystemSuite(name: FsName, expected: Expected): Promise
       expect(new Set(items).size).toBe(16);
     });
 
-    it(`a bind mount inside the root: doctor says so, and a target behind it is refused with ECROSSDEV naming it`, async () => {
+    committing(`a bind mount inside the root: doctor says so, and a target behind it is refused with ECROSSDEV naming it${commitNote}`, async () => {
       const dir = fresh();
       const inner = path.join(dir, 'vol');
       const src = path.join((m as Mounted).spare, `bind${n}`);
