@@ -27,6 +27,7 @@ import { ensureHome } from './staging.js';
 import { mountPointsInside } from './mounts.js';
 import { mountFactsOf, type FsLocality } from './fstype.js';
 import { probeCaseFolding, probeChmod, probeDirRename, probeDirSync, probeInodes, probeExclusive, probeHardLink, probeMtimeGranularity, probeNormalisation, probeRenameOver, protectedHardlinks } from './probes.js';
+import { formatBytes } from './bytes.js';
 
 /** What txnfs does about a check. */
 export type DoctorAction = 'none' | 'fallback' | 'refusal' | 'warning' | 'unusable';
@@ -94,17 +95,6 @@ export interface DoctorOptions {
 
 const MIN_FREE_BYTES = 64 * 1024 * 1024;
 const MIN_FREE_INODES = 1000;
-
-function fmtBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v < 10 && u > 0 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
 
 function fmtMs(ms: number): string {
   return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
@@ -202,7 +192,7 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
     id: 'space',
     relies: 'room for a second copy of every file a commit writes, and an inode for each',
     holds: !spaceLow,
-    found: `${fmtBytes(freeBytes)} free, ${st.files > 0 ? `${st.filesFree} inodes free` : 'inodes not counted'}`,
+    found: `${formatBytes(freeBytes)} free, ${st.files > 0 ? `${st.filesFree} inodes free` : 'inodes not counted'}`,
     action: spaceLow ? 'warning' : 'none',
     does: spaceLow ? 'a commit that runs out fails before its commit point (ESTAGE) and changes nothing; free some space' : 'nothing to do',
   });

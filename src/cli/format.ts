@@ -24,17 +24,7 @@ export function toJson(value: unknown): string {
   return `${JSON.stringify(value, (_key, v: unknown) => (v instanceof Error ? errorToJson(v) : v), 2)}\n`;
 }
 
-/** 0 B, 512 B, 1.5 KiB, 12 MiB, ... */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
+export { formatBytes } from '../bytes.js';
 
 /** 850ms, 12s, 3m 05s, 2h 10m, 3d 4h */
 export function formatAge(ms: number): string {

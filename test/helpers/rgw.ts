@@ -4,6 +4,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll } from 'vitest';
 
 const script = path.resolve(import.meta.dirname, '../../scripts/rgw.sh');
 
@@ -42,4 +44,31 @@ export function startRgw(): Rgw {
     throw new Error(`rgw.sh start printed no endpoint: ${out}`);
   }
   return { endpoint: m[1]!, accessKeyId: m[2]!, secretAccessKey: m[3]!, dir, stop };
+}
+
+/**
+ * For an S3 test file: start a gateway before its tests (unless `rgwUnavailable()`), create
+ * `bucket`, and stop the gateway after them, also when a hook or a test failed. The returned
+ * object's fields are set once `beforeAll` has run.
+ */
+export function useRgwBucket(bucket: string): { rgw: Rgw | undefined; client: S3Client } {
+  const fixture = { rgw: undefined as Rgw | undefined, client: undefined as unknown as S3Client };
+  beforeAll(async () => {
+    if (rgwUnavailable() !== undefined) return;
+    const rgw = startRgw();
+    fixture.rgw = rgw;
+    fixture.client = new S3Client({
+      endpoint: rgw.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
+    });
+    await fixture.client.send(new CreateBucketCommand({ Bucket: bucket }));
+  }, 120_000);
+  // afterAll runs even when beforeAll or a test failed: no gateway outlives the file.
+  afterAll(() => {
+    fixture.client?.destroy();
+    fixture.rgw?.stop();
+  });
+  return fixture;
 }

@@ -6,37 +6,19 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { begin, openSnapshot, s3Store } from '../../src/s3/index.js';
-import { rgwUnavailable, startRgw, type Rgw } from '../helpers/rgw.js';
+import { rgwUnavailable, useRgwBucket } from '../helpers/rgw.js';
 
 const missing = rgwUnavailable();
 const run = promisify(execFile);
 const writer = path.join(import.meta.dirname, 'fixtures/writer.mjs');
-let rgw: Rgw | undefined;
-let client: S3Client;
 const bucket = 'protocol';
-
-beforeAll(async () => {
-  if (missing !== undefined) return;
-  rgw = startRgw();
-  client = new S3Client({
-    endpoint: rgw.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
-}, 120_000);
-afterAll(() => {
-  client?.destroy();
-  rgw?.stop();
-});
+const s3 = useRgwBucket(bucket);
 
 describe.skipIf(missing !== undefined)(`txnfs/s3 on Ceph RGW${missing ? ` (skipped: ${missing})` : ''}`, () => {
   it('commit returns generation 1, then one more; a snapshot sees exactly its generation', async () => {
-    const store = s3Store({ client, bucket, prefix: 'basic' });
+    const store = s3Store({ client: s3.client, bucket, prefix: 'basic' });
     const t1 = begin({ store });
     t1.write('a.txt', 'one');
     t1.write('b.txt', Buffer.from('two'));
@@ -47,7 +29,7 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 on Ceph RGW${missing ? ` (skipp
     t2.write('b.txt', 'three');
     expect(await t2.commit()).toEqual({ generation: 2 });
     // A fresh store (another host) discovers the head by probing.
-    const snap2 = await openSnapshot({ store: s3Store({ client, bucket, prefix: 'basic/' }) });
+    const snap2 = await openSnapshot({ store: s3Store({ client: s3.client, bucket, prefix: 'basic/' }) });
     expect([snap1.generation, snap1.list(), (await snap1.readFile('b.txt')).toString()]).toEqual([1, ['a.txt', 'b.txt'], 'two']);
     expect([snap2.generation, snap2.list(), (await snap2.readFile('b.txt')).toString()]).toEqual([2, ['b.txt'], 'three']);
     snap1.release();
@@ -55,7 +37,7 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 on Ceph RGW${missing ? ` (skipp
   });
 
   it('a commit whose read went stale fails with EPRECONDITION and leaves nothing visible; a blind write rebases', async () => {
-    const store = s3Store({ client, bucket, prefix: 'stale' });
+    const store = s3Store({ client: s3.client, bucket, prefix: 'stale' });
     const seed = begin({ store });
     seed.write('n', '0');
     await seed.commit();
@@ -77,13 +59,13 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 on Ceph RGW${missing ? ` (skipp
     const prefix = 'race';
     const n = 4;
     const m = 8;
-    const store = s3Store({ client, bucket, prefix });
+    const store = s3Store({ client: s3.client, bucket, prefix });
     let stop = false;
     let snapshots = 0;
     const mixed: string[] = [];
     const reader = (async () => {
       while (!stop) {
-        const snap = await openSnapshot({ store: s3Store({ client, bucket, prefix }) });
+        const snap = await openSnapshot({ store: s3Store({ client: s3.client, bucket, prefix }) });
         if (snap.generation > 0) {
           const [a, b] = await Promise.all([snap.readFile('pair/a'), snap.readFile('pair/b')]);
           if (!a.equals(b)) mixed.push(`${snap.generation}: ${a} / ${b}`);
@@ -94,7 +76,7 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 on Ceph RGW${missing ? ` (skipp
     })();
     const outs = await Promise.all(
       Array.from({ length: n }, (_, id) =>
-        run(process.execPath, [writer, rgw!.endpoint, rgw!.accessKeyId, rgw!.secretAccessKey, bucket, prefix, String(id), String(m)]),
+        run(process.execPath, [writer, s3.rgw!.endpoint, s3.rgw!.accessKeyId, s3.rgw!.secretAccessKey, bucket, prefix, String(id), String(m)]),
       ),
     );
     stop = true;
