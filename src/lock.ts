@@ -137,6 +137,11 @@ function hostTag(host: string): string {
   return tag;
 }
 
+/** The tag owner entries of this host carry (for tests that model a reboot). */
+export function thisHostTag(): string {
+  return hostTag(selfIdentity().host);
+}
+
 function entryName(r: OwnerRecord): string {
   return `${ENTRY_PREFIX}${r.host}.${r.pid}.${r.start}.${r.thread}.${r.stale}.${r.token}`;
 }
