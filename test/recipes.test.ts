@@ -187,7 +187,7 @@ await fs.writeFile('out/manifest.json', JSON.stringify({ version: input.version,
     await new Promise<void>((resolve) => holder.child.stdout?.on('data', (d: Buffer) => d.toString().includes('LOCKED') && resolve()));
     // The recipe waits 2 s for the lock, then retries after 0.5 s, 1 s, ...: the holder dies after
     // the first attempt gave up (node's start-up included), during the second.
-    setTimeout(() => holder.child.kill('SIGKILL'), 4000);
+    setTimeout(() => holder.child.kill('SIGKILL'), 5000);
     const r = await run(dir, env, [process.execPath, save(dir, 'retry', 'retry.mjs')]);
     await holder.done;
     expect(r.stderr).toMatch(/^attempt 1: ELOCKED; nothing changed, retrying\n/);
