@@ -185,15 +185,29 @@ await fs.writeFile('out/manifest.json', JSON.stringify({ version: input.version,
     fs.mkdirSync(path.join(dir, 'out/.txnfs'), { recursive: true });
     const holder = start('hold-lock.mjs', [path.join(dir, 'out/.txnfs/lock')]);
     await new Promise<void>((resolve) => holder.child.stdout?.on('data', (d: Buffer) => d.toString().includes('LOCKED') && resolve()));
-    // The recipe waits 2 s for the lock, then retries after 0.5 s, 1 s, ...: the holder dies after
-    // the first attempt gave up (node's start-up included), during the second.
-    setTimeout(() => holder.child.kill('SIGKILL'), 5000);
-    const r = await run(dir, env, [process.execPath, save(dir, 'retry', 'retry.mjs')]);
+    // The holder keeps the lock until the recipe's first attempt has given up (ELOCKED), then dies:
+    // the retry must land.
+    const file = save(dir, 'retry', 'retry.mjs');
+    const recipeRun = new Promise<ChildResult>((resolve, reject) => {
+      const child = spawn(process.execPath, [file], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (stderr.includes('ELOCKED')) holder.child.kill('SIGKILL');
+      });
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+    const timer = setTimeout(() => holder.child.kill('SIGKILL'), 50_000); // never leave it behind
+    const r = await recipeRun;
+    clearTimeout(timer);
     await holder.done;
     expect(r.stderr).toMatch(/^attempt 1: ELOCKED; nothing changed, retrying\n/);
     expect(r.stdout).toBe('committed\n');
     expect(fs.readFileSync(path.join(dir, 'out/report.txt'), 'utf8')).toBe('all good\n');
-  }, 30_000);
+  }, 60_000);
 
   it('exec: the Python job\'s files land in out/ together', async () => {
     const { dir, env } = project();
