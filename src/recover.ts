@@ -376,6 +376,13 @@ export interface RecoverContext {
   readonly concurrency: number;
   readonly dryRun: boolean;
   readonly onProgress?: ((progress: RecoverProgress) => void) | undefined;
+  /**
+   * The id of the transaction on whose behalf a commit runs this recovery. Its owner lock is held
+   * by the caller (verified by token again right before the commit point), so it is alive
+   * (invariant 4) and has no journal yet: classifying it would cost six calls on every commit and
+   * end in "skip". Recovery neither reads nor reports it.
+   */
+  readonly self?: string | undefined;
 }
 
 function emptyReport(dir: string, dryRun: boolean, started: number): RecoverReport {
@@ -391,7 +398,7 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
   const report = emptyReport(ctx.root, ctx.dryRun, started);
   const { ids, tombs } = await listIds(ctx.home);
   const found: Classified[] = [];
-  for (const id of ids) found.push(await classify(ctx.home, id, ctx.timing.stale, ctx.trusted));
+  for (const id of ids) if (id !== ctx.self) found.push(await classify(ctx.home, id, ctx.timing.stale, ctx.trusted));
   let removedSomething = false;
 
   // Committed (or rolling back) first, oldest commit point first: invariant 7.

@@ -232,6 +232,13 @@ function isAbortError(err: unknown, signal: AbortSignal | undefined): boolean {
   return (signal?.aborted === true && err === signal.reason) || (err instanceof Error && err.name === 'AbortError');
 }
 
+/** The entries that get a backup (`backup/<i>`): those whose target existed. */
+function backedUp(entries: Planned['journal']['entries']): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < entries.length; i++) if (entries.existed(i)) out.push(i);
+  return out;
+}
+
 /**
  * A set of file writes and removals that land together or not at all. Create one with
  * {@link begin}.
@@ -375,10 +382,6 @@ export class Transaction implements AsyncDisposable {
       }
       throw err;
     }
-    const info = await fs.stat(root);
-    if (info.kind !== 'dir') {
-      throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
-    }
     // A generations pointer resolves into an immutable generation: in-place writes there would
     // change every generation sharing the file. Checked only when the root went through a symlink.
     if (root !== resolvePath(this.dir) && (await isGenerationsRoot(this.dir))) {
@@ -386,7 +389,14 @@ export class Transaction implements AsyncDisposable {
     }
     // Once per root and process, before any lock is made there (unsafe-fs.ts: why NFS/FUSE).
     if (this.#warnUnsafeFs) warnUnsafeFsOnce(root);
-    const home = await openHome(root, this.#o.durable);
+    // The root must be a directory; a home found there (the common case) proves it, so the root
+    // is stat'ed only when the home cannot be looked up through it (ENOTDIR: a file).
+    const home = await openHome(root, this.#o.durable).catch(async (err: unknown) => {
+      if (errnoOf(err) === 'ENOTDIR' && (await fs.stat(root)).kind !== 'dir') {
+        throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
+      }
+      throw err;
+    });
     const staging = await createStaging(home.home, this.id, this.#o.timing);
     return { root, home, staging };
   }
@@ -1129,8 +1139,7 @@ export class Transaction implements AsyncDisposable {
       if (durable) await fs.syncFile(p);
     });
     const { entries } = plan.journal;
-    const withBackup: number[] = [];
-    for (let i = 0; i < entries.length; i++) if (entries.existed(i)) withBackup.push(i);
+    const withBackup = backedUp(entries);
     if (withBackup.length > 0) {
       await fs.mkdir(backupDir(dir));
       // A hard link, or a copy where links are refused (protected hard links, FAT): backup.ts.
@@ -1255,6 +1264,7 @@ export class Transaction implements AsyncDisposable {
           timing: this.#o.timing,
           concurrency: this.#o.concurrency,
           dryRun: false,
+          self: this.id,
         });
         const blocked = rec.corrupt[0] ?? rec.failed[0];
         if (blocked !== undefined) {
@@ -1332,7 +1342,9 @@ export class Transaction implements AsyncDisposable {
           ...(gen?.warnings ?? []),
         ];
         try {
-          await removeStaging(setup.staging.dir, this.#o.durable, true);
+          // The backups this commit made are known by name (#prepare): removed without a walk.
+          const backups = gen === undefined ? backedUp(plan.journal.entries) : undefined;
+          await removeStaging(setup.staging.dir, this.#o.durable, true, backups);
           // An fsync of the home makes the removal durable. It runs while both locks are released
           // (at the same time, too): nothing orders the three (a power loss may keep any of these
           // changes without the others, and recovery finishes each case), and commit() resolves
