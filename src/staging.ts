@@ -26,7 +26,7 @@ import * as fs from './fs.js';
 import type { Info } from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { syncDir, writeSmallFile } from './durable.js';
-import { step } from './faults.js';
+import { mutated, step } from './faults.js';
 import { backupDir, backupFile, filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
 import { removeKnown } from './remove.js';
@@ -124,15 +124,32 @@ export interface Staging {
   readonly ownerLock: HeldLock;
 }
 
-/** Take the owner lock of transaction `id`, then create its staging dir and files/. */
-export async function createStaging(home: string, id: string, timing: LockTiming): Promise<Staging> {
+/**
+ * Take the owner lock of transaction `id`, then create its staging dir and files/.
+ *
+ * `journaled` (the in-place layout, whose commit point is a journal): also make, at the same time
+ * as files/, what the commit needs before its journal and that does not depend on the plan, so
+ * that none of it is paid while the root lock is held: the rollback marker's inode
+ * (`rollback.tmp`, see prepareRollbackMarker) and, when `durable`, the fsync of the home that
+ * makes the staging dir's own name durable (docs/protocol.md, the fsync table: the journal will
+ * refer to this dir, so its name must be durable before the commit point; any moment after its
+ * mkdir will do).
+ */
+export async function createStaging(home: string, id: string, timing: LockTiming, journaled?: { readonly durable: boolean }): Promise<Staging> {
   const ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock' });
   const dir = stagingDirOf(home, id);
   try {
     // 0700 at creation (mkdir's mode, not a later chmod that a crash could lose): what is inside
     // can then be changed by its owner alone, which is what recovery checks before trusting it.
     await fs.mkdir(dir, STAGING_MODE);
-    await fs.mkdir(filesDir(dir));
+    if (journaled === undefined) await fs.mkdir(filesDir(dir));
+    else {
+      await settleAll([
+        fs.mkdir(filesDir(dir)),
+        prepareRollbackMarker(dir),
+        journaled.durable && !mutated('skip-fsync-home') ? syncDir(home) : Promise.resolve(),
+      ]);
+    }
   } catch (err) {
     await fs.removeTree(dir).catch(() => undefined);
     await ownerLock.release().catch(() => undefined);
@@ -155,8 +172,22 @@ async function unlinkIfPresent(p: string): Promise<void> {
  * so journal.tmp was renamed and no rollback marker was made; neither is looked for.
  */
 export async function removeStaging(dir: string, durable: boolean, applied = false, backups?: readonly number[]): Promise<void> {
+  await endJournal(dir);
+  await removeEndedStaging(dir, durable, applied, backups);
+}
+
+/**
+ * The first step of `removeStaging`: unlink the journal, the record that the transaction is not
+ * over. Once it is gone, the staging dir is that of a transaction without a commit point: what
+ * is left is discarded by recovery once its owner is dead, and skipped while it lives.
+ */
+export async function endJournal(dir: string): Promise<void> {
   await unlinkIfPresent(journalPath(dir));
   step('journal-removed');
+}
+
+/** The rest of `removeStaging`, after `endJournal`. */
+export async function removeEndedStaging(dir: string, durable: boolean, applied = false, backups?: readonly number[]): Promise<void> {
   if (!applied) {
     await unlinkIfPresent(journalTmpPath(dir));
     if (await hasRollbackMarker(dir)) {
@@ -172,8 +203,8 @@ export async function removeStaging(dir: string, durable: boolean, applied = fal
   } else {
     // The backups are known by name: unlinking them first lets backup/ go with one rmdir, where
     // an rmdir failing with ENOTEMPTY sent the whole staging dir to the generic rm -rf walk.
-    // Anything unexpected here leaves backup/ non-empty, and removeKnown then falls back to rm -rf.
-    await settleAll(backups.map((i) => unlinkIfPresent(backupFile(dir, i)))).catch(() => undefined);
+    // A failure here (EIO) is the caller's to report, as rm -rf's would be.
+    await settleAll(backups.map((i) => unlinkIfPresent(backupFile(dir, i))));
     await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir), backupDir(dir)]);
   }
 }

@@ -60,7 +60,7 @@ import { OpLog } from './oplog.js';
 import { allFolded, caseCollisions, nameOneFile } from './casefold.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
-import { createStaging, openHome, prepareRollbackMarker, removeStaging, writeRollbackMarker, type Staging, type TrustedHome } from './staging.js';
+import { createStaging, endJournal, openHome, removeEndedStaging, removeStaging, writeRollbackMarker, type Staging, type TrustedHome } from './staging.js';
 import { isGenerationsRoot, lookupRoot, openGenerations, resolveLayout, type GenerationsOptions, type Layout } from './generations/setup.js';
 import { commitGeneration } from './generations/commit.js';
 import { TEMP_STALE_MS } from './heartbeat.js';
@@ -397,7 +397,7 @@ export class Transaction implements AsyncDisposable {
       }
       throw err;
     });
-    const staging = await createStaging(home.home, this.id, this.#o.timing);
+    const staging = await createStaging(home.home, this.id, this.#o.timing, { durable: this.#o.durable });
     return { root, home, staging };
   }
 
@@ -1149,16 +1149,15 @@ export class Transaction implements AsyncDisposable {
         if (kind === 'copy' && !mutated('copy-backup-as-link')) entries.markCopy(i);
       });
     }
-    // Allocated now, while failing costs nothing: a full disk after the commit point must not
-    // stop the rollback from being marked (staging.ts).
-    await prepareRollbackMarker(dir);
+    // The rollback marker's inode (rollback.tmp) was allocated with the staging dir, while failing
+    // cost nothing: a full disk after the commit point must not stop the rollback from being
+    // marked (staging.ts). The home was fsynced then too (createStaging).
     const dirs: string[] = [];
     if (durable) {
       // Everything the journal will point to must be durable before the journal is: the staged
-      // files' names (files/), the backup links (backup/), those two directories' names and the
-      // staging dir's own name in the home.
+      // files' names (files/), the backup links (backup/), and those two directories' and
+      // rollback.tmp's names (the staging dir).
       dirs.push(dir);
-      if (!mutated('skip-fsync-home')) dirs.push(setup.home.home);
       if (plan.written > 0) dirs.push(filesDir(dir));
       if (withBackup.length > 0 && !mutated('skip-fsync-backup-dir')) dirs.push(backupDir(dir));
     }
@@ -1341,23 +1340,38 @@ export class Transaction implements AsyncDisposable {
           ...superseded.map((target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`),
           ...(gen?.warnings ?? []),
         ];
-        try {
-          // The backups this commit made are known by name (#prepare): removed without a walk.
-          const backups = gen === undefined ? backedUp(plan.journal.entries) : undefined;
-          await removeStaging(setup.staging.dir, this.#o.durable, true, backups);
-          // An fsync of the home makes the removal durable. It runs while both locks are released
-          // (at the same time, too): nothing orders the three (a power loss may keep any of these
-          // changes without the others, and recovery finishes each case), and commit() resolves
-          // only once all three are done.
-          if (this.#o.durable) {
-            cleanupSynced = syncDir(home).catch((err: Error) => {
-              warnings.push(`The removal of the staging dir '${setup.staging.dir}' could not be made durable (${err.message}); after a power loss recover() finishes it.`);
-            });
-          }
-        } catch (err) {
-          warnings.push(`The staging dir '${setup.staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);
-        }
-        ownerReleased = setup.staging.ownerLock.release().then(noop, (err: Error) => {
+        // Only the journal's unlink is made under the root lock: it ends the transaction. What is
+        // left (an empty files/, backups, rollback.tmp) is a staging dir without a journal whose
+        // owner lock we still hold, which every other commit and recovery skips (invariant 4), so
+        // it is removed while the root lock is released and the next commit in this root does not
+        // wait for it. Then, at once, an fsync of the home makes the removal durable and the owner
+        // lock goes: nothing orders those two (a power loss may keep either change without the
+        // other, and recovery finishes each case), but the lock goes only after the staging dir
+        // (a staging dir must never be seen without its live lock). commit() resolves once all of
+        // it is done.
+        const staging = setup.staging;
+        const cleanupFailed = (err: unknown): void => {
+          warnings.push(`The staging dir '${staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);
+        };
+        const ended = await endJournal(staging.dir).then(() => true, (err: unknown) => {
+          cleanupFailed(err);
+          return false;
+        });
+        // The backups this commit made are known by name (#prepare): removed without a walk.
+        const backups = gen === undefined ? backedUp(plan.journal.entries) : undefined;
+        const removed = ended
+          ? removeEndedStaging(staging.dir, this.#o.durable, true, backups).then(() => true, (err: unknown) => {
+            cleanupFailed(err);
+            return false;
+          })
+          : Promise.resolve(false);
+        cleanupSynced = removed.then(async (ok) => {
+          if (!ok || !this.#o.durable) return;
+          await syncDir(home).catch((err: Error) => {
+            warnings.push(`The removal of the staging dir '${staging.dir}' could not be made durable (${err.message}); after a power loss recover() finishes it.`);
+          });
+        });
+        ownerReleased = removed.then(() => staging.ownerLock.release()).then(noop, (err: Error) => {
           warnings.push(`The owner lock could not be released (${err.message}).`);
         });
         applied = {
