@@ -144,10 +144,12 @@ export async function createStaging(home: string, id: string, timing: LockTiming
     await fs.mkdir(dir, STAGING_MODE);
     if (journaled === undefined) await fs.mkdir(filesDir(dir));
     else {
+      // In the order the calls are issued: settleAll rejects with the first failure in argument
+      // order, so a failing fsync is reported, not the close that failed after it.
       await settleAll([
+        journaled.durable && !mutated('skip-fsync-home') ? syncDir(home) : Promise.resolve(),
         fs.mkdir(filesDir(dir)),
         prepareRollbackMarker(dir),
-        journaled.durable && !mutated('skip-fsync-home') ? syncDir(home) : Promise.resolve(),
       ]);
     }
   } catch (err) {
