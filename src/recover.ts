@@ -30,14 +30,13 @@
 import * as path from 'node:path';
 import * as fs from './fs.js';
 import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
-import { rollBack, rollForward } from './apply.js';
 import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
-import { mutated } from './faults.js';
-import { filesDir, homeOf, journalPath, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
+import { filesDir, homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
 import { isAbandonedTomb, lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
-import { hasRollbackMarker, removeStaging, trustHome, writeRollbackMarker } from './staging.js';
+import { hasRollbackMarker, trustHome } from './staging.js';
+import { finish, Unfinished } from './protocol/finish.js';
 import { isSingleFileRecord, removeOrphans } from './orphans.js';
 import { isGenerationsRoot, resolveLayout } from './generations/setup.js';
 import { recoverGenerations, type GenerationsRecovery } from './generations/recover.js';
@@ -411,14 +410,6 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
       (t.state === 'rolling-back' ? report.rolledBack : report.rolledForward).push({ id: t.id, entries: journal.entries.length, changed: 0 });
       continue;
     }
-    const apply = {
-      root: ctx.root,
-      staging: t.staging,
-      journal,
-      durable: ctx.durable,
-      concurrency: ctx.concurrency,
-    };
-    const progress = (direction: 'forward' | 'back') => (done: number, total: number) => ctx.onProgress?.({ id: t.id, direction, done, total });
     const dropped = new Set<string>();
     const supersede = (targets: readonly string[]): void => {
       for (const target of targets) {
@@ -428,27 +419,26 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
       }
     };
     try {
-      if (t.state === 'rolling-back') {
-        const outcome = await rollBack({ ...apply, onProgress: progress('back') });
-        supersede(outcome.superseded);
-        report.rolledBack.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed });
-      } else {
-        try {
-          if (mutated('recover-journal-first')) await fs.unlink(journalPath(t.staging));
-          const outcome = await rollForward({ ...apply, onProgress: progress('forward') });
-          supersede(outcome.superseded);
-          report.rolledForward.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed });
-        } catch (applyError) {
-          // Cannot finish forward (a target became a directory, EACCES, ...): undo behind a
-          // durable marker, exactly as a live commit does, so the root ends all-old.
-          await writeRollbackMarker(t.staging, ctx.durable);
-          const outcome = await rollBack({ ...apply, onProgress: progress('back') });
-          supersede(outcome.superseded);
-          const reason = `could not be rolled forward (${(applyError as Error).message}); rolled back instead`;
-          report.rolledBack.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed, reason });
-        }
-      }
-      await removeStaging(t.staging, ctx.durable);
+      // The finish driver a live commit uses too (protocol/finish.ts): forward, else behind a
+      // durable marker back, so the root ends all-old; then the staging dir goes.
+      const done = await finish({
+        root: ctx.root,
+        staging: t.staging,
+        journal,
+        durable: ctx.durable,
+        concurrency: ctx.concurrency,
+        rollingBack: t.state === 'rolling-back',
+        removeAfterForward: true,
+        onProgress: (direction, n, total) => ctx.onProgress?.({ id: t.id, direction, done: n, total }),
+      }).catch((err: unknown) => {
+        // What stopped the rollback is what recover() reports, as before there was one driver.
+        throw err instanceof Unfinished ? err.undoError : err;
+      });
+      supersede(done.outcome.superseded);
+      const result = { id: t.id, entries: journal.entries.length, changed: done.outcome.changed };
+      if (done.direction === 'forward') report.rolledForward.push(result);
+      else if (done.cause === undefined) report.rolledBack.push(result);
+      else report.rolledBack.push({ ...result, reason: `could not be rolled forward (${(done.cause as Error).message}); rolled back instead` });
       await removeDeadLock(t.lock, ctx.timing.stale);
       removedSomething = true;
     } catch (err) {
