@@ -461,6 +461,10 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
       continue;
     }
     if (t.state !== 'staging' && t.state !== 'orphan-lock') continue;
+    // Neither lock nor staging dir is there any more: a transaction that finished after the home
+    // was listed (a commit removes its staging dir, then its owner lock, after releasing the root
+    // lock). Nothing to discard, nothing to report.
+    if (t.state === 'orphan-lock' && t.owner === 'absent') continue;
     report.discarded.push({ id: t.id, entries: 0, changed: 0 });
     if (ctx.dryRun) continue;
     // The commit point was never reached: nothing outside the staging dir was touched.

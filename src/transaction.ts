@@ -19,19 +19,18 @@
  * asks. Per operation the transaction keeps a log slot (target, staging number or DELETE;
  * oplog.ts) and, once staged, five numbers (staged.ts).
  *
- * commit() then, under the root lock (DESIGN.md steps 2-9):
- *   2. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
- *   3. resolve targets (Resolver), check preconditions (preconditions.ts), fix up modes/owners of
- *      staged files;
- *   4. hard-link originals that will be replaced or deleted into backup/ (or copy them where hard
- *      links are refused: backup.ts);
- *   5. at once: fsync files/, backup/, the staging dir and the home; write and fsync journal.tmp;
- *      verify both locks are still ours;
- *   6. rename journal.tmp to journal, fsync the staging dir ◀── commit point;
- *   7. rollForward() (the function recovery uses) — on failure, a durable rollback marker, then
- *      rollBack();
- *   8. (inside rollForward) fsync every changed directory once;
- *   9. remove the journal and the staging dir; then, at once, fsync the home and release both locks.
+ * commit() then, under the root lock (docs/protocol.md, "Commit", steps 2-10; its "Map of the
+ * code" names the function of each step):
+ *   3. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
+ *   4. #plan: resolve targets (Resolver), check preconditions (preconditions.ts);
+ *   5-7. prepare() (protocol/commit.ts): fix up modes/owners of staged files, back up originals
+ *      that will be replaced or deleted, then at once fsync files/, backup/ and the staging dir,
+ *      write and fsync journal.tmp, verify both locks are still ours;
+ *   8. commitJournal(): rename journal.tmp to journal, fsync the staging dir ◀── commit point;
+ *   9. applyLive() (protocol/commit.ts) through finish() (protocol/finish.ts), the driver
+ *      recovery uses: rollForward(), or on failure a durable rollback marker, then rollBack();
+ *   10. unlink the journal; release the root lock; then remove the rest of the staging dir, and
+ *      at once fsync the home and release the owner lock.
  */
 import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { Writable } from 'node:stream';
