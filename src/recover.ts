@@ -30,14 +30,13 @@
 import * as path from 'node:path';
 import * as fs from './fs.js';
 import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
-import { rollBack, rollForward } from './apply.js';
 import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
-import { mutated } from './faults.js';
-import { filesDir, homeOf, journalPath, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
+import { filesDir, homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
 import { isAbandonedTomb, lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
-import { hasRollbackMarker, removeStaging, trustHome, writeRollbackMarker } from './staging.js';
+import { hasRollbackMarker, trustHome } from './staging.js';
+import { finish, Unfinished } from './protocol/finish.js';
 import { isSingleFileRecord, removeOrphans } from './orphans.js';
 import { isGenerationsRoot, resolveLayout } from './generations/setup.js';
 import { recoverGenerations, type GenerationsRecovery } from './generations/recover.js';
@@ -376,6 +375,13 @@ export interface RecoverContext {
   readonly concurrency: number;
   readonly dryRun: boolean;
   readonly onProgress?: ((progress: RecoverProgress) => void) | undefined;
+  /**
+   * The id of the transaction on whose behalf a commit runs this recovery. Its owner lock is held
+   * by the caller (verified by token again right before the commit point), so it is alive
+   * (invariant 4) and has no journal yet: classifying it would cost six calls on every commit and
+   * end in "skip". Recovery neither reads nor reports it.
+   */
+  readonly self?: string | undefined;
 }
 
 function emptyReport(dir: string, dryRun: boolean, started: number): RecoverReport {
@@ -391,7 +397,7 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
   const report = emptyReport(ctx.root, ctx.dryRun, started);
   const { ids, tombs } = await listIds(ctx.home);
   const found: Classified[] = [];
-  for (const id of ids) found.push(await classify(ctx.home, id, ctx.timing.stale, ctx.trusted));
+  for (const id of ids) if (id !== ctx.self) found.push(await classify(ctx.home, id, ctx.timing.stale, ctx.trusted));
   let removedSomething = false;
 
   // Committed (or rolling back) first, oldest commit point first: invariant 7.
@@ -404,14 +410,6 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
       (t.state === 'rolling-back' ? report.rolledBack : report.rolledForward).push({ id: t.id, entries: journal.entries.length, changed: 0 });
       continue;
     }
-    const apply = {
-      root: ctx.root,
-      staging: t.staging,
-      journal,
-      durable: ctx.durable,
-      concurrency: ctx.concurrency,
-    };
-    const progress = (direction: 'forward' | 'back') => (done: number, total: number) => ctx.onProgress?.({ id: t.id, direction, done, total });
     const dropped = new Set<string>();
     const supersede = (targets: readonly string[]): void => {
       for (const target of targets) {
@@ -421,27 +419,26 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
       }
     };
     try {
-      if (t.state === 'rolling-back') {
-        const outcome = await rollBack({ ...apply, onProgress: progress('back') });
-        supersede(outcome.superseded);
-        report.rolledBack.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed });
-      } else {
-        try {
-          if (mutated('recover-journal-first')) await fs.unlink(journalPath(t.staging));
-          const outcome = await rollForward({ ...apply, onProgress: progress('forward') });
-          supersede(outcome.superseded);
-          report.rolledForward.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed });
-        } catch (applyError) {
-          // Cannot finish forward (a target became a directory, EACCES, ...): undo behind a
-          // durable marker, exactly as a live commit does, so the root ends all-old.
-          await writeRollbackMarker(t.staging, ctx.durable);
-          const outcome = await rollBack({ ...apply, onProgress: progress('back') });
-          supersede(outcome.superseded);
-          const reason = `could not be rolled forward (${(applyError as Error).message}); rolled back instead`;
-          report.rolledBack.push({ id: t.id, entries: journal.entries.length, changed: outcome.changed, reason });
-        }
-      }
-      await removeStaging(t.staging, ctx.durable);
+      // The finish driver a live commit uses too (protocol/finish.ts): forward, else behind a
+      // durable marker back, so the root ends all-old; then the staging dir goes.
+      const done = await finish({
+        root: ctx.root,
+        staging: t.staging,
+        journal,
+        durable: ctx.durable,
+        concurrency: ctx.concurrency,
+        rollingBack: t.state === 'rolling-back',
+        removeAfterForward: true,
+        onProgress: (direction, n, total) => ctx.onProgress?.({ id: t.id, direction, done: n, total }),
+      }).catch((err: unknown) => {
+        // What stopped the rollback is what recover() reports, as before there was one driver.
+        throw err instanceof Unfinished ? err.undoError : err;
+      });
+      supersede(done.outcome.superseded);
+      const result = { id: t.id, entries: journal.entries.length, changed: done.outcome.changed };
+      if (done.direction === 'forward') report.rolledForward.push(result);
+      else if (done.cause === undefined) report.rolledBack.push(result);
+      else report.rolledBack.push({ ...result, reason: `could not be rolled forward (${(done.cause as Error).message}); rolled back instead` });
       await removeDeadLock(t.lock, ctx.timing.stale);
       removedSomething = true;
     } catch (err) {
@@ -464,8 +461,9 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
       continue;
     }
     if (t.state !== 'staging' && t.state !== 'orphan-lock') continue;
-    // Neither its staging dir nor its lock is there any more: a transaction that finished between
-    // the listing and now (it removes its staging dir, then its lock). Nothing to discard.
+    // Neither lock nor staging dir is there any more: a transaction that finished after the home
+    // was listed (a commit removes its staging dir, then its owner lock, after releasing the root
+    // lock). Nothing to discard, nothing to report.
     if (t.state === 'orphan-lock' && t.owner === 'absent') continue;
     report.discarded.push({ id: t.id, entries: 0, changed: 0 });
     if (ctx.dryRun) continue;

@@ -26,10 +26,11 @@ import * as fs from './fs.js';
 import type { Info } from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { syncDir, writeSmallFile } from './durable.js';
-import { step } from './faults.js';
-import { backupDir, filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
+import { mutated, step } from './faults.js';
+import { backupDir, backupFile, filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
 import { removeKnown } from './remove.js';
+import { settleAll } from './limit.js';
 
 export interface Home {
   readonly root: string;
@@ -62,7 +63,9 @@ export async function trustHome(root: string, home: string, homeInfo: Info): Pro
   }
   const me = fs.effectiveUid();
   if (me === undefined) return undefined;
-  const rootOwner = (await fs.lstat(root)).uid;
+  // The root's owner matters only for a home this uid does not own: one call saved on every
+  // commit in the common case.
+  const rootOwner = homeInfo.uid === me ? me : (await fs.lstat(root)).uid;
   if (homeInfo.uid !== me && homeInfo.uid !== rootOwner) {
     throw new TxnError(
       codes.ETARGET,
@@ -77,8 +80,8 @@ export async function trustHome(root: string, home: string, homeInfo: Info): Pro
 
 /** `ensureHome`, then `trustHome`: what a transaction needs before it stages anything. */
 export async function openHome(root: string, durable: boolean): Promise<TrustedHome> {
-  const home = await ensureHome(root, durable);
-  return { ...home, trusted: await trustHome(root, home.home, await fs.lstat(home.home)) };
+  const { home, info } = await makeHome(root, durable);
+  return { ...home, trusted: await trustHome(root, home.home, info) };
 }
 
 /**
@@ -86,18 +89,33 @@ export async function openHome(root: string, durable: boolean): Promise<TrustedH
  * fsynced (durable): every staging dir below it depends on it surviving a power loss.
  */
 export async function ensureHome(root: string, durable: boolean): Promise<Home> {
+  return (await makeHome(root, durable)).home;
+}
+
+/**
+ * `ensureHome`, also returning the home's lstat. A home in use exists: one lstat, where a mkdir
+ * first (failing with EEXIST) and an lstat after cost two calls on every commit.
+ */
+async function makeHome(root: string, durable: boolean): Promise<{ home: Home; info: Info }> {
   const home = homeOf(root);
-  try {
-    await fs.mkdir(home, HOME_MODE);
-    if (durable) await syncDir(root);
-  } catch (err) {
-    if (errnoOf(err) !== 'EEXIST') throw err;
+  let info = await fs.lstat(home).catch((err: unknown) => {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (info === undefined) {
+    try {
+      await fs.mkdir(home, HOME_MODE);
+      if (durable) await syncDir(root);
+    } catch (err) {
+      // Made by someone else since the lstat: as good as ours (checked below like any other).
+      if (errnoOf(err) !== 'EEXIST') throw err;
+    }
+    info = await fs.lstat(home);
   }
-  const info = await fs.lstat(home);
   if (info.kind !== 'dir') {
     throw new TxnError(codes.ETARGET, `'${home}' exists but is not a directory; txnfs keeps its records there. Move it away.`, { path: home });
   }
-  return { root, home, dev: info.dev };
+  return { home: { root, home, dev: info.dev }, info };
 }
 
 export interface Staging {
@@ -106,15 +124,34 @@ export interface Staging {
   readonly ownerLock: HeldLock;
 }
 
-/** Take the owner lock of transaction `id`, then create its staging dir and files/. */
-export async function createStaging(home: string, id: string, timing: LockTiming): Promise<Staging> {
+/**
+ * Take the owner lock of transaction `id`, then create its staging dir and files/.
+ *
+ * `journaled` (the in-place layout, whose commit point is a journal): also make, at the same time
+ * as files/, what the commit needs before its journal and that does not depend on the plan, so
+ * that none of it is paid while the root lock is held: the rollback marker's inode
+ * (`rollback.tmp`, see prepareRollbackMarker) and, when `durable`, the fsync of the home that
+ * makes the staging dir's own name durable (docs/protocol.md, the fsync table: the journal will
+ * refer to this dir, so its name must be durable before the commit point; any moment after its
+ * mkdir will do).
+ */
+export async function createStaging(home: string, id: string, timing: LockTiming, journaled?: { readonly durable: boolean }): Promise<Staging> {
   const ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock' });
   const dir = stagingDirOf(home, id);
   try {
     // 0700 at creation (mkdir's mode, not a later chmod that a crash could lose): what is inside
     // can then be changed by its owner alone, which is what recovery checks before trusting it.
     await fs.mkdir(dir, STAGING_MODE);
-    await fs.mkdir(filesDir(dir));
+    if (journaled === undefined) await fs.mkdir(filesDir(dir));
+    else {
+      // In the order the calls are issued: settleAll rejects with the first failure in argument
+      // order, so a failing fsync is reported, not the close that failed after it.
+      await settleAll([
+        journaled.durable && !mutated('skip-fsync-home') ? syncDir(home) : Promise.resolve(),
+        fs.mkdir(filesDir(dir)),
+        prepareRollbackMarker(dir),
+      ]);
+    }
   } catch (err) {
     await fs.removeTree(dir).catch(() => undefined);
     await ownerLock.release().catch(() => undefined);
@@ -136,9 +173,23 @@ async function unlinkIfPresent(p: string): Promise<void> {
  * when `durable`), then everything else. `applied`: the caller is a commit whose apply succeeded,
  * so journal.tmp was renamed and no rollback marker was made; neither is looked for.
  */
-export async function removeStaging(dir: string, durable: boolean, applied = false): Promise<void> {
+export async function removeStaging(dir: string, durable: boolean, applied = false, backups?: readonly number[]): Promise<void> {
+  await endJournal(dir);
+  await removeEndedStaging(dir, durable, applied, backups);
+}
+
+/**
+ * The first step of `removeStaging`: unlink the journal, the record that the transaction is not
+ * over. Once it is gone, the staging dir is that of a transaction without a commit point: what
+ * is left is discarded by recovery once its owner is dead, and skipped while it lives.
+ */
+export async function endJournal(dir: string): Promise<void> {
   await unlinkIfPresent(journalPath(dir));
   step('journal-removed');
+}
+
+/** The rest of `removeStaging`, after `endJournal`. */
+export async function removeEndedStaging(dir: string, durable: boolean, applied = false, backups?: readonly number[]): Promise<void> {
   if (!applied) {
     await unlinkIfPresent(journalTmpPath(dir));
     if (await hasRollbackMarker(dir)) {
@@ -146,7 +197,18 @@ export async function removeStaging(dir: string, durable: boolean, applied = fal
       await unlinkIfPresent(rollbackMarkerPath(dir));
     }
   }
-  await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir), backupDir(dir)]);
+  if (backups === undefined) {
+    await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir), backupDir(dir)]);
+  } else if (backups.length === 0) {
+    // The caller made no backup/ (a commit that replaced or removed nothing): no rmdir to fail.
+    await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir)]);
+  } else {
+    // The backups are known by name: unlinking them first lets backup/ go with one rmdir, where
+    // an rmdir failing with ENOTEMPTY sent the whole staging dir to the generic rm -rf walk.
+    // A failure here (EIO) is the caller's to report, as rm -rf's would be.
+    await settleAll(backups.map((i) => unlinkIfPresent(backupFile(dir, i))));
+    await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir), backupDir(dir)]);
+  }
 }
 
 /**

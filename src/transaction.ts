@@ -19,19 +19,18 @@
  * asks. Per operation the transaction keeps a log slot (target, staging number or DELETE;
  * oplog.ts) and, once staged, five numbers (staged.ts).
  *
- * commit() then, under the root lock (DESIGN.md steps 2-9):
- *   2. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
- *   3. resolve targets (Resolver), check preconditions (preconditions.ts), fix up modes/owners of
- *      staged files;
- *   4. hard-link originals that will be replaced or deleted into backup/ (or copy them where hard
- *      links are refused: backup.ts);
- *   5. at once: fsync files/, backup/, the staging dir and the home; write and fsync journal.tmp;
- *      verify both locks are still ours;
- *   6. rename journal.tmp to journal, fsync the staging dir ◀── commit point;
- *   7. rollForward() (the function recovery uses) — on failure, a durable rollback marker, then
- *      rollBack();
- *   8. (inside rollForward) fsync every changed directory once;
- *   9. remove the journal and the staging dir; then, at once, fsync the home and release both locks.
+ * commit() then, under the root lock (docs/protocol.md, "Commit", steps 2-10; its "Map of the
+ * code" names the function of each step):
+ *   3. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
+ *   4. #plan: resolve targets (Resolver), check preconditions (preconditions.ts);
+ *   5-7. prepare() (protocol/commit.ts): fix up modes/owners of staged files, back up originals
+ *      that will be replaced or deleted, then at once fsync files/, backup/ and the staging dir,
+ *      write and fsync journal.tmp, verify both locks are still ours;
+ *   8. commitJournal(): rename journal.tmp to journal, fsync the staging dir ◀── commit point;
+ *   9. applyLive() (protocol/commit.ts) through finish() (protocol/finish.ts), the driver
+ *      recovery uses: rollForward(), or on failure a durable rollback marker, then rollBack();
+ *   10. unlink the journal; release the root lock; then remove the rest of the staging dir, and
+ *      at once fsync the home and release the owner lock.
  */
 import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { Writable } from 'node:stream';
@@ -41,16 +40,14 @@ import * as fs from './fs.js';
 import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { booleanOption, jsonText, modeOption } from './file-options.js';
 import { mutated, step } from './faults.js';
-import { syncDir, syncDirs, writeAll, writeChunks } from './durable.js';
+import { syncDir, writeAll, writeChunks } from './durable.js';
 import { chunkBytes, toSource, type WriteData } from './data.js';
-import { rollBack, rollForward } from './apply.js';
-import { commitJournal, writeJournalTmp, type Journal } from './journal.js';
-import { PackedEntries, type Original } from './entries.js';
-import { backupOriginal } from './backup.js';
-import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
+import { commitJournal } from './journal.js';
+import { PackedEntries } from './entries.js';
+import { journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { eachLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
-import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, resolveWarnUnsafeFs, type CommonOptions, type ResolvedCommon } from './options.js';
+import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, resolveWarnUnsafeFs, type ResolvedCommon } from './options.js';
 import { warnUnsafeFsOnce } from './unsafe-fs.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
 import { PendingWrite, type OutcomeSource } from './outcome.js';
@@ -60,115 +57,14 @@ import { OpLog } from './oplog.js';
 import { allFolded, caseCollisions, nameOneFile } from './casefold.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
-import { createStaging, openHome, prepareRollbackMarker, removeStaging, writeRollbackMarker, type Staging, type TrustedHome } from './staging.js';
-import { isGenerationsRoot, lookupRoot, openGenerations, resolveLayout, type GenerationsOptions, type Layout } from './generations/setup.js';
+import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from './protocol/commit.js';
+import { createStaging, endJournal, openHome, removeEndedStaging, removeStaging } from './staging.js';
+import { isGenerationsRoot, lookupRoot, openGenerations, resolveLayout, type GenerationsOptions } from './generations/setup.js';
 import { commitGeneration } from './generations/commit.js';
 import { TEMP_STALE_MS } from './heartbeat.js';
 
-/** Options of {@link begin}. */
-export interface BeginOptions extends CommonOptions {
-  /**
-   * The root: every target is a path inside it. It must exist.
-   * @default process.cwd()
-   */
-  readonly dir?: string | undefined;
-  /**
-   * `'in-place'`: targets are replaced inside `dir`, which must exist. `'generations'`: `dir` is a
-   * pointer (a symlink) to an immutable generation; a commit builds the next generation and swaps
-   * the pointer, so a reader that resolves it once never sees a mix (docs/snapshots.md). `dir`
-   * may be missing (the first commit creates it) or a plain directory (converted at the first
-   * commit).
-   * @default 'in-place'
-   */
-  readonly layout?: Layout | undefined;
-  /**
-   * Generations layout: how many of the newest generations to keep (the current one included),
-   * besides any a reader pinned. At least 2: the previous generation is always kept.
-   * @default 2
-   */
-  readonly keepGenerations?: number | undefined;
-  /**
-   * Warn (once per root and process, `process.emitWarning` with code `TXNFS_UNSAFE_FS`) when the
-   * root is on a network or FUSE filesystem, where mkdir + mtime locks are not safe with writers
-   * on several hosts (docs/filesystems.md). Pass `false` when one host writes.
-   * @default true
-   */
-  readonly warnUnsafeFs?: boolean | undefined;
-}
-
-/** Options of `tx.write()`. */
-export interface WriteOptions {
-  /**
-   * Permission bits of the file (e.g. `0o600`), set exactly (the umask does not apply).
-   * @default the existing target's mode; for a new file `0o666` minus the umask
-   */
-  readonly mode?: number | undefined;
-  /**
-   * Commit only if the target is still as it was when it was read: pass the version from
-   * `tx.read()` or `tx.version()`. Checked under the root lock before the commit point; if the
-   * file changed, the whole commit fails with `EPRECONDITION` and nothing changes.
-   * @default undefined (no condition)
-   * @example
-   * ```ts
-   * const { data, version } = await tx.read('state.json');
-   * tx.write('state.json', nextState(data), { ifUnchanged: version });
-   * ```
-   */
-  readonly ifUnchanged?: FileVersion | undefined;
-  /**
-   * Create-only: commit only if the target does not exist at commit time (like `O_EXCL`);
-   * otherwise the whole commit fails with `EPRECONDITION`.
-   * @default false
-   */
-  readonly exclusive?: boolean | undefined;
-}
-
-/** Options of `tx.remove()`. */
-export interface RemoveOptions {
-  /**
-   * Commit only if the file is still as it was when it was read (see `WriteOptions.ifUnchanged`).
-   * @default undefined (no condition)
-   */
-  readonly ifUnchanged?: FileVersion | undefined;
-}
-
-/** Options of `tx.writeJson()`. */
-export interface WriteJsonOptions extends WriteOptions {
-  /** Indentation, as for `JSON.stringify`. @default undefined (compact) */
-  readonly spaces?: number | string | undefined;
-  /** Replacer, as for `JSON.stringify`. @default undefined */
-  readonly replacer?: ((this: unknown, key: string, value: unknown) => unknown) | (number | string)[] | null | undefined;
-}
-
-/** The state of a transaction. */
-export type TransactionState = 'open' | 'committing' | 'committed' | 'aborting' | 'aborted' | 'failed';
-
-/** What a commit applied. */
-export interface CommitResult {
-  /** The transaction id (also the name of its staging dir, `.txn-<id>`). */
-  readonly id: string;
-  /** Entries in the journal: files written plus files removed. */
-  readonly entries: number;
-  /** Files written (created or replaced). */
-  readonly written: number;
-  /** Files removed (a `remove()` of a file that did not exist is not counted). */
-  readonly removed: number;
-  /** Bytes written. */
-  readonly bytes: number;
-  /** Wall time of commit(), in milliseconds. */
-  readonly durationMs: number;
-  /** Ids of dead transactions this commit had to finish first (invariant 7). */
-  readonly recovered: readonly string[];
-  /**
-   * Problems after the data was durably applied (e.g. the staging dir could not be removed). The
-   * commit stands; `recover()` cleans what is left. Also one line per target that a writer outside
-   * txnfs changed between this commit's resolve and its apply: that newer version was kept, and
-   * this commit's change to it dropped (docs/protocol.md, the roll-forward rule).
-   */
-  readonly warnings: readonly string[];
-  /** Generations layout: the generation this commit published (1 for the first commit). */
-  readonly generation?: number;
-}
+export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './transaction/types.js';
+import type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './transaction/types.js';
 
 /** In the op map, the value of a removal; a write's value is its staging number (>= 0). */
 const DELETE = -1;
@@ -179,14 +75,6 @@ interface Condition {
   readonly expected: FileVersion;
   /** How the caller set it, for messages. */
   readonly via: 'ifUnchanged' | 'exclusive' | 'expect';
-}
-
-interface Setup {
-  readonly root: string;
-  readonly home: TrustedHome;
-  readonly staging: Staging;
-  /** Generations layout: the pointer (real parent path). `root` is then the generation home. */
-  readonly pointer?: string | undefined;
 }
 
 interface TrackedStream {
@@ -212,17 +100,6 @@ interface Waiter {
   readonly reject: (err: unknown) => void;
 }
 
-interface Planned {
-  readonly journal: Journal<PackedEntries>;
-  /** Staged files whose mode or owner must change before the commit point. */
-  readonly fixups: { readonly staged: number; readonly mode: number | undefined; readonly owner: { uid: number; gid: number } | undefined }[];
-  readonly bytes: number;
-  readonly written: number;
-  readonly removed: number;
-  /** No two entries can name one file, on any filesystem (ApplyContext.distinct). */
-  readonly distinct: boolean;
-}
-
 const noop = (): void => undefined;
 
 /** How much a `createWriteStream()` buffers while a write is in flight (see there). */
@@ -231,6 +108,7 @@ const STREAM_BUFFER = 1024 * 1024;
 function isAbortError(err: unknown, signal: AbortSignal | undefined): boolean {
   return (signal?.aborted === true && err === signal.reason) || (err instanceof Error && err.name === 'AbortError');
 }
+
 
 /**
  * A set of file writes and removals that land together or not at all. Create one with
@@ -375,10 +253,6 @@ export class Transaction implements AsyncDisposable {
       }
       throw err;
     }
-    const info = await fs.stat(root);
-    if (info.kind !== 'dir') {
-      throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
-    }
     // A generations pointer resolves into an immutable generation: in-place writes there would
     // change every generation sharing the file. Checked only when the root went through a symlink.
     if (root !== resolvePath(this.dir) && (await isGenerationsRoot(this.dir))) {
@@ -386,8 +260,15 @@ export class Transaction implements AsyncDisposable {
     }
     // Once per root and process, before any lock is made there (unsafe-fs.ts: why NFS/FUSE).
     if (this.#warnUnsafeFs) warnUnsafeFsOnce(root);
-    const home = await openHome(root, this.#o.durable);
-    const staging = await createStaging(home.home, this.id, this.#o.timing);
+    // The root must be a directory; a home found there (the common case) proves it, so the root
+    // is stat'ed only when the home cannot be looked up through it (ENOTDIR: a file).
+    const home = await openHome(root, this.#o.durable).catch(async (err: unknown) => {
+      if (errnoOf(err) === 'ENOTDIR' && (await fs.stat(root)).kind !== 'dir') {
+        throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
+      }
+      throw err;
+    });
+    const staging = await createStaging(home.home, this.id, this.#o.timing, { durable: this.#o.durable });
     return { root, home, staging };
   }
 
@@ -1109,105 +990,8 @@ export class Transaction implements AsyncDisposable {
     return { journal: { id: this.id, created: Date.now(), dirs, entries }, fixups, bytes, written, removed, distinct };
   }
 
-  /**
-   * Everything before the commit point: fix-ups, backup links and the rollback marker's inode; then,
-   * all at once, the fsyncs that make what the journal names durable, the journal's own write and
-   * fsync (journal.tmp: it makes nothing visible), and the check that both locks are still ours.
-   * Only the rename that follows (commitJournal) must wait for all of them, so they cost one round
-   * of fsync latency, not two in a row.
-   */
-  async #prepare(setup: Setup, plan: Planned, rootLock: HeldLock): Promise<void> {
-    const dir = setup.staging.dir;
-    const durable = this.#o.durable;
-    await eachLimit(plan.fixups, this.#o.concurrency, async (f) => {
-      const p = stagedFile(dir, f.staged);
-      // chown first: it clears setuid/setgid, so the exact mode is set after it (as replace.ts does).
-      if (f.owner !== undefined) await fs.chown(p, f.owner.uid, f.owner.gid);
-      if (f.mode !== undefined) await fs.chmod(p, f.mode);
-      // The new mode or owner is inode metadata the journal relies on: a 0600 secret must not come
-      // back 0644 after a power loss.
-      if (durable) await fs.syncFile(p);
-    });
-    const { entries } = plan.journal;
-    const withBackup: number[] = [];
-    for (let i = 0; i < entries.length; i++) if (entries.existed(i)) withBackup.push(i);
-    if (withBackup.length > 0) {
-      await fs.mkdir(backupDir(dir));
-      // A hard link, or a copy where links are refused (protected hard links, FAT): backup.ts.
-      await eachLimit(withBackup, this.#o.concurrency, async (i) => {
-        const original = entries.original(i) as Original;
-        const kind = await backupOriginal(`${setup.root}/${entries.target(i)}`, backupFile(dir, i), original, durable);
-        if (kind === 'copy' && !mutated('copy-backup-as-link')) entries.markCopy(i);
-      });
-    }
-    // Allocated now, while failing costs nothing: a full disk after the commit point must not
-    // stop the rollback from being marked (staging.ts).
-    await prepareRollbackMarker(dir);
-    const dirs: string[] = [];
-    if (durable) {
-      // Everything the journal will point to must be durable before the journal is: the staged
-      // files' names (files/), the backup links (backup/), those two directories' names and the
-      // staging dir's own name in the home.
-      dirs.push(dir);
-      if (!mutated('skip-fsync-home')) dirs.push(setup.home.home);
-      if (plan.written > 0) dirs.push(filesDir(dir));
-      if (withBackup.length > 0 && !mutated('skip-fsync-backup-dir')) dirs.push(backupDir(dir));
-    }
-    this.#o.signal?.throwIfAborted();
-    await settleAll([
-      syncDirs(dirs, this.#o.concurrency),
-      writeJournalTmp(dir, plan.journal, durable),
-      setup.staging.ownerLock.verify(),
-      rootLock.verify(),
-    ]);
-  }
-
-  /** Apply the plan; resolves with the targets another writer changed meanwhile (left as they are). */
-  async #apply(setup: Setup, plan: Planned, rootLock: HeldLock): Promise<readonly string[]> {
-    const ctx = { root: setup.root, staging: setup.staging.dir, journal: plan.journal, durable: this.#o.durable, concurrency: this.#o.concurrency, live: true, distinct: plan.distinct };
-    try {
-      if (mutated('cleanup-before-apply')) await fs.unlink(journalPath(setup.staging.dir));
-      return (await rollForward(ctx)).superseded;
-    } catch (applyError) {
-      // Undo only while the root is still ours: if another process took it over, it is rolling
-      // this journal forward, and undoing under it would mix the two.
-      const ours = await rootLock.verify().then(() => true, () => false);
-      let undone = false;
-      if (ours) {
-        try {
-          await writeRollbackMarker(setup.staging.dir, this.#o.durable);
-          if (!mutated('skip-rollback')) await rollBack(ctx);
-          await removeStaging(setup.staging.dir, this.#o.durable);
-          if (this.#o.durable) await syncDir(setup.home.home);
-          await setup.staging.ownerLock.release();
-          undone = true;
-        } catch {
-          // Fall through: the marker (if written) and the journal stay for recover().
-        }
-      }
-      if (undone) {
-        throw new TxnError(
-          codes.EAPPLY,
-          `Applying transaction ${this.id} in '${this.dir}' failed after its commit point (${(applyError as Error).message}); it was rolled back and no target changed. Fix the cause (see err.cause) and retry.`,
-          { cause: applyError, txnId: this.id },
-        );
-      }
-      // Leave the journal (and any marker) for recovery, and let go of the owner lock so that
-      // recover() — in this process or another — may finish the job.
-      await setup.staging.ownerLock.release().catch(noop);
-      if (!ours) {
-        throw new TxnError(
-          codes.EINCOMPLETE,
-          `Transaction ${this.id} passed its commit point, but this process lost the root lock while applying it (it stalled for longer than lockStale = ${this.#o.timing.stale} ms) and another process took the transaction over; that process's recover() finishes it from the journal. Run recover('${this.dir}') and check its report to be certain of the outcome.`,
-          { cause: applyError, path: setup.staging.dir, txnId: this.id },
-        );
-      }
-      throw new TxnError(
-        codes.EINCOMPLETE,
-        `Applying transaction ${this.id} failed after its commit point (${(applyError as Error).message}) and could not be undone here. Its durable records remain in '${setup.staging.dir}'; run recover('${this.dir}') once the cause is fixed.`,
-        { cause: applyError, path: setup.staging.dir, txnId: this.id },
-      );
-    }
+  #commitContext(setup: Setup, rootLock: HeldLock): CommitContext {
+    return { id: this.id, dir: this.dir, setup, rootLock, durable: this.#o.durable, concurrency: this.#o.concurrency, signal: this.#o.signal, lockStale: this.#o.timing.stale };
   }
 
   /**
@@ -1255,6 +1039,7 @@ export class Transaction implements AsyncDisposable {
           timing: this.#o.timing,
           concurrency: this.#o.concurrency,
           dryRun: false,
+          self: this.id,
         });
         const blocked = rec.corrupt[0] ?? rec.failed[0];
         if (blocked !== undefined) {
@@ -1307,7 +1092,7 @@ export class Transaction implements AsyncDisposable {
             gen = done;
           } else {
             plan = await this.#plan(setup);
-            await this.#prepare(setup, plan, rootLock);
+            await prepare(this.#commitContext(setup, rootLock), plan);
             this.#o.signal?.throwIfAborted(); // the last moment an abort can still win
             await commitJournal(setup.staging.dir, this.#o.durable);
           }
@@ -1322,7 +1107,7 @@ export class Transaction implements AsyncDisposable {
         }
         committed = true;
         step('committed');
-        const superseded = gen === undefined ? await this.#apply(setup, plan, rootLock) : [];
+        const superseded = gen === undefined ? await applyLive(this.#commitContext(setup, rootLock), plan) : [];
         step('cleanup');
         // Another writer (not a txnfs transaction: those wait for the root lock) changed these
         // targets between this commit's resolve and its apply. Its version is newer, so it stays
@@ -1331,21 +1116,38 @@ export class Transaction implements AsyncDisposable {
           ...superseded.map((target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`),
           ...(gen?.warnings ?? []),
         ];
-        try {
-          await removeStaging(setup.staging.dir, this.#o.durable, true);
-          // An fsync of the home makes the removal durable. It runs while both locks are released
-          // (at the same time, too): nothing orders the three (a power loss may keep any of these
-          // changes without the others, and recovery finishes each case), and commit() resolves
-          // only once all three are done.
-          if (this.#o.durable) {
-            cleanupSynced = syncDir(home).catch((err: Error) => {
-              warnings.push(`The removal of the staging dir '${setup.staging.dir}' could not be made durable (${err.message}); after a power loss recover() finishes it.`);
-            });
-          }
-        } catch (err) {
-          warnings.push(`The staging dir '${setup.staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);
-        }
-        ownerReleased = setup.staging.ownerLock.release().then(noop, (err: Error) => {
+        // Only the journal's unlink is made under the root lock: it ends the transaction. What is
+        // left (an empty files/, backups, rollback.tmp) is a staging dir without a journal whose
+        // owner lock we still hold, which every other commit and recovery skips (invariant 4), so
+        // it is removed while the root lock is released and the next commit in this root does not
+        // wait for it. Then, at once, an fsync of the home makes the removal durable and the owner
+        // lock goes: nothing orders those two (a power loss may keep either change without the
+        // other, and recovery finishes each case), but the lock goes only after the staging dir
+        // (a staging dir must never be seen without its live lock). commit() resolves once all of
+        // it is done.
+        const staging = setup.staging;
+        const cleanupFailed = (err: unknown): void => {
+          warnings.push(`The staging dir '${staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);
+        };
+        const ended = await endJournal(staging.dir).then(() => true, (err: unknown) => {
+          cleanupFailed(err);
+          return false;
+        });
+        // The backups this commit made are known by name (#prepare): removed without a walk.
+        const backups = gen === undefined ? backedUp(plan.journal.entries) : undefined;
+        const removed = ended
+          ? removeEndedStaging(staging.dir, this.#o.durable, true, backups).then(() => true, (err: unknown) => {
+            cleanupFailed(err);
+            return false;
+          })
+          : Promise.resolve(false);
+        cleanupSynced = removed.then(async (ok) => {
+          if (!ok || !this.#o.durable) return;
+          await syncDir(home).catch((err: Error) => {
+            warnings.push(`The removal of the staging dir '${staging.dir}' could not be made durable (${err.message}); after a power loss recover() finishes it.`);
+          });
+        });
+        ownerReleased = removed.then(() => staging.ownerLock.release()).then(noop, (err: Error) => {
           warnings.push(`The owner lock could not be released (${err.message}).`);
         });
         applied = {

@@ -130,7 +130,7 @@ describe('the kill loop catches a real bug', () => {
     expect(r.violations.length).toBeGreaterThan(0);
   }, 120_000);
 
-  // 'cleanup-before-apply' removes the journal before the renames (src/transaction.ts): a crash
+  // 'cleanup-before-apply' removes the journal before the renames (src/protocol/finish.ts): a crash
   // between the two leaves some targets new and no journal to finish them. The loop above, over
   // the same workload and the same points without the bug, is clean.
   it("reports a mix when the journal is removed before the renames ('cleanup-before-apply')", async () => {

@@ -1,0 +1,176 @@
+/**
+ * protocol/commit.ts: a live commit's steps around its commit point (docs/protocol.md, steps 5-9),
+ * once the planner has made its journal: `prepare` (fix-ups, backups, and at once the fsyncs of
+ * everything the journal names, journal.tmp, and both locks verified), then the caller renames
+ * journal.tmp into place (`commitJournal`, journal.ts: the commit point), then `applyLive`
+ * (through the finish driver that recovery uses).
+ */
+import * as fs from '../fs.js';
+import { codes, TxnError } from '../errors.js';
+import { mutated } from '../faults.js';
+import { syncDir, syncDirs } from '../durable.js';
+import { writeJournalTmp, type Journal } from '../journal.js';
+import type { Original, PackedEntries } from '../entries.js';
+import { backupOriginal } from '../backup.js';
+import { backupDir, backupFile, filesDir, stagedFile } from '../layout.js';
+import { eachLimit, settleAll } from '../limit.js';
+import type { HeldLock } from '../lock.js';
+import type { Staging, TrustedHome } from '../staging.js';
+import { finish, Unfinished } from './finish.js';
+
+/** What the steps need of the transaction that runs them. */
+export interface CommitContext {
+  readonly id: string;
+  /** The root as the caller named it, for messages. */
+  readonly dir: string;
+  readonly setup: Setup;
+  readonly rootLock: HeldLock;
+  readonly durable: boolean;
+  readonly concurrency: number;
+  readonly signal: AbortSignal | undefined;
+  /** lockStale (ms), for messages. */
+  readonly lockStale: number;
+}
+
+const noop = (): void => undefined;
+
+/** The entries that get a backup (`backup/<i>`): those whose target existed. */
+export function backedUp(entries: Planned['journal']['entries']): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < entries.length; i++) if (entries.existed(i)) out.push(i);
+  return out;
+}
+
+/** What a transaction made before it staged anything: its root, home and staging dir. */
+export interface Setup {
+  readonly root: string;
+  readonly home: TrustedHome;
+  readonly staging: Staging;
+  /** Generations layout: the pointer (real parent path). `root` is then the generation home. */
+  readonly pointer?: string | undefined;
+}
+
+/** The plan of a commit (the planner's result): its journal and what must happen before it. */
+export interface Planned {
+  readonly journal: Journal<PackedEntries>;
+  /** Staged files whose mode or owner must change before the commit point. */
+  readonly fixups: { readonly staged: number; readonly mode: number | undefined; readonly owner: { uid: number; gid: number } | undefined }[];
+  readonly bytes: number;
+  readonly written: number;
+  readonly removed: number;
+  /** No two entries can name one file, on any filesystem (ApplyContext.distinct). */
+  readonly distinct: boolean;
+}
+
+/**
+ * Everything before the commit point: fix-ups, backup links and the rollback marker's inode; then,
+ * all at once, the fsyncs that make what the journal names durable, the journal's own write and
+ * fsync (journal.tmp: it makes nothing visible), and the check that both locks are still ours.
+ * Only the rename that follows (commitJournal) must wait for all of them, so they cost one round
+ * of fsync latency, not two in a row.
+ */
+export async function prepare(c: CommitContext, plan: Planned): Promise<void> {
+  const { setup, rootLock } = c;
+  const dir = setup.staging.dir;
+  const durable = c.durable;
+  await eachLimit(plan.fixups, c.concurrency, async (f) => {
+    const p = stagedFile(dir, f.staged);
+    // chown first: it clears setuid/setgid, so the exact mode is set after it (as replace.ts does).
+    if (f.owner !== undefined) await fs.chown(p, f.owner.uid, f.owner.gid);
+    if (f.mode !== undefined) await fs.chmod(p, f.mode);
+    // The new mode or owner is inode metadata the journal relies on: a 0600 secret must not come
+    // back 0644 after a power loss.
+    if (durable) await fs.syncFile(p);
+  });
+  const { entries } = plan.journal;
+  const withBackup = backedUp(entries);
+  if (withBackup.length > 0) {
+    await fs.mkdir(backupDir(dir));
+    // A hard link, or a copy where links are refused (protected hard links, FAT): backup.ts.
+    await eachLimit(withBackup, c.concurrency, async (i) => {
+      const original = entries.original(i) as Original;
+      const kind = await backupOriginal(`${setup.root}/${entries.target(i)}`, backupFile(dir, i), original, durable);
+      if (kind === 'copy' && !mutated('copy-backup-as-link')) entries.markCopy(i);
+    });
+  }
+  // The rollback marker's inode (rollback.tmp) was allocated with the staging dir, while failing
+  // cost nothing: a full disk after the commit point must not stop the rollback from being
+  // marked (staging.ts). The home was fsynced then too (createStaging).
+  const dirs: string[] = [];
+  if (durable) {
+    // Everything the journal will point to must be durable before the journal is: the staged
+    // files' names (files/), the backup links (backup/), and those two directories' and
+    // rollback.tmp's names (the staging dir).
+    dirs.push(dir);
+    if (plan.written > 0) dirs.push(filesDir(dir));
+    if (withBackup.length > 0 && !mutated('skip-fsync-backup-dir')) dirs.push(backupDir(dir));
+  }
+  c.signal?.throwIfAborted();
+  await settleAll([
+    syncDirs(dirs, c.concurrency),
+    writeJournalTmp(dir, plan.journal, durable),
+    setup.staging.ownerLock.verify(),
+    rootLock.verify(),
+  ]);
+}
+
+/**
+ * Step 9: apply the plan through the finish driver recovery uses (protocol/finish.ts). Resolves
+ * with the targets another writer changed meanwhile (left as they are); the caller then removes
+ * the staging dir (in two parts, around its root lock's release). Rejects with EAPPLY when the
+ * apply failed and was rolled back (the staging dir removed, the owner lock released), with
+ * EINCOMPLETE when it could not be undone here (the journal stays for recover()).
+ */
+export async function applyLive(c: CommitContext, plan: Planned): Promise<readonly string[]> {
+  const { setup, rootLock } = c;
+  let applyError: unknown;
+  let ours = true;
+  try {
+    const done = await finish({
+      root: setup.root,
+      staging: setup.staging.dir,
+      journal: plan.journal,
+      durable: c.durable,
+      concurrency: c.concurrency,
+      live: true,
+      distinct: plan.distinct,
+      removeAfterForward: false,
+      // Undo only while the root is still ours: if another process took it over, it is rolling
+      // this journal forward, and undoing under it would mix the two.
+      mayUndo: () => rootLock.verify().then(() => true, () => false),
+    });
+    if (done.direction === 'forward') return done.outcome.superseded;
+    applyError = done.cause;
+    if (c.durable) await syncDir(setup.home.home);
+    await setup.staging.ownerLock.release();
+  } catch (err) {
+    if (err instanceof Unfinished) {
+      applyError = err.applyError;
+      ours = err.ours;
+    } else if (applyError === undefined) {
+      throw err;
+    }
+    // Else the home fsync or the owner lock's release after the rollback failed: reported, as the
+    // rollback's own failure is, as not undone here (recover() finds nothing left to do).
+    // Leave the journal (and any marker) for recovery, and let go of the owner lock so that
+    // recover() (in this process or another) may finish the job.
+    await setup.staging.ownerLock.release().catch(noop);
+    if (!ours) {
+      throw new TxnError(
+        codes.EINCOMPLETE,
+        `Transaction ${c.id} passed its commit point, but this process lost the root lock while applying it (it stalled for longer than lockStale = ${c.lockStale} ms) and another process took the transaction over; that process's recover() finishes it from the journal. Run recover('${c.dir}') and check its report to be certain of the outcome.`,
+        { cause: applyError, path: setup.staging.dir, txnId: c.id },
+      );
+    }
+    throw new TxnError(
+      codes.EINCOMPLETE,
+      `Applying transaction ${c.id} failed after its commit point (${(applyError as Error).message}) and could not be undone here. Its durable records remain in '${setup.staging.dir}'; run recover('${c.dir}') once the cause is fixed.`,
+      { cause: applyError, path: setup.staging.dir, txnId: c.id },
+    );
+  }
+  throw new TxnError(
+    codes.EAPPLY,
+    `Applying transaction ${c.id} in '${c.dir}' failed after its commit point (${(applyError as Error).message}); it was rolled back and no target changed. Fix the cause (see err.cause) and retry.`,
+    { cause: applyError, txnId: c.id },
+  );
+}

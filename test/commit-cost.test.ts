@@ -1,0 +1,111 @@
+/**
+ * The cost of a small commit, counted through the filesystem seam (src/fs.ts reports every call to
+ * the fault hook of src/faults.ts, reads included). A one-file commit has a budget per protocol step
+ * (docs/protocol.md, "The cost of a small commit"); a change that adds calls fails here, so a slower
+ * commit path is a deliberate, documented decision, never an accident.
+ */
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { begin } from '../src/index.js';
+import { faults, type FaultEvent } from '../src/faults.js';
+
+/** Where a call falls: the step the commit reported last (faults.step) names the protocol step. */
+const PHASE: Record<string, Phase> = { stage: 'stage', staged: 'gate', locked: 'prepare', committed: 'apply', cleanup: 'cleanup', 'journal-removed': 'cleanup', done: 'cleanup' };
+type Phase = 'stage' | 'gate' | 'prepare' | 'apply' | 'cleanup';
+
+interface Count {
+  /** Calls of the commit path (everything but the locks), per phase. */
+  readonly path: Record<Phase, number>;
+  readonly pathTotal: number;
+  /** Calls of src/lock.ts: its directories, owner records and tombs. */
+  readonly lock: number;
+  readonly total: number;
+  readonly ops: string[];
+}
+
+async function counted(fn: () => Promise<void>): Promise<Count> {
+  const path: Record<Phase, number> = { stage: 0, gate: 0, prepare: 0, apply: 0, cleanup: 0 };
+  const ops: string[] = [];
+  let phase: Phase = 'stage';
+  let lock = 0;
+  faults.hook = (e: FaultEvent) => {
+    if (e.kind === 'step') {
+      phase = PHASE[e.name] ?? (e.name.startsWith('applied:') ? 'apply' : phase);
+      return;
+    }
+    const isLock = /(?:\/lock|\.lock|\/\.tomb-)/.test(e.path);
+    if (isLock) lock += 1;
+    else path[phase] += 1;
+    ops.push(`${phase}${isLock ? ' (lock)' : ''} ${e.op} ${e.path}${e.dest === undefined ? '' : ` -> ${e.dest}`}`);
+  };
+  try {
+    await fn();
+  } finally {
+    faults.hook = undefined;
+  }
+  const pathTotal = Object.values(path).reduce((a, b) => a + b, 0);
+  return { path, pathTotal, lock, total: pathTotal + lock, ops };
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'txnfs-cost-'));
+});
+afterEach(async () => {
+  faults.hook = undefined;
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+async function oneFileCommit(durability: 'full' | 'none', existing: boolean): Promise<Count> {
+  if (existing) await fsp.writeFile(path.join(dir, 'a.json'), 'old');
+  // A first commit creates the home; the budget is for the steady state of a root in use.
+  const warm = begin({ dir, durability });
+  warm.write('warm.json', 'x');
+  await warm.commit();
+  return counted(async () => {
+    const tx = begin({ dir, durability });
+    tx.write('a.json', JSON.stringify({ n: 1 }));
+    await tx.commit();
+  });
+}
+
+/**
+ * The budget of docs/protocol.md ("The cost of a small commit"), per phase, for one 4 KiB file:
+ * stage = open the root and home (2), staging dir with files/, rollback.tmp and the home fsync (5),
+ * the staged file (5); gate = the recovery gate's readdir of the home (1); prepare = the plan's
+ * lstat (1), fsyncs of the staging dir and files/ (2, durable), journal.tmp (4, 3 without fsync),
+ * rename and staging dir fsync (2, 1); apply = lstat, rename, fsyncs of the parent and files/ (4,
+ * 2); cleanup = unlink journal and rollback.tmp, rmdir files/ and the staging dir, home fsync (5, 4).
+ * A replaced file adds backup/ (mkdir, link, fsync), the backup's lstat at apply and its removal.
+ */
+const BUDGET: Record<string, Record<Phase, number>> = {
+  'full new': { stage: 12, gate: 1, prepare: 9, apply: 4, cleanup: 5 },
+  'full replaced': { stage: 12, gate: 1, prepare: 12, apply: 5, cleanup: 7 },
+  'none new': { stage: 10, gate: 1, prepare: 5, apply: 2, cleanup: 4 },
+};
+/**
+ * What src/lock.ts costs today (the lead is rewriting it): acquiring the owner lock and the root
+ * lock 8 calls each (private dir, owner record, rename into place, mtime set and read back),
+ * verifying both by token 2, releasing both 8 (rename to a tomb, read back, unlink, rmdir).
+ * The commit path above is 31 calls; the issue's goal of 40 in all leaves the locks 9.
+ */
+const LOCK_TODAY = 26;
+
+describe('filesystem calls of a one-file commit, counted through the seam', () => {
+  it.each([
+    ['full', false, 'full new'],
+    ['full', true, 'full replaced'],
+    ['none', false, 'none new'],
+  ] as const)('durability %s, target existed %s: the per-step budget, exactly (a saving updates it here and in docs/protocol.md)', async (durability, existing, budget) => {
+    const c = await oneFileCommit(durability, existing);
+    if (process.env['TXNFS_COST'] !== undefined) {
+      console.log(`${budget}: ${c.total} calls, commit path ${c.pathTotal}, locks ${c.lock}`, c.path);
+      console.log(c.ops.join('\n'));
+    }
+    expect(c.path).toEqual(BUDGET[budget]);
+    expect(c.lock).toBeLessThanOrEqual(LOCK_TODAY);
+    expect(await fsp.readFile(path.join(dir, 'a.json'), 'utf8')).toBe('{"n":1}');
+  });
+});
