@@ -20,6 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as fs from './fs.js';
 import { codes, errnoOf, isTxnError, TxnError } from './errors.js';
+import { lstatIfPresent } from './if-present.js';
 import { isReserved } from './paths.js';
 import { openRoot } from './root.js';
 import { begin, type CommitResult } from './transaction.js';
@@ -224,10 +225,7 @@ export async function runExec(o: ExecOptions): Promise<ExecOutcome> {
     }
     // The command may have removed TXNFS_OUT or put a symlink in its place: never walk (and move
     // files from) somewhere else, and never read "no output" into "delete everything".
-    const info = await fs.lstat(out).catch((err: unknown) => {
-      if (errnoOf(err) === 'ENOENT') return undefined;
-      throw err;
-    });
+    const info = await lstatIfPresent(out);
     if (info?.kind !== 'dir') {
       throw new TxnError(codes.ETARGET, `The command ${info === undefined ? 'removed' : 'replaced'} TXNFS_OUT ('${out}'); write files inside it, never replace it. Nothing was committed.`, { path: out });
     }

@@ -11,15 +11,8 @@
  */
 import * as fs from './fs.js';
 import { errnoOf } from './errors.js';
+import { rmdirIfPresent, unlinkIfPresent } from './if-present.js';
 import { settleAll } from './limit.js';
-
-async function ignoreMissing(call: Promise<void>): Promise<void> {
-  try {
-    await call;
-  } catch (err) {
-    if (errnoOf(err) !== 'ENOENT') throw err;
-  }
-}
 
 /**
  * What a removal of the wrong kind of entry fails with: rmdir of a directory that is not empty
@@ -34,8 +27,8 @@ const UNEXPECTED = new Set(['ENOTEMPTY', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EPERM']
  */
 export async function removeKnown(dir: string, files: readonly string[], dirs: readonly string[]): Promise<void> {
   try {
-    await settleAll([...files.map((f) => ignoreMissing(fs.unlink(f))), ...dirs.map((d) => ignoreMissing(fs.rmdir(d)))]);
-    await ignoreMissing(fs.rmdir(dir));
+    await settleAll([...files.map((f) => unlinkIfPresent(f)), ...dirs.map((d) => rmdirIfPresent(d))]);
+    await rmdirIfPresent(dir);
   } catch (err) {
     if (!UNEXPECTED.has(errnoOf(err) ?? '')) throw err;
     // Something it did not expect is there: the generic walk removes it.
