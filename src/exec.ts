@@ -88,7 +88,7 @@ export class SpawnError extends Error {
 const MAX_LISTED = 5;
 
 /** Validate `subtree` lexically against the real root; '' is the root itself. */
-export function subtreeOf(root: string, value: string | undefined): string {
+function subtreeOf(root: string, value: string | undefined): string {
   if (value === undefined || value === '' || value === '.') return '';
   if (value.includes('\0')) throw new TxnError(codes.EBADPATH, `The subtree ${JSON.stringify(value)} contains a NUL byte. Pass a directory path without one.`, { path: value });
   const rel = path.relative(root, path.resolve(root, value));
@@ -132,7 +132,7 @@ function listed(items: readonly string[]): string {
  * background writes into TXNFS_OUT during the commit's cleanup (`mkdir -p` recreates the whole
  * path). The commit has landed by then; this only keeps that writer's debris out of `.txnfs/`.
  */
-export const EXEC_SETTLE = Object.freeze({ pollMs: 50, quietMs: 250, maxMs: 2000 });
+const EXEC_SETTLE = Object.freeze({ pollMs: 50, quietMs: 250, maxMs: 2000 });
 
 /**
  * Remove `staging` (this run's staging dir, committed and released) until it has stayed gone for

@@ -170,7 +170,7 @@ export function resolveFileOptions(options: unknown, allowed: readonly string[])
 }
 
 /** `spaces` and `replacer` of a writeJson, checked as JSON.stringify would take them. */
-export function jsonOptions(o: Record<string, unknown>): { spaces: number | string | undefined; replacer: ((this: unknown, key: string, value: unknown) => unknown) | (number | string)[] | null | undefined } {
+function jsonOptions(o: Record<string, unknown>): { spaces: number | string | undefined; replacer: ((this: unknown, key: string, value: unknown) => unknown) | (number | string)[] | null | undefined } {
   const { replacer, spaces } = o;
   if (replacer !== undefined && replacer !== null && typeof replacer !== 'function' && !Array.isArray(replacer)) {
     throw badArgument('replacer', 'a function, an array or null', replacer);

@@ -47,7 +47,7 @@ export async function fill(temp: TempFile, source: Source, o: ResolvedFileOption
   }
 }
 
-export function isAbort(err: unknown, signal: AbortSignal | undefined): boolean {
+function isAbort(err: unknown, signal: AbortSignal | undefined): boolean {
   return (signal?.aborted === true && err === signal.reason) || (err instanceof Error && err.name === 'AbortError');
 }
 

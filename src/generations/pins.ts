@@ -43,7 +43,7 @@ export interface PinRecord {
 }
 
 /** Create `<genHome>/pins/` if needed. */
-export async function ensurePins(genHome: string): Promise<string> {
+async function ensurePins(genHome: string): Promise<string> {
   const dir = pinsDirOf(genHome);
   try {
     await fs.mkdir(dir);
