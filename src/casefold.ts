@@ -18,7 +18,8 @@
  *    unless a subdirectory was made case-folding on its own (`chattr +F` below a root without it):
  *    there a pair of new names is not caught, and the later rename wins.
  *
- * A pair that names one file is refused with ETARGET before the commit point. Names are compared
+ * A pair that names one file is refused with ETARGET before the commit point (docs/protocol.md,
+ * commit step 4). Names are compared
  * after Unicode NFC normalisation and lower-casing, which covers what these filesystems fold in
  * practice (not every rule of full Unicode case folding).
  *
