@@ -29,7 +29,7 @@ async function expectUntouched(dir: string, call: Promise<unknown>, code: string
 }
 
 describe('failures before the rename leave the file untouched and remove the temp', () => {
-  it.each([
+  it.each<[op: string, errno: string, code: string, why: string]>([
     ['write', 'ENOSPC', codes.ESTAGE, ''],
     ['fsync', 'EIO', codes.ESTAGE, ' (of the data)'],
     ['close', 'EIO', codes.ESTAGE, ' (a deferred write error, as on NFS)'],
