@@ -16,59 +16,49 @@
 import * as fs from './fs.js';
 import { errnoOf } from './errors.js';
 
-function isAbsent(err: unknown): boolean {
-  const code = errnoOf(err);
-  return code === 'ENOENT' || code === 'ENOTDIR';
+/** What `call` resolves with, or undefined when it fails because nothing is at the path. */
+async function orAbsent<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+/** Whether `call` removed the entry: false when it was already gone (ENOENT only; see above). */
+async function removed(call: Promise<void>): Promise<boolean> {
+  try {
+    await call;
+    return true;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return false;
+    throw err;
+  }
 }
 
 /** lstat `p`, or undefined when nothing is there. */
-export async function lstatIfPresent(p: string): Promise<fs.Info | undefined> {
-  try {
-    return await fs.lstat(p);
-  } catch (err) {
-    if (isAbsent(err)) return undefined;
-    throw err;
-  }
+export function lstatIfPresent(p: string): Promise<fs.Info | undefined> {
+  return orAbsent(fs.lstat(p));
 }
 
 /** The names in the directory `p`, or undefined when there is no such directory. */
-export async function readdirIfPresent(p: string): Promise<string[] | undefined> {
-  try {
-    return await fs.readdir(p);
-  } catch (err) {
-    if (isAbsent(err)) return undefined;
-    throw err;
-  }
+export function readdirIfPresent(p: string): Promise<string[] | undefined> {
+  return orAbsent(fs.readdir(p));
 }
 
 /** The content of the file `p`, or undefined when there is no such file. */
-export async function readFileIfPresent(p: string): Promise<Buffer | undefined> {
-  try {
-    return await fs.readFile(p);
-  } catch (err) {
-    if (isAbsent(err)) return undefined;
-    throw err;
-  }
+export function readFileIfPresent(p: string): Promise<Buffer | undefined> {
+  return orAbsent(fs.readFile(p));
 }
 
 /** Unlink `p`; one already gone is fine. Resolves with whether this call removed it. */
-export async function unlinkIfPresent(p: string): Promise<boolean> {
-  try {
-    await fs.unlink(p);
-    return true;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return false;
-    throw err;
-  }
+export function unlinkIfPresent(p: string): Promise<boolean> {
+  return removed(fs.unlink(p));
 }
 
 /** rmdir the empty directory `p`; one already gone is fine. Resolves with whether this call removed it. */
-export async function rmdirIfPresent(p: string): Promise<boolean> {
-  try {
-    await fs.rmdir(p);
-    return true;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return false;
-    throw err;
-  }
+export function rmdirIfPresent(p: string): Promise<boolean> {
+  return removed(fs.rmdir(p));
 }
