@@ -18,7 +18,8 @@
  *    unless a subdirectory was made case-folding on its own (`chattr +F` below a root without it):
  *    there a pair of new names is not caught, and the later rename wins.
  *
- * A pair that names one file is refused with ETARGET before the commit point. Names are compared
+ * A pair that names one file is refused with ETARGET before the commit point (docs/protocol.md,
+ * commit step 4). Names are compared
  * after Unicode NFC normalisation and lower-casing, which covers what these filesystems fold in
  * practice (not every rule of full Unicode case folding).
  *
@@ -27,7 +28,7 @@
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
-import { errnoOf } from './errors.js';
+import { lstatIfPresent } from './if-present.js';
 import { HOME_NAME } from './layout.js';
 
 function fold(name: string): string {
@@ -72,15 +73,6 @@ export function looseKey(name: string): string {
   return FOLDED.test(name) ? name : name.normalize('NFKD').toUpperCase().toLowerCase();
 }
 
-async function lstatOrUndefined(p: string): Promise<fs.Info | undefined> {
-  try {
-    return await fs.lstat(p);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return undefined;
-    throw err;
-  }
-}
-
 /**
  * Whether `rel` is spelled under `root` exactly as given: each component is listed by its parent.
  * Used only when two spellings both resolve but report different inode numbers: two files on a
@@ -98,15 +90,15 @@ async function spelledExactly(root: string, rel: string): Promise<boolean> {
 
 /** Whether the real relative paths `a` and `b` (which differ only by case) name one file under `root`. */
 export async function nameOneFile(root: string, home: fs.Info, a: string, b: string): Promise<boolean> {
-  const ia = await lstatOrUndefined(path.join(root, a));
-  const ib = await lstatOrUndefined(path.join(root, b));
+  const ia = await lstatIfPresent(path.join(root, a));
+  const ib = await lstatIfPresent(path.join(root, b));
   if (ia !== undefined || ib !== undefined) {
     if (ia === undefined || ib === undefined) return false;
     if (ia.ino === ib.ino && ia.dev === ib.dev) return true;
     return !((await spelledExactly(root, a)) && (await spelledExactly(root, b)));
   }
   const upper = HOME_NAME.toUpperCase();
-  const probe = await lstatOrUndefined(path.join(root, upper));
+  const probe = await lstatIfPresent(path.join(root, upper));
   if (probe === undefined) return false;
   if (probe.ino === home.ino && probe.dev === home.dev) return true;
   return !(await fs.readdir(root)).includes(upper);

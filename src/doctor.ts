@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { HOME_NAME } from './layout.js';
-import { checkOptionsObject, defaults, numberOption, resolveDir } from './options.js';
+import { checkOptionsObject, lockStaleOption, resolveDir } from './options.js';
 import { openRoot } from './root.js';
 import { ensureHome } from './staging.js';
 import { mountPointsInside } from './mounts.js';
@@ -215,7 +215,7 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
  */
 export async function doctor(dir?: string, options?: DoctorOptions): Promise<DoctorReport> {
   const o = checkOptionsObject(options, 'options', ['lockStale']);
-  const lockStale = numberOption(o, 'lockStale', defaults.lockStale, 2000);
+  const lockStale = lockStaleOption(o);
   const root = await openRoot(resolveDir(dir, 'dir'));
   const homePath = path.join(root, HOME_NAME);
   const hadHome = await fs.lstat(homePath).then(() => true, () => false);

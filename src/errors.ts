@@ -154,3 +154,13 @@ export function badArgument(
   (err as { code?: string }).code = code;
   return err;
 }
+
+/**
+ * A RangeError for an option of the right type but outside its range (`ERR_OUT_OF_RANGE`, as
+ * Node's own), quoting the value and what was expected.
+ */
+export function outOfRange(name: string, expected: string, value: unknown): RangeError {
+  const err = new RangeError(`The "${name}" option must be ${expected}. Received ${describeValue(value)}`);
+  (err as { code?: string }).code = 'ERR_OUT_OF_RANGE';
+  return err;
+}

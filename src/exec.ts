@@ -20,6 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as fs from './fs.js';
 import { codes, errnoOf, isTxnError, TxnError } from './errors.js';
+import { lstatIfPresent } from './if-present.js';
 import { isReserved } from './paths.js';
 import { openRoot } from './root.js';
 import { begin, type CommitResult } from './transaction.js';
@@ -87,7 +88,7 @@ export class SpawnError extends Error {
 const MAX_LISTED = 5;
 
 /** Validate `subtree` lexically against the real root; '' is the root itself. */
-export function subtreeOf(root: string, value: string | undefined): string {
+function subtreeOf(root: string, value: string | undefined): string {
   if (value === undefined || value === '' || value === '.') return '';
   if (value.includes('\0')) throw new TxnError(codes.EBADPATH, `The subtree ${JSON.stringify(value)} contains a NUL byte. Pass a directory path without one.`, { path: value });
   const rel = path.relative(root, path.resolve(root, value));
@@ -131,7 +132,7 @@ function listed(items: readonly string[]): string {
  * background writes into TXNFS_OUT during the commit's cleanup (`mkdir -p` recreates the whole
  * path). The commit has landed by then; this only keeps that writer's debris out of `.txnfs/`.
  */
-export const EXEC_SETTLE = Object.freeze({ pollMs: 50, quietMs: 250, maxMs: 2000 });
+const EXEC_SETTLE = Object.freeze({ pollMs: 50, quietMs: 250, maxMs: 2000 });
 
 /**
  * Remove `staging` (this run's staging dir, committed and released) until it has stayed gone for
@@ -224,10 +225,7 @@ export async function runExec(o: ExecOptions): Promise<ExecOutcome> {
     }
     // The command may have removed TXNFS_OUT or put a symlink in its place: never walk (and move
     // files from) somewhere else, and never read "no output" into "delete everything".
-    const info = await fs.lstat(out).catch((err: unknown) => {
-      if (errnoOf(err) === 'ENOENT') return undefined;
-      throw err;
-    });
+    const info = await lstatIfPresent(out);
     if (info?.kind !== 'dir') {
       throw new TxnError(codes.ETARGET, `The command ${info === undefined ? 'removed' : 'replaced'} TXNFS_OUT ('${out}'); write files inside it, never replace it. Nothing was committed.`, { path: out });
     }

@@ -2,12 +2,13 @@
  * file-options.ts: the options of the single-file API (`writeFile`, `writeJson`,
  * `createWriteStream`, `update`), their defaults, and their validation.
  *
- * Options are copied, never mutated; an unknown key or a wrong type is a TypeError quoting the
- * value, a number out of range a RangeError (options.ts does the same for transactions, and its
- * `resolveCommon` checks the shared ones: durability, lock timing, signal). No I/O.
+ * Options are copied, never mutated; every option is checked by the validator in options.ts that
+ * the transaction API uses too (`resolveCommon` for durability, lock timing and signal;
+ * `modeOption`, `booleanOption`, `encodingOption`), so a bad value gets the same error from both.
+ * No I/O.
  */
-import { badArgument, describeValue } from './errors.js';
-import { checkOptionsObject, resolveCommon, type Durability, type ResolvedCommon } from './options.js';
+import { badArgument, outOfRange } from './errors.js';
+import { booleanOption, checkOptionsObject, encodingOption, modeOption, resolveCommon, type Durability, type ResolvedCommon } from './options.js';
 
 /** An explicit owner for the written file. */
 export interface Owner {
@@ -133,41 +134,9 @@ export const writeFileKeys = ['mode', 'chown', 'mkdirs', 'durability', 'exclusiv
 export const writeJsonKeys = [...writeFileKeys, 'spaces', 'replacer'] as const;
 export const updateKeys = ['mode', 'chown', 'mkdirs', 'durability', 'signal', 'dryRun', 'lockStale', 'lockUpdate', 'lockTimeout'] as const;
 
-function rangeError(name: string, expected: string, value: unknown): RangeError {
-  const err = new RangeError(`The "${name}" option must be ${expected}. Received ${describeValue(value)}`);
-  (err as { code?: string }).code = 'ERR_OUT_OF_RANGE';
-  return err;
-}
-
-function typeError(name: string, expected: string, value: unknown): TypeError {
-  const err = badArgument(name, expected, value);
-  (err as { code?: string }).code = 'ERR_INVALID_ARG_TYPE';
-  return err;
-}
-
-/**
- * The validators below are shared by the single-file calls and the transaction API (`tx.write`,
- * `tx.writeJson`, `tx.adopt`, `tx.createWriteStream`), so one option refused by both is refused
- * with the same class and message (test/option-parity.test.ts).
- */
-export function booleanOption(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
-  const v = o[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw typeError(key, 'a boolean', v);
-  return v;
-}
-
-/** A permission-bits option: an integer from 0 to 0o7777. */
-export function modeOption(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw typeError('mode', 'an integer from 0 to 0o7777', value);
-  if (!Number.isInteger(value) || value < 0 || value > 0o7777) throw rangeError('mode', 'an integer from 0 to 0o7777', value);
-  return value;
-}
-
 function idOption(name: string, value: unknown): number {
-  if (typeof value !== 'number' || Number.isNaN(value)) throw typeError(name, 'an integer uid/gid', value);
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw rangeError(name, 'an integer from 0 to 4294967295', value);
+  if (typeof value !== 'number' || Number.isNaN(value)) throw badArgument(name, 'an integer uid/gid', value);
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw outOfRange(name, 'an integer from 0 to 4294967295', value);
   return value;
 }
 
@@ -175,25 +144,19 @@ function chownOption(value: unknown): boolean | Owner {
   if (value === undefined) return fileDefaults.chown;
   if (typeof value === 'boolean') return value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw typeError('chown', 'a boolean or an object { uid, gid }', value);
+    throw badArgument('chown', 'a boolean or an object { uid, gid }', value);
   }
   const v = value as Record<string, unknown>;
   return { uid: idOption('chown.uid', v.uid), gid: idOption('chown.gid', v.gid) };
 }
 
-function encodingOption(value: unknown): BufferEncoding {
-  if (value === undefined) return fileDefaults.encoding;
-  if (typeof value !== 'string' || !Buffer.isEncoding(value)) {
-    const err = badArgument('encoding', 'a Buffer encoding such as \'utf8\'', value);
-    (err as { code?: string }).code = 'ERR_INVALID_ARG_VALUE';
-    throw err;
-  }
-  return value;
-}
-
-/** Check and default the options of one single-file call; returns the copied raw object too. */
+/**
+ * Check and default the options of one single-file call; returns the copied raw object too. A
+ * string is the encoding, for calls that take one (`writeFile(p, text, 'latin1')`), as `fs` and
+ * write-file-atomic read it.
+ */
 export function resolveFileOptions(options: unknown, allowed: readonly string[]): { o: Record<string, unknown>; resolved: ResolvedFileOptions } {
-  const o = checkOptionsObject(options, 'options', allowed);
+  const o = checkOptionsObject(typeof options === 'string' && allowed.includes('encoding') ? { encoding: options } : options, 'options', allowed);
   const resolved: ResolvedFileOptions = {
     mode: modeOption(o.mode),
     chown: chownOption(o.chown),
@@ -201,13 +164,13 @@ export function resolveFileOptions(options: unknown, allowed: readonly string[])
     common: resolveCommon(o),
     exclusive: booleanOption(o, 'exclusive', fileDefaults.exclusive),
     dryRun: booleanOption(o, 'dryRun', fileDefaults.dryRun),
-    encoding: encodingOption(o.encoding),
+    encoding: encodingOption(o.encoding, fileDefaults.encoding),
   };
   return { o, resolved };
 }
 
 /** `spaces` and `replacer` of a writeJson, checked as JSON.stringify would take them. */
-export function jsonOptions(o: Record<string, unknown>): { spaces: number | string | undefined; replacer: ((this: unknown, key: string, value: unknown) => unknown) | (number | string)[] | null | undefined } {
+function jsonOptions(o: Record<string, unknown>): { spaces: number | string | undefined; replacer: ((this: unknown, key: string, value: unknown) => unknown) | (number | string)[] | null | undefined } {
   const { replacer, spaces } = o;
   if (replacer !== undefined && replacer !== null && typeof replacer !== 'function' && !Array.isArray(replacer)) {
     throw badArgument('replacer', 'a function, an array or null', replacer);

@@ -47,7 +47,7 @@ export async function fill(temp: TempFile, source: Source, o: ResolvedFileOption
   }
 }
 
-export function isAbort(err: unknown, signal: AbortSignal | undefined): boolean {
+function isAbort(err: unknown, signal: AbortSignal | undefined): boolean {
   return (signal?.aborted === true && err === signal.reason) || (err instanceof Error && err.name === 'AbortError');
 }
 
@@ -100,6 +100,9 @@ async function writeInTurn(abs: string, source: Source, o: ResolvedFileOptions):
  * `mkdirs`), `ECROSSDEV`: in all of these the file is untouched. `ENOTDURABLE`: the file was
  * replaced but the directory fsync failed. Bad arguments reject with a TypeError or RangeError.
  *
+ * `options` may be an encoding name alone, as for `fs.writeFile`: `writeFile(p, text, 'latin1')`
+ * is `writeFile(p, text, { encoding: 'latin1' })`.
+ *
  * @example
  * ```ts
  * await writeFile('config.json', JSON.stringify(config));
@@ -107,7 +110,7 @@ async function writeInTurn(abs: string, source: Source, o: ResolvedFileOptions):
  * await writeFile('out/report.csv', rows, { mkdirs: true });
  * ```
  */
-export async function writeFile(path: string | URL, data: WriteData, options?: WriteFileOptions): Promise<WriteFileResult> {
+export async function writeFile(path: string | URL, data: WriteData, options?: WriteFileOptions | BufferEncoding): Promise<WriteFileResult> {
   const abs = checkFilePath(path);
   const { resolved } = resolveFileOptions(options, writeFileKeys);
   const source = encodedSource(data, resolved.encoding);
@@ -124,7 +127,7 @@ export async function writeFile(path: string | URL, data: WriteData, options?: W
  * await writeJson('state.json', { version: 3, items }, { spaces: 2 });
  * ```
  */
-export async function writeJson(path: string | URL, value: unknown, options?: WriteJsonFileOptions): Promise<WriteFileResult> {
+export async function writeJson(path: string | URL, value: unknown, options?: WriteJsonFileOptions | BufferEncoding): Promise<WriteFileResult> {
   const abs = checkFilePath(path);
   const { o, resolved } = resolveFileOptions(options, writeJsonKeys);
   const text = jsonText(value, o);

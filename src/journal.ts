@@ -240,16 +240,6 @@ function validate(value: unknown, version: number, where: string | undefined): D
 }
 
 /**
- * Make the journal durable in `staging`: this is the commit point. With `durable` false (durability
- * 'none') the same steps run without fsync, which still protects against a process crash.
- * `writeJournalTmp` then `commitJournal`; a commit runs the first alongside its other fsyncs.
- */
-export async function writeJournal(staging: string, journal: Journal, durable: boolean): Promise<void> {
-  await writeJournalTmp(staging, journal, durable);
-  await commitJournal(staging, durable);
-}
-
-/**
  * Write `journal.tmp` and fsync it. Makes nothing visible: recovery reads only `journal`, and a
  * staging dir with a `journal.tmp` alone is one that never reached its commit point.
  */

@@ -1,6 +1,6 @@
 /**
  * mounts.ts: the mount points inside a root, so that a target behind one is refused before the
- * commit point.
+ * commit point (docs/protocol.md, commit step 4).
  *
  * `rename(2)` cannot cross mounts (EXDEV), and the planner checks `st_dev` to catch another
  * filesystem inside the root. But a bind mount of a directory of the *same* filesystem (common in

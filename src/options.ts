@@ -1,13 +1,16 @@
 /**
- * options.ts: the defaults, and validation of every options object txnfs accepts.
+ * options.ts: the defaults, and the one validator of every option txnfs accepts.
  *
  * Options are copied, never mutated. A wrong type or an unknown key is a TypeError quoting the
  * value (an ignored typo like `durabilty: 'none'` would silently change a safety property); a
- * number out of range is a RangeError. The defaults live in one frozen object that the docs table
- * is tested against.
+ * number out of range is a RangeError. Every entry point that takes an option (begin, tx.write,
+ * writeFile, update, recover, inspect, doctor, ...) checks it with the function here, so one bad
+ * value gets the same class, code and message everywhere (test/option-parity.test.ts). The
+ * single-file options (file-options.ts) are built from these. The defaults live in one frozen
+ * object that the docs table is tested against.
  */
 import * as path from 'node:path';
-import { badArgument, codes, describeValue, TxnError } from './errors.js';
+import { badArgument, codes, outOfRange, TxnError } from './errors.js';
 import { hasLoneSurrogate } from './paths.js';
 import type { LockTiming } from './lock.js';
 
@@ -96,12 +99,6 @@ export function checkOptionsObject(options: unknown, name: string, allowed: read
   return { ...(options as Record<string, unknown>) };
 }
 
-function rangeError(name: string, expected: string, value: unknown): RangeError {
-  const err = new RangeError(`The "${name}" option must be ${expected}. Received ${describeValue(value)}`);
-  (err as { code?: string }).code = 'ERR_OUT_OF_RANGE';
-  return err;
-}
-
 /**
  * The longest delay a Node timer takes: `setTimeout` and `setInterval` treat anything longer as
  * 1 ms (with a TimeoutOverflowWarning), so a lock refreshed or judged on a longer period would be
@@ -120,15 +117,49 @@ function describeRange(kind: string, min: number, max: number): string {
  * A number option within [min, max], or its default when undefined. `max` may be Infinity (the
  * option then accepts Infinity); otherwise the value must be finite.
  */
-export function numberOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false, unit = ''): number {
+function numberOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false, unit = ''): number {
   const v = o[key];
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || Number.isNaN(v)) throw badArgument(key, 'a number', v);
   const finite = Number.isFinite(v) || max === Number.POSITIVE_INFINITY;
   if (v < min || v > max || !finite || (integer && !Number.isInteger(v))) {
-    throw rangeError(key, describeRange(`${integer ? 'an integer' : 'a number'}${unit === '' ? '' : ` of ${unit}`}`, min, max), v);
+    throw outOfRange(key, describeRange(`${integer ? 'an integer' : 'a number'}${unit === '' ? '' : ` of ${unit}`}`, min, max), v);
   }
   return v;
+}
+
+/**
+ * The `lockStale` option, as begin(), recover(), update(), inspect() and doctor() take it: from
+ * 2000 ms (proper-lockfile's minimum: shorter, a busy event loop would let a live lock look stale)
+ * to the timer limit.
+ */
+export function lockStaleOption(o: Record<string, unknown>): number {
+  return numberOption(o, 'lockStale', defaults.lockStale, 2000, MAX_TIMER_MS, false, 'milliseconds');
+}
+
+/** A boolean option, or its default when undefined. */
+export function booleanOption(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw badArgument(key, 'a boolean', v);
+  return v;
+}
+
+/** A permission-bits option: an integer from 0 to 0o7777. */
+export function modeOption(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || Number.isNaN(value)) throw badArgument('mode', 'an integer from 0 to 0o7777', value);
+  if (!Number.isInteger(value) || value < 0 || value > 0o7777) throw outOfRange('mode', 'an integer from 0 to 0o7777', value);
+  return value;
+}
+
+/** An `encoding` option: a name Buffer knows, e.g. 'utf8', 'latin1', 'base64'. */
+export function encodingOption(value: unknown, fallback: BufferEncoding): BufferEncoding {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !Buffer.isEncoding(value)) {
+    throw badArgument('encoding', "a Buffer encoding such as 'utf8'", value, 'ERR_INVALID_ARG_VALUE');
+  }
+  return value;
 }
 
 export const commonKeys = ['durability', 'lockStale', 'lockUpdate', 'lockTimeout', 'concurrency', 'signal'] as const;
@@ -142,7 +173,7 @@ export function resolveCommon(o: Record<string, unknown>): ResolvedCommon {
   // lockStale and lockUpdate become timer periods (proper-lockfile refreshes every lockUpdate and
   // checks its own lock every lockStale / 2), so they stop at the timer limit. lockTimeout is only
   // a deadline: any length works (the wait sleeps in chunks), and Infinity waits for ever.
-  const stale = numberOption(o, 'lockStale', defaults.lockStale, 2000, MAX_TIMER_MS, false, 'milliseconds');
+  const stale = lockStaleOption(o);
   const update = numberOption(o, 'lockUpdate', Math.max(1000, stale / 2), 1000, stale / 2, false, 'milliseconds');
   const timeout = numberOption(o, 'lockTimeout', defaults.lockTimeout, 0, Number.POSITIVE_INFINITY, false, 'milliseconds');
   const concurrency = numberOption(o, 'concurrency', defaults.concurrency, 1, 1024, true);

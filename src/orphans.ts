@@ -27,7 +27,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import * as fs from './fs.js';
-import { errnoOf } from './errors.js';
+import { lstatIfPresent, readdirIfPresent, unlinkIfPresent } from './if-present.js';
 import { isProcessAlive, isProcessGone } from './identity.js';
 import { TEMP_PREFIX, UPDATE_LOCK_PREFIX } from './layout.js';
 import { lockState, removeDeadLock } from './lock.js';
@@ -54,15 +54,6 @@ export function isSingleFileRecord(name: string): boolean {
   return (name.startsWith(TEMP_PREFIX) && parseTempName(name) !== undefined) || (name.startsWith(UPDATE_LOCK_PREFIX) && isUpdateLockName(name));
 }
 
-/** Remove a temp file; one that is already gone is fine. */
-export async function removeTemp(p: string): Promise<void> {
-  try {
-    await fs.unlink(p);
-  } catch (err) {
-    if (errnoOf(err) !== 'ENOENT') throw err;
-  }
-}
-
 async function isOrphanTemp(home: string, name: string, staleMs: number): Promise<boolean> {
   const writer = parseTempName(name);
   if (writer === undefined) return false;
@@ -71,14 +62,9 @@ async function isOrphanTemp(home: string, name: string, staleMs: number): Promis
     if (isProcessGone(id)) return true;
     if (isProcessAlive(id)) return false;
   }
-  let mtimeMs: number;
-  try {
-    mtimeMs = (await fs.lstat(path.join(home, name))).mtimeMs;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return false; // its writer renamed or removed it meanwhile
-    throw err;
-  }
-  return mtimeMs < Date.now() - Math.max(staleMs, TEMP_STALE_MS);
+  const info = await lstatIfPresent(path.join(home, name));
+  if (info === undefined) return false; // its writer renamed or removed it meanwhile
+  return info.mtimeMs < Date.now() - Math.max(staleMs, TEMP_STALE_MS);
 }
 
 export interface OrphanOptions {
@@ -116,7 +102,7 @@ export async function removeOrphans(home: string, names: readonly string[], opti
       } else {
         if (!(await isOrphanTemp(home, name, options.stale))) continue;
         const size = (await fs.lstat(p)).size;
-        if (!options.dryRun) await removeTemp(p);
+        if (!options.dryRun) await unlinkIfPresent(p);
         bytes += size;
       }
       removed.push(p);
@@ -131,12 +117,7 @@ export async function removeOrphans(home: string, names: readonly string[], opti
 
 /** The orphans in `home` now, removing nothing (for `txnfs status`). A missing home has none. */
 export async function findOrphans(home: string, stale: number): Promise<Orphans> {
-  let names: string[];
-  try {
-    names = await fs.readdir(home);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { paths: [], bytes: 0 };
-    throw err;
-  }
+  const names = await readdirIfPresent(home);
+  if (names === undefined) return { paths: [], bytes: 0 };
   return removeOrphans(home, names.filter(isSingleFileRecord).sort(), { stale, dryRun: true });
 }

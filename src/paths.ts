@@ -6,7 +6,8 @@
  * the root itself, a trailing separator, any `.txnfs` component, or a name too long for the
  * filesystem. It costs no I/O.
  *
- * `Resolver` runs under the root lock, right before the commit point. It resolves each distinct
+ * `Resolver` runs under the root lock, right before the commit point (docs/protocol.md, commit
+ * step 4, "Resolve"). It resolves each distinct
  * parent directory once (one realpath and one stat, memoised), and then lstats each target. A
  * directory that receives many targets (16 or more) and holds not many more entries than that is
  * listed once instead (one readdir): only the targets the listing may hold are lstat'ed, so a

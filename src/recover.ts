@@ -34,7 +34,7 @@ import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
 import { filesDir, homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
 import { isAbandonedTomb, lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
-import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
+import { booleanOption, checkOptionsObject, commonKeys, defaults, lockStaleOption, resolveCommon, resolveDir, type CommonOptions } from './options.js';
 import { hasRollbackMarker, trustHome } from './staging.js';
 import { finish, Unfinished } from './protocol/finish.js';
 import { isSingleFileRecord, removeOrphans } from './orphans.js';
@@ -326,11 +326,11 @@ async function measure(c: Classified): Promise<Pick<FoundTxn, 'mtimeMs' | 'stage
  * if (stuck.length > 0) console.warn(`run recover('out'): ${stuck.map((t) => t.id).join(', ')}`);
  * ```
  */
-export async function inspect(dir: string, options: { lockStale?: number } = {}): Promise<FoundTxn[]> {
+export async function inspect(dir: string, options?: { lockStale?: number }): Promise<FoundTxn[]> {
+  const stale = lockStaleOption(checkOptionsObject(options, 'options', ['lockStale']));
   const root = await fs.realpath(resolveDir(dir, 'dir')).catch(() => resolveDir(dir, 'dir'));
   const home = homeOf(root);
   const { ids } = await listIds(home);
-  const stale = options.lockStale ?? 10_000;
   const found: FoundTxn[] = [];
   // Read-only: a home recovery would refuse trusts nobody here, so everything in it shows 'foreign'.
   const trusted = ids.length === 0 ? undefined : await trustHome(root, home, await fs.lstat(home)).catch((): ReadonlySet<number> => new Set<number>());
@@ -356,7 +356,7 @@ async function isDeadTomb(p: string, stale: number): Promise<boolean> {
  * The lock tombs in the home of the root `root` that recover() would remove now (paths).
  * Read-only; for `txnfs status`.
  */
-export async function deadTombs(root: string, stale = 10_000): Promise<string[]> {
+export async function deadTombs(root: string, stale = defaults.lockStale): Promise<string[]> {
   const home = homeOf(root);
   const { tombs } = await listIds(home);
   const dead: string[] = [];
@@ -516,8 +516,7 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
   const started = performance.now();
   const o = checkOptionsObject(options, 'options', recoverKeys);
   const common = resolveCommon(o);
-  const dryRun = o.dryRun ?? false;
-  if (typeof dryRun !== 'boolean') throw badArgument('dryRun', 'a boolean', dryRun);
+  const dryRun = booleanOption(o, 'dryRun', false);
   const onProgress = o.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw badArgument('onProgress', 'a function', onProgress);
   const abs = resolveDir(dir, 'dir');

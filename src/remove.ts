@@ -1,8 +1,9 @@
 /**
  * remove.ts: remove a directory whose contents are known, in two rounds of calls.
  *
- * txnfs removes two kinds of directories of its own on every commit: a staging dir (files/ and
- * backup/ empty after the apply, rollback.tmp) and two lock tombs (an `owner` file). A generic
+ * txnfs removes two kinds of directories of its own on every commit (docs/protocol.md, commit step
+ * 10): a staging dir (files/ and backup/ empty after the apply, rollback.tmp) and two lock tombs
+ * (an `owner` file). A generic
  * rm -rf (fs.rm) walks each one: lstat, rmdir (fails), readdir, then each child, then rmdir again:
  * about five calls in a row, per directory. Knowing the names, `removeKnown` unlinks and rmdirs
  * them all at once and then the directory: two calls in a row. A name that is already gone is
@@ -11,15 +12,8 @@
  */
 import * as fs from './fs.js';
 import { errnoOf } from './errors.js';
+import { rmdirIfPresent, unlinkIfPresent } from './if-present.js';
 import { settleAll } from './limit.js';
-
-async function ignoreMissing(call: Promise<void>): Promise<void> {
-  try {
-    await call;
-  } catch (err) {
-    if (errnoOf(err) !== 'ENOENT') throw err;
-  }
-}
 
 /**
  * What a removal of the wrong kind of entry fails with: rmdir of a directory that is not empty
@@ -34,8 +28,8 @@ const UNEXPECTED = new Set(['ENOTEMPTY', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EPERM']
  */
 export async function removeKnown(dir: string, files: readonly string[], dirs: readonly string[]): Promise<void> {
   try {
-    await settleAll([...files.map((f) => ignoreMissing(fs.unlink(f))), ...dirs.map((d) => ignoreMissing(fs.rmdir(d)))]);
-    await ignoreMissing(fs.rmdir(dir));
+    await settleAll([...files.map((f) => unlinkIfPresent(f)), ...dirs.map((d) => rmdirIfPresent(d))]);
+    await rmdirIfPresent(dir);
   } catch (err) {
     if (!UNEXPECTED.has(errnoOf(err) ?? '')) throw err;
     // Something it did not expect is there: the generic walk removes it.

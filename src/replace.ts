@@ -36,7 +36,7 @@
  * `writeAll` and `syncDirs` (durable.ts), `ensureHome` (staging.ts, inside makeHome), the name
  * checks (paths.ts), the process identity (identity.ts), the lock (lock.ts, for update()), the
  * error codes and the fs seam with its fault hook. And, as with transactions, the cleanup after a failed call and
- * recover() after a crash remove a temp with the same function (`removeTemp`, orphans.ts).
+ * recover() after a crash remove a temp with the same function (`unlinkIfPresent`, if-present.ts).
  *
  * Cost (durability 'full', existing directory): lstat, open, write, fchown (root replacing a file),
  * fchmod (an existing file or an explicit mode), fsync, close, rename, and open+fsync+close of
@@ -51,7 +51,7 @@ import { HOME_NAME } from './layout.js';
 import { existingAncestor, makeDirs, makeHome, type Target } from './target.js';
 import { tempName } from './tempname.js';
 import { keepFresh } from './heartbeat.js';
-import { removeTemp } from './orphans.js';
+import { unlinkIfPresent } from './if-present.js';
 import type { Owner, ResolvedFileOptions } from './file-options.js';
 
 /** What a single-file write did. */
@@ -288,7 +288,7 @@ export class TempFile {
     this.#handle = undefined;
     if (handle !== undefined) await handle.close().catch(noop);
     if (renamed) return;
-    await removeTemp(this.#path).catch(noop);
+    await unlinkIfPresent(this.#path).catch(noop);
     await removeCreatedDirs(this.#created);
   }
 }

@@ -43,7 +43,7 @@ export interface AtomicWriteStream extends Writable {
  * await pipeline(source, createWriteStream('export.ndjson'));
  * ```
  */
-export function createWriteStream(path: string | URL, options?: WriteFileOptions): AtomicWriteStream {
+export function createWriteStream(path: string | URL, options?: WriteFileOptions | BufferEncoding): AtomicWriteStream {
   const abs = checkFilePath(path);
   const { resolved: o } = resolveFileOptions(options, writeFileKeys);
   const signal = o.common.signal;

@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import * as fs from './fs.js';
 import type { EntryKind } from './fs.js';
-import { errnoOf } from './errors.js';
+import { lstatIfPresent } from './if-present.js';
 import { mapLimit } from './limit.js';
 
 /** What a walk found. Paths are relative to the walked directory, '/'-joined. */
@@ -39,12 +39,8 @@ export async function walk(dir: string, options: WalkOptions = {}): Promise<Tree
     const entries = names
       .map((name) => ({ name, rel: rel === '' ? name : `${rel}/${name}` }))
       .filter((e) => options.skip?.(e.name, e.rel) !== true);
-    const infos = await mapLimit(entries, concurrency, (e) =>
-      fs.lstat(path.join(dir, e.rel)).catch((err: unknown) => {
-        // Removed since the readdir (a concurrent commit in the root): it is simply not there.
-        if (errnoOf(err) === 'ENOENT') return undefined;
-        throw err;
-      }));
+    // An entry removed since the readdir (a concurrent commit in the root) is simply not there.
+    const infos = await mapLimit(entries, concurrency, (e) => lstatIfPresent(path.join(dir, e.rel)));
     for (const [i, e] of entries.entries()) {
       const kind = infos[i]?.kind;
       if (kind === undefined) continue;

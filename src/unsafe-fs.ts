@@ -13,12 +13,12 @@
 import { mountFactsOf, type MountFacts } from './fstype.js';
 
 /** The code of the process warning (`process.on('warning', w => w.code)`). */
-export const UNSAFE_FS_WARNING = 'TXNFS_UNSAFE_FS';
+const UNSAFE_FS_WARNING = 'TXNFS_UNSAFE_FS';
 
 const decided = new Map<string, MountFacts | undefined>();
 
 /** The mount of `realRoot` when it is network or FUSE, else undefined. Cached per real root. */
-export function unsafeMountOf(realRoot: string): MountFacts | undefined {
+function unsafeMountOf(realRoot: string): MountFacts | undefined {
   if (!decided.has(realRoot)) {
     const facts = mountFactsOf(realRoot);
     decided.set(realRoot, facts !== undefined && (facts.locality === 'network' || facts.locality === 'fuse') ? facts : undefined);
@@ -29,7 +29,7 @@ export function unsafeMountOf(realRoot: string): MountFacts | undefined {
 const warned = new Set<string>();
 
 /** The warning's text for a root on `facts` (shared with doctor's line). */
-export function unsafeFsMessage(realRoot: string, facts: MountFacts): string {
+function unsafeFsMessage(realRoot: string, facts: MountFacts): string {
   return `The txnfs root '${realRoot}' is on a ${facts.locality === 'network' ? 'network' : 'FUSE'} filesystem (${facts.fsType} at '${facts.mountPoint}'). Its locks (mkdir + mtime) are not safe with writers on several hosts or mounts: two may hold one lock. Keep to one writer host, or use the object-store commit for multi-host use (docs/s3.md). Silence with { warnUnsafeFs: false }.`;
 }
 

@@ -17,11 +17,11 @@
  * a writeFile.
  */
 import * as path from 'node:path';
-import * as fs from './fs.js';
 import { badArgument, codes, errnoOf, TxnError } from './errors.js';
 import type { Source, WriteData } from './data.js';
 import { resolveFileOptions, updateKeys, type ResolvedFileOptions, type UpdateOptions } from './file-options.js';
 import { encodedSource, fileError, fill } from './file.js';
+import { readFileIfPresent } from './if-present.js';
 import { HOME_NAME } from './layout.js';
 import { acquire, type HeldLock } from './lock.js';
 import { updateLockName } from './orphans.js';
@@ -61,9 +61,8 @@ async function prepareHome(dir: string, o: ResolvedFileOptions): Promise<{ homeD
 
 async function readCurrent(p: string): Promise<Buffer | undefined> {
   try {
-    return await fs.readFile(p);
+    return await readFileIfPresent(p);
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
     throw new TxnError(codes.EFS, `Cannot read '${p}' to update it: ${(err as Error).message}. The file is untouched; fix the cause (see err.cause) and retry.`, { path: p, cause: err });
   }
 }

@@ -134,8 +134,8 @@ describe('errors and single-file results', () => {
     expectTypeOf<Owner>().toEqualTypeOf<{ readonly uid: number; readonly gid: number }>();
     expectTypeOf<WriteFileOptions['chown']>().toEqualTypeOf<boolean | Owner | undefined>();
     expectTypeOf(writeFile).toBeCallableWith('a.txt', 'x', { chown: { uid: 1000, gid: 1000 }, encoding: 'latin1' });
-    // @ts-expect-error: options are an object, not an encoding string (docs: README, Migrating)
-    void writeFile('a.txt', 'x', 'utf8');
+    // The encoding alone, as fs.writeFile and write-file-atomic accept it.
+    expectTypeOf(writeFile).toBeCallableWith('a.txt', 'x', 'utf8');
     // @ts-expect-error: mode is a number, not an octal string
     void writeFile('a.txt', 'x', { mode: '644' });
   });

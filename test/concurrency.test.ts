@@ -33,7 +33,7 @@ async function writers(root: string, p: number, t: number, files: number, setSiz
   const log = path.join(tmpdir('txnfs-log-'), 'commits.log');
   const runs = Array.from({ length: p }, (_, w) => run('concurrent-writer.mjs', [root, `w${w}`, String(t), String(files), String(setSize), log, durability, String(seed + w)]));
   const results = await Promise.all(runs);
-  for (const r of results) expect(r.code, r.stderr).toBe(0);
+  for (const r of results) expect(r.status, r.stderr).toBe(0);
   const outcomes = results.flatMap((r) => jsonLines<Outcome>(r.stdout));
   const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine) : [];
   return { outcomes, lines };
@@ -133,8 +133,8 @@ describe('recover() in a loop while others commit', () => {
     const slowResult = await slow.done;
     fs.writeFileSync(stop, '');
     const rec = await recovering.done;
-    expect(slowResult.code, slowResult.stderr).toBe(0);
-    expect(rec.code, rec.stderr).toBe(0);
+    expect(slowResult.status, slowResult.stderr).toBe(0);
+    expect(rec.status, rec.stderr).toBe(0);
 
     const [started, finished] = jsonLines<{ id: string; committed?: boolean; error?: string; chunks?: number }>(slowResult.stdout);
     expect(finished).toMatchObject({ id: started?.id, committed: true });
@@ -195,7 +195,7 @@ describe('a compromised lock: the owner stalls past the stale time while another
   it.concurrent.each(['staging', 'locked'] as const)('stalled at %s: the commit fails with ECOMPROMISED, the host survives, nothing changed', async (at) => {
     const { result, out, acted, midway, after, root } = await stalled(at);
     expect(acted).toHaveLength(1); // recovery discarded the stalled transaction
-    expect(result.code, result.stderr).toBe(0);
+    expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toBe('');
     expect(out[0]).toMatchObject({ code: 'ECOMPROMISED' });
     expect(out[0]?.message).toMatch(/taken over by another process/);
@@ -208,7 +208,7 @@ describe('a compromised lock: the owner stalls past the stale time while another
   it.concurrent('stalled just after its commit point: recovery rolls it forward, the host survives, all new', async () => {
     const { result, out, acted, midway, after, root } = await stalled('committed');
     expect(acted).toHaveLength(1);
-    expect(result.code, result.stderr).toBe(0);
+    expect(result.status, result.stderr).toBe(0);
     expect(midway).toEqual({ a: 'new a', b: 'new b' }); // recovery finished the commit for it
     expect(after).toEqual({ a: 'new a', b: 'new b' });
     // Past its commit point the transaction did happen, so the owner must not claim that nothing

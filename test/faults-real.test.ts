@@ -146,7 +146,7 @@ describe('a low fd limit', () => {
   it(`a child under ulimit -n 64 commits ${count} files without EMFILE`, async () => {
     const root = tmpdir();
     const r = await run('', [], { command: ['sh', '-c', `ulimit -n 64 && exec "$0" "$@"`, process.execPath, path.join(import.meta.dirname, 'fixtures', 'commit-many.mjs'), root, String(count), 'full'] });
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(jsonLines(r.stdout)[0]).toEqual({ written: count, limit: 64 });
     expect(fs.readdirSync(path.join(root, 'd3'))).toHaveLength(count / 10);
     expect(fs.readFileSync(path.join(root, 'd7', `f${count - 3}`), 'utf8')).toBe(`file ${count - 3}\n`);
@@ -159,7 +159,7 @@ describe('a low fd limit', () => {
   it('with concurrency above the limit, opens that meet EMFILE are retried and the commit lands', async () => {
     const root = tmpdir();
     const r = await run('', [], { command: ['sh', '-c', `ulimit -n 64 && exec "$0" "$@"`, process.execPath, path.join(import.meta.dirname, 'fixtures', 'commit-many.mjs'), root, '500', 'full', '200'] });
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(jsonLines(r.stdout)[0]).toEqual({ written: 500, limit: 64 });
     expect(leftovers(root)).toEqual([]);
   }, 60_000);

@@ -67,6 +67,8 @@ describe('validation', () => {
     for (const [options, expected] of bad) expect(() => resolveFileOptions(options, writeFileKeys), JSON.stringify(options)).toThrow(expected as never);
     expect(() => resolveFileOptions({ lockStale: 100 }, updateKeys)).toThrow(RangeError);
     expect(() => resolveFileOptions({ lockStale: 5000 }, writeFileKeys)).toThrow(/Unknown option "lockStale"/);
-    expect(() => resolveFileOptions('w', writeFileKeys)).toThrow(TypeError);
+    expect(() => resolveFileOptions('w', writeFileKeys)).toThrow(/"encoding" argument must be a Buffer encoding/);
+    expect(resolveFileOptions('latin1', writeFileKeys).resolved.encoding).toBe('latin1');
+    expect(() => resolveFileOptions('utf8', updateKeys)).toThrow(/"options" argument must be an object/);
   });
 });

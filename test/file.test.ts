@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { codes, writeFile, writeJson } from '../src/index.js';
+import { codes, createWriteStream, update, writeFile, writeJson } from '../src/index.js';
 import type { FaultEvent } from '../src/faults.js';
 import { faults } from '../src/faults.js';
 import { ops, record } from './helpers/hook.js';
@@ -422,6 +422,33 @@ describe('options', () => {
     await expect(writeFile('/tmp/x', 'x', { chown: { uid: -1, gid: 0 } })).rejects.toThrow(RangeError);
     await expect(writeFile('/tmp/x', 'x', { encoding: 'klingon' as never })).rejects.toThrow(TypeError);
     await expect(writeFile('/tmp/x', 'x', { signal: {} as never })).rejects.toThrow(TypeError);
+  });
+
+  it('an encoding name alone stands for { encoding }, as for fs.writeFile (issue 18)', async () => {
+    const dir = tmpdir();
+    await writeFile(path.join(dir, 'a'), 'café', 'latin1');
+    await writeJson(path.join(dir, 'b.json'), 'café', 'latin1');
+    const stream = createWriteStream(path.join(dir, 'c'), 'latin1');
+    await new Promise<void>((resolve, reject) => stream.on('error', reject).end('café', resolve));
+    await writeFile(path.join(dir, 'd'), '6869', 'hex');
+    expect(fs.readFileSync(path.join(dir, 'a'))).toEqual(Buffer.from('café', 'latin1'));
+    expect(fs.readFileSync(path.join(dir, 'b.json'))).toEqual(Buffer.from('"café"\n', 'latin1'));
+    expect(fs.readFileSync(path.join(dir, 'c'))).toEqual(Buffer.from('café', 'latin1'));
+    expect(fs.readFileSync(path.join(dir, 'd'), 'utf8')).toBe('hi');
+  });
+
+  it('an encoding name Buffer does not know is a TypeError naming it; nothing is written', async () => {
+    const dir = tmpdir();
+    const p = path.join(dir, 'f');
+    const expected = { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: 'The "encoding" argument must be a Buffer encoding such as \'utf8\'. Received "utf-9" (type string)' };
+    for (const call of [() => writeFile(p, 'x', 'utf-9' as never), () => writeJson(p, 1, 'utf-9' as never)]) {
+      const err = await call().then(() => undefined, (e: Error & { code?: string }) => e);
+      expect({ name: err?.name, code: err?.code, message: err?.message }).toEqual(expected);
+    }
+    expect(() => createWriteStream(p, 'utf-9' as never)).toThrow(expected.message);
+    // update() takes no encoding (it hands fn the bytes), so a string there is not an options object.
+    await expect(update(p, () => 'x', 'utf8' as never)).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    expect(fs.readdirSync(dir).filter((n) => n !== '.txnfs')).toEqual([]);
   });
 
   it('the caller\'s options object is never changed', async () => {

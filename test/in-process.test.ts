@@ -34,7 +34,7 @@ afterAll(() => {
 async function inProcess(kind: 'threads' | 'copies', task: 'commits' | 'update' | 'recover', n: number): Promise<{ root: string; result: Result }> {
   const root = tmpdir();
   const r = await run('in-process.mjs', [kind, task, root, String(n), path.join(copy, 'dist')]);
-  expect(r.code, r.stderr).toBe(0);
+  expect(r.status, r.stderr).toBe(0);
   return { root, result: JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Result };
 }
 

@@ -161,6 +161,9 @@ describe('recover() and inspect()', () => {
 describe('single-file writes', () => {
   it('take a path or URL and return their results', () => {
     expectTypeOf(writeFile).toBeCallableWith(new URL('file:///tmp/a'), 'x');
+    expectTypeOf(writeFile).toBeCallableWith('a', 'x', 'latin1');
+    expectTypeOf(writeJson).toBeCallableWith('a.json', { v: 1 }, 'utf8');
+    expectTypeOf(createWriteStream).toBeCallableWith('a', 'utf8');
     expectTypeOf(writeFile).returns.toEqualTypeOf<Promise<WriteFileResult>>();
     expectTypeOf(writeJson).returns.toEqualTypeOf<Promise<WriteFileResult>>();
     expectTypeOf(createWriteStream).returns.toEqualTypeOf<AtomicWriteStream>();

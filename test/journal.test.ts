@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
 import { faults } from '../src/faults.js';
-import { CorruptJournal, decodeJournal, encodeJournal, readJournal, writeJournal, type DecodedJournal as Journal } from '../src/journal.js';
+import { commitJournal, CorruptJournal, decodeJournal, encodeJournal, readJournal, writeJournalTmp, type DecodedJournal as Journal } from '../src/journal.js';
 import { tmpdir } from './helpers/tmp.js';
 
 const journal: Journal = {
@@ -191,7 +191,8 @@ describe('durable journal write (the commit point)', () => {
       if (e.kind === 'op' && e.op !== 'lstat' && e.op !== 'stat' && e.op !== 'fstat') ops.push(`${e.op} ${path.basename(e.path)}${'dest' in e && e.dest ? ` ${path.basename(e.dest)}` : ''}`);
     };
     try {
-      await writeJournal(dir, journal, true);
+      await writeJournalTmp(dir, journal, true);
+      await commitJournal(dir, true);
     } finally {
       faults.hook = undefined;
     }
@@ -208,7 +209,8 @@ describe('durable journal write (the commit point)', () => {
       if (e.kind === 'op' && (e.op === 'fsync' || e.op === 'fsyncDir')) syncs.push(e.path);
     };
     try {
-      await writeJournal(dir, journal, false);
+      await writeJournalTmp(dir, journal, false);
+      await commitJournal(dir, false);
     } finally {
       faults.hook = undefined;
     }

@@ -34,7 +34,7 @@ describe("many waiters take over a dead holder's root lock", () => {
       fs.writeFileSync(path.join(root, 'GO'), '');
       for (const w of writers) {
         const r = await w.done;
-        expect(r.code, r.stderr).toBe(0);
+        expect(r.status, r.stderr).toBe(0);
         const out = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}') as { ok: number; errors: string[] };
         errors.push(...out.errors);
       }

@@ -20,7 +20,7 @@ async function sameProcess(kind: 'threads' | 'copies', writers: number, rounds: 
   const root = tmpdir();
   const r = await run('same-process.mjs', [kind, root, String(writers), String(rounds), copyDir]);
   expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
+  expect(r.status).toBe(0);
   return { root, out: JSON.parse(r.stdout) as Outcome };
 }
 

@@ -228,7 +228,7 @@ describe('two processes doing read-modify-write never lose an update', () => {
     const tx = begin({ dir });
     const { data, version } = await tx.read('counter.json');
     const child = await run('counter-worker.mjs', [dir, 'child', '1']);
-    expect(child.code, child.stderr).toBe(0);
+    expect(child.status, child.stderr).toBe(0);
     const state = JSON.parse(String(data)) as { items: string[] };
     tx.writeJson('counter.json', { items: [...state.items, 'parent:0'] }, { ifUnchanged: version });
     await expect(tx.commit()).rejects.toMatchObject({ code: codes.EPRECONDITION });
@@ -239,7 +239,7 @@ describe('two processes doing read-modify-write never lose an update', () => {
     const dir = tmpdir();
     const n = 25;
     const results = await Promise.all(['a', 'b'].map((id) => run('counter-worker.mjs', [dir, id, String(n)])));
-    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    for (const r of results) expect(r.status, r.stderr).toBe(0);
     const items = readCounter(dir);
     const expected = ['a', 'b'].flatMap((id) => Array.from({ length: n }, (_, i) => `${id}:${i}`));
     expect([...items].sort()).toEqual([...expected].sort());
@@ -256,7 +256,7 @@ describe('create-only across processes', () => {
     const startAt = String(Date.now() + 800);
     const ids = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'];
     const results = await Promise.all(ids.map((id) => run('exclusive-create.mjs', [dir, id, startAt])));
-    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    for (const r of results) expect(r.status, r.stderr).toBe(0);
     const outcomes = results.flatMap((r) => jsonLines<{ id: string; won?: boolean; code?: string }>(r.stdout));
     const winners = outcomes.filter((o) => o.won === true);
     expect(winners).toHaveLength(1);

@@ -79,7 +79,7 @@ function run(dir: string, env: NodeJS.ProcessEnv, argv: readonly string[], timeo
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      resolve({ status: code, signal, stdout, stderr });
     });
   });
 }
@@ -107,7 +107,7 @@ describe('docs/recipes.md', () => {
     save(dir, 'export', 'export.mjs');
     const r = await run(dir, env, [process.execPath, save(dir, 'kill-test', 'kill-test.mjs')], 90_000);
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.status).toBe(0);
     const killed = Number(/^killed (\d+) of 20 runs; after recover\(\) every one was all old or all new\n$/.exec(r.stdout)?.[1]);
     // The random delays must reach into the job's runs, or the test proves nothing.
     expect(killed).toBeGreaterThan(0);
@@ -129,8 +129,8 @@ await fs.writeFile('out/manifest.json', JSON.stringify({ version: input.version,
     save(dir, 'kill-test', 'kill-test.mjs');
     // Random kills: give it three tries to land one mid-run (each try is 20 runs).
     const results: ChildResult[] = [];
-    for (let i = 0; i < 3 && !results.some((r) => r.code !== 0); i++) results.push(await run(dir, env, [process.execPath, 'kill-test.mjs'], 90_000));
-    const failed = results.find((r) => r.code !== 0);
+    for (let i = 0; i < 3 && !results.some((r) => r.status !== 0); i++) results.push(await run(dir, env, [process.execPath, 'kill-test.mjs'], 90_000));
+    const failed = results.find((r) => r.status !== 0);
     expect(failed?.stderr).toMatch(/a mix of versions/);
   }, 300_000);
 
@@ -175,7 +175,7 @@ await fs.writeFile('out/manifest.json', JSON.stringify({ version: input.version,
     const file = save(dir, 'job-state', 'worker.mjs');
     const workers = ['w1', 'w2', 'w3', 'w4'];
     const results = await Promise.all(workers.map((w) => run(dir, env, [process.execPath, file, w])));
-    expect(results.map((r) => r.stderr + String(r.code))).toEqual(workers.map(() => '0'));
+    expect(results.map((r) => r.stderr + String(r.status))).toEqual(workers.map(() => '0'));
     const { done } = json(path.join(dir, 'state/jobs.json')) as { done: string[] };
     expect(done.sort()).toEqual(workers.flatMap((w) => [1, 2, 3, 4, 5].map((j) => `${w}-${j}`)).sort());
   }, 60_000);
@@ -198,7 +198,7 @@ await fs.writeFile('out/manifest.json', JSON.stringify({ version: input.version,
         if (stderr.includes('ELOCKED')) holder.child.kill('SIGKILL');
       });
       child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+      child.on('close', (code, signal) => resolve({ status: code, signal, stdout, stderr }));
     });
     const timer = setTimeout(() => holder.child.kill('SIGKILL'), 50_000); // never leave it behind
     const r = await recipeRun;
@@ -213,7 +213,7 @@ await fs.writeFile('out/manifest.json', JSON.stringify({ version: input.version,
     const { dir, env } = project();
     const r = await run(dir, env, ['sh', save(dir, 'exec', 'nightly.sh')]);
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.status).toBe(0);
     expect(r.stdout).toBe('part-0.json\npart-1.json\npart-2.json\n');
     expect(json(path.join(dir, 'out/part-2.json'))).toEqual({ part: 2 });
   });
@@ -223,7 +223,7 @@ await fs.writeFile('out/manifest.json', JSON.stringify({ version: input.version,
     save(dir, 'make', 'Makefile');
     fs.writeFileSync(path.join(dir, 'sales.csv'), 'c,3\na,1\nb,2\n');
     const r = await run(dir, env, ['make', 'reports/count.txt']);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.status, r.stderr).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'reports/sorted.csv'), 'utf8')).toBe('a,1\nb,2\nc,3\n');
     expect(fs.readFileSync(path.join(dir, 'reports/count.txt'), 'utf8')).toBe('3\n');
 
@@ -232,7 +232,7 @@ await fs.writeFile('out/manifest.json', JSON.stringify({ version: input.version,
     fs.rmSync(path.join(dir, 'sales.csv'));
     fs.mkdirSync(path.join(dir, 'sales.csv'));
     const failed = await run(dir, env, ['make', 'reports/count.txt']);
-    expect(failed.code).not.toBe(0);
+    expect(failed.status).not.toBe(0);
     expect(failed.stderr).toMatch(/sort/);
     expect(fs.readFileSync(path.join(dir, 'reports/count.txt'), 'utf8')).toBe('3\n');
     expect(fs.readFileSync(path.join(dir, 'reports/sorted.csv'), 'utf8')).toBe('a,1\nb,2\nc,3\n');

@@ -29,46 +29,18 @@ async function expectUntouched(dir: string, call: Promise<unknown>, code: string
 }
 
 describe('failures before the rename leave the file untouched and remove the temp', () => {
-  it('ENOSPC at write → ESTAGE', async () => {
+  it.each<[op: string, errno: string, code: string, why: string]>([
+    ['write', 'ENOSPC', codes.ESTAGE, ''],
+    ['fsync', 'EIO', codes.ESTAGE, ' (of the data)'],
+    ['close', 'EIO', codes.ESTAGE, ' (a deferred write error, as on NFS)'],
+    ['create', 'EACCES', codes.EFS, ''],
+    ['fchmod', 'EPERM', codes.EFS, ''],
+    ['rename', 'EACCES', codes.EFS, ''],
+    ['rename', 'EXDEV', codes.ECROSSDEV, ' (a .txnfs on another filesystem)'],
+  ])('%s failing with %s → %s%s', async (op, errno, code) => {
     const { dir, file } = seeded();
-    failOnce('write', 'ENOSPC');
-    await expectUntouched(dir, writeFile(file, 'new'), codes.ESTAGE, 'ENOSPC');
-  });
-
-  it('EIO at the fsync of the data → ESTAGE', async () => {
-    const { dir, file } = seeded();
-    failOnce('fsync', 'EIO');
-    await expectUntouched(dir, writeFile(file, 'new'), codes.ESTAGE, 'EIO');
-  });
-
-  it('EIO at close (a deferred write error, as on NFS) → ESTAGE', async () => {
-    const { dir, file } = seeded();
-    failOnce('close', 'EIO');
-    await expectUntouched(dir, writeFile(file, 'new'), codes.ESTAGE, 'EIO');
-  });
-
-  it('EACCES at create → EFS', async () => {
-    const { dir, file } = seeded();
-    failOnce('create', 'EACCES');
-    await expectUntouched(dir, writeFile(file, 'new'), codes.EFS, 'EACCES');
-  });
-
-  it('EPERM at fchmod → EFS', async () => {
-    const { dir, file } = seeded();
-    failOnce('fchmod', 'EPERM');
-    await expectUntouched(dir, writeFile(file, 'new'), codes.EFS, 'EPERM');
-  });
-
-  it('EACCES at rename → EFS', async () => {
-    const { dir, file } = seeded();
-    failOnce('rename', 'EACCES');
-    await expectUntouched(dir, writeFile(file, 'new'), codes.EFS, 'EACCES');
-  });
-
-  it('EXDEV at rename (a .txnfs on another filesystem) → ECROSSDEV', async () => {
-    const { dir, file } = seeded();
-    failOnce('rename', 'EXDEV');
-    await expectUntouched(dir, writeFile(file, 'new'), codes.ECROSSDEV, 'EXDEV');
+    failOnce(op, errno);
+    await expectUntouched(dir, writeFile(file, 'new'), code, errno);
   });
 
   it('the original error wins when removing the temp fails too', async () => {

@@ -20,7 +20,7 @@ describe('a Readable that errors before it is read', () => {
     const dir = tmpdir();
     const r = await run('early-error-stream.mjs', [dir, api, how]);
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ code, exists: false });
     expect(leftovers(dir)).toEqual([]);
   });

@@ -3,6 +3,7 @@
  * src/doctor.ts. The exit code is the verdict: 0 holds, 5 conditional (a warning), 6 broken.
  */
 import { doctor, type DoctorReport } from '../doctor.js';
+import { MAX_TIMER_MS } from '../options.js';
 import { exitCodes, parse, UsageError, wantsHelp, type Exit } from './command.js';
 import { table, toJson } from './format.js';
 import { doctorHelp } from './help.js';
@@ -46,7 +47,7 @@ export async function doctorCommand(argv: readonly string[], out: NodeJS.Writabl
   let lockStale: number | undefined;
   if (values['lock-stale'] !== undefined) {
     lockStale = Number(values['lock-stale']);
-    if (!Number.isInteger(lockStale) || lockStale < 2000) throw new UsageError(NAME, `--lock-stale must be an integer of at least 2000 (ms), not '${values['lock-stale']}'`);
+    if (!Number.isInteger(lockStale) || lockStale < 2000 || lockStale > MAX_TIMER_MS) throw new UsageError(NAME, `--lock-stale must be an integer from 2000 to ${MAX_TIMER_MS} (ms), as lockStale takes, not '${values['lock-stale']}'`);
   }
   const report = await doctor(dir ?? '.', { lockStale });
   out.write(values.json === true ? toJson(report) : formatDoctor(report));

@@ -33,6 +33,7 @@ import { codes, errnoOf, TxnError } from '../errors.js';
 import { syncDir, syncDirs } from '../durable.js';
 import { mutated } from '../faults.js';
 import { filesDir, stagedFile } from '../layout.js';
+import { readdirIfPresent } from '../if-present.js';
 import { eachLimit } from '../limit.js';
 import type { JournalEntries } from '../entries.js';
 import { HOME_NAME } from '../layout.js';
@@ -194,13 +195,8 @@ export async function commitGeneration<P extends GenPlan>(ctx: GenCommitContext<
  * transaction there would be lost): recover() it with the in-place layout first.
  */
 async function refuseInPlaceHome(real: string, pointer: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await fs.readdir(path.join(real, HOME_NAME));
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return;
-    throw err;
-  }
+  const names = await readdirIfPresent(path.join(real, HOME_NAME));
+  if (names === undefined) return;
   if (names.length > 0) {
     throw new TxnError(codes.ETARGET, `Cannot convert '${pointer}' to the generations layout: its '${HOME_NAME}/' still holds txnfs records of the in-place layout (${names.slice(0, 3).join(', ')}). Run recover('${pointer}') and make sure no in-place transaction uses it, remove '${HOME_NAME}/', then retry.`, { path: pointer });
   }

@@ -19,8 +19,8 @@
  */
 import * as path from 'node:path';
 import * as fs from '../fs.js';
-import { errnoOf } from '../errors.js';
 import { syncDir } from '../durable.js';
+import { readdirIfPresent } from '../if-present.js';
 import { mutated } from '../faults.js';
 import { genDirOf, generationsIn, RETIRED_PREFIX } from './names.js';
 import { removeTree } from './build.js';
@@ -51,12 +51,7 @@ export interface CollectResult {
 
 /** List the generation numbers in the home. */
 export async function listGenerations(genHome: string): Promise<number[]> {
-  try {
-    return generationsIn(await fs.readdir(genHome));
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return [];
-    throw err;
-  }
+  return generationsIn((await readdirIfPresent(genHome)) ?? []);
 }
 
 export async function collect(o: CollectOptions): Promise<CollectResult> {

@@ -22,6 +22,7 @@ import * as fs from '../fs.js';
 import { errnoOf } from '../errors.js';
 import { isProcessAlive, isProcessGone, parseIdentity, selfIdentity } from '../identity.js';
 import { writeSmallFile } from '../durable.js';
+import { readdirIfPresent, unlinkIfPresent } from '../if-present.js';
 import { pinsDirOf } from './names.js';
 
 const PIN_RE = /^[A-Za-z0-9_-]{8,64}$/;
@@ -42,7 +43,7 @@ export interface PinRecord {
 }
 
 /** Create `<genHome>/pins/` if needed. */
-export async function ensurePins(genHome: string): Promise<string> {
+async function ensurePins(genHome: string): Promise<string> {
   const dir = pinsDirOf(genHome);
   try {
     await fs.mkdir(dir);
@@ -64,11 +65,7 @@ export async function writePin(genHome: string, id: string, generation: number):
 }
 
 export async function removePin(pinPath: string): Promise<void> {
-  try {
-    await fs.unlink(pinPath);
-  } catch (err) {
-    if (errnoOf(err) !== 'ENOENT') throw err;
-  }
+  await unlinkIfPresent(pinPath);
 }
 
 /**
@@ -77,13 +74,8 @@ export async function removePin(pinPath: string): Promise<void> {
  */
 export async function readPins(genHome: string, stale: number, removeDead: boolean): Promise<PinRecord[]> {
   const dir = pinsDirOf(genHome);
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await readdirIfPresent(dir);
+  if (names === undefined) return [];
   const now = Date.now();
   const out: PinRecord[] = [];
   for (const name of names) {

@@ -31,7 +31,7 @@ import { readPointer } from './pointer.js';
 export type Layout = 'in-place' | 'generations';
 
 /** Default number of generations kept (the current one and the previous one). */
-export const DEFAULT_KEEP = 2;
+const DEFAULT_KEEP = 2;
 
 export interface GenerationsOptions {
   readonly keep: number;

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { nanoid } from 'nanoid';
 import * as fs from '../fs.js';
-import { codes, errnoOf, TxnError } from '../errors.js';
+import { codes, TxnError } from '../errors.js';
 import { keepFresh } from '../heartbeat.js';
 import { mutated } from '../faults.js';
 import { checkTarget } from '../paths.js';
@@ -149,12 +149,9 @@ class PinnedSnapshot implements Snapshot {
   release(): Promise<void> {
     this.#released ??= (async () => {
       this.#stopFresh();
-      try {
-        await removePin(this.#pin);
-      } catch (err) {
-        // The pin names a live process only until this one exits; a collector then drops it.
-        if (errnoOf(err) !== 'ENOENT') throw err;
-      }
+      // A pin already gone is fine (removePin); another failure rejects release(), and the pin
+      // then names a live process only until this one exits, when a collector drops it.
+      await removePin(this.#pin);
     })();
     return this.#released;
   }

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { begin } from '../../src/index.js';
-import { content, type Op } from './workloads.js';
+import { content, readTree, same, type Op } from './workloads.js';
 
 export const BEFORE_NAMES = ['a.txt', 'b.txt', 'gone.txt', 'd/c.txt', 'd/e/f.txt', 'd/e/g.txt', 's1', 's2', 's3'];
 
@@ -56,25 +56,6 @@ export async function seed(out: string, plain: boolean): Promise<void> {
   const tx = begin({ dir: out, layout: 'generations', durability: 'none' });
   for (const [rel, data] of beforeState()) tx.write(rel, data);
   await tx.commit();
-}
-
-export function readTree(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (rel: string): void => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(r);
-      else out.set(r, fs.readFileSync(path.join(dir, r)));
-    }
-  };
-  walk('');
-  return out;
-}
-
-function same(a: ReadonlyMap<string, Buffer>, b: ReadonlyMap<string, Buffer>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (!b.get(k)?.equals(v)) return false;
-  return true;
 }
 
 export type GenOutcome = 'old' | 'new' | 'broken';

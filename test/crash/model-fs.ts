@@ -104,6 +104,16 @@ export function cloneNode(n: NodeImage): NodeImage {
 }
 
 /** A snapshot builder for tests: directories and files by absolute path. */
+/** The node at the absolute model path `p` in `s`, following no symlink; undefined when absent. */
+export function nodeAt(s: Snapshot, p: string): NodeImage | undefined {
+  let cur = s.nodes.get(s.root);
+  for (const part of p.split('/').filter((x) => x !== '')) {
+    const id = cur?.entries.get(part);
+    cur = id === undefined ? undefined : s.nodes.get(id);
+  }
+  return cur;
+}
+
 export class SnapshotBuilder {
   readonly #nodes = new Map<number, NodeImage>();
   #nextId = 1;

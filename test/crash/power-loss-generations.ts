@@ -16,9 +16,10 @@ import { begin, recover } from '../../src/index.js';
 import { useFsImpl } from '../../src/fs.js';
 import { faults, type Mutation } from '../../src/faults.js';
 import { allVariants, CrashPoint, crashPoints, fingerprint, type Structure } from './crash-states.js';
-import { ModelFs, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
+import { ModelFs, nodeAt, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
 import { rebooted } from './power-loss.js';
 import { afterState, beforeState, genOps } from './generations.js';
+import { same } from './workloads.js';
 
 const PARENT = '/model/parent';
 const OUT = `${PARENT}/out`;
@@ -28,15 +29,6 @@ function startImage(): Snapshot {
   const b = new SnapshotBuilder().dir(`${HOME}/.txnfs`).symlink(OUT, '.out.txnfs/gen-1');
   for (const [rel, data] of beforeState()) b.file(`${HOME}/gen-1/${rel}`, data);
   return b.build();
-}
-
-function nodeAt(s: Snapshot, p: string): NodeImage | undefined {
-  let cur = s.nodes.get(s.root);
-  for (const part of p.split('/').filter((x) => x !== '')) {
-    const id = cur?.entries.get(part);
-    cur = id === undefined ? undefined : s.nodes.get(id);
-  }
-  return cur;
 }
 
 function filesOf(s: Snapshot, dir: NodeImage): { files: Map<string, Buffer>; ids: Set<number> } {
@@ -56,8 +48,6 @@ function filesOf(s: Snapshot, dir: NodeImage): { files: Map<string, Buffer>; ids
   walk(dir, '');
   return { files, ids };
 }
-
-const same = (a: ReadonlyMap<string, Buffer>, b: ReadonlyMap<string, Buffer>): boolean => a.size === b.size && [...a].every(([k, v]) => b.get(k)?.equals(v) === true);
 
 async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () => Promise<T>): Promise<T> {
   const prev = useFsImpl(m);

@@ -38,7 +38,7 @@ import { errnoError, faults, type FaultEvent, type Mutation } from '../../src/fa
 import { selfIdentity } from '../../src/identity.js';
 import { thisHostTag } from '../../src/lock.js';
 import { allVariants, copySnapshot, CrashPoint, crashPoints, fingerprint, stepIndex, type DataVariant, type Reorder, type Structure } from './crash-states.js';
-import { ModelFs, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
+import { ModelFs, nodeAt, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
 import { content, judge, prng, type Op, type Workload } from './workloads.js';
 
 export const MODEL_ROOT = '/model/root';
@@ -144,15 +144,6 @@ export function startImage(w: ModelWorkload): Snapshot {
   const b = new SnapshotBuilder().dir(MODEL_ROOT).file(`${OUTSIDE}/neighbour.txt`, 'not ours').file('/model/sibling.txt', 'not ours either');
   for (const [rel, data] of w.before) b.file(`${MODEL_ROOT}/${rel}`, data, w.attrs?.get(rel) ?? {});
   return b.build();
-}
-
-function nodeAt(s: Snapshot, p: string): NodeImage | undefined {
-  let cur = s.nodes.get(s.root);
-  for (const part of p.split('/').filter((x) => x !== '')) {
-    const id = cur?.entries.get(part);
-    cur = id === undefined ? undefined : s.nodes.get(id);
-  }
-  return cur;
 }
 
 interface RootView {

@@ -98,13 +98,13 @@ export function seed(dir: string, w: Workload): void {
   }
 }
 
-/** Read every file under `dir` except `.txnfs/` (relative path → content). */
-export function read(dir: string): Map<string, Buffer> {
+/** Read every file under `dir` (relative path → content), leaving out the paths in `skip`. */
+export function readTree(dir: string, skip: readonly string[] = []): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   const walk = (rel: string): void => {
     for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const r = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (r === '.txnfs') continue;
+      if (skip.includes(r)) continue;
       if (e.isDirectory()) walk(r);
       else out.set(r, fs.readFileSync(path.join(dir, r)));
     }
@@ -113,7 +113,13 @@ export function read(dir: string): Map<string, Buffer> {
   return out;
 }
 
-function same(a: ReadonlyMap<string, Buffer>, b: ReadonlyMap<string, Buffer>): boolean {
+/** Read every file under `dir` except `.txnfs/` (relative path → content). */
+export function read(dir: string): Map<string, Buffer> {
+  return readTree(dir, ['.txnfs']);
+}
+
+/** Whether two trees (as `readTree` returns them) hold the same files with the same bytes. */
+export function same(a: ReadonlyMap<string, Buffer>, b: ReadonlyMap<string, Buffer>): boolean {
   if (a.size !== b.size) return false;
   for (const [k, v] of a) {
     const w = b.get(k);

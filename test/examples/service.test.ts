@@ -49,7 +49,7 @@ describe('examples/service.mjs', () => {
     service.child.kill('SIGTERM');
     const r = await service.done;
     expect(r.stderr).toBe('');
-    expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+    expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
     expect(r.stdout).toMatch(/stopped \(\d+ ticks in this run\)\n$/);
     expect(agree(dir)).toBe(true);
     expect(leftovers(dir)).toEqual([]);

@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { crashExample, examples, runExample, type Ran } from '../helpers/examples.js';
+import { crashExample, examples, runExample } from '../helpers/examples.js';
+import type { ChildResult as Ran } from '../helpers/child.js';
 import { leftovers, tmpdir } from '../helpers/tmp.js';
 
 function runAsync(args: readonly string[]): Promise<Ran> {

@@ -197,7 +197,7 @@ export async function filesystemSuite(name: FsName, expected: Expected): Promise
     core(`four concurrent writers: every read-modify-write lands exactly once${coreNote}`, async () => {
       const dir = fresh();
       const runs = await Promise.all([0, 1, 2, 3].map((i) => run('counter-worker.mjs', [dir, `w${i}`, '4'])));
-      for (const r of runs) expect(r.code, r.stderr).toBe(0);
+      for (const r of runs) expect(r.status, r.stderr).toBe(0);
       const items = (JSON.parse(fs.readFileSync(path.join(dir, 'counter.json'), 'utf8')) as { items: string[] }).items;
       expect(items.length).toBe(16);
       expect(new Set(items).size).toBe(16);

@@ -4,7 +4,6 @@
  * a pin keeps its generation across many commits and dies with its process; writers killed at
  * random leave nothing behind once recover() ran.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,39 +25,22 @@ function consistent(dir: string): boolean {
   return true;
 }
 
-function waitFor(child: ReturnType<typeof start>['child'], marker: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child.stdout?.on('data', (d: Buffer | string) => {
-      text += d.toString();
-      if (text.includes(marker)) resolve(text);
-    });
-    child.once('exit', () => reject(new Error(`exited before printing ${marker}: ${text}`)));
-  });
-}
-
 /** One `txnfs snapshot` run around a shell command; returns whether what it read was consistent. */
-function cliRead(out: string): Promise<{ ok: boolean; text: string; code: number | null }> {
+async function cliRead(out: string): Promise<{ ok: boolean; text: string }> {
   const script = 'cd "$TXNFS_SNAPSHOT" && cat stamps && echo && echo --- && for f in f*; do printf "%s %s\\n" "$f" "$(cat "$f")"; done';
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, 'snapshot', out, '--', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (text += d));
-    child.on('close', (code) => {
-      const [stamps = '', files = ''] = text.split('---');
-      const want = stamps.split('\n').filter((l) => l !== '').sort().join('\n');
-      const got = files.split('\n').filter((l) => l !== '').sort().join('\n');
-      resolve({ ok: code === 0 && want === got && want !== '', text, code });
-    });
-  });
+  const r = await run('', [], { command: [process.execPath, bin, 'snapshot', out, '--', 'sh', '-c', script] });
+  const text = r.stdout + r.stderr;
+  const [stamps = '', files = ''] = text.split('---');
+  const want = stamps.split('\n').filter((l) => l !== '').sort().join('\n');
+  const got = files.split('\n').filter((l) => l !== '').sort().join('\n');
+  return { ok: r.status === 0 && want === got && want !== '', text };
 }
 
 describe('readers in other processes', () => {
   it('while a writer commits, snapshot, realpath-once and txnfs snapshot readers see 0 mixed reads', async () => {
     const out = path.join(tmpdir(), 'out');
     const writer = start('gen-writer.mjs', [out, '6000', '10']);
-    await waitFor(writer.child, 'ACK 1');
+    await writer.output('ACK 1');
     const readers = ['snapshot', 'realpath', 'naive'].map((mode) => run('gen-reader.mjs', [mode, out, '4500']));
     const cli: { ok: boolean; text: string }[] = [];
     const until = Date.now() + 4500;
@@ -94,7 +76,7 @@ describe('readers in other processes', () => {
     const out = path.join(tmpdir(), 'out');
     expect((await run('gen-writer.mjs', [out, '100', '10'])).stderr).toBe('');
     const holder = start('gen-pin-holder.mjs', [out]);
-    const line = await waitFor(holder.child, '\n');
+    const line = await holder.output('\n');
     const [, g, dir] = /PINNED (\d+) (\S+)/.exec(line) ?? [];
     const before = fs.readFileSync(path.join(dir as string, 'stamps'), 'utf8');
     const w = await run('gen-writer.mjs', [out, '1500', '10']);
@@ -104,11 +86,8 @@ describe('readers in other processes', () => {
     expect(gens(out).length).toBe(3);
     expect(fs.readFileSync(path.join(dir as string, 'stamps'), 'utf8')).toBe(before);
     expect(consistent(dir as string)).toBe(true);
-    const status = spawn(process.execPath, [bin, 'status', out, '--json']);
-    let json = '';
-    status.stdout.setEncoding('utf8').on('data', (d: string) => (json += d));
-    await new Promise((r) => status.on('close', r));
-    expect(JSON.parse(json).generations.pins).toMatchObject([{ generation: Number(g), pid: holder.child.pid, live: true }]);
+    const status = await run('', [], { command: [process.execPath, bin, 'status', out, '--json'] });
+    expect(JSON.parse(status.stdout).generations.pins).toMatchObject([{ generation: Number(g), pid: holder.child.pid, live: true }]);
     holder.child.kill('SIGKILL');
     await holder.done;
     // Same host: the dead holder is recognised at once (pid gone), no stale time to wait.
@@ -125,7 +104,7 @@ describe('readers in other processes', () => {
       const writer = start('gen-writer.mjs', [out, '10000', '300']);
       // Odd rounds: at a random moment after the start (maybe before any commit); even rounds: at
       // a random moment after the first acknowledged commit (a spawn takes long on a busy machine).
-      if (round % 2 === 0) await waitFor(writer.child, 'ACK');
+      if (round % 2 === 0) await writer.output('ACK');
       await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 400)));
       writer.child.kill('SIGKILL');
       const w = await writer.done;
