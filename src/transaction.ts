@@ -52,6 +52,7 @@ import { eachLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, resolveWarnUnsafeFs, type CommonOptions, type ResolvedCommon } from './options.js';
 import { warnUnsafeFsOnce } from './unsafe-fs.js';
+import { setMode, setOwner } from './no-modes.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
 import { PendingWrite, type OutcomeSource } from './outcome.js';
 import { StagedFacts } from './staged.js';
@@ -481,7 +482,7 @@ export class Transaction implements AsyncDisposable {
     let bytes = 0;
     let info: fs.Info;
     try {
-      if (mode !== undefined) await handle.chmod(mode);
+      if (mode !== undefined) await setMode(setup.root, () => handle.chmod(mode));
       if (source instanceof Uint8Array) {
         await writeAll(handle, source);
         bytes = source.length;
@@ -631,7 +632,7 @@ export class Transaction implements AsyncDisposable {
     if (info.kind !== 'file' || info.nlink !== 1) {
       throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link). Make sure nothing else writes it, then retry.`, { path: file, txnId: this.id });
     }
-    if (mode !== undefined) await fs.chmod(staged, mode);
+    if (mode !== undefined) await setMode(setup.root, () => fs.chmod(staged, mode));
     // The journal will promise these bytes, and the program that wrote them may never have
     // fsynced them.
     if (this.#o.durable && !mutated('skip-fsync-staged')) await fs.syncFile(staged);
@@ -721,8 +722,9 @@ export class Transaction implements AsyncDisposable {
       if (handle !== undefined) return handle;
       const setup = await this.#setupOnce();
       this.#stillStaging();
-      handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
-      if (mode !== undefined) await handle.chmod(mode);
+      const h = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
+      handle = h;
+      if (mode !== undefined) await setMode(setup.root, () => h.chmod(mode));
       return handle;
     };
     const written = (callback: (err?: Error | null) => void) => (err?: unknown): void => {
@@ -1122,8 +1124,9 @@ export class Transaction implements AsyncDisposable {
     await eachLimit(plan.fixups, this.#o.concurrency, async (f) => {
       const p = stagedFile(dir, f.staged);
       // chown first: it clears setuid/setgid, so the exact mode is set after it (as replace.ts does).
-      if (f.owner !== undefined) await fs.chown(p, f.owner.uid, f.owner.gid);
-      if (f.mode !== undefined) await fs.chmod(p, f.mode);
+      const { owner, mode } = f;
+      if (owner !== undefined) await setOwner(setup.root, () => fs.chown(p, owner.uid, owner.gid));
+      if (mode !== undefined) await setMode(setup.root, () => fs.chmod(p, mode));
       // The new mode or owner is inode metadata the journal relies on: a 0600 secret must not come
       // back 0644 after a power loss.
       if (durable) await fs.syncFile(p);
@@ -1136,7 +1139,7 @@ export class Transaction implements AsyncDisposable {
       // A hard link, or a copy where links are refused (protected hard links, FAT): backup.ts.
       await eachLimit(withBackup, this.#o.concurrency, async (i) => {
         const original = entries.original(i) as Original;
-        const kind = await backupOriginal(`${setup.root}/${entries.target(i)}`, backupFile(dir, i), original, durable);
+        const kind = await backupOriginal(`${setup.root}/${entries.target(i)}`, backupFile(dir, i), original, durable, setup.root);
         if (kind === 'copy' && !mutated('copy-backup-as-link')) entries.markCopy(i);
       });
     }

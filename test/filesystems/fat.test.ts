@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { begin, codes } from '../../src/index.js';
+import { begin, codes, writeFile } from '../../src/index.js';
 import { files, filesystemSuite, localActions } from './suite.js';
 
 const m = await filesystemSuite('fat', {
@@ -38,5 +38,13 @@ describe.skipIf(m === undefined)('fat: what doctor says, shown', () => {
     tx.write('d/b.txt', 'b');
     await expect(tx.commit()).rejects.toMatchObject({ code: codes.ECOMPROMISED });
     expect(files(dir)).toEqual({ 'a.txt': 'old' });
+  });
+
+  it('modes: chmod is ENOSYS, so a mode is not set (there are none): a single-file overwrite and a write with a mode work', async () => {
+    const dir = fresh();
+    fs.writeFileSync(path.join(dir, 'f.txt'), 'old');
+    await writeFile(path.join(dir, 'f.txt'), 'new');
+    await writeFile(path.join(dir, 'g.txt'), 'secret', { mode: 0o600 });
+    expect(files(dir)).toEqual({ 'f.txt': 'new', 'g.txt': 'secret' });
   });
 });
