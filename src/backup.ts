@@ -21,12 +21,14 @@
  * durability 'full'), so only for files whose link is refused, which is the price of being able
  * to undo there at all.
  */
+import { dirname } from 'node:path';
 import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { writeAll } from './durable.js';
 import { mutated } from './faults.js';
 import type { Original } from './entries.js';
 import { setMode, setOwner } from './no-modes.js';
+import { inodesNameFiles } from './ino-trust.js';
 
 /** link(2) errors that mean "no hard link to this file here": copy instead. */
 const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
@@ -38,18 +40,24 @@ const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
  */
 export async function backupOriginal(original: string, backup: string, was: Original, durable: boolean, root: string): Promise<'link' | 'copy'> {
   let linkError: unknown;
-  try {
-    await fs.link(original, backup);
-    return 'link';
-  } catch (err) {
-    if (!NO_LINK.has(errnoOf(err) ?? '')) throw err;
-    linkError = err;
+  // Where inode numbers do not name files (sshfs), a link could not be told from its original:
+  // copy (ino-trust.ts; probed once per root, in this commit's staging dir).
+  if (await inodesNameFiles(root, dirname(dirname(backup)))) {
+    try {
+      await fs.link(original, backup);
+      return 'link';
+    } catch (err) {
+      if (!NO_LINK.has(errnoOf(err) ?? '')) throw err;
+      linkError = err;
+    }
   }
   try {
     await copyOriginal(original, backup, was, durable, root);
   } catch (err) {
     if (err instanceof TxnError) throw err;
-    const why = errnoOf(linkError) === 'EPERM'
+    const why = linkError === undefined
+      ? 'hard links cannot be trusted on this filesystem (inode numbers do not name files: txnfs doctor)'
+      : errnoOf(linkError) === 'EPERM'
       ? 'hard links to it are refused (fs.protected_hardlinks = 1 refuses a link to a file of another user that you cannot write; a FAT or similar filesystem has none)'
       : `this filesystem has no hard links here (${errnoOf(linkError)})`;
     throw new TxnError(

@@ -1,0 +1,120 @@
+/**
+ * ino-trust.ts: whether inode numbers name files on the filesystem under a root, and how the
+ * roll-forward recognises an original where they do not.
+ *
+ * The roll-forward replaces or removes a target only while it is still what it was at the commit
+ * point (apply.ts, invariant 7). Its first witness is the inode number, pinned by a hard-link
+ * backup. A FUSE filesystem that does not pass the server's numbers through numbers each file it
+ * looks up instead: sshfs (SFTP has no inode numbers) gives a hard link another number than its
+ * original, and fusefat gives one file a number per spelling (`Foo`, `FOO`); both hand out new
+ * numbers once the kernel forgets a file (memory pressure, a remount). There the roll-forward would
+ * take every original for someone else's newer file and drop the commit's change ("superseded").
+ *
+ * So, once per real root and process, a probe in a directory txnfs owns (the commit's staging dir):
+ * make a file, hard-link it, rename the link, and (where links are refused) look the file up
+ * under another case; one number throughout means numbers name files. Where they do not:
+ *   - backups are copies, never links (backup.ts): a link on such a filesystem cannot be told from
+ *     the original by its number, and an in-place rewrite of the target would change it too;
+ *   - an original whose number differs is still recognised when its size and mtime are the ones
+ *     the journal recorded and its bytes are the copy's bytes (`sameAsCopy`, called by apply.ts
+ *     for copy backups only). What this cannot tell apart is a later write of the very same bytes
+ *     with the same mtime (at the filesystem's granularity: 1 s on sshfs, 2 s on FAT): the commit's
+ *     change then replaces it, and nothing anyone wrote that differed from the original is lost.
+ * The answer is cached per root, and the probe's files are removed at once (a crash leaves them in
+ * the staging dir, which recovery removes whole; they match none of its names).
+ *
+ * Cost: where numbers hold, one probe per root and process (create, link, rename, four lstats,
+ * two unlinks). Where they do not, a copy per backup, and reading the target and its copy once
+ * for a target whose number changed.
+ */
+import * as path from 'node:path';
+import * as fs from './fs.js';
+import { errnoOf } from './errors.js';
+
+const trusted = new Map<string, Promise<boolean>>();
+
+async function lstatOrUndefined(p: string): Promise<fs.Info | undefined> {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The probe itself, in `dir` (which it leaves as it found it): `ok` false with what was seen when a
+ * rename, a hard link or another spelling shows another number for one file.
+ */
+export async function probeInodeNumbers(dir: string): Promise<{ ok: boolean; detail: string }> {
+  const tag = Math.random().toString(36).slice(2, 8);
+  const made = path.join(dir, `.ino-${tag}-a`);
+  const linked = path.join(dir, `.ino-${tag}-b`);
+  const moved = path.join(dir, `.ino-${tag}-c`);
+  const upper = path.join(dir, `.INO-${tag.toUpperCase()}-A`);
+  try {
+    await (await fs.create(made, 0o600)).close();
+    const first = (await fs.lstat(made)).ino;
+    let links = true;
+    try {
+      await fs.link(made, linked);
+    } catch {
+      links = false; // FAT: no hard links (backup.ts copies there anyway)
+    }
+    if (links) {
+      const other = (await fs.lstat(linked)).ino;
+      if (other !== first) return { ok: false, detail: `a hard link reports another inode number than its original (${other}, ${first})` };
+      await fs.rename(linked, moved);
+      const after = (await fs.lstat(moved)).ino;
+      if (after !== first) return { ok: false, detail: `a rename changed the inode number (${first} to ${after})` };
+    } else {
+      await fs.rename(made, moved);
+      const after = (await fs.lstat(moved)).ino;
+      if (after !== first) return { ok: false, detail: `a rename changed the inode number (${first} to ${after})` };
+      await fs.rename(moved, made);
+    }
+    // A filesystem that folds case must show one number for one file under both spellings.
+    const spelled = await lstatOrUndefined(upper);
+    const now = (await fs.lstat(made)).ino;
+    if (spelled !== undefined && spelled.ino !== now) return { ok: false, detail: `one file shows another inode number under another spelling (${spelled.ino}, ${now})` };
+    return { ok: true, detail: links ? 'kept by rename, shared by hard links' : 'kept by rename (no hard links to compare)' };
+  } finally {
+    for (const p of [made, linked, moved]) await fs.unlink(p).catch(() => undefined);
+  }
+}
+
+/**
+ * Whether inode numbers name files under `root` (a real root), probed once per process in `dir`,
+ * a directory of the root's filesystem that txnfs owns.
+ */
+export function inodesNameFiles(root: string, dir: string): Promise<boolean> {
+  let p = trusted.get(root);
+  if (p === undefined) {
+    p = probeInodeNumbers(dir).then((r) => r.ok);
+    // A probe that failed (EIO, ENOSPC) decides nothing: the next commit probes again.
+    p.catch(() => trusted.delete(root));
+    trusted.set(root, p);
+  }
+  return p;
+}
+
+/** What a journal recorded about an original (the fields of JournalEntry this needs). */
+export interface RecordedOriginal {
+  readonly size?: number | null | undefined;
+  readonly mtimeNs?: string | null | undefined;
+}
+
+/**
+ * Whether `target` (at `targetPath`, lstat'ed as `info`) is still the original recorded as `was`
+ * although its inode number changed: a regular file with the recorded size and mtime whose bytes
+ * are those of its copy backup at `copyPath`. Only for a copy backup, which holds the original's
+ * bytes as they were at the commit point (see the header for what this cannot tell apart).
+ */
+export async function sameAsCopy(was: RecordedOriginal, info: fs.Info | undefined, targetPath: string, copyPath: string): Promise<boolean> {
+  if (info?.kind !== 'file' || was.size == null || was.mtimeNs == null) return false;
+  if (info.size !== was.size || String(info.mtimeNs) !== was.mtimeNs) return false;
+  const copy = await lstatOrUndefined(copyPath);
+  if (copy?.kind !== 'file' || copy.size !== was.size) return false;
+  const [a, b] = await Promise.all([fs.readFile(targetPath), fs.readFile(copyPath)]);
+  return a.equals(b);
+}
