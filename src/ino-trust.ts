@@ -33,6 +33,9 @@ import { errnoOf } from './errors.js';
 
 const trusted = new Map<string, Promise<boolean>>();
 
+/** link(2) errors that mean "no hard links here" (as backup.ts). */
+const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
 async function lstatOrUndefined(p: string): Promise<fs.Info | undefined> {
   try {
     return await fs.lstat(p);
@@ -51,36 +54,48 @@ export async function probeInodeNumbers(dir: string): Promise<{ ok: boolean; det
   const made = path.join(dir, `.ino-${tag}-a`);
   const linked = path.join(dir, `.ino-${tag}-b`);
   const moved = path.join(dir, `.ino-${tag}-c`);
-  const upper = path.join(dir, `.INO-${tag.toUpperCase()}-A`);
+  let result: { ok: boolean; detail: string };
   try {
-    await (await fs.create(made, 0o600)).close();
-    const first = (await fs.lstat(made)).ino;
-    let links = true;
-    try {
-      await fs.link(made, linked);
-    } catch {
-      links = false; // FAT: no hard links (backup.ts copies there anyway)
-    }
-    if (links) {
-      const other = (await fs.lstat(linked)).ino;
-      if (other !== first) return { ok: false, detail: `a hard link reports another inode number than its original (${other}, ${first})` };
-      await fs.rename(linked, moved);
-      const after = (await fs.lstat(moved)).ino;
-      if (after !== first) return { ok: false, detail: `a rename changed the inode number (${first} to ${after})` };
-    } else {
-      await fs.rename(made, moved);
-      const after = (await fs.lstat(moved)).ino;
-      if (after !== first) return { ok: false, detail: `a rename changed the inode number (${first} to ${after})` };
-      await fs.rename(moved, made);
-    }
-    // A filesystem that folds case must show one number for one file under both spellings.
-    const spelled = await lstatOrUndefined(upper);
-    const now = (await fs.lstat(made)).ino;
-    if (spelled !== undefined && spelled.ino !== now) return { ok: false, detail: `one file shows another inode number under another spelling (${spelled.ino}, ${now})` };
-    return { ok: true, detail: links ? 'kept by rename, shared by hard links' : 'kept by rename (no hard links to compare)' };
-  } finally {
+    result = await experiment(made, linked, moved, path.join(dir, `.INO-${tag.toUpperCase()}-A`));
+  } catch (err) {
     for (const p of [made, linked, moved]) await fs.unlink(p).catch(() => undefined);
+    throw err; // the probe's own error is the one to report
   }
+  // ENOENT: that name was never made, or was renamed. Another errno (EIO) fails the commit,
+  // before its commit point.
+  for (const p of [made, linked, moved]) {
+    await fs.unlink(p).catch((err: unknown) => {
+      if (errnoOf(err) !== 'ENOENT') throw err;
+    });
+  }
+  return result;
+}
+
+async function experiment(made: string, linked: string, moved: string, upper: string): Promise<{ ok: boolean; detail: string }> {
+  await (await fs.create(made, 0o600)).close();
+  const first = (await fs.lstat(made)).ino;
+  let links = true;
+  try {
+    await fs.link(made, linked);
+  } catch (err) {
+    // FAT: no hard links (backup.ts copies there anyway). Anything else (EIO) fails the commit.
+    if (!NO_LINK.has(errnoOf(err) ?? '')) throw err;
+    links = false;
+  }
+  if (links) {
+    const other = (await fs.lstat(linked)).ino;
+    if (other !== first) return { ok: false, detail: `a hard link reports another inode number than its original (${other}, ${first})` };
+  }
+  // The link (or, without links, the file itself, which is renamed back) under a new name.
+  await fs.rename(links ? linked : made, moved);
+  const after = (await fs.lstat(moved)).ino;
+  if (!links) await fs.rename(moved, made);
+  if (after !== first) return { ok: false, detail: `a rename changed the inode number (${first} to ${after})` };
+  // A filesystem that folds case must show one number for one file under both spellings.
+  const spelled = await lstatOrUndefined(upper);
+  const now = (await fs.lstat(made)).ino;
+  if (spelled !== undefined && spelled.ino !== now) return { ok: false, detail: `one file shows another inode number under another spelling (${spelled.ino}, ${now})` };
+  return { ok: true, detail: links ? 'kept by rename, shared by hard links' : 'kept by rename (no hard links to compare)' };
 }
 
 /**
