@@ -21,14 +21,13 @@
  * durability 'full'), so only for files whose link is refused, which is the price of being able
  * to undo there at all.
  */
-import { dirname } from 'node:path';
 import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { writeAll } from './durable.js';
 import { mutated } from './faults.js';
 import type { Original } from './entries.js';
 import { setMode, setOwner } from './no-modes.js';
-import { inodesNameFiles } from './ino-trust.js';
+import { linksMayHold, trustLink } from './ino-trust.js';
 
 /** link(2) errors that mean "no hard link to this file here": copy instead. */
 const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
@@ -40,15 +39,20 @@ const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
  */
 export async function backupOriginal(original: string, backup: string, was: Original, durable: boolean, root: string): Promise<'link' | 'copy'> {
   let linkError: unknown;
-  // Where inode numbers do not name files (sshfs), a link could not be told from its original:
-  // copy (ino-trust.ts; probed once per root, in this commit's staging dir).
-  if (await inodesNameFiles(root, dirname(dirname(backup)))) {
+  // Where inode numbers do not name files (sshfs), a link cannot be told from its original: the
+  // first link under a root shows it, and that root gets copies (ino-trust.ts).
+  if (linksMayHold(root)) {
+    let linked = false;
     try {
       await fs.link(original, backup);
-      return 'link';
+      linked = true;
     } catch (err) {
       if (!NO_LINK.has(errnoOf(err) ?? '')) throw err;
       linkError = err;
+    }
+    if (linked) {
+      if (await trustLink(root, original, backup, was.ino)) return 'link';
+      await fs.unlink(backup);
     }
   }
   try {

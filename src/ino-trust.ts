@@ -10,28 +10,31 @@
  * numbers once the kernel forgets a file (memory pressure, a remount). There the roll-forward would
  * take every original for someone else's newer file and drop the commit's change ("superseded").
  *
- * So, once per real root and process, a probe in a directory txnfs owns (the commit's staging dir):
- * make a file, hard-link it, rename the link, and (where links are refused) look the file up
- * under another case; one number throughout means numbers name files. Where they do not:
- *   - backups are copies, never links (backup.ts): a link on such a filesystem cannot be told from
- *     the original by its number, and an in-place rewrite of the target would change it too;
+ * So, once per real root and process, the first backup link txnfs makes under a root is the probe
+ * (`trustLink`): a link that reports another number than the original it was made from shows that
+ * numbers do not name files there. Then:
+ *   - backups are copies, never links (backup.ts): that link is removed and a copy made instead,
+ *     and later backups under that root are copies at once. A link on such a filesystem cannot be
+ *     told from the original by its number, and an in-place rewrite of the target changes it too;
  *   - an original whose number differs is still recognised when its size and mtime are the ones
  *     the journal recorded and its bytes are the copy's bytes (`sameAsCopy`, called by apply.ts
  *     for copy backups only). What this cannot tell apart is a later write of the very same bytes
  *     with the same mtime (at the filesystem's granularity: 1 s on sshfs, 2 s on FAT): the commit's
  *     change then replaces it, and nothing anyone wrote that differed from the original is lost.
- * The answer is cached per root, and the probe's files are removed at once (a crash leaves them in
- * the staging dir, which recovery removes whole; they match none of its names).
+ * Where links are refused (FAT) every backup is a copy anyway, and the comparison above is what
+ * keeps a roll-forward working when fusefat renumbers a file. `probeInodeNumbers` is the fuller
+ * experiment `txnfs doctor` reports (link, rename, another spelling), in its scratch directory:
+ * it is not run by commits, whose every extra mutating call would be one more crash point.
  *
- * Cost: where numbers hold, one probe per root and process (create, link, rename, four lstats,
- * two unlinks). Where they do not, a copy per backup, and reading the target and its copy once
- * for a target whose number changed.
+ * Cost: where numbers hold, one lstat per root and process. Where they do not, a copy per backup,
+ * and reading the target and its copy once for a target whose number changed.
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
 import { errnoOf } from './errors.js';
 
-const trusted = new Map<string, Promise<boolean>>();
+/** Per real root: whether a backup link shows its original's number. */
+const linksTrusted = new Map<string, boolean>();
 
 /** link(2) errors that mean "no hard links here" (as backup.ts). */
 const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
@@ -99,18 +102,24 @@ async function experiment(made: string, linked: string, moved: string, upper: st
 }
 
 /**
- * Whether inode numbers name files under `root` (a real root), probed once per process in `dir`,
- * a directory of the root's filesystem that txnfs owns.
+ * Whether the backup link just made at `backup` from `original`, planned with inode number `ino`, can be
+ * trusted, under `root` (a real root): decided by the first link per root and process (see the
+ * header), cached both ways.
  */
-export function inodesNameFiles(root: string, dir: string): Promise<boolean> {
-  let p = trusted.get(root);
-  if (p === undefined) {
-    p = probeInodeNumbers(dir).then((r) => r.ok);
-    // A probe that failed (EIO, ENOSPC) decides nothing: the next commit probes again.
-    p.catch(() => trusted.delete(root));
-    trusted.set(root, p);
-  }
-  return p;
+export async function trustLink(root: string, original: string, backup: string, ino: bigint): Promise<boolean> {
+  const known = linksTrusted.get(root);
+  if (known !== undefined) return known;
+  const linked = (await fs.lstat(backup)).ino;
+  // Or the original now: a writer that replaced it since the plan is not the filesystem's fault
+  // (the roll-forward's own checks catch that commit).
+  const ok = linked === ino || linked === (await fs.lstat(original)).ino;
+  linksTrusted.set(root, ok);
+  return ok;
+}
+
+/** False once a link under `root` showed another number than its original (copy at once then). */
+export function linksMayHold(root: string): boolean {
+  return linksTrusted.get(root) !== false;
 }
 
 /** What a journal recorded about an original (the fields of JournalEntry this needs). */
