@@ -7,7 +7,18 @@
  */
 import { badArgument } from './errors.js';
 
-/** Data accepted by `tx.write()` and `writeFile()`. */
+/**
+ * Data accepted by `tx.write()` and `writeFile()`. A number or a plain object is a `TypeError`
+ * (use `String(n)`, or `writeJson()`); so is `undefined` (write `''` for an empty file).
+ *
+ * @example
+ * ```ts
+ * tx.write('a.txt', 'text, encoded as UTF-8 (or as the encoding option says)');
+ * tx.write('b.bin', Buffer.from([0xca, 0xfe]));
+ * tx.write('c.csv', rows.map((r: string[]) => `${r.join(',')}\n`)); // an iterable of chunks
+ * tx.write('d.ndjson', fs.createReadStream('in.ndjson')); // a Readable
+ * ```
+ */
 export type WriteData =
   | string
   | Uint8Array

@@ -102,6 +102,18 @@ export interface FsImpl {
   linkSync?(existing: string, newPath: string): void;
   /** unlink(2), synchronously: the collection of an old generation, one per file (see `linkSync`). */
   unlinkSync?(path: string): void;
+  /** rmdir(2), synchronously: only at process exit, for the lock entries the process holds. */
+  rmdirSync?(path: string): void;
+  /**
+   * Watch a directory for changes (inotify on Linux). Optional: a lock waiter without it polls.
+   * The listener may be called for any change, or spuriously; it is never called after `close()`.
+   */
+  watch?(path: string, listener: () => void): Watcher;
+}
+
+/** A directory watch (see `FsImpl.watch`). */
+export interface Watcher {
+  close(): void;
 }
 
 /** One entry of a directory listing, with its kind (see `readdirKinds`). */
@@ -219,6 +231,18 @@ export const nodeImpl: FsImpl = {
   symlink: (target, p) => call<void>((done) => nodeFs.symlink(target, p, done)),
   linkSync: (a, b) => nodeFs.linkSync(a, b),
   unlinkSync: (p) => nodeFs.unlinkSync(p),
+  rmdirSync: (p) => nodeFs.rmdirSync(p),
+  watch: (p, listener) => {
+    // Not persistent: a waiting lock never keeps the process alive by itself (its timer decides).
+    const w = nodeFs.watch(p, { persistent: false }, () => listener());
+    // The directory may vanish under the watch (a released lock is removed): that ends the watch
+    // with an error event, which must not become an uncaught exception. It is also a change.
+    w.on('error', () => {
+      w.close();
+      listener();
+    });
+    return w;
+  },
   readdirKinds: async (p) =>
     (await call<nodeFs.Dirent[]>((done) => nodeFs.readdir(p, { withFileTypes: true }, done))).map((d) => ({
       name: d.name,
@@ -438,6 +462,25 @@ export function unlinkSync(p: string): void {
 export function linkSync(existing: string, newPath: string): void {
   report('link', existing, true, newPath);
   (impl.linkSync as NonNullable<FsImpl['linkSync']>)(existing, newPath);
+}
+/** rmdir(2), synchronously; reported like `rmdir`. Throws ENOSYS where the implementation has none. */
+export function rmdirSync(p: string): void {
+  report('rmdir', p, true);
+  if (impl.rmdirSync === undefined) throw Object.assign(new Error(`ENOSYS: no rmdirSync, rmdir '${p}'`), { code: 'ENOSYS' });
+  impl.rmdirSync(p);
+}
+/**
+ * Watch the directory `p`; undefined where the implementation cannot, or the watch cannot be set
+ * up (the directory is gone, inotify limits reached): the caller then relies on its timer.
+ */
+export function watch(p: string, listener: () => void): Watcher | undefined {
+  if (impl.watch === undefined) return undefined;
+  try {
+    report('watch', p, false);
+    return impl.watch(p, listener);
+  } catch {
+    return undefined;
+  }
 }
 export function readdirKinds(p: string): Promise<DirEntry[]> {
   return reported('readdir', p, false, async (i) => {

@@ -3,7 +3,7 @@
  *
  *   <root>/.txnfs/                 home: one folder, so recovery scans O(pending), never the root;
  *                                  made 0755 by a transaction; staging dirs 0700 (staging.ts)
- *   <root>/.txnfs/lock             root lock (proper-lockfile directory), holds `owner`
+ *   <root>/.txnfs/lock             root lock: a directory of owner entries `o.<owner>` (lock.ts)
  *   <root>/.txnfs/.txn-<id>.lock   owner lock of transaction <id>, taken *before* its staging dir
  *                                  exists, so recovery never sees a staging dir without its lock
  *   <root>/.txnfs/.txn-<id>/       staging dir
@@ -15,7 +15,7 @@
  *       rollback                   marker: a rollback is in progress, finish it, never roll forward
  *       rollback.tmp               the marker's inode, made before the commit point and renamed
  *                                  to `rollback` when needed, so a rollback allocates nothing
- *   <root>/.txnfs/.tomb-<rand>     a lock directory being removed (rename-then-delete)
+ *   <root>/.txnfs/.tomb-<rand>     left only by an older txnfs (a lock directory it was removing)
  *   <root>/.txnfs/.tmp-<writer>    a single-file write's temp file, renamed over its target; the
  *                                  name encodes its writer's identity (tempname.ts)
  *   <root>/.txnfs/.upd-<hash>.lock the lock `update()` holds on one file of <root>

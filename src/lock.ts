@@ -1,36 +1,52 @@
 /**
- * lock.ts: the root lock and the owner locks, over proper-lockfile.
+ * lock.ts: the root lock and the owner locks.
  *
- * proper-lockfile gives a lock that works across processes and on network filesystems (mkdir is
- * atomic there, mtime is the heartbeat). txnfs adds three things through the `fs` option it accepts:
+ * A lock is a directory (`<home>/lock`, `<home>/.txn-<id>.lock`, `<home>/.upd-<hash>.lock`) that
+ * holds one *owner entry* per process trying to take it: an empty directory whose name carries the
+ * owner's record, `o.<host>.<pid>.<start>.<thread>.<stale>.<token>` (see `entryName`). The lock
+ * is held by the owner whose entry was, when it listed the directory right after making it, the
+ * only one there. (docs/protocol.md, "Locks".)
  *
- * 1. Every lock directory holds an `owner` file {host, pid, start, thread, token, stale}, from the
- *    moment it exists: it is published complete (made under a private tomb name, record written,
- *    renamed into place), so no other process ever sees a lock without a record (one that does
- *    exist, from an older txnfs or a crash, is nobody's after OWNERLESS_GRACE_MS). A lock whose owner
- *    is certainly gone (same host, pid absent or reused; see identity.ts) is reclaimed at once
- *    instead of after the stale time, so recovery at boot after a crash does not wait. So is a
- *    lock that names this very thread of this very process but that none of its live locks
- *    carries (a release or an acquisition that failed half-way left it behind). A lock of another
- *    thread of this process is alive (invariant 4): it is judged by its mtime heartbeat only.
- * 2. A lock directory is never removed blindly: it is renamed to a unique tomb first (only one
- *    renamer can win), then the tomb is checked to be the lock that was judged dead or is ours,
- *    and only then deleted; otherwise it is renamed back. This closes the race where two processes
- *    judge the same lock stale and the second deletes the lock the first just took. A lock judged
- *    dead is re-checked (inode, token) right before the rename, so a waiter that lost the race to
- *    reclaim it does not move aside the lock its winner's successor just published.
- * 3. A compromised lock is recorded, never thrown from a timer (proper-lockfile's default would
- *    crash the host process). `verify()` re-checks ownership by token right before a commit point.
+ * Why names and not proper-lockfile's single directory: a lock that is removed by its path when it
+ * is judged stale cannot be taken over safely. Two waiters judge the same dead lock; the first
+ * removes it and takes a new one; the second then removes the new one by the same path and takes
+ * it too (moxystudio/node-proper-lockfile#121; issue 12, item 8: 2 ECOMPROMISED in 108 commits
+ * after a SIGKILLed holder, even with the lock renamed aside and re-checked first). Here each owner
+ * has a name of its own, and a waiter removes a dead owner by that exact name: whatever it judged,
+ * it can only ever remove that one owner, never one that arrived after it looked.
+ *
+ * - Acquire: mkdir the lock directory (EEXIST is fine), mkdir our entry in it, list it. Alone:
+ *   held. Not alone: remove our entry again and wait; any owner listed is judged, and a dead one
+ *   is removed by its name. Two that arrive together both see each other and both back off (with
+ *   jitter); one that arrives while the lock is held sees the holder. Whoever listed alone made its
+ *   entry before every later arrival listed, so a later arrival always sees it: one holder at most.
+ * - Dead: same host and the process certainly gone (identity.ts), or this very thread of this
+ *   process with no acquisition using the token (a release that failed half-way), or an entry not
+ *   refreshed for its stale time. A lock of another thread of this process is alive (invariant 4).
+ * - Heartbeat and compromise: each entry is a proper-lockfile lock of its own (its `lockfilePath`),
+ *   so proper-lockfile keeps its mtime fresh, reports a lost or stolen entry as compromised (recorded
+ *   here, never thrown from its timer, which would crash the host), and removes the entry at exit.
+ *   `verify()` checks that our entry still exists right before a commit point.
+ * - Release: remove our entry, then the lock directory if it is empty (rmdir only removes an empty
+ *   one, so this never disturbs an owner that arrived meanwhile; one that made the directory and is
+ *   about to make its entry gets ENOENT and starts again).
+ * - Hand-off: a waiter watches the lock directory (inotify on Linux) and retries as soon as it
+ *   changes, so a released lock is taken within a fraction of a millisecond, not a poll interval.
+ *
+ * Leftovers of an older txnfs (a lock directory holding an `owner` file; `.tomb-*` directories)
+ * are judged by that record and removed when dead. Running an older and this txnfs on one root at
+ * the same time is not supported: their locks do not see each other.
  *
  * Within one thread, acquisitions of the same root lock queue on a promise chain first, so
- * in-process contention costs no polling.
+ * in-process contention costs no polling. What this thread holds or is acquiring lives in one
+ * registry per thread shared by every loaded copy of txnfs (`globalThis`, under a `Symbol.for`
+ * key): npm can install two copies side by side, and a lock one copy holds must never look
+ * abandoned to the other.
  *
- * What this thread holds, is acquiring or is moving lives in one registry per thread shared by
- * every loaded copy of txnfs (`globalThis`, under a `Symbol.for` key): npm can install two copies
- * side by side, and a lock one copy holds must never look abandoned to the other. Worker threads
- * have a `globalThis` of their own, so each owner record also names its thread, and only locks of
- * this very thread are ever judged against the registry.
+ * Cost of an uncontended lock: mkdir, mkdir, readdir, stat (proper-lockfile's mtime probe), and
+ * two rmdirs at release.
  */
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import lockfile from 'proper-lockfile';
@@ -38,10 +54,8 @@ import { nanoid } from 'nanoid';
 import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { isProcessGone, parseIdentity, selfIdentity, type ProcessIdentity } from './identity.js';
-import { OWNER_FILE, TOMB_PREFIX } from './layout.js';
-import { writeSmallFile } from './durable.js';
+import { OWNER_FILE } from './layout.js';
 import { MAX_TIMER_MS } from './options.js';
-import { removeKnown } from './remove.js';
 
 /** Lock timing, already validated and defaulted (see options.ts). */
 export interface LockTiming {
@@ -53,39 +67,40 @@ export interface LockTiming {
   readonly timeout: number;
 }
 
-interface OwnerRecord extends ProcessIdentity {
-  /**
-   * The worker thread (`threadId`, 0 for the main thread) that took the lock. Absent in records
-   * written before it existed: such a lock of this process is judged alive, like another thread's.
-   */
-  readonly thread?: number | undefined;
-  readonly token: string;
+/** Who owns an entry: all of it is in the entry's name. */
+interface OwnerRecord {
+  /** `hostTag()` of the owner's host key (identity.ts): equal only on this host, in this boot. */
+  readonly host: string;
+  readonly pid: number;
+  /** Process start time (identity.ts), '' where it is unknown. */
+  readonly start: string;
+  /** The worker thread (`threadId`, 0 for the main thread) that made the entry. */
+  readonly thread: number;
+  /** The owner's stale time (ms): a waiter with a shorter one gives it this long. */
   readonly stale: number;
-  readonly since: number;
+  readonly token: string;
 }
 
 /** A lock this process holds. */
 export interface HeldLock {
   /** The lock directory. */
   readonly path: string;
-  /** Set when proper-lockfile found the lock taken over or lost. */
-  readonly compromised: Error | undefined;
-  /** Throws ECOMPROMISED unless the lock directory still carries our token. */
+  /** Throws ECOMPROMISED unless the lock still holds our entry. */
   verify(): Promise<void>;
-  /** Release (idempotent). Never removes a lock directory that is not ours. */
+  /** Release (idempotent). Never removes an entry that is not ours. */
   release(): Promise<void>;
 }
 
 /**
  * This thread's locks, shared by every copy of txnfs loaded in it. The shape is versioned in the
- * key: a later txnfs that changes it must use a new key, never reinterpret this one.
+ * key: a later txnfs that changes it must use a new key, never reinterpret this one. (`moving` was
+ * used by the tomb scheme of earlier versions; it stays so that the shape does not change.)
  */
 interface Registry {
   /** Tokens of the acquisitions under way in this thread. */
   readonly acquiring: Set<string>;
   /** Lock directory → owner record, for the locks this thread holds. */
-  readonly held: Map<string, OwnerRecord>;
-  /** Tombs this thread is in the middle of removing (between the rename and the end). */
+  readonly held: Map<string, { readonly token: string }>;
   readonly moving: Set<string>;
   /** Root lock directory → the tail of its in-thread queue (withRootLock). */
   readonly rootQueues: Map<string, Promise<unknown>>;
@@ -97,254 +112,338 @@ const registry: Registry = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??
   moving: new Set(),
   rootQueues: new Map(),
 } satisfies Registry) as Registry;
-const { acquiring, held, moving, rootQueues } = registry;
+const { acquiring, held, rootQueues } = registry;
 
-async function readOwner(lockDir: string): Promise<(OwnerRecord & { valid: true }) | undefined> {
+// proper-lockfile's own minimum stale time; also the floor for judging others' entries.
+const staleFloor = 2000;
+
+// ---------------------------------------------------------------------------------------------
+// Owner entries
+
+const ENTRY_PREFIX = 'o.';
+const ENTRY_RE = /^o\.([A-Za-z0-9_-]{16})\.([0-9]{1,10})\.([0-9]{0,20})\.([0-9]{1,10})\.([0-9]{1,16})\.([A-Za-z0-9_-]{8,64})$/;
+
+const tags = new Map<string, string>();
+/**
+ * A short, name-safe tag of a host key. The key (boot id and pid namespace on Linux) is too long
+ * for a name that must also carry the rest; 96 bits of its hash tell hosts apart as well.
+ */
+function hostTag(host: string): string {
+  let tag = tags.get(host);
+  if (tag === undefined) {
+    tag = createHash('sha256').update(host).digest('base64url').slice(0, 16);
+    tags.set(host, tag);
+  }
+  return tag;
+}
+
+/** The tag owner entries of this host carry (for tests that model a reboot). */
+export function thisHostTag(): string {
+  return hostTag(selfIdentity().host);
+}
+
+function entryName(r: OwnerRecord): string {
+  return `${ENTRY_PREFIX}${r.host}.${r.pid}.${r.start}.${r.thread}.${r.stale}.${r.token}`;
+}
+
+function parseEntry(name: string): OwnerRecord | undefined {
+  const m = ENTRY_RE.exec(name);
+  if (m === null) return undefined;
+  return { host: m[1] as string, pid: Number(m[2]), start: m[3] as string, thread: Number(m[4]), stale: Number(m[5]), token: m[6] as string };
+}
+
+/** The owner's identity in identity.ts's terms: its host key only when it is this host's. */
+function identityOf(r: OwnerRecord): ProcessIdentity {
+  const me = selfIdentity();
+  return { host: r.host === hostTag(me.host) ? me.host : `tag:${r.host}`, pid: r.pid, start: r.start };
+}
+
+function newRecord(stale: number): OwnerRecord {
+  const me = selfIdentity();
+  return { host: hostTag(me.host), pid: me.pid, start: /^[0-9]{0,20}$/.test(me.start) ? me.start : '', thread: threadId, stale, token: nanoid() };
+}
+
+/**
+ * True when `owner` is this very thread of this very process, yet no acquisition of it carries
+ * that token: the entry was left behind by a release or an acquisition that failed half-way (EIO on
+ * an rmdir). Without this, such an entry looks alive (our pid runs) and blocks this thread until
+ * `stale` ms pass. An entry of another thread is never judged so: this thread cannot see that
+ * thread's registry, and the lock is alive (invariant 4).
+ */
+function abandonedBySelf(owner: OwnerRecord): boolean {
+  const me = selfIdentity();
+  if (owner.host !== hostTag(me.host) || owner.pid !== me.pid || owner.start !== me.start || owner.thread !== threadId) return false;
+  for (const r of held.values()) if (r.token === owner.token) return false;
+  return !acquiring.has(owner.token);
+}
+
+/** Why an entry of a lock directory is not (or is) in the way: judged one name at a time. */
+interface Judged {
+  readonly name: string;
+  readonly dead: boolean;
+  /** It was gone by the time we looked at it: left, or removed by someone who judged it. */
+  readonly vanished?: boolean;
+  /** The owner, for messages; undefined for an entry that is not an owner entry. */
+  readonly pid?: number | undefined;
+  readonly sameHost?: boolean | undefined;
+}
+
+/** mtime of `p`, or undefined when it is gone. */
+async function mtimeOf(p: string): Promise<number | undefined> {
+  try {
+    return (await fs.lstat(p)).mtimeMs;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Judge one entry `name` of the lock directory `dir`. `stale` is the caller's stale time; an owner
+ * that declared a longer one is given that. An entry that vanished while we looked is dead (it is
+ * not in the way).
+ */
+async function judge(dir: string, name: string, stale: number): Promise<Judged> {
+  const owner = parseEntry(name);
+  if (owner !== undefined) {
+    const id = identityOf(owner);
+    const sameHost = !id.host.startsWith('tag:');
+    if (isProcessGone(id) || abandonedBySelf(owner)) return { name, dead: true, pid: owner.pid, sameHost };
+    const mtime = await mtimeOf(path.join(dir, name));
+    if (mtime === undefined) return { name, dead: true, vanished: true, pid: owner.pid, sameHost };
+    const limit = Math.max(owner.stale, stale, staleFloor);
+    return { name, dead: mtime < Date.now() - limit, pid: owner.pid, sameHost };
+  }
+  if (name === OWNER_FILE) {
+    // An older txnfs's lock. Its heartbeat was the directory's mtime, but waiters of this version
+    // touch that too (their entries come and go), so the record's own age is what is judged: a
+    // leftover of a crash, since an older and this txnfs cannot share a root at the same time.
+    const legacy = await readLegacyOwner(dir);
+    if (legacy !== undefined && isProcessGone(legacy)) return { name, dead: true, pid: legacy.pid, sameHost: legacy.host === selfIdentity().host };
+    const mtime = await mtimeOf(path.join(dir, name));
+    const limit = Math.max(legacy?.stale ?? 0, stale, staleFloor);
+    return { name, dead: mtime === undefined || mtime < Date.now() - limit, pid: legacy?.pid, sameHost: legacy === undefined ? undefined : legacy.host === selfIdentity().host };
+  }
+  // Something txnfs never makes here: judged by its age alone.
+  const mtime = await mtimeOf(path.join(dir, name));
+  return { name, dead: mtime === undefined || mtime < Date.now() - Math.max(stale, staleFloor) };
+}
+
+/** Remove the dead entry `name` of `dir`, by that exact name only. Gone already is fine. */
+async function removeEntry(dir: string, name: string): Promise<void> {
+  const p = path.join(dir, name);
+  try {
+    if (name === OWNER_FILE) await fs.unlink(p);
+    else if (parseEntry(name) !== undefined) await fs.rmdir(p);
+    else await fs.removeTree(p);
+  } catch (err) {
+    // ENOENT: another waiter removed it first. ENOTEMPTY: not an entry we made; leave it.
+    const code = errnoOf(err);
+    if (code !== 'ENOENT' && code !== 'ENOTEMPTY') throw err;
+  }
+}
+
+/** Remove the lock directory if it is empty; an owner that arrived meanwhile keeps it. */
+async function removeDirIfEmpty(dir: string): Promise<void> {
+  try {
+    await fs.rmdir(dir);
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+  }
+}
+
+interface LegacyOwner extends ProcessIdentity {
+  readonly stale: number;
+}
+
+/** The `owner` file an older txnfs wrote in its lock directories (and tombs). */
+async function readLegacyOwner(dir: string): Promise<LegacyOwner | undefined> {
   let text: Buffer;
   try {
-    text = await fs.readFile(path.join(lockDir, OWNER_FILE));
+    text = await fs.readFile(path.join(dir, OWNER_FILE));
   } catch {
     return undefined;
   }
   try {
     const value = JSON.parse(text.toString('utf8')) as Record<string, unknown>;
     const id = parseIdentity(value);
-    if (id === undefined || typeof value.token !== 'string') return undefined;
-    return {
-      ...id,
-      thread: typeof value.thread === 'number' ? value.thread : undefined,
-      token: value.token,
-      stale: typeof value.stale === 'number' ? value.stale : 0,
-      since: typeof value.since === 'number' ? value.since : 0,
-      valid: true,
-    };
+    if (id === undefined) return undefined;
+    return { ...id, stale: typeof value.stale === 'number' ? value.stale : 0 };
   } catch {
     return undefined;
   }
 }
 
 /**
- * True when `owner` is this very thread of this very process, yet none of its locks carries that
- * token: the lock was left behind by a release or an acquisition that failed half-way (EIO on the
- * rename to a tomb, on the removal, on proper-lockfile's mtime probe). Nothing in this thread uses
- * it. Without this, such a lock looks alive (our pid runs) and blocks this thread until `stale` ms
- * pass. The registry is shared by every copy of txnfs in this thread, so a lock another copy holds
- * is known here; a lock of another thread (or of a record without a thread) never counts as
- * abandoned: this thread cannot see that thread's registry, and the lock is alive (invariant 4).
- */
-function abandonedBySelf(dir: string, owner: OwnerRecord): boolean {
-  const me = selfIdentity();
-  if (owner.host !== me.host || owner.pid !== me.pid || owner.start !== me.start || owner.thread !== threadId || moving.has(dir)) return false;
-  for (const r of held.values()) if (r.token === owner.token) return false;
-  if (acquiring.has(owner.token)) return false;
-  return true;
-}
-
-/** The owner of the lock at `dir` certainly does not use it: gone, or this process, done with it. */
-function ownerIsDone(dir: string, owner: OwnerRecord): boolean {
-  return isProcessGone(owner) || abandonedBySelf(dir, owner);
-}
-
-/**
- * Whether a tomb (a lock directory renamed for removal) may be removed now: its owner is gone or
- * this process abandoned it. A tomb that another live process is still moving is never judged so.
- */
-export async function isAbandonedTomb(tomb: string): Promise<boolean> {
-  const owner = await readOwner(tomb);
-  if (owner !== undefined) return ownerIsDone(tomb, owner);
-  // No owner record. A tomb is made only by renaming a complete lock (or, as `.tomb-*` too, by an
-  // acquirer preparing the lock it is about to publish), so its record is gone because a remover
-  // unlinked it, or was never written because an acquirer is between its mkdir and its write. In
-  // both cases the tomb's mtime was set by that step (an unlink or a mkdir in it); both are
-  // followed at once by the next step. Untouched for the grace, the tomb belongs to nobody alive.
-  return !moving.has(tomb) && (await ownerlessPastGrace(tomb));
-}
-
-/**
- * How long a lock directory or tomb may lack its owner record before nobody is judged to be using
- * it. Every lock is published complete (adapterFor: made under a private name, record written,
- * renamed into place), so a lock directory without a record comes only from an older txnfs (which
- * wrote the record right after its mkdir) or from a crash of one; a tomb without a record is one a
- * remover died in, or an acquirer's private directory in the instant before its record is written.
- * Those instants last microseconds; 2 s (proper-lockfile's own minimum stale time) leaves a wide
- * margin. One that stalls longer loses nothing: an acquirer whose private directory is gone
- * retries, a remover whose tomb is gone is done, and an older txnfs that lost its lock this way is
- * caught by the token check before its commit point.
+ * How long a lock directory may be empty, or an older txnfs's tomb (a lock directory renamed for
+ * removal) lack its owner record, before nobody is judged to be using it: an acquirer makes the
+ * directory and then its entry, a releaser removes its entry and then the directory, an older
+ * txnfs removed a tomb's record and then the tomb, each two steps microseconds apart. 2 s
+ * (proper-lockfile's minimum stale time) leaves a wide margin. One that stalls longer loses
+ * nothing: an acquirer whose directory is gone makes it again.
  */
 export const OWNERLESS_GRACE_MS = 2000;
 
-/** True when `dir` has no owner record (none at all, not an unreadable one). */
-async function ownerMissing(dir: string): Promise<boolean> {
-  try {
-    await fs.lstat(path.join(dir, OWNER_FILE));
-    return false;
-  } catch (err) {
-    const code = errnoOf(err);
-    if (code === 'ENOENT') return true;
-    if (code === 'ENOTDIR') return false;
-    throw err;
-  }
+/**
+ * Whether a tomb (`.tomb-*`, made only by an older txnfs) may be removed now: its owner is gone,
+ * or it has had no owner record and no change for the grace.
+ */
+export async function isAbandonedTomb(tomb: string): Promise<boolean> {
+  const owner = await readLegacyOwner(tomb);
+  if (owner !== undefined) return isProcessGone(owner);
+  const mtime = await mtimeOf(tomb);
+  return mtime !== undefined && mtime < Date.now() - OWNERLESS_GRACE_MS;
 }
 
-/** True when `dir` has no owner record and has not changed for the grace. */
-async function ownerlessPastGrace(dir: string): Promise<boolean> {
-  let info: fs.Info;
-  try {
-    info = await fs.lstat(dir);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return false;
-    throw err;
-  }
-  return info.kind === 'dir' && info.mtimeMs < Date.now() - OWNERLESS_GRACE_MS && (await ownerMissing(dir));
-}
+// ---------------------------------------------------------------------------------------------
+// Acquisition
 
-function tombFor(lockDir: string): string {
-  return path.join(path.dirname(lockDir), `${TOMB_PREFIX}${nanoid(10)}`);
+/** An attempt found other entries in the lock directory. */
+class Contended extends Error {
+  override readonly name = 'Contended';
+  readonly code = 'ELOCKED';
+  constructor(readonly others: readonly string[]) {
+    super('lock is held or contended');
+  }
 }
 
 /**
- * Remove `lockDir` only if `isTheOne(tomb)` confirms, after an atomic rename, that what we moved is
- * the lock we meant. Returns true when the lock is gone (removed by us or already absent).
+ * One attempt: make our entry, list the directory, keep the entry only if it is alone. Called by
+ * proper-lockfile as its `mkdir` of the entry path, so that on success it owns the entry (heartbeat,
+ * compromise, exit cleanup) as its lock.
  */
-async function removeLockIf(lockDir: string, isTheOne: (tomb: string) => Promise<boolean>): Promise<boolean> {
-  const tomb = tombFor(lockDir);
-  try {
-    await fs.rename(lockDir, tomb);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return true;
-    throw err;
-  }
-  moving.add(tomb);
-  try {
-    if (await isTheOne(tomb)) {
-      await removeKnown(tomb, [path.join(tomb, OWNER_FILE)], []);
-      return true;
-    }
-    // We moved a lock someone took after we looked: put it back. If that fails (a third process
-    // locked meanwhile), its owner detects the loss through proper-lockfile's mtime check.
+async function claim(entry: string): Promise<void> {
+  const dir = path.dirname(entry);
+  const mine = path.basename(entry);
+  for (let tries = 0; ; tries++) {
     try {
-      await fs.rename(tomb, lockDir);
-    } catch {
-      await fs.removeTree(tomb).catch(() => undefined);
+      await fs.mkdir(dir);
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw err;
     }
-    return false;
-  } finally {
-    moving.delete(tomb);
+    try {
+      await fs.mkdir(entry);
+    } catch (err) {
+      // ENOENT: the last owner removed the empty directory between our two mkdirs. Start again;
+      // a few times in a row means something keeps removing it: report it as contention.
+      if (errnoOf(err) === 'ENOENT') {
+        if (tries < 8) continue;
+        throw new Contended([]);
+      }
+      throw err;
+    }
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch (err) {
+      await fs.rmdir(entry).catch(() => undefined);
+      throw err;
+    }
+    const others = names.filter((n) => n !== mine);
+    if (others.length === 0) return;
+    // Someone else is here: a holder, or a waiter that arrived with us. Back off; the caller
+    // judges the others and waits.
+    try {
+      await fs.rmdir(entry);
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw err;
+    }
+    throw new Contended(others);
   }
 }
 
-// The `fs` proper-lockfile uses for one acquisition: callback style, routed through the seam. One
-// adapter per acquisition, so it knows which owner record is its own even when two callers of
-// this thread try the same lock directory at once.
+// The `fs` proper-lockfile uses: callback style, routed through the seam. It mkdirs an entry
+// (our claim), stats and utimes it (heartbeat), rmdirs it (release), rmdirSync at exit. One per
+// lock directory's parent, because proper-lockfile caches the mtime precision it probes on this
+// object, and that differs between filesystems (whole seconds on some).
 type Cb<T = void> = (err: NodeJS.ErrnoException | null, value?: T) => void;
-const adapterFor = (record: OwnerRecord) => ({
-  mkdir(p: string, cb: Cb): void {
-    (async () => {
-      // The lock is published complete: made under a private tomb name, its owner record written,
-      // then renamed into place. A lock directory at `p` therefore always names its owner; with a
-      // plain mkdir there was an instant without a record, in which a waiter that had judged the
-      // previous (dead) holder's lock could move this new one aside, making its taker fail with
-      // ENOENT writing the record (issue 12, item 8). Should this process die in between, the
-      // private directory is an abandoned tomb that recover() removes.
-      const temp = tombFor(p);
-      await fs.mkdir(temp);
+function makeAdapter() {
+  return {
+    mkdir(p: string, cb: Cb): void {
+      claim(p).then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
+    },
+    stat(p: string, cb: Cb<{ mtime: Date }>): void {
+      fs.stat(p).then((info) => cb(null, { mtime: new Date(info.mtimeMs) }), (err: NodeJS.ErrnoException) => cb(err));
+    },
+    utimes(p: string, atime: Date, mtime: Date, cb: Cb): void {
+      fs.utimes(p, atime, mtime).then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
+    },
+    rmdir(p: string, cb: Cb): void {
+      (async () => {
+        await fs.rmdir(p);
+        await removeDirIfEmpty(path.dirname(p));
+      })().then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
+    },
+    rmdirSync(p: string): void {
+      // At exit, for entries this process holds: the entry is ours by name; the directory goes
+      // only if empty.
       try {
-        await writeSmallFile(path.join(temp, OWNER_FILE), JSON.stringify(record), false);
-        // rename() replaces an empty directory: look first, so that an owner-less lock left by an
-        // older txnfs is judged (reclaimIfOwnerGone), not silently replaced.
-        if (await fs.lstat(p).then(() => true, () => false)) throw held_(p);
-        await fs.rename(temp, p);
-      } catch (err) {
-        await removeKnown(temp, [path.join(temp, OWNER_FILE)], []).catch(() => undefined);
-        const code = errnoOf(err);
-        // ENOTEMPTY/EEXIST: someone published first. ENOENT: our private directory was removed as
-        // an abandoned tomb while we stalled. Both mean "retry", which ELOCKED-by-EEXIST gives.
-        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT') throw held_(p);
-        throw err;
+        fs.rmdirSync(p);
+        fs.rmdirSync(path.dirname(p));
+      } catch {
+        // Left for recovery: same-host waiters see this process gone at once.
       }
-    })().then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
-  },
-  stat(p: string, cb: Cb<{ mtime: Date }>): void {
-    fs.stat(p).then((info) => cb(null, { mtime: new Date(info.mtimeMs) }), (err: NodeJS.ErrnoException) => cb(err));
-  },
-  utimes(p: string, atime: Date, mtime: Date, cb: Cb): void {
-    fs.utimes(p, atime, mtime).then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
-  },
-  rmdir(p: string, cb: Cb): void {
-    const releasing = held.get(p) === record;
-    const judge = async (tomb: string): Promise<boolean> => {
-      const owner = await readOwner(tomb);
-      // Our own lock: remove it only if it still carries our token. (While acquiring,
-      // proper-lockfile removes the lock it just made when its mtime probe fails; judged by mtime
-      // alone, that fresh lock of ours would be put back and left behind.)
-      if (owner?.token === record.token) return true;
-      if (releasing) return false;
-      // proper-lockfile judged someone's lock stale by mtime: confirm it is still stale.
-      const info = await fs.stat(tomb);
-      return info.mtimeMs < Date.now() - Math.max(owner?.stale ?? 0, staleFloor);
-    };
-    removeLockIf(p, judge).then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
-  },
-  rmdirSync(p: string): void {
-    // Only called by proper-lockfile's exit handler for locks this process holds.
-    fs.removeTreeSync(p);
-  },
-});
-
-// proper-lockfile's own minimum; also the floor for judging others' locks.
-const staleFloor = 2000;
-
-/** What proper-lockfile's mkdir must fail with for "the lock is taken" (it turns EEXIST into ELOCKED). */
-function held_(p: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`lock directory '${p}' exists`), { code: 'EEXIST' });
+    },
+  };
+}
+const adapters = new Map<string, ReturnType<typeof makeAdapter>>();
+function adapterFor(lockDir: string): ReturnType<typeof makeAdapter> {
+  const key = path.dirname(lockDir);
+  let a = adapters.get(key);
+  if (a === undefined) {
+    // Bounded: a service that touches many roots keeps the most recent ones.
+    if (adapters.size >= 256) adapters.delete(adapters.keys().next().value as string);
+    a = makeAdapter();
+    adapters.set(key, a);
+  }
+  return a;
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function sleep(ms: number, signal: AbortSignal | undefined, wake?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
       return;
     }
-    const onAbort = (): void => {
+    let watcher: fs.Watcher | undefined;
+    const finish = (fn: () => void): void => {
       clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
+      watcher?.close();
       signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+      fn();
+    };
+    const onAbort = (): void => finish(() => reject(signal?.reason));
+    const timer = setTimeout(() => finish(resolve), ms);
+    // Wake as soon as the lock directory changes (an owner left): the hand-off then costs no poll
+    // interval. Where watching is not available (no inotify, a FUSE or network mount that reports
+    // nothing) the timer still wakes us. Waiters woken by one release retry at slightly different
+    // moments (now, or 1 or 2 ms later, at random): retrying together, each would see the others'
+    // entries and all would back off again.
+    if (wake !== undefined) {
+      watcher = fs.watch(wake, () => {
+        watcher?.close();
+        const r = Math.random();
+        if (r < 0.4) setImmediate(() => finish(resolve));
+        else setTimeout(() => finish(resolve), r < 0.7 ? 1 : 2);
+      });
+    }
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
-/** If the owner of `lockDir` is certainly gone, remove the lock. True when the lock is gone. */
-async function reclaimIfOwnerGone(lockDir: string): Promise<boolean> {
-  let before: fs.Info;
-  try {
-    before = await fs.lstat(lockDir);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return true;
-    throw err;
+/**
+ * Judge the entries `names` of `dir` and remove the dead ones. Returns the live ones (judged), so
+ * that the caller can wait for them or name them.
+ */
+async function clearDead(dir: string, names: readonly string[], stale: number): Promise<Judged[]> {
+  const live: Judged[] = [];
+  for (const name of names) {
+    const j = await judge(dir, name, stale);
+    if (j.dead) await removeEntry(dir, name);
+    else live.push(j);
   }
-  const owner = await readOwner(lockDir);
-  if (owner === undefined) {
-    // No record past the grace: an older txnfs died between its mkdir and its record.
-    if (!(await ownerlessPastGrace(lockDir))) return false;
-    return removeLockIf(lockDir, async (tomb) => (await fs.lstat(tomb)).ino === before.ino && (await ownerlessPastGrace(tomb)));
-  }
-  if (!ownerIsDone(lockDir, owner)) return false;
-  // Many waiters judge one dead lock at once; the first to move it aside wins, and another may
-  // publish a new lock at once. Judging took a while (/proc reads), so make sure, right before
-  // moving it, that the lock is still the very directory judged: moving a live lock aside makes
-  // its taker fail if a third takes the place meanwhile (the move back then fails). After the
-  // move, the tomb's token decides again.
-  const now = await fs.lstat(lockDir).catch((err: unknown) => {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  });
-  if (now === undefined) return true;
-  if (now.ino !== before.ino || (await readOwner(lockDir))?.token !== owner.token) return false;
-  return removeLockIf(lockDir, async (tomb) => (await readOwner(tomb))?.token === owner.token);
+  return live;
 }
 
 export interface AcquireOptions {
@@ -357,52 +456,61 @@ export interface AcquireOptions {
 
 /** Acquire the lock directory `lockDir`. */
 export async function acquire(lockDir: string, timing: LockTiming, options: AcquireOptions): Promise<HeldLock> {
-  const record: OwnerRecord = { ...selfIdentity(), thread: threadId, token: nanoid(), stale: timing.stale, since: Date.now() };
   const state: { compromised: Error | undefined; released: boolean } = { compromised: undefined, released: false };
   const deadline = Date.now() + timing.timeout;
-  let delay = 2;
+  let delay = 1;
   let release: (() => Promise<void>) | undefined;
-  while (release === undefined) {
+  let record: OwnerRecord;
+  let entry: string;
+  for (;;) {
     options.signal?.throwIfAborted();
-    acquiring.add(record.token);
+    // A new name for every attempt, never one used before: a waiter that listed our entry of a
+    // failed attempt may judge it (it is gone: "dead") and remove it by that name a moment later.
+    // Were the name reused, that removal could hit the entry of our next, successful attempt.
+    const attempt = newRecord(timing.stale);
+    const attemptEntry = path.join(lockDir, entryName(attempt));
+    acquiring.add(attempt.token);
     try {
-      release = await lockfile.lock(lockDir, {
-        lockfilePath: lockDir,
+      release = await lockfile.lock(attemptEntry, {
+        lockfilePath: attemptEntry,
         realpath: false,
         retries: 0,
         stale: timing.stale,
         update: timing.update,
-        fs: adapterFor(record),
+        fs: adapterFor(lockDir),
         onCompromised: (err) => {
           // Recorded, not thrown: proper-lockfile calls this from a timer, where a throw would
           // take down the host process. The commit checks it before its commit point.
           state.compromised = err;
-          if (held.get(lockDir) === record) held.delete(lockDir);
+          if (held.get(lockDir) === attempt) held.delete(lockDir);
         },
       });
-      held.set(lockDir, record);
+      held.set(lockDir, attempt);
+      record = attempt;
+      entry = attemptEntry;
+      break;
     } catch (err) {
-      if (errnoOf(err) !== 'ELOCKED') throw err;
-      if (await reclaimIfOwnerGone(lockDir)) continue;
-      if (!options.wait || Date.now() >= deadline) throw await lockedError(lockDir, record, timing, options, err);
-      await sleep(Math.min(delay, Math.max(1, deadline - Date.now())) * (0.5 + Math.random()), options.signal);
+      if (!(err instanceof Contended)) throw err;
+      const live = await clearDead(lockDir, err.others, timing.stale);
+      // Only dead owners (now removed) or a waiter that arrived with us and left: try again.
+      if (live.length === 0 && err.others.length > 0) continue;
+      if (!options.wait || Date.now() >= deadline) throw lockedError(lockDir, live[0], timing, options);
+      // Jitter, so that two waiters that arrived together and both backed off do not meet again.
+      const wait = Math.min(delay, Math.max(1, deadline - Date.now())) * (0.5 + Math.random());
+      await sleep(wait, options.signal, live.length > 0 ? lockDir : undefined);
       delay = Math.min(delay * 2, 100);
     } finally {
-      acquiring.delete(record.token);
+      acquiring.delete(attempt.token);
     }
   }
   const releaseLock = release;
   return {
     path: lockDir,
-    get compromised() {
-      return state.compromised;
-    },
     async verify() {
-      if (state.compromised === undefined) {
-        const owner = await readOwner(lockDir);
-        if (owner?.token === record.token) return;
-        state.compromised = new Error(`lock directory '${lockDir}' no longer carries this process's token`);
+      if (state.compromised === undefined && (await mtimeOf(entry)) === undefined) {
+        state.compromised = new Error(`lock directory '${lockDir}' no longer holds this process's entry`);
       }
+      if (state.compromised === undefined) return;
       // Not ours any more: recovery in this process must judge it like anyone else's.
       if (held.get(lockDir) === record) held.delete(lockDir);
       throw new TxnError(
@@ -417,8 +525,10 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
       try {
         await releaseLock();
       } catch (err) {
-        // ERELEASED: proper-lockfile already let go (compromised). Nothing of ours to remove.
-        if (errnoOf(err) !== 'ERELEASED') throw err;
+        // ERELEASED: proper-lockfile already let go (compromised). ENOENT: our entry was removed
+        // by someone who judged us dead. Either way nothing of ours is left to remove.
+        const code = errnoOf(err);
+        if (code !== 'ERELEASED' && code !== 'ENOENT') throw err;
       } finally {
         if (held.get(lockDir) === record) held.delete(lockDir);
       }
@@ -426,59 +536,75 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
   };
 }
 
-async function lockedError(lockDir: string, record: OwnerRecord, timing: LockTiming, options: AcquireOptions, cause: unknown): Promise<TxnError> {
-  const owner = await readOwner(lockDir);
-  const who = owner === undefined ? 'another process' : `process ${owner.pid}${owner.host === record.host ? '' : ' on another host'}`;
+function lockedError(lockDir: string, holder: Judged | undefined, timing: LockTiming, options: AcquireOptions): TxnError {
+  const who = holder?.pid === undefined ? 'another process' : `process ${holder.pid}${holder.sameHost === false ? ' on another host' : ''}`;
   return new TxnError(
     codes.ELOCKED,
     `The ${options.what} at '${lockDir}' is held by ${who}` +
       (options.wait ? ` and was not released within ${timing.timeout} ms` : '') +
       `. Retry later; if that process is gone, its lock is reclaimed automatically (at once on this host, after ${timing.stale} ms from another host).`,
-    { cause, path: lockDir },
+    { path: lockDir },
   );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Recovery's view
+
 /**
- * The state of a transaction's owner lock, as recovery sees it: 'held' (its process is alive and
- * refreshing it: recovery leaves the transaction alone), 'dead' (its process has exited, or the
- * lock was not refreshed for the stale time), 'absent' (no lock).
+ * The state of a transaction's owner lock, as recovery sees it: 'held' (a live owner: recovery
+ * leaves the transaction alone), 'dead' (every owner has exited or stopped refreshing its entry),
+ * 'absent' (no owner at all).
  */
 export type LockState = 'held' | 'dead' | 'absent';
 
-/**
- * Whether the lock at `lockDir` is held by a live owner. 'dead' when its owner is certainly gone or
- * it is stale; 'absent' when there is no lock. `stale` is the caller's stale time; an owner that
- * declared a longer one is given that.
- */
-export async function lockState(lockDir: string, stale: number): Promise<LockState> {
-  const mine = held.get(lockDir);
-  let info: fs.Info;
+/** The names in `lockDir`, or undefined when it is gone. */
+async function entriesOf(lockDir: string): Promise<string[] | undefined> {
   try {
-    info = await fs.lstat(lockDir);
+    return await fs.readdir(lockDir);
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return 'absent';
+    if (errnoOf(err) === 'ENOENT') return undefined;
     throw err;
   }
-  if (mine !== undefined) return 'held';
-  const owner = await readOwner(lockDir);
-  if (owner !== undefined && ownerIsDone(lockDir, owner)) return 'dead';
-  // A lock without a record is never mid-acquisition (locks are published complete): past a
-  // short grace for an older txnfs between its mkdir and its record, nobody holds it.
-  if (owner === undefined && (await ownerlessPastGrace(lockDir))) return 'dead';
-  const limit = Math.max(owner?.stale ?? 0, stale, staleFloor);
-  return info.mtimeMs < Date.now() - limit ? 'dead' : 'held';
 }
 
-/** Remove a dead owner lock (after its staging dir is gone). Safe against a concurrent re-lock. */
-export async function removeDeadLock(lockDir: string, stale: number): Promise<void> {
-  await removeLockIf(lockDir, async (tomb) => {
-    const owner = await readOwner(tomb);
-    if (owner !== undefined && ownerIsDone(lockDir, owner)) return true;
-    if (owner === undefined && (await ownerlessPastGrace(tomb))) return true;
-    const info = await fs.stat(tomb);
-    return info.mtimeMs < Date.now() - Math.max(owner?.stale ?? 0, stale, staleFloor);
-  });
+/**
+ * Whether the lock at `lockDir` has a live owner. `stale` is the caller's stale time; an owner
+ * that declared a longer one is given that.
+ */
+export async function lockState(lockDir: string, stale: number): Promise<LockState> {
+  if (held.has(lockDir)) return 'held';
+  const names = await entriesOf(lockDir);
+  if (names === undefined) return 'absent';
+  let dead = 0;
+  for (const name of names) {
+    const j = await judge(lockDir, name, stale);
+    if (!j.dead) return 'held';
+    // One that left while we looked is not a dead owner: its owner released (a transaction that
+    // just finished); judge the directory as if it had not been listed.
+    if (j.vanished !== true) dead++;
+  }
+  if (dead === 0) {
+    // No owner in it: an acquirer is between its mkdir of the directory and of its entry (then
+    // it creates its staging dir next, which recovery must not take for a dead transaction's), or
+    // the last owner is between its two rmdirs, or one of them crashed there. The first two last
+    // microseconds; untouched for the grace, the directory is debris.
+    const mtime = await mtimeOf(lockDir);
+    if (mtime === undefined) return 'absent';
+    return mtime < Date.now() - OWNERLESS_GRACE_MS ? 'dead' : 'held';
+  }
+  return 'dead';
 }
+
+/** Remove a dead lock (after its staging dir is gone). A live owner's entry is never touched. */
+export async function removeDeadLock(lockDir: string, stale: number): Promise<void> {
+  const names = await entriesOf(lockDir);
+  if (names === undefined) return;
+  const live = await clearDead(lockDir, names, stale);
+  if (live.length === 0) await removeDirIfEmpty(lockDir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The in-thread queue of the root lock
 
 /** Resolve when `p` does; reject with ELOCKED after `ms`, or with the signal's reason. */
 function waitTurn(p: Promise<unknown>, lockDir: string, timing: LockTiming, signal: AbortSignal | undefined): Promise<void> {

@@ -464,6 +464,9 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
       continue;
     }
     if (t.state !== 'staging' && t.state !== 'orphan-lock') continue;
+    // Neither its staging dir nor its lock is there any more: a transaction that finished between
+    // the listing and now (it removes its staging dir, then its lock). Nothing to discard.
+    if (t.state === 'orphan-lock' && t.owner === 'absent') continue;
     report.discarded.push({ id: t.id, entries: 0, changed: 0 });
     if (ctx.dryRun) continue;
     // The commit point was never reached: nothing outside the staging dir was touched.

@@ -5,10 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
 import { acquire, lockState, removeDeadLock, withRootLock } from '../src/lock.js';
-import { selfIdentity } from '../src/identity.js';
+import * as fsSeam from '../src/fs.js';
 import { tmpdir } from './helpers/tmp.js';
+import { threadId } from 'node:worker_threads';
 
 const timing = { stale: 10_000, update: 5_000, timeout: 0 };
+/** A host tag that is not this host's: its owners are judged by staleness only. */
+const FOREIGN_HOST = 'ElsewhereElsewhe';
 const fixture = fileURLToPath(new URL('./fixtures/hold-lock.mjs', import.meta.url));
 
 /** Start a child that takes `lockDir`; resolves once it holds it. */
@@ -33,12 +36,13 @@ function exited(child: import('node:child_process').ChildProcess): Promise<void>
 }
 
 describe('acquire / release', () => {
-  it('writes an owner record naming this process, and removes the lock on release', async () => {
+  it('makes one owner entry naming this process, thread and stale time, and removes the lock on release', async () => {
     const lockDir = path.join(tmpdir(), 'lock');
     const lock = await acquire(lockDir, timing, { wait: false, what: 'test lock' });
-    const owner = JSON.parse(fs.readFileSync(path.join(lockDir, 'owner'), 'utf8'));
-    expect(owner).toMatchObject({ pid: process.pid, host: selfIdentity().host, stale: 10_000 });
-    expect(owner.token).toMatch(/^[A-Za-z0-9_-]{21}$/);
+    const names = fs.readdirSync(lockDir);
+    expect(names).toHaveLength(1);
+    expect(names[0]).toMatch(new RegExp(`^o\\.[A-Za-z0-9_-]{16}\\.${process.pid}\\.[0-9]*\\.${threadId}\\.10000\\.[A-Za-z0-9_-]{21}$`));
+    expect(fs.lstatSync(path.join(lockDir, names[0] as string)).isDirectory()).toBe(true);
     await lock.verify();
     expect(await lockState(lockDir, 10_000)).toBe('held');
     await lock.release();
@@ -91,38 +95,56 @@ describe('acquire / release', () => {
 
   it('judges an owner on another host by staleness only', async () => {
     const lockDir = path.join(tmpdir(), 'lock');
-    fs.mkdirSync(lockDir);
-    fs.writeFileSync(path.join(lockDir, 'owner'), JSON.stringify({ host: 'elsewhere', pid: 1, start: '1', token: 't', stale: 10_000 }));
+    const entry = path.join(lockDir, `o.${FOREIGN_HOST}.1.1.0.10000.someoneelse1`);
+    fs.mkdirSync(entry, { recursive: true });
     expect(await lockState(lockDir, 10_000)).toBe('held');
     await expect(acquire(lockDir, timing, { wait: false, what: 'test lock' })).rejects.toMatchObject({ code: codes.ELOCKED });
+    expect(fs.readdirSync(lockDir)).toEqual([path.basename(entry)]); // the failed attempt left nothing
     const old = new Date(Date.now() - 60_000);
-    fs.utimesSync(lockDir, old, old);
+    fs.utimesSync(entry, old, old);
     expect(await lockState(lockDir, 10_000)).toBe('dead');
     const lock = await acquire(lockDir, timing, { wait: false, what: 'test lock' });
+    expect(fs.existsSync(entry)).toBe(false);
     await lock.release();
   });
 
   it('honours an owner that declared a longer stale time than ours', async () => {
     const lockDir = path.join(tmpdir(), 'lock');
-    fs.mkdirSync(lockDir);
-    fs.writeFileSync(path.join(lockDir, 'owner'), JSON.stringify({ host: 'elsewhere', pid: 1, start: '1', token: 't', stale: 120_000 }));
+    const entry = path.join(lockDir, `o.${FOREIGN_HOST}.1.1.0.120000.someoneelse1`);
+    fs.mkdirSync(entry, { recursive: true });
     const old = new Date(Date.now() - 60_000);
-    fs.utimesSync(lockDir, old, old);
+    fs.utimesSync(entry, old, old);
     expect(await lockState(lockDir, 10_000)).toBe('held');
+    await expect(acquire(lockDir, timing, { wait: false, what: 'test lock' })).rejects.toMatchObject({ code: codes.ELOCKED });
+  });
+
+  it("an older txnfs's lock (an owner file) is judged by its record and reclaimed when dead", async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    fs.mkdirSync(lockDir);
+    const owner = path.join(lockDir, 'owner');
+    fs.writeFileSync(owner, JSON.stringify({ host: 'elsewhere', pid: 1, start: '1', token: 't', stale: 10_000 }));
+    expect(await lockState(lockDir, 10_000)).toBe('held');
+    await expect(acquire(lockDir, timing, { wait: false, what: 'test lock' })).rejects.toMatchObject({ code: codes.ELOCKED });
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(owner, old, old);
+    expect(await lockState(lockDir, 10_000)).toBe('dead');
+    const lock = await acquire(lockDir, timing, { wait: false, what: 'test lock' });
+    expect(fs.existsSync(owner)).toBe(false);
+    await lock.release();
   });
 });
 
 describe('compromise', () => {
-  it('verify() fails with ECOMPROMISED once the lock carries another token, and release leaves it alone', async () => {
+  it("verify() fails with ECOMPROMISED once our entry was taken away, and release leaves the new owner's alone", async () => {
     const lockDir = path.join(tmpdir(), 'lock');
     const lock = await acquire(lockDir, timing, { wait: false, what: 'root lock' });
-    const ownerFile = path.join(lockDir, 'owner');
-    const taken = { ...JSON.parse(fs.readFileSync(ownerFile, 'utf8')), token: 'someone-else' };
-    fs.writeFileSync(ownerFile, JSON.stringify(taken));
+    const [mine] = fs.readdirSync(lockDir);
+    fs.rmdirSync(path.join(lockDir, mine as string));
+    const theirs = path.join(lockDir, `o.${FOREIGN_HOST}.1.1.0.10000.someoneelse1`);
+    fs.mkdirSync(theirs);
     await expect(lock.verify()).rejects.toMatchObject({ code: codes.ECOMPROMISED, path: lockDir });
     await lock.release();
-    // The lock directory now belongs to "someone else": releasing ours must not delete theirs.
-    expect(JSON.parse(fs.readFileSync(ownerFile, 'utf8')).token).toBe('someone-else');
+    expect(fs.readdirSync(lockDir)).toEqual([path.basename(theirs)]);
   });
 
   it('verify() fails when the lock directory was removed', async () => {
@@ -135,7 +157,7 @@ describe('compromise', () => {
 });
 
 describe('removeDeadLock', () => {
-  it('removes a dead lock but puts back one that a live process holds', async () => {
+  it('removes a dead lock but leaves alone one that a live process holds', async () => {
     const base = tmpdir();
     const dead = path.join(base, 'dead.lock');
     const child = await childHolding(dead, 'exit');
@@ -146,9 +168,11 @@ describe('removeDeadLock', () => {
     const live = path.join(base, 'live.lock');
     const holder = await childHolding(live, 'hold');
     try {
+      const before = fs.readdirSync(live);
+      expect(before).toHaveLength(1);
       await removeDeadLock(live, 10_000);
-      expect(fs.existsSync(path.join(live, 'owner'))).toBe(true);
-      expect(fs.readdirSync(base).filter((n) => n.startsWith('.tomb-'))).toEqual([]);
+      expect(fs.readdirSync(live)).toEqual(before);
+      expect(fs.readdirSync(base).sort()).toEqual(['live.lock']);
     } finally {
       holder.kill('SIGKILL');
       await exited(holder);
@@ -247,5 +271,82 @@ describe('a lockTimeout longer than a Node timer can wait (2^31 ms)', () => {
     await expect(second).rejects.toMatchObject({ name: 'TimeoutError' });
     releaseFirst();
     await first;
+  });
+});
+
+describe('take-over of a dead owner by several waiters (issue 12, item 8)', () => {
+  // The race that a lock removed by its path cannot close: waiter A judges the dead owner and
+  // stalls right before removing it; waiter B removes it and takes the lock; then A's removal goes
+  // ahead. Here A's removal names the dead owner's entry, so it can only miss: B keeps the lock.
+  it("a waiter that stalled between judging and removing a dead owner never removes the owner that took over meanwhile", async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    const child = await childHolding(lockDir, 'exit');
+    await exited(child);
+    const [dead] = fs.readdirSync(lockDir);
+    const deadEntry = path.join(lockDir, dead as string);
+    let stalled!: () => void;
+    const gate = new Promise<void>((r) => {
+      stalled = r;
+    });
+    let reachedGate!: () => void;
+    const atGate = new Promise<void>((r) => {
+      reachedGate = r;
+    });
+    let first = true;
+    const real = fsSeam.useFsImpl();
+    fsSeam.useFsImpl({
+      ...real,
+      rmdir: async (p) => {
+        if (p === deadEntry && first) {
+          first = false;
+          reachedGate();
+          await gate; // A stalls here, with its verdict "dead" in hand
+        }
+        return real.rmdir(p);
+      },
+    });
+    try {
+      const a = acquire(lockDir, { ...timing, timeout: 300 }, { wait: true, what: 'test lock' }).then(
+        (l) => ({ ok: true as const, l }),
+        (err: unknown) => ({ ok: false as const, err }),
+      );
+      await atGate;
+      const b = await acquire(lockDir, timing, { wait: false, what: 'test lock' });
+      const bEntries = fs.readdirSync(lockDir);
+      expect(bEntries).toHaveLength(1);
+      stalled();
+      const outcome = await a;
+      // A must not hold the lock while B does, and B's entry must still be there.
+      expect(outcome.ok).toBe(false);
+      expect((outcome as { err: { code?: string } }).err).toMatchObject({ code: codes.ELOCKED });
+      expect(fs.readdirSync(lockDir)).toEqual(bEntries);
+      await b.verify();
+      await b.release();
+    } finally {
+      fsSeam.useFsImpl(real);
+    }
+  });
+});
+
+describe('hand-off between processes', () => {
+  it('a waiter in another process takes a released lock long before its poll interval would', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    const holder = await acquire(lockDir, timing, { wait: false, what: 'test lock' });
+    const waiter = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/wait-lock.mjs', import.meta.url)), lockDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    const waiting = new Promise<void>((resolve) => {
+      waiter.stdout.on('data', (d: Buffer) => {
+        lines.push(...d.toString().split('\n').filter(Boolean));
+        if (lines.includes('WAITING')) resolve();
+      });
+    });
+    await waiting;
+    // Let its back-off grow to the longest poll interval (100 ms) before releasing.
+    await new Promise((r) => setTimeout(r, 1500));
+    const released = Date.now();
+    await holder.release();
+    await exited(waiter);
+    const got = Number(lines.find((l) => l.startsWith('LOCKED '))?.slice(7));
+    expect(got - released).toBeLessThan(50);
   });
 });

@@ -99,7 +99,7 @@ describe('recover() classifies and resolves what a crash left', () => {
     fs.mkdirSync(path.join(dir, '.txnfs', '.txn-orphan1.lock'), { recursive: true });
     fs.writeFileSync(path.join(dir, '.txnfs', '.txn-orphan1.lock', 'owner'), JSON.stringify({ host: 'elsewhere', pid: 1, start: '1', token: 't', stale: 2000 }));
     const old = new Date(Date.now() - 60_000);
-    fs.utimesSync(path.join(dir, '.txnfs', '.txn-orphan1.lock'), old, old);
+    fs.utimesSync(path.join(dir, '.txnfs', '.txn-orphan1.lock', 'owner'), old, old);
     expect((await inspect(dir))[0]).toMatchObject({ id: 'orphan1', state: 'orphan-lock', owner: 'dead' });
     const report = await recover(dir);
     expect(report.discarded).toEqual([{ id: 'orphan1', entries: 0, changed: 0 }]);

@@ -14,11 +14,7 @@ afterEach(() => {
 });
 function record(root: string): void {
   faults.hook = (e) => {
-    // A lock is published by a rename into place: its destination is what matters there.
-    if (e.kind === 'op' && e.mutating) {
-      const to = e.dest?.endsWith('.lock') === true ? ` -> ${path.relative(root, e.dest)}` : '';
-      trace.push(`${e.op} ${path.relative(root, e.path)}${to}`);
-    }
+    if (e.kind === 'op' && e.mutating) trace.push(`${e.op} ${path.relative(root, e.path)}`);
     if (e.kind === 'step') trace.push(`step ${e.name}`);
   };
 }
@@ -48,8 +44,8 @@ describe('staging dir', () => {
     const { home } = await ensureHome(root, false);
     record(root);
     const staging = await createStaging(home, 'abc', timing);
-    // The lock is published complete: made under a private tomb name, then renamed into place.
-    const lockAt = trace.findIndex((t) => t.startsWith('rename .txnfs/.tomb-') && t.endsWith(' -> .txnfs/.txn-abc.lock'));
+    // The lock is held once its owner entry exists (and was alone when listed; lock.ts).
+    const lockAt = trace.findIndex((t) => /^mkdir \.txnfs\/\.txn-abc\.lock\/o\./.test(t));
     const dirAt = trace.indexOf('mkdir .txnfs/.txn-abc');
     expect(lockAt).toBeGreaterThanOrEqual(0);
     expect(dirAt).toBeGreaterThan(lockAt);

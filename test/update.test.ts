@@ -100,11 +100,12 @@ describe('update', () => {
     const dir = tmpdir();
     const file = path.join(dir, 'f');
     fs.writeFileSync(file, '{"n":1}');
-    const owner = path.join(dir, '.txnfs', updateLockName('f'), 'owner');
+    const lockDir = path.join(dir, '.txnfs', updateLockName('f'));
     faults.hook = (e) => {
       if (e.kind === 'step' && e.name === 'file:synced') {
-        const record = JSON.parse(fs.readFileSync(owner, 'utf8')) as Record<string, unknown>;
-        fs.writeFileSync(owner, JSON.stringify({ ...record, token: 'someone-else' }));
+        // Another process judged us dead and took over: our entry gone, its own in place.
+        for (const name of fs.readdirSync(lockDir)) fs.rmdirSync(path.join(lockDir, name));
+        fs.mkdirSync(path.join(lockDir, 'o.ElsewhereElsewhe.1.1.0.10000.someoneelse1'));
       }
     };
     await expect(update(file, increment)).rejects.toMatchObject({ code: codes.ECOMPROMISED });

@@ -15,7 +15,19 @@ import { openHome, type TrustedHome } from '../staging.js';
 import { genHomeOf } from './names.js';
 import { readPointer } from './pointer.js';
 
-/** How a transaction lays out its root. */
+/**
+ * How a transaction lays out its root. `'in-place'` (the default): commits rename each file into
+ * the directory, so a reader *during* a commit can see a mix. `'generations'`: the root is a
+ * symlink to an immutable generation, swapped in one step; readers pin one with
+ * {@link openSnapshot} (docs/snapshots.md).
+ *
+ * @example
+ * ```ts
+ * const tx = begin({ dir: 'site', layout: 'generations' }); // site -> .site.txnfs/gen-<n>
+ * tx.write('index.html', html);
+ * const { generation } = await tx.commit();
+ * ```
+ */
 export type Layout = 'in-place' | 'generations';
 
 /** Default number of generations kept (the current one and the previous one). */

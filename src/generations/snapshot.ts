@@ -25,7 +25,16 @@ import { readPointer } from './pointer.js';
 import { removePin, writePin } from './pins.js';
 import { realPointer } from './setup.js';
 
-/** A pinned generation: it is not deleted until `release()`, however many commits follow. */
+/**
+ * A pinned generation: it is not deleted until `release()`, however many commits follow.
+ *
+ * @example
+ * ```ts
+ * // Hand one consistent generation to a program that knows nothing of txnfs.
+ * await using snap = await openSnapshot('site');
+ * execFileSync('rsync', ['-a', `${snap.dir}/`, 'backup:/srv/site/']);
+ * ```
+ */
 export interface Snapshot extends AsyncDisposable {
   /** The pinned generation's number. */
   readonly generation: number;

@@ -118,14 +118,15 @@ export function inspectRoot(w: Workload, sb: Sandbox, options: { clean?: boolean
   return { outcome, problems };
 }
 
-const LOCK_NAME = /^(?:lock|\.txn-[A-Za-z0-9_-]+\.lock|\.tomb-[A-Za-z0-9_-]+)$/;
+const LOCK_NAME = /^(?:lock|\.txn-[A-Za-z0-9_-]+\.lock|\.upd-[A-Za-z0-9_-]+\.lock|\.tomb-[A-Za-z0-9_-]+)$/;
 
 /**
- * Lock directories (root lock, owner locks, tombs) in `<root>/.txnfs/` with no readable owner
- * record. A crash or an error between proper-lockfile's mkdir and the owner file leaves one, and
- * nothing can tell it from a lock another process is taking this instant except its age: the
- * library rightly waits `lockStale` ms before it takes such a lock over. Loops age these (and only
- * these) by `lockStale` and recover again, instead of sleeping.
+ * Lock directories (root lock, owner locks, update locks) in `<root>/.txnfs/` with no owner entry
+ * in them, and tombs of an older txnfs. A crash between an acquirer's mkdir of the directory and of
+ * its entry (or a releaser's two rmdirs) leaves an empty one, and nothing can tell it from a lock
+ * another process is taking this instant except its age: recovery rightly waits the grace
+ * (lock.ts, OWNERLESS_GRACE_MS) before it removes one. Loops age these (and only these) and recover
+ * again, instead of sleeping.
  */
 export function ownerlessLocks(root: string): string[] {
   return homeEntries(root).filter((name) => {
@@ -133,10 +134,9 @@ export function ownerlessLocks(root: string): string[] {
     const dir = path.join(root, '.txnfs', name);
     try {
       if (!fs.lstatSync(dir).isDirectory()) return false;
-      const owner = JSON.parse(fs.readFileSync(path.join(dir, 'owner'), 'utf8')) as { pid?: unknown };
-      return typeof owner.pid !== 'number';
+      return fs.readdirSync(dir).length === 0;
     } catch {
-      return true;
+      return false;
     }
   });
 }

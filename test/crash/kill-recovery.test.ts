@@ -32,7 +32,12 @@ async function midRollback(w: Workload): Promise<CrashState> {
   const warmup = fs.mkdtempSync(path.join(scratchOf(), 'warm-'));
   const probe = await runChild({ mode: 'commit', root: probeRoot(), opsFile, trace: true, warmup }, { dir: scratchOf() });
   const committed = probe.steps.find((s) => s.name === 'committed')?.opsBefore as number;
-  const failAt = committed + 3;
+  // Fail the operation right after the apply's first rename into the root: one change is then made
+  // and must be undone (a fixed offset from the commit point broke when the calls before the
+  // first rename changed).
+  const firstRename = probe.ops.find((op) => op.index >= committed && op.op === 'rename' && op.dest !== undefined && !op.dest.includes(`${path.sep}.txnfs${path.sep}`))?.index as number;
+  expect(firstRename).toBeGreaterThanOrEqual(committed);
+  const failAt = firstRename + 1;
   const traced = await runChild({ mode: 'commit', root: probeRoot(), opsFile, trace: true, warmup, fail: { op: failAt, code: 'EIO' } }, { dir: scratchOf() });
   expect(traced.errors.some((e) => e.startsWith('EAPPLY ')), `the fault at op ${failAt} must hit the apply: ${traced.errors.join('; ')}`).toBe(true);
   const marker = rollbackMarkerOp(traced) as number;

@@ -214,10 +214,14 @@ describe('regressions found by the power-loss model', () => {
     const image = point.image({ survivors: new Set(point.nonDurable()) }).snapshot;
     // The crash state, as seen 9 s after the power cut: root lock stale, owner lock fresh enough.
     const home = [...image.nodes.values()].find((n) => n.entries.has('lock') && [...n.entries.keys()].some((e) => e.endsWith('.lock'))) as NodeImage;
+    // The heartbeat is each owner entry's mtime (lock.ts).
     for (const [name, id] of home.entries) {
       const lockDir = image.nodes.get(id) as NodeImage;
-      if (name === 'lock') lockDir.mtimeMs = Date.now() - 60_000;
-      else if (name.endsWith('.lock')) lockDir.mtimeMs = Date.now() - 1_000;
+      for (const entry of lockDir.entries.values()) {
+        const owner = image.nodes.get(entry) as NodeImage;
+        if (name === 'lock') owner.mtimeMs = Date.now() - 60_000;
+        else if (name.endsWith('.lock')) owner.mtimeMs = Date.now() - 1_000;
+      }
     }
     const newer = content(2, 'a.json', 40);
     const final = await onModel(image, async (m) => {

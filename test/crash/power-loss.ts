@@ -36,6 +36,7 @@ import { begin, recover, type RecoverReport } from '../../src/index.js';
 import { useFsImpl } from '../../src/fs.js';
 import { errnoError, faults, type FaultEvent, type Mutation } from '../../src/faults.js';
 import { selfIdentity } from '../../src/identity.js';
+import { thisHostTag } from '../../src/lock.js';
 import { allVariants, copySnapshot, CrashPoint, crashPoints, fingerprint, stepIndex, type DataVariant, type Reorder, type Structure } from './crash-states.js';
 import { ModelFs, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
 import { content, judge, prng, type Op, type Workload } from './workloads.js';
@@ -291,8 +292,8 @@ async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () =
 }
 
 /**
- * The machine after the power came back: a copy of `image` in which every lock owner record that
- * names this host names the boot before. The crashed transaction ran in this very process; without
+ * The machine after the power came back: a copy of `image` in which every lock owner entry (and
+ * every owner record of an older txnfs) that names this host names the boot before. The crashed transaction ran in this very process; without
  * this its locks would name a live process (ours) and be judged by lock.ts's "abandoned by this
  * process" rule, a shortcut a real reboot does not offer: there the boot id differs, the kernel
  * cannot be asked, and only the lock's age tells (crash images are a day old).
@@ -300,6 +301,16 @@ async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () =
 export function rebooted(image: Snapshot): Snapshot {
   const copy = copySnapshot(image);
   const host = selfIdentity().host;
+  // Owner entries carry their host in their name (lock.ts): rename ours to another boot's.
+  const ours = `o.${thisHostTag()}.`;
+  for (const n of copy.nodes.values()) {
+    if (n.kind !== 'dir') continue;
+    for (const [name, id] of [...n.entries]) {
+      if (!name.startsWith(ours)) continue;
+      n.entries.delete(name);
+      n.entries.set(`o.PreviousBootXXXX.${name.slice(ours.length)}`, id);
+    }
+  }
   for (const n of copy.nodes.values()) {
     if (n.kind !== 'file' || n.data.length === 0 || n.data.length > 4096 || n.data[0] !== 0x7b) continue;
     try {

@@ -83,7 +83,7 @@ describe('src/lock.ts: withRootLock', () => {
     const home = path.join(root, '.txnfs');
     fs.mkdirSync(home);
     const work = new Error('the work failed');
-    const injector = new Injector({ at: (op) => op.op === 'rename' && rel(root, op.path) === '.txnfs/lock', code: 'EIO', persistent: false });
+    const injector = new Injector({ at: rootLockRelease(root), code: 'EIO', persistent: false });
     const outcome = await withInjector(injector, () =>
       withRootLock(path.join(home, 'lock'), timing, undefined, async () => {
         throw work;
@@ -110,7 +110,7 @@ describe('src/transaction.ts: the root lock release after the apply', () => {
   it('a failure to release the root lock after the apply resolved is a warning: the commit stands', async () => {
     const root = tmpdir();
     fs.writeFileSync(path.join(root, 'a.txt'), 'old');
-    const injector = new Injector({ at: (op) => op.op === 'rename' && rel(root, op.path) === '.txnfs/lock', code: 'EIO', persistent: false });
+    const injector = new Injector({ at: rootLockRelease(root), code: 'EIO', persistent: false });
     const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
     expect(injector.injected).toBeDefined();
     expect(fs.readFileSync(path.join(root, 'a.txt'), 'utf8')).toBe('new');
@@ -121,7 +121,7 @@ describe('src/transaction.ts: the root lock release after the apply', () => {
 
 describe('src/lock.ts: locks this process abandoned', () => {
   const releaseOf = (root: string, which: 'owner' | 'root') => (op: TracedOp): boolean =>
-    op.op === 'rename' && (which === 'root' ? rel(root, op.path) === '.txnfs/lock' : /^\.txnfs\/\.txn-[^/]+\.lock$/.test(rel(root, op.path)));
+    which === 'root' ? rootLockRelease(root)(op) : op.op === 'rmdir' && /^\.txnfs\/\.txn-[^/]+\.lock\/o\./.test(rel(root, op.path));
 
   it('an owner lock whose release failed is removed by the next recover() of this process at once', async () => {
     const root = tmpdir();
@@ -176,18 +176,7 @@ describe('src/lock.ts: locks this process abandoned', () => {
   });
 });
 
-describe('src/recover.ts: tombs and errors', () => {
-  it('removes at once a tomb whose removal failed in this process', async () => {
-    const root = tmpdir();
-    // The first call that removes anything of a tomb (its owner file, or the whole tree) fails.
-    const injector = new Injector({ at: (op) => ['removeTree', 'unlink', 'rmdir'].includes(op.op) && rel(root, op.path).startsWith('.txnfs/.tomb-'), code: 'EIO', persistent: false });
-    const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
-    expect(r.ok).toBe(true);
-    expect(homeEntries(root).filter((n) => n.startsWith('.tomb-'))).toHaveLength(1);
-    await recover(root);
-    expect(homeEntries(root)).toEqual([]);
-  });
-
+describe('src/recover.ts: tombs (left by an older txnfs) and errors', () => {
   it('removes at once a tomb left by a process that is gone', async () => {
     const root = tmpdir();
     const tomb = path.join(root, '.txnfs', '.tomb-deadbeef00');
@@ -210,7 +199,7 @@ describe('src/recover.ts: tombs and errors', () => {
 
   it('removes a root lock left behind by a failed release, though nothing else is pending', async () => {
     const root = tmpdir();
-    const injector = new Injector({ at: (op) => op.op === 'rename' && rel(root, op.path) === '.txnfs/lock', code: 'EIO', persistent: false });
+    const injector = new Injector({ at: rootLockRelease(root), code: 'EIO', persistent: false });
     await commitUnder(root, { 'a.txt': 'new' }, injector);
     expect(homeEntries(root)).toEqual(['lock']);
     await recover(root);
@@ -231,6 +220,11 @@ describe('src/recover.ts: tombs and errors', () => {
     expect(homeEntries(root)).toEqual(['lock']);
   });
 });
+
+/** Releasing the root lock: the rmdir of its owner entry (lock.ts). */
+function rootLockRelease(root: string): (op: TracedOp) => boolean {
+  return (op) => op.op === 'rmdir' && /^\.txnfs\/lock\/o\./.test(rel(root, op.path));
+}
 
 /** A pid that no process has: a child's, after it exited. */
 async function deadPid(): Promise<number> {
