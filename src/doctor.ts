@@ -123,7 +123,9 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
   add({ id: 'rename', relies: 'rename(2) over an existing file replaces it atomically (the commit and every apply)', holds: rename.ok, found: rename.detail, action: rename.ok ? 'none' : 'unusable', does: rename.ok ? 'nothing to do' : 'nothing can make commits atomic here: do not use txnfs on this filesystem' });
 
   const drename = await probeDirRename(scratch);
-  add({ id: 'dir-rename', relies: 'rename(2) of a non-empty directory keeps its entries (a lock is removed by renaming it to a tomb and reading its owner record)', holds: drename.ok, found: drename.detail, action: drename.ok ? 'none' : 'unusable', does: drename.ok ? 'nothing to do' : 'locks are never released: every later commit waits lockStale for them, and a lock may be judged dead while held. Do not use txnfs here' });
+  // The in-place layout renames files only (locks are owner entries made with mkdir: lock.ts);
+  // the generations layout renames a built generation directory into place.
+  add({ id: 'dir-rename', relies: "rename(2) of a non-empty directory keeps its entries (only layout 'generations' renames directories: a built generation into place)", holds: drename.ok, found: drename.detail, action: drename.ok ? 'none' : 'warning', does: drename.ok ? 'nothing to do' : "the default in-place layout is not affected; do not use layout 'generations' here" });
 
   const dsync = await probeDirSync(scratch);
   add({ id: 'dir-fsync', relies: 'fsync(2) of a directory makes a rename or create durable', holds: dsync.ok, found: dsync.detail, action: dsync.ok ? 'none' : 'warning', does: dsync.ok ? 'nothing to do' : "ignores the refusal (there is nothing stronger); a commit survives a crash of the process, but a power loss only as far as the filesystem's own ordering goes" });

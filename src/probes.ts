@@ -172,8 +172,8 @@ export function probeNormalisation(dir: string): Promise<boolean | { refused: st
 }
 
 /**
- * rename(2) of a non-empty directory keeps what is inside: txnfs removes a lock by renaming its
- * directory to a tomb and reading the owner record inside (lock.ts). fusefat loses the entries.
+ * rename(2) of a non-empty directory keeps what is inside: the generations layout renames a built
+ * generation directory into place. fusefat loses the entries.
  */
 export async function probeDirRename(dir: string): Promise<{ ok: boolean; detail: string }> {
   const from = path.join(dir, 'dir-from');

@@ -21,7 +21,6 @@ const m = await filesystemSuite('sshfs', {
   modes: true,
   caseInsensitive: false,
   warns: true,
-  writersSkip: "lock.ts renames a lock directory back over 'lock' when a take-over finds it alive, and SFTP refuses a rename onto an existing directory (EPERM): the commit fails before its commit point",
 });
 
 describe.skipIf(m === undefined)('sshfs: what doctor says, shown', () => {
