@@ -34,9 +34,8 @@ export interface Expected {
    */
   readonly coreSkip?: string;
   /**
-   * Why no transaction can commit here at all (fusefat: a lock made by renaming a directory loses
-   * its owner record, so every commit fails ECOMPROMISED before its commit point). The tests that
-   * need a commit to show something else (case folding, bind mounts) are skipped with this reason.
+   * Why no transaction can commit here at all (none today; fusefat needed it while locks were
+   * published by renaming a directory). The tests that need a commit are skipped with this reason.
    */
   readonly noCommit?: string;
   /** Why the four concurrent writers cannot run here (and the file shows it instead). */
