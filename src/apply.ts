@@ -60,6 +60,7 @@ import { syncDirs } from './durable.js';
 import { eachLimit } from './limit.js';
 import type { Journal, JournalEntry } from './journal.js';
 import { looseKey } from './casefold.js';
+import { sameAsCopy } from './ino-trust.js';
 import { backupDir, backupFile, filesDir, stagedFile } from './layout.js';
 
 export interface ApplyContext {
@@ -162,9 +163,10 @@ function isStaged(e: JournalEntry, info: fs.Info | undefined): boolean {
  * Whether the target of entry `i` is still what it was at the commit point: absent for a new
  * file; otherwise the original, with its backup in place (a link to the same inode, or a copy).
  */
-async function unchangedSinceCommit(staging: string, e: JournalEntry, i: number, target: fs.Info | undefined): Promise<boolean> {
+async function unchangedSinceCommit(staging: string, e: JournalEntry, i: number, target: fs.Info | undefined, abs: string): Promise<boolean> {
   if (!e.existed) return target === undefined;
-  if (!isOriginal(e, target)) return false;
+  // Another number, but a copy backup to compare with (where numbers do not name files): ino-trust.ts.
+  if (!isOriginal(e, target)) return e.backup === 'copy' && (await sameAsCopy(e, target, abs, backupFile(staging, i)));
   const backup = await ownFile(backupFile(staging, i), 'a backup');
   if (backup === undefined) return false;
   return e.backup === 'copy' || String(backup.ino) === e.ino;
@@ -270,7 +272,7 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
           // Applied, and files/<n> is a second name of it (a power loss kept the new entry of the
           // rename but not the removal of the old one): nothing to do.
           unchanged++;
-        } else if (!(await unchangedSinceCommit(staging, e, i, now))) {
+        } else if (!(await unchangedSinceCommit(staging, e, i, now, target))) {
           // In a live commit, a target that changed because another process's recovery applied
           // this very journal (this one stalled past lockStale) is not someone else's newer
           // write: files/<n> is gone then, and the commit must fail as taken over, not resolve.
@@ -292,7 +294,7 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
       const info = await lstatOrUndefined(target);
       if (info === undefined) {
         unchanged++; // removed already (by this entry before a crash, or by someone else)
-      } else if (!(await unchangedSinceCommit(staging, e, i, info))) {
+      } else if (!(await unchangedSinceCommit(staging, e, i, info, target))) {
         superseded.push(e.target);
       } else {
         try {

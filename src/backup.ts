@@ -26,6 +26,8 @@ import { codes, errnoOf, TxnError } from './errors.js';
 import { writeAll } from './durable.js';
 import { mutated } from './faults.js';
 import type { Original } from './entries.js';
+import { setMode, setOwner } from './no-modes.js';
+import { linksMayHold, trustLink } from './ino-trust.js';
 
 /** link(2) errors that mean "no hard link to this file here": copy instead. */
 const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
@@ -35,20 +37,31 @@ const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
  * 'copy'. Rejects with EPRECONDITION when the original changed while it was being copied, and with
  * EFS (saying why) when neither a link nor a copy can be made.
  */
-export async function backupOriginal(original: string, backup: string, was: Original, durable: boolean): Promise<'link' | 'copy'> {
+export async function backupOriginal(original: string, backup: string, was: Original, durable: boolean, root: string): Promise<'link' | 'copy'> {
   let linkError: unknown;
-  try {
-    await fs.link(original, backup);
-    return 'link';
-  } catch (err) {
-    if (!NO_LINK.has(errnoOf(err) ?? '')) throw err;
-    linkError = err;
+  // Where inode numbers do not name files (sshfs), a link cannot be told from its original: the
+  // first link under a root shows it, and that root gets copies (ino-trust.ts).
+  if (linksMayHold(root)) {
+    let linked = false;
+    try {
+      await fs.link(original, backup);
+      linked = true;
+    } catch (err) {
+      if (!NO_LINK.has(errnoOf(err) ?? '')) throw err;
+      linkError = err;
+    }
+    if (linked) {
+      if (await trustLink(root, original, backup, was.ino)) return 'link';
+      await fs.unlink(backup);
+    }
   }
   try {
-    await copyOriginal(original, backup, was, durable);
+    await copyOriginal(original, backup, was, durable, root);
   } catch (err) {
     if (err instanceof TxnError) throw err;
-    const why = errnoOf(linkError) === 'EPERM'
+    const why = linkError === undefined
+      ? 'hard links cannot be trusted on this filesystem (inode numbers do not name files: txnfs doctor)'
+      : errnoOf(linkError) === 'EPERM'
       ? 'hard links to it are refused (fs.protected_hardlinks = 1 refuses a link to a file of another user that you cannot write; a FAT or similar filesystem has none)'
       : `this filesystem has no hard links here (${errnoOf(linkError)})`;
     throw new TxnError(
@@ -60,7 +73,7 @@ export async function backupOriginal(original: string, backup: string, was: Orig
   return 'copy';
 }
 
-async function copyOriginal(original: string, backup: string, was: Original, durable: boolean): Promise<void> {
+async function copyOriginal(original: string, backup: string, was: Original, durable: boolean, root: string): Promise<void> {
   const data = await fs.readFile(original);
   const info = await fs.lstat(original);
   // Read after the plan: a writer may have changed it in between. A copy of another version would
@@ -72,11 +85,12 @@ async function copyOriginal(original: string, backup: string, was: Original, dur
   try {
     await writeAll(handle, data);
     // create() applied the umask; the restored file must have exactly the original's bits.
-    await handle.chmod(info.mode);
+    // (Skipped where the filesystem has no modes or owners, FAT: no-modes.ts.)
+    await setMode(root, () => handle.chmod(info.mode));
     try {
-      await handle.chown(info.uid, info.gid);
+      await setOwner(root, () => handle.chown(info.uid, info.gid));
       // chown clears setuid/setgid: set the bits again after it.
-      if ((info.mode & 0o6000) !== 0) await handle.chmod(info.mode);
+      if ((info.mode & 0o6000) !== 0) await setMode(root, () => handle.chmod(info.mode));
     } catch (err) {
       // Only root (or the owner, to its own groups) may give a file away. A non-owner's copy keeps
       // the bytes and mode; a rollback then restores a file this user owns (docs/protocol.md).

@@ -26,8 +26,9 @@ import { openRoot } from './root.js';
 import { ensureHome } from './staging.js';
 import { mountPointsInside } from './mounts.js';
 import { mountFactsOf, type FsLocality } from './fstype.js';
-import { probeCaseFolding, probeChmod, probeDirRename, probeDirSync, probeInodes, probeExclusive, probeHardLink, probeMtimeGranularity, probeNormalisation, probeRenameOver, protectedHardlinks } from './probes.js';
+import { probeCaseFolding, probeChmod, probeDirRename, probeDirSync, probeExclusive, probeHardLink, probeMtimeGranularity, probeNormalisation, probeRenameOver, protectedHardlinks } from './probes.js';
 import { formatBytes } from './bytes.js';
+import { probeInodeNumbers } from './ino-trust.js';
 
 /** What txnfs does about a check. */
 export type DoctorAction = 'none' | 'fallback' | 'refusal' | 'warning' | 'unusable';
@@ -122,7 +123,9 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
   add({ id: 'rename', relies: 'rename(2) over an existing file replaces it atomically (the commit and every apply)', holds: rename.ok, found: rename.detail, action: rename.ok ? 'none' : 'unusable', does: rename.ok ? 'nothing to do' : 'nothing can make commits atomic here: do not use txnfs on this filesystem' });
 
   const drename = await probeDirRename(scratch);
-  add({ id: 'dir-rename', relies: 'rename(2) of a non-empty directory keeps its entries (a lock is removed by renaming it to a tomb and reading its owner record)', holds: drename.ok, found: drename.detail, action: drename.ok ? 'none' : 'unusable', does: drename.ok ? 'nothing to do' : 'locks are never released: every later commit waits lockStale for them, and a lock may be judged dead while held. Do not use txnfs here' });
+  // The in-place layout renames files only (locks are owner entries made with mkdir: lock.ts);
+  // the generations layout renames a built generation directory into place.
+  add({ id: 'dir-rename', relies: "rename(2) of a non-empty directory keeps its entries (only layout 'generations' renames directories: a built generation into place)", holds: drename.ok, found: drename.detail, action: drename.ok ? 'none' : 'warning', does: drename.ok ? 'nothing to do' : "the default in-place layout is not affected; do not use layout 'generations' here" });
 
   const dsync = await probeDirSync(scratch);
   add({ id: 'dir-fsync', relies: 'fsync(2) of a directory makes a rename or create durable', holds: dsync.ok, found: dsync.detail, action: dsync.ok ? 'none' : 'warning', does: dsync.ok ? 'nothing to do' : "ignores the refusal (there is nothing stronger); a commit survives a crash of the process, but a power loss only as far as the filesystem's own ordering goes" });
@@ -141,11 +144,14 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
     does: phOn && !ph.bypassed ? 'a target owned by another user that this user cannot write gets a copy backup' : 'nothing to do',
   });
 
-  const ino = await probeInodes(scratch);
-  add({ id: 'inodes', relies: 'an inode number names one file: kept by rename, shared by a hard link (what a roll-forward checks before it replaces a target)', holds: ino.ok, found: ino.detail, action: ino.ok ? 'none' : 'unusable', does: ino.ok ? 'nothing to do' : "a commit's targets look changed by another writer: the commit resolves with its changes dropped as superseded, and a recovery may apply part of a transaction. Do not use txnfs here" });
+  const ino = await probeInodeNumbers(scratch);
+  add({ id: 'inodes', relies: 'an inode number names one file: kept by rename, shared by a hard link (what a roll-forward checks before it replaces a target)', holds: ino.ok, found: ino.detail, action: ino.ok ? 'none' : 'fallback', does: ino.ok ? 'nothing to do' : 'backups are copies, and a roll-forward recognises an original whose number changed by its size, its mtime and its bytes (compared with the copy)' });
 
   const chmod = await probeChmod(scratch);
-  add({ id: 'modes', relies: "chmod(2): a staged file gets the target's permission bits", holds: chmod.ok, found: chmod.detail, action: chmod.ok ? 'none' : 'refusal', does: chmod.ok ? 'nothing to do' : 'a commit that replaces or removes an existing file, or sets a mode, fails before its commit point (ESTAGE or EFS) and changes nothing; only new files without a mode can be written here' });
+  // ENOSYS and friends: no permission bits at all (no-modes.ts skips chmod). Accepted but not
+  // kept, or EPERM: txnfs would fail setting a mode, before its commit point.
+  const noModes = !chmod.ok && /ENOSYS|ENOTSUP|EOPNOTSUPP/.test(chmod.detail);
+  add({ id: 'modes', relies: "chmod(2): a staged file gets the target's permission bits", holds: chmod.ok, found: chmod.detail, action: chmod.ok ? 'none' : noModes ? 'fallback' : 'refusal', does: chmod.ok ? 'nothing to do' : noModes ? 'this filesystem has no permission bits: txnfs sets none (a mode option is ignored; files show what the mount shows)' : 'a commit that replaces or removes an existing file, or sets a mode, fails before its commit point (ESTAGE or EFS) and changes nothing; only new files without a mode can be written here' });
 
   const excl = await probeExclusive(scratch);
   const exclOk = excl.create && excl.mkdir;

@@ -79,29 +79,6 @@ export async function probeHardLink(dir: string): Promise<{ ok: boolean; detail:
   return { ok: true, detail: n === 2 ? 'supported' : `supported (the file reports ${n} link${n === 1 ? '' : 's'})` };
 }
 
-/**
- * Inode numbers name files: a hard link reports the inode number of its original, and a rename
- * keeps it. The roll-forward trusts exactly this (apply.ts). FUSE filesystems that do not pass
- * the server's numbers through (sshfs: SFTP has none) number each path they look up instead.
- */
-export async function probeInodes(dir: string): Promise<{ ok: boolean; detail: string }> {
-  const file = path.join(dir, 'ino-src');
-  await writeNew(file, 'x');
-  const before = await fs.lstat(file);
-  const moved = path.join(dir, 'ino-moved');
-  await fs.rename(file, moved);
-  const after = await fs.lstat(moved);
-  if (after.ino !== before.ino) return { ok: false, detail: `a rename changed the inode number (${before.ino} to ${after.ino})` };
-  try {
-    await fs.link(moved, path.join(dir, 'ino-link'));
-  } catch {
-    return { ok: true, detail: 'kept by rename (no hard links to compare)' };
-  }
-  const linked = await fs.lstat(path.join(dir, 'ino-link'));
-  if (linked.ino !== after.ino) return { ok: false, detail: `a hard link reports another inode number than its original (${linked.ino}, ${after.ino})` };
-  return { ok: true, detail: 'kept by rename, shared by hard links' };
-}
-
 /** chmod(2): accepted, or refused with the errno (fusefat: ENOSYS, FAT has no permission bits). */
 export async function probeChmod(dir: string): Promise<{ ok: boolean; detail: string }> {
   const file = path.join(dir, 'mode');
@@ -195,8 +172,8 @@ export function probeNormalisation(dir: string): Promise<boolean | { refused: st
 }
 
 /**
- * rename(2) of a non-empty directory keeps what is inside: txnfs removes a lock by renaming its
- * directory to a tomb and reading the owner record inside (lock.ts). fusefat loses the entries.
+ * rename(2) of a non-empty directory keeps what is inside: the generations layout renames a built
+ * generation directory into place. fusefat loses the entries.
  */
 export async function probeDirRename(dir: string): Promise<{ ok: boolean; detail: string }> {
   const from = path.join(dir, 'dir-from');

@@ -52,6 +52,7 @@ import { existingAncestor, makeDirs, makeHome, type Target } from './target.js';
 import { tempName } from './tempname.js';
 import { keepFresh } from './heartbeat.js';
 import { unlinkIfPresent } from './if-present.js';
+import { setMode } from './no-modes.js';
 import type { Owner, ResolvedFileOptions } from './file-options.js';
 
 /** What a single-file write did. */
@@ -247,7 +248,8 @@ export class TempFile {
       }
       // Exact bits: the umask narrowed them at create, and a chown cleared any set-id bits.
       const mode = o.mode ?? existing?.mode;
-      if (mode !== undefined) await handle.chmod(mode);
+      // Skipped where the filesystem has no modes (FAT): no-modes.ts.
+      if (mode !== undefined) await setMode(path.dirname(this.#target), () => handle.chmod(mode));
     } catch (err) {
       throw fail(codes.EFS, `Setting the owner or mode of the new content of '${this.#target}' failed`, this.#target, err);
     }

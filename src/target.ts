@@ -30,6 +30,7 @@ import { syncDir } from './durable.js';
 import { HOME_NAME } from './layout.js';
 import { hasLoneSurrogate, isReserved, NAME_MAX, PATH_MAX } from './paths.js';
 import { ensureHome } from './staging.js';
+import { setMode } from './no-modes.js';
 
 /** The file a write replaces. */
 export interface Target {
@@ -202,7 +203,7 @@ export async function makeHome(dir: string, durable: boolean): Promise<void> {
   }
   const info = await fs.stat(dir);
   // mkdir applied our umask; a setgid directory already passed on its group (and the bit).
-  await fs.chmod(home, info.mode);
+  await setMode(dir, () => fs.chmod(home, info.mode)); // none to copy on FAT: no-modes.ts
   if (info.gid !== (process.getgid?.() ?? info.gid)) await fs.chown(home, -1, info.gid).catch(() => undefined);
   if (durable) await syncDir(dir);
 }

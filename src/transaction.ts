@@ -49,6 +49,7 @@ import { eachLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
 import { booleanOption, checkOptionsObject, commonKeys, modeOption, resolveCommon, resolveDir, resolveWarnUnsafeFs, type ResolvedCommon } from './options.js';
 import { warnUnsafeFsOnce } from './unsafe-fs.js';
+import { setMode } from './no-modes.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
 import { PendingWrite, type OutcomeSource } from './outcome.js';
 import { StagedFacts } from './staged.js';
@@ -362,7 +363,7 @@ export class Transaction implements AsyncDisposable {
     let bytes = 0;
     let info: fs.Info;
     try {
-      if (mode !== undefined) await handle.chmod(mode);
+      if (mode !== undefined) await setMode(setup.root, () => handle.chmod(mode));
       if (source instanceof Uint8Array) {
         await writeAll(handle, source);
         bytes = source.length;
@@ -512,7 +513,7 @@ export class Transaction implements AsyncDisposable {
     if (info.kind !== 'file' || info.nlink !== 1) {
       throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link). Make sure nothing else writes it, then retry.`, { path: file, txnId: this.id });
     }
-    if (mode !== undefined) await fs.chmod(staged, mode);
+    if (mode !== undefined) await setMode(setup.root, () => fs.chmod(staged, mode));
     // The journal will promise these bytes, and the program that wrote them may never have
     // fsynced them.
     if (this.#o.durable && !mutated('skip-fsync-staged')) await fs.syncFile(staged);
@@ -602,8 +603,9 @@ export class Transaction implements AsyncDisposable {
       if (handle !== undefined) return handle;
       const setup = await this.#setupOnce();
       this.#stillStaging();
-      handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
-      if (mode !== undefined) await handle.chmod(mode);
+      const h = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
+      handle = h;
+      if (mode !== undefined) await setMode(setup.root, () => h.chmod(mode));
       return handle;
     };
     const written = (callback: (err?: Error | null) => void) => (err?: unknown): void => {

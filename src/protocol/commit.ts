@@ -12,6 +12,7 @@ import { syncDir, syncDirs } from '../durable.js';
 import { writeJournalTmp, type Journal } from '../journal.js';
 import type { Original, PackedEntries } from '../entries.js';
 import { backupOriginal } from '../backup.js';
+import { setMode, setOwner } from '../no-modes.js';
 import { backupDir, backupFile, filesDir, stagedFile } from '../layout.js';
 import { eachLimit, settleAll } from '../limit.js';
 import type { HeldLock } from '../lock.js';
@@ -76,8 +77,9 @@ export async function prepare(c: CommitContext, plan: Planned): Promise<void> {
   await eachLimit(plan.fixups, c.concurrency, async (f) => {
     const p = stagedFile(dir, f.staged);
     // chown first: it clears setuid/setgid, so the exact mode is set after it (as replace.ts does).
-    if (f.owner !== undefined) await fs.chown(p, f.owner.uid, f.owner.gid);
-    if (f.mode !== undefined) await fs.chmod(p, f.mode);
+    const { owner, mode } = f;
+    if (owner !== undefined) await setOwner(setup.root, () => fs.chown(p, owner.uid, owner.gid));
+    if (mode !== undefined) await setMode(setup.root, () => fs.chmod(p, mode));
     // The new mode or owner is inode metadata the journal relies on: a 0600 secret must not come
     // back 0644 after a power loss.
     if (durable) await fs.syncFile(p);
@@ -89,7 +91,7 @@ export async function prepare(c: CommitContext, plan: Planned): Promise<void> {
     // A hard link, or a copy where links are refused (protected hard links, FAT): backup.ts.
     await eachLimit(withBackup, c.concurrency, async (i) => {
       const original = entries.original(i) as Original;
-      const kind = await backupOriginal(`${setup.root}/${entries.target(i)}`, backupFile(dir, i), original, durable);
+      const kind = await backupOriginal(`${setup.root}/${entries.target(i)}`, backupFile(dir, i), original, durable, setup.root);
       if (kind === 'copy' && !mutated('copy-backup-as-link')) entries.markCopy(i);
     });
   }
