@@ -11,6 +11,7 @@
 // - a writer whose oldest upload is half the store's grace old refuses to commit, so recover()
 //   (which deletes unlogged data only past the full grace) never removes data a commit names.
 import { randomUUID } from 'node:crypto';
+import { posix } from 'node:path';
 import { badArgument, codes, isTxnError, TxnError } from '../errors.js';
 import { toSource, type WriteData } from '../data.js';
 import { jsonText } from '../file-options.js';
@@ -374,6 +375,9 @@ export class S3Transaction implements AsyncDisposable {
   #path(path: string): string {
     if (typeof path === 'string' && path.startsWith('/')) {
       throw new TxnError(codes.EBADPATH, `txnfs/s3: the path '${path}' is absolute; paths in a store are relative to its prefix (drop the leading '/').`, { path, txnId: this.id });
+    }
+    if (typeof path === 'string' && /^\.\.(\/|$)/.test(posix.normalize(path))) {
+      throw new TxnError(codes.EBADPATH, `txnfs/s3: the path '${path}' leaves the store's prefix through '..'; pass a path inside it.`, { path, txnId: this.id });
     }
     return checkTarget('/', path).rel;
   }
