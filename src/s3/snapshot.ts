@@ -20,11 +20,11 @@ export async function openSnapshot(options: { store: S3Store }): Promise<S3Snaps
   const { generation, tree } = await store.current();
   const keyOf = (path: string): string => {
     const ref = tree.get(path);
-    if (ref === undefined) throw new TxnError(codes.ETARGET, `txnfs/s3: '${path}' is not in generation ${generation} of ${store.where}.`, { path });
+    if (ref === undefined) throw new TxnError(codes.ETARGET, `txnfs/s3: '${path}' is not in generation ${generation} of ${store.where}. Pass a path from list().`, { path });
     return ref.key;
   };
   const missing = (path: string, key: string): TxnError =>
-    new TxnError(codes.ECORRUPT, `txnfs/s3: '${path}' of generation ${generation} names the key ${key}, which is missing from ${store.where}; something outside txnfs deleted it.`, { path });
+    new TxnError(codes.ECORRUPT, `txnfs/s3: '${path}' of generation ${generation} names the key ${key}, which is missing from ${store.where}; something outside txnfs deleted it. Restore the key from a backup, or write the file again.`, { path });
   return {
     generation,
     list: () => [...tree.keys()].sort(),

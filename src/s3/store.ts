@@ -60,7 +60,7 @@ export function s3Store(options: S3StoreOptions): S3Store {
     for (let g = cachedGen + 1; g <= generation; g++) {
       const entry = await readEntry(seam, g);
       if (entry === undefined) {
-        throw new TxnError(codes.ECORRUPT, `txnfs/s3: log entry ${g} of ${where} is missing below the head ${generation}; a log entry is never deleted, so something outside txnfs removed it. Nothing was changed.`, { path: where });
+        throw new TxnError(codes.ECORRUPT, `txnfs/s3: log entry ${g} of ${where} is missing below the head ${generation}; a log entry is never deleted, so something outside txnfs removed it. Nothing was changed. Check what deletes keys under log/, and restore the entry from a backup before writing to this store again.`, { path: where });
       }
       const next = new Map(cached);
       apply(next, entry);

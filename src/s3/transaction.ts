@@ -12,6 +12,7 @@
 //   (which deletes unlogged data only past the full grace) never removes data a commit names.
 import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
+import { PassThrough, type Writable } from 'node:stream';
 import { badArgument, codes, isTxnError, TxnError } from '../errors.js';
 import { toSource, type WriteData } from '../data.js';
 import { jsonText } from '../file-options.js';
@@ -111,6 +112,8 @@ export class S3Transaction implements AsyncDisposable {
   readonly #uploads = new Map<number, Promise<Staged>>();
   /** The same jobs as the caller sees them: rejecting with ESTAGE (or EABORTED) naming the path. */
   readonly #outcomes: Promise<void>[] = [];
+  /** Streams from createWriteStream(), and whether something still writes into each. */
+  readonly #streams: { stream: PassThrough; rel: string; done: Promise<void>; busy: () => boolean }[] = [];
   /** path -> staging number, or null for a removal; the last operation on a path wins. */
   readonly #ops = new Map<string, number | null>();
   readonly #conditions: Condition[] = [];
@@ -170,6 +173,24 @@ export class S3Transaction implements AsyncDisposable {
     return done;
   }
 
+  /**
+   * A Writable whose bytes become the new content of `path` at commit, uploaded as they come (in
+   * parts, in bounded memory). commit() waits for it while something still writes into it (a pipe,
+   * buffered writes, a pipeline() waiting for it to finish); one left open with none of these
+   * would never end, so it is destroyed and fails the commit with ESTAGE.
+   */
+  createWriteStream(path: string, options?: S3WriteOptions): Writable {
+    this.#assertOpen('createWriteStream');
+    const stream = new PassThrough();
+    let pipes = 0;
+    stream.on('pipe', () => pipes++);
+    stream.on('unpipe', () => pipes--);
+    const ownFinish = stream.listenerCount('finish');
+    const done = this.write(path, stream, options);
+    this.#streams.push({ stream, rel: this.#path(path), done, busy: () => pipes > 0 || stream.writableLength > 0 || stream.listenerCount('finish') > ownFinish + 1 });
+    return stream;
+  }
+
   /** Stage `value` as JSON (with a trailing newline). */
   writeJson(path: string, value: unknown, options?: S3WriteJsonOptions): Promise<void> {
     this.#assertOpen('writeJson');
@@ -204,7 +225,7 @@ export class S3Transaction implements AsyncDisposable {
     if (ref === undefined) return { data: undefined, version: contentVersion(undefined) };
     const data = await this.#request(`Reading '${rel}'`, rel, () => this.#store.seam.get(ref.key, this.#signal));
     if (data === undefined) {
-      throw new TxnError(codes.ECORRUPT, `txnfs/s3: '${rel}' of generation ${this.#base} names the key ${ref.key}, which is missing from ${this.#store.where}; something outside txnfs deleted it.`, { path: rel, txnId: this.id });
+      throw new TxnError(codes.ECORRUPT, `txnfs/s3: '${rel}' of generation ${this.#base} names the key ${ref.key}, which is missing from ${this.#store.where}; something outside txnfs deleted it. Restore the key from a backup, or write the file again.`, { path: rel, txnId: this.id });
     }
     return { data, version: versionOf(ref) };
   }
@@ -325,7 +346,7 @@ export class S3Transaction implements AsyncDisposable {
     if (this.#aborting !== undefined) return this.#aborting;
     if (this.#state === 'aborted' || this.#state === 'failed') return;
     if (this.#state !== 'open') {
-      throw new TxnError(codes.ESTATE, `txnfs/s3: cannot abort transaction ${this.id}: it is ${this.#state}; only an open transaction can be aborted.`, { path: this.#store.where, txnId: this.id });
+      throw new TxnError(codes.ESTATE, `txnfs/s3: cannot abort transaction ${this.id}: it is ${this.#state}; only an open transaction can be aborted. Use the outcome of commit() instead.`, { path: this.#store.where, txnId: this.id });
     }
     this.#state = 'aborting';
     this.#aborting = (async () => {
@@ -333,7 +354,7 @@ export class S3Transaction implements AsyncDisposable {
         await this.#settle();
         await this.#removeStaged(new Set());
       } catch (err) {
-        throw new TxnError(codes.EFS, `txnfs/s3: aborting ${this.id} could not delete its staged data (${(err as Error).message}); nothing was committed. recover() removes it after the grace.`, { cause: err, path: this.#store.where, txnId: this.id });
+        throw new TxnError(codes.EFS, `txnfs/s3: aborting ${this.id} could not delete its staged data (${(err as Error).message}); nothing was committed. Run recover() after the grace to remove it.`, { cause: err, path: this.#store.where, txnId: this.id });
       } finally {
         this.#state = 'aborted';
         this.#detach();
@@ -349,9 +370,38 @@ export class S3Transaction implements AsyncDisposable {
 
   /** Wait for every upload; the first failure as ESTAGE. */
   async #settle(): Promise<void> {
+    for (const t of this.#streams) await this.#awaitStream(t);
     const results = await Promise.allSettled(this.#outcomes);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
+  }
+
+  /**
+   * Wait until a stream has ended, as long as something still writes into it. Idleness is judged
+   * a turn of the event loop later (setImmediate): a source that ends unpipes first and calls end()
+   * right after.
+   */
+  async #awaitStream(t: { stream: PassThrough; rel: string; busy: () => boolean }): Promise<void> {
+    const s = t.stream;
+    const over = (): boolean => s.writableEnded || s.destroyed;
+    while (!over()) {
+      if (!t.busy()) {
+        await new Promise((r) => setImmediate(r));
+        if (over() || t.busy()) continue;
+        s.destroy(new TxnError(codes.ESTAGE, `txnfs/s3: the stream for '${t.rel}' was never ended: it is open, nothing is piped into it and no write is buffered. Call end() (or finish the pipeline) before commit().`, { path: t.rel, txnId: this.id }));
+        return;
+      }
+      // Something writes: look again when it may have stopped.
+      await new Promise<void>((resolve) => {
+        const again = (): void => {
+          clearTimeout(timer);
+          for (const e of ['finish', 'unpipe', 'drain', 'close', 'error']) s.off(e, again);
+          resolve();
+        };
+        const timer = setTimeout(again, 20);
+        for (const e of ['finish', 'unpipe', 'drain', 'close', 'error']) s.on(e, again);
+      });
+    }
   }
 
   /** Delete this transaction's staged keys that `keep` does not name. */
@@ -374,7 +424,7 @@ export class S3Transaction implements AsyncDisposable {
   /** Paths are keys relative to the store: the local rules (no '..', no '.txnfs', no NUL), and no leading '/'. */
   #path(path: string): string {
     if (typeof path === 'string' && path.startsWith('/')) {
-      throw new TxnError(codes.EBADPATH, `txnfs/s3: the path '${path}' is absolute; paths in a store are relative to its prefix (drop the leading '/').`, { path, txnId: this.id });
+      throw new TxnError(codes.EBADPATH, `txnfs/s3: the path '${path}' is absolute; paths in a store are relative to its prefix. Pass it without the leading '/'.`, { path, txnId: this.id });
     }
     if (typeof path === 'string' && /^\.\.(\/|$)/.test(posix.normalize(path))) {
       throw new TxnError(codes.EBADPATH, `txnfs/s3: the path '${path}' leaves the store's prefix through '..'; pass a path inside it.`, { path, txnId: this.id });
@@ -401,7 +451,7 @@ export class S3Transaction implements AsyncDisposable {
     // A TypeError is a caller's mistake (a bad chunk type), reported as it is.
     if (isTxnError(err) || err instanceof TypeError) return err as Error;
     if (this.#signal?.aborted === true) {
-      return new TxnError(codes.EABORTED, `txnfs/s3: transaction ${this.id} was aborted through its AbortSignal; nothing is visible.`, { cause: err, path: this.#store.where, txnId: this.id });
+      return new TxnError(codes.EABORTED, `txnfs/s3: transaction ${this.id} was aborted through its AbortSignal; nothing is visible. Start a new transaction to try again.`, { cause: err, path: this.#store.where, txnId: this.id });
     }
     return new TxnError(codes.EFS, `txnfs/s3: ${what} (${(err as Error)?.message ?? String(err)}) before the commit point; nothing is visible. Fix the cause (see err.cause) and retry.`, { cause: err, path, txnId: this.id });
   }

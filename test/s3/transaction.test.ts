@@ -3,6 +3,7 @@
 // its three spellings, typed errors, the grace, and recover(). One gateway for the whole file.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { begin, openSnapshot, recover, s3Store, transaction, type S3Store } from '../../src/s3/index.js';
 import { s3Faults, type S3RequestEvent } from '../../src/s3/faults.js';
@@ -114,6 +115,33 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 Transaction API on Ceph RGW${mi
     for await (const c of snap.createReadStream('big.bin')) back.update(c as Buffer);
     expect(back.digest('hex')).toBe(hash.digest('hex'));
   }, 60_000);
+
+  it('createWriteStream: piped, written and ended streams are committed; one never ended fails the commit with ESTAGE', async () => {
+    const store = fresh();
+    const tx = begin({ store });
+    const piped = tx.createWriteStream('piped.txt');
+    const direct = tx.createWriteStream('direct.txt');
+    const flowing = pipeline(
+      (async function* () {
+        for (let i = 0; i < 5; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          yield `line ${i}\n`;
+        }
+      })(),
+      piped,
+    );
+    direct.write('a');
+    direct.end('b');
+    const r = await tx.commit(); // waits for the pipeline, which writes between awaits
+    await flowing;
+    expect(r).toMatchObject({ generation: 1, written: 2 });
+    expect(await contents(store)).toEqual({ 'piped.txt': 'line 0\nline 1\nline 2\nline 3\nline 4\n', 'direct.txt': 'ab' });
+    const t2 = begin({ store });
+    t2.createWriteStream('open.txt').write('never ended');
+    await expect(t2.commit()).rejects.toMatchObject({ code: 'ESTAGE', path: 'open.txt' });
+    expect(await contents(store)).toEqual({ 'piped.txt': 'line 0\nline 1\nline 2\nline 3\nline 4\n', 'direct.txt': 'ab' });
+    expect(await staged(store, t2.id)).toEqual([]);
+  });
 
   it('read/version give content versions; ifUnchanged, exclusive and expect are checked at the commit point (same bytes count as unchanged)', async () => {
     const store = fresh();
