@@ -9,8 +9,16 @@ export function logKey(generation: number): string {
   return `log/${String(generation).padStart(20, '0')}.json`;
 }
 
+export const dataDir = 'data/';
+
 export function dataKey(txnId: string, n: number): string {
-  return `data/${txnId}/${n}`;
+  return `${dataDir}${txnId}/${n}`;
+}
+
+/** The transaction that staged `key` (a key under data/), or undefined for a foreign key. */
+export function txnOfDataKey(key: string): string | undefined {
+  const m = /^data\/([^/]+)\/[0-9]+$/.exec(key);
+  return m === null ? undefined : m[1];
 }
 
 export const headHintKey = '_head';

@@ -2,20 +2,30 @@
 // create is the commit point: of all writers racing for N exactly one gets 200, and an entry once
 // there is never replaced, so an acknowledged commit cannot be lost or overwritten.
 import { headHintKey, logKey } from './keys.js';
+import { s3Mutated } from './faults.js';
 import type { S3Seam } from './seam.js';
 
 /** A file in the tree: where its bytes are and the generation that last wrote it. */
 export interface FileRef {
   key: string;
   size: number;
+  /** SHA-256 of the bytes, lowercase hex: a content version without reading the data. */
+  sha256: string;
   generation: number;
+}
+
+/** A write in a log entry: the staged key that holds the new bytes, their size and digest. */
+export interface Staged {
+  key: string;
+  size: number;
+  sha256: string;
 }
 
 /** The changes of one commit: a path to its new bytes, or null for a removal. */
 export interface LogEntry {
   generation: number;
   txnId: string;
-  changes: Record<string, { key: string; size: number } | null>;
+  changes: Record<string, Staged | null>;
 }
 
 export async function readEntry(seam: S3Seam, generation: number): Promise<LogEntry | undefined> {
@@ -25,7 +35,7 @@ export async function readEntry(seam: S3Seam, generation: number): Promise<LogEn
 
 /** Creates entry N; false when another writer holds N already. */
 export async function putEntry(seam: S3Seam, entry: LogEntry): Promise<boolean> {
-  const r = await seam.put(logKey(entry.generation), JSON.stringify(entry), true);
+  const r = await seam.put(logKey(entry.generation), JSON.stringify(entry), { ifNoneMatch: !s3Mutated('s3-log-unconditional') });
   return r.ok;
 }
 
@@ -60,6 +70,6 @@ export async function loadTree(seam: S3Seam, generation: number): Promise<Map<st
 export function apply(tree: Map<string, FileRef>, entry: LogEntry): void {
   for (const [p, c] of Object.entries(entry.changes)) {
     if (c === null) tree.delete(p);
-    else tree.set(p, { key: c.key, size: c.size, generation: entry.generation });
+    else tree.set(p, { key: c.key, size: c.size, sha256: c.sha256, generation: entry.generation });
   }
 }

@@ -1,108 +1,488 @@
-// A transaction on an S3 store. Data goes to immutable staging keys (data/<txnId>/<n>) at write
-// time; commit() then creates log entry head+1 with If-None-Match: * (the commit point). On 412
-// the head moved: if no path this transaction read changed since, rebase onto the new head and try
-// again (the staged keys stay valid: they are never overwritten); otherwise EPRECONDITION.
+// A transaction on an S3 store, with the Transaction API of a local root. Data goes to immutable
+// staging keys (data/<txnId>/<n>) as soon as it is written, a few uploads at a time; commit()
+// waits for every upload, then creates log entry head+1 with If-None-Match: * (the commit point).
+// On 412/409 the head moved: if every path this transaction read, and every condition it declared,
+// still holds at the new head, it rebases and tries the next generation (the staged keys stay
+// valid: nothing overwrites them); otherwise EPRECONDITION, and nothing of it is visible.
+//
+// Ordering constraints, each of which the fault tests break on purpose (src/s3/faults.ts):
+// - every upload finishes before the log PUT, so an entry never names a missing key;
+// - the log PUT is conditional, so two writers never both own a generation;
+// - a writer whose oldest upload is half the store's grace old refuses to commit, so recover()
+//   (which deletes unlogged data only past the full grace) never removes data a commit names.
 import { randomUUID } from 'node:crypto';
-import { TxnError, codes } from '../errors.js';
+import { posix } from 'node:path';
+import { PassThrough, type Writable } from 'node:stream';
+import { badArgument, codes, isTxnError, TxnError } from '../errors.js';
+import { toSource, type WriteData } from '../data.js';
+import { jsonText } from '../file-options.js';
+import { Limiter } from '../limit.js';
+import { checkOptionsObject, numberOption } from '../options.js';
+import { checkTarget } from '../paths.js';
+import { checkVersion, contentVersion, type FileVersion, type ReadResult } from '../preconditions.js';
+import type { TransactionState } from '../transaction.js';
+import { s3Mutated } from './faults.js';
 import { dataKey } from './keys.js';
-import { putEntry, writeHeadHint, type LogEntry } from './log.js';
+import { putEntry, writeHeadHint, type FileRef, type LogEntry, type Staged } from './log.js';
+import { DEFAULT_PART_SIZE, MIN_PART_SIZE, stage } from './stage.js';
 import type { S3Store } from './store.js';
 
+/** Options of {@link begin} for an S3 store. */
 export interface S3BeginOptions {
-  store: S3Store;
-  /** Rebase attempts after a lost race before giving up with ELOCKED. Default 20. */
-  maxRetries?: number;
+  /** The store, from `s3Store()`. */
+  readonly store: S3Store;
+  /** Aborts the transaction while it is open; during commit, up to the commit point. @default undefined */
+  readonly signal?: AbortSignal | undefined;
+  /** Rebase attempts after a lost race for a generation before giving up with ELOCKED. @default 20 */
+  readonly maxRetries?: number | undefined;
+  /** Uploads in flight at once. Memory is bounded by `concurrency × partSize`. @default 4 */
+  readonly concurrency?: number | undefined;
+  /** Bytes per multipart part; data longer than one part is uploaded in parts. At least 5 MiB (S3's floor). @default 8 MiB */
+  readonly partSize?: number | undefined;
 }
 
-export class S3Transaction {
+/** Options of `write()` on an S3 store. */
+export interface S3WriteOptions {
+  /** Commit only if the path still has this content version (from `read()` / `version()`). */
+  readonly ifUnchanged?: FileVersion | undefined;
+  /** Commit only if the path does not exist at the commit point. @default false */
+  readonly exclusive?: boolean | undefined;
+}
+
+/** Options of `writeJson()` on an S3 store. */
+export interface S3WriteJsonOptions extends S3WriteOptions {
+  readonly spaces?: number | string | undefined;
+  readonly replacer?: ((this: unknown, key: string, value: unknown) => unknown) | (number | string)[] | null | undefined;
+}
+
+/** What a commit on an S3 store did. */
+export interface S3CommitResult {
+  readonly id: string;
+  /** The generation this commit created (1 for the first commit of a store); for a commit with no changes, the head it checked its conditions against. */
+  readonly generation: number;
+  readonly entries: number;
+  readonly written: number;
+  readonly removed: number;
+  readonly bytes: number;
+  /** Lost races for a generation that this commit rebased over. */
+  readonly rebases: number;
+  readonly durationMs: number;
+  /** Problems after the commit point (an unused staged key left for recover()). The commit stands. */
+  readonly warnings: readonly string[];
+}
+
+interface Condition {
+  readonly path: string;
+  readonly expected: FileVersion;
+  readonly via: 'read' | 'ifUnchanged' | 'exclusive' | 'expect';
+}
+
+const noop = (): void => undefined;
+
+/** A version is checked on S3 by content alone: a local identity (inode, mtime) means nothing here. */
+function s3Version(value: unknown, argName: string): FileVersion {
+  const v = checkVersion(value, argName);
+  if (v.dev !== undefined || v.ino !== undefined || v.mtimeMs !== undefined) {
+    throw badArgument(argName, 'a content version ({ exists, size, sha256 } from read() or version() of an S3 transaction)', value, 'ERR_INVALID_ARG_VALUE');
+  }
+  return v;
+}
+
+function holds(expected: FileVersion, ref: FileRef | undefined): boolean {
+  if (!expected.exists) return ref === undefined;
+  return ref !== undefined && (expected.size === undefined || expected.size === ref.size) && (expected.sha256 === undefined || expected.sha256 === ref.sha256);
+}
+
+function versionOf(ref: FileRef | undefined): FileVersion {
+  return ref === undefined ? Object.freeze({ exists: false }) : Object.freeze({ exists: true, size: ref.size, sha256: ref.sha256 });
+}
+
+/**
+ * A set of writes and removals on an S3 store that becomes visible as one generation, or not at
+ * all. Create one with {@link begin}.
+ */
+export class S3Transaction implements AsyncDisposable {
   readonly id = randomUUID();
   readonly #store: S3Store;
+  readonly #signal: AbortSignal | undefined;
   readonly #maxRetries: number;
-  readonly #pending: Promise<unknown>[] = [];
-  readonly #changes: LogEntry['changes'] = {};
-  /** path -> the generation that last wrote it when read (0 = absent). */
-  readonly #reads = new Map<string, number>();
+  readonly #partSize: number;
+  readonly #limiter: Limiter;
+  /** Staging jobs by number; each resolves with what it staged. */
+  readonly #uploads = new Map<number, Promise<Staged>>();
+  /** The same jobs as the caller sees them: rejecting with ESTAGE (or EABORTED) naming the path. */
+  readonly #outcomes: Promise<void>[] = [];
+  /** Streams from createWriteStream(), and whether something still writes into each. */
+  readonly #streams: { stream: PassThrough; rel: string; done: Promise<void>; busy: () => boolean }[] = [];
+  /** path -> staging number, or null for a removal; the last operation on a path wins. */
+  readonly #ops = new Map<string, number | null>();
+  readonly #conditions: Condition[] = [];
+  /** The generation reads see; set by the first read. */
   #base: number | undefined;
   #n = 0;
-  #done = false;
+  /** performance.now() when the first upload started (the grace check at commit). */
+  #firstUpload: number | undefined;
+  #state: TransactionState = 'open';
+  #aborting: Promise<void> | undefined;
+  readonly #onAbort = (): void => {
+    if (this.#state === 'open') this.abort().catch(noop);
+  };
 
   constructor(options: S3BeginOptions) {
-    this.#store = options.store;
-    this.#maxRetries = options.maxRetries ?? 20;
+    const o = checkOptionsObject(options, 'options', ['store', 'signal', 'maxRetries', 'concurrency', 'partSize']);
+    const store = o.store as S3Store | undefined;
+    if (typeof store !== 'object' || store === null || typeof store.current !== 'function') throw badArgument('options.store', 'a store from s3Store()', o.store);
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw badArgument('signal', 'an AbortSignal', o.signal);
+    this.#store = store;
+    this.#signal = o.signal as AbortSignal | undefined;
+    this.#maxRetries = numberOption(o, 'maxRetries', 20, 0, 10_000, true);
+    this.#partSize = numberOption(o, 'partSize', DEFAULT_PART_SIZE, MIN_PART_SIZE, 5 * 1024 ** 3, true, 'bytes');
+    this.#limiter = new Limiter(numberOption(o, 'concurrency', 4, 1, 1024, true));
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
-  /** Stages `data` for `path`: the upload starts now; commit waits for it. */
-  write(path: string, data: string | Uint8Array): void {
-    this.#open();
-    const key = dataKey(this.id, this.#n++);
-    const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    this.#changes[path] = { key, size: body.byteLength };
-    this.#pending.push(this.#store.seam.put(key, body));
+  get state(): TransactionState {
+    return this.#state;
   }
 
-  remove(path: string): void {
-    this.#open();
-    this.#changes[path] = null;
+  /**
+   * Stage `data` as the new content of `path`. The upload starts now (a few at a time); the
+   * returned promise settles when it is staged, and never rejects unhandled when ignored: a
+   * failed upload fails `commit()` with ESTAGE.
+   */
+  write(path: string, data: WriteData, options?: S3WriteOptions): Promise<void> {
+    this.#assertOpen('write');
+    const rel = this.#path(path);
+    const source = toSource(data);
+    const o = checkOptionsObject(options, 'options', ['ifUnchanged', 'exclusive']);
+    this.#addConditions(rel, o);
+    const n = this.#n++;
+    this.#ops.set(rel, n);
+    const key = dataKey(this.id, n);
+    const job = this.#limiter.run(async () => {
+      this.#firstUpload ??= performance.now();
+      return await stage(this.#store.seam, key, source, this.#partSize, this.#signal);
+    });
+    job.catch(noop);
+    this.#uploads.set(n, job);
+    const done = job.then(noop, (err: unknown) => {
+      throw this.#stageError(err, rel);
+    });
+    done.catch(noop);
+    this.#outcomes.push(done);
+    return done;
   }
 
-  /** Reads `path` as of this transaction's base (pinned at the first read); commit fails with
-   * EPRECONDITION if another commit changes it before this one lands. */
-  async read(path: string): Promise<Buffer | undefined> {
-    this.#open();
-    let tree;
-    if (this.#base === undefined) {
+  /**
+   * A Writable whose bytes become the new content of `path` at commit, uploaded as they come (in
+   * parts, in bounded memory). commit() waits for it while something still writes into it (a pipe,
+   * buffered writes, a pipeline() waiting for it to finish); one left open with none of these
+   * would never end, so it is destroyed and fails the commit with ESTAGE.
+   */
+  createWriteStream(path: string, options?: S3WriteOptions): Writable {
+    this.#assertOpen('createWriteStream');
+    const stream = new PassThrough();
+    let pipes = 0;
+    stream.on('pipe', () => pipes++);
+    stream.on('unpipe', () => pipes--);
+    const ownFinish = stream.listenerCount('finish');
+    const done = this.write(path, stream, options);
+    this.#streams.push({ stream, rel: this.#path(path), done, busy: () => pipes > 0 || stream.writableLength > 0 || stream.listenerCount('finish') > ownFinish + 1 });
+    return stream;
+  }
+
+  /** Stage `value` as JSON (with a trailing newline). */
+  writeJson(path: string, value: unknown, options?: S3WriteJsonOptions): Promise<void> {
+    this.#assertOpen('writeJson');
+    const o = checkOptionsObject(options, 'options', ['ifUnchanged', 'exclusive', 'spaces', 'replacer']);
+    const text = jsonText(value, o);
+    const { spaces: _s, replacer: _r, ...writeOptions } = o;
+    return this.write(path, text, writeOptions as S3WriteOptions);
+  }
+
+  /** Remove `path` at commit (a path that does not exist is not an error). */
+  remove(path: string, options?: { readonly ifUnchanged?: FileVersion | undefined }): void {
+    this.#assertOpen('remove');
+    const rel = this.#path(path);
+    const o = checkOptionsObject(options, 'options', ['ifUnchanged']);
+    this.#addConditions(rel, o);
+    this.#ops.set(rel, null);
+  }
+
+  /** Make the commit conditional on `path` having this content version at the commit point. */
+  expect(path: string, version: FileVersion): void {
+    this.#assertOpen('expect');
+    this.#conditions.push({ path: this.#path(path), expected: s3Version(version, 'version'), via: 'expect' });
+  }
+
+  /**
+   * Read `path` as of this transaction's base generation (pinned by the first read or version()),
+   * with its content version. Unlike on a local root, every read is also a condition: the commit
+   * fails with EPRECONDITION if the path changes before it lands (what the rebase needs to be safe).
+   */
+  async read(path: string): Promise<ReadResult> {
+    const { rel, ref } = await this.#look('read', path);
+    if (ref === undefined) return { data: undefined, version: contentVersion(undefined) };
+    const data = await this.#request(`Reading '${rel}'`, rel, () => this.#store.seam.get(ref.key, this.#signal));
+    if (data === undefined) {
+      throw new TxnError(codes.ECORRUPT, `txnfs/s3: '${rel}' of generation ${this.#base} names the key ${ref.key}, which is missing from ${this.#store.where}; something outside txnfs deleted it. Restore the key from a backup, or write the file again.`, { path: rel, txnId: this.id });
+    }
+    return { data, version: versionOf(ref) };
+  }
+
+  /** The content version of `path` at this transaction's base generation, without reading it. Also a condition, as for read(). */
+  async version(path: string): Promise<FileVersion> {
+    return versionOf((await this.#look('version', path)).ref);
+  }
+
+  async #look(what: string, path: string): Promise<{ rel: string; ref: FileRef | undefined }> {
+    this.#assertOpen(what);
+    const rel = this.#path(path);
+    const tree = await this.#request(`Reading the log for '${rel}'`, rel, async () => {
+      if (this.#base !== undefined) return await this.#store.at(this.#base);
       const cur = await this.#store.current();
       this.#base = cur.generation;
-      tree = cur.tree;
-    } else tree = await this.#store.at(this.#base);
-    const ref = tree.get(path);
-    this.#reads.set(path, ref?.generation ?? 0);
-    return ref === undefined ? undefined : await this.#store.seam.get(ref.key);
+      return cur.tree;
+    });
+    const ref = tree.get(rel);
+    this.#conditions.push({ path: rel, expected: versionOf(ref), via: 'read' });
+    return { rel, ref };
   }
 
-  async commit(): Promise<{ generation: number }> {
-    this.#open();
-    this.#done = true;
-    // Every byte is staged before the commit point: a log entry never names a missing key.
-    await Promise.all(this.#pending);
-    let { generation: head, tree } = await this.#store.current();
-    for (let attempt = 0; ; attempt++) {
-      for (const [p, seen] of this.#reads) {
-        if ((tree.get(p)?.generation ?? 0) !== seen) {
-          throw new TxnError(codes.EPRECONDITION, `txnfs/s3: '${p}' changed since it was read; nothing of this transaction is visible. Read it again and retry`, { path: p, txnId: this.id });
+  /**
+   * Make every change visible as one new generation, or none. Resolves with that generation.
+   * Errors: ESTAGE (an upload failed, or staging outlived half the grace), EPRECONDITION (something
+   * read or declared changed), ELOCKED (lost the race `maxRetries` times), EABORTED, EFS (a request
+   * failed before the commit point), EINCOMPLETE (the log PUT's outcome could not be learned).
+   */
+  async commit(): Promise<S3CommitResult> {
+    this.#assertOpen('commit');
+    this.#state = 'committing';
+    const started = performance.now();
+    let ambiguous = false;
+    try {
+      this.#signal?.throwIfAborted();
+      if (!s3Mutated('s3-log-before-staged')) await this.#settle();
+      const changes: LogEntry['changes'] = {};
+      const staged = new Map<number, Staged>();
+      const pending = s3Mutated('s3-log-before-staged') ? [] : [...this.#uploads];
+      for (const [n, job] of pending) staged.set(n, await job);
+      let bytes = 0;
+      let written = 0;
+      let removed = 0;
+      for (const [p, n] of this.#ops) {
+        if (n === null) {
+          changes[p] = null;
+          removed++;
+          continue;
         }
+        // The mutation names the key before its upload is known to be there (and guesses the digest).
+        const s = staged.get(n) ?? { key: dataKey(this.id, n), size: 0, sha256: '0'.repeat(64) };
+        changes[p] = s;
+        bytes += s.size;
+        written++;
       }
-      const generation = head + 1;
-      if (await putEntry(this.#store.seam, { generation, txnId: this.id, changes: this.#changes })) {
-        await writeHeadHint(this.#store.seam, generation);
-        return { generation };
+      for (let rebases = 0; ; rebases++) {
+        const { generation: head, tree } = await this.#request('Reading the head of the log', this.#store.where, () => this.#store.current());
+        // A log PUT whose answer was lost may have landed: the log says so.
+        const landed = this.#store.generationOf(this.id);
+        if (landed !== undefined) return this.#committed(landed, started, rebases, changes, { bytes, written, removed });
+        for (const c of this.#conditions) {
+          if (!holds(c.expected, tree.get(c.path))) {
+            throw new TxnError(codes.EPRECONDITION, `txnfs/s3: '${c.path}' changed since ${c.via === 'read' ? 'this transaction read it' : `it was declared (${c.via})`}; generation ${head} of ${this.#store.where} has another version. Nothing of this transaction is visible; read it again and retry.`, { path: c.path, txnId: this.id });
+          }
+        }
+        if (this.#ops.size === 0) return this.#committed(head, started, rebases, changes, { bytes, written, removed }, false);
+        if (this.#firstUpload !== undefined && performance.now() - this.#firstUpload > this.#store.graceMs / 2) {
+          throw new TxnError(codes.ESTAGE, `txnfs/s3: this transaction's first upload is older than half the store's grace (${this.#store.graceMs} ms), so recover() on another host may already be deleting its staged data. Nothing is visible; stage the data again in a new transaction, or raise graceMs on every host.`, { path: this.#store.where, txnId: this.id });
+        }
+        // The last moment to abort: once the PUT is sent it may land whatever we do.
+        this.#signal?.throwIfAborted();
+        const generation = head + 1;
+        let won: boolean;
+        try {
+          won = await putEntry(this.#store.seam, { generation, txnId: this.id, changes });
+        } catch (err) {
+          // No answer (a reset, a 5xx): the entry may or may not be there. Never report failure,
+          // and never delete staged data, until the log has been read again (next round).
+          ambiguous = true;
+          if (rebases >= this.#maxRetries) throw err;
+          await this.#backoff(rebases);
+          continue;
+        }
+        if (won) return this.#committed(generation, started, rebases, changes, { bytes, written, removed });
+        if (rebases >= this.#maxRetries) {
+          throw new TxnError(codes.ELOCKED, `txnfs/s3: lost the race for a generation ${rebases + 1} times on ${this.#store.where}; nothing is visible. Retry later or raise maxRetries.`, { path: this.#store.where, txnId: this.id });
+        }
+        // Jitter spreads the losers so they do not collide again on the same next generation.
+        await this.#backoff(rebases);
       }
-      if (attempt >= this.#maxRetries) {
-        throw new TxnError(codes.ELOCKED, `txnfs/s3: lost the race for a generation ${attempt + 1} times; nothing is visible. Retry later or raise maxRetries`, { path: this.#where(), txnId: this.id });
+    } catch (err) {
+      this.#state = 'failed';
+      this.#detach();
+      if (ambiguous && !(isTxnError(err) && err.code === codes.EPRECONDITION)) {
+        throw new TxnError(codes.EINCOMPLETE, `txnfs/s3: the log PUT of transaction ${this.id} got no answer and the log could not be read back; it may or may not be committed. Its staged data is kept: open a snapshot later and look for its changes, or run recover() after the grace.`, { cause: err, path: this.#store.where, txnId: this.id });
       }
-      // Jitter spreads the losers so they do not collide again on the same next generation.
-      await new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
-      ({ generation: head, tree } = await this.#store.current());
+      // Known not committed: its staged keys are garbage now (recover() removes what this misses).
+      // After a PUT without an answer, that PUT may still land late and name them: keep them then.
+      if (!ambiguous) await this.#removeStaged(new Set()).catch(noop);
+      throw this.#wrap(err);
     }
   }
 
-  /** Nothing reached the log: staged keys are left for a (not yet built) grace-period sweep. */
+  async #committed(generation: number, started: number, rebases: number, changes: LogEntry['changes'], counts: { bytes: number; written: number; removed: number }, wrote = true): Promise<S3CommitResult> {
+    const warnings: string[] = [];
+    if (wrote) await writeHeadHint(this.#store.seam, generation);
+    this.#state = 'committed';
+    this.#detach();
+    // A path written twice staged two keys; the log names the last. The first is garbage.
+    const used = new Set(Object.values(changes).flatMap((c) => (c === null ? [] : [c.key])));
+    await this.#removeStaged(used).catch((err: unknown) => warnings.push(`unused staged data of ${this.id} was left for recover(): ${(err as Error).message}`));
+    return { id: this.id, generation, entries: this.#ops.size, ...counts, rebases, durationMs: performance.now() - started, warnings };
+  }
+
+  /** Abort: nothing reaches the log; staged keys are deleted (recover() sweeps what a crash leaves). */
   async abort(): Promise<void> {
-    this.#done = true;
-    await Promise.allSettled(this.#pending);
+    if (this.#aborting !== undefined) return this.#aborting;
+    if (this.#state === 'aborted' || this.#state === 'failed') return;
+    if (this.#state !== 'open') {
+      throw new TxnError(codes.ESTATE, `txnfs/s3: cannot abort transaction ${this.id}: it is ${this.#state}; only an open transaction can be aborted. Use the outcome of commit() instead.`, { path: this.#store.where, txnId: this.id });
+    }
+    this.#state = 'aborting';
+    this.#aborting = (async () => {
+      try {
+        await this.#settle();
+        await this.#removeStaged(new Set());
+      } catch (err) {
+        throw new TxnError(codes.EFS, `txnfs/s3: aborting ${this.id} could not delete its staged data (${(err as Error).message}); nothing was committed. Run recover() after the grace to remove it.`, { cause: err, path: this.#store.where, txnId: this.id });
+      } finally {
+        this.#state = 'aborted';
+        this.#detach();
+      }
+    })();
+    return this.#aborting;
   }
 
-  /** The store, as a path for error details. */
-  #where(): string {
-    const { bucket, prefix } = this.#store.seam;
-    return `s3://${bucket}/${prefix}`;
+  /** `await using tx = begin({ store })`: aborts if the scope ends before commit(). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#state === 'open') await this.abort();
   }
 
-  #open(): void {
-    if (this.#done) throw new TxnError(codes.ESTATE, 'txnfs/s3: transaction already committed or aborted. Start a new one with begin()', { path: this.#where(), txnId: this.id });
+  /** Wait for every upload; the first failure as ESTAGE. */
+  async #settle(): Promise<void> {
+    for (const t of this.#streams) await this.#awaitStream(t);
+    const results = await Promise.allSettled(this.#outcomes);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  /**
+   * Wait until a stream has ended, as long as something still writes into it. Idleness is judged
+   * a turn of the event loop later (setImmediate): a source that ends unpipes first and calls end()
+   * right after.
+   */
+  async #awaitStream(t: { stream: PassThrough; rel: string; busy: () => boolean }): Promise<void> {
+    const s = t.stream;
+    const over = (): boolean => s.writableEnded || s.destroyed;
+    while (!over()) {
+      if (!t.busy()) {
+        await new Promise((r) => setImmediate(r));
+        if (over() || t.busy()) continue;
+        s.destroy(new TxnError(codes.ESTAGE, `txnfs/s3: the stream for '${t.rel}' was never ended: it is open, nothing is piped into it and no write is buffered. Call end() (or finish the pipeline) before commit().`, { path: t.rel, txnId: this.id }));
+        return;
+      }
+      // Something writes: look again when it may have stopped.
+      await new Promise<void>((resolve) => {
+        const again = (): void => {
+          clearTimeout(timer);
+          for (const e of ['finish', 'unpipe', 'drain', 'close', 'error']) s.off(e, again);
+          resolve();
+        };
+        const timer = setTimeout(again, 20);
+        for (const e of ['finish', 'unpipe', 'drain', 'close', 'error']) s.on(e, again);
+      });
+    }
+  }
+
+  /** Delete this transaction's staged keys that `keep` does not name. */
+  async #removeStaged(keep: ReadonlySet<string>): Promise<void> {
+    const keys = [...this.#uploads.keys()].map((n) => dataKey(this.id, n)).filter((k) => !keep.has(k));
+    const limiter = new Limiter(8);
+    await Promise.all(keys.map((k) => limiter.run(() => this.#store.seam.delete(k))));
+  }
+
+  #backoff(attempt: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
+  }
+
+  #addConditions(path: string, o: Record<string, unknown>): void {
+    if (o.ifUnchanged !== undefined) this.#conditions.push({ path, expected: s3Version(o.ifUnchanged, 'options.ifUnchanged'), via: 'ifUnchanged' });
+    if (o.exclusive !== undefined && typeof o.exclusive !== 'boolean') throw badArgument('options.exclusive', 'a boolean', o.exclusive);
+    if (o.exclusive === true) this.#conditions.push({ path, expected: { exists: false }, via: 'exclusive' });
+  }
+
+  /** Paths are keys relative to the store: the local rules (no '..', no '.txnfs', no NUL), and no leading '/'. */
+  #path(path: string): string {
+    if (typeof path === 'string' && path.startsWith('/')) {
+      throw new TxnError(codes.EBADPATH, `txnfs/s3: the path '${path}' is absolute; paths in a store are relative to its prefix. Pass it without the leading '/'.`, { path, txnId: this.id });
+    }
+    if (typeof path === 'string' && /^\.\.(\/|$)/.test(posix.normalize(path))) {
+      throw new TxnError(codes.EBADPATH, `txnfs/s3: the path '${path}' leaves the store's prefix through '..'; pass a path inside it.`, { path, txnId: this.id });
+    }
+    return checkTarget('/', path).rel;
+  }
+
+  /** Run an S3 request on behalf of `what`; a failure before the commit point is EFS. */
+  async #request<T>(what: string, path: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.#wrap(err, `${what} failed`, path);
+    }
+  }
+
+  #stageError(err: unknown, path: string): Error {
+    if (isTxnError(err)) return err;
+    if (this.#signal?.aborted === true) return this.#wrap(err);
+    return new TxnError(codes.ESTAGE, `txnfs/s3: staging '${path}' failed: ${(err as Error)?.message ?? String(err)}. Nothing is visible; fix the cause (see err.cause) and retry.`, { cause: err, path, txnId: this.id });
+  }
+
+  #wrap(err: unknown, what = 'An S3 request failed', path = this.#store.where): Error {
+    // A TypeError is a caller's mistake (a bad chunk type), reported as it is.
+    if (isTxnError(err) || err instanceof TypeError) return err as Error;
+    if (this.#signal?.aborted === true) {
+      return new TxnError(codes.EABORTED, `txnfs/s3: transaction ${this.id} was aborted through its AbortSignal; nothing is visible. Start a new transaction to try again.`, { cause: err, path: this.#store.where, txnId: this.id });
+    }
+    return new TxnError(codes.EFS, `txnfs/s3: ${what} (${(err as Error)?.message ?? String(err)}) before the commit point; nothing is visible. Fix the cause (see err.cause) and retry.`, { cause: err, path, txnId: this.id });
+  }
+
+  #detach(): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#state !== 'open') {
+      throw new TxnError(codes.ESTATE, `txnfs/s3: cannot ${what}: transaction ${this.id} is ${this.#state}. Start a new one with begin().`, { path: this.#store.where, txnId: this.id });
+    }
   }
 }
 
+/** Start a transaction on an S3 store. Synchronous: no request is sent until the first write or read. */
 export function begin(options: S3BeginOptions): S3Transaction {
   return new S3Transaction(options);
+}
+
+/** Run `fn` with a new transaction; commit when it returns, abort when it throws. */
+export async function transaction<T>(options: S3BeginOptions, fn: (tx: S3Transaction) => T | Promise<T>): Promise<T> {
+  if (typeof fn !== 'function') throw badArgument('fn', 'a function', fn);
+  const tx = begin(options);
+  let value: T;
+  try {
+    value = await fn(tx);
+  } catch (err) {
+    if (tx.state === 'open') await tx.abort().catch(noop);
+    throw err;
+  }
+  if (tx.state === 'open') await tx.commit();
+  return value;
 }

@@ -1,0 +1,38 @@
+// Test-only fault points of txnfs/s3, the S3 counterpart of src/faults.ts. Every request of the
+// seam reports here twice: 'before' it is sent and 'after' its response arrived (a hook that kills
+// the process 'after' a PUT leaves a write the server has and the writer never heard of). In
+// production nothing is registered: one property read per request. Tests and the kill-loop child
+// import this internal module by path (the package exports map does not expose it).
+
+/** One S3 request, as seen by a fault hook. */
+export interface S3RequestEvent {
+  /** 'put', 'put-if-absent', 'get', 'head', 'delete', 'list', 'mpu-create', 'mpu-part', 'mpu-complete', 'mpu-abort', 'mpu-list'. */
+  readonly op: string;
+  /** The key under the store's prefix ('' for a list of the whole prefix). */
+  readonly key: string;
+  /** 'before': not sent yet. 'after': the server answered (success or an HTTP error). */
+  readonly phase: 'before' | 'after';
+}
+
+/** Throw to fail the request; `process.kill(process.pid, 'SIGKILL')` to crash. May be async. */
+export type S3FaultHook = (event: S3RequestEvent) => void | Promise<void>;
+
+/** Deliberate protocol bugs, each checked at one place, for proving the fault tests catch them. */
+export type S3Mutation =
+  /** commit() creates the log entry without waiting for its staged uploads to finish. */
+  | 's3-log-before-staged'
+  /** The log entry is PUT without If-None-Match: two writers can both "win" a generation. */
+  | 's3-log-unconditional'
+  /** recover() removes staged data of uncommitted transactions without looking at the log. */
+  | 's3-recover-ignores-log';
+
+interface S3FaultState {
+  hook: S3FaultHook | undefined;
+  readonly mutations: Set<S3Mutation>;
+}
+
+export const s3Faults: S3FaultState = { hook: undefined, mutations: new Set() };
+
+export function s3Mutated(name: S3Mutation): boolean {
+  return s3Faults.mutations.size !== 0 && s3Faults.mutations.has(name);
+}
