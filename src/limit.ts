@@ -4,8 +4,40 @@
  * A 10,000-file transaction must not open 10,000 descriptors at once (EMFILE), yet fsync latency is
  * hidden only by keeping several in flight. `eachLimit` and `mapLimit` run a function over a list
  * with at most `concurrency` calls in flight (a fixed pool of workers taking the next index);
- * `settleAll` waits for every call before it rejects. O(1) per item.
+ * `settleAll` waits for every call before it rejects; `Limiter` bounds tasks that arrive one at a
+ * time. O(1) per item.
  */
+
+/**
+ * Runs at most `concurrency` tasks at a time, in call order: for work that arrives one task at a
+ * time rather than as a list (txnfs/s3's uploads and deletions).
+ */
+export class Limiter {
+  readonly #concurrency: number;
+  #active = 0;
+  readonly #queue: Array<() => void> = [];
+
+  constructor(concurrency: number) {
+    this.#concurrency = Math.max(1, Math.floor(concurrency));
+  }
+
+  /** Run `task` when a slot is free; resolves or rejects with the task's outcome. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#concurrency) {
+      await new Promise<void>((resolve) => this.#queue.push(resolve));
+    } else {
+      this.#active++;
+    }
+    try {
+      return await task();
+    } finally {
+      const next = this.#queue.shift();
+      // The slot passes straight to the next waiter, so #active only drops when nobody waits.
+      if (next === undefined) this.#active--;
+      else next();
+    }
+  }
+}
 
 /** What mapLimit and eachLimit walk: an array, or anything with a length and `at` (entries.ts). */
 export interface Indexed<T> {

@@ -117,7 +117,7 @@ function describeRange(kind: string, min: number, max: number): string {
  * A number option within [min, max], or its default when undefined. `max` may be Infinity (the
  * option then accepts Infinity); otherwise the value must be finite.
  */
-function numberOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false, unit = ''): number {
+export function numberOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false, unit = ''): number {
   const v = o[key];
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || Number.isNaN(v)) throw badArgument(key, 'a number', v);

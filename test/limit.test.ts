@@ -1,7 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { eachLimit, mapLimit, settleAll } from '../src/limit.js';
+import { eachLimit, Limiter, mapLimit, settleAll } from '../src/limit.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
+
+describe('Limiter', () => {
+  it('runs at most `concurrency` tasks at once, in call order', async () => {
+    const limiter = new Limiter(3);
+    let active = 0;
+    let peak = 0;
+    const started: number[] = [];
+    await Promise.all(Array.from({ length: 20 }, (_, i) => limiter.run(async () => {
+      started.push(i);
+      peak = Math.max(peak, ++active);
+      await tick();
+      active--;
+    })));
+    expect(peak).toBe(3);
+    expect(started).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('frees the slot when a task fails', async () => {
+    const limiter = new Limiter(1);
+    await expect(limiter.run(async () => {
+      throw new Error('x');
+    })).rejects.toThrow('x');
+    expect(await limiter.run(async () => 'next')).toBe('next');
+  });
+});
 
 describe('mapLimit', () => {
   it('keeps results in input order and bounds concurrency', async () => {
