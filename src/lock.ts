@@ -331,6 +331,8 @@ async function claim(entry: string): Promise<void> {
         if (tries < 8) continue;
         throw new Contended([]);
       }
+      // ENOSPC (no inode left), EIO, ...: do not leave an empty lock directory behind.
+      await removeDirIfEmpty(dir).catch(() => undefined);
       throw err;
     }
     let names: string[];
@@ -593,6 +595,23 @@ export async function lockState(lockDir: string, stale: number): Promise<LockSta
     return mtime < Date.now() - OWNERLESS_GRACE_MS ? 'dead' : 'held';
   }
   return 'dead';
+}
+
+/**
+ * Remove the lock directory `lockDir` if it is empty (no owner, no acquirer's entry). True when it
+ * is gone. Safe at any time: rmdir removes only an empty directory, and an acquirer between its
+ * mkdir of the directory and of its entry gets ENOENT and starts again.
+ */
+export async function sweepEmptyLock(lockDir: string): Promise<boolean> {
+  try {
+    await fs.rmdir(lockDir);
+    return true;
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ENOENT') return true;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+    throw err;
+  }
 }
 
 /** Remove a dead lock (after its staging dir is gone). A live owner's entry is never touched. */

@@ -33,7 +33,7 @@ import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
 import { filesDir, homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
-import { isAbandonedTomb, lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
+import { isAbandonedTomb, lockState, removeDeadLock, sweepEmptyLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { booleanOption, checkOptionsObject, commonKeys, defaults, lockStaleOption, resolveCommon, resolveDir, type CommonOptions } from './options.js';
 import { hasRollbackMarker, trustHome } from './staging.js';
 import { finish, Unfinished } from './protocol/finish.js';
@@ -449,6 +449,10 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
 
   for (const t of found) {
     if (t.owner === 'held') {
+      // An owner lock with no staging dir and no owner in it (a crash between an acquirer's two
+      // mkdirs or a releaser's two rmdirs) is held only by the grace; removing it if it is still
+      // empty is safe at any time (an acquirer in that instant gets ENOENT and starts again).
+      if (t.state === 'orphan-lock' && !ctx.dryRun && (await sweepEmptyLock(t.lock))) continue;
       report.skipped.push({ id: t.id, state: t.state });
       continue;
     }
@@ -467,8 +471,10 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
     if (t.state === 'orphan-lock' && t.owner === 'absent') continue;
     report.discarded.push({ id: t.id, entries: 0, changed: 0 });
     if (ctx.dryRun) continue;
-    // The commit point was never reached: nothing outside the staging dir was touched.
-    await fs.removeTree(t.staging);
+    // The commit point was never reached: nothing outside the staging dir was touched. An
+    // orphan lock had no staging dir when classified; none is removed now, because only the
+    // lock's owner makes one, and a dead owner makes none.
+    if (t.state === 'staging') await fs.removeTree(t.staging);
     await removeDeadLock(t.lock, ctx.timing.stale);
     removedSomething = true;
   }
@@ -548,7 +554,10 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     // gone) is not "nothing": taking the lock below reclaims it, and releasing it leaves the home
     // clean. A live one (another process recovering) is.
     const { ids, tombs, singles, rootLock } = await listIds(home);
-    const deadRootLock = rootLock && !dryRun && (await lockState(rootLockPath(home), common.timing.stale)) === 'dead';
+    // A root lock left empty by a crash between two steps is removed here and now (rmdir only
+    // removes an empty one, so this never disturbs a live owner).
+    const rootLockLeft = rootLock && !dryRun && !(await sweepEmptyLock(rootLockPath(home)));
+    const deadRootLock = rootLockLeft && (await lockState(rootLockPath(home), common.timing.stale)) === 'dead';
     if (ids.length === 0 && tombs.length === 0 && singles.length === 0 && !deadRootLock) return emptyReport(root, dryRun, started);
     // Single-file orphans need no root lock (orphans.ts); live writers' temps are left as they are.
     const found = singles.length === 0 ? { paths: [], bytes: 0 } : await removeOrphans(home, singles, { stale: common.timing.stale, dryRun });
