@@ -35,6 +35,7 @@ import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
 import { mutated } from './faults.js';
 import { filesDir, homeOf, journalPath, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
+import { homeVanished, removeHomeIfEmpty } from './home.js';
 import { isAbandonedTomb, lockState, removeDeadLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, type CommonOptions } from './options.js';
 import { hasRollbackMarker, removeStaging, trustHome, writeRollbackMarker } from './staging.js';
@@ -549,11 +550,22 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     // clean. A live one (another process recovering) is.
     const { ids, tombs, singles, rootLock } = await listIds(home);
     const deadRootLock = rootLock && !dryRun && (await lockState(rootLockPath(home), common.timing.stale)) === 'dead';
-    if (ids.length === 0 && tombs.length === 0 && singles.length === 0 && !deadRootLock) return emptyReport(root, dryRun, started);
+    // With nothing pending, an empty home is litter (home.ts): a dry run only looks.
+    const tidy = async (): Promise<void> => {
+      if (!dryRun && homeInfo !== undefined) await removeHomeIfEmpty(home);
+    };
+    if (ids.length === 0 && tombs.length === 0 && singles.length === 0 && !deadRootLock) {
+      await tidy();
+      return emptyReport(root, dryRun, started);
+    }
     // Single-file orphans need no root lock (orphans.ts); live writers' temps are left as they are.
     const found = singles.length === 0 ? { paths: [], bytes: 0 } : await removeOrphans(home, singles, { stale: common.timing.stale, dryRun });
     const orphans = { orphans: found.paths, orphanBytes: found.bytes };
-    if (ids.length === 0 && tombs.length === 0 && !deadRootLock) return { ...emptyReport(root, dryRun, started), ...orphans };
+    if (ids.length === 0 && tombs.length === 0 && !deadRootLock) {
+      // Live writers' temps keep the home: then this call writes nothing at all.
+      if (found.paths.length === singles.length) await tidy();
+      return { ...emptyReport(root, dryRun, started), ...orphans };
+    }
     const ctx: RecoverContext = {
       root,
       home,
@@ -565,7 +577,16 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
       onProgress: onProgress as RecoverContext['onProgress'],
     };
     if (dryRun) return { ...(await recoverLocked(ctx)), ...orphans };
-    const report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
+    let report: RecoverReport;
+    try {
+      report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
+    } catch (err) {
+      // The home went away before the root lock was in it: its last user finished and removed it,
+      // empty (home.ts), so nothing is pending here any more.
+      if (await homeVanished(err, home)) return { ...emptyReport(root, dryRun, started), ...orphans };
+      throw err;
+    }
+    await tidy();
     return { ...report, ...orphans, durationMs: performance.now() - started };
   } catch (err) {
     // One error type for callers, as commit() gives: the raw fs error (EIO taking the root lock,

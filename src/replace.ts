@@ -52,6 +52,7 @@ import { existingAncestor, makeDirs, makeHome, type Target } from './target.js';
 import { tempName } from './tempname.js';
 import { keepFresh } from './heartbeat.js';
 import { removeTemp } from './orphans.js';
+import { HOME_RETRIES, removeHomeIfEmpty } from './home.js';
 import type { Owner, ResolvedFileOptions } from './file-options.js';
 
 /** What a single-file write did. */
@@ -118,6 +119,8 @@ export class TempFile {
     const created = [...made.created];
     const parents = [...made.parents];
     let lastError: unknown;
+    let homeMade = false;
+    let vanished = 0;
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const tempPath = path.join(homeDir, HOME_NAME, tempName());
       try {
@@ -129,10 +132,17 @@ export class TempFile {
         const code = errnoOf(err);
         if (code === 'EEXIST') continue; // another copy of txnfs in this thread had this name: take the next
         if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fail(codes.EFS, `Cannot create a temp file for '${target.path}' in '${path.dirname(tempPath)}'`, target.path, err);
+        // The home this call just made is gone again: another writer finished and removed it,
+        // empty (home.ts). That is no name collision, so it does not use up an attempt.
+        if (homeMade && code === 'ENOENT' && vanished++ < HOME_RETRIES) attempt--;
       }
       // `.txnfs/` or the directory itself is missing (or not a directory): only now pay for a mkdir.
+      // Not fsynced (durable = false): neither the home nor the temp's name in it is ever promised
+      // to survive a power loss; the new content is, and the fsync of the target's directory after
+      // the rename makes its name durable (and the home's removal with it).
       try {
-        await makeHome(homeDir, o.common.durable);
+        await makeHome(homeDir, false);
+        homeMade = true;
       } catch (err) {
         if (isTxnError(err)) throw err; // '.txnfs' exists and is not a directory
         const code = errnoOf(err);
@@ -209,6 +219,11 @@ export class TempFile {
     this.#stopHeartbeat();
     step('file:renamed');
     try {
+      // No litter (home.ts): the home goes once empty, before the directory fsync, which then
+      // makes its removal durable too. After a link (exclusive) the temp is a second name of the
+      // new file: it goes first. If that fails, recover() removes it once this process has exited.
+      if (o.exclusive) await fs.unlink(this.#path).catch(noop);
+      await removeHomeIfEmpty(path.dirname(this.#path));
       if (o.common.durable && !mutated('file-skip-fsync-dir')) {
         // The new name is durable only once its directory is; new directories need their parents.
         await syncDirs([path.dirname(target), ...this.#syncParents], 4);
@@ -219,10 +234,6 @@ export class TempFile {
         `'${target}' was replaced, but fsync of its directory failed (${(err as Error).message}), so the new content may not survive a power loss. Write it again once the cause is fixed.`,
         { path: target, cause: err },
       );
-    } finally {
-      // After a link (exclusive), the temp is a second name of the new file: drop it. If that
-      // fails, recover() removes it once this process has exited.
-      if (o.exclusive) await fs.unlink(this.#path).catch(noop);
     }
     step('file:done');
     return { path: target, bytes: this.#bytes, created: existing === undefined, dryRun: false };
@@ -289,6 +300,7 @@ export class TempFile {
     if (handle !== undefined) await handle.close().catch(noop);
     if (renamed) return;
     await removeTemp(this.#path).catch(noop);
+    await removeHomeIfEmpty(path.dirname(this.#path));
     await removeCreatedDirs(this.#created);
   }
 }

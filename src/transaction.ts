@@ -50,6 +50,7 @@ import { backupOriginal } from './backup.js';
 import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { eachLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
+import { inHome, removeHomeIfEmpty } from './home.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, resolveWarnUnsafeFs, type CommonOptions, type ResolvedCommon } from './options.js';
 import { warnUnsafeFsOnce } from './unsafe-fs.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
@@ -386,9 +387,10 @@ export class Transaction implements AsyncDisposable {
     }
     // Once per root and process, before any lock is made there (unsafe-fs.ts: why NFS/FUSE).
     if (this.#warnUnsafeFs) warnUnsafeFsOnce(root);
-    const home = await openHome(root, this.#o.durable);
-    const staging = await createStaging(home.home, this.id, this.#o.timing);
-    return { root, home, staging };
+    // The owner lock goes into a home another writer may remove (empty) meanwhile (home.ts).
+    let home: TrustedHome | undefined;
+    const staging = await inHome(async () => void (home = await openHome(root, this.#o.durable)), () => createStaging(home?.home ?? '', this.id, this.#o.timing));
+    return { root, home: home as TrustedHome, staging };
   }
 
   /** Record the first failure, wrapped; later ones add nothing. */
@@ -1005,6 +1007,7 @@ export class Transaction implements AsyncDisposable {
     } finally {
       await setup.staging.ownerLock.release();
     }
+    if (this.#gen === undefined) await removeHomeIfEmpty(setup.home.home);
   }
 
   /**
@@ -1361,6 +1364,7 @@ export class Transaction implements AsyncDisposable {
         return applied;
       });
       await Promise.all([cleanupSynced, ownerReleased]);
+      if (this.#gen === undefined) await removeHomeIfEmpty(home);
       step('done');
       this.#state = 'committed';
       this.#detachSignal();
