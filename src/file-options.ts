@@ -181,7 +181,8 @@ function chownOption(value: unknown): boolean | Owner {
   return { uid: idOption('chown.uid', v.uid), gid: idOption('chown.gid', v.gid) };
 }
 
-function encodingOption(value: unknown): BufferEncoding {
+/** The `encoding` option of every call that takes string data (single-file calls and `tx.write`). */
+export function encodingOption(value: unknown): BufferEncoding {
   if (value === undefined) return fileDefaults.encoding;
   if (typeof value !== 'string' || !Buffer.isEncoding(value)) {
     const err = badArgument('encoding', 'a Buffer encoding such as \'utf8\'', value);

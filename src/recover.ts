@@ -512,7 +512,7 @@ const recoverKeys = [...commonKeys, 'dryRun', 'onProgress', 'keepGenerations'] a
  * if (report.corrupt.length > 0) console.error('needs a person:', report.corrupt);
  * ```
  */
-export async function recover(dir?: string, options?: RecoverOptions): Promise<RecoverReport> {
+export async function recover(dir?: string | URL, options?: RecoverOptions): Promise<RecoverReport> {
   const started = performance.now();
   const o = checkOptionsObject(options, 'options', recoverKeys);
   const common = resolveCommon(o);

@@ -39,10 +39,10 @@ import { finished } from 'node:stream/promises';
 import { nanoid } from 'nanoid';
 import * as fs from './fs.js';
 import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
-import { booleanOption, jsonText, modeOption } from './file-options.js';
+import { booleanOption, encodingOption, jsonText, modeOption } from './file-options.js';
 import { mutated, step } from './faults.js';
 import { syncDir, syncDirs, writeAll, writeChunks } from './durable.js';
-import { chunkBytes, toSource, type WriteData } from './data.js';
+import { chunkBytes, toEncodedSource, type WriteData } from './data.js';
 import { rollBack, rollForward } from './apply.js';
 import { commitJournal, writeJournalTmp, type Journal } from './journal.js';
 import { PackedEntries, type Original } from './entries.js';
@@ -69,10 +69,10 @@ import { TEMP_STALE_MS } from './heartbeat.js';
 /** Options of {@link begin}. */
 export interface BeginOptions extends CommonOptions {
   /**
-   * The root: every target is a path inside it. It must exist.
+   * The root: every target is a path inside it. It must exist. A path string or a `file:` URL.
    * @default process.cwd()
    */
-  readonly dir?: string | undefined;
+  readonly dir?: string | URL | undefined;
   /**
    * `'in-place'`: targets are replaced inside `dir`, which must exist. `'generations'`: `dir` is a
    * pointer (a symlink) to an immutable generation; a commit builds the next generation and swaps
@@ -122,6 +122,16 @@ export interface WriteOptions {
    * @default false
    */
   readonly exclusive?: boolean | undefined;
+  /**
+   * Encoding of string data and of string chunks (of an iterable, a stream, or
+   * `tx.createWriteStream()` writes), as for `writeFile`. Not taken by `tx.adopt()`.
+   * @default 'utf8'
+   * @example
+   * ```ts
+   * tx.write('legacy.txt', text, { encoding: 'latin1' });
+   * ```
+   */
+  readonly encoding?: BufferEncoding | undefined;
 }
 
 /** Options of `tx.remove()`. */
@@ -525,8 +535,8 @@ export class Transaction implements AsyncDisposable {
   write(path: string, data: WriteData, options?: WriteOptions): Promise<void> {
     this.#assertOpen('write');
     const target = checkTarget(this.dir, path);
-    const source = toSource(data);
-    const o = checkOptionsObject(options, 'options', writeKeys);
+    const o = checkOptionsObject(options, 'options', writeDataKeys);
+    const source = toEncodedSource(data, encodingOption(o.encoding));
     const mode = modeOption(o.mode);
     this.#addConditions(target, o);
     const staged = this.#nextStaged++;
@@ -543,7 +553,7 @@ export class Transaction implements AsyncDisposable {
    */
   writeJson(path: string, value: unknown, options?: WriteJsonOptions): Promise<void> {
     this.#assertOpen('writeJson');
-    const o = checkOptionsObject(options, 'options', [...writeKeys, 'spaces', 'replacer']);
+    const o = checkOptionsObject(options, 'options', [...writeDataKeys, 'spaces', 'replacer']);
     const text = jsonText(value, o);
     const { spaces: _spaces, replacer: _replacer, ...writeOptions } = o;
     return this.write(path, text, writeOptions as WriteOptions);
@@ -604,7 +614,7 @@ export class Transaction implements AsyncDisposable {
    * await tx.commit();
    * ```
    */
-  adopt(path: string, file: string, options?: WriteOptions): Promise<void> {
+  adopt(path: string, file: string, options?: Omit<WriteOptions, 'encoding'>): Promise<void> {
     this.#assertOpen('adopt');
     const target = checkTarget(this.dir, path);
     if (typeof file !== 'string' || file.length === 0 || file.includes('\0')) throw badArgument('file', 'a non-empty path string', file);
@@ -710,7 +720,8 @@ export class Transaction implements AsyncDisposable {
   createWriteStream(path: string, options?: WriteOptions): Writable {
     this.#assertOpen('createWriteStream');
     const target = checkTarget(this.dir, path);
-    const o = checkOptionsObject(options, 'options', writeKeys);
+    const o = checkOptionsObject(options, 'options', writeDataKeys);
+    const encoding = encodingOption(o.encoding);
     const mode = modeOption(o.mode);
     this.#addConditions(target, o);
     const n = this.#nextStaged++;
@@ -737,6 +748,7 @@ export class Transaction implements AsyncDisposable {
       // producer is told to wait) and then written together by one writev: a 1 GiB stream of
       // 64 KiB chunks makes a few thousand system calls, not 16,384 one-chunk round trips.
       highWaterMark: STREAM_BUFFER,
+      defaultEncoding: encoding, // stream.write('text') is turned into bytes with it
       write: (chunk: Uint8Array, _encoding, callback) => {
         inFlight++;
         const done = written(callback);
@@ -1490,6 +1502,8 @@ export class Transaction implements AsyncDisposable {
 
 const beginKeys = ['dir', 'layout', 'keepGenerations', 'warnUnsafeFs', ...commonKeys] as const;
 const writeKeys = ['mode', 'ifUnchanged', 'exclusive'] as const;
+/** Options of the calls that take data (strings among it): adopt() takes a file, so no encoding. */
+const writeDataKeys = [...writeKeys, 'encoding'] as const;
 
 /**
  * Start a transaction in `options.dir` (default: the current directory). Synchronous: no I/O
