@@ -50,6 +50,7 @@ import { backupOriginal } from './backup.js';
 import { backupDir, backupFile, filesDir, journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { eachLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
+import { cloneInto } from './copy.js';
 import { inHome, removeHomeIfEmpty } from './home.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, resolveWarnUnsafeFs, type CommonOptions, type ResolvedCommon } from './options.js';
 import { warnUnsafeFsOnce } from './unsafe-fs.js';
@@ -214,7 +215,12 @@ interface TrackedStream {
  * What a staging job stages: bytes to write (the caller's own Uint8Array, not wrapped), chunks to
  * write, or an existing file to move in (adopt()).
  */
-type JobSource = Uint8Array | { readonly chunks: AsyncIterable<unknown> | Iterable<unknown> } | { readonly adopt: string };
+type JobSource = Uint8Array | { readonly chunks: AsyncIterable<unknown> | Iterable<unknown> } | { readonly adopt: string } | CloneJob;
+/** tx.copy()/tx.rename() (copy.ts): clone `from` of the root; `rename` also conditions the commit on it. */
+interface CloneJob {
+  readonly clone: TargetPath;
+  readonly rename: boolean;
+}
 
 /** A write's promise once someone asked for it (PendingWrite), until the write settles. */
 interface Waiter {
@@ -465,6 +471,7 @@ export class Transaction implements AsyncDisposable {
       const rel = this.#queue.shift() as string;
       try {
         if ('adopt' in source) await this.#adoptStaged(n, source.adopt, rel, this.#modes.get(n));
+        else if ('clone' in source) await this.#cloneStaged(n, source, rel, this.#modes.get(n));
         else await this.#stage(n, source, this.#modes.get(n));
         this.#settled(n, undefined);
       } catch (err) {
@@ -486,7 +493,7 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
-  async #stage(n: number, source: Exclude<JobSource, { readonly adopt: string }>, mode: number | undefined): Promise<void> {
+  async #stage(n: number, source: Exclude<JobSource, { readonly adopt: string } | CloneJob>, mode: number | undefined): Promise<void> {
     const setup = await this.#setupOnce();
     this.#stillStaging();
     const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
@@ -683,6 +690,90 @@ export class Transaction implements AsyncDisposable {
       `Cannot adopt '${file}' for '${rel}': it is on another filesystem than the root's .txnfs/ directory, so it cannot be moved in by rename. Write it under tx.tempDir(), or stage its content with write().`,
       { path: file, txnId: this.id, cause },
     );
+  }
+
+  /**
+   * Stage a copy of the file `from` (a path in the root, as for `write()`) as the new content of
+   * `to`: a copy-on-write clone where the filesystem makes one (btrfs, XFS: no byte copied), a
+   * byte copy elsewhere. `to` gets the content `from` has when it is staged (at once, in the
+   * background); it lands at commit, all-or-nothing with the rest. Modes follow `write()`: an
+   * existing `to` keeps its mode unless `options.mode` is given, a new one gets `from`'s mode.
+   *
+   * Throws at once for a bad path (`EBADPATH`), `from` equal to `to`, or a `from` this
+   * transaction already writes or removes (its staged content is not what is on disk: write
+   * that content to both instead). A `from` that is missing, not a regular file, or changing
+   * while it is copied fails the commit (`ESTAGE`, `ETARGET`); the returned promise may be ignored.
+   *
+   * @example
+   * ```ts
+   * tx.copy('templates/index.html', 'site/index.html');
+   * await tx.commit();
+   * ```
+   */
+  copy(from: string, to: string, options?: Pick<WriteOptions, 'mode' | 'ifUnchanged' | 'exclusive'>): Promise<void> {
+    this.#assertOpen('copy');
+    return this.#clone('copy', from, to, options);
+  }
+
+  /**
+   * Move the file `from` to `to` in this transaction (alias: {@link Transaction.move}): at commit
+   * `to` holds what `from` held and `from` is gone, together with every other change, or nothing
+   * changes. It is a copy (see {@link Transaction.copy}: a copy-on-write clone where possible)
+   * plus a `remove(from)` in the same commit, conditioned on `from` still being the very file that
+   * was copied (inode, size, mtime): if another writer changed `from` meanwhile, the commit fails
+   * with `EPRECONDITION` and nothing changes, so a newer `from` is never lost. Throws at once as
+   * `copy()` does.
+   *
+   * @example
+   * ```ts
+   * tx.rename('out/report.tmp.csv', 'out/report.csv');
+   * tx.write('out/index.json', index);
+   * await tx.commit(); // both, or neither
+   * ```
+   */
+  rename(from: string, to: string, options?: Pick<WriteOptions, 'mode' | 'ifUnchanged' | 'exclusive'>): Promise<void> {
+    this.#assertOpen('rename');
+    return this.#clone('rename', from, to, options);
+  }
+
+  /** {@link Transaction.rename}, under the name fs-extra uses. */
+  move(from: string, to: string, options?: Pick<WriteOptions, 'mode' | 'ifUnchanged' | 'exclusive'>): Promise<void> {
+    this.#assertOpen('move');
+    return this.#clone('rename', from, to, options);
+  }
+
+  #clone(what: 'copy' | 'rename', from: string, to: string, options: unknown): Promise<void> {
+    const source = checkTarget(this.dir, from);
+    const target = checkTarget(this.dir, to);
+    if (source.rel === target.rel) {
+      throw new TxnError(codes.EBADPATH, `Cannot ${what} '${from}' to itself. Pass two different paths.`, { path: from, txnId: this.id });
+    }
+    if (this.#ops.has(source.rel)) {
+      throw new TxnError(codes.EBADPATH, `Cannot ${what} '${from}': this transaction already writes or removes it, and its staged content is not on disk yet. Write that content to '${to}' too, or ${what} before changing '${from}'.`, { path: from, txnId: this.id });
+    }
+    const o = checkOptionsObject(options, 'options', writeKeys);
+    const mode = modeOption(o.mode);
+    this.#addConditions(target, o);
+    const staged = this.#nextStaged++;
+    this.#addOp(target.rel, staged, mode);
+    if (what === 'rename') this.#addOp(source.rel, DELETE, undefined);
+    return this.#enqueue(staged, { clone: source, rename: what === 'rename' }, target.rel);
+  }
+
+  async #cloneStaged(n: number, job: CloneJob, rel: string, mode: number | undefined): Promise<void> {
+    // Resolved as commit resolves targets (real parents inside the root, same device).
+    const { abs } = await this.#look(job.clone);
+    const setup = await this.#setupOnce();
+    this.#stillStaging();
+    const staged = stagedFile(setup.staging.dir, n);
+    const cloned = await cloneInto(abs, staged, rel, job.clone.rel);
+    if (mode !== undefined) await fs.chmod(staged, mode);
+    // The journal will promise these bytes (a clone shares blocks until either side is written).
+    if (this.#o.durable && !mutated('skip-fsync-staged')) await fs.syncFile(staged);
+    // Pushed before this job settles, so before commit() reads the conditions.
+    if (job.rename) this.#conditions.push({ target: job.clone, expected: identityVersion(cloned.source), via: 'ifUnchanged' });
+    const info = cloned.staged;
+    this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
   }
 
   /**
