@@ -420,7 +420,11 @@ export function copyFile(from: string, to: string): Promise<void> {
     const handle = await i.create(to, info.mode & 0o777);
     try {
       // write(2) may be short: loop until every byte is in (a truncated copy must never ship).
-      for (let at = 0; at < data.length; ) at += await handle.write(data, at, data.length - at);
+      for (let at = 0; at < data.length; ) {
+        const n = await handle.write(data, at, data.length - at);
+        if (n <= 0) throw Object.assign(new Error(`write(2) of '${to}' made no progress`), { code: 'EIO' });
+        at += n;
+      }
     } finally {
       await handle.close();
     }
