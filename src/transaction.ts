@@ -736,7 +736,15 @@ export class Transaction implements AsyncDisposable {
     return this.#clone('rename', from, to, options);
   }
 
-  /** {@link Transaction.rename}, under the name fs-extra uses. */
+  /**
+   * {@link Transaction.rename}, under the name fs-extra uses.
+   *
+   * @example
+   * ```ts
+   * tx.move('incoming/batch-7.csv', 'archive/batch-7.csv');
+   * await tx.commit();
+   * ```
+   */
   move(from: string, to: string, options?: Pick<WriteOptions, 'mode' | 'ifUnchanged' | 'exclusive'>): Promise<void> {
     this.#assertOpen('move');
     return this.#clone('rename', from, to, options);
