@@ -24,23 +24,25 @@
  * writer's temp without listing `<dir>` (which may hold 100,000 files; recovery reads only
  * `.txnfs/`), and the temp name must carry its writer's identity (tempname.ts), not the target's
  * name, so it stays short (eCryptfs allows 143 bytes). `.txnfs/` is a subdirectory of `<dir>`, so
- * the rename stays on one filesystem and is atomic. The cost: a `.txnfs/` folder appears in every
- * directory written to (it is kept, because removing it would race other writers), and the first
- * write into a directory costs a mkdir and an fsync of `<dir>`.
+ * the rename stays on one filesystem and is atomic. It exists only while a write needs it: each
+ * write makes it (mkdir, not fsynced: neither it nor the temp's name is ever promised) and removes
+ * it once empty, before the fsync of `<dir>` (home.ts: why that rmdir is safe against racing
+ * writers, and why a writer whose home vanished makes it again).
  *
  * Why this is not a one-entry Transaction: for a single file, rename(2) is itself an atomic commit
  * point, so there is nothing to journal and nothing to roll forward. A Transaction would add an
  * owner lock, a staging dir, a journal (write, fsync, rename, fsync), the root lock, a backup link
- * and their removal: 54 filesystem calls and 10 fsyncs, counted through the seam for a one-file
- * commit, against 9 calls and 2 fsyncs here. What the two share is everything below the protocol:
+ * and their removal: 75 filesystem calls and 11 fsyncs, counted through the seam (reads included)
+ * for a one-file commit, against 14 calls and 2 fsyncs here. What the two share is everything below the protocol:
  * `writeAll` and `syncDirs` (durable.ts), `ensureHome` (staging.ts, inside makeHome), the name
  * checks (paths.ts), the process identity (identity.ts), the lock (lock.ts, for update()), the
  * error codes and the fs seam with its fault hook. And, as with transactions, the cleanup after a failed call and
  * recover() after a crash remove a temp with the same function (`removeTemp`, orphans.ts).
  *
- * Cost (durability 'full', existing directory): lstat, open, write, fchown (root replacing a file),
- * fchmod (an existing file or an explicit mode), fsync, close, rename, and open+fsync+close of
- * `<dir>`. No lock, no stat of the parent, no realpath.
+ * Cost (durability 'full', existing directory): lstat, open (ENOENT: no home), mkdir + stat + chmod
+ * of the home, open, write, fchown (root replacing a file), fchmod (an existing file or an explicit
+ * mode), fsync, close, rename, rmdir of the home, and open+fsync+close of `<dir>`. No lock, no stat
+ * of the parent, no realpath.
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
