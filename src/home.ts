@@ -33,13 +33,22 @@ import { errnoOf } from './errors.js';
  */
 export const HOME_RETRIES = 100;
 
+/** rmdir failures that are the expected outcome: the home holds something, or is gone already. */
+const EXPECTED = new Set(['ENOTEMPTY', 'EEXIST', 'ENOENT', 'EBUSY']);
+
 /**
- * Remove the home `home` if it is empty. Never throws: a home that is not empty (another writer's
- * temp, a live transaction, a lock), already gone, or not removable (EACCES, EBUSY, a read-only
- * filesystem) is simply left, and nothing depends on the outcome.
+ * Remove the home `home` if it is empty. Never rejects: a home that is not empty (another
+ * writer's temp, a live transaction, a lock), already gone, or not removable is simply left, and
+ * nothing depends on the outcome. Resolves with the error of a removal that failed for another
+ * reason (EIO, EACCES, EROFS), so that a commit can name it in its warnings.
  */
-export async function removeHomeIfEmpty(home: string): Promise<void> {
-  await fs.rmdir(home).catch(() => undefined);
+export async function removeHomeIfEmpty(home: string): Promise<Error | undefined> {
+  try {
+    await fs.rmdir(home);
+    return undefined;
+  } catch (err) {
+    return EXPECTED.has(errnoOf(err) ?? '') ? undefined : (err as Error);
+  }
 }
 
 /** The home of a temp file or lock path: its directory. */

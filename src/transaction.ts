@@ -1475,10 +1475,14 @@ export class Transaction implements AsyncDisposable {
         return applied;
       });
       await Promise.all([cleanupSynced, ownerReleased]);
-      if (this.#gen === undefined) await removeHomeIfEmpty(home);
+      const homeLeft = this.#gen === undefined ? await removeHomeIfEmpty(home) : undefined;
       step('done');
       this.#state = 'committed';
       this.#detachSignal();
+      if (homeLeft !== undefined) {
+        const warning = `The empty '${home}' could not be removed (${homeLeft.message}); the commit stands, and the next commit or recover() removes it.`;
+        return { ...result, warnings: [...result.warnings, warning], durationMs: performance.now() - started };
+      }
       return { ...result, durationMs: performance.now() - started };
     } catch (err) {
       if (applied !== undefined) {
