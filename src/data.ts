@@ -48,6 +48,21 @@ export function toSource(data: unknown, argName = 'data'): Source {
 }
 
 /**
+ * `toSource` with strings encoded as `encoding`: string data at once, and string chunks of an
+ * iterable or stream as they are read (the default, UTF-8, is what `toSource` does already).
+ */
+export function toEncodedSource(data: unknown, encoding: BufferEncoding): Source {
+  if (typeof data === 'string') return { bytes: Buffer.from(data, encoding) };
+  const source = toSource(data);
+  if ('bytes' in source || encoding === 'utf8' || encoding === 'utf-8') return source;
+  return { chunks: encodeChunks(source.chunks, encoding) };
+}
+
+async function* encodeChunks(chunks: AsyncIterable<unknown> | Iterable<unknown>, encoding: BufferEncoding): AsyncGenerator<unknown> {
+  for await (const chunk of chunks) yield typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
+}
+
+/**
  * A stream may emit 'error' before txnfs starts reading it (createReadStream of a missing file
  * fails on its first tick; a transaction reads its data later, at staging or commit). An 'error'
  * event with no listener ends the process, so one is attached the moment the stream is accepted.

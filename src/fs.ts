@@ -89,6 +89,12 @@ export interface FsImpl {
    */
   symlink?(target: string, path: string): Promise<void>;
   /**
+   * Copy the file `from` to the new file `to` (EEXIST if it exists): a copy-on-write clone where
+   * the filesystem makes one (COPYFILE_FICLONE: btrfs, XFS, bcachefs, ...), else a byte copy; the
+   * permission bits come along. Optional: without it the seam reads `from` and writes `to`.
+   */
+  copyFile?(from: string, to: string): Promise<void>;
+  /**
    * The entries of a directory with their kinds, from one readdir (d_type): a generation's build
    * walks a 100,000-file tree and must not lstat every file. Optional: without it the seam does
    * readdir plus one lstat per entry.
@@ -218,6 +224,7 @@ export const nodeImpl: FsImpl = {
     await fsp.mkdir(p, mode === undefined ? undefined : { mode });
   },
   rename: (a, b) => call<void>((done) => nodeFs.rename(a, b, done)),
+  copyFile: (a, b) => fsp.copyFile(a, b, nodeFs.constants.COPYFILE_EXCL | nodeFs.constants.COPYFILE_FICLONE),
   link: (a, b) => call<void>((done) => nodeFs.link(a, b, done)),
   unlink: (p) => call<void>((done) => nodeFs.unlink(p, done)),
   rmdir: (p) => fsp.rmdir(p),
@@ -428,6 +435,24 @@ export function link(existing: string, newPath: string): Promise<void> {
 }
 export function unlink(p: string): Promise<void> {
   return reported('unlink', p, true, (i) => i.unlink(p));
+}
+/** See FsImpl.copyFile; reported as 'copyFile' (the source) with `to` as dest. */
+export function copyFile(from: string, to: string): Promise<void> {
+  return reported('copyFile', from, true, async (i) => {
+    if (i.copyFile !== undefined) return i.copyFile(from, to);
+    const [data, info] = await Promise.all([i.readFile(from), i.stat(from)]);
+    const handle = await i.create(to, info.mode & 0o777);
+    try {
+      // write(2) may be short: loop until every byte is in (a truncated copy must never ship).
+      for (let at = 0; at < data.length; ) {
+        const n = await handle.write(data, at, data.length - at);
+        if (n <= 0) throw Object.assign(new Error(`write(2) of '${to}' made no progress`), { code: 'EIO' });
+        at += n;
+      }
+    } finally {
+      await handle.close();
+    }
+  }, to);
 }
 export function rmdir(p: string): Promise<void> {
   return reported('rmdir', p, true, (i) => i.rmdir(p));

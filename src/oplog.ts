@@ -37,6 +37,11 @@ export class OpLog {
     this.#length++;
   }
 
+  /** Whether any operation was logged on `target` (a scan from the newest: for rare calls only). */
+  has(target: string): boolean {
+    for (let i = this.#length - 1; i >= 0; i--) if (this.#target(i) === target) return true;
+    return false;
+  }
   #target(i: number): string {
     return (this.#targets[Math.floor(i / BLOCK)] as string[])[i % BLOCK] as string;
   }

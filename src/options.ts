@@ -10,6 +10,7 @@
  * object that the docs table is tested against.
  */
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { badArgument, codes, outOfRange, TxnError } from './errors.js';
 import { hasLoneSurrogate } from './paths.js';
 import type { LockTiming } from './lock.js';
@@ -183,9 +184,12 @@ export function resolveCommon(o: Record<string, unknown>): ResolvedCommon {
 }
 
 /** Validate a directory argument and make it absolute (no I/O). */
-export function resolveDir(value: unknown, name: string): string {
-  if (value === undefined) return process.cwd();
-  if (typeof value !== 'string') throw badArgument(name, 'a non-empty path string', value);
+export function resolveDir(input: unknown, name: string): string {
+  if (input === undefined) return process.cwd();
+  // A file: URL, as writeFile() takes (import.meta.url-relative roots); another scheme, or a
+  // file: URL with a host, is Node's TypeError (ERR_INVALID_URL_SCHEME, ERR_INVALID_FILE_URL_HOST).
+  const value = input instanceof URL ? fileURLToPath(input) : input;
+  if (typeof value !== 'string') throw badArgument(name, 'a non-empty path string or a file: URL', value);
   if (value.length === 0 || value.includes('\0')) throw badArgument(name, 'a non-empty path string without NUL bytes', value, 'ERR_INVALID_ARG_VALUE');
   // Refused, not encoded: Node would store a lone surrogate as U+FFFD, so two strings would name
   // one root (paths.ts).

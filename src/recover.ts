@@ -33,6 +33,7 @@ import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { syncDir } from './durable.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
 import { filesDir, homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
+import { homeVanished, removeHomeIfEmpty } from './home.js';
 import { isAbandonedTomb, lockState, removeDeadLock, sweepEmptyLock, withRootLock, type LockState, type LockTiming } from './lock.js';
 import { booleanOption, checkOptionsObject, commonKeys, defaults, lockStaleOption, resolveCommon, resolveDir, type CommonOptions } from './options.js';
 import { hasRollbackMarker, trustHome } from './staging.js';
@@ -518,7 +519,7 @@ const recoverKeys = [...commonKeys, 'dryRun', 'onProgress', 'keepGenerations'] a
  * if (report.corrupt.length > 0) console.error('needs a person:', report.corrupt);
  * ```
  */
-export async function recover(dir?: string, options?: RecoverOptions): Promise<RecoverReport> {
+export async function recover(dir?: string | URL, options?: RecoverOptions): Promise<RecoverReport> {
   const started = performance.now();
   const o = checkOptionsObject(options, 'options', recoverKeys);
   const common = resolveCommon(o);
@@ -558,11 +559,22 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
     // removes an empty one, so this never disturbs a live owner).
     const rootLockLeft = rootLock && !dryRun && !(await sweepEmptyLock(rootLockPath(home)));
     const deadRootLock = rootLockLeft && (await lockState(rootLockPath(home), common.timing.stale)) === 'dead';
-    if (ids.length === 0 && tombs.length === 0 && singles.length === 0 && !deadRootLock) return emptyReport(root, dryRun, started);
+    // With nothing pending, an empty home is litter (home.ts): a dry run only looks.
+    const tidy = async (): Promise<void> => {
+      if (!dryRun && homeInfo !== undefined) await removeHomeIfEmpty(home);
+    };
+    if (ids.length === 0 && tombs.length === 0 && singles.length === 0 && !deadRootLock) {
+      await tidy();
+      return emptyReport(root, dryRun, started);
+    }
     // Single-file orphans need no root lock (orphans.ts); live writers' temps are left as they are.
     const found = singles.length === 0 ? { paths: [], bytes: 0 } : await removeOrphans(home, singles, { stale: common.timing.stale, dryRun });
     const orphans = { orphans: found.paths, orphanBytes: found.bytes };
-    if (ids.length === 0 && tombs.length === 0 && !deadRootLock) return { ...emptyReport(root, dryRun, started), ...orphans };
+    if (ids.length === 0 && tombs.length === 0 && !deadRootLock) {
+      // Live writers' temps keep the home: then this call writes nothing at all.
+      if (found.paths.length === singles.length) await tidy();
+      return { ...emptyReport(root, dryRun, started), ...orphans };
+    }
     const ctx: RecoverContext = {
       root,
       home,
@@ -574,7 +586,16 @@ export async function recover(dir?: string, options?: RecoverOptions): Promise<R
       onProgress: onProgress as RecoverContext['onProgress'],
     };
     if (dryRun) return { ...(await recoverLocked(ctx)), ...orphans };
-    const report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
+    let report: RecoverReport;
+    try {
+      report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
+    } catch (err) {
+      // The home went away before the root lock was in it: its last user finished and removed it,
+      // empty (home.ts), so nothing is pending here any more.
+      if (await homeVanished(err, home)) return { ...emptyReport(root, dryRun, started), ...orphans };
+      throw err;
+    }
+    await tidy();
     return { ...report, ...orphans, durationMs: performance.now() - started };
   } catch (err) {
     // One error type for callers, as commit() gives: the raw fs error (EIO taking the root lock,

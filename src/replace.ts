@@ -24,23 +24,25 @@
  * writer's temp without listing `<dir>` (which may hold 100,000 files; recovery reads only
  * `.txnfs/`), and the temp name must carry its writer's identity (tempname.ts), not the target's
  * name, so it stays short (eCryptfs allows 143 bytes). `.txnfs/` is a subdirectory of `<dir>`, so
- * the rename stays on one filesystem and is atomic. The cost: a `.txnfs/` folder appears in every
- * directory written to (it is kept, because removing it would race other writers), and the first
- * write into a directory costs a mkdir and an fsync of `<dir>`.
+ * the rename stays on one filesystem and is atomic. It exists only while a write needs it: each
+ * write makes it (mkdir, not fsynced: neither it nor the temp's name is ever promised) and removes
+ * it once empty, before the fsync of `<dir>` (home.ts: why that rmdir is safe against racing
+ * writers, and why a writer whose home vanished makes it again).
  *
  * Why this is not a one-entry Transaction: for a single file, rename(2) is itself an atomic commit
  * point, so there is nothing to journal and nothing to roll forward. A Transaction would add an
  * owner lock, a staging dir, a journal (write, fsync, rename, fsync), the root lock, a backup link
- * and their removal: 54 filesystem calls and 10 fsyncs, counted through the seam for a one-file
- * commit, against 9 calls and 2 fsyncs here. What the two share is everything below the protocol:
+ * and their removal: 75 filesystem calls and 11 fsyncs, counted through the seam (reads included)
+ * for a one-file commit, against 14 calls and 2 fsyncs here. What the two share is everything below the protocol:
  * `writeAll` and `syncDirs` (durable.ts), `ensureHome` (staging.ts, inside makeHome), the name
  * checks (paths.ts), the process identity (identity.ts), the lock (lock.ts, for update()), the
  * error codes and the fs seam with its fault hook. And, as with transactions, the cleanup after a failed call and
  * recover() after a crash remove a temp with the same function (`unlinkIfPresent`, if-present.ts).
  *
- * Cost (durability 'full', existing directory): lstat, open, write, fchown (root replacing a file),
- * fchmod (an existing file or an explicit mode), fsync, close, rename, and open+fsync+close of
- * `<dir>`. No lock, no stat of the parent, no realpath.
+ * Cost (durability 'full', existing directory): lstat, open (ENOENT: no home), mkdir + stat + chmod
+ * of the home, open, write, fchown (root replacing a file), fchmod (an existing file or an explicit
+ * mode), fsync, close, rename, rmdir of the home, and open+fsync+close of `<dir>`. No lock, no stat
+ * of the parent, no realpath.
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
@@ -53,6 +55,7 @@ import { tempName } from './tempname.js';
 import { keepFresh } from './heartbeat.js';
 import { unlinkIfPresent } from './if-present.js';
 import { setMode } from './no-modes.js';
+import { HOME_RETRIES, removeHomeIfEmpty } from './home.js';
 import type { Owner, ResolvedFileOptions } from './file-options.js';
 
 /** What a single-file write did. */
@@ -119,6 +122,8 @@ export class TempFile {
     const created = [...made.created];
     const parents = [...made.parents];
     let lastError: unknown;
+    let homeMade = false;
+    let vanished = 0;
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const tempPath = path.join(homeDir, HOME_NAME, tempName());
       try {
@@ -130,10 +135,17 @@ export class TempFile {
         const code = errnoOf(err);
         if (code === 'EEXIST') continue; // another copy of txnfs in this thread had this name: take the next
         if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fail(codes.EFS, `Cannot create a temp file for '${target.path}' in '${path.dirname(tempPath)}'`, target.path, err);
+        // The home this call just made is gone again: another writer finished and removed it,
+        // empty (home.ts). That is no name collision, so it does not use up an attempt.
+        if (homeMade && code === 'ENOENT' && vanished++ < HOME_RETRIES) attempt--;
       }
       // `.txnfs/` or the directory itself is missing (or not a directory): only now pay for a mkdir.
+      // Not fsynced (durable = false): neither the home nor the temp's name in it is ever promised
+      // to survive a power loss; the new content is, and the fsync of the target's directory after
+      // the rename makes its name durable (and the home's removal with it).
       try {
-        await makeHome(homeDir, o.common.durable);
+        await makeHome(homeDir, false);
+        homeMade = true;
       } catch (err) {
         if (isTxnError(err)) throw err; // '.txnfs' exists and is not a directory
         const code = errnoOf(err);
@@ -210,6 +222,11 @@ export class TempFile {
     this.#stopHeartbeat();
     step('file:renamed');
     try {
+      // No litter (home.ts): the home goes once empty, before the directory fsync, which then
+      // makes its removal durable too. After a link (exclusive) the temp is a second name of the
+      // new file: it goes first. If that fails, recover() removes it once this process has exited.
+      if (o.exclusive) await fs.unlink(this.#path).catch(noop);
+      await removeHomeIfEmpty(path.dirname(this.#path));
       if (o.common.durable && !mutated('file-skip-fsync-dir')) {
         // The new name is durable only once its directory is; new directories need their parents.
         await syncDirs([path.dirname(target), ...this.#syncParents], 4);
@@ -220,10 +237,6 @@ export class TempFile {
         `'${target}' was replaced, but fsync of its directory failed (${(err as Error).message}), so the new content may not survive a power loss. Write it again once the cause is fixed.`,
         { path: target, cause: err },
       );
-    } finally {
-      // After a link (exclusive), the temp is a second name of the new file: drop it. If that
-      // fails, recover() removes it once this process has exited.
-      if (o.exclusive) await fs.unlink(this.#path).catch(noop);
     }
     step('file:done');
     return { path: target, bytes: this.#bytes, created: existing === undefined, dryRun: false };
@@ -291,6 +304,7 @@ export class TempFile {
     if (handle !== undefined) await handle.close().catch(noop);
     if (renamed) return;
     await unlinkIfPresent(this.#path).catch(noop);
+    await removeHomeIfEmpty(path.dirname(this.#path));
     await removeCreatedDirs(this.#created);
   }
 }

@@ -31,6 +31,7 @@ import { HOME_NAME } from './layout.js';
 import { hasLoneSurrogate, isReserved, NAME_MAX, PATH_MAX } from './paths.js';
 import { ensureHome } from './staging.js';
 import { setMode } from './no-modes.js';
+import { HOME_RETRIES, isDir } from './home.js';
 
 /** The file a write replaces. */
 export interface Target {
@@ -193,6 +194,19 @@ export async function existingAncestor(dir: string): Promise<string> {
  * a directory.
  */
 export async function makeHome(dir: string, durable: boolean): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await makeHomeOnce(dir, durable);
+      return;
+    } catch (err) {
+      // ENOENT while `dir` is still there: another writer removed the (empty) home between this
+      // mkdir and the calls after it (home.ts). Make it again; ENOENT for a missing `dir` stands.
+      if (errnoOf(err) !== 'ENOENT' || attempt >= HOME_RETRIES || !(await isDir(dir))) throw err;
+    }
+  }
+}
+
+async function makeHomeOnce(dir: string, durable: boolean): Promise<void> {
   const home = path.join(dir, HOME_NAME);
   try {
     await fs.mkdir(home);

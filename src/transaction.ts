@@ -41,13 +41,15 @@ import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { jsonText } from './file-options.js';
 import { mutated, step } from './faults.js';
 import { syncDir, writeAll, writeChunks } from './durable.js';
-import { chunkBytes, toSource, type WriteData } from './data.js';
+import { chunkBytes, toEncodedSource, type WriteData } from './data.js';
 import { commitJournal } from './journal.js';
 import { PackedEntries } from './entries.js';
 import { journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { eachLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
-import { booleanOption, checkOptionsObject, commonKeys, modeOption, resolveCommon, resolveDir, resolveWarnUnsafeFs, type ResolvedCommon } from './options.js';
+import { cloneInto } from './copy.js';
+import { inHome, removeHomeIfEmpty } from './home.js';
+import { booleanOption, checkOptionsObject, commonKeys, encodingOption, modeOption, resolveCommon, resolveDir, resolveWarnUnsafeFs, type ResolvedCommon } from './options.js';
 import { warnUnsafeFsOnce } from './unsafe-fs.js';
 import { setMode } from './no-modes.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
@@ -59,7 +61,7 @@ import { allFolded, caseCollisions, nameOneFile } from './casefold.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from './recover.js';
 import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from './protocol/commit.js';
-import { createStaging, endJournal, openHome, removeEndedStaging, removeStaging } from './staging.js';
+import { createStaging, endJournal, openHome, removeEndedStaging, removeStaging, type TrustedHome } from './staging.js';
 import { isGenerationsRoot, lookupRoot, openGenerations, resolveLayout, type GenerationsOptions } from './generations/setup.js';
 import { commitGeneration } from './generations/commit.js';
 import { TEMP_STALE_MS } from './heartbeat.js';
@@ -92,7 +94,12 @@ interface TrackedStream {
  * What a staging job stages: bytes to write (the caller's own Uint8Array, not wrapped), chunks to
  * write, or an existing file to move in (adopt()).
  */
-type JobSource = Uint8Array | { readonly chunks: AsyncIterable<unknown> | Iterable<unknown> } | { readonly adopt: string };
+type JobSource = Uint8Array | { readonly chunks: AsyncIterable<unknown> | Iterable<unknown> } | { readonly adopt: string } | CloneJob;
+/** tx.copy()/tx.rename() (copy.ts): clone `from` of the root; `rename` also conditions the commit on it. */
+interface CloneJob {
+  readonly clone: TargetPath;
+  readonly rename: boolean;
+}
 
 /** A write's promise once someone asked for it (PendingWrite), until the write settles. */
 interface Waiter {
@@ -262,15 +269,19 @@ export class Transaction implements AsyncDisposable {
     // Once per root and process, before any lock is made there (unsafe-fs.ts: why NFS/FUSE).
     if (this.#warnUnsafeFs) warnUnsafeFsOnce(root);
     // The root must be a directory; a home found there (the common case) proves it, so the root
-    // is stat'ed only when the home cannot be looked up through it (ENOTDIR: a file).
-    const home = await openHome(root, this.#o.durable).catch(async (err: unknown) => {
-      if (errnoOf(err) === 'ENOTDIR' && (await fs.stat(root)).kind !== 'dir') {
-        throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
-      }
-      throw err;
-    });
-    const staging = await createStaging(home.home, this.id, this.#o.timing, { durable: this.#o.durable });
-    return { root, home, staging };
+    // is stat'ed only when the home cannot be looked up through it (ENOTDIR: a file). The owner
+    // lock goes into a home another writer may remove (empty) meanwhile (home.ts).
+    let home: TrustedHome | undefined;
+    const open = async (): Promise<void> => {
+      home = await openHome(root, this.#o.durable).catch(async (err: unknown) => {
+        if (errnoOf(err) === 'ENOTDIR' && (await fs.stat(root)).kind !== 'dir') {
+          throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
+        }
+        throw err;
+      });
+    };
+    const staging = await inHome(open, () => createStaging(home?.home ?? '', this.id, this.#o.timing, { durable: this.#o.durable }));
+    return { root, home: home as TrustedHome, staging };
   }
 
   /** Record the first failure, wrapped; later ones add nothing. */
@@ -335,6 +346,7 @@ export class Transaction implements AsyncDisposable {
       const rel = this.#queue.shift() as string;
       try {
         if ('adopt' in source) await this.#adoptStaged(n, source.adopt, rel, this.#modes.get(n));
+        else if ('clone' in source) await this.#cloneStaged(n, source, rel, this.#modes.get(n));
         else await this.#stage(n, source, this.#modes.get(n));
         this.#settled(n, undefined);
       } catch (err) {
@@ -356,7 +368,7 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
-  async #stage(n: number, source: Exclude<JobSource, { readonly adopt: string }>, mode: number | undefined): Promise<void> {
+  async #stage(n: number, source: Exclude<JobSource, { readonly adopt: string } | CloneJob>, mode: number | undefined): Promise<void> {
     const setup = await this.#setupOnce();
     this.#stillStaging();
     const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
@@ -405,8 +417,8 @@ export class Transaction implements AsyncDisposable {
   write(path: string, data: WriteData, options?: WriteOptions): Promise<void> {
     this.#assertOpen('write');
     const target = checkTarget(this.dir, path);
-    const source = toSource(data);
-    const o = checkOptionsObject(options, 'options', writeKeys);
+    const o = checkOptionsObject(options, 'options', writeDataKeys);
+    const source = toEncodedSource(data, encodingOption(o.encoding, 'utf8'));
     const mode = modeOption(o.mode);
     this.#addConditions(target, o);
     const staged = this.#nextStaged++;
@@ -423,7 +435,7 @@ export class Transaction implements AsyncDisposable {
    */
   writeJson(path: string, value: unknown, options?: WriteJsonOptions): Promise<void> {
     this.#assertOpen('writeJson');
-    const o = checkOptionsObject(options, 'options', [...writeKeys, 'spaces', 'replacer']);
+    const o = checkOptionsObject(options, 'options', [...writeDataKeys, 'spaces', 'replacer']);
     const text = jsonText(value, o);
     const { spaces: _spaces, replacer: _replacer, ...writeOptions } = o;
     return this.write(path, text, writeOptions as WriteOptions);
@@ -484,7 +496,7 @@ export class Transaction implements AsyncDisposable {
    * await tx.commit();
    * ```
    */
-  adopt(path: string, file: string, options?: WriteOptions): Promise<void> {
+  adopt(path: string, file: string, options?: Omit<WriteOptions, 'encoding'>): Promise<void> {
     this.#assertOpen('adopt');
     const target = checkTarget(this.dir, path);
     if (typeof file !== 'string' || file.length === 0 || file.includes('\0')) throw badArgument('file', 'a non-empty path string', file);
@@ -556,6 +568,98 @@ export class Transaction implements AsyncDisposable {
   }
 
   /**
+   * Stage a copy of the file `from` (a path in the root, as for `write()`) as the new content of
+   * `to`: a copy-on-write clone where the filesystem makes one (btrfs, XFS: no byte copied), a
+   * byte copy elsewhere. `to` gets the content `from` has when it is staged (at once, in the
+   * background); it lands at commit, all-or-nothing with the rest. Modes follow `write()`: an
+   * existing `to` keeps its mode unless `options.mode` is given, a new one gets `from`'s mode.
+   *
+   * Throws at once for a bad path (`EBADPATH`), `from` equal to `to`, or a `from` this
+   * transaction already writes or removes (its staged content is not what is on disk: write
+   * that content to both instead). A `from` that is missing, not a regular file, or changing
+   * while it is copied fails the commit (`ESTAGE`, `ETARGET`); the returned promise may be ignored.
+   *
+   * @example
+   * ```ts
+   * tx.copy('templates/index.html', 'site/index.html');
+   * await tx.commit();
+   * ```
+   */
+  copy(from: string, to: string, options?: Pick<WriteOptions, 'mode' | 'ifUnchanged' | 'exclusive'>): Promise<void> {
+    this.#assertOpen('copy');
+    return this.#clone('copy', from, to, options);
+  }
+
+  /**
+   * Move the file `from` to `to` in this transaction (alias: {@link Transaction.move}): at commit
+   * `to` holds what `from` held and `from` is gone, together with every other change, or nothing
+   * changes. It is a copy (see {@link Transaction.copy}: a copy-on-write clone where possible)
+   * plus a `remove(from)` in the same commit, conditioned on `from` still being the very file that
+   * was copied (inode, size, mtime): if another writer changed `from` meanwhile, the commit fails
+   * with `EPRECONDITION` and nothing changes, so a newer `from` is never lost. Throws at once as
+   * `copy()` does.
+   *
+   * @example
+   * ```ts
+   * tx.rename('out/report.tmp.csv', 'out/report.csv');
+   * tx.write('out/index.json', index);
+   * await tx.commit(); // both, or neither
+   * ```
+   */
+  rename(from: string, to: string, options?: Pick<WriteOptions, 'mode' | 'ifUnchanged' | 'exclusive'>): Promise<void> {
+    this.#assertOpen('rename');
+    return this.#clone('rename', from, to, options);
+  }
+
+  /**
+   * {@link Transaction.rename}, under the name fs-extra uses.
+   *
+   * @example
+   * ```ts
+   * tx.move('incoming/batch-7.csv', 'archive/batch-7.csv');
+   * await tx.commit();
+   * ```
+   */
+  move(from: string, to: string, options?: Pick<WriteOptions, 'mode' | 'ifUnchanged' | 'exclusive'>): Promise<void> {
+    this.#assertOpen('move');
+    return this.#clone('rename', from, to, options);
+  }
+
+  #clone(what: 'copy' | 'rename', from: string, to: string, options: unknown): Promise<void> {
+    const source = checkTarget(this.dir, from);
+    const target = checkTarget(this.dir, to);
+    if (source.rel === target.rel) {
+      throw new TxnError(codes.EBADPATH, `Cannot ${what} '${from}' to itself. Pass two different paths.`, { path: from, txnId: this.id });
+    }
+    if (this.#ops.has(source.rel)) {
+      throw new TxnError(codes.EBADPATH, `Cannot ${what} '${from}': this transaction already writes or removes it, and its staged content is not on disk yet. Write that content to '${to}' too, or ${what} before changing '${from}'.`, { path: from, txnId: this.id });
+    }
+    const o = checkOptionsObject(options, 'options', writeKeys);
+    const mode = modeOption(o.mode);
+    this.#addConditions(target, o);
+    const staged = this.#nextStaged++;
+    this.#addOp(target.rel, staged, mode);
+    if (what === 'rename') this.#addOp(source.rel, DELETE, undefined);
+    return this.#enqueue(staged, { clone: source, rename: what === 'rename' }, target.rel);
+  }
+
+  async #cloneStaged(n: number, job: CloneJob, rel: string, mode: number | undefined): Promise<void> {
+    // Resolved as commit resolves targets (real parents inside the root, same device).
+    const { abs } = await this.#look(job.clone);
+    const setup = await this.#setupOnce();
+    this.#stillStaging();
+    const staged = stagedFile(setup.staging.dir, n);
+    const cloned = await cloneInto(abs, staged, rel, job.clone.rel);
+    if (mode !== undefined) await fs.chmod(staged, mode);
+    // The journal will promise these bytes (a clone shares blocks until either side is written).
+    if (this.#o.durable && !mutated('skip-fsync-staged')) await fs.syncFile(staged);
+    // Pushed before this job settles, so before commit() reads the conditions.
+    if (job.rename) this.#conditions.push({ target: job.clone, expected: identityVersion(cloned.source), via: 'ifUnchanged' });
+    const info = cloned.staged;
+    this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
+  }
+
+  /**
    * Stage a file removal. Removing a file that does not exist at commit is not an error (like
    * `rm -f`); removing a directory is (`ETARGET`).
    *
@@ -590,7 +694,8 @@ export class Transaction implements AsyncDisposable {
   createWriteStream(path: string, options?: WriteOptions): Writable {
     this.#assertOpen('createWriteStream');
     const target = checkTarget(this.dir, path);
-    const o = checkOptionsObject(options, 'options', writeKeys);
+    const o = checkOptionsObject(options, 'options', writeDataKeys);
+    const encoding = encodingOption(o.encoding, 'utf8');
     const mode = modeOption(o.mode);
     this.#addConditions(target, o);
     const n = this.#nextStaged++;
@@ -618,6 +723,7 @@ export class Transaction implements AsyncDisposable {
       // producer is told to wait) and then written together by one writev: a 1 GiB stream of
       // 64 KiB chunks makes a few thousand system calls, not 16,384 one-chunk round trips.
       highWaterMark: STREAM_BUFFER,
+      defaultEncoding: encoding, // stream.write('text') is turned into bytes with it
       write: (chunk: Uint8Array, _encoding, callback) => {
         inFlight++;
         const done = written(callback);
@@ -888,6 +994,7 @@ export class Transaction implements AsyncDisposable {
     } finally {
       await setup.staging.ownerLock.release();
     }
+    if (this.#gen === undefined) await removeHomeIfEmpty(setup.home.home);
   }
 
   /**
@@ -1165,9 +1272,14 @@ export class Transaction implements AsyncDisposable {
         return applied;
       });
       await Promise.all([cleanupSynced, ownerReleased]);
+      const homeLeft = this.#gen === undefined ? await removeHomeIfEmpty(home) : undefined;
       step('done');
       this.#state = 'committed';
       this.#detachSignal();
+      if (homeLeft !== undefined) {
+        const warning = `The empty '${home}' could not be removed (${homeLeft.message}); the commit stands, and the next commit or recover() removes it.`;
+        return { ...result, warnings: [...result.warnings, warning], durationMs: performance.now() - started };
+      }
       return { ...result, durationMs: performance.now() - started };
     } catch (err) {
       if (applied !== undefined) {
@@ -1290,6 +1402,8 @@ export class Transaction implements AsyncDisposable {
 
 const beginKeys = ['dir', 'layout', 'keepGenerations', 'warnUnsafeFs', ...commonKeys] as const;
 const writeKeys = ['mode', 'ifUnchanged', 'exclusive'] as const;
+/** Options of the calls that take data (strings among it): adopt() takes a file, so no encoding. */
+const writeDataKeys = [...writeKeys, 'encoding'] as const;
 
 /**
  * Start a transaction in `options.dir` (default: the current directory). Synchronous: no I/O

@@ -23,6 +23,7 @@ import { resolveFileOptions, updateKeys, type ResolvedFileOptions, type UpdateOp
 import { encodedSource, fileError, fill } from './file.js';
 import { readFileIfPresent } from './if-present.js';
 import { HOME_NAME } from './layout.js';
+import { inHome, removeHomeIfEmpty } from './home.js';
 import { acquire, type HeldLock } from './lock.js';
 import { updateLockName } from './orphans.js';
 import { fileQueue } from './queue.js';
@@ -41,7 +42,7 @@ export type UpdateFn = (current: Buffer | undefined) => WriteData | undefined | 
 /** Make sure a `.txnfs/` exists to hold the lock; create the parents first with `mkdirs`. */
 async function prepareHome(dir: string, o: ResolvedFileOptions): Promise<{ homeDir: string; made: MadeSoFar }> {
   try {
-    await makeHome(dir, o.common.durable);
+    await makeHome(dir, false); // a lock's home need not survive a power loss (see replace.ts)
     return { homeDir: dir, made: { created: [], parents: [] } };
   } catch (err) {
     if (errnoOf(err) !== 'ENOENT') throw err;
@@ -51,11 +52,11 @@ async function prepareHome(dir: string, o: ResolvedFileOptions): Promise<{ homeD
   }
   if (o.dryRun) {
     const homeDir = await existingAncestor(dir);
-    await makeHome(homeDir, o.common.durable);
+    await makeHome(homeDir, false);
     return { homeDir, made: { created: [], parents: [] } };
   }
   const made = await makeDirs(dir);
-  await makeHome(dir, o.common.durable);
+  await makeHome(dir, false);
   return { homeDir: dir, made };
 }
 
@@ -76,17 +77,23 @@ async function updateInTurn(abs: string, fn: UpdateFn, o: ResolvedFileOptions): 
   const signal = o.common.signal;
   let made: MadeSoFar = { created: [], parents: [] };
   let lock: HeldLock | undefined;
+  let home: string | undefined;
   let landed = false;
   try {
     signal?.throwIfAborted();
     const first = await resolveTarget(abs);
-    const prepared = await prepareHome(path.dirname(first.path), o);
-    made = prepared.made;
-    lock = await acquire(path.join(prepared.homeDir, HOME_NAME, updateLockName(path.basename(first.path))), o.common.timing, {
-      wait: true,
-      signal,
-      what: 'update lock',
-    });
+    let homeDir: string | undefined;
+    // The lock lives in the home, which another writer may remove (empty) before the lock is in
+    // it: inHome makes it again (home.ts). Only the first preparation creates directories.
+    lock = await inHome(
+      async () => {
+        const prepared = await prepareHome(path.dirname(first.path), o);
+        if (homeDir === undefined) made = prepared.made;
+        homeDir = prepared.homeDir;
+      },
+      () => acquire(path.join(homeDir ?? '', HOME_NAME, updateLockName(path.basename(first.path))), o.common.timing, { wait: true, signal, what: 'update lock' }),
+    );
+    home = path.join(homeDir ?? '', HOME_NAME);
     // The file as it is now that the lock is ours: another update() may have replaced it meanwhile.
     const target = await resolveTarget(first.path);
     if (target.path !== first.path) {
@@ -122,6 +129,7 @@ async function updateInTurn(abs: string, fn: UpdateFn, o: ResolvedFileOptions): 
   } finally {
     await lock?.release().catch(() => undefined);
     // After the lock is gone, so its directory no longer keeps `.txnfs/` from being removed.
+    if (home !== undefined) await removeHomeIfEmpty(home);
     if (!landed) await removeCreatedDirs(made.created);
   }
 }

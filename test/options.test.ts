@@ -23,7 +23,7 @@ describe('option validation (begin)', () => {
     ['options an array', [], /must be an object. Received \[\] \(type array\)/, 'TypeError'],
     ['unknown key (typo)', { durabilty: 'none' }, /Unknown option "durabilty"/, 'TypeError'],
     ['warnUnsafeFs not a boolean', { warnUnsafeFs: 'no' }, /"warnUnsafeFs" argument must be a boolean. Received "no"/, 'TypeError'],
-    ['dir not a string', { dir: 3 }, /"dir" argument must be a non-empty path string. Received 3/, 'TypeError'],
+    ['dir not a string', { dir: 3 }, /"dir" argument must be a non-empty path string or a file: URL. Received 3/, 'TypeError'],
     ['dir empty', { dir: '' }, /non-empty path string/, 'TypeError'],
     ['durability unknown', { durability: 'paranoid' }, /'full' or 'none'. Received "paranoid"/, 'TypeError'],
     ['lockStale below 2000', { lockStale: 100 }, /"lockStale" option must be a number of milliseconds from 2000 to 2147483647\. Received 100/, 'RangeError'],

@@ -11,10 +11,10 @@ import type { begin } from '../transaction.js';
 /** Options of {@link begin}. */
 export interface BeginOptions extends CommonOptions {
   /**
-   * The root: every target is a path inside it. It must exist.
+   * The root: every target is a path inside it. It must exist. A path string or a `file:` URL.
    * @default process.cwd()
    */
-  readonly dir?: string | undefined;
+  readonly dir?: string | URL | undefined;
   /**
    * `'in-place'`: targets are replaced inside `dir`, which must exist. `'generations'`: `dir` is a
    * pointer (a symlink) to an immutable generation; a commit builds the next generation and swaps
@@ -64,6 +64,16 @@ export interface WriteOptions {
    * @default false
    */
   readonly exclusive?: boolean | undefined;
+  /**
+   * Encoding of string data and of string chunks (of an iterable, a stream, or
+   * `tx.createWriteStream()` writes), as for `writeFile`. Not taken by `tx.adopt()`.
+   * @default 'utf8'
+   * @example
+   * ```ts
+   * tx.write('legacy.txt', text, { encoding: 'latin1' });
+   * ```
+   */
+  readonly encoding?: BufferEncoding | undefined;
 }
 
 /** Options of `tx.remove()`. */

@@ -67,7 +67,7 @@ describe('txnfs exec: the command succeeds', () => {
     const dir = tmpdir();
     const r = txnfs(['exec', dir, ...sh('mkdir -p "$TXNFS_OUT/empty/deeper" "$TXNFS_OUT/full" && echo f > "$TXNFS_OUT/full/f"')]);
     expect(r.status).toBe(0);
-    expect(fs.readdirSync(dir).sort()).toEqual(['.txnfs', 'full']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['full']);
   });
 
   it('passes the arguments to the command exactly, without a shell', () => {

@@ -6,11 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { recover } from '../../src/index.js';
-import { crashAt, makeRoot } from '../helpers/crash.js';
+import { crashAt, makeRoot, type SimpleOp } from '../helpers/crash.js';
 import { leftovers, tmpdir } from '../helpers/tmp.js';
 import { judge, read, seed, workloads, type Workload } from './workloads.js';
 
-const runChild = (dir: string, w: Workload, step: string, env: Record<string, string> = {}) => crashAt(dir, w.ops, step, env);
+// The standard workloads write and remove only (copy and rename are in treeWorkloads()).
+const runChild = (dir: string, w: Workload, step: string, env: Record<string, string> = {}) => crashAt(dir, w.ops as readonly SimpleOp[], step, env);
 
 /** Steps every non-empty commit passes, in order ('applied:<i>' for each entry). */
 function stepsOf(w: Workload): string[] {

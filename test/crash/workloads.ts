@@ -8,7 +8,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export type Op = { readonly op: 'write'; readonly path: string; readonly data: Buffer } | { readonly op: 'delete'; readonly path: string };
+export type Op = { readonly op: 'write'; readonly path: string; readonly data: Buffer } | { readonly op: 'delete'; readonly path: string } | TreeOp;
+/** tx.copy(from, path) / tx.rename(from, path): only in {@link treeWorkloads} (the power-loss model's loops know write and delete). */
+export type TreeOp = { readonly op: 'copy' | 'rename'; readonly from: string; readonly path: string };
 
 export interface Workload {
   readonly name: string;
@@ -44,6 +46,26 @@ function files(gen: number, names: readonly string[], size = 64): Map<string, Bu
 }
 
 const writes = (m: ReadonlyMap<string, Buffer>): Op[] => [...m].map(([p, data]) => ({ op: 'write', path: p, data }));
+
+/**
+ * Workloads of the tree operations (issue 18): copies and renames (a clone staged as a write, plus
+ * a removal for a rename) mixed with writes and removals, into new and existing targets.
+ */
+export function treeWorkloads(): Workload[] {
+  return [
+    {
+      name: 'copy and rename with writes and a removal',
+      before: files(0, ['src/a.txt', 'src/b.txt', 'old.txt', 'gone.txt', 'over.txt']),
+      ops: [
+        { op: 'copy', from: 'src/a.txt', path: 'dst/deep/a.txt' },
+        { op: 'rename', from: 'src/b.txt', path: 'over.txt' },
+        { op: 'rename', from: 'old.txt', path: 'moved/old.txt' },
+        { op: 'write', path: 'new.txt', data: content(1, 'new.txt', 80) },
+        { op: 'delete', path: 'gone.txt' },
+      ],
+    },
+  ];
+}
 
 /** The standard workloads (issue #3). */
 export function workloads(): Workload[] {
@@ -85,7 +107,10 @@ export function after(w: Workload): Map<string, Buffer> {
   const m = new Map(w.before);
   for (const op of w.ops) {
     if (op.op === 'write') m.set(op.path, op.data);
-    else m.delete(op.path);
+    else if (op.op === 'copy' || op.op === 'rename') {
+      m.set(op.path, m.get(op.from) as Buffer);
+      if (op.op === 'rename') m.delete(op.from);
+    } else m.delete(op.path);
   }
   return m;
 }

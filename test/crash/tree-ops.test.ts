@@ -1,0 +1,32 @@
+/**
+ * The kill loop for tx.copy() and tx.rename() (issue 18): a child commits a transaction that
+ * copies, renames, writes and removes, and SIGKILLs itself before every mutating filesystem
+ * operation and at every named step; after recover(), every target (the renamed sources
+ * included) is all-old or all-new, acknowledged commits are never lost, nothing is left behind.
+ * Both add no journal op (a clone is a staged write, a rename adds a removal: src/copy.ts), so
+ * the power-loss model's enumeration of those ops covers them; this loop shows the calls compose
+ * into one all-or-nothing commit.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ChildResult } from './child.js';
+import { allPoints, killLoop } from './kill-loop.js';
+import { loopScratch } from './scratch.js';
+import { Tally } from './summary.js';
+import { treeWorkloads } from './workloads.js';
+
+const tally = new Tally('kill loop (tree operations)');
+const scratchOf = loopScratch('txnfs-kill-tree-', tally);
+
+describe('kill loop: copy and rename, stopped at every mutating operation and every named step', () => {
+  for (const w of treeWorkloads()) {
+    it(w.name, async () => {
+      const r = await killLoop({ workload: w, scratch: scratchOf(), singlePoints: (t: ChildResult) => allPoints(t).filter((_, i) => i % 20 === 0) });
+      tally.crashPoints += r.points;
+      tally.violations += r.violations.length;
+      expect(r.violations).toEqual([]);
+      expect(r.points).toBeGreaterThan(30);
+      expect(r.outcomes.old ?? 0).toBeGreaterThan(0);
+      expect(r.outcomes.new ?? 0).toBeGreaterThan(0);
+    }, 300_000);
+  }
+});
