@@ -37,7 +37,7 @@ const same = (a: fs.Info, b: fs.Info): boolean => a.ino === b.ino && a.dev === b
  * `staged`. The caller fsyncs it: the journal will promise these bytes.
  */
 export async function cloneInto(source: string, staged: string, rel: string, from: string): Promise<Cloned> {
-  const refuse = (why: string, cause?: unknown): TxnError => new TxnError(codes.ESTAGE, `Cannot copy '${from}' to '${rel}': ${why}. Nothing was committed.`, { path: from, cause });
+  const refuse = (why: string, cause?: unknown): TxnError => new TxnError(codes.ESTAGE, `Cannot copy '${from}' to '${rel}': ${why}. Nothing was committed; pass a path to an existing regular file.`, { path: from, cause });
   let before: fs.Info;
   try {
     before = await fs.lstat(source);

@@ -33,8 +33,11 @@ import { errnoOf } from './errors.js';
  */
 export const HOME_RETRIES = 100;
 
-/** rmdir failures that are the expected outcome: the home holds something, or is gone already. */
-const EXPECTED = new Set(['ENOTEMPTY', 'EEXIST', 'ENOENT', 'EBUSY']);
+/**
+ * rmdir failures that are the expected outcome: the home holds something, or is gone already.
+ * fusefat answers EPERM, not ENOTEMPTY, for a directory that is not empty.
+ */
+const EXPECTED = new Set(['ENOTEMPTY', 'EEXIST', 'ENOENT', 'EBUSY', 'EPERM']);
 
 /**
  * Remove the home `home` if it is empty. Never rejects: a home that is not empty (another

@@ -76,24 +76,25 @@ async function oneFileCommit(durability: 'full' | 'none', existing: boolean): Pr
 
 /**
  * The budget of docs/protocol.md ("The cost of a small commit"), per phase, for one 4 KiB file:
- * stage = open the root and home (2), staging dir with files/, rollback.tmp and the home fsync (5),
+ * stage = open the root and home (5, 4: the home is gone, since an empty one is removed after every
+ * commit: its lstat fails, mkdir, fsync of the root, lstat of the new home), staging dir with files/, rollback.tmp and the home fsync (5),
  * the staged file (5); gate = the recovery gate's readdir of the home (1); prepare = the plan's
  * lstat (1), fsyncs of the staging dir and files/ (2, durable), journal.tmp (4, 3 without fsync),
  * rename and staging dir fsync (2, 1); apply = lstat, rename, fsyncs of the parent and files/ (4,
- * 2); cleanup = unlink journal and rollback.tmp, rmdir files/ and the staging dir, home fsync (5, 4).
+ * 2); cleanup = unlink journal and rollback.tmp, rmdir files/ and the staging dir, home fsync, rmdir of the empty home (6, 5).
  * A replaced file adds backup/ (mkdir, link, fsync), the backup's lstat at apply and its removal.
  */
 const BUDGET: Record<string, Record<Phase, number>> = {
-  'full new': { stage: 12, gate: 1, prepare: 9, apply: 4, cleanup: 5 },
-  'full replaced': { stage: 12, gate: 1, prepare: 12, apply: 5, cleanup: 7 },
-  'none new': { stage: 10, gate: 1, prepare: 5, apply: 2, cleanup: 4 },
+  'full new': { stage: 15, gate: 1, prepare: 9, apply: 4, cleanup: 6 },
+  'full replaced': { stage: 15, gate: 1, prepare: 12, apply: 5, cleanup: 8 },
+  'none new': { stage: 12, gate: 1, prepare: 5, apply: 2, cleanup: 5 },
 };
 /**
  * What src/lock.ts costs: taking the owner lock and the root lock 4 calls each (mkdir of the lock
  * directory, mkdir of our owner entry, readdir, proper-lockfile's stat of the entry), verifying
  * both 2 (lstat of our entry), releasing both 4 (rmdir of the entry, rmdir of the directory).
- * Before the owner-entry locks it was 26. With the commit path above at 31 calls, a one-file
- * commit is 45: the issue's goal of 40 is not met yet.
+ * Before the owner-entry locks it was 26. With the commit path above at 35 calls, a one-file
+ * commit is 49: the issue's goal of 40 is not met.
  */
 const LOCK_TODAY = 14;
 

@@ -67,6 +67,12 @@ describe('begin() and Transaction', () => {
     expectTypeOf(tx.writeJson).returns.toEqualTypeOf<Promise<void>>();
     expectTypeOf(tx.adopt).returns.toEqualTypeOf<Promise<void>>();
     expectTypeOf(tx.remove).returns.toEqualTypeOf<void>();
+    expectTypeOf(tx.copy).returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf(tx.rename).returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf(tx.move).returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf(tx.copy).toBeCallableWith('a.txt', 'b.txt', { mode: 0o644, exclusive: true });
+    // @ts-expect-error: copy takes no data options (the bytes are the source's)
+    void tx.copy('a.txt', 'b.txt', { encoding: 'latin1' });
     expectTypeOf(tx.expect).returns.toEqualTypeOf<void>();
     expectTypeOf(tx.createWriteStream).returns.toEqualTypeOf<Writable>();
     expectTypeOf(tx.tempDir).returns.toEqualTypeOf<Promise<string>>();

@@ -32,6 +32,16 @@ describe.skipIf(m === undefined)('overlay: a root baked into the image layer', (
     tx2.remove('sub/baked.txt');
     await tx2.commit();
     expect(files(dir)).toEqual({ 'sub/new.txt': 'new' });
-    expect(fs.readdirSync(path.join(dir, '.txnfs')).filter((e) => e.startsWith('.txn-'))).toEqual([]);
+    expect(homeNames(dir).filter((e) => e.startsWith('.txn-'))).toEqual([]);
   });
 });
+
+/** The names in `<dir>/.txnfs`, [] when it is gone (an empty home is removed: no litter). */
+function homeNames(dir: string): string[] {
+  try {
+    return fs.readdirSync(path.join(dir, '.txnfs'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
