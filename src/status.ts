@@ -39,7 +39,7 @@ export interface StatusReport {
   /** Generations layout only: the current generation, the retained ones and the live pins. */
   readonly generations?: GenerationsStatus;
   /**
-   * Lock tombs (`.txnfs/.tomb-*`: locks in the middle of removal) that crashed processes left
+   * Lock tombs (`.txnfs/.tomb-*`: locks an older txnfs was removing) that crashed processes left
    * behind; `recover()` removes them. Their presence makes `health` 'needs-recovery'.
    */
   readonly tombs: string[];
