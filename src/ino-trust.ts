@@ -31,6 +31,7 @@
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
+import { lstatIfPresent } from './if-present.js';
 import { errnoOf } from './errors.js';
 
 /** Per real root: whether a backup link shows its original's number. */
@@ -38,15 +39,6 @@ const linksTrusted = new Map<string, boolean>();
 
 /** link(2) errors that mean "no hard links here" (as backup.ts). */
 const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
-
-async function lstatOrUndefined(p: string): Promise<fs.Info | undefined> {
-  try {
-    return await fs.lstat(p);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /**
  * The probe itself, in `dir` (which it leaves as it found it): `ok` false with what was seen when a
@@ -95,7 +87,7 @@ async function experiment(made: string, linked: string, moved: string, upper: st
   if (!links) await fs.rename(moved, made);
   if (after !== first) return { ok: false, detail: `a rename changed the inode number (${first} to ${after})` };
   // A filesystem that folds case must show one number for one file under both spellings.
-  const spelled = await lstatOrUndefined(upper);
+  const spelled = await lstatIfPresent(upper);
   const now = (await fs.lstat(made)).ino;
   if (spelled !== undefined && spelled.ino !== now) return { ok: false, detail: `one file shows another inode number under another spelling (${spelled.ino}, ${now})` };
   return { ok: true, detail: links ? 'kept by rename, shared by hard links' : 'kept by rename (no hard links to compare)' };
@@ -137,7 +129,7 @@ export interface RecordedOriginal {
 export async function sameAsCopy(was: RecordedOriginal, info: fs.Info | undefined, targetPath: string, copyPath: string): Promise<boolean> {
   if (info?.kind !== 'file' || was.size == null || was.mtimeNs == null) return false;
   if (info.size !== was.size || String(info.mtimeNs) !== was.mtimeNs) return false;
-  const copy = await lstatOrUndefined(copyPath);
+  const copy = await lstatIfPresent(copyPath);
   if (copy?.kind !== 'file' || copy.size !== was.size) return false;
   const [a, b] = await Promise.all([fs.readFile(targetPath), fs.readFile(copyPath)]);
   return a.equals(b);

@@ -52,6 +52,7 @@ import { threadId } from 'node:worker_threads';
 import lockfile from 'proper-lockfile';
 import { nanoid } from 'nanoid';
 import * as fs from './fs.js';
+import { lstatIfPresent, readdirIfPresent } from './if-present.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { isProcessGone, parseIdentity, selfIdentity, type ProcessIdentity } from './identity.js';
 import { OWNER_FILE } from './layout.js';
@@ -190,12 +191,7 @@ interface Judged {
 
 /** mtime of `p`, or undefined when it is gone. */
 async function mtimeOf(p: string): Promise<number | undefined> {
-  try {
-    return (await fs.lstat(p)).mtimeMs;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  }
+  return (await lstatIfPresent(p))?.mtimeMs;
 }
 
 /**
@@ -243,14 +239,20 @@ async function removeEntry(dir: string, name: string): Promise<void> {
   }
 }
 
-/** Remove the lock directory if it is empty; an owner that arrived meanwhile keeps it. */
-async function removeDirIfEmpty(dir: string): Promise<void> {
+/**
+ * Remove the lock directory if it is empty; an owner that arrived meanwhile keeps it. True when it
+ * is gone, false when an owner is in it.
+ */
+async function removeDirIfEmpty(dir: string): Promise<boolean> {
   try {
     await fs.rmdir(dir);
+    return true;
   } catch (err) {
     // ENOTEMPTY/EEXIST: an owner arrived. EPERM: the same on fusefat. ENOENT: gone already.
     const code = errnoOf(err);
-    if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EPERM') throw err;
+    if (code === 'ENOENT') return true;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM') return false;
+    throw err;
   }
 }
 
@@ -560,23 +562,13 @@ function lockedError(lockDir: string, holder: Judged | undefined, timing: LockTi
  */
 export type LockState = 'held' | 'dead' | 'absent';
 
-/** The names in `lockDir`, or undefined when it is gone. */
-async function entriesOf(lockDir: string): Promise<string[] | undefined> {
-  try {
-    return await fs.readdir(lockDir);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
 /**
  * Whether the lock at `lockDir` has a live owner. `stale` is the caller's stale time; an owner
  * that declared a longer one is given that.
  */
 export async function lockState(lockDir: string, stale: number): Promise<LockState> {
   if (held.has(lockDir)) return 'held';
-  const names = await entriesOf(lockDir);
+  const names = await readdirIfPresent(lockDir);
   if (names === undefined) return 'absent';
   let dead = 0;
   for (const name of names) {
@@ -604,19 +596,14 @@ export async function lockState(lockDir: string, stale: number): Promise<LockSta
  * mkdir of the directory and of its entry gets ENOENT and starts again.
  */
 export async function sweepEmptyLock(lockDir: string): Promise<boolean> {
-  try {
-    await fs.rmdir(lockDir);
-    return true;
-  } catch (err) {
-    // Anything else (ENOTEMPTY: an owner is in it; EPERM: the same on fusefat; EIO) leaves it to
-    // be judged like any lock: this is a tidy-up, never a reason to fail.
-    return errnoOf(err) === 'ENOENT';
-  }
+  // Any other failure (EIO) leaves it to be judged like any lock: this is a tidy-up, never a
+  // reason to fail.
+  return removeDirIfEmpty(lockDir).catch(() => false);
 }
 
 /** Remove a dead lock (after its staging dir is gone). A live owner's entry is never touched. */
 export async function removeDeadLock(lockDir: string, stale: number): Promise<void> {
-  const names = await entriesOf(lockDir);
+  const names = await readdirIfPresent(lockDir);
   if (names === undefined) return;
   const live = await clearDead(lockDir, names, stale);
   if (live.length === 0) await removeDirIfEmpty(lockDir);

@@ -9,6 +9,7 @@
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
+import { lstatIfPresent } from './if-present.js';
 import { errnoOf } from './errors.js';
 import { writeAll } from './durable.js';
 
@@ -18,15 +19,6 @@ async function writeNew(p: string, data: string): Promise<void> {
     await writeAll(h, Buffer.from(data));
   } finally {
     await h.close();
-  }
-}
-
-async function exists(p: string): Promise<fs.Info | undefined> {
-  try {
-    return await fs.lstat(p);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
   }
 }
 
@@ -46,7 +38,7 @@ export async function probeRenameOver(dir: string): Promise<{ ok: boolean; detai
   }
   const got = (await fs.readFile(to)).toString();
   if (got !== 'new') return { ok: false, detail: `after rename the target reads ${JSON.stringify(got)}, not the new bytes` };
-  if ((await exists(from)) !== undefined) return { ok: false, detail: 'after rename the source name still exists' };
+  if ((await lstatIfPresent(from)) !== undefined) return { ok: false, detail: 'after rename the source name still exists' };
   return { ok: true, detail: 'replaces the target whole' };
 }
 
@@ -158,7 +150,7 @@ async function sameFileUnder(dir: string, made: string, other: string): Promise<
     if (code === 'EPERM' || code === 'EINVAL' || code === 'EILSEQ' || code === 'ENAMETOOLONG') return { refused: code };
     throw err;
   }
-  return (await exists(path.join(dir, other))) !== undefined;
+  return (await lstatIfPresent(path.join(dir, other))) !== undefined;
 }
 
 /** Does the filesystem fold case (`Probe-Case` found as `PROBE-CASE`)? */
@@ -185,6 +177,6 @@ export async function probeDirRename(dir: string): Promise<{ ok: boolean; detail
   } catch (err) {
     return { ok: false, detail: `refused (${errnoOf(err) ?? (err as Error).message})` };
   }
-  if ((await exists(path.join(to, 'inside'))) === undefined) return { ok: false, detail: 'the renamed directory lost its entries' };
+  if ((await lstatIfPresent(path.join(to, 'inside'))) === undefined) return { ok: false, detail: 'the renamed directory lost its entries' };
   return { ok: true, detail: 'keeps its entries' };
 }

@@ -48,6 +48,7 @@ import { journalPath, rootLockPath, stagedFile, tempDirOf } from './layout.js';
 import { eachLimit, settleAll } from './limit.js';
 import { withRootLock, type HeldLock } from './lock.js';
 import { cloneInto } from './copy.js';
+import { runScoped } from './scope.js';
 import { inHome, removeHomeIfEmpty } from './home.js';
 import { booleanOption, checkOptionsObject, commonKeys, encodingOption, modeOption, resolveCommon, resolveDir, resolveWarnUnsafeFs, type ResolvedCommon } from './options.js';
 import { warnUnsafeFsOnce } from './unsafe-fs.js';
@@ -1442,14 +1443,5 @@ export async function transaction<T>(
 ): Promise<T> {
   const fn = typeof a === 'function' ? a : b;
   if (typeof fn !== 'function') throw badArgument('fn', 'a function', fn);
-  const tx = begin(typeof a === 'function' ? undefined : a);
-  let value: T;
-  try {
-    value = await fn(tx);
-  } catch (err) {
-    if (tx.state === 'open') await tx.abort().catch(noop);
-    throw err;
-  }
-  if (tx.state === 'open') await tx.commit();
-  return value;
+  return runScoped(begin(typeof a === 'function' ? undefined : a), fn);
 }

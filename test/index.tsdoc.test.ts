@@ -8,21 +8,11 @@ import * as path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { repo } from './helpers/install.js';
+import { publicApi } from './helpers/public-api.js';
 import { tmpdir } from './helpers/tmp.js';
 import { typecheck } from './helpers/tsc.js';
 
-const program = ts.createProgram([path.join(repo, 'src/index.ts')], {
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  target: ts.ScriptTarget.ES2022,
-  strict: true,
-  types: ['node'],
-});
-const checker = program.getTypeChecker();
-const index = program.getSourceFile(path.join(repo, 'src/index.ts'));
-if (index === undefined) throw new Error('src/index.ts not found');
-const moduleSymbol = checker.getSymbolAtLocation(index);
-if (moduleSymbol === undefined) throw new Error('src/index.ts is not a module');
+const { checker, moduleSymbol } = publicApi();
 
 interface Export {
   readonly name: string;

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { repo } from './helpers/install.js';
+import { publicApi } from './helpers/public-api.js';
 
 const typeTests = fs
   .readdirSync(path.join(repo, 'test'), { recursive: true, encoding: 'utf8' })
@@ -13,17 +14,7 @@ const typeTests = fs
   .map((f) => fs.readFileSync(path.join(repo, 'test', f), 'utf8'))
   .join('\n');
 
-const program = ts.createProgram([path.join(repo, 'src/index.ts')], {
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  target: ts.ScriptTarget.ES2022,
-  strict: true,
-  types: ['node'],
-});
-const checker = program.getTypeChecker();
-const index = program.getSourceFile(path.join(repo, 'src/index.ts'));
-const moduleSymbol = index === undefined ? undefined : checker.getSymbolAtLocation(index);
-if (moduleSymbol === undefined) throw new Error('src/index.ts not found');
+const { checker, moduleSymbol } = publicApi();
 const exported = checker.getExportsOfModule(moduleSymbol);
 
 describe('type tests', () => {

@@ -21,6 +21,7 @@ import { checkOptionsObject, numberOption } from '../options.js';
 import { checkTarget } from '../paths.js';
 import { checkVersion, contentVersion, type FileVersion, type ReadResult } from '../preconditions.js';
 import type { TransactionState } from '../transaction.js';
+import { runScoped } from '../scope.js';
 import { s3Mutated } from './faults.js';
 import { dataKey } from './keys.js';
 import { putEntry, writeHeadHint, type FileRef, type LogEntry, type Staged } from './log.js';
@@ -475,14 +476,5 @@ export function begin(options: S3BeginOptions): S3Transaction {
 /** Run `fn` with a new transaction; commit when it returns, abort when it throws. */
 export async function transaction<T>(options: S3BeginOptions, fn: (tx: S3Transaction) => T | Promise<T>): Promise<T> {
   if (typeof fn !== 'function') throw badArgument('fn', 'a function', fn);
-  const tx = begin(options);
-  let value: T;
-  try {
-    value = await fn(tx);
-  } catch (err) {
-    if (tx.state === 'open') await tx.abort().catch(noop);
-    throw err;
-  }
-  if (tx.state === 'open') await tx.commit();
-  return value;
+  return runScoped(begin(options), fn);
 }

@@ -4,11 +4,10 @@
  * whites it out; rename(2) within the merged tree works for files and for directories made in the
  * upper layer (the only ones txnfs renames: its lock directories).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin } from '../../src/index.js';
-import { files, filesystemSuite, localActions } from './suite.js';
+import { files, filesystemSuite, localActions, homeNames } from './suite.js';
 
 const m = await filesystemSuite('overlay', {
   fsType: 'overlay',
@@ -35,13 +34,3 @@ describe.skipIf(m === undefined)('overlay: a root baked into the image layer', (
     expect(homeNames(dir).filter((e) => e.startsWith('.txn-'))).toEqual([]);
   });
 });
-
-/** The names in `<dir>/.txnfs`, [] when it is gone (an empty home is removed: no litter). */
-function homeNames(dir: string): string[] {
-  try {
-    return fs.readdirSync(path.join(dir, '.txnfs'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}

@@ -251,7 +251,7 @@ export async function filesystemSuite(name: FsName, expected: Expected): Promise
 }
 
 /** The names in `<dir>/.txnfs`, [] when it is gone (an empty home is removed: no litter). */
-function homeNames(dir: string): string[] {
+export function homeNames(dir: string): string[] {
   try {
     return fs.readdirSync(path.join(dir, '.txnfs'));
   } catch (err) {
