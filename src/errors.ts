@@ -9,6 +9,7 @@
  * `instanceof TxnError` works within one copy of the library; `isTxnError()` also works across
  * realms and duplicated installs because it checks a registered brand symbol.
  */
+import { constants as osConstants } from 'node:os';
 
 /** Stable error codes. Compare `err.code` against these, never against messages. */
 export const codes = {
@@ -114,10 +115,17 @@ export function isTxnError(value: unknown): value is TxnError {
 /** The errno-style `code` of an fs error, or undefined. */
 export function errnoOf(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string') {
-    return (err as { code: string }).code;
+    const { code, errno } = err as { code: string; errno?: unknown };
+    // libuv has no name for some errnos and Node then says 'Unknown system error -116': ESTALE,
+    // which NFS and sshfs return for an entry removed through another mount. Name it.
+    if (code.startsWith('Unknown system error') && typeof errno === 'number') return errnoNames.get(-errno) ?? code;
+    return code;
   }
   return undefined;
 }
+
+/** errno number → name (os.constants.errno), for the errnos libuv leaves unnamed. */
+const errnoNames = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
 
 /** Describe a value for a TypeError message: its JSON-ish form and its type, like Node does. */
 export function describeValue(value: unknown): string {

@@ -8,7 +8,8 @@
  * EIO, ENOSPC, ...) is a real failure and is thrown as it came from the seam (fs.ts).
  *
  * A lookup (lstat, readdir, readFile) also reads ENOTDIR as absent: it means a component of the
- * path is a file, so nothing can exist at the path. A removal does not: rmdir of a file fails with
+ * path is a file, so nothing can exist at the path; and ESTALE, which NFS and sshfs return for an
+ * entry removed through another mount or client meanwhile. A removal does not: rmdir of a file fails with
  * ENOTDIR, and that is an unexpected entry, not an absent one (remove.ts falls back on it).
  *
  * Cost: exactly the one call; nothing is retried.
@@ -22,7 +23,8 @@ async function orAbsent<T>(call: Promise<T>): Promise<T | undefined> {
     return await call;
   } catch (err) {
     const code = errnoOf(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    // ESTALE: NFS and sshfs answer so for an entry another mount or client has just removed.
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESTALE') return undefined;
     throw err;
   }
 }

@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lstatIfPresent, readdirIfPresent, readFileIfPresent, rmdirIfPresent, unlinkIfPresent } from '../src/if-present.js';
+import { errnoOf } from '../src/errors.js';
+import { useFsImpl } from '../src/fs.js';
 import { failOnce } from './helpers/hook.js';
 import { tmpdir } from './helpers/tmp.js';
 
@@ -18,6 +20,23 @@ describe('if-present helpers', () => {
     }
     expect(await unlinkIfPresent(path.join(dir, 'nope'))).toBe(false);
     expect(await rmdirIfPresent(path.join(dir, 'nope'))).toBe(false);
+  });
+
+  it("read an entry removed through another mount (ESTALE, which Node names 'Unknown system error -116') as absent", async () => {
+    const dir = tmpdir();
+    fs.mkdirSync(path.join(dir, 'lock'));
+    // As sshfs answered in CI for a lock directory another process had just removed.
+    const stale = Object.assign(new Error('Unknown system error -116: Unknown system error -116, scandir'), { code: 'Unknown system error -116', errno: -116, syscall: 'scandir' });
+    const real = useFsImpl();
+    useFsImpl({ ...real, readdir: async () => Promise.reject(stale), lstat: async () => Promise.reject(stale) });
+    try {
+      expect(await readdirIfPresent(path.join(dir, 'lock'))).toBeUndefined();
+      expect(await lstatIfPresent(path.join(dir, 'lock'))).toBeUndefined();
+    } finally {
+      useFsImpl(real);
+    }
+    expect(errnoOf(stale)).toBe('ESTALE');
+    expect(errnoOf(Object.assign(new Error('x'), { code: 'EIO', errno: -5 }))).toBe('EIO');
   });
 
   it('act on an entry that is there', async () => {
