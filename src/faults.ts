@@ -56,10 +56,6 @@ export type FaultHook = (event: FaultEvent) => void | 'skip';
 export type Mutation =
   /** Generations: swap the pointer before the new generation is built (renamed in while empty). */
   | 'gen-swap-before-build'
-  /** Generations: do not fsync the new generation's directories before the pointer swap. */
-  | 'gen-skip-fsync-dirs'
-  /** Generations: do not fsync the pointer's directory after the swap. */
-  | 'gen-skip-fsync-pointer'
   /** Generations: openSnapshot trusts its pin without reading the pointer again. */
   | 'gen-pin-no-recheck'
   /** Generations: collect garbage without looking at pins. */

@@ -21,7 +21,9 @@ export type HarnessMutation =
   | 'skip-fsync-backup-dir'
   | 'skip-fsync-created-dirs'
   | 'copy-backup-as-link'
-  | 'skip-fsync-backup-copy';
+  | 'skip-fsync-backup-copy'
+  | 'gen-skip-fsync-dirs'
+  | 'gen-skip-fsync-pointer';
 
 export declare const MUTATIONS: Readonly<Record<HarnessMutation, object>>;
 export declare const LIBRARY_MUTATIONS: ReadonlySet<LibraryMutation>;

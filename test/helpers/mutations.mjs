@@ -21,6 +21,8 @@ const STAGING_DIR = /^(.*)\/\.txn-[^/]+$/;
 const JOURNAL = /\/\.txn-[^/]+\/journal$/;
 const JOURNAL_TMP = /\/\.txn-[^/]+\/journal\.tmp$/;
 const FILE_TEMP = /\/\.tmp-[^/]*$/;
+const GEN_BUILD = /\/\.txn-[^/]+\/gen$/;
+const POINTER_TMP = /\/\.txn-[^/]+\/pointer$/;
 
 /** Journal bytes with the header's checksum made to match the body (journal.ts's format). */
 function withMatchingChecksum(buf) {
@@ -96,6 +98,10 @@ export const MUTATIONS = {
   'skip-fsync-created-dirs': { op: (s, e) => (e.op === 'fsyncDir' && s.applying && !s.moved ? 'skip' : undefined) },
   /** Record a backup that is a copy (hard links refused) as a hard link in the journal. */
   'copy-backup-as-link': { write: (s, p, bytes) => (JOURNAL_TMP.test(p) ? copiesAsLinks(bytes) : bytes) },
+  /** Generations: do not fsync the new generation's directories before the pointer swap. */
+  'gen-skip-fsync-dirs': { op: (s, e) => (e.op === 'fsyncDir' && s.genBuild !== undefined ? 'skip' : undefined) },
+  /** Generations: do not fsync the pointer's directory (nor the staging dir) after the swap. */
+  'gen-skip-fsync-pointer': { op: (s, e) => (e.op === 'fsyncDir' && s.pointerSwapped ? 'skip' : undefined) },
   /** Do not fsync a backup that is a copy before the commit point. */
   'skip-fsync-backup-copy': { op: (s, e) => (e.op === 'fsync' && !s.live && BACKUP_FILE.test(e.path) ? 'skip' : undefined) },
 };
@@ -134,14 +140,20 @@ function track(s, e) {
   if (e.op === 'mkdir') {
     const m = STAGING_DIR.exec(e.path);
     if (m !== null) s.stagingMadeIn = m[1];
+    // Generations: the new tree is built in <staging>/gen, then renamed to gen-<n>.
+    if (GEN_BUILD.test(e.path)) s.genBuild = e.path;
   }
+  if (e.op === 'rename' && e.path === s.genBuild) s.genBuild = undefined;
+  // Generations: the pointer's swap is the rename of <staging>/pointer; its fsyncs follow it.
+  if (s.pointerSwapped && e.op !== 'fsyncDir') s.pointerSwapped = false;
+  if (e.op === 'rename' && POINTER_TMP.test(e.path)) s.pointerSwapped = true;
 }
 
 /**
  * The bugs of the generations layout that change a decision, not an operation: still switched
  * inside the library (src/faults.ts `faults.mutations`); the installer adds them there.
  */
-export const LIBRARY_MUTATIONS = new Set(['gen-swap-before-build', 'gen-skip-fsync-dirs', 'gen-skip-fsync-pointer', 'gen-pin-no-recheck', 'gen-ignore-pins']);
+export const LIBRARY_MUTATIONS = new Set(['gen-swap-before-build', 'gen-pin-no-recheck', 'gen-ignore-pins']);
 
 /** The mutations named (unknown names throw: a typo must not silently test the real protocol). */
 export function mutationLayer(names) {
