@@ -49,17 +49,14 @@ export type FaultEvent = OpEvent | StepEvent;
 export type FaultHook = (event: FaultEvent) => void | 'skip';
 
 /**
- * The deliberate bugs of the generations layout that are still switched inside the library: each
- * changes what the code decides (the order of build and swap, whether pins are read), which no
- * filter of operations can express. Checked at one place each, never per operation.
+ * The one deliberate bug still switched inside the library: it moves the pointer swap ahead of
+ * the build, so that every later operation lands in the published tree. A filter of operations
+ * can skip, add or rewrite one, not make the code issue its operations in another order and to
+ * other paths. Checked at one place, never per operation.
  */
 export type Mutation =
   /** Generations: swap the pointer before the new generation is built (renamed in while empty). */
-  | 'gen-swap-before-build'
-  /** Generations: openSnapshot trusts its pin without reading the pointer again. */
-  | 'gen-pin-no-recheck'
-  /** Generations: collect garbage without looking at pins. */
-  | 'gen-ignore-pins';
+  'gen-swap-before-build';
 
 interface FaultState {
   hook: FaultHook | undefined;
@@ -74,7 +71,7 @@ export function step(name: string): void {
   if (faults.hook !== undefined) faults.hook({ kind: 'step', name });
 }
 
-/** Whether a deliberate bug of the generations layout is switched on (tests only). */
+/** Whether the deliberate bug above is switched on (tests only). */
 export function mutated(name: Mutation): boolean {
   return faults.mutations.size !== 0 && faults.mutations.has(name);
 }

@@ -23,7 +23,9 @@ export type HarnessMutation =
   | 'copy-backup-as-link'
   | 'skip-fsync-backup-copy'
   | 'gen-skip-fsync-dirs'
-  | 'gen-skip-fsync-pointer';
+  | 'gen-skip-fsync-pointer'
+  | 'gen-ignore-pins'
+  | 'gen-pin-no-recheck';
 
 export declare const MUTATIONS: Readonly<Record<HarnessMutation, object>>;
 export declare const LIBRARY_MUTATIONS: ReadonlySet<LibraryMutation>;

@@ -21,6 +21,8 @@ const STAGING_DIR = /^(.*)\/\.txn-[^/]+$/;
 const JOURNAL = /\/\.txn-[^/]+\/journal$/;
 const JOURNAL_TMP = /\/\.txn-[^/]+\/journal\.tmp$/;
 const FILE_TEMP = /\/\.tmp-[^/]*$/;
+const PINS_DIR = /\/pins$/;
+const PIN_RENAMED = /\/pins\/[^/]+$/;
 const GEN_BUILD = /\/\.txn-[^/]+\/gen$/;
 const POINTER_TMP = /\/\.txn-[^/]+\/pointer$/;
 
@@ -102,6 +104,25 @@ export const MUTATIONS = {
   'gen-skip-fsync-dirs': { op: (s, e) => (e.op === 'fsyncDir' && s.genBuild !== undefined ? 'skip' : undefined) },
   /** Generations: do not fsync the pointer's directory (nor the staging dir) after the swap. */
   'gen-skip-fsync-pointer': { op: (s, e) => (e.op === 'fsyncDir' && s.pointerSwapped ? 'skip' : undefined) },
+  /**
+   * Generations: collect garbage without looking at pins. The collector's view of the pins
+   * directory is empty (readPins lists it with readdir).
+   */
+  'gen-ignore-pins': { readdir: (s, p, names) => (PINS_DIR.test(p) ? [] : names) },
+  /**
+   * Generations: openSnapshot trusts its pin without reading the pointer again. Once a pin is
+   * renamed into place, the next read of a symlink gives what its previous read gave, as if the
+   * second read had not been made.
+   */
+  'gen-pin-no-recheck': {
+    readlink: (s, p, target) => {
+      const before = s.links?.get(p);
+      s.links = (s.links ?? new Map()).set(p, target);
+      if (!s.pinned || before === undefined) return target;
+      s.pinned = false;
+      return before;
+    },
+  },
   /** Do not fsync a backup that is a copy before the commit point. */
   'skip-fsync-backup-copy': { op: (s, e) => (e.op === 'fsync' && !s.live && BACKUP_FILE.test(e.path) ? 'skip' : undefined) },
 };
@@ -144,16 +165,17 @@ function track(s, e) {
     if (GEN_BUILD.test(e.path)) s.genBuild = e.path;
   }
   if (e.op === 'rename' && e.path === s.genBuild) s.genBuild = undefined;
+  if (e.op === 'rename' && e.dest !== undefined && PIN_RENAMED.test(e.dest)) s.pinned = true;
   // Generations: the pointer's swap is the rename of <staging>/pointer; its fsyncs follow it.
   if (s.pointerSwapped && e.op !== 'fsyncDir') s.pointerSwapped = false;
   if (e.op === 'rename' && POINTER_TMP.test(e.path)) s.pointerSwapped = true;
 }
 
 /**
- * The bugs of the generations layout that change a decision, not an operation: still switched
- * inside the library (src/faults.ts `faults.mutations`); the installer adds them there.
+ * The bug that reorders the generations commit (src/faults.ts explains why no filter can): still
+ * switched inside the library (`faults.mutations`); the installer adds it there.
  */
-export const LIBRARY_MUTATIONS = new Set(['gen-swap-before-build', 'gen-pin-no-recheck', 'gen-ignore-pins']);
+export const LIBRARY_MUTATIONS = new Set(['gen-swap-before-build']);
 
 /** The mutations named (unknown names throw: a typo must not silently test the real protocol). */
 export function mutationLayer(names) {
@@ -180,7 +202,9 @@ export function mutationLayer(names) {
   const writes = active.filter((m) => m.write !== undefined);
   const counts = active.filter((m) => m.writeCount !== undefined);
   // Only the filters that act at a step or on bytes need the implementation wrapped.
-  const wraps = active.some((m) => m.step !== undefined || m.read !== undefined || m.write !== undefined || m.writeCount !== undefined);
+  const wraps = active.some((m) => m.step !== undefined || m.read !== undefined || m.write !== undefined || m.writeCount !== undefined || m.readdir !== undefined || m.readlink !== undefined);
+  const readdirs = active.filter((m) => m.readdir !== undefined);
+  const readlinks = active.filter((m) => m.readlink !== undefined);
   const impl = (inner) => {
     if (!wraps) return inner;
     const first = async (call) => {
@@ -208,6 +232,22 @@ export function mutationLayer(names) {
         const v = target[key];
         if (typeof v !== 'function' || String(key).endsWith('Sync') || key === 'watch') return v;
         if (key === 'create') return (p, mode) => first(async () => handle(await target.create(p, mode), p));
+        if (key === 'readdir') {
+          return (p) =>
+            first(async () => {
+              let names = await target.readdir(p);
+              for (const m of readdirs) names = m.readdir(s, p, names);
+              return names;
+            });
+        }
+        if (key === 'readlink') {
+          return (p) =>
+            first(async () => {
+              let link = await target.readlink(p);
+              for (const m of readlinks) link = m.readlink(s, p, link);
+              return link;
+            });
+        }
         if (key === 'readFile') {
           return (p) =>
             first(async () => {
