@@ -127,10 +127,18 @@ export const MUTATIONS = {
   'skip-fsync-backup-copy': { op: (s, e) => (e.op === 'fsync' && !s.live && BACKUP_FILE.test(e.path) ? 'skip' : undefined) },
 };
 
-/** Have the next filesystem call wait for the journal's removal first (a hook cannot await). */
+/**
+ * Have the next filesystem call wait for the journal's removal first (a hook cannot await). The
+ * removal is reported to the harness's hook as the library's own unlink was, so it is a crash and
+ * fault point of its own: a kill can land between it and the first rename.
+ */
 function removeJournal(s) {
   const journal = s.journal;
-  if (journal !== undefined) s.pending = (impl) => impl.unlink(journal);
+  if (journal === undefined) return;
+  s.pending = (impl) => {
+    s.inner?.({ kind: 'op', op: 'unlink', path: journal, mutating: true });
+    return impl.unlink(journal);
+  };
 }
 
 /** Update the state from one event, after the filters saw it. */
@@ -187,7 +195,11 @@ export function mutationLayer(names) {
     return m;
   });
   const s = {};
-  const hook = (inner) => (e) => {
+  const hook = (inner) => {
+    s.inner = inner;
+    return hook1(inner);
+  };
+  const hook1 = (inner) => (e) => {
     if (e.kind === 'step') {
       track(s, e);
       for (const m of active) m.step?.(s, e.name);
