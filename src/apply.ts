@@ -55,7 +55,7 @@
 import * as path from 'node:path';
 import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
-import { mutated, step } from './faults.js';
+import { step } from './faults.js';
 import { syncDirs } from './durable.js';
 import { eachLimit } from './limit.js';
 import type { Journal, JournalEntry } from './journal.js';
@@ -252,7 +252,7 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
   // a rename into new/dir/ (files/<n> is gone) and lose the mkdir of new/: the data is unreachable,
   // and a recovery would count the entry as applied.
   for (const d of journal.dirs) await guard.ensure(d, true);
-  if (ctx.durable && journal.dirs.length > 0 && !mutated('skip-fsync-created-dirs')) await syncDirs(new Set(journal.dirs.map((d) => absOf(root, parentOf(d)))), ctx.concurrency);
+  if (ctx.durable && journal.dirs.length > 0) await syncDirs(new Set(journal.dirs.map((d) => absOf(root, parentOf(d)))), ctx.concurrency);
   const width = ctx.distinct === true || distinctTargets(journal) ? ctx.concurrency : 1;
   const superseded: string[] = [];
   await eachLimit(journal.entries, width, async (e, i) => {
@@ -309,7 +309,8 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
     step(`applied:${i}`);
     ctx.onProgress?.(++done, total);
   });
-  if (ctx.durable && !mutated('skip-fsync-applied-dirs')) {
+  step('applied');
+  if (ctx.durable) {
     const dirs = new Set<string>();
     for (const e of journal.entries) dirs.add(absOf(root, parentOf(e.target)));
     dirs.add(filesDir(staging));

@@ -24,7 +24,6 @@
 import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { writeAll } from './durable.js';
-import { mutated } from './faults.js';
 import type { Original } from './entries.js';
 import { setMode, setOwner } from './no-modes.js';
 import { linksMayHold, trustLink } from './ino-trust.js';
@@ -97,7 +96,7 @@ async function copyOriginal(original: string, backup: string, was: Original, dur
       if (errnoOf(err) !== 'EPERM') throw err;
     }
     // The backup pins no inode, so it is durable data of its own, needed before the commit point.
-    if (durable && !mutated('skip-fsync-backup-copy')) await handle.sync();
+    if (durable) await handle.sync();
   } finally {
     await handle.close();
   }

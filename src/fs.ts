@@ -266,13 +266,14 @@ export function useFsImpl(next: FsImpl = nodeImpl): FsImpl {
   return prev;
 }
 
-function report(op: string, path: string, mutating: boolean, dest?: string): void {
+/** Report an operation to the hook; true when the hook's verdict is to skip it (see FaultHook). */
+function report(op: string, path: string, mutating: boolean, dest?: string): boolean {
   const hook = faults.hook;
-  if (hook === undefined) return;
+  if (hook === undefined) return false;
   const event: OpEvent = dest === undefined
     ? { kind: 'op', op, path, mutating }
     : { kind: 'op', op, path, dest, mutating };
-  hook(event);
+  return hook(event) === 'skip';
 }
 
 // A hook that throws must reject the returned promise, as a real failing call does: a synchronous
@@ -289,7 +290,7 @@ class ReportingHandle implements Handle {
   /** Report `op` on this file, then run `call`; a throw from either becomes a rejection. */
   #reported<T>(op: string, mutating: boolean, call: (inner: Handle) => Promise<T>): Promise<T> {
     try {
-      report(op, this.#path, mutating);
+      if (report(op, this.#path, mutating)) return Promise.resolve(undefined as T);
       return call(this.#inner);
     } catch (err) {
       return Promise.reject(err);
@@ -392,7 +393,7 @@ async function retryingOpen<T>(open: () => Promise<T>): Promise<T> {
 /** Report, then run `call`; a throw from either becomes a rejection. */
 function reported<T>(op: string, p: string, mutating: boolean, call: (fs: FsImpl) => Promise<T>, dest?: string): Promise<T> {
   try {
-    report(op, p, mutating, dest);
+    if (report(op, p, mutating, dest)) return Promise.resolve(undefined as T);
     return call(impl);
   } catch (err) {
     return Promise.reject(err);

@@ -31,7 +31,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
-import { mutated } from './faults.js';
 import { syncDir, writeSmallFile } from './durable.js';
 import { journalPath, journalTmpPath } from './layout.js';
 import { isJournalTarget } from './paths.js';
@@ -174,7 +173,7 @@ export function decodeJournal(data: Uint8Array, where?: string): DecodedJournal 
   if (!/^[0-9]{1,12}$/.test(length)) throw new CorruptJournal('bad length', where);
   const body = buf.subarray(nl + 1);
   if (body.length !== Number(length)) throw new CorruptJournal(`length is ${body.length} bytes, header says ${length} (truncated or extended)`, where);
-  if (!mutated('skip-journal-checksum') && sha256(body) !== header[3]) throw new CorruptJournal('checksum mismatch', where);
+  if (sha256(body) !== header[3]) throw new CorruptJournal('checksum mismatch', where);
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
@@ -258,7 +257,7 @@ export async function commitJournal(staging: string, durable: boolean): Promise<
   await fs.rename(journalTmpPath(staging), journalPath(staging));
   // fsync the staging dir: the rename is only durable once its directory is. Without it a power
   // loss after the apply began can lose the journal while some targets are already replaced.
-  if (durable && !mutated('skip-fsync-journal-dir')) await syncDir(staging);
+  if (durable) await syncDir(staging);
 }
 
 /** Read the journal of `staging`: undefined when there is none; CorruptJournal when damaged. */

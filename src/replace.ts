@@ -47,7 +47,7 @@
 import * as path from 'node:path';
 import * as fs from './fs.js';
 import { codes, errnoOf, isTxnError, TxnError, type TxnErrorCode } from './errors.js';
-import { mutated, step } from './faults.js';
+import { step } from './faults.js';
 import { syncDirs, writeAll } from './durable.js';
 import { HOME_NAME } from './layout.js';
 import { existingAncestor, makeDirs, makeHome, type Target } from './target.js';
@@ -174,8 +174,7 @@ export class TempFile {
     const handle = this.#handle;
     if (handle === undefined || this.#state !== 'open') throw new TxnError(codes.ESTATE, `The temp file of '${this.#target}' is closed: this write already ended or was abandoned. Start a new write.`, { path: this.#target });
     try {
-      if (mutated('file-single-write')) await handle.write(data, 0, data.length);
-      else await writeAll(handle, data);
+      await writeAll(handle, data);
     } catch (err) {
       throw fail(codes.ESTAGE, `Writing the new content of '${this.#target}' failed`, this.#target, err);
     }
@@ -196,7 +195,7 @@ export class TempFile {
       await this.#setOwnerAndMode(handle, existing);
       try {
         // fsync before the rename: once a name points at this inode, its data must already be durable.
-        if (o.common.durable && !mutated('file-skip-fsync-temp')) await handle.sync();
+        if (o.common.durable) await handle.sync();
         step('file:synced');
         this.#handle = undefined;
         // close(2) can report a deferred write error (NFS): it must succeed before the rename.
@@ -227,7 +226,7 @@ export class TempFile {
       // new file: it goes first. If that fails, recover() removes it once this process has exited.
       if (o.exclusive) await fs.unlink(this.#path).catch(noop);
       await removeHomeIfEmpty(path.dirname(this.#path));
-      if (o.common.durable && !mutated('file-skip-fsync-dir')) {
+      if (o.common.durable) {
         // The new name is durable only once its directory is; new directories need their parents.
         await syncDirs([path.dirname(target), ...this.#syncParents], 4);
       }

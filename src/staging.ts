@@ -26,7 +26,7 @@ import * as fs from './fs.js';
 import type { Info } from './fs.js';
 import { codes, errnoOf, TxnError } from './errors.js';
 import { syncDir, writeSmallFile } from './durable.js';
-import { mutated, step } from './faults.js';
+import { step } from './faults.js';
 import { backupDir, backupFile, filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
 import { removeKnown } from './remove.js';
@@ -147,7 +147,7 @@ export async function createStaging(home: string, id: string, timing: LockTiming
       // In the order the calls are issued: settleAll rejects with the first failure in argument
       // order, so a failing fsync is reported, not the close that failed after it.
       await settleAll([
-        journaled.durable && !mutated('skip-fsync-home') ? syncDir(home) : Promise.resolve(),
+        journaled.durable ? syncDir(home) : Promise.resolve(),
         fs.mkdir(filesDir(dir)),
         prepareRollbackMarker(dir),
       ]);

@@ -39,7 +39,7 @@ import { nanoid } from 'nanoid';
 import * as fs from './fs.js';
 import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { jsonText } from './file-options.js';
-import { mutated, step } from './faults.js';
+import { step } from './faults.js';
 import { syncDir, writeAll, writeChunks } from './durable.js';
 import { chunkBytes, toEncodedSource, type WriteData } from './data.js';
 import { commitJournal } from './journal.js';
@@ -389,7 +389,7 @@ export class Transaction implements AsyncDisposable {
         }
       }
       // fsync each staged file before the commit point: the journal will promise these bytes.
-      if (this.#o.durable && !mutated('skip-fsync-staged')) await handle.sync();
+      if (this.#o.durable) await handle.sync();
       info = await handle.stat();
     } catch (err) {
       await handle.close().catch(noop);
@@ -529,7 +529,7 @@ export class Transaction implements AsyncDisposable {
     if (mode !== undefined) await setMode(setup.root, () => fs.chmod(staged, mode));
     // The journal will promise these bytes, and the program that wrote them may never have
     // fsynced them.
-    if (this.#o.durable && !mutated('skip-fsync-staged')) await fs.syncFile(staged);
+    if (this.#o.durable) await fs.syncFile(staged);
     this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
   }
 
@@ -653,7 +653,7 @@ export class Transaction implements AsyncDisposable {
     const cloned = await cloneInto(abs, staged, rel, job.clone.rel);
     if (mode !== undefined) await fs.chmod(staged, mode);
     // The journal will promise these bytes (a clone shares blocks until either side is written).
-    if (this.#o.durable && !mutated('skip-fsync-staged')) await fs.syncFile(staged);
+    if (this.#o.durable) await fs.syncFile(staged);
     // Pushed before this job settles, so before commit() reads the conditions.
     if (job.rename) this.#conditions.push({ target: job.clone, expected: identityVersion(cloned.source), via: 'ifUnchanged' });
     const info = cloned.staged;
@@ -749,7 +749,7 @@ export class Transaction implements AsyncDisposable {
       final: (callback) => {
         (async () => {
           const h = await open();
-          if (this.#o.durable && !mutated('skip-fsync-staged')) await h.sync();
+          if (this.#o.durable) await h.sync();
           const info = await h.stat();
           handle = undefined;
           await h.close();

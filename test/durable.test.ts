@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { syncDir, syncDirs, writeAll, writeChunks, writeSmallFile } from '../src/durable.js';
-import { errnoError, faults } from '../src/faults.js';
+import { faults } from '../src/faults.js';
+import { errnoError } from './helpers/errno.mjs';
 import type { Handle } from '../src/fs.js';
 import { tmpdir } from './helpers/tmp.js';
 

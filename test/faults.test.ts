@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { begin } from '../src/index.js';
 import * as seam from '../src/fs.js';
-import { errnoError, faults, mutated, step, type FaultEvent } from '../src/faults.js';
+import { faults, mutated, step, type FaultEvent } from '../src/faults.js';
+import { errnoError } from './helpers/errno.mjs';
+import { LIBRARY_MUTATIONS, MUTATIONS, mutationLayer, type Mutation } from './helpers/mutations.mjs';
 import { ERRNOS, Injector, withInjector } from './crash/inject.js';
 import { tmpdir } from './helpers/tmp.js';
 
@@ -48,7 +50,7 @@ describe('with no hook registered', () => {
       await import(${JSON.stringify(path.join(repo, 'dist/index.js'))});
       console.log(JSON.stringify({ hook: faults.hook === undefined, mutations: faults.mutations.size }));`;
     // The crash fixture reads TXNFS_TEST_MUTATIONS; the library itself must not.
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TXNFS_TEST_MUTATIONS: 'cleanup-before-apply,skip-rollback' }, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TXNFS_TEST_MUTATIONS: 'gen-ignore-pins,gen-swap-before-build' }, encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual({ hook: true, mutations: 0 });
   });
 
@@ -65,9 +67,8 @@ describe('with no hook registered', () => {
       expect(reads.hook).toBe(6);
       step('committed');
       expect(reads.hook).toBe(7);
-      expect(mutated('skip-rollback')).toBe(false);
-      expect(mutated('cleanup-before-apply')).toBe(false);
-      expect([reads.mutations, reads.has]).toEqual([2, 0]); // .size of an empty set, never .has()
+      expect(mutated('gen-swap-before-build')).toBe(false);
+      expect([reads.mutations, reads.has]).toEqual([1, 0]); // .size of an empty set, never .has()
     } finally {
       reads.restore();
     }
@@ -96,6 +97,27 @@ describe('with no hook registered', () => {
     expect(reads.hook).toBeGreaterThanOrEqual(implCalls);
     expect(reads.hook).toBeLessThan(implCalls * 2);
     expect(reads.has).toBe(0);
+  });
+
+  it("a hook's 'skip' verdict: the call is not made and resolves; steps and other calls run", async () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'a'), 'a');
+    faults.hook = (e) => (e.kind === 'op' && e.op === 'rename' ? 'skip' : undefined);
+    await expect(seam.rename(path.join(dir, 'a'), path.join(dir, 'b'))).resolves.toBeUndefined();
+    await seam.mkdir(path.join(dir, 'd'));
+    step('committed');
+    faults.hook = undefined;
+    expect(fs.readdirSync(dir).sort()).toEqual(['a', 'd']); // the rename was never issued
+  });
+
+  it('the harness mutations: each name is a filter of test/helpers/mutations.mjs, and a typo throws', () => {
+    for (const name of Object.keys(MUTATIONS)) expect(mutationLayer([name as Mutation]).names).toEqual([name]);
+    expect(mutationLayer(['gen-swap-before-build', 'gen-ignore-pins']).library).toEqual(['gen-swap-before-build']);
+    expect(() => mutationLayer(['skip-fsync-stagd' as Mutation])).toThrow(/unknown mutation/);
+    // No harness mutation is checked inside the library any more.
+    const src = fs.readdirSync(path.join(repo, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const uses = src.flatMap((f) => [...fs.readFileSync(path.join(repo, 'src', f), 'utf8').matchAll(/mutated\('([a-z-]+)'\)/g)].map((m) => m[1]));
+    expect(uses.filter((n) => !LIBRARY_MUTATIONS.has(n as never))).toEqual([]);
   });
 
   it('the package does not export the fault module', () => {

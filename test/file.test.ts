@@ -162,7 +162,7 @@ describe.runIf(isRoot)('option: chown (running as root)', () => {
     const file = path.join(dir, 'f');
     fs.writeFileSync(file, 'old');
     fs.chownSync(file, 1234, 5678);
-    const { errnoError } = await import('../src/faults.js');
+    const { errnoError } = await import('./helpers/errno.mjs');
     faults.hook = (e) => {
       if (e.kind === 'op' && e.op === 'fchown') throw errnoError('EPERM', 'fchown', e.path);
     };
@@ -310,7 +310,7 @@ describe('option: dryRun', () => {
     const dir = tmpdir();
     fs.writeFileSync(path.join(dir, 'f'), 'old');
     await expect(writeFile(path.join(dir, 'f'), 'x', { dryRun: true, exclusive: true })).rejects.toMatchObject({ code: codes.EPRECONDITION });
-    const { errnoError } = await import('../src/faults.js');
+    const { errnoError } = await import('./helpers/errno.mjs');
     faults.hook = (e) => {
       if (e.kind === 'op' && e.op === 'write') throw errnoError('ENOSPC', 'write', e.path);
     };

@@ -6,7 +6,8 @@ import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as fs from '../src/fs.js';
-import { errnoError, faults } from '../src/faults.js';
+import { faults } from '../src/faults.js';
+import { errnoError } from './helpers/errno.mjs';
 import { tmpdir } from './helpers/tmp.js';
 
 afterEach(() => {

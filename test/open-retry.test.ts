@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { begin, codes, writeFile } from '../src/index.js';
-import { errnoError, faults } from '../src/faults.js';
+import { faults } from '../src/faults.js';
+import { errnoError } from './helpers/errno.mjs';
 import { OPEN_RETRY } from '../src/fs.js';
 import { leftovers, tmpdir } from './helpers/tmp.js';
 

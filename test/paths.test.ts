@@ -180,7 +180,8 @@ describe('Resolver (under the root lock)', () => {
   describe('a directory that receives many targets is listed once instead of lstat-ing each', () => {
     /** Resolve `rels` after `expect(rels)`; returns the results and the reads the seam saw. */
     async function resolveAll(resolver: Resolver, rels: string[], fail?: string): Promise<{ results: Awaited<ReturnType<Resolver['target']>>[]; ops: string[] }> {
-      const { faults, errnoError } = await import('../src/faults.js');
+      const { faults } = await import('../src/faults.js');
+      const { errnoError } = await import('./helpers/errno.mjs');
       const ops: string[] = [];
       faults.hook = (e) => {
         if (e.kind !== 'op') return;

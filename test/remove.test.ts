@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errnoError, faults } from '../src/faults.js';
+import { faults } from '../src/faults.js';
+import { errnoError } from './helpers/errno.mjs';
 import { removeKnown } from '../src/remove.js';
 import { tmpdir } from './helpers/tmp.js';
 

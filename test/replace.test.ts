@@ -7,10 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codes, writeFile } from '../src/index.js';
-import { errnoError, faults, type FaultEvent, type OpEvent } from '../src/faults.js';
+import { faults, type FaultEvent, type OpEvent } from '../src/faults.js';
+import { errnoError } from './helpers/errno.mjs';
 import { nodeImpl, useFsImpl, type Handle } from '../src/fs.js';
 import { parseTempName } from '../src/tempname.js';
-import { failOnce, record } from './helpers/hook.js';
+import { failOnce, mutate, record } from './helpers/hook.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 
 function seeded(content = 'old'): { dir: string; file: string } {
@@ -120,7 +121,7 @@ describe('short writes are impossible to ship', () => {
   it('the check catches the bug atomically had (one write, its count ignored)', async () => {
     const { file } = seeded();
     shortWrites(4096);
-    faults.mutations.add('file-single-write');
+    mutate('file-single-write');
     await writeFile(file, data);
     expect(fs.statSync(file).size).toBe(4096); // what the test above would see: it fails
   });
@@ -149,7 +150,7 @@ describe('durability: the data before the rename, the directory after it', () =>
 
   it('the check catches a missing directory fsync after the rename (write-file-atomic never does it)', async () => {
     const { dir, file } = seeded();
-    faults.mutations.add('file-skip-fsync-dir');
+    mutate('file-skip-fsync-dir');
     const events = record();
     await writeFile(file, 'new');
     expect(durabilityProblems(events, dir)).toEqual(['the directory was not fsynced after the rename']);
@@ -157,7 +158,7 @@ describe('durability: the data before the rename, the directory after it', () =>
 
   it('the check catches a missing fsync of the data', async () => {
     const { dir, file } = seeded();
-    faults.mutations.add('file-skip-fsync-temp');
+    mutate('file-skip-fsync-temp');
     const events = record();
     await writeFile(file, 'new');
     expect(durabilityProblems(events, dir)).toEqual(['the temp file was not fsynced between its last write and the rename']);

@@ -155,7 +155,7 @@ export async function commitGeneration<P extends GenPlan>(ctx: GenCommitContext<
     const dirs = target === build ? built.dirs : built.dirs.map((d) => target + d.slice(build.length));
     // files/ too: each staged file's rename left it, and a rename across two directories is
     // durable only once both are synced (the conservative model of docs/power-loss-model.md).
-    if (!mutated('gen-skip-fsync-dirs')) await syncDirs([...dirs, ...created.map((d) => path.dirname(d)), ...created, filesDir(ctx.stagingDir)], ctx.concurrency);
+    await syncDirs([...dirs, ...created.map((d) => path.dirname(d)), ...created, filesDir(ctx.stagingDir)], ctx.concurrency);
   }
   ctx.signal?.throwIfAborted(); // the last moment an abort can still win
   const genDir = genDirOf(ctx.genHome, next);

@@ -21,7 +21,6 @@ import * as path from 'node:path';
 import * as fs from '../fs.js';
 import { syncDir } from '../durable.js';
 import { readdirIfPresent } from '../if-present.js';
-import { mutated } from '../faults.js';
 import { genDirOf, generationsIn, RETIRED_PREFIX } from './names.js';
 import { removeTree } from './build.js';
 import { readPins, type PinRecord } from './pins.js';
@@ -58,7 +57,7 @@ export async function collect(o: CollectOptions): Promise<CollectResult> {
   const gens = await listGenerations(o.genHome);
   // Pins only after the pointer was read (see the header). Dead pins go on the way.
   const pins = await readPins(o.genHome, o.stale, o.dryRun !== true);
-  const pinned = new Set(mutated('gen-ignore-pins') ? [] : pins.filter((p) => p.live).map((p) => p.generation));
+  const pinned = new Set(pins.filter((p) => p.live).map((p) => p.generation));
   const keep = Math.max(2, o.keep);
   const retained = (n: number): boolean => pinned.has(n) || (o.current !== undefined && n <= o.current && n > o.current - keep);
   const victims = gens.filter((n) => !retained(n));

@@ -11,7 +11,6 @@ import * as path from 'node:path';
 import * as fs from '../fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
 import { syncDir } from '../durable.js';
-import { mutated } from '../faults.js';
 import { genDirOf, parsePointerTarget, pointerTarget, POINTER_TMP_NAME } from './names.js';
 
 /** What the pointer path holds. */
@@ -59,7 +58,7 @@ export async function swapPointer(pointer: string, stagingDir: string, n: number
 export async function syncPointer(pointer: string, stagingDir: string): Promise<void> {
   // Both ends of the rename: it is durable only once both directories are synced (the
   // conservative model of docs/power-loss-model.md; one journal commit on ext4).
-  if (!mutated('gen-skip-fsync-pointer')) await Promise.all([syncDir(path.dirname(pointer)), syncDir(stagingDir)]);
+  await Promise.all([syncDir(path.dirname(pointer)), syncDir(stagingDir)]);
 }
 
 /**

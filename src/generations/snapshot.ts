@@ -17,7 +17,6 @@ import { nanoid } from 'nanoid';
 import * as fs from '../fs.js';
 import { codes, TxnError } from '../errors.js';
 import { keepFresh } from '../heartbeat.js';
-import { mutated } from '../faults.js';
 import { checkTarget } from '../paths.js';
 import { resolveDir } from '../options.js';
 import { genHomeOf } from './names.js';
@@ -73,7 +72,6 @@ export async function openSnapshot(dir: string): Promise<Snapshot> {
     for (let attempt = 0; ; attempt++) {
       pinPath = await writePin(genHome, id, g);
       stopFresh ??= keepFresh(pinPath);
-      if (mutated('gen-pin-no-recheck')) break;
       const now = await currentGeneration(pointer, genHome);
       if (now === g || now === g + 1) break;
       if (attempt >= MAX_ATTEMPTS) throw new TxnError(codes.ELOCKED, `Could not pin a generation of '${dir}': it moved on ${MAX_ATTEMPTS} times while pinning. Retry.`, { path: dir });

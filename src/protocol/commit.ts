@@ -7,7 +7,6 @@
  */
 import * as fs from '../fs.js';
 import { codes, TxnError } from '../errors.js';
-import { mutated } from '../faults.js';
 import { syncDir, syncDirs } from '../durable.js';
 import { writeJournalTmp, type Journal } from '../journal.js';
 import type { Original, PackedEntries } from '../entries.js';
@@ -92,7 +91,7 @@ export async function prepare(c: CommitContext, plan: Planned): Promise<void> {
     await eachLimit(withBackup, c.concurrency, async (i) => {
       const original = entries.original(i) as Original;
       const kind = await backupOriginal(`${setup.root}/${entries.target(i)}`, backupFile(dir, i), original, durable, setup.root);
-      if (kind === 'copy' && !mutated('copy-backup-as-link')) entries.markCopy(i);
+      if (kind === 'copy') entries.markCopy(i);
     });
   }
   // The rollback marker's inode (rollback.tmp) was allocated with the staging dir, while failing
@@ -105,7 +104,7 @@ export async function prepare(c: CommitContext, plan: Planned): Promise<void> {
     // rollback.tmp's names (the staging dir).
     dirs.push(dir);
     if (plan.written > 0) dirs.push(filesDir(dir));
-    if (withBackup.length > 0 && !mutated('skip-fsync-backup-dir')) dirs.push(backupDir(dir));
+    if (withBackup.length > 0) dirs.push(backupDir(dir));
   }
   c.signal?.throwIfAborted();
   await settleAll([

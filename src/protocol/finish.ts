@@ -11,10 +11,8 @@
  * to the rollback. Every step is idempotent, so a crash anywhere here followed by recover() ends
  * the same way (invariant 5).
  */
-import * as fs from '../fs.js';
-import { mutated } from '../faults.js';
+import { step } from '../faults.js';
 import { rollBack, rollForward, type ApplyContext, type ApplyOutcome } from '../apply.js';
-import { journalPath } from '../layout.js';
 import { removeStaging, writeRollbackMarker } from '../staging.js';
 
 export interface Finishing extends Omit<ApplyContext, 'onProgress'> {
@@ -53,12 +51,9 @@ export class Unfinished extends Error {
   }
 }
 
-const NOTHING: ApplyOutcome = { changed: 0, unchanged: 0, superseded: [] };
-
 /** Finish a transaction past its commit point: forward if it can, else back. See the header. */
 export async function finish(t: Finishing): Promise<Finished> {
   const progress = (direction: 'forward' | 'back') => (done: number, total: number) => t.onProgress?.(direction, done, total);
-  const live = t.live === true;
   if (t.rollingBack === true) {
     const outcome = await rollBack({ ...t, onProgress: progress('back') });
     await removeStaging(t.staging, t.durable);
@@ -66,8 +61,7 @@ export async function finish(t: Finishing): Promise<Finished> {
   }
   let forward: ApplyOutcome;
   try {
-    // Test-only protocol bugs (faults.ts): the journal gone before the renames.
-    if (mutated(live ? 'cleanup-before-apply' : 'recover-journal-first')) await fs.unlink(journalPath(t.staging));
+    step('apply:start');
     forward = await rollForward({ ...t, onProgress: progress('forward') });
   } catch (applyError) {
     // Cannot finish forward (a target became a directory, EACCES, EIO, ...): undo behind a
@@ -76,7 +70,9 @@ export async function finish(t: Finishing): Promise<Finished> {
     if (!ours) throw new Unfinished(applyError, false);
     try {
       await writeRollbackMarker(t.staging, t.durable);
-      const outcome = live && mutated('skip-rollback') ? NOTHING : await rollBack({ ...t, onProgress: progress('back') });
+      step('rollback:start');
+      const outcome = await rollBack({ ...t, onProgress: progress('back') });
+      step('rollback:end');
       await removeStaging(t.staging, t.durable);
       return { direction: 'back', outcome, cause: applyError };
     } catch (undoError) {

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Mutation } from '../../src/faults.js';
+import type { Mutation } from '../helpers/mutations.mjs';
 
 export const CHILD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/crash-child.mjs');
 

@@ -25,7 +25,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { begin, codes, defaults, isTxnError, recover, type CommitResult, type TxnError } from '../../src/index.js';
 import { useFsImpl } from '../../src/fs.js';
-import { faults, type Mutation } from '../../src/faults.js';
+import { faults } from '../../src/faults.js';
+import { mutationLayer, type Mutation } from '../helpers/mutations.mjs';
 import { age, inspectRoot, ownerlessLocks, sandbox } from './check.js';
 import { Injector, phaseOf, withInjector, type Errno, type Phase, type TracedOp } from './inject.js';
 import { trackedFs } from './tracked-fs.js';
@@ -132,10 +133,11 @@ export async function runErrorPoint(o: ErrorLoopOptions, k: number): Promise<Poi
   const fail = (msg: string): void => {
     violations.push(`${label}${injector.injectedAt === undefined ? '' : ` (${injector.injectedAt.op} ${path.relative(sb.root, injector.injectedAt.path)})`}: ${msg}`);
   };
-  const previousImpl = useFsImpl(tracked.impl);
-  for (const m of o.mutations ?? []) faults.mutations.add(m);
+  const layer = mutationLayer(o.mutations ?? []);
+  const previousImpl = useFsImpl(layer.impl(tracked.impl));
+  for (const m of layer.library) faults.mutations.add(m);
   try {
-    const settled = await withInjector(injector, async () => {
+    const settled = await withInjector(injector, layer, async () => {
       const s = await commitWorkload(w, sb.root);
       await tracked.idle();
       return s;
@@ -183,7 +185,7 @@ export async function runErrorPoint(o: ErrorLoopOptions, k: number): Promise<Poi
     // 2. Persistent mode: recover() while the fault persists may fail, but must not make things worse.
     if (o.persistent) {
       const before = snapshotTree(dir);
-      const r = await withInjector(injector, () => recover(sb.root, { lockTimeout: 100 }).then(() => undefined, (err: unknown) => err));
+      const r = await withInjector(injector, layer, () => recover(sb.root, { lockTimeout: 100 }).then(() => undefined, (err: unknown) => err));
       await tracked.idle();
       if (r !== undefined && !isTxnError(r)) fail(`recover() under a persistent fault rejected with a non-TxnError: ${describeError(r)}`);
       if (!sameTree(before, snapshotTree(dir))) fail('recover() under a persistent fault changed the disk (every mutating operation was failing)');
@@ -195,7 +197,7 @@ export async function runErrorPoint(o: ErrorLoopOptions, k: number): Promise<Poi
       phase === 'cleanup' ? 'new' : phase === 'apply' ? (o.persistent ? 'new' : 'old') : o.persistent && journalRenamedBefore ? 'new' : 'old';
     const recoverOnce = async (): Promise<unknown> => {
       try {
-        const report = await withInjector(injector, () => recover(sb.root, { lockTimeout: 100 }));
+        const report = await withInjector(injector, layer, () => recover(sb.root, { lockTimeout: 100 }));
         await tracked.idle();
         if (report.failed.length + report.corrupt.length > 0) fail(`recover() left unresolved transactions: ${JSON.stringify([...report.failed, ...report.corrupt].map((t) => t.reason))}`);
         return undefined;

@@ -10,7 +10,9 @@
  *
  * Cost: one closure call per filesystem operation while registered; nothing otherwise.
  */
-import { errnoError, faults, type FaultEvent, type OpEvent } from '../../src/faults.js';
+import { faults, type FaultEvent, type OpEvent } from '../../src/faults.js';
+import { errnoError } from '../helpers/errno.mjs';
+import type { MutationLayer } from '../helpers/mutations.mjs';
 import { OPEN_RETRY, useOpenRetry } from '../../src/fs.js';
 
 /** The errnos the I/O-error loop injects (issue #3). */
@@ -82,10 +84,14 @@ export class Injector {
   };
 }
 
-/** Run `fn` with `injector` registered as the fault hook; always unregisters. */
-export async function withInjector<T>(injector: Injector, fn: () => Promise<T>): Promise<T> {
+/**
+ * Run `fn` with `injector` registered as the fault hook (inside the mutations' filters of `layer`,
+ * when given: an operation a mutation skips is not counted); always unregisters.
+ */
+export async function withInjector<T>(injector: Injector, layerOrFn: MutationLayer | (() => Promise<T>), maybeFn?: () => Promise<T>): Promise<T> {
+  const [layer, fn] = typeof layerOrFn === 'function' ? [undefined, layerOrFn] : [layerOrFn, maybeFn as () => Promise<T>];
   if (faults.hook !== undefined) throw new Error('a fault hook is already registered');
-  faults.hook = injector.hook;
+  faults.hook = layer === undefined ? injector.hook : layer.hook(injector.hook);
   // Every injected error must reach the library's error handling, so an injected EMFILE is not
   // retried away here (the retry itself: test/open-retry.test.ts).
   const retry = useOpenRetry({ ...OPEN_RETRY, maxTotalMs: 0 });

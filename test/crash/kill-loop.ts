@@ -22,7 +22,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaults, recover } from '../../src/index.js';
-import type { Mutation } from '../../src/faults.js';
+import type { Mutation } from '../helpers/mutations.mjs';
 import { age, inspectRoot, ownerlessLocks, sandbox, type RootVerdict, type Sandbox } from './check.js';
 import { rollbackMarkerOp, runChild, writeOpsFile, type ChildResult, type KillPoint } from './child.js';
 import type { Workload } from './workloads.js';

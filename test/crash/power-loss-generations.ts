@@ -14,7 +14,8 @@
  */
 import { begin, recover } from '../../src/index.js';
 import { useFsImpl } from '../../src/fs.js';
-import { faults, type Mutation } from '../../src/faults.js';
+import { faults } from '../../src/faults.js';
+import { mutationLayer, type Mutation } from '../helpers/mutations.mjs';
 import { allVariants, CrashPoint, crashPoints, fingerprint, type Structure } from './crash-states.js';
 import { ModelFs, nodeAt, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
 import { rebooted } from './power-loss.js';
@@ -50,16 +51,18 @@ function filesOf(s: Snapshot, dir: NodeImage): { files: Map<string, Buffer>; ids
 }
 
 async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () => Promise<T>): Promise<T> {
-  const prev = useFsImpl(m);
-  faults.hook = (e) => {
+  // The mutation's filters (test/helpers/mutations.mjs) sit around the model and the hook.
+  const layer = mutationLayer(mutation === undefined ? [] : [mutation]);
+  const prev = useFsImpl(layer.impl(m));
+  faults.hook = layer.hook((e) => {
     if (e.kind === 'step') m.step(e.name);
-  };
-  if (mutation !== undefined) faults.mutations.add(mutation);
+  });
+  for (const x of layer.library) faults.mutations.add(x);
   try {
     return await fn();
   } finally {
     faults.hook = undefined;
-    if (mutation !== undefined) faults.mutations.delete(mutation);
+    for (const x of layer.library) faults.mutations.delete(x);
     useFsImpl(prev);
   }
 }

@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { begin, codes, recover } from '../../src/index.js';
-import type { Mutation } from '../../src/faults.js';
+import type { Mutation } from '../helpers/mutations.mjs';
 import { CrashPoint, allVariants, stepIndex } from './crash-states.js';
 import type { NodeImage, Rec } from './model-fs.js';
 import { explorePowerLoss, MODEL_ROOT, onModel, recordCommit, summary, type PowerLossOptions, type PowerLossResult } from './power-loss.js';

@@ -34,7 +34,9 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { begin, recover, type RecoverReport } from '../../src/index.js';
 import { useFsImpl } from '../../src/fs.js';
-import { errnoError, faults, type FaultEvent, type Mutation } from '../../src/faults.js';
+import { faults, type FaultEvent } from '../../src/faults.js';
+import { mutationLayer, type Mutation } from '../helpers/mutations.mjs';
+import { errnoError } from '../helpers/errno.mjs';
 import { selfIdentity } from '../../src/identity.js';
 import { thisHostTag } from '../../src/lock.js';
 import { allVariants, copySnapshot, CrashPoint, crashPoints, fingerprint, stepIndex, type DataVariant, type Reorder, type Structure } from './crash-states.js';
@@ -266,18 +268,20 @@ function spread<T>(items: T[], n: number): T[] {
 
 /** Run `fn` with the model installed as the filesystem (and the mutation, if any, switched on). */
 async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () => Promise<T>, onEvent?: (e: FaultEvent) => void): Promise<T> {
-  const prev = useFsImpl(m);
+  // The mutation's filters (test/helpers/mutations.mjs) sit around the model and the hook.
+  const layer = mutationLayer(mutation === undefined ? [] : [mutation]);
+  const prev = useFsImpl(layer.impl(m));
   const prevHook = faults.hook;
-  faults.hook = (e) => {
+  faults.hook = layer.hook((e) => {
     if (e.kind === 'step') m.step(e.name);
     onEvent?.(e);
-  };
-  if (mutation !== undefined) faults.mutations.add(mutation);
+  });
+  for (const x of layer.library) faults.mutations.add(x);
   try {
     return await fn();
   } finally {
     faults.hook = prevHook;
-    if (mutation !== undefined) faults.mutations.delete(mutation);
+    for (const x of layer.library) faults.mutations.delete(x);
     useFsImpl(prev);
   }
 }

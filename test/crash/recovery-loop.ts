@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Mutation } from '../../src/faults.js';
+import type { Mutation } from '../helpers/mutations.mjs';
 import { inspectRoot, sandbox, type Sandbox } from './check.js';
 import { runChild, writeOpsFile, type KillPoint } from './child.js';
 import { cloneSandbox } from './clone.js';

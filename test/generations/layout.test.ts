@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin, codes, isTxnError, openSnapshot, recover, transaction } from '../../src/index.js';
+import { useFsImpl } from '../../src/fs.js';
+import { mutate } from '../helpers/hook.js';
 import { snapshot, tmpdir } from '../helpers/tmp.js';
 
 /** Files of what the pointer names now, read through one realpath. */
@@ -220,11 +222,12 @@ describe('generations layout: pins are what keeps a generation', () => {
     const out = path.join(tmpdir(), 'out');
     await transaction({ dir: out, layout: 'generations' }, (tx) => void tx.write('a', 'first'));
     const snap = await openSnapshot(out);
-    faults.mutations.add('gen-ignore-pins');
+    mutate('gen-ignore-pins');
     try {
       for (let i = 0; i < 3; i++) await transaction({ dir: out, layout: 'generations' }, (tx) => void tx.write('a', `v${i}`));
     } finally {
-      faults.mutations.clear();
+      faults.hook = undefined;
+      useFsImpl();
     }
     // The check the pin test relies on sees the difference.
     await expect(snap.readFile('a')).rejects.toMatchObject({ code: 'ENOENT' });
@@ -253,7 +256,7 @@ describe('generations layout: pinning races a collector', () => {
       fs.renameSync(`${out}.tmp`, out);
       fs.rmSync(path.join(h, 'gen-1'), { recursive: true });
     };
-    if (mutation) faults.mutations.add('gen-pin-no-recheck');
+    if (mutation) mutate('gen-pin-no-recheck');
     try {
       const snap = await openSnapshot(out).catch((err: unknown) => err as Error);
       if (snap instanceof Error) return `openSnapshot failed: ${(snap as { code?: string }).code}`;
@@ -262,7 +265,7 @@ describe('generations layout: pinning races a collector', () => {
       return `generation ${snap.generation}: ${data}`;
     } finally {
       faults.hook = undefined;
-      faults.mutations.clear();
+      useFsImpl();
     }
   };
 

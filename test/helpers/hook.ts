@@ -3,8 +3,10 @@
  * with an errno error, and reset the hook, mutations and fs implementation after every test.
  */
 import { afterEach } from 'vitest';
-import { errnoError, faults, type FaultEvent, type OpEvent } from '../../src/faults.js';
+import { faults, type FaultEvent, type OpEvent } from '../../src/faults.js';
 import { useFsImpl } from '../../src/fs.js';
+import { errnoError } from './errno.mjs';
+import { mutationLayer, type Mutation } from './mutations.mjs';
 
 afterEach(() => {
   faults.hook = undefined;
@@ -17,10 +19,27 @@ export function record(): FaultEvent[] {
   const events: FaultEvent[] = [];
   const previous = faults.hook;
   faults.hook = (e) => {
-    events.push(e);
-    previous?.(e);
+    // An operation a mutation skips (its verdict) was never issued: it is not recorded.
+    let verdict: void | 'skip' = undefined;
+    try {
+      verdict = previous?.(e);
+    } finally {
+      if (verdict !== 'skip') events.push(e);
+    }
+    return verdict;
   };
   return events;
+}
+
+/**
+ * Switch on deliberate protocol bugs (mutations.mjs) until the end of the test: around the current
+ * hook and filesystem implementation, so call it after swapping the implementation.
+ */
+export function mutate(...names: Mutation[]): void {
+  const layer = mutationLayer(names);
+  for (const m of layer.library) faults.mutations.add(m);
+  useFsImpl(layer.impl(useFsImpl()));
+  faults.hook = layer.hook(faults.hook);
 }
 
 /** The ops among `events`, as 'op path' strings (and '→ dest' for rename and link). */
