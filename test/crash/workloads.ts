@@ -7,6 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+// mulberry32, the benchmarks' deterministic PRNG: one copy for both.
+import { prng } from '../../benchmarks/stats.js';
 
 export type Op = { readonly op: 'write'; readonly path: string; readonly data: Buffer } | { readonly op: 'delete'; readonly path: string } | TreeOp;
 /** tx.copy(from, path) / tx.rename(from, path): only in {@link treeWorkloads} (the power-loss model's loops know write and delete). */
@@ -20,17 +22,6 @@ export interface Workload {
   readonly ops: readonly Op[];
 }
 
-/** mulberry32: small, fast, deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Content of `size` bytes tagged with its generation and path. */
 export function content(gen: number, rel: string, size: number, rand: () => number = prng(size + rel.length)): Buffer {
@@ -169,3 +160,5 @@ export function judge(w: Workload, state: ReadonlyMap<string, Buffer>): 'old' | 
   }
   return `mixed: ${lines.join(' ')}`;
 }
+
+export { prng };

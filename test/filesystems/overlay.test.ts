@@ -7,17 +7,9 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin } from '../../src/index.js';
-import { files, filesystemSuite, localActions, homeNames } from './suite.js';
+import { files, filesystemSuite, homeNames, localDisk } from './suite.js';
 
-const m = await filesystemSuite('overlay', {
-  fsType: 'overlay',
-  locality: 'local',
-  verdict: 'holds',
-  actions: localActions,
-  modes: true,
-  caseInsensitive: false,
-  warns: false,
-});
+const m = await filesystemSuite('overlay', localDisk('overlay'));
 
 describe.skipIf(m === undefined)('overlay: a root baked into the image layer', () => {
   it('replaces and removes files of the lower layer, all or nothing', async () => {

@@ -47,6 +47,11 @@ export const localActions: Readonly<Record<DoctorCheckId, DoctorAction>> = {
   inodes: 'none', modes: 'none', 'exclusive-create': 'none', mtime: 'none', case: 'none', unicode: 'none', mounts: 'none', space: 'none',
 };
 
+/** What every local disk filesystem tested here holds: everything, with no fallback and no warning. */
+export function localDisk(fsType: string): Expected {
+  return { fsType, locality: 'local', verdict: 'holds', actions: localActions, modes: true, caseInsensitive: false, warns: false };
+}
+
 export function files(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string, rel: string): void => {

@@ -1,11 +1,3 @@
-import { filesystemSuite, localActions } from './suite.js';
+import { filesystemSuite, localDisk } from './suite.js';
 
-await filesystemSuite('tmpfs', {
-  fsType: 'tmpfs',
-  locality: 'local',
-  verdict: 'holds',
-  actions: localActions,
-  modes: true,
-  caseInsensitive: false,
-  warns: false,
-});
+await filesystemSuite('tmpfs', localDisk('tmpfs'));
