@@ -396,3 +396,45 @@ export function fingerprint(s: Snapshot, from: number = s.root): string {
 export function copySnapshot(s: Snapshot): Snapshot {
   return { nodes: new Map([...s.nodes].map(([id, n]) => [id, cloneNode(n)])), root: s.root };
 }
+
+/** What a recovery run of one crash image must tell the explorer: which non-durable files it looked at. */
+export interface Observed {
+  /** Ids of dirty files recovery read. */
+  readonly observed: ReadonlySet<number>;
+  /** Ids of dirty files visible among the targets afterwards. */
+  readonly visible: ReadonlySet<number>;
+}
+
+/**
+ * Branch on the content of every non-durable file of one structure that recovery observed or
+ * that ends up among the targets, and call `leaf` once per distinct outcome. A file nobody looked
+ * at keeps its default content: its other contents cannot change the outcome. `fixed` maps each
+ * file branched on to its variant.
+ */
+export async function eachContent<O extends Observed>(
+  point: CrashPoint,
+  s: Structure,
+  run: (img: CrashImage) => Promise<O>,
+  leaf: (img: CrashImage, out: O, fixed: ReadonlyMap<number, number>) => void,
+  stop: () => boolean = () => false,
+): Promise<void> {
+  const fixed = new Map<number, number>();
+  const go = async (): Promise<void> => {
+    if (stop()) return;
+    const img = point.image(s, (f) => fixed.get(f.id) ?? f.defaultIndex);
+    const out = await run(img);
+    const x = [...img.dirty.keys()].find((id) => !fixed.has(id) && (out.observed.has(id) || out.visible.has(id)));
+    if (x === undefined) {
+      leaf(img, out, fixed);
+      return;
+    }
+    const d = img.dirty.get(x);
+    for (let v = 0; v < (d?.variants.length ?? 0); v++) {
+      fixed.set(x, v);
+      await go();
+    }
+    fixed.delete(x);
+  };
+  await go();
+}
+

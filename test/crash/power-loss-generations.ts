@@ -16,7 +16,7 @@ import { begin, recover } from '../../src/index.js';
 import { useFsImpl } from '../../src/fs.js';
 import { faults } from '../../src/faults.js';
 import { mutationLayer, type Mutation } from '../helpers/mutations.mjs';
-import { allVariants, CrashPoint, crashPoints, fingerprint, type Structure } from './crash-states.js';
+import { allVariants, CrashPoint, crashPoints, eachContent, fingerprint, type Structure } from './crash-states.js';
 import { ModelFs, nodeAt, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
 import { rebooted } from './power-loss.js';
 import { afterState, beforeState, genOps } from './generations.js';
@@ -150,9 +150,7 @@ export async function exploreGenerations(options: { mutation?: Mutation; maxStru
       structures = Array.from({ length: n }, (_, i) => structures[Math.round((i * (structures.length - 1)) / (n - 1))] as Structure);
     }
     for (const s of structures) {
-      const fixed = new Map<number, number>();
-      const go = async (): Promise<void> => {
-        const img = point.image(s, (f) => fixed.get(f.id) ?? f.defaultIndex);
+      await eachContent(point, s, async (img) => {
         const key = fingerprint(img.snapshot);
         let out = cache.get(key);
         if (out === undefined) {
@@ -160,25 +158,15 @@ export async function exploreGenerations(options: { mutation?: Mutation; maxStru
           cache.set(key, out);
           runs++;
         }
-        const relevant = [...img.dirty.keys()].filter((id) => !fixed.has(id) && (out.observed.has(id) || out.visible.has(id)));
-        const x = relevant[0];
-        if (x === undefined) {
-          states++;
-          const problems = [...out.problems];
-          if (out.verdict !== 'old' && out.verdict !== 'new') problems.push(out.verdict);
-          else if (k >= resolvedPoint && out.verdict !== 'new') problems.push('lost a commit: old after commit() resolved');
-          if (k >= resolvedPoint) afterResolved++;
-          if (problems.length > 0) violations.push(`@${k} (after: ${k === 0 ? 'start' : (log[k - 1] as Rec).what}): ${problems.join(' | ')}`);
-          return;
-        }
-        const d = img.dirty.get(x);
-        for (let v = 0; v < (d?.variants.length ?? 0); v++) {
-          fixed.set(x, v);
-          await go();
-        }
-        fixed.delete(x);
-      };
-      await go();
+        return out;
+      }, (_img, out) => {
+        states++;
+        const problems = [...out.problems];
+        if (out.verdict !== 'old' && out.verdict !== 'new') problems.push(out.verdict);
+        else if (k >= resolvedPoint && out.verdict !== 'new') problems.push('lost a commit: old after commit() resolved');
+        if (k >= resolvedPoint) afterResolved++;
+        if (problems.length > 0) violations.push(`@${k} (after: ${k === 0 ? 'start' : (log[k - 1] as Rec).what}): ${problems.join(' | ')}`);
+      });
     }
   }
   return { crashPoints: points.length, states, runs, violations, afterResolved };

@@ -39,7 +39,7 @@ import { mutationLayer, type Mutation } from '../helpers/mutations.mjs';
 import { errnoError } from '../helpers/errno.mjs';
 import { selfIdentity } from '../../src/identity.js';
 import { thisHostTag } from '../../src/lock.js';
-import { allVariants, copySnapshot, CrashPoint, crashPoints, fingerprint, stepIndex, type DataVariant, type Reorder, type Structure } from './crash-states.js';
+import { allVariants, copySnapshot, CrashPoint, crashPoints, eachContent, fingerprint, stepIndex, type DataVariant, type Reorder, type Structure } from './crash-states.js';
 import { ModelFs, nodeAt, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
 import { content, judge, prng, type Op, type Workload } from './workloads.js';
 
@@ -499,36 +499,20 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
     check: (o: Outcome) => string | undefined,
     onImage?: (image: Snapshot, o: Outcome) => void,
   ): Promise<number> => {
-    const fixed = new Map<number, number>();
     let covered = 0;
-    const go = async (): Promise<void> => {
-      if (stop()) return;
-      const img = point.image(s, (f) => fixed.get(f.id) ?? f.defaultIndex);
-      const out = await run(img.snapshot);
-      const relevant = [...img.dirty.keys()].filter((id) => !fixed.has(id) && (out.observed.has(id) || out.visible.has(id)));
-      const x = relevant[0];
-      if (x === undefined) {
-        let represented = 1;
-        for (const d of img.dirty.values()) if (!fixed.has(d.id)) represented *= d.variants.length;
-        covered += represented;
-        const problems = [...out.problems];
-        const bad = check(out);
-        if (bad !== undefined) problems.push(bad);
-        if (problems.length > 0) {
-          const vs = [...fixed].map(([id, v]) => `${id}=${img.dirty.get(id)?.variants[v]?.label}`).join(' ');
-          violations.push({ where: `${where}; ${describeStructure(point, trace, s)}${vs === '' ? '' : `; contents ${vs}`}`, problem: problems.join(' | ') });
-        }
-        onImage?.(img.snapshot, out);
-        return;
+    await eachContent(point, s, (img) => run(img.snapshot), (img, out, fixed) => {
+      let represented = 1;
+      for (const d of img.dirty.values()) if (!fixed.has(d.id)) represented *= d.variants.length;
+      covered += represented;
+      const problems = [...out.problems];
+      const bad = check(out);
+      if (bad !== undefined) problems.push(bad);
+      if (problems.length > 0) {
+        const vs = [...fixed].map(([id, v]) => `${id}=${img.dirty.get(id)?.variants[v]?.label}`).join(' ');
+        violations.push({ where: `${where}; ${describeStructure(point, trace, s)}${vs === '' ? '' : `; contents ${vs}`}`, problem: problems.join(' | ') });
       }
-      const d = img.dirty.get(x);
-      for (let v = 0; v < (d?.variants.length ?? 0); v++) {
-        fixed.set(x, v);
-        await go();
-      }
-      fixed.delete(x);
-    };
-    await go();
+      onImage?.(img.snapshot, out);
+    }, stop);
     return covered;
   };
 
