@@ -62,6 +62,7 @@ import type { Journal, JournalEntry } from './journal.js';
 import { looseKey } from './casefold.js';
 import { sameAsCopy } from './ino-trust.js';
 import { backupDir, backupFile, filesDir, stagedFile } from './layout.js';
+import { lstatIfPresentStrict } from './if-present.js';
 
 export interface ApplyContext {
   /** The real root. */
@@ -113,14 +114,6 @@ function absOf(root: string, rel: string): string {
   return path.join(root, ...rel.split('/'));
 }
 
-async function lstatOrUndefined(p: string): Promise<fs.Info | undefined> {
-  try {
-    return await fs.lstat(p);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 function staleStaging(p: string, what: string, kind: string): TxnError {
   return new TxnError(
@@ -141,7 +134,7 @@ function stagedGone(p: string): NodeJS.ErrnoException {
 
 /** A staged file or backup: undefined when absent; refused when it is not a regular file. */
 async function ownFile(p: string, what: string): Promise<fs.Info | undefined> {
-  const info = await lstatOrUndefined(p);
+  const info = await lstatIfPresentStrict(p);
   if (info !== undefined && info.kind !== 'file') throw staleStaging(p, what, info.kind === 'symlink' ? 'symlink' : info.kind === 'dir' ? 'directory' : 'special file');
   return info;
 }
@@ -196,7 +189,7 @@ class DirGuard {
   async #check(rel: string, create: boolean): Promise<boolean> {
     if (!(await this.ensure(parentOf(rel), create))) return false;
     const abs = absOf(this.#root, rel);
-    let info = await lstatOrUndefined(abs);
+    let info = await lstatIfPresentStrict(abs);
     if (info === undefined) {
       if (!create) return false;
       try {
@@ -267,7 +260,7 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
         // files/<n> is gone: this entry was applied before a crash.
         unchanged++;
       } else {
-        const now = await lstatOrUndefined(target);
+        const now = await lstatIfPresentStrict(target);
         if (ctx.live !== true && isStaged(e, now)) {
           // Applied, and files/<n> is a second name of it (a power loss kept the new entry of the
           // rename but not the removal of the old one): nothing to do.
@@ -276,7 +269,7 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
           // In a live commit, a target that changed because another process's recovery applied
           // this very journal (this one stalled past lockStale) is not someone else's newer
           // write: files/<n> is gone then, and the commit must fail as taken over, not resolve.
-          if (ctx.live === true && (await lstatOrUndefined(staged)) === undefined) throw stagedGone(staged);
+          if (ctx.live === true && (await lstatIfPresentStrict(staged)) === undefined) throw stagedGone(staged);
           superseded.push(e.target);
         } else {
           try {
@@ -285,13 +278,13 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
           } catch (err) {
             // ENOENT because files/<n> is gone means this entry was applied meanwhile (never in a
             // live commit, which applies once).
-            if (errnoOf(err) !== 'ENOENT' || ctx.live === true || (await lstatOrUndefined(staged)) !== undefined) throw err;
+            if (errnoOf(err) !== 'ENOENT' || ctx.live === true || (await lstatIfPresentStrict(staged)) !== undefined) throw err;
             unchanged++;
           }
         }
       }
     } else {
-      const info = await lstatOrUndefined(target);
+      const info = await lstatIfPresentStrict(target);
       if (info === undefined) {
         unchanged++; // removed already (by this entry before a crash, or by someone else)
       } else if (!(await unchangedSinceCommit(staging, e, i, info, target))) {
@@ -340,7 +333,7 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
     }
     const target = absOf(root, e.target);
     const backup = backupFile(staging, i);
-    const info = await lstatOrUndefined(target);
+    const info = await lstatIfPresentStrict(target);
     if (e.op === 'write' && isStaged(e, info)) {
       // Applied, and nobody changed it since: put the original back, or move the new file out.
       if (e.existed && (await ownFile(backup, 'a backup')) === undefined) {
@@ -368,7 +361,7 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
     // parent chain, so a forged or stale journal could otherwise remove an empty directory
     // outside the root.
     const parentIsReal = await guard.ensure(parentOf(d), false).catch(() => false);
-    if (!parentIsReal || (await lstatOrUndefined(absOf(root, d)))?.kind !== 'dir') continue;
+    if (!parentIsReal || (await lstatIfPresentStrict(absOf(root, d)))?.kind !== 'dir') continue;
     try {
       await fs.rmdir(absOf(root, d));
     } catch (err) {

@@ -29,6 +29,16 @@ async function orAbsent<T>(call: Promise<T>): Promise<T | undefined> {
   }
 }
 
+/** What `call` resolves with, or undefined on ENOENT (only). */
+async function removedOr<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /** Whether `call` removed the entry: false when it was already gone (ENOENT only; see above). */
 async function removed(call: Promise<void>): Promise<boolean> {
   try {
@@ -43,6 +53,15 @@ async function removed(call: Promise<void>): Promise<boolean> {
 /** lstat `p`, or undefined when nothing is there. */
 export function lstatIfPresent(p: string): Promise<fs.Info | undefined> {
   return orAbsent(fs.lstat(p));
+}
+
+/**
+ * lstat `p`, or undefined on ENOENT only. For the apply and the recovery of a journal: there,
+ * ENOTDIR means something put a file where the journal's directory is, a conflict that must be
+ * reported as it is, not read as "absent" and met again one call later with another errno.
+ */
+export function lstatIfPresentStrict(p: string): Promise<fs.Info | undefined> {
+  return removedOr(fs.lstat(p));
 }
 
 /** The names in the directory `p`, or undefined when there is no such directory. */

@@ -31,6 +31,7 @@ import * as path from 'node:path';
 import * as fs from './fs.js';
 import { badArgument, codes, errnoOf, isTxnError, TxnError } from './errors.js';
 import { syncDir } from './durable.js';
+import { lstatIfPresentStrict } from './if-present.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
 import { filesDir, homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
 import { homeVanished, removeHomeIfEmpty } from './home.js';
@@ -214,14 +215,6 @@ async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; 
   return { ids: [...ids].sort(), tombs, singles, rootLock: names.includes(path.basename(rootLockPath(home))) };
 }
 
-async function lstatOrAbsent(p: string): Promise<fs.Info | undefined> {
-  try {
-    return await fs.lstat(p);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 function kindName(info: fs.Info): string {
   return info.kind === 'symlink' ? 'symlink' : info.kind === 'dir' ? 'directory' : info.kind === 'file' ? 'file' : 'special file';
@@ -242,7 +235,8 @@ async function foreignReason(staging: string, info: fs.Info, trusted: ReadonlySe
   if (trusted !== undefined && (info.mode & 0o022) !== 0) return `'${staging}' is writable by other users (mode ${info.mode.toString(8)}); txnfs makes staging dirs 0700`;
   for (const [name, kind] of [['files', 'dir'], ['backup', 'dir'], ['journal', 'file'], ['rollback', 'file']] as const) {
     const p = path.join(staging, name);
-    const i = await lstatOrAbsent(p);
+    // A live transaction may finish and remove its files while we look.
+    const i = await lstatIfPresentStrict(p);
     if (i === undefined) continue;
     if (i.kind !== kind) return `'${p}' is a ${kindName(i)}, not the ${kind === 'dir' ? 'directory' : 'regular file'} txnfs makes; txnfs does not follow it`;
     const owner = untrusted(`'${p}'`, i);
@@ -256,7 +250,7 @@ async function classify(home: string, id: string, stale: number, trusted: Readon
   const lock = ownerLockOf(home, id);
   const owner = await lockState(lock, stale);
   const base = { id, staging, lock, owner };
-  const info = await lstatOrAbsent(staging);
+  const info = await lstatIfPresentStrict(staging);
   if (info === undefined) return { ...base, state: 'orphan-lock', entries: 0 };
   if (trusted !== undefined && !trusted.has(info.uid)) {
     return { ...base, state: 'foreign', entries: 0, reason: `'${staging}' is owned by uid ${info.uid}, which txnfs does not trust here (trusted: ${[...trusted].join(', ')})` };
@@ -284,19 +278,10 @@ async function classify(home: string, id: string, stale: number, trusted: Readon
   return { ...base, state, entries: journal.entries.length, journal };
 }
 
-async function lstatIfPresent(p: string): Promise<fs.Info | undefined> {
-  try {
-    return await fs.lstat(p);
-  } catch (err) {
-    // A live transaction may finish and remove its files while we look.
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /** Age and staged size of a classified transaction: one lstat per staged file. */
 async function measure(c: Classified): Promise<Pick<FoundTxn, 'mtimeMs' | 'staged' | 'bytes'>> {
-  const at = await lstatIfPresent(c.state === 'orphan-lock' ? c.lock : c.staging);
+  const at = await lstatIfPresentStrict(c.state === 'orphan-lock' ? c.lock : c.staging);
   let staged = 0;
   let bytes = 0;
   if (c.state !== 'orphan-lock') {
@@ -306,7 +291,7 @@ async function measure(c: Classified): Promise<Pick<FoundTxn, 'mtimeMs' | 'stage
       throw err;
     });
     for (const name of names) {
-      const info = await lstatIfPresent(path.join(files, name));
+      const info = await lstatIfPresentStrict(path.join(files, name));
       if (info?.kind !== 'file') continue;
       staged++;
       bytes += info.size;

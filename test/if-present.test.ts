@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lstatIfPresent, readdirIfPresent, readFileIfPresent, rmdirIfPresent, unlinkIfPresent } from '../src/if-present.js';
+import { lstatIfPresent, lstatIfPresentStrict, readdirIfPresent, readFileIfPresent, rmdirIfPresent, unlinkIfPresent } from '../src/if-present.js';
 import { errnoOf } from '../src/errors.js';
 import { useFsImpl } from '../src/fs.js';
 import { failOnce } from './helpers/hook.js';
@@ -20,6 +20,15 @@ describe('if-present helpers', () => {
     }
     expect(await unlinkIfPresent(path.join(dir, 'nope'))).toBe(false);
     expect(await rmdirIfPresent(path.join(dir, 'nope'))).toBe(false);
+  });
+
+  it('the strict lstat of the journal code reads only ENOENT as absent: a file where a directory was is thrown (ENOTDIR)', async () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'file'), 'x');
+    expect(await lstatIfPresentStrict(path.join(dir, 'nope'))).toBeUndefined();
+    expect((await lstatIfPresentStrict(path.join(dir, 'file')))?.kind).toBe('file');
+    const err = await lstatIfPresentStrict(path.join(dir, 'file', 'below')).catch((e: unknown) => e);
+    expect(errnoOf(err)).toBe('ENOTDIR');
   });
 
   it("read an entry removed through another mount (ESTALE, which Node names 'Unknown system error -116') as absent", async () => {
