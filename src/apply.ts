@@ -62,6 +62,7 @@ import type { Journal, JournalEntry } from './journal.js';
 import { looseKey } from './casefold.js';
 import { sameAsCopy } from './ino-trust.js';
 import { backupDir, backupFile, filesDir, stagedFile } from './layout.js';
+import { removeDirs, restoreDirs } from './protocol/tree-apply.js'; // tree hook
 
 export interface ApplyContext {
   /** The real root. */
@@ -309,8 +310,11 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
     step(`applied:${i}`);
     ctx.onProgress?.(++done, total);
   });
+  // --- tree hook (issue 18): directories tx.removeTree/emptyDir remove, once their files are gone ---
+  const rmdirParents = await removeDirs(root, journal.rmdirs);
+  // --- end tree hook ---
   if (ctx.durable && !mutated('skip-fsync-applied-dirs')) {
-    const dirs = new Set<string>();
+    const dirs = new Set<string>(rmdirParents);
     for (const e of journal.entries) dirs.add(absOf(root, parentOf(e.target)));
     dirs.add(filesDir(staging));
     // A directory that is gone has nothing left to make durable. files/ is gone when a cleanup was
@@ -330,6 +334,9 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
   let unchanged = 0;
   const superseded: string[] = [];
   const total = journal.entries.length;
+  // --- tree hook (issue 18): re-create removed directories before files go back into them ---
+  const restoredParents = await restoreDirs(root, journal.rmdirs);
+  // --- end tree hook ---
   for (let i = journal.entries.length - 1; i >= 0; i--) {
     const e = journal.entries.at(i);
     if (e === undefined) continue;
@@ -380,6 +387,7 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
     const dirs = new Set<string>();
     for (const e of journal.entries) dirs.add(absOf(root, parentOf(e.target)));
     for (const d of journal.dirs) dirs.add(absOf(root, parentOf(d)));
+    for (const p of restoredParents) dirs.add(p); // tree hook
     dirs.add(filesDir(staging));
     dirs.add(backupDir(staging));
     // A directory removed above cannot be opened (ENOENT is skipped); its parent's fsync covers
