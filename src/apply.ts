@@ -336,6 +336,9 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
   const total = journal.entries.length;
   // --- tree hook (issue 18): re-create removed directories before files go back into them ---
   const restoredParents = await restoreDirs(root, journal.rmdirs);
+  // Durable before a backup is renamed into them: else a power loss can keep the rename (the
+  // backup is gone) and lose the mkdir, and the original is unreachable.
+  if (ctx.durable && restoredParents.length > 0) await syncDirs(restoredParents, ctx.concurrency);
   // --- end tree hook ---
   for (let i = journal.entries.length - 1; i >= 0; i--) {
     const e = journal.entries.at(i);
