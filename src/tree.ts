@@ -1,12 +1,12 @@
 /**
  * tree.ts: list the regular files of a directory tree, never following a symlink.
  *
- * Used by `txnfs exec` twice: on the command's output tree (every regular file becomes a target;
+ * Used by tx.removeTree/tx.emptyDir at commit, and by `txnfs exec` twice: on the command's output tree (every regular file becomes a target;
  * anything else is refused), and with `--delete-missing` on the root's subtree (every regular file
  * not produced is removed). Depth-first, one readdir per directory and one lstat per entry, at most
  * `concurrency` lstats in flight; results are sorted so output and journals are deterministic.
- * Directories are descended but not listed: a transaction writes files, so an empty directory
- * contributes nothing.
+ * Directories are listed too (parents first): tx.removeTree and tx.emptyDir remove them, children
+ * first, once their files are gone (src/transaction/tree.ts).
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
