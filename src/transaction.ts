@@ -709,6 +709,8 @@ export class Transaction implements AsyncDisposable {
    * Fails the commit with `ETARGET` when `path` is a file (use remove()), when the tree holds a
    * symlink, FIFO, socket or device, or when this transaction also writes or mkdirs inside it
    * (use {@link Transaction.emptyDir} to replace a tree's content). Not in the generations layout.
+   * A `.txnfs` directory inside the tree (the records of a nested root or of writeFile) is never
+   * touched, so the directory holding it stays.
    *
    * @example
    * ```ts
