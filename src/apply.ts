@@ -63,6 +63,7 @@ import { looseKey } from './casefold.js';
 import { sameAsCopy } from './ino-trust.js';
 import { backupDir, backupFile, filesDir, stagedFile } from './layout.js';
 import { lstatIfPresentStrict } from './if-present.js';
+import { removeDirs, restoreDirs } from './protocol/tree-apply.js';
 
 export interface ApplyContext {
   /** The real root. */
@@ -302,9 +303,11 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
     step(`applied:${i}`);
     ctx.onProgress?.(++done, total);
   });
+  // Directories tx.removeTree/emptyDir remove, once their files are gone (children first).
+  const rmdirParents = await removeDirs(root, journal.rmdirs);
   step('applied');
   if (ctx.durable) {
-    const dirs = new Set<string>();
+    const dirs = new Set<string>(rmdirParents);
     for (const e of journal.entries) dirs.add(absOf(root, parentOf(e.target)));
     dirs.add(filesDir(staging));
     // A directory that is gone has nothing left to make durable. files/ is gone when a cleanup was
@@ -324,6 +327,12 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
   let unchanged = 0;
   const superseded: string[] = [];
   const total = journal.entries.length;
+  // --- tree hook (issue 18): re-create removed directories before files go back into them ---
+  const restoredParents = await restoreDirs(root, journal.rmdirs);
+  // Durable before a backup is renamed into them: else a power loss can keep the rename (the
+  // backup is gone) and lose the mkdir, and the original is unreachable.
+  if (ctx.durable && restoredParents.length > 0) await syncDirs(restoredParents, ctx.concurrency);
+  // --- end tree hook ---
   for (let i = journal.entries.length - 1; i >= 0; i--) {
     const e = journal.entries.at(i);
     if (e === undefined) continue;
@@ -374,6 +383,7 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
     const dirs = new Set<string>();
     for (const e of journal.entries) dirs.add(absOf(root, parentOf(e.target)));
     for (const d of journal.dirs) dirs.add(absOf(root, parentOf(d)));
+    for (const p of restoredParents) dirs.add(p); // tree hook
     dirs.add(filesDir(staging));
     dirs.add(backupDir(staging));
     // A directory removed above cannot be opened (ENOENT is skipped); its parent's fsync covers

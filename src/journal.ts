@@ -4,7 +4,10 @@
  * Format: one ASCII header line, then a JSON body.
  *
  *     txnfs-journal 2 <body length in bytes> <sha256 of the body, hex>\n
- *     {"v":2,"id":"…","created":…,"dirs":["a","a/b"],"entries":[[op,target,staged,existed,ino,stagedIno,mode,size,mtimeNs,stagedSize,backup],…]}
+ *     {"v":2,"id":"…","created":…,"dirs":["a","a/b"],"rmdirs":["old/x","old"],"entries":[[op,target,staged,existed,ino,stagedIno,mode,size,mtimeNs,stagedSize,backup],…]}
+ *
+ * "rmdirs" (optional, only when a transaction used tx.removeTree or tx.emptyDir): directories the
+ * roll-forward removes after the entries, children first; a rollback re-creates them first.
  *
  * An entry is an array, not an object, to keep a 100,000-entry journal near 8 MB. Its fields:
  * op ('w' write, 'd' delete), target (real path relative to the real root, '/'-joined), staged
@@ -79,6 +82,10 @@ export interface Journal<E extends JournalEntries = JournalEntries> {
   readonly created: number;
   /** Directories the commit creates (real, relative, parents first); a rollback removes them. */
   readonly dirs: readonly string[];
+  // --- tree hook (issue 18; src/transaction/tree.ts, src/protocol/tree-apply.ts) ---
+  /** Directories tx.removeTree/emptyDir remove after the entries (children first); absent when none. */
+  readonly rmdirs?: readonly string[] | undefined;
+  // --- end tree hook ---
   readonly entries: E;
 }
 
@@ -125,7 +132,9 @@ class ByteWriter {
 export function encodeJournal(journal: Journal): Buffer {
   const w = new ByteWriter(HEADER_ROOM + 128 + journal.entries.length * 64, HEADER_ROOM);
   const start = w.end;
-  w.write(`{"v":${JOURNAL_VERSION},"id":${JSON.stringify(journal.id)},"created":${JSON.stringify(journal.created)},"dirs":${JSON.stringify(journal.dirs)},"entries":[`);
+  // Tree hook: "rmdirs" only when there are some, so every other journal is byte-for-byte as before.
+  const rmdirs = journal.rmdirs !== undefined && journal.rmdirs.length > 0 ? `,"rmdirs":${JSON.stringify(journal.rmdirs)}` : '';
+  w.write(`{"v":${JOURNAL_VERSION},"id":${JSON.stringify(journal.id)},"created":${JSON.stringify(journal.created)},"dirs":${JSON.stringify(journal.dirs)}${rmdirs},"entries":[`);
   let first = true;
   for (const e of journal.entries) {
     const fields = [e.op === 'write' ? 'w' : 'd', e.target, e.staged, e.existed ? 1 : 0, e.ino, e.stagedIno, e.mode, e.size ?? null, e.mtimeNs ?? null, e.stagedSize ?? null, !e.existed ? null : e.backup === 'copy' ? 'c' : 'l'];
@@ -199,6 +208,8 @@ function validate(value: unknown, version: number, where: string | undefined): D
   if (typeof v.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(v.id)) fail('bad id');
   if (typeof v.created !== 'number' || !Number.isFinite(v.created)) fail('bad created time');
   if (!Array.isArray(v.dirs) || !v.dirs.every(isJournalTarget)) fail('bad directory list (a path that is not a clean relative path inside the root)');
+  // Tree hook: optional, never empty when present.
+  if (v.rmdirs !== undefined && (version === 1 || !Array.isArray(v.rmdirs) || v.rmdirs.length === 0 || !v.rmdirs.every(isJournalTarget))) fail('bad removed-directory list (a path that is not a clean relative path inside the root)');
   if (!Array.isArray(v.entries)) return fail('bad entry list');
   const entries: JournalEntry[] = [];
   for (const [i, raw] of (v.entries as unknown[]).entries()) {
@@ -235,7 +246,7 @@ function validate(value: unknown, version: number, where: string | undefined): D
       backup: backup === 'c' ? 'copy' : backup === 'l' ? 'link' : null,
     });
   }
-  return { id: v.id as string, created: v.created as number, dirs: v.dirs as string[], entries };
+  return { id: v.id as string, created: v.created as number, dirs: v.dirs as string[], ...(v.rmdirs === undefined ? {} : { rmdirs: v.rmdirs as string[] }), entries };
 }
 
 /**

@@ -68,6 +68,7 @@ import { commitGeneration } from './generations/commit.js';
 import { TEMP_STALE_MS } from './heartbeat.js';
 
 export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './transaction/types.js';
+import { dirArgument, planTree, type TreeOp } from './transaction/tree.js'; // tree hook
 import type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './transaction/types.js';
 
 /** In the op map, the value of a removal; a write's value is its staging number (>= 0). */
@@ -146,6 +147,8 @@ export class Transaction implements AsyncDisposable {
   readonly #ops = new OpLog();
   /** Staging number → mode, for writes given an explicit `mode` (rare, so not a slot per write). */
   readonly #modes = new Map<number, number>();
+  /** tree hook: tx.mkdir/removeTree/emptyDir in call order (src/transaction/tree.ts). */
+  readonly #treeOps: TreeOp[] = [];
   readonly #conditions: Condition[] = [];
   #nextStaged = 0;
   /**
@@ -680,6 +683,87 @@ export class Transaction implements AsyncDisposable {
     this.#setupOnce(); // take the owner lock early, as for writes; errors surface at commit()
   }
 
+  // --- tree hook (issue 18): mkdir, removeTree, emptyDir; the logic is in src/transaction/tree.ts ---
+
+  /**
+   * Create the directory `path` (and its missing parents) at commit, like `fs.mkdir(path,
+   * { recursive: true })` or fs-extra's `ensureDir`. An existing directory is left as it is; a
+   * file or symlink on the way fails the commit (`ETARGET`). A rollback removes only what this
+   * commit created. Not in the generations layout (`ETARGET` at the call).
+   *
+   * @example
+   * ```ts
+   * tx.mkdir('uploads/2026'); // exists after the commit, even though no file is written in it
+   * await tx.commit();
+   * ```
+   */
+  mkdir(path: string): void {
+    this.#treeOp('mkdir', path);
+  }
+
+  /**
+   * Remove the directory `path` and everything in it at commit, all-or-nothing with the rest of
+   * the transaction (like `rm -rf` or fs-extra's `remove`). A missing `path` is not an error.
+   * Each file is removed like {@link Transaction.remove} (backed up, restored by a rollback or by
+   * recover() before the commit point), and the directories go once their files are gone.
+   * Fails the commit with `ETARGET` when `path` is a file (use remove()), when the tree holds a
+   * symlink, FIFO, socket or device, or when this transaction also writes or mkdirs inside it
+   * (use {@link Transaction.emptyDir} to replace a tree's content). Not in the generations layout.
+   * A `.txnfs` directory inside the tree (the records of a nested root or of writeFile) is never
+   * touched, so the directory holding it stays.
+   *
+   * @example
+   * ```ts
+   * tx.write('reports/2026/summary.csv', csv);
+   * tx.removeTree('reports/2019'); // the old year goes as the new summary lands
+   * await tx.commit();
+   * ```
+   */
+  removeTree(path: string): void {
+    this.#treeOp('removeTree', path);
+  }
+
+  /**
+   * Make the directory `path` hold exactly the files this transaction writes under it: every
+   * other file in the tree, and every directory left empty, is removed at commit, in the same
+   * all-or-nothing commit (the library form of `txnfs exec --delete-missing`; fs-extra's
+   * `emptyDir` followed by the writes). The order of the calls does not matter: writes made
+   * before or after emptyDir() are kept. `path` itself stays (it is created when missing). The
+   * tree is listed at commit, under the root lock. Fails the commit with `ETARGET` when `path` is
+   * a file, or the tree holds a symlink, FIFO, socket or device. Not in the generations layout.
+   *
+   * @example
+   * ```ts
+   * tx.emptyDir('site');
+   * for (const [name, html] of pages) tx.write(`site/${name}`, html);
+   * await tx.commit(); // site/ holds exactly `pages`: stale pages are gone, all at once
+   * ```
+   */
+  emptyDir(path: string): void {
+    this.#treeOp('emptyDir', path);
+  }
+
+  #treeOp(op: TreeOp['op'], path: string): void {
+    this.#assertOpen(op);
+    if (this.#gen !== undefined) {
+      throw new TxnError(codes.ETARGET, `tx.${op}() is not available in the generations layout: a generation holds exactly the files the transaction writes (write the files you want; the others are not carried over unless written). Use the in-place layout for directory operations.`, { path, txnId: this.id });
+    }
+    const target = checkTarget(this.dir, dirArgument(path));
+    this.#treeOps.push({ op, rel: target.rel });
+    this.#setupOnce(); // take the owner lock early, as for writes; errors surface at commit()
+  }
+
+  /** At commit, before the plan: the tree operations become delete ops, created and removed dirs. */
+  async #planTreeOps(root: string): Promise<{ mkdirs: string[]; rmdirs: string[] } | undefined> {
+    if (this.#treeOps.length === 0) return undefined;
+    const { targets, codes: opCodes } = this.#ops.last();
+    const written = targets.filter((_, i) => opCodes[i] !== DELETE);
+    const plan = await planTree(root, this.#treeOps, written, this.id);
+    for (const rel of plan.deletes) this.#addOp(rel, DELETE, undefined);
+    return plan;
+  }
+  // --- end tree hook ---
+
   /**
    * A Writable whose bytes become the new content of `path` at commit. commit() waits for the
    * stream to finish while something still writes into it (a pipe, a write in flight, a pending
@@ -1005,6 +1089,7 @@ export class Transaction implements AsyncDisposable {
    */
   async #plan(setup: Setup, root = setup.root): Promise<Planned> {
     const resolver = new Resolver(root, setup.home.dev);
+    const tree = await this.#planTreeOps(root); // tree hook
     // Entries apply in the order of each target's last operation.
     const { targets: rels, codes: opCodes } = this.#ops.last();
     const count0 = rels.length;
@@ -1064,6 +1149,13 @@ export class Transaction implements AsyncDisposable {
         }
       }
     }
+    // tree hook: directories tx.mkdir/emptyDir create join those the new files need.
+    for (const d of tree?.mkdirs ?? []) {
+      if (!dirSet.has(d)) {
+        dirSet.add(d);
+        dirs.push(d);
+      }
+    }
     const isRoot = process.getuid?.() === 0;
     const entries = new PackedEntries(count);
     const fixups: Planned['fixups'] = [];
@@ -1097,7 +1189,7 @@ export class Transaction implements AsyncDisposable {
       bytes += s.bytes;
       written++;
     }
-    return { journal: { id: this.id, created: Date.now(), dirs, entries }, fixups, bytes, written, removed, distinct };
+    return { journal: { id: this.id, created: Date.now(), dirs, ...(tree !== undefined && tree.rmdirs.length > 0 ? { rmdirs: tree.rmdirs } : {}), entries }, fixups, bytes, written, removed, distinct };
   }
 
   #commitContext(setup: Setup, rootLock: HeldLock): CommitContext {
@@ -1131,7 +1223,7 @@ export class Transaction implements AsyncDisposable {
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
-      if (this.#ops.length === 0 && this.#conditions.length === 0) {
+      if (this.#ops.length === 0 && this.#conditions.length === 0 && this.#treeOps.length === 0) { // tree hook: tree ops need a commit
         await this.#discard();
         this.#state = 'committed';
         this.#detachSignal();

@@ -1,12 +1,12 @@
 /**
  * tree.ts: list the regular files of a directory tree, never following a symlink.
  *
- * Used by `txnfs exec` twice: on the command's output tree (every regular file becomes a target;
+ * Used by tx.removeTree/tx.emptyDir at commit, and by `txnfs exec` twice: on the command's output tree (every regular file becomes a target;
  * anything else is refused), and with `--delete-missing` on the root's subtree (every regular file
  * not produced is removed). Depth-first, one readdir per directory and one lstat per entry, at most
  * `concurrency` lstats in flight; results are sorted so output and journals are deterministic.
- * Directories are descended but not listed: a transaction writes files, so an empty directory
- * contributes nothing.
+ * Directories are listed too (parents first): tx.removeTree and tx.emptyDir remove them, children
+ * first, once their files are gone (src/transaction/tree.ts).
  */
 import * as path from 'node:path';
 import * as fs from './fs.js';
@@ -18,6 +18,8 @@ import { mapLimit } from './limit.js';
 export interface Tree {
   /** Regular files. */
   readonly files: string[];
+  /** Directories below the walked one, parents before children (tx.removeTree/emptyDir remove them). */
+  readonly dirs: string[];
   /** Symlinks, FIFOs, sockets and devices (never followed or opened). */
   readonly others: { readonly rel: string; readonly kind: Exclude<EntryKind, 'file' | 'dir'> }[];
 }
@@ -32,6 +34,7 @@ export interface WalkOptions {
 /** Walk `dir` (which must be a directory). */
 export async function walk(dir: string, options: WalkOptions = {}): Promise<Tree> {
   const files: string[] = [];
+  const dirs: string[] = [];
   const others: Tree['others'] = [];
   const concurrency = options.concurrency ?? 16;
   const visit = async (rel: string): Promise<void> => {
@@ -44,11 +47,14 @@ export async function walk(dir: string, options: WalkOptions = {}): Promise<Tree
     for (const [i, e] of entries.entries()) {
       const kind = infos[i]?.kind;
       if (kind === undefined) continue;
-      if (kind === 'dir') await visit(e.rel);
+      if (kind === 'dir') {
+        dirs.push(e.rel);
+        await visit(e.rel);
+      }
       else if (kind === 'file') files.push(e.rel);
       else others.push({ rel: e.rel, kind });
     }
   };
   await visit('');
-  return { files, others };
+  return { files, dirs, others };
 }

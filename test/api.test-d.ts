@@ -140,3 +140,19 @@ describe('errors and single-file results', () => {
     void writeFile('a.txt', 'x', { mode: '644' });
   });
 });
+
+describe('directory operations (issue 18)', () => {
+  it('tx.mkdir, tx.removeTree and tx.emptyDir take a path and stage synchronously', () => {
+    const tx = begin();
+    expectTypeOf(tx.mkdir).parameters.toEqualTypeOf<[path: string]>();
+    expectTypeOf(tx.mkdir).returns.toEqualTypeOf<void>();
+    expectTypeOf(tx.removeTree).parameters.toEqualTypeOf<[path: string]>();
+    expectTypeOf(tx.removeTree).returns.toEqualTypeOf<void>();
+    expectTypeOf(tx.emptyDir).parameters.toEqualTypeOf<[path: string]>();
+    expectTypeOf(tx.emptyDir).returns.toEqualTypeOf<void>();
+    // @ts-expect-error: no options (a recursive mkdir is the only kind)
+    tx.mkdir('a', { recursive: true });
+    // @ts-expect-error: a path, not a URL
+    tx.removeTree(new URL('file:///tmp/x'));
+  });
+});

@@ -142,8 +142,8 @@ await fs.writeFile('out/manifest.json', JSON.stringify({ version: input.version,
     }
     const r = await run(dir, env, [process.execPath, save(dir, 'sync', 'sync.mjs')]);
     expect(r.stderr).toBe('');
-    // Emptied directories stay (as the page says).
-    expect(r.stdout).toBe('assets blog blog/first.html index.html\n');
+    // Stale files go, and so do the directories they leave empty (assets/).
+    expect(r.stdout).toBe('blog blog/first.html index.html\n');
     expect(fs.readFileSync(path.join(dir, 'site/index.html'), 'utf8')).toBe('<h1>Home</h1>\n');
     expect(fs.readFileSync(path.join(dir, 'site/blog/first.html'), 'utf8')).toBe('<h1>First post</h1>\n');
     expect(leftovers(path.join(dir, 'site'))).toEqual([]);

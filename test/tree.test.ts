@@ -37,7 +37,15 @@ describe('walk', () => {
     expect((await walk(dir)).files).toEqual(['.txnfs/x/journal', 'keep/f']);
   });
 
+  it('lists directories parents first, an empty one included (tx.removeTree removes them children first)', async () => {
+    const dir = tmpdir();
+    fs.mkdirSync(path.join(dir, 'a/b/c'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'z'));
+    fs.writeFileSync(path.join(dir, 'a/b/f.txt'), 'f');
+    expect(await walk(dir)).toEqual({ files: ['a/b/f.txt'], dirs: ['a', 'a/b', 'a/b/c', 'z'], others: [] });
+  });
+
   it('an empty directory yields nothing', async () => {
-    expect(await walk(tmpdir())).toEqual({ files: [], others: [] });
+    expect(await walk(tmpdir())).toEqual({ files: [], dirs: [], others: [] });
   });
 });

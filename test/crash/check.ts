@@ -13,7 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, judge, read, seed, type Workload } from './workloads.js';
+import { after, applyDirOps, judge, read, seed, type Workload } from './workloads.js';
 
 export interface Sandbox {
   /** The directory that holds the root and the sentinel. */
@@ -58,10 +58,11 @@ function parents(files: Iterable<string>): Set<string> {
   return out;
 }
 
-/** Directories of the old state, and of the new state (a commit never removes a directory). */
+/** Directories of the old state, and of the new state (only tx.removeTree/emptyDir remove one). */
 export function expectedDirs(w: Workload): { old: string[]; new: string[] } {
   const old = parents(w.before.keys());
   const neu = new Set([...old, ...parents(after(w).keys())]);
+  applyDirOps(after(w), neu, w.ops); // tx.mkdir/removeTree/emptyDir change directories too
   return { old: [...old].sort(), new: [...neu].sort() };
 }
 

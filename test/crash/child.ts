@@ -116,7 +116,7 @@ export function runChild(job: ChildJob, options: { readonly dir: string; readonl
 }
 
 /** Write a workload's operations once, for many children to read (writes as base64). */
-export function writeOpsFile(file: string, ops: readonly ({ op: 'write'; path: string; data: Buffer } | { op: 'delete' | 'copy' | 'rename'; path: string })[]): void {
+export function writeOpsFile(file: string, ops: readonly ({ op: 'write'; path: string; data: Buffer } | { op: 'delete' | 'copy' | 'rename' | 'mkdir' | 'removeTree' | 'emptyDir'; path: string })[]): void {
   fs.writeFileSync(file, JSON.stringify(ops.map((o) => (o.op === 'write' ? { op: 'write', path: o.path, data: o.data.toString('base64') } : o))));
 }
 

@@ -41,7 +41,7 @@ import { selfIdentity } from '../../src/identity.js';
 import { thisHostTag } from '../../src/lock.js';
 import { allVariants, copySnapshot, CrashPoint, crashPoints, eachContent, fingerprint, stepIndex, type DataVariant, type Reorder, type Structure } from './crash-states.js';
 import { ModelFs, nodeAt, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
-import { content, judge, prng, type Op, type Workload } from './workloads.js';
+import { applyDirOps, content, judge, prng, type Op, type Workload } from './workloads.js';
 
 export const MODEL_ROOT = '/model/root';
 const OUTSIDE = '/model/outside';
@@ -225,11 +225,14 @@ function expectedStates(w: ModelWorkload, afterCrash: AfterCrash): { old: Expect
         out.files.set(op.path, op.data);
         out.modes.set(op.path, was === undefined ? `644:${me}` : replaced(was));
         for (const d of parents(op.path)) out.dirs.add(d);
-      } else {
+      } else if (op.op === 'delete') {
         out.files.delete(op.path);
         out.modes.delete(op.path);
       }
     }
+    // tx.mkdir/removeTree/emptyDir (issue 18): their effect on files and directories.
+    applyDirOps(out.files, out.dirs, ops);
+    for (const rel of [...out.modes.keys()]) if (!out.files.has(rel)) out.modes.delete(rel);
     return out;
   };
   const start: Expected = { files: new Map(w.before), modes: new Map([...w.before.keys()].map((r) => [r, modeOf(r)])), dirs: new Set([...w.before.keys()].flatMap(parents)) };
@@ -357,6 +360,9 @@ export async function recordCommit(w: ModelWorkload, mutation?: Mutation, durabi
       const tx = begin({ dir: MODEL_ROOT, durability });
       for (const op of w.ops) {
         if (op.op === 'write') void tx.write(op.path, op.data);
+        else if (op.op === 'mkdir') tx.mkdir(op.path);
+        else if (op.op === 'removeTree') tx.removeTree(op.path);
+        else if (op.op === 'emptyDir') tx.emptyDir(op.path);
         else tx.remove(op.path);
       }
       try {
@@ -437,6 +443,9 @@ async function recoverImage(w: ModelWorkload, image: Snapshot, mutation: Mutatio
     const e = verdict === 'old' ? exp.old : exp.new;
     if (!sameMap(view.modes, e.modes) || ![...view.dirs].every((d) => e.dirs.has(d))) {
       verdict = `${verdict} content, but modes/dirs differ: ${JSON.stringify([...view.modes])} dirs ${[...view.dirs].join(',')}`;
+    } else if (verdict === 'new' && !w.ops.every((o) => (o.op !== 'mkdir' && o.op !== 'emptyDir') || view.dirs.has(o.path))) {
+      // A directory tx.mkdir/emptyDir promised is part of the new state (not only "no extra ones").
+      verdict = `new content, but a directory made by mkdir/emptyDir is missing: dirs ${[...view.dirs].join(',')}`;
     } else if (judge({ ...asWorkload, before: exp.new.files }, view.files) === 'old' && sameMap(exp.old.modes, exp.new.modes)) {
       // The next transaction overwrote every trace of the crashed one: its outcome cannot be seen.
       verdict = 'old=new';

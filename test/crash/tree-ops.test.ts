@@ -5,22 +5,26 @@
  * included) is all-old or all-new, acknowledged commits are never lost, nothing is left behind.
  * Both add no journal op (a clone is a staged write, a rename adds a removal: src/copy.ts), so
  * the power-loss model's enumeration of those ops covers them; this loop shows the calls compose
- * into one all-or-nothing commit.
+ * into one all-or-nothing commit. dirWorkloads() (mkdir, removeTree, emptyDir) run here too: the
+ * check then also requires the directories to be exactly the old or the new set.
  */
 import { describe, expect, it } from 'vitest';
 import type { ChildResult } from './child.js';
 import { allPoints, killLoop } from './kill-loop.js';
 import { loopScratch } from './scratch.js';
 import { Tally } from './summary.js';
-import { treeWorkloads } from './workloads.js';
+import { dirWorkloads, treeWorkloads } from './workloads.js';
 
 const tally = new Tally('kill loop (tree operations)');
 const scratchOf = loopScratch('txnfs-kill-tree-', tally);
 
-describe('kill loop: copy and rename, stopped at every mutating operation and every named step', () => {
-  for (const w of treeWorkloads()) {
+describe('kill loop: copy, rename, mkdir, removeTree and emptyDir, stopped at every mutating operation and every named step', () => {
+  const dirNames = new Set(dirWorkloads().map((w) => w.name));
+  for (const w of [...treeWorkloads(), ...dirWorkloads()]) {
     it(w.name, async () => {
-      const r = await killLoop({ workload: w, scratch: scratchOf(), singlePoints: (t: ChildResult) => allPoints(t).filter((_, i) => i % 20 === 0) });
+      // The directory workloads are small: every point, not a sample.
+      const every = dirNames.has(w.name) ? 1 : 20;
+      const r = await killLoop({ workload: w, scratch: scratchOf(), singlePoints: (t: ChildResult) => allPoints(t).filter((_, i) => i % every === 0) });
       tally.crashPoints += r.points;
       tally.violations += r.violations.length;
       expect(r.violations).toEqual([]);

@@ -10,7 +10,28 @@ import * as path from 'node:path';
 // mulberry32, the benchmarks' deterministic PRNG: one copy for both.
 import { prng } from '../../benchmarks/stats.js';
 
-export type Op = { readonly op: 'write'; readonly path: string; readonly data: Buffer } | { readonly op: 'delete'; readonly path: string } | TreeOp;
+export type Op = { readonly op: 'write'; readonly path: string; readonly data: Buffer } | { readonly op: 'delete'; readonly path: string } | TreeOp | DirOp;
+/** tx.mkdir / tx.removeTree / tx.emptyDir (issue 18): in {@link dirWorkloads}. */
+export type DirOp = { readonly op: 'mkdir' | 'removeTree' | 'emptyDir'; readonly path: string };
+
+const isUnder = (rel: string, dir: string): boolean => rel.startsWith(`${dir}/`);
+const prefixes = (rel: string): string[] => rel.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+
+/**
+ * What the directory operations of `ops` do to `files` (removed) and `dirs` (created, removed),
+ * as documented on tx.emptyDir: the files a transaction writes under an emptied directory stay,
+ * whatever the order of the calls. Then every remaining file's parents exist.
+ */
+export function applyDirOps(files: Map<string, unknown>, dirs: Set<string>, ops: readonly Op[]): void {
+  const written = new Set(ops.filter((o) => o.op === 'write' || o.op === 'copy' || o.op === 'rename').map((o) => o.path));
+  for (const o of ops) {
+    if (o.op !== 'removeTree' && o.op !== 'emptyDir') continue;
+    for (const f of [...files.keys()]) if (isUnder(f, o.path) && (o.op === 'removeTree' || !written.has(f))) files.delete(f);
+    for (const d of [...dirs]) if (isUnder(d, o.path) || (o.op === 'removeTree' && d === o.path)) dirs.delete(d);
+  }
+  for (const o of ops) if (o.op === 'mkdir' || o.op === 'emptyDir') for (const d of prefixes(o.path)) dirs.add(d);
+  for (const f of files.keys()) for (const d of prefixes(f).slice(0, -1)) dirs.add(d);
+}
 /** tx.copy(from, path) / tx.rename(from, path): only in {@link treeWorkloads} (the power-loss model's loops know write and delete). */
 export type TreeOp = { readonly op: 'copy' | 'rename'; readonly from: string; readonly path: string };
 
@@ -58,6 +79,26 @@ export function treeWorkloads(): Workload[] {
   ];
 }
 
+/**
+ * Workloads of tx.mkdir, tx.removeTree and tx.emptyDir (issue 18), small enough for the power-loss
+ * model's exhaustive enumeration: a tree removed (files two levels deep) next to a write, a
+ * directory emptied to exactly the files written into it, and a new directory with no file.
+ */
+export function dirWorkloads(): Workload[] {
+  return [
+    {
+      name: 'removeTree + mkdir + write',
+      before: files(0, ['old/a.txt', 'old/sub/b.txt', 'keep.txt']),
+      ops: [{ op: 'removeTree', path: 'old' }, { op: 'mkdir', path: 'made/empty' }, { op: 'write', path: 'keep.txt', data: content(1, 'keep.txt', 64) }],
+    },
+    {
+      name: 'emptyDir: exactly the written files',
+      before: files(0, ['site/index.html', 'site/stale.html', 'site/gone/x.html', 'top.txt']),
+      ops: [{ op: 'emptyDir', path: 'site' }, { op: 'write', path: 'site/index.html', data: content(1, 'site/index.html', 64) }, { op: 'write', path: 'site/new/y.html', data: content(1, 'site/new/y.html', 64) }],
+    },
+  ];
+}
+
 /** The standard workloads (issue #3). */
 export function workloads(): Workload[] {
   const mixedSizes = (() => {
@@ -101,8 +142,9 @@ export function after(w: Workload): Map<string, Buffer> {
     else if (op.op === 'copy' || op.op === 'rename') {
       m.set(op.path, m.get(op.from) as Buffer);
       if (op.op === 'rename') m.delete(op.from);
-    } else m.delete(op.path);
+    } else if (op.op === 'delete') m.delete(op.path);
   }
+  applyDirOps(m, new Set(), w.ops);
   return m;
 }
 
