@@ -85,6 +85,7 @@ describe('the power-loss enumeration catches deliberate protocol bugs', () => {
     ['skip-fsync-backup-dir', 'delete only'],
     ['skip-fsync-created-dirs', '2 files: new nested dirs + overwrite'],
     ['skip-fsync-backup-copy', '2 files: overwrite + delete, no hard links, EIO at the 1st unlink: rolled back from the copies'],
+    ['skip-fsync-restored-dirs', 'removeTree + mkdir + write, EIO at the 2nd rmdir: rolled back'],
   ];
   for (const [mutation, name] of caught) {
     it(`${mutation} is caught (${name})`, async () => {

@@ -22,6 +22,7 @@ export type HarnessMutation =
   | 'skip-fsync-created-dirs'
   | 'copy-backup-as-link'
   | 'skip-fsync-backup-copy'
+  | 'skip-fsync-restored-dirs'
   | 'gen-skip-fsync-dirs'
   | 'gen-skip-fsync-pointer'
   | 'gen-ignore-pins'

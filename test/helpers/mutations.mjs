@@ -123,6 +123,11 @@ export const MUTATIONS = {
       return before;
     },
   },
+  /**
+   * A rollback does not make the directories it re-creates (tx.removeTree/emptyDir removed them)
+   * durable before renaming backups into them: its directory fsyncs before its first move.
+   */
+  'skip-fsync-restored-dirs': { op: (s, e) => (e.op === 'fsyncDir' && s.rollingBack && !s.rollbackMoved ? 'skip' : undefined) },
   /** Do not fsync a backup that is a copy before the commit point. */
   'skip-fsync-backup-copy': { op: (s, e) => (e.op === 'fsync' && !s.live && BACKUP_FILE.test(e.path) ? 'skip' : undefined) },
 };
@@ -151,7 +156,7 @@ function track(s, e) {
     if (name === 'cleanup' || name === 'done') Object.assign(s, { live: false, staged: false, applying: false, applied: false });
     if (name === 'apply:start') Object.assign(s, { applying: true, moved: false, applied: false });
     if (name === 'applied') Object.assign(s, { applying: false, applied: true });
-    if (name === 'rollback:start') s.rollingBack = true;
+    if (name === 'rollback:start') Object.assign(s, { rollingBack: true, rollbackMoved: false });
     if (name === 'rollback:end') s.rollingBack = false;
     return;
   }
@@ -160,6 +165,7 @@ function track(s, e) {
     return;
   }
   if (s.applying && isMove(e)) s.moved = true;
+  if (s.rollingBack && isMove(e)) s.rollbackMoved = true;
   // The applied directories' fsyncs run until the next operation of another kind (the cleanup).
   if (s.applied && e.op !== 'fsyncDir') s.applied = false;
   if (e.op === 'rename' && e.dest !== undefined && JOURNAL.test(e.dest)) {
