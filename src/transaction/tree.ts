@@ -60,8 +60,9 @@ async function lookDir(root: string, rel: string, op: string, txnId: string): Pr
     if (info === undefined) return { kind: 'missing', from: i };
     if (info.kind !== 'dir') {
       const what = info.kind === 'file' ? 'a file' : info.kind === 'symlink' ? 'a symlink' : 'a special file';
-      const hint = info.kind === 'file' && i === parts.length - 1 && op !== 'mkdir' ? ' Use tx.remove() for a file.' : '';
-      throw new TxnError(codes.ETARGET, `Cannot ${op}('${rel}'): '${sub}' is ${what}, not a directory (txnfs never follows a symlink here).${hint} Nothing was committed.`, { path: sub, txnId });
+      // Say what to do: a file at the path itself is tx.remove()'s; anything else in the way must go first.
+      const action = info.kind === 'file' && i === parts.length - 1 && op !== 'mkdir' ? 'Use tx.remove() for a file.' : `Remove or rename '${sub}' first.`;
+      throw new TxnError(codes.ETARGET, `Cannot ${op}('${rel}'): '${sub}' is ${what}, not a directory (txnfs never follows a symlink here). ${action} Nothing was committed.`, { path: sub, txnId });
     }
   }
   return { kind: 'dir' };
@@ -107,7 +108,7 @@ export async function planTree(root: string, ops: readonly TreeOp[], written: re
       const key = looseKey(o.rel);
       const clash = [...written, ...mkdirRels].find((w) => looseKey(w) === key || looseKey(w).startsWith(`${key}/`));
       if (clash !== undefined) {
-        throw new TxnError(codes.ETARGET, `Cannot removeTree('${o.rel}'): this transaction also ${written.includes(clash) ? 'writes' : 'creates'} '${clash}' inside it. To replace the tree's content, use emptyDir('${o.rel}') with the writes. Nothing was committed.`, { path: clash, txnId });
+        throw new TxnError(codes.ETARGET, `Cannot removeTree('${o.rel}'): this transaction also ${written.includes(clash) ? 'writes' : 'creates'} '${clash}' inside it. Use emptyDir('${o.rel}') with the writes to replace the tree's content. Nothing was committed.`, { path: clash, txnId });
       }
     }
     if (r.kind === 'missing') {
