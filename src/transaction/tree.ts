@@ -60,9 +60,7 @@ async function lookDir(root: string, rel: string, op: string, txnId: string): Pr
     if (info === undefined) return { kind: 'missing', from: i };
     if (info.kind !== 'dir') {
       const what = info.kind === 'file' ? 'a file' : info.kind === 'symlink' ? 'a symlink' : 'a special file';
-      // Say what to do: a file at the path itself is tx.remove()'s; anything else in the way must go first.
-      const action = info.kind === 'file' && i === parts.length - 1 && op !== 'mkdir' ? 'Use tx.remove() for a file.' : `Remove or rename '${sub}' first.`;
-      throw new TxnError(codes.ETARGET, `Cannot ${op}('${rel}'): '${sub}' is ${what}, not a directory (txnfs never follows a symlink here). ${action} Nothing was committed.`, { path: sub, txnId });
+      throw new TxnError(codes.ETARGET, `Cannot ${op}('${rel}'): '${sub}' is ${what}, not a directory (txnfs never follows a symlink here). Remove or rename '${sub}' first, or use tx.remove() if you meant that file. Nothing was committed.`, { path: sub, txnId });
     }
   }
   return { kind: 'dir' };
