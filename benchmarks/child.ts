@@ -20,7 +20,7 @@ import v8 from 'node:v8';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { begin } from '../src/index.js';
-import { faults } from '../src/faults.js';
+import { faults } from '../src/io/faults.js';
 
 export type ChildSpec =
   | { readonly kind: 'stream'; readonly method: 'txnfs' | 'fs'; readonly dir: string; readonly bytes: number; readonly chunk: number }

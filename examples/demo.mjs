@@ -31,7 +31,7 @@ if (role === 'plain-export') {
 }
 if (role === 'txnfs-export') {
   const { begin } = await import('../dist/index.js');
-  const { faults } = await import('../dist/faults.js');
+  const { faults } = await import('../dist/io/faults.js');
   // Demo only: the library's test hook lets us kill the process at an exact moment.
   let renames = 0;
   faults.hook = (e) => {

@@ -5,9 +5,9 @@
 //   2. the file list: every file a user needs is there, and nothing else is (no sources, tests,
 //      source maps, docs or examples), so a stray file fails CI instead of shipping. Every
 //      module of dist/ ships, internal ones included: index.js imports them. That includes
-//      dist/faults.js, the test-only fault hook, because the library calls its step() at each
+//      dist/io/faults.js, the test-only fault hook, because the library calls its step() at each
 //      protocol point (one property read when no hook is set); the `exports` map keeps every
-//      internal module unreachable (`require('txnfs/dist/faults.js')` fails: test/package.test.ts);
+//      internal module unreachable (`require('txnfs/dist/io/faults.js')` fails: test/package.test.ts);
 //   3. publint --strict on the tarball (package.json fields, exports, bin, file formats);
 //   4. @arethetypeswrong/cli on the tarball (types resolve for every module-resolution mode).
 //
@@ -33,7 +33,7 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-pack-'));
 let failed = false;
 
 /** Everything the tarball may hold; anything else fails the check. */
-const allowed = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE$/, /^dist\/((cli|generations|protocol|s3|transaction)\/)?[a-z-]+\.(js|d\.ts)$/];
+const allowed = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE$/, /^dist\/((cli|generations|io|options|platform|protocol|s3|single|transaction)\/)?[a-z-]+\.(js|d\.ts)$/];
 /** What it must hold. */
 const required = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/s3/index.js', 'dist/s3/index.d.ts'];
 

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { rollBack, rollForward, type ApplyContext } from '../src/apply.js';
-import { nodeImpl, useFsImpl } from '../src/fs.js';
-import type { DecodedJournal as Journal, JournalEntry } from '../src/journal.js';
+import { rollBack, rollForward, type ApplyContext } from '../src/protocol/apply.js';
+import { nodeImpl, useFsImpl } from '../src/io/fs.js';
+import type { DecodedJournal as Journal, JournalEntry } from '../src/protocol/journal.js';
 import { begin } from '../src/index.js';
 import { snapshot, tmpdir } from './helpers/tmp.js';
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin, codes } from '../src/index.js';
-import { faults } from '../src/faults.js';
+import { faults } from '../src/io/faults.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 
 describe('a staged file that vanished after the commit point', () => {

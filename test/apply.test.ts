@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rollBack, rollForward, type ApplyContext } from '../src/apply.js';
+import { rollBack, rollForward, type ApplyContext } from '../src/protocol/apply.js';
 import { codes } from '../src/errors.js';
-import type { DecodedJournal as Journal, JournalEntry } from '../src/journal.js';
+import type { DecodedJournal as Journal, JournalEntry } from '../src/protocol/journal.js';
 import { snapshot, tmpdir } from './helpers/tmp.js';
 
 /**

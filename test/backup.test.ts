@@ -1,5 +1,5 @@
 /**
- * src/backup.ts: where hard links are refused (fs.protected_hardlinks = 1 for a file of another
+ * src/protocol/backup.ts: where hard links are refused (fs.protected_hardlinks = 1 for a file of another
  * user: EPERM; a filesystem without hard links, FAT via FUSE: EPERM, ENOTSUP, ENOSYS), a commit
  * keeps a copy of each original instead, and a rollback still restores the originals exactly.
  * As root the kernel's refusal cannot be had for real, so it is injected through the seam.
@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { begin, codes, recover } from '../src/index.js';
-import { faults } from '../src/faults.js';
+import { faults } from '../src/io/faults.js';
 import { errnoError } from './helpers/errno.mjs';
-import { decodeJournal } from '../src/journal.js';
+import { decodeJournal } from '../src/protocol/journal.js';
 import { crashAt, makeRoot } from './helpers/crash.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 

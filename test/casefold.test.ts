@@ -8,8 +8,8 @@ import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { begin, codes } from '../src/index.js';
-import { caseCollisions } from '../src/casefold.js';
-import { nodeImpl, useFsImpl, type FsImpl } from '../src/fs.js';
+import { caseCollisions } from '../src/transaction/casefold.js';
+import { nodeImpl, useFsImpl, type FsImpl } from '../src/io/fs.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 
 /** lstat() that folds case in the last component, like a case-insensitive filesystem. */

@@ -1,6 +1,6 @@
 /**
- * The cost of a small commit, counted through the filesystem seam (src/fs.ts reports every call to
- * the fault hook of src/faults.ts, reads included). A one-file commit has a budget per protocol step
+ * The cost of a small commit, counted through the filesystem seam (src/io/fs.ts reports every call to
+ * the fault hook of src/io/faults.ts, reads included). A one-file commit has a budget per protocol step
  * (docs/protocol.md, "The cost of a small commit"); a change that adds calls fails here, so a slower
  * commit path is a deliberate, documented decision, never an accident.
  */
@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { begin } from '../src/index.js';
-import { faults, type FaultEvent } from '../src/faults.js';
+import { faults, type FaultEvent } from '../src/io/faults.js';
 
 /** Where a call falls: the step the commit reported last (faults.step) names the protocol step. */
 const PHASE: Record<string, Phase> = { stage: 'stage', staged: 'gate', locked: 'prepare', committed: 'apply', cleanup: 'cleanup', 'journal-removed': 'cleanup', done: 'cleanup' };
@@ -19,7 +19,7 @@ interface Count {
   /** Calls of the commit path (everything but the locks), per phase. */
   readonly path: Record<Phase, number>;
   readonly pathTotal: number;
-  /** Calls of src/lock.ts: its directories, owner records and tombs. */
+  /** Calls of src/protocol/lock.ts: its directories, owner records and tombs. */
   readonly lock: number;
   readonly total: number;
   readonly ops: string[];
@@ -90,7 +90,7 @@ const BUDGET: Record<string, Record<Phase, number>> = {
   'none new': { stage: 12, gate: 1, prepare: 5, apply: 2, cleanup: 5 },
 };
 /**
- * What src/lock.ts costs: taking the owner lock and the root lock 4 calls each (mkdir of the lock
+ * What src/protocol/lock.ts costs: taking the owner lock and the root lock 4 calls each (mkdir of the lock
  * directory, mkdir of our owner entry, readdir, proper-lockfile's stat of the entry), verifying
  * both 2 (lstat of our entry), releasing both 4 (rmdir of the entry, rmdir of the directory).
  * Before the owner-entry locks it was 26. With the commit path above at 35 calls, a one-file

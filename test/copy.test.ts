@@ -1,12 +1,12 @@
 /**
- * tx.copy(), tx.rename() / tx.move() (src/copy.ts): staged as ordinary writes and removals, so
+ * tx.copy(), tx.rename() / tx.move() (src/transaction/copy.ts): staged as ordinary writes and removals, so
  * they land all-or-nothing with the rest of the transaction.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin, codes } from '../src/index.js';
-import { faults } from '../src/faults.js';
+import { faults } from '../src/io/faults.js';
 import { snapshot, tmpdir } from './helpers/tmp.js';
 
 function seeded(files: Record<string, string>): string {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { chunkBytes, toSource } from '../src/data.js';
+import { chunkBytes, toSource } from '../src/transaction/data.js';
 
 describe('toSource', () => {
   it('turns strings, buffers and views into bytes now', () => {

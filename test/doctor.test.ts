@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codes, doctor, recover } from '../src/index.js';
-import { faults } from '../src/faults.js';
+import { faults } from '../src/io/faults.js';
 import { errnoError } from './helpers/errno.mjs';
-import { localityOf, mountFactsIn } from '../src/fstype.js';
-import { status } from '../src/status.js';
+import { localityOf, mountFactsIn } from '../src/platform/fstype.js';
+import { status } from '../src/protocol/status.js';
 import { tmpdir } from './helpers/tmp.js';
 
 afterEach(() => {

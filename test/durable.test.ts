@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { syncDir, syncDirs, writeAll, writeChunks, writeSmallFile } from '../src/durable.js';
-import { faults } from '../src/faults.js';
+import { syncDir, syncDirs, writeAll, writeChunks, writeSmallFile } from '../src/io/durable.js';
+import { faults } from '../src/io/faults.js';
 import { errnoError } from './helpers/errno.mjs';
-import type { Handle } from '../src/fs.js';
+import type { Handle } from '../src/io/fs.js';
 import { tmpdir } from './helpers/tmp.js';
 
 afterEach(() => {

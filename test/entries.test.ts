@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PackedEntries } from '../src/entries.js';
-import { decodeJournal, encodeJournal, type JournalEntry } from '../src/journal.js';
+import { PackedEntries } from '../src/protocol/entries.js';
+import { decodeJournal, encodeJournal, type JournalEntry } from '../src/protocol/journal.js';
 
 /** Above 2^53: a double cannot hold it exactly (XFS and btrfs inode numbers can be this large). */
 const BIG_INO = 2n ** 60n + 7n;

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { begin, codes, isTxnError, recover, type TxnError } from '../src/index.js';
-import { faults } from '../src/faults.js';
+import { faults } from '../src/io/faults.js';
 import { errnoError } from './helpers/errno.mjs';
 import { jsonLines, run } from './helpers/child.js';
 import { cannotMount, mount, mountNote, umount } from './helpers/mount.js';
@@ -82,7 +82,7 @@ async function judge(root: string, outcome: unknown, heal: () => void = () => un
 /**
  * Calls on lock directories (proper-lockfile's mkdir/stat/utimes, owner records, tombs) are left
  * to the crash harness's I/O-error loop (issue 3, test/crash/regressions.test.ts), which owns
- * src/lock.ts: a fault in the lock's mtime probe currently leaves this process's own owner lock
+ * src/protocol/lock.ts: a fault in the lock's mtime probe currently leaves this process's own owner lock
  * behind until it goes stale, and that fix lives on its branch. Every other call is swept here.
  */
 function isLockPath(p: string): boolean {

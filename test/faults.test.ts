@@ -1,5 +1,5 @@
 /**
- * src/faults.ts: the fault points are inert unless a test registers a hook, and then cost one
+ * src/io/faults.ts: the fault points are inert unless a test registers a hook, and then cost one
  * property read per filesystem call or step; injected errors look like Node's own.
  */
 import { execFileSync } from 'node:child_process';
@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { begin } from '../src/index.js';
-import * as seam from '../src/fs.js';
-import { faults, mutated, step, type FaultEvent } from '../src/faults.js';
+import * as seam from '../src/io/fs.js';
+import { faults, mutated, step, type FaultEvent } from '../src/io/faults.js';
 import { errnoError } from './helpers/errno.mjs';
 import { LIBRARY_MUTATIONS, MUTATIONS, mutationLayer, type Mutation } from './helpers/mutations.mjs';
 import { ERRNOS, Injector, withInjector } from './crash/inject.js';
@@ -46,7 +46,7 @@ function countReads(): { hook: number; mutations: number; has: number; restore: 
 describe('with no hook registered', () => {
   it('nothing is registered and no mutation is on in a fresh process, whatever its environment', () => {
     const script = `
-      const { faults } = await import(${JSON.stringify(path.join(repo, 'dist/faults.js'))});
+      const { faults } = await import(${JSON.stringify(path.join(repo, 'dist/io/faults.js'))});
       await import(${JSON.stringify(path.join(repo, 'dist/index.js'))});
       console.log(JSON.stringify({ hook: faults.hook === undefined, mutations: faults.mutations.size }));`;
     // The crash fixture reads TXNFS_TEST_MUTATIONS; the library itself must not.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Fifo } from '../src/fifo.js';
+import { Fifo } from '../src/io/fifo.js';
 
 describe('Fifo', () => {
   it('gives items back in the order they were pushed, across many blocks, interleaved', () => {

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { defaults } from '../src/options.js';
-import { fileDefaults, resolveFileOptions, updateKeys, writeFileKeys, writeJsonKeys } from '../src/file-options.js';
+import { defaults } from '../src/options/options.js';
+import { fileDefaults, resolveFileOptions, updateKeys, writeFileKeys, writeJsonKeys } from '../src/options/file-options.js';
 
 const docs = fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '../docs/single-file.md'), 'utf8');
 

@@ -4,8 +4,8 @@ import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { codes, createWriteStream, update, writeFile, writeJson } from '../src/index.js';
-import type { FaultEvent } from '../src/faults.js';
-import { faults } from '../src/faults.js';
+import type { FaultEvent } from '../src/io/faults.js';
+import { faults } from '../src/io/faults.js';
 import { ops, record } from './helpers/hook.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin, codes, recover } from '../src/index.js';
-import { faults } from '../src/faults.js';
-import { encodeJournal, type JournalEntry } from '../src/journal.js';
+import { faults } from '../src/io/faults.js';
+import { encodeJournal, type JournalEntry } from '../src/protocol/journal.js';
 import { tmpdir } from './helpers/tmp.js';
 
 const isRoot = process.getuid?.() === 0;

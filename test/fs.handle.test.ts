@@ -1,12 +1,12 @@
 /**
- * src/fs.ts, the open-file half of the seam: the real Handle (a descriptor driven through the
+ * src/io/fs.ts, the open-file half of the seam: the real Handle (a descriptor driven through the
  * callback API) and the reporting wrapper every caller gets.
  */
 import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import * as fs from '../src/fs.js';
-import { faults } from '../src/faults.js';
+import * as fs from '../src/io/fs.js';
+import { faults } from '../src/io/faults.js';
 import { errnoError } from './helpers/errno.mjs';
 import { tmpdir } from './helpers/tmp.js';
 

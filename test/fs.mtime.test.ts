@@ -1,7 +1,7 @@
 import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as fs from '../src/fs.js';
+import * as fs from '../src/io/fs.js';
 import { tmpdir } from './helpers/tmp.js';
 
 describe('Info.mtimeMs', () => {

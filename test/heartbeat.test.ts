@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HEARTBEAT_MS, keepFresh, TEMP_STALE_MS } from '../src/heartbeat.js';
+import { HEARTBEAT_MS, keepFresh, TEMP_STALE_MS } from '../src/single/heartbeat.js';
 import { record } from './helpers/hook.js';
 
 afterEach(() => {

@@ -1,5 +1,5 @@
 /**
- * No litter (src/home.ts): after a successful write, commit, abort or recover() with nothing
+ * No litter (src/protocol/home.ts): after a successful write, commit, abort or recover() with nothing
  * pending, a directory holds only the user's files; writers racing the removal of an empty home
  * never fail and lose nothing.
  */
@@ -9,8 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { begin, createWriteStream, recover, update, writeFile, writeJson } from '../src/index.js';
-import { inHome, removeHomeIfEmpty, HOME_RETRIES } from '../src/home.js';
-import { faults } from '../src/faults.js';
+import { inHome, removeHomeIfEmpty, HOME_RETRIES } from '../src/protocol/home.js';
+import { faults } from '../src/io/faults.js';
 import { run } from './helpers/child.js';
 import { tmpdir } from './helpers/tmp.js';
 

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { begin, codes, isTxnError, recover, transaction, type Transaction } from '../src/index.js';
-import { encodeJournal, type Journal } from '../src/journal.js';
+import { encodeJournal, type Journal } from '../src/protocol/journal.js';
 import { leftovers } from './helpers/tmp.js';
 import { sandbox, tree, type Sandbox } from './helpers/sandbox.js';
 

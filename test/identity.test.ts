@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isProcessAlive, isProcessGone, parseIdentity, selfIdentity } from '../src/identity.js';
+import { isProcessAlive, isProcessGone, parseIdentity, selfIdentity } from '../src/protocol/identity.js';
 
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/hidepid-check.mjs');
 const canUnshare = process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('unshare', ['--mount', 'true']).status === 0;

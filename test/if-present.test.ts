@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lstatIfPresent, lstatIfPresentStrict, readdirIfPresent, readFileIfPresent, rmdirIfPresent, unlinkIfPresent } from '../src/if-present.js';
+import { lstatIfPresent, lstatIfPresentStrict, readdirIfPresent, readFileIfPresent, rmdirIfPresent, unlinkIfPresent } from '../src/io/if-present.js';
 import { errnoOf } from '../src/errors.js';
-import { useFsImpl } from '../src/fs.js';
+import { useFsImpl } from '../src/io/fs.js';
 import { failOnce } from './helpers/hook.js';
 import { tmpdir } from './helpers/tmp.js';
 

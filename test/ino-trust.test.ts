@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lstat } from '../src/fs.js';
-import { probeInodeNumbers, sameAsCopy } from '../src/ino-trust.js';
+import { lstat } from '../src/io/fs.js';
+import { probeInodeNumbers, sameAsCopy } from '../src/platform/ino-trust.js';
 import { tmpdir } from './helpers/tmp.js';
 
 describe('ino-trust', () => {

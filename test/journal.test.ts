@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
-import { faults } from '../src/faults.js';
-import { commitJournal, CorruptJournal, decodeJournal, encodeJournal, readJournal, writeJournalTmp, type DecodedJournal as Journal } from '../src/journal.js';
+import { faults } from '../src/io/faults.js';
+import { commitJournal, CorruptJournal, decodeJournal, encodeJournal, readJournal, writeJournalTmp, type DecodedJournal as Journal } from '../src/protocol/journal.js';
 import { mutate } from './helpers/hook.js';
 import { tmpdir } from './helpers/tmp.js';
 

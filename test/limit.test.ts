@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eachLimit, Limiter, mapLimit, settleAll } from '../src/limit.js';
+import { eachLimit, Limiter, mapLimit, settleAll } from '../src/io/limit.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin, inspect, recover } from '../src/index.js';
-import { status } from '../src/status.js';
+import { status } from '../src/protocol/status.js';
 import { tmpdir } from './helpers/tmp.js';
 
 /** Make an empty directory at `p`, last changed `ageMs` ago. */

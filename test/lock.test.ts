@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
-import { acquire, lockState, removeDeadLock, withRootLock } from '../src/lock.js';
-import * as fsSeam from '../src/fs.js';
+import { acquire, lockState, removeDeadLock, withRootLock } from '../src/protocol/lock.js';
+import * as fsSeam from '../src/io/fs.js';
 import { tmpdir } from './helpers/tmp.js';
 import { threadId } from 'node:worker_threads';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mountOf, mountPointsInside, parseMountPoints } from '../src/mounts.js';
+import { mountOf, mountPointsInside, parseMountPoints } from '../src/platform/mounts.js';
 
 const sample = [
   '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { modesUnder, setMode, setOwner } from '../src/no-modes.js';
+import { modesUnder, setMode, setOwner } from '../src/platform/no-modes.js';
 
 const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: chmod`), { code });
 

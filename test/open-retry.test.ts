@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { begin, codes, writeFile } from '../src/index.js';
-import { faults } from '../src/faults.js';
+import { faults } from '../src/io/faults.js';
 import { errnoError } from './helpers/errno.mjs';
-import { OPEN_RETRY } from '../src/fs.js';
+import { OPEN_RETRY } from '../src/io/fs.js';
 import { leftovers, tmpdir } from './helpers/tmp.js';
 
 // Issue 12 item 11: a transient EMFILE/ENFILE on an open is retried with a bounded backoff (the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OpLog } from '../src/oplog.js';
+import { OpLog } from '../src/transaction/oplog.js';
 
 /** last() with its codes (an Int32Array) as a plain array, to compare with expected values. */
 const plain = (l: { targets: string[]; codes: Int32Array }) => ({ targets: l.targets, codes: [...l.codes] });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { begin, createWriteStream, doctor, inspect, recover, update, writeFile, writeJson } from '../src/index.js';
 import { tmpdir } from './helpers/tmp.js';
 
-// Issue 12 item 15, issue 13: every option is checked by one validator (src/options.ts), so one
+// Issue 12 item 15, issue 13: every option is checked by one validator (src/options/options.ts), so one
 // bad value gets the same class, code and message from every entry point that takes the option.
 
 interface Caught {

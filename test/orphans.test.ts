@@ -4,10 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recover } from '../src/index.js';
-import { selfIdentity } from '../src/identity.js';
-import { acquire } from '../src/lock.js';
-import { isSingleFileRecord, removeOrphans, updateLockName } from '../src/orphans.js';
-import { hostHash, tempName } from '../src/tempname.js';
+import { selfIdentity } from '../src/protocol/identity.js';
+import { acquire } from '../src/protocol/lock.js';
+import { isSingleFileRecord, removeOrphans, updateLockName } from '../src/single/orphans.js';
+import { hostHash, tempName } from '../src/single/tempname.js';
 import { ops, record } from './helpers/hook.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 

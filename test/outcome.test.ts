@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { PendingWrite, type OutcomeSource } from '../src/outcome.js';
+import { PendingWrite, type OutcomeSource } from '../src/transaction/outcome.js';
 
 /** An outcome source that answers from a table, and counts how often it was asked. */
 function source(outcomes: Record<number, 'ok' | Error>): OutcomeSource & { asked: number[] } {

@@ -120,7 +120,7 @@ console.log(JSON.stringify({ keys: Object.keys(txnfs).sort(), b: readFileSync(di
   it('exposes ".", "./s3" and "./package.json" only: internal modules are not importable', () => {
     const file = write(
       'deep.cjs',
-      `for (const spec of ['txnfs/dist/faults.js', 'txnfs/dist/lock.js', 'txnfs/src/index.ts', 'txnfs/dist/s3/seam.js']) {
+      `for (const spec of ['txnfs/dist/io/faults.js', 'txnfs/dist/protocol/lock.js', 'txnfs/src/index.ts', 'txnfs/dist/s3/seam.js']) {
   try { require(spec); console.log(spec, 'loaded'); } catch (err) { console.log(spec, err.code); }
 }
 // Resolved, not loaded: the project has no @aws-sdk/client-s3 (an optional peer), and "txnfs"
@@ -132,8 +132,8 @@ console.log('version', require('txnfs/package.json').version);
     const r = run(file);
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([
-      'txnfs/dist/faults.js ERR_PACKAGE_PATH_NOT_EXPORTED',
-      'txnfs/dist/lock.js ERR_PACKAGE_PATH_NOT_EXPORTED',
+      'txnfs/dist/io/faults.js ERR_PACKAGE_PATH_NOT_EXPORTED',
+      'txnfs/dist/protocol/lock.js ERR_PACKAGE_PATH_NOT_EXPORTED',
       'txnfs/src/index.ts ERR_PACKAGE_PATH_NOT_EXPORTED',
       'txnfs/dist/s3/seam.js ERR_PACKAGE_PATH_NOT_EXPORTED',
       's3 true',

@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin, codes, recover, writeFile } from '../src/index.js';
-import { faults } from '../src/faults.js';
-import { decodeJournal } from '../src/journal.js';
-import { checkTarget, isJournalTarget } from '../src/paths.js';
+import { faults } from '../src/io/faults.js';
+import { decodeJournal } from '../src/protocol/journal.js';
+import { checkTarget, isJournalTarget } from '../src/transaction/paths.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 
 describe('a target reached through a symlink into a nested .txnfs directory', () => {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
-import { checkTarget, isJournalTarget, Resolver } from '../src/paths.js';
+import { checkTarget, isJournalTarget, Resolver } from '../src/transaction/paths.js';
 import { tmpdir } from './helpers/tmp.js';
 
 describe('checkTarget (lexical, before any write)', () => {
@@ -164,7 +164,7 @@ describe('Resolver (under the root lock)', () => {
   it('resolves each parent directory once', async () => {
     const { root, resolver } = setup();
     fs.mkdirSync(path.join(root, 'd'));
-    const { faults } = await import('../src/faults.js');
+    const { faults } = await import('../src/io/faults.js');
     const realpaths: string[] = [];
     faults.hook = (e) => {
       if (e.kind === 'op' && e.op === 'realpath') realpaths.push(e.path);
@@ -180,7 +180,7 @@ describe('Resolver (under the root lock)', () => {
   describe('a directory that receives many targets is listed once instead of lstat-ing each', () => {
     /** Resolve `rels` after `expect(rels)`; returns the results and the reads the seam saw. */
     async function resolveAll(resolver: Resolver, rels: string[], fail?: string): Promise<{ results: Awaited<ReturnType<Resolver['target']>>[]; ops: string[] }> {
-      const { faults } = await import('../src/faults.js');
+      const { faults } = await import('../src/io/faults.js');
       const { errnoError } = await import('./helpers/errno.mjs');
       const ops: string[] = [];
       faults.hook = (e) => {

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin, codes, type FileVersion } from '../src/index.js';
-import { faults } from '../src/faults.js';
-import { checkVersion, contentVersion, sha256Of } from '../src/preconditions.js';
+import { faults } from '../src/io/faults.js';
+import { checkVersion, contentVersion, sha256Of } from '../src/transaction/preconditions.js';
 import { jsonLines, run } from './helpers/child.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 

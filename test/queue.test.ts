@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { KeyedQueue } from '../src/queue.js';
+import { KeyedQueue } from '../src/single/queue.js';
 
 describe('KeyedQueue', () => {
   it('runs the tasks of one key one at a time, in call order, even when earlier ones are slower', async () => {

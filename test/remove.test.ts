@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { faults } from '../src/faults.js';
+import { faults } from '../src/io/faults.js';
 import { errnoError } from './helpers/errno.mjs';
-import { removeKnown } from '../src/remove.js';
+import { removeKnown } from '../src/io/remove.js';
 import { tmpdir } from './helpers/tmp.js';
 
 afterEach(() => {

@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codes, writeFile } from '../src/index.js';
-import { faults, type FaultEvent, type OpEvent } from '../src/faults.js';
+import { faults, type FaultEvent, type OpEvent } from '../src/io/faults.js';
 import { errnoError } from './helpers/errno.mjs';
-import { nodeImpl, useFsImpl, type Handle } from '../src/fs.js';
-import { parseTempName } from '../src/tempname.js';
+import { nodeImpl, useFsImpl, type Handle } from '../src/io/fs.js';
+import { parseTempName } from '../src/single/tempname.js';
 import { failOnce, mutate, record } from './helpers/hook.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 

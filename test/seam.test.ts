@@ -1,6 +1,6 @@
 /**
- * The filesystem seam: src/fs.ts is the only module that may touch the filesystem, so that the
- * fault hooks of src/faults.ts see every operation the library performs. These tests parse every
+ * The filesystem seam: src/io/fs.ts is the only module that may touch the filesystem, so that the
+ * fault hooks of src/io/faults.ts see every operation the library performs. These tests parse every
  * module of src/ (test/helpers/imports.ts) and fail on any other way in.
  */
 import * as fs from 'node:fs';
@@ -12,7 +12,7 @@ import { FS_MODULE, findImports, seamViolations } from './helpers/imports.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = path.join(repo, 'src');
-const SEAM = 'src/fs.ts';
+const SEAM = 'src/io/fs.ts';
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
@@ -25,7 +25,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe('the filesystem seam', () => {
-  it('no module of src/ other than src/fs.ts reaches fs, fs/promises, fs-extra or graceful-fs', () => {
+  it('no module of src/ other than src/io/fs.ts reaches fs, fs/promises, fs-extra or graceful-fs', () => {
     const files = sourceFiles(srcDir);
     expect(files.length).toBeGreaterThan(10);
     const violations = files.flatMap((f) => {
@@ -35,22 +35,22 @@ describe('the filesystem seam', () => {
     expect(violations).toEqual([]);
   });
 
-  it('sees the imports src/fs.ts really has (the checker reads real modules, not nothing)', () => {
+  it('sees the imports src/io/fs.ts really has (the checker reads real modules, not nothing)', () => {
     const found = findImports(fs.readFileSync(path.join(repo, SEAM), 'utf8'), SEAM)
       .filter((f) => FS_MODULE.test(f.specifier))
       .map((f) => f.specifier)
       .sort();
     expect(found).toEqual(['fs-extra', 'node:fs', 'node:fs/promises']);
     // and the same text anywhere else is a violation
-    expect(seamViolations('src/apply.ts', fs.readFileSync(path.join(repo, SEAM), 'utf8'), false).length).toBeGreaterThanOrEqual(3);
+    expect(seamViolations('src/protocol/apply.ts', fs.readFileSync(path.join(repo, SEAM), 'utf8'), false).length).toBeGreaterThanOrEqual(3);
   });
 
   it('fails for a real module with one filesystem import added', () => {
-    const apply = fs.readFileSync(path.join(srcDir, 'apply.ts'), 'utf8');
-    expect(seamViolations('src/apply.ts', apply, false)).toEqual([]);
+    const apply = fs.readFileSync(path.join(srcDir, 'protocol', 'apply.ts'), 'utf8');
+    expect(seamViolations('src/protocol/apply.ts', apply, false)).toEqual([]);
     const broken = `${apply}\nimport { renameSync } from 'node:fs';\nexport const oops = renameSync;\n`;
-    expect(seamViolations('src/apply.ts', broken, false)).toEqual([
-      { file: 'src/apply.ts', line: apply.split('\n').length + 1, message: "import of 'node:fs': only src/fs.ts may touch the filesystem" },
+    expect(seamViolations('src/protocol/apply.ts', broken, false)).toEqual([
+      { file: 'src/protocol/apply.ts', line: apply.split('\n').length + 1, message: "import of 'node:fs': only src/io/fs.ts may touch the filesystem" },
     ]);
   });
 

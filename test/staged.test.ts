@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StagedFacts } from '../src/staged.js';
+import { StagedFacts } from '../src/transaction/staged.js';
 
 describe('StagedFacts', () => {
   it('records facts by staging number, in any order, and knows which are missing', () => {

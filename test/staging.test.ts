@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
-import { faults } from '../src/faults.js';
-import { createStaging, ensureHome, hasRollbackMarker, prepareRollbackMarker, removeStaging, writeRollbackMarker } from '../src/staging.js';
+import { faults } from '../src/io/faults.js';
+import { createStaging, ensureHome, hasRollbackMarker, prepareRollbackMarker, removeStaging, writeRollbackMarker } from '../src/protocol/staging.js';
 import { tmpdir } from './helpers/tmp.js';
 
 const timing = { stale: 10_000, update: 5_000, timeout: 0 };

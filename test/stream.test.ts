@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { codes, createWriteStream } from '../src/index.js';
-import { faults } from '../src/faults.js';
+import { faults } from '../src/io/faults.js';
 import { failOnce } from './helpers/hook.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 

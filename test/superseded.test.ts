@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin, recover, writeFile } from '../src/index.js';
-import { rollBack, rollForward, type ApplyContext } from '../src/apply.js';
-import { faults } from '../src/faults.js';
+import { rollBack, rollForward, type ApplyContext } from '../src/protocol/apply.js';
+import { faults } from '../src/io/faults.js';
 import { crashAt, makeRoot, type SimpleOp } from './helpers/crash.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
-import { checkFilePath, existingAncestor, makeDirs, makeHome, MAX_SYMLINK_HOPS, resolveTarget } from '../src/target.js';
+import { checkFilePath, existingAncestor, makeDirs, makeHome, MAX_SYMLINK_HOPS, resolveTarget } from '../src/single/target.js';
 import { ops, record } from './helpers/hook.js';
 import { tmpdir } from './helpers/tmp.js';
 

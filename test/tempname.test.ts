@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { selfIdentity } from '../src/identity.js';
-import { hostHash, parseTempName, TEMP_NAME_MAX, tempName, writerIdentity } from '../src/tempname.js';
+import { selfIdentity } from '../src/protocol/identity.js';
+import { hostHash, parseTempName, TEMP_NAME_MAX, tempName, writerIdentity } from '../src/single/tempname.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -44,7 +44,7 @@ describe('temp names', () => {
       const w = new Worker(path.join(here, 'fixtures/tempnames-worker.mjs'), { workerData: { count } });
       return once(w, 'message').then(([names]) => names as string[]);
     };
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `import { tempName } from ${JSON.stringify(path.join(here, '../dist/tempname.js'))}; console.log(JSON.stringify([tempName(), tempName()]));`]);
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `import { tempName } from ${JSON.stringify(path.join(here, '../dist/single/tempname.js'))}; console.log(JSON.stringify([tempName(), tempName()]));`]);
     const fromChild = JSON.parse(child.stdout.toString()) as string[];
     const all = [...(await worker(200)), ...(await worker(200)), ...fromChild, ...Array.from({ length: 200 }, () => tempName())];
     expect(new Set(all).size).toBe(all.length);

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { begin, codes, recover } from '../src/index.js';
-import { faults, type FaultEvent } from '../src/faults.js';
+import { faults, type FaultEvent } from '../src/io/faults.js';
 import { errnoError } from './helpers/errno.mjs';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 

@@ -299,7 +299,7 @@ describe('createWriteStream', () => {
     const chunks = Array.from({ length: 300 }, (_, i) => Buffer.alloc(4096 + i, i % 251));
     // Written without waiting for drain: everything after the first chunk is buffered, so the
     // stream writes them with writev, many per call.
-    const { faults } = await import('../src/faults.js');
+    const { faults } = await import('../src/io/faults.js');
     let writes = 0;
     faults.hook = (e) => {
       if (e.kind === 'op' && e.op === 'write' && e.path.includes('/files/')) writes++;

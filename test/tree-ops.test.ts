@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { begin, codes } from '../src/index.js';
-import { faults } from '../src/faults.js';
+import { faults } from '../src/io/faults.js';
 import { errnoError } from './helpers/errno.mjs';
-import { decodeJournal, encodeJournal } from '../src/journal.js';
-import { PackedEntries } from '../src/entries.js';
+import { decodeJournal, encodeJournal } from '../src/protocol/journal.js';
+import { PackedEntries } from '../src/protocol/entries.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 
 afterEach(() => {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { walk } from '../src/tree.js';
+import { walk } from '../src/io/tree.js';
 import { tmpdir } from './helpers/tmp.js';
 
 describe('walk', () => {

@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { codes, update } from '../src/index.js';
-import { faults } from '../src/faults.js';
-import { acquire } from '../src/lock.js';
-import { updateLockName } from '../src/orphans.js';
+import { faults } from '../src/io/faults.js';
+import { acquire } from '../src/protocol/lock.js';
+import { updateLockName } from '../src/single/orphans.js';
 import { ops, record } from './helpers/hook.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
 

@@ -1,9 +1,9 @@
 /**
  * doctor.ts (cli): `txnfs doctor [dir] [--json]`. Parsing and output only; the probes are
- * src/doctor.ts. The exit code is the verdict: 0 holds, 5 conditional (a warning), 6 broken.
+ * src/platform/doctor.ts. The exit code is the verdict: 0 holds, 5 conditional (a warning), 6 broken.
  */
-import { doctor, type DoctorReport } from '../doctor.js';
-import { MAX_TIMER_MS } from '../options.js';
+import { doctor, type DoctorReport } from '../platform/doctor.js';
+import { MAX_TIMER_MS } from '../options/options.js';
 import { exitCodes, parse, UsageError, wantsHelp, type Exit } from './command.js';
 import { table, toJson } from './format.js';
 import { doctorHelp } from './help.js';

@@ -1,13 +1,13 @@
 /**
  * exec.ts (cli): `txnfs exec <dir> [options] -- <command> [args...]`. Parsing and output only; the
- * work is src/exec.ts.
+ * work is src/cli/exec-run.ts.
  *
  * Output: nothing of its own on stdout unless stdout is a terminal (one summary line) or --json
  * is given (one JSON document; the command's stdout is then sent to stderr). A failed command
  * gets one line on stderr saying that nothing was committed.
  */
-import { runExec, type ExecOutcome } from '../exec.js';
-import type { Durability } from '../options.js';
+import { runExec, type ExecOutcome } from './exec-run.js';
+import type { Durability } from '../options/options.js';
 import { exitCodes, parse, UsageError, wantsHelp, type Exit } from './command.js';
 import { formatAge, formatBytes, plural, toJson } from './format.js';
 import { execHelp } from './help.js';

@@ -24,7 +24,7 @@ export function toJson(value: unknown): string {
   return `${JSON.stringify(value, (_key, v: unknown) => (v instanceof Error ? errorToJson(v) : v), 2)}\n`;
 }
 
-export { formatBytes } from '../bytes.js';
+export { formatBytes } from '../platform/bytes.js';
 
 /** 850ms, 12s, 3m 05s, 2h 10m, 3d 4h */
 export function formatAge(ms: number): string {

@@ -7,7 +7,7 @@
  * stack is printed so it can be reported.
  */
 import { isTxnError } from '../errors.js';
-import { SpawnError } from '../exec.js';
+import { SpawnError } from './exec-run.js';
 import { exitCodes, UsageError, type Exit } from './command.js';
 import { execCommand } from './exec.js';
 import { doctorHelp, doctorUsage, execUsage, mainHelp, mainUsage, recoverHelp, recoverUsage, snapshotHelp, snapshotUsage, statusHelp, statusUsage } from './help.js';

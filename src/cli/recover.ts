@@ -3,8 +3,8 @@
  * is the library's recover(). --json prints its report as is (errors serialised), so scripts and
  * the library see the same fields.
  */
-import { recover, type RecoveredTxn, type RecoverReport } from '../recover.js';
-import { openRoot } from '../root.js';
+import { recover, type RecoveredTxn, type RecoverReport } from '../protocol/recover.js';
+import { openRoot } from '../protocol/root.js';
 import { isGenerationsRoot } from '../generations/setup.js';
 import { exitCodes, oneDir, parse, wantsHelp, type Exit } from './command.js';
 import { formatAge, formatBytes, plural, table, toJson } from './format.js';

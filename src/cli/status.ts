@@ -1,9 +1,9 @@
 /**
  * status.ts (cli): `txnfs status <dir> [--json]`. Parsing and output only; the work is
- * src/status.ts (over inspect()). The exit code says what the root needs, so the command can gate
+ * src/protocol/status.ts (over inspect()). The exit code says what the root needs, so the command can gate
  * a deploy: 0 nothing, 3 recovery, 4 a person.
  */
-import { status, type StatusReport, type TxnStatus } from '../status.js';
+import { status, type StatusReport, type TxnStatus } from '../protocol/status.js';
 import { exitCodes, oneDir, parse, wantsHelp, type Exit } from './command.js';
 import { formatAge, formatBytes, plural, shellQuote, table, toJson } from './format.js';
 import { statusHelp } from './help.js';

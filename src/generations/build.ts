@@ -18,8 +18,8 @@
  * generation that shares it: docs/snapshots.md says so.
  */
 import * as path from 'node:path';
-import * as fs from '../fs.js';
-import { eachLimit } from '../limit.js';
+import * as fs from '../io/fs.js';
+import { eachLimit } from '../io/limit.js';
 
 export interface BuildResult {
   /** Every directory of the new tree (absolute), its root included: each needs an fsync. */

@@ -28,15 +28,15 @@
  * generation, N+1. Nothing ever writes into a generation once it has its `gen-<n>` name.
  */
 import * as path from 'node:path';
-import * as fs from '../fs.js';
+import * as fs from '../io/fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
-import { syncDir, syncDirs } from '../durable.js';
-import { mutated } from '../faults.js';
-import { filesDir, stagedFile } from '../layout.js';
-import { readdirIfPresent } from '../if-present.js';
-import { eachLimit } from '../limit.js';
-import type { JournalEntries } from '../entries.js';
-import { HOME_NAME } from '../layout.js';
+import { syncDir, syncDirs } from '../io/durable.js';
+import { mutated } from '../io/faults.js';
+import { filesDir, stagedFile } from '../protocol/layout.js';
+import { readdirIfPresent } from '../io/if-present.js';
+import { eachLimit } from '../io/limit.js';
+import type { JournalEntries } from '../protocol/entries.js';
+import { HOME_NAME } from '../protocol/layout.js';
 import { linkTree } from './build.js';
 import { collect, listGenerations } from './gc.js';
 import { BUILD_NAME, genDirOf } from './names.js';

@@ -18,9 +18,9 @@
  * (one unlink per file in it, which dominates; build.ts `removeTree`).
  */
 import * as path from 'node:path';
-import * as fs from '../fs.js';
-import { syncDir } from '../durable.js';
-import { readdirIfPresent } from '../if-present.js';
+import * as fs from '../io/fs.js';
+import { syncDir } from '../io/durable.js';
+import { readdirIfPresent } from '../io/if-present.js';
 import { genDirOf, generationsIn, RETIRED_PREFIX } from './names.js';
 import { removeTree } from './build.js';
 import { readPins, type PinRecord } from './pins.js';

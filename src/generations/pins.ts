@@ -18,11 +18,11 @@
  * power loss there are none). Judging one is a readFile and two small /proc reads.
  */
 import * as path from 'node:path';
-import * as fs from '../fs.js';
+import * as fs from '../io/fs.js';
 import { errnoOf } from '../errors.js';
-import { isProcessAlive, isProcessGone, parseIdentity, selfIdentity } from '../identity.js';
-import { writeSmallFile } from '../durable.js';
-import { readdirIfPresent, unlinkIfPresent } from '../if-present.js';
+import { isProcessAlive, isProcessGone, parseIdentity, selfIdentity } from '../protocol/identity.js';
+import { writeSmallFile } from '../io/durable.js';
+import { readdirIfPresent, unlinkIfPresent } from '../io/if-present.js';
 import { pinsDirOf } from './names.js';
 
 const PIN_RE = /^[A-Za-z0-9_-]{8,64}$/;

@@ -8,9 +8,9 @@
  * durability 'full' one fsync of the pointer's directory.
  */
 import * as path from 'node:path';
-import * as fs from '../fs.js';
+import * as fs from '../io/fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
-import { syncDir } from '../durable.js';
+import { syncDir } from '../io/durable.js';
 import { genDirOf, parsePointerTarget, pointerTarget, POINTER_TMP_NAME } from './names.js';
 
 /** What the pointer path holds. */

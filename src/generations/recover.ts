@@ -11,14 +11,14 @@
  */
 import { nanoid } from 'nanoid';
 import { errnoOf } from '../errors.js';
-import { syncDir } from '../durable.js';
-import { homeOf, rootLockPath } from '../layout.js';
-import { withRootLock } from '../lock.js';
-import { recoverLocked, type RecoverContext, type RecoverReport } from '../recover.js';
-import * as fs from '../fs.js';
-import { createStaging, openHome, removeStaging, trustHome } from '../staging.js';
-import { TEMP_STALE_MS } from '../heartbeat.js';
-import type { ResolvedCommon } from '../options.js';
+import { syncDir } from '../io/durable.js';
+import { homeOf, rootLockPath } from '../protocol/layout.js';
+import { withRootLock } from '../protocol/lock.js';
+import { recoverLocked, type RecoverContext, type RecoverReport } from '../protocol/recover.js';
+import * as fs from '../io/fs.js';
+import { createStaging, openHome, removeStaging, trustHome } from '../protocol/staging.js';
+import { TEMP_STALE_MS } from '../single/heartbeat.js';
+import type { ResolvedCommon } from '../options/options.js';
 import { collect, listGenerations } from './gc.js';
 import { currentState } from './commit.js';
 import { genHomeOf } from './names.js';

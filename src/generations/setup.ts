@@ -8,10 +8,10 @@
  * first commit).
  */
 import * as path from 'node:path';
-import * as fs from '../fs.js';
+import * as fs from '../io/fs.js';
 import { badArgument, codes, errnoOf, TxnError } from '../errors.js';
-import { syncDir } from '../durable.js';
-import { openHome, type TrustedHome } from '../staging.js';
+import { syncDir } from '../io/durable.js';
+import { openHome, type TrustedHome } from '../protocol/staging.js';
 import { genHomeOf } from './names.js';
 import { readPointer } from './pointer.js';
 

@@ -14,11 +14,11 @@
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { nanoid } from 'nanoid';
-import * as fs from '../fs.js';
+import * as fs from '../io/fs.js';
 import { codes, TxnError } from '../errors.js';
-import { keepFresh } from '../heartbeat.js';
-import { checkTarget } from '../paths.js';
-import { resolveDir } from '../options.js';
+import { keepFresh } from '../single/heartbeat.js';
+import { checkTarget } from '../transaction/paths.js';
+import { resolveDir } from '../options/options.js';
 import { genHomeOf } from './names.js';
 import { readPointer } from './pointer.js';
 import { removePin, writePin } from './pins.js';

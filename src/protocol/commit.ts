@@ -5,17 +5,17 @@
  * journal.tmp into place (`commitJournal`, journal.ts: the commit point), then `applyLive`
  * (through the finish driver that recovery uses).
  */
-import * as fs from '../fs.js';
+import * as fs from '../io/fs.js';
 import { codes, TxnError } from '../errors.js';
-import { syncDir, syncDirs } from '../durable.js';
-import { writeJournalTmp, type Journal } from '../journal.js';
-import type { Original, PackedEntries } from '../entries.js';
-import { backupOriginal } from '../backup.js';
-import { setMode, setOwner } from '../no-modes.js';
-import { backupDir, backupFile, filesDir, stagedFile } from '../layout.js';
-import { eachLimit, settleAll } from '../limit.js';
-import type { HeldLock } from '../lock.js';
-import type { Staging, TrustedHome } from '../staging.js';
+import { syncDir, syncDirs } from '../io/durable.js';
+import { writeJournalTmp, type Journal } from './journal.js';
+import type { Original, PackedEntries } from './entries.js';
+import { backupOriginal } from './backup.js';
+import { setMode, setOwner } from '../platform/no-modes.js';
+import { backupDir, backupFile, filesDir, stagedFile } from './layout.js';
+import { eachLimit, settleAll } from '../io/limit.js';
+import type { HeldLock } from './lock.js';
+import type { Staging, TrustedHome } from './staging.js';
 import { finish, Unfinished } from './finish.js';
 
 /** What the steps need of the transaction that runs them. */

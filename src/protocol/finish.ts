@@ -11,9 +11,9 @@
  * to the rollback. Every step is idempotent, so a crash anywhere here followed by recover() ends
  * the same way (invariant 5).
  */
-import { step } from '../faults.js';
-import { rollBack, rollForward, type ApplyContext, type ApplyOutcome } from '../apply.js';
-import { removeStaging, writeRollbackMarker } from '../staging.js';
+import { step } from '../io/faults.js';
+import { rollBack, rollForward, type ApplyContext, type ApplyOutcome } from './apply.js';
+import { removeStaging, writeRollbackMarker } from './staging.js';
 
 export interface Finishing extends Omit<ApplyContext, 'onProgress'> {
   /** A rollback marker was found: finish the rollback, never roll forward. */

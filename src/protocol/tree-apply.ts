@@ -17,9 +17,9 @@
  * symlink in the parent chain, and a forged or stale journal must not reach outside the root.
  */
 import * as path from 'node:path';
-import * as fs from '../fs.js';
+import * as fs from '../io/fs.js';
 import { errnoOf } from '../errors.js';
-import { lstatIfPresent } from '../if-present.js';
+import { lstatIfPresent } from '../io/if-present.js';
 
 function absOf(root: string, rel: string): string {
   return path.join(root, ...rel.split('/'));

@@ -1,4 +1,4 @@
-// Test-only fault points of txnfs/s3, the S3 counterpart of src/faults.ts. Every request of the
+// Test-only fault points of txnfs/s3, the S3 counterpart of src/io/faults.ts. Every request of the
 // seam reports here twice: 'before' it is sent and 'after' its response arrived (a hook that kills
 // the process 'after' a PUT leaves a write the server has and the writer never heard of). In
 // production nothing is registered: one property read per request. Tests and the kill-loop child

@@ -8,10 +8,10 @@
 // garbage, which is idempotent. Cost: one LIST per 1,000 staged objects, one multipart LIST, the log
 // entries the store has not read yet, and one DELETE per removed object.
 import { badArgument } from '../errors.js';
-import { checkOptionsObject, numberOption } from '../options.js';
+import { checkOptionsObject, numberOption } from '../options/options.js';
 import { s3Mutated } from './faults.js';
 import { dataDir, txnOfDataKey } from './keys.js';
-import { Limiter } from '../limit.js';
+import { Limiter } from '../io/limit.js';
 import type { S3Store } from './store.js';
 
 /** Options of {@link recover} for an S3 store. */

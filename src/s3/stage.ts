@@ -6,7 +6,7 @@
 // fast as parts are accepted (backpressure through the async iterator). The digest is computed on
 // the way: it goes into the log entry, so a content version never needs the data read back.
 import { createHash } from 'node:crypto';
-import { chunkBytes, type Source } from '../data.js';
+import { chunkBytes, type Source } from '../transaction/data.js';
 import type { Staged } from './log.js';
 import type { S3Seam } from './seam.js';
 

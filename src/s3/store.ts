@@ -3,7 +3,7 @@
 // generation, extended entry by entry so a commit does not re-read the whole log.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { badArgument, TxnError, codes } from '../errors.js';
-import { checkOptionsObject, numberOption } from '../options.js';
+import { checkOptionsObject, numberOption } from '../options/options.js';
 import { apply, discoverHead, readEntry, type FileRef } from './log.js';
 import { makeSeam, type S3Seam } from './seam.js';
 

@@ -25,10 +25,10 @@
  */
 import * as path from 'node:path';
 import { codes, TxnError } from '../errors.js';
-import { lstatIfPresent } from '../if-present.js';
-import { looseKey } from '../casefold.js';
-import { isReserved } from '../paths.js';
-import { walk } from '../tree.js';
+import { lstatIfPresent } from '../io/if-present.js';
+import { looseKey } from './casefold.js';
+import { isReserved } from './paths.js';
+import { walk } from '../io/tree.js';
 
 /** One staged tree operation, in call order. */
 export type TreeOp = { readonly op: 'mkdir' | 'removeTree' | 'emptyDir'; readonly rel: string };

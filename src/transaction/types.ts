@@ -2,11 +2,11 @@
  * transaction/types.ts: the public options and results of a transaction (`begin()`, `write()`,
  * `remove()`, `writeJson()`, `commit()`). Types only; the Transaction is transaction.ts.
  */
-import type { CommonOptions } from '../options.js';
-import type { FileVersion } from '../preconditions.js';
+import type { CommonOptions } from '../options/options.js';
+import type { FileVersion } from './preconditions.js';
 import type { Layout } from '../generations/setup.js';
 // For the {@link} references of the documentation.
-import type { begin } from '../transaction.js';
+import type { begin } from './transaction.js';
 
 /** Options of {@link begin}. */
 export interface BeginOptions extends CommonOptions {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { faults } from '../../src/faults.js';
+import { faults } from '../../src/io/faults.js';
 import { errnoError } from '../helpers/errno.mjs';
 import { runMain } from '../helpers/main.js';
 import { tmpdir } from '../helpers/tmp.js';

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatStatus } from '../../src/cli/status.js';
-import type { StatusReport } from '../../src/status.js';
-import { hostHash } from '../../src/tempname.js';
+import type { StatusReport } from '../../src/protocol/status.js';
+import { hostHash } from '../../src/single/tempname.js';
 import { txnfs } from '../helpers/bin.js';
 import { tmpdir } from '../helpers/tmp.js';
 

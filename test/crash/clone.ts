@@ -8,7 +8,7 @@
  * finds. So the copy is made with `cp -a` (which keeps hard links between copied files, so each
  * backup/<i> is still the same file as its target or staged file), then every inode number in each
  * journal is mapped from the original's inode to the copy's, and the journal is re-encoded with
- * its checksum (src/journal.ts). An inode number not found in the tree is left as it is, and a
+ * its checksum (src/protocol/journal.ts). An inode number not found in the tree is left as it is, and a
  * journal that fails its checksum is copied unchanged (a kill produces neither: every recorded
  * inode stays linked in the staging dir while its journal exists, and a kill does not tear a
  * journal).
@@ -19,7 +19,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodeJournal, encodeJournal } from '../../src/journal.js';
+import { decodeJournal, encodeJournal } from '../../src/protocol/journal.js';
 import type { Sandbox } from './check.js';
 
 function inodes(dir: string, rel = '', out = new Map<string, bigint>()): Map<string, bigint> {

@@ -4,7 +4,7 @@
  * For a workload and an errno: run the commit with the error injected at mutating operation k,
  * for k = 1, 2, … until a commit completes without reaching k. Each run gets a fresh sandboxed
  * root seeded with the workload's old state. What must hold depends on where k fell (the named
- * steps of src/transaction.ts tell):
+ * steps of src/transaction/transaction.ts tell):
  *
  *                   once (transient error)                 persistent (every op from k fails)
  *  before the       rejects EFS/ESTAGE, cause = the        same; root all-old right away (EINCOMPLETE
@@ -24,8 +24,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { begin, codes, defaults, isTxnError, recover, type CommitResult, type TxnError } from '../../src/index.js';
-import { useFsImpl } from '../../src/fs.js';
-import { faults } from '../../src/faults.js';
+import { useFsImpl } from '../../src/io/fs.js';
+import { faults } from '../../src/io/faults.js';
 import { mutationLayer, type Mutation } from '../helpers/mutations.mjs';
 import { age, inspectRoot, ownerlessLocks, sandbox } from './check.js';
 import { Injector, phaseOf, withInjector, type Errno, type Phase, type TracedOp } from './inject.js';

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { begin, codes, isTxnError, recover } from '../../src/index.js';
-import { faults, type Mutation } from '../../src/faults.js';
+import { faults, type Mutation } from '../../src/io/faults.js';
 import { errnoError } from '../helpers/errno.mjs';
 import { runChild } from './child.js';
 import { age, ownerlessLocks } from './check.js';

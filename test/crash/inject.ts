@@ -1,5 +1,5 @@
 /**
- * inject.ts: in-process fault injection over the hook of src/faults.ts.
+ * inject.ts: in-process fault injection over the hook of src/io/faults.ts.
  *
  * An `Injector` counts the library's *mutating* filesystem operations (a crash or an error between
  * two reads leaves the same disk state, so reads are not fault points) and records the named
@@ -10,10 +10,10 @@
  *
  * Cost: one closure call per filesystem operation while registered; nothing otherwise.
  */
-import { faults, type FaultEvent, type OpEvent } from '../../src/faults.js';
+import { faults, type FaultEvent, type OpEvent } from '../../src/io/faults.js';
 import { errnoError } from '../helpers/errno.mjs';
 import type { MutationLayer } from '../helpers/mutations.mjs';
-import { OPEN_RETRY, useOpenRetry } from '../../src/fs.js';
+import { OPEN_RETRY, useOpenRetry } from '../../src/io/fs.js';
 
 /** The errnos the I/O-error loop injects (issue #3). */
 export const ERRNOS = ['EIO', 'ENOSPC', 'EACCES', 'EMFILE', 'EXDEV'] as const;
@@ -104,7 +104,7 @@ export async function withInjector<T>(injector: Injector, layerOrFn: MutationLay
 }
 
 /**
- * Which part of the commit an operation belongs to, from the named steps (src/transaction.ts):
+ * Which part of the commit an operation belongs to, from the named steps (src/transaction/transaction.ts):
  * 'pre' before the commit point is durable (step 'committed'), 'apply' from there until the apply
  * resolved (step 'cleanup'), 'cleanup' after.
  */

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeImpl, type FsImpl } from '../../src/fs.js';
+import { nodeImpl, type FsImpl } from '../../src/io/fs.js';
 import { tmpdir } from '../helpers/tmp.js';
 import { ModelFs, SnapshotBuilder, type Rec } from './model-fs.js';
 

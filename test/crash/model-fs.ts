@@ -24,7 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import type { FsImpl, Handle, Info } from '../../src/fs.js';
+import type { FsImpl, Handle, Info } from '../../src/io/fs.js';
 
 export type NodeKind = 'file' | 'dir' | 'symlink';
 

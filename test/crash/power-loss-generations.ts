@@ -13,8 +13,8 @@
  * Simpler than power-loss.ts: no nested recovery crashes, no 'next-commit' variant.
  */
 import { begin, recover } from '../../src/index.js';
-import { useFsImpl } from '../../src/fs.js';
-import { faults } from '../../src/faults.js';
+import { useFsImpl } from '../../src/io/fs.js';
+import { faults } from '../../src/io/faults.js';
 import { mutationLayer, type Mutation } from '../helpers/mutations.mjs';
 import { allVariants, CrashPoint, crashPoints, eachContent, fingerprint, type Structure } from './crash-states.js';
 import { ModelFs, nodeAt, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';

@@ -33,12 +33,12 @@
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { begin, recover, type RecoverReport } from '../../src/index.js';
-import { useFsImpl } from '../../src/fs.js';
-import { faults, type FaultEvent } from '../../src/faults.js';
+import { useFsImpl } from '../../src/io/fs.js';
+import { faults, type FaultEvent } from '../../src/io/faults.js';
 import { mutationLayer, type Mutation } from '../helpers/mutations.mjs';
 import { errnoError } from '../helpers/errno.mjs';
-import { selfIdentity } from '../../src/identity.js';
-import { thisHostTag } from '../../src/lock.js';
+import { selfIdentity } from '../../src/protocol/identity.js';
+import { thisHostTag } from '../../src/protocol/lock.js';
 import { allVariants, copySnapshot, CrashPoint, crashPoints, eachContent, fingerprint, stepIndex, type DataVariant, type Reorder, type Structure } from './crash-states.js';
 import { ModelFs, nodeAt, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
 import { applyDirOps, content, judge, prng, type Op, type Workload } from './workloads.js';
@@ -67,7 +67,7 @@ export interface ModelWorkload extends Workload {
   readonly applyFault?: { readonly op: string; readonly nth: number };
   /**
    * Every link(2) of the recorded commit fails with EPERM (protected hard links, FAT), so every
-   * backup is a copy (src/backup.ts).
+   * backup is a copy (src/protocol/backup.ts).
    */
   readonly noLinks?: boolean;
 }

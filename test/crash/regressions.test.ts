@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { begin, codes, isTxnError, recover } from '../../src/index.js';
-import * as seam from '../../src/fs.js';
-import { faults } from '../../src/faults.js';
-import { withRootLock } from '../../src/lock.js';
-import { selfIdentity } from '../../src/identity.js';
+import * as seam from '../../src/io/fs.js';
+import { faults } from '../../src/io/faults.js';
+import { withRootLock } from '../../src/protocol/lock.js';
+import { selfIdentity } from '../../src/protocol/identity.js';
 import { tmpdir } from '../helpers/tmp.js';
 import { homeEntries } from './check.js';
 import { Injector, withInjector, type TracedOp } from './inject.js';
@@ -44,7 +44,7 @@ function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
-describe('src/fs.ts: a fault on a file handle behaves like the real call', () => {
+describe('src/io/fs.ts: a fault on a file handle behaves like the real call', () => {
   it('rejects the returned promise instead of throwing synchronously, and a failed close still frees the descriptor', async () => {
     const dir = tmpdir();
     const injected = new Error('EIO: injected');
@@ -77,7 +77,7 @@ describe('src/fs.ts: a fault on a file handle behaves like the real call', () =>
   });
 });
 
-describe('src/lock.ts: withRootLock', () => {
+describe('src/protocol/lock.ts: withRootLock', () => {
   it('reports the failure of the locked work even when releasing the lock fails too', async () => {
     const root = tmpdir();
     const home = path.join(root, '.txnfs');
@@ -106,7 +106,7 @@ describe('src/lock.ts: withRootLock', () => {
   });
 });
 
-describe('src/transaction.ts: the root lock release after the apply', () => {
+describe('src/transaction/transaction.ts: the root lock release after the apply', () => {
   it('a failure to release the root lock after the apply resolved is a warning: the commit stands', async () => {
     const root = tmpdir();
     fs.writeFileSync(path.join(root, 'a.txt'), 'old');
@@ -119,7 +119,7 @@ describe('src/transaction.ts: the root lock release after the apply', () => {
   });
 });
 
-describe('src/lock.ts: locks this process abandoned', () => {
+describe('src/protocol/lock.ts: locks this process abandoned', () => {
   const releaseOf = (root: string, which: 'owner' | 'root') => (op: TracedOp): boolean =>
     which === 'root' ? rootLockRelease(root)(op) : op.op === 'rmdir' && /^\.txnfs\/\.txn-[^/]+\.lock\/o\./.test(rel(root, op.path));
 
@@ -152,7 +152,7 @@ describe('src/lock.ts: locks this process abandoned', () => {
     // adapter), right after its first mkdir; a fresh module graph gets a fresh adapter.
     vi.resetModules();
     const fresh = await import('../../src/index.js');
-    const freshFaults = (await import('../../src/faults.js')).faults;
+    const freshFaults = (await import('../../src/io/faults.js')).faults;
     const root = tmpdir();
     let injected: Error | undefined;
     freshFaults.hook = (e) => {
@@ -176,7 +176,7 @@ describe('src/lock.ts: locks this process abandoned', () => {
   });
 });
 
-describe('src/recover.ts: tombs (left by an older txnfs) and errors', () => {
+describe('src/protocol/recover.ts: tombs (left by an older txnfs) and errors', () => {
   it('removes at once a tomb left by a process that is gone', async () => {
     const root = tmpdir();
     const tomb = path.join(root, '.txnfs', '.tomb-deadbeef00');

@@ -1,5 +1,5 @@
 /**
- * tracked-fs.ts: an FsImpl over the real one (src/fs.ts `nodeImpl`) for in-process fault loops.
+ * tracked-fs.ts: an FsImpl over the real one (src/io/fs.ts `nodeImpl`) for in-process fault loops.
  *
  * Two things on top of the real filesystem:
  *  - it counts calls in flight, so a test can wait until the library has truly stopped touching the
@@ -11,7 +11,7 @@
  *    durability; the fsync calls still happen at the seam, so they are still fault points. Power
  *    loss is the business of the power-loss model (docs/power-loss-model.md), not of this loop.
  */
-import { nodeImpl, type FsImpl, type Handle } from '../../src/fs.js';
+import { nodeImpl, type FsImpl, type Handle } from '../../src/io/fs.js';
 
 export interface TrackedFs {
   readonly impl: FsImpl;

@@ -3,7 +3,7 @@
  * copies, renames, writes and removes, and SIGKILLs itself before every mutating filesystem
  * operation and at every named step; after recover(), every target (the renamed sources
  * included) is all-old or all-new, acknowledged commits are never lost, nothing is left behind.
- * Both add no journal op (a clone is a staged write, a rename adds a removal: src/copy.ts), so
+ * Both add no journal op (a clone is a staged write, a rename adds a removal: src/transaction/copy.ts), so
  * the power-loss model's enumeration of those ops covers them; this loop shows the calls compose
  * into one all-or-nothing commit. dirWorkloads() (mkdir, removeTree, emptyDir) run here too: the
  * check then also requires the directories to be exactly the old or the new set.

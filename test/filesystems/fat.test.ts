@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin, codes, writeFile } from '../../src/index.js';
-import { faults } from '../../src/faults.js';
+import { faults } from '../../src/io/faults.js';
 import { errnoError } from '../helpers/errno.mjs';
 import { files, filesystemSuite, localActions } from './suite.js';
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin, doctor, recover } from '../../src/index.js';
 import { crashAt } from '../helpers/crash.js';
-import { faults } from '../../src/faults.js';
+import { faults } from '../../src/io/faults.js';
 import { files, filesystemSuite, localActions } from './suite.js';
 
 const m = await filesystemSuite('sshfs', {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin, codes, isTxnError, openSnapshot, recover, transaction } from '../../src/index.js';
-import { useFsImpl } from '../../src/fs.js';
+import { useFsImpl } from '../../src/io/fs.js';
 import { mutate } from '../helpers/hook.js';
 import { snapshot, tmpdir } from '../helpers/tmp.js';
 
@@ -218,7 +218,7 @@ describe('generations layout: recover', () => {
 
 describe('generations layout: pins are what keeps a generation', () => {
   it('with the collector ignoring pins (mutation gen-ignore-pins), the pinned generation would go', async () => {
-    const { faults } = await import('../../src/faults.js');
+    const { faults } = await import('../../src/io/faults.js');
     const out = path.join(tmpdir(), 'out');
     await transaction({ dir: out, layout: 'generations' }, (tx) => void tx.write('a', 'first'));
     const snap = await openSnapshot(out);
@@ -242,7 +242,7 @@ describe('generations layout: pinning races a collector', () => {
    * renamed into place). The second read of the pointer must catch it and move the pin.
    */
   const race = async (mutation: boolean): Promise<string> => {
-    const { faults } = await import('../../src/faults.js');
+    const { faults } = await import('../../src/io/faults.js');
     const out = path.join(tmpdir(), 'out');
     await transaction({ dir: out, layout: 'generations' }, (tx) => void tx.write('a', 'one'));
     let fired = false;

@@ -3,8 +3,8 @@
  * with an errno error, and reset the hook, mutations and fs implementation after every test.
  */
 import { afterEach } from 'vitest';
-import { faults, type FaultEvent, type OpEvent } from '../../src/faults.js';
-import { useFsImpl } from '../../src/fs.js';
+import { faults, type FaultEvent, type OpEvent } from '../../src/io/faults.js';
+import { useFsImpl } from '../../src/io/fs.js';
 import { errnoError } from './errno.mjs';
 import { mutationLayer, type Mutation } from './mutations.mjs';
 

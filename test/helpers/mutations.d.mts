@@ -1,6 +1,6 @@
 // Types of mutations.mjs (plain JavaScript, shared by the tests and the crash children).
-import type { FaultHook, Mutation as LibraryMutation } from '../../src/faults.js';
-import type { FsImpl } from '../../src/fs.js';
+import type { FaultHook, Mutation as LibraryMutation } from '../../src/io/faults.js';
+import type { FsImpl } from '../../src/io/fs.js';
 
 /** Deliberate protocol bugs, for proving the crash harness catches them. See mutations.mjs. */
 /** Mutations of this harness, and those still switched inside the library (generations). */
@@ -33,7 +33,7 @@ export declare const LIBRARY_MUTATIONS: ReadonlySet<LibraryMutation>;
 
 export interface MutationLayer {
   readonly names: readonly Mutation[];
-  /** The named ones to add to `faults.mutations` (src/faults.ts). */
+  /** The named ones to add to `faults.mutations` (src/io/faults.ts). */
   readonly library: readonly LibraryMutation[];
   /** The hook to register: the mutations' filters, then `inner` (the harness's own hook). */
   hook(inner: FaultHook | undefined): FaultHook;

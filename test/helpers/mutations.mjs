@@ -1,11 +1,11 @@
 // mutations.mjs: the deliberate protocol bugs that the crash harness switches on to prove it
 // catches them. They live here, not in src/: the library only reports its operations and named
-// steps to the fault hook (src/faults.ts), and each mutation is a filter on that stream, keyed on
+// steps to the fault hook (src/io/faults.ts), and each mutation is a filter on that stream, keyed on
 // the operation, its path and the last steps seen. A filter may
 //   - skip an operation: the hook's verdict 'skip', so the library never issues it (it resolves as
 //     if it had succeeded) and the harness's own hook never sees it (no crash point, no record);
 //   - act at a step (remove the journal at 'apply:start'), or rewrite bytes as they are written or
-//     read, through a wrapper of the filesystem implementation (src/fs.ts FsImpl).
+//     read, through a wrapper of the filesystem implementation (src/io/fs.ts FsImpl).
 // Plain JavaScript with no imports from the library, so that the crash children (which run dist/)
 // and the tests (which run src/) share this one table. Types: mutations.d.mts.
 //
@@ -186,7 +186,7 @@ function track(s, e) {
 }
 
 /**
- * The bug that reorders the generations commit (src/faults.ts explains why no filter can): still
+ * The bug that reorders the generations commit (src/io/faults.ts explains why no filter can): still
  * switched inside the library (`faults.mutations`); the installer adds it there.
  */
 export const LIBRARY_MUTATIONS = new Set(['gen-swap-before-build']);

@@ -1,0 +1,85 @@
+/**
+ * if-present.ts: filesystem calls for which "nothing there" is an answer, not a failure.
+ *
+ * txnfs looks at and removes entries that another process may remove at the same moment: a commit
+ * finishing and removing its staging dir, a writer renaming its temp into place, a second
+ * recover() taking the same orphan, a user deleting an output. For these calls ENOENT means the
+ * entry is absent, which is what the caller wanted to know or to reach; every other errno (EACCES,
+ * EIO, ENOSPC, ...) is a real failure and is thrown as it came from the seam (fs.ts).
+ *
+ * A lookup (lstat, readdir, readFile) also reads ENOTDIR as absent: it means a component of the
+ * path is a file, so nothing can exist at the path; and ESTALE, which NFS and sshfs return for an
+ * entry removed through another mount or client meanwhile. A removal does not: rmdir of a file fails with
+ * ENOTDIR, and that is an unexpected entry, not an absent one (remove.ts falls back on it).
+ *
+ * Cost: exactly the one call; nothing is retried.
+ */
+import * as fs from './fs.js';
+import { errnoOf } from '../errors.js';
+
+/** What `call` resolves with, or undefined when it fails because nothing is at the path. */
+async function orAbsent<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    const code = errnoOf(err);
+    // ESTALE: NFS and sshfs answer so for an entry another mount or client has just removed.
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESTALE') return undefined;
+    throw err;
+  }
+}
+
+/** What `call` resolves with, or undefined on ENOENT (only). */
+async function removedOr<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Whether `call` removed the entry: false when it was already gone (ENOENT only; see above). */
+async function removed(call: Promise<void>): Promise<boolean> {
+  try {
+    await call;
+    return true;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** lstat `p`, or undefined when nothing is there. */
+export function lstatIfPresent(p: string): Promise<fs.Info | undefined> {
+  return orAbsent(fs.lstat(p));
+}
+
+/**
+ * lstat `p`, or undefined on ENOENT only. For the apply and the recovery of a journal: there,
+ * ENOTDIR means something put a file where the journal's directory is, a conflict that must be
+ * reported as it is, not read as "absent" and met again one call later with another errno.
+ */
+export function lstatIfPresentStrict(p: string): Promise<fs.Info | undefined> {
+  return removedOr(fs.lstat(p));
+}
+
+/** The names in the directory `p`, or undefined when there is no such directory. */
+export function readdirIfPresent(p: string): Promise<string[] | undefined> {
+  return orAbsent(fs.readdir(p));
+}
+
+/** The content of the file `p`, or undefined when there is no such file. */
+export function readFileIfPresent(p: string): Promise<Buffer | undefined> {
+  return orAbsent(fs.readFile(p));
+}
+
+/** Unlink `p`; one already gone is fine. Resolves with whether this call removed it. */
+export function unlinkIfPresent(p: string): Promise<boolean> {
+  return removed(fs.unlink(p));
+}
+
+/** rmdir the empty directory `p`; one already gone is fine. Resolves with whether this call removed it. */
+export function rmdirIfPresent(p: string): Promise<boolean> {
+  return removed(fs.rmdir(p));
+}

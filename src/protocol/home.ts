@@ -1,0 +1,100 @@
+/**
+ * home.ts: no litter. A home (`<dir>/.txnfs/`) exists only while txnfs has something in it.
+ *
+ * After a single-file write, a commit, an abort or a recover() with nothing left pending, the home
+ * is removed if it is empty, so the user's directory holds only the user's files (a `.txnfs/` in
+ * every directory written to showed up in listings, rsync and `aws s3 sync`). The removal is one
+ * rmdir(2): it removes only an empty directory, atomically, so it can never take anything of
+ * another writer with it (a temp file, a staging dir, a lock: all live inside the home, and any of
+ * them makes the rmdir fail with ENOTEMPTY, which is the common, expected outcome under load).
+ *
+ * The other side of the race is every creator of something inside a home: it may find the home
+ * gone between making it and using it (another writer's rmdir landed in between). Each creator
+ * therefore treats ENOENT inside the home as "make the home again and retry" ({@link inHome}),
+ * bounded so that a directory that really vanished (the root itself removed) still fails.
+ *
+ * The removal is not fsynced. It runs after everything that had to be durable is (the home's own
+ * fsync after a commit's cleanup, or the target's directory after a single-file rename, which
+ * then makes it durable at no extra cost): a power loss can at most bring back an empty home,
+ * which the next write, commit or recover() removes.
+ *
+ * Cost: one rmdir per write or commit, plus, for the next one, the mkdir of the home (and, for a
+ * transaction, the fsync of the root that a new home needs).
+ */
+import * as path from 'node:path';
+import * as fs from '../io/fs.js';
+import { errnoOf } from '../errors.js';
+
+/**
+ * How often a creator re-makes a home that vanished under it before giving up. Each retry means
+ * another writer's rmdir landed between this one's mkdir and its use of the home, which takes a
+ * writer that finishes in that instant: a hundred in a row does not happen while the directory
+ * exists.
+ */
+export const HOME_RETRIES = 100;
+
+/**
+ * rmdir failures that are the expected outcome: the home holds something, or is gone already.
+ * fusefat answers EPERM, not ENOTEMPTY, for a directory that is not empty.
+ */
+const EXPECTED = new Set(['ENOTEMPTY', 'EEXIST', 'ENOENT', 'EBUSY', 'EPERM']);
+
+/**
+ * Remove the home `home` if it is empty. Never rejects: a home that is not empty (another
+ * writer's temp, a live transaction, a lock), already gone, or not removable is simply left, and
+ * nothing depends on the outcome. Resolves with the error of a removal that failed for another
+ * reason (EIO, EACCES, EROFS), so that a commit can name it in its warnings.
+ */
+export async function removeHomeIfEmpty(home: string): Promise<Error | undefined> {
+  try {
+    await fs.rmdir(home);
+    return undefined;
+  } catch (err) {
+    return EXPECTED.has(errnoOf(err) ?? '') ? undefined : (err as Error);
+  }
+}
+
+/** The home of a temp file or lock path: its directory. */
+export function homeOfEntry(entry: string): string {
+  return path.dirname(entry);
+}
+
+/**
+ * Run `use`, which creates something inside a home made by `make`, making the home again when
+ * either fails with ENOENT (another writer removed the home, empty, in between). `make` runs
+ * first and before each retry. Other failures are thrown as they are; so is the last ENOENT after
+ * {@link HOME_RETRIES} attempts (the directory itself is gone).
+ */
+export async function inHome<T>(make: () => Promise<void>, use: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await make();
+      return await use();
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT' || attempt >= HOME_RETRIES) throw err;
+    }
+  }
+}
+
+/**
+ * Whether `err` (from taking a lock in `home`) means the home is gone: another writer removed it,
+ * empty, so nothing was pending there any more.
+ */
+export async function homeVanished(err: unknown, home: string): Promise<boolean> {
+  if (errnoOf(err) !== 'ENOENT') return false;
+  try {
+    await fs.lstat(home);
+    return false;
+  } catch (e) {
+    return errnoOf(e) === 'ENOENT';
+  }
+}
+
+/** Whether `dir` exists as a directory (following symlinks). */
+export async function isDir(dir: string): Promise<boolean> {
+  try {
+    return (await fs.stat(dir)).kind === 'dir';
+  } catch {
+    return false;
+  }
+}

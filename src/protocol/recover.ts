@@ -1,0 +1,597 @@
+/**
+ * recover.ts: finish or discard what dead transactions left in a root.
+ *
+ * Recovery reads only `<root>/.txnfs/`, never the root itself, so it costs O(pending transactions)
+ * however many files the root holds. With no home, or no transaction in it, it returns at once
+ * without taking a lock or creating anything.
+ *
+ * Under the root lock, each `.txn-<id>` is classified by its owner lock and its records:
+ *
+ *   owner alive                           → skipped (never touched: invariant 4)
+ *   journal fails its checksum            → corrupt: reported, left in place (invariant 8)
+ *   `.txn-<id>` is not a real directory   → corrupt too (a symlink is never followed)
+ *   not made by a trusted uid, or with   → foreign: reported, left untouched, and (unlike corrupt)
+ *   anything in it not of the type txnfs    not blocking commits: another user can plant one in a
+ *   makes (files/, backup/ directories;     shared home, and must not be able to stop this one
+ *   journal, marker regular files)          (staging.ts: who may write the home)
+ *   journal + rollback marker             → rolled back (finish the rollback that was under way)
+ *   journal                               → rolled forward (the commit point was passed)
+ *   no journal                            → discarded (the commit point was never reached)
+ *   owner lock with no staging dir        → discarded (a crash between lock and mkdir)
+ *
+ * Before that, and without the root lock, the temp files and update() locks of dead single-file
+ * writers are removed (orphans.ts); they live in the home too, so this costs no listing of the root.
+ *
+ * Committed transactions are applied oldest first, before anything else in the root may commit
+ * (commit calls `recoverLocked` under the same lock), so an old journal can never overwrite newer
+ * data (invariant 7). Every action is idempotent, so a crash during recovery is finished by the
+ * next recovery (invariant 5).
+ */
+import * as path from 'node:path';
+import * as fs from '../io/fs.js';
+import { badArgument, codes, errnoOf, isTxnError, TxnError } from '../errors.js';
+import { syncDir } from '../io/durable.js';
+import { lstatIfPresentStrict } from '../io/if-present.js';
+import { CorruptJournal, readJournal, type Journal } from './journal.js';
+import { filesDir, homeOf, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
+import { homeVanished, removeHomeIfEmpty } from './home.js';
+import { isAbandonedTomb, lockState, removeDeadLock, sweepEmptyLock, withRootLock, type LockState, type LockTiming } from './lock.js';
+import { booleanOption, checkOptionsObject, commonKeys, defaults, lockStaleOption, resolveCommon, resolveDir, type CommonOptions } from '../options/options.js';
+import { hasRollbackMarker, trustHome } from './staging.js';
+import { finish, Unfinished } from './finish.js';
+import { isSingleFileRecord, removeOrphans } from '../single/orphans.js';
+import { isGenerationsRoot, resolveLayout } from '../generations/setup.js';
+import { recoverGenerations, type GenerationsRecovery } from '../generations/recover.js';
+
+/** What a transaction found in a root's home is, as recovery sees it. */
+export type TxnState = 'staging' | 'committed' | 'rolling-back' | 'corrupt' | 'foreign' | 'orphan-lock';
+
+/** One transaction found in a root's home. */
+export interface FoundTxn {
+  /** The transaction id: its staging dir is `<dir>/.txnfs/.txn-<id>`. */
+  readonly id: string;
+  /**
+   * 'staging': not committed (discarded by recovery if its owner is dead); 'committed': past its
+   * commit point (recovery finishes it); 'rolling-back': recovery finishes the rollback; 'corrupt':
+   * the journal fails its checksum (left for a person); 'foreign': not made by a trusted uid, or
+   * holding something txnfs does not make there, such as a symlink (left untouched, reported);
+   * 'orphan-lock': an owner lock without a
+   * staging dir (removed once its owner is dead).
+   */
+  readonly state: TxnState;
+  /** 'held': its owner is alive; 'dead': gone or stale; 'absent': no owner lock. */
+  readonly owner: LockState;
+  /** Entries in its journal (0 when it has none). */
+  readonly entries: number;
+  /** For 'corrupt' and 'foreign': why it was rejected. */
+  readonly reason?: string | undefined;
+  /**
+   * When its staging dir last changed, in ms since the epoch: about when it began, or when it
+   * reached its commit point. For an orphan lock, the lock's last refresh.
+   */
+  readonly mtimeMs: number;
+  /** Staged files not applied yet (in its `files/`). */
+  readonly staged: number;
+  /** Their total size in bytes. */
+  readonly bytes: number;
+}
+
+/** A transaction recovery acted on. */
+export interface RecoveredTxn {
+  /** The transaction id. */
+  readonly id: string;
+  /** Entries in its journal (0 for a discarded transaction that never reached its commit point). */
+  readonly entries: number;
+  /** Entries this recovery changed (the rest were done before the crash). */
+  readonly changed: number;
+  /** For a transaction rolled back because it could not be rolled forward: why. */
+  readonly reason?: string | undefined;
+}
+
+/** A transaction recovery could not resolve, and why. */
+export interface UnresolvedTxn {
+  /** The transaction id. */
+  readonly id: string;
+  /** Its staging dir, `<dir>/.txnfs/.txn-<id>`: what a person should look at. */
+  readonly path: string;
+  /** Why it was left: the journal's checksum failed, or which apply and rollback step failed. */
+  readonly reason: string;
+  /** For a `failed` transaction: the error of the last attempt (its `cause` is the fs error). */
+  readonly error?: TxnError | undefined;
+}
+
+/** What `recover()` did (or, with `dryRun`, would do). */
+export interface RecoverReport {
+  /** The real path of the root. */
+  readonly dir: string;
+  /** True when nothing was changed (the `dryRun` option): the lists say what would be done. */
+  readonly dryRun: boolean;
+  /** Dead transactions past their commit point, now fully applied. */
+  readonly rolledForward: RecoveredTxn[];
+  /** Dead transactions that were rolling back (or failed to apply), now fully undone. */
+  readonly rolledBack: RecoveredTxn[];
+  /** Dead transactions that never reached their commit point, removed. */
+  readonly discarded: RecoveredTxn[];
+  /** Transactions whose owner is alive, left alone. */
+  readonly skipped: {
+    /** The transaction id. */
+    readonly id: string;
+    /** What it is doing, as {@link FoundTxn.state}. */
+    readonly state: TxnState;
+  }[];
+  /** Journals that failed their checksum, left in place for a person. */
+  readonly corrupt: UnresolvedTxn[];
+  /**
+   * Staging dirs that txnfs did not make as it makes them (owned by an untrusted uid, writable by
+   * others, or holding a symlink or another unexpected type): never acted on, left in place for
+   * a person. They do not block commits.
+   */
+  readonly foreign: UnresolvedTxn[];
+  /** Transactions whose apply and rollback both failed (e.g. EIO), left in place. */
+  readonly failed: UnresolvedTxn[];
+  /**
+   * Targets that a dead transaction would have replaced or removed, but someone else changed after
+   * its commit point (a later writeFile, another program, a person): the newer version was kept and
+   * the transaction's staged copy dropped (invariant 7). Also targets a rollback left as someone
+   * changed them after the apply. Empty with `dryRun` (nothing is compared then).
+   */
+  readonly superseded: SupersededTarget[];
+  /** Temp files and update() locks of dead single-file writers, removed (with `dryRun`: to remove). */
+  readonly orphans: string[];
+  /** The size of the temp files among `orphans`, in bytes (measured before they were removed). */
+  readonly orphanBytes: number;
+  /** Wall time of the call, in milliseconds. */
+  readonly durationMs: number;
+  /** Generations layout only: the pointer, and the generations collected (docs/snapshots.md). */
+  readonly generations?: GenerationsRecovery;
+}
+
+/** A target a recovery left alone because it was changed after the commit point. */
+export interface SupersededTarget {
+  /** The transaction whose change was dropped. */
+  readonly id: string;
+  /** The target, relative to the root ('/'-joined). */
+  readonly target: string;
+}
+
+/** Options of {@link recover}. */
+export interface RecoverOptions extends CommonOptions {
+  /**
+   * Classify and report without changing anything (and without taking the root lock).
+   * @default false
+   */
+  readonly dryRun?: boolean | undefined;
+  /**
+   * Called after each entry of a transaction is applied (rolled forward or back), e.g. to draw a
+   * progress bar for a large transaction. Keep it cheap: it is called once per entry.
+   * @default undefined (no progress reports)
+   */
+  readonly onProgress?: ((progress: RecoverProgress) => void) | undefined;
+  /**
+   * Generations layout: how many of the newest generations to keep (as `begin()`'s option); the
+   * rest, unless pinned by a live reader, are collected.
+   * @default 2
+   */
+  readonly keepGenerations?: number | undefined;
+}
+
+/** What {@link RecoverOptions.onProgress} is called with. */
+export interface RecoverProgress {
+  /** The transaction being applied. */
+  readonly id: string;
+  /** 'forward': finishing it (it passed its commit point); 'back': undoing it. */
+  readonly direction: 'forward' | 'back';
+  /** Entries applied so far. */
+  readonly done: number;
+  /** Entries in its journal. */
+  readonly total: number;
+}
+
+// Classification runs inside every commit, so it leaves out what only inspect() reports.
+interface Classified extends Omit<FoundTxn, 'mtimeMs' | 'staged' | 'bytes'> {
+  readonly staging: string;
+  readonly lock: string;
+  readonly journal?: Journal | undefined;
+}
+
+/** List what a home holds: transaction ids (staging dirs, owner locks), tombs, single-file records, and whether a root lock exists. */
+async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; singles: string[]; rootLock: boolean }> {
+  let names: string[];
+  try {
+    names = await fs.readdir(home);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { ids: [], tombs: [], singles: [], rootLock: false };
+    throw err;
+  }
+  const ids = new Set<string>();
+  const tombs: string[] = [];
+  const singles: string[] = [];
+  for (const name of names) {
+    const m = STAGING_RE.exec(name) ?? OWNER_LOCK_RE.exec(name);
+    if (m?.[1] !== undefined) ids.add(m[1]);
+    else if (name.startsWith(TOMB_PREFIX)) tombs.push(name);
+    else if (isSingleFileRecord(name)) singles.push(name);
+  }
+  return { ids: [...ids].sort(), tombs, singles, rootLock: names.includes(path.basename(rootLockPath(home))) };
+}
+
+
+function kindName(info: fs.Info): string {
+  return info.kind === 'symlink' ? 'symlink' : info.kind === 'dir' ? 'directory' : info.kind === 'file' ? 'file' : 'special file';
+}
+
+/**
+ * Why the staging dir `staging` (lstat'ed as `info`, a directory) is not one recovery may act on,
+ * or undefined when it is. `trusted`: the uids whose staging dirs are trusted (staging.ts).
+ * Each record is lstat'ed, never followed: a journal or files/ that is a symlink would make
+ * recovery read, rename or delete wherever it points.
+ */
+async function foreignReason(staging: string, info: fs.Info, trusted: ReadonlySet<number> | undefined): Promise<string | undefined> {
+  const untrusted = (what: string, i: fs.Info): string | undefined =>
+    trusted !== undefined && !trusted.has(i.uid) ? `${what} is owned by uid ${i.uid}, which txnfs does not trust here (trusted: ${[...trusted].join(', ')})` : undefined;
+  const own = untrusted(`'${staging}'`, info);
+  if (own !== undefined) return own;
+  // txnfs makes it 0700: group or others able to write it could have put anything inside.
+  if (trusted !== undefined && (info.mode & 0o022) !== 0) return `'${staging}' is writable by other users (mode ${info.mode.toString(8)}); txnfs makes staging dirs 0700`;
+  for (const [name, kind] of [['files', 'dir'], ['backup', 'dir'], ['journal', 'file'], ['rollback', 'file']] as const) {
+    const p = path.join(staging, name);
+    // A live transaction may finish and remove its files while we look.
+    const i = await lstatIfPresentStrict(p);
+    if (i === undefined) continue;
+    if (i.kind !== kind) return `'${p}' is a ${kindName(i)}, not the ${kind === 'dir' ? 'directory' : 'regular file'} txnfs makes; txnfs does not follow it`;
+    const owner = untrusted(`'${p}'`, i);
+    if (owner !== undefined) return owner;
+  }
+  return undefined;
+}
+
+async function classify(home: string, id: string, stale: number, trusted: ReadonlySet<number> | undefined): Promise<Classified> {
+  const staging = stagingDirOf(home, id);
+  const lock = ownerLockOf(home, id);
+  const owner = await lockState(lock, stale);
+  const base = { id, staging, lock, owner };
+  const info = await lstatIfPresentStrict(staging);
+  if (info === undefined) return { ...base, state: 'orphan-lock', entries: 0 };
+  if (trusted !== undefined && !trusted.has(info.uid)) {
+    return { ...base, state: 'foreign', entries: 0, reason: `'${staging}' is owned by uid ${info.uid}, which txnfs does not trust here (trusted: ${[...trusted].join(', ')})` };
+  }
+  if (info.kind !== 'dir') {
+    // txnfs only ever makes a directory here. A symlink would lead recovery to read a journal and
+    // delete or create files wherever it points, outside the root: leave it for a person.
+    return { ...base, state: 'corrupt', entries: 0, reason: `'${staging}' is a ${info.kind}, not a staging directory; txnfs does not follow it` };
+  }
+  const foreign = await foreignReason(staging, info, trusted);
+  if (foreign !== undefined) return { ...base, state: 'foreign', entries: 0, reason: foreign };
+  let journal: Journal | undefined;
+  try {
+    journal = await readJournal(staging);
+  } catch (err) {
+    if (err instanceof CorruptJournal) return { ...base, state: 'corrupt', entries: 0, reason: err.message };
+    throw err;
+  }
+  if (journal === undefined) return { ...base, state: 'staging', entries: 0 };
+  if (journal.id !== id) {
+    // A journal renamed in from another staging dir: its files and backups are not these.
+    return { ...base, state: 'foreign', entries: 0, reason: `the journal in '${staging}' belongs to transaction ${journal.id}` };
+  }
+  const state: TxnState = (await hasRollbackMarker(staging)) ? 'rolling-back' : 'committed';
+  return { ...base, state, entries: journal.entries.length, journal };
+}
+
+
+/** Age and staged size of a classified transaction: one lstat per staged file. */
+async function measure(c: Classified): Promise<Pick<FoundTxn, 'mtimeMs' | 'staged' | 'bytes'>> {
+  const at = await lstatIfPresentStrict(c.state === 'orphan-lock' ? c.lock : c.staging);
+  let staged = 0;
+  let bytes = 0;
+  if (c.state !== 'orphan-lock') {
+    const files = filesDir(c.staging);
+    const names = await fs.readdir(files).catch((err: unknown) => {
+      if (errnoOf(err) === 'ENOENT') return [];
+      throw err;
+    });
+    for (const name of names) {
+      const info = await lstatIfPresentStrict(path.join(files, name));
+      if (info?.kind !== 'file') continue;
+      staged++;
+      bytes += info.size;
+    }
+  }
+  return { mtimeMs: at?.mtimeMs ?? 0, staged, bytes };
+}
+
+/**
+ * List every transaction in the home of `dir`, with its state, whether its owner is alive, its age
+ * and what it has staged. Read-only; takes no lock. Costs one lstat per staged file.
+ * `options.lockStale` (default 10000) is the stale time used to judge owners on other hosts.
+ *
+ * @example
+ * ```ts
+ * // A health check: transactions whose owner is gone, waiting for recover()
+ * const stuck = (await inspect('out')).filter((t) => t.owner !== 'held');
+ * if (stuck.length > 0) console.warn(`run recover('out'): ${stuck.map((t) => t.id).join(', ')}`);
+ * ```
+ */
+export async function inspect(dir: string, options?: { lockStale?: number }): Promise<FoundTxn[]> {
+  const stale = lockStaleOption(checkOptionsObject(options, 'options', ['lockStale']));
+  const root = await fs.realpath(resolveDir(dir, 'dir')).catch(() => resolveDir(dir, 'dir'));
+  const home = homeOf(root);
+  const { ids } = await listIds(home);
+  const found: FoundTxn[] = [];
+  // Read-only: a home recovery would refuse trusts nobody here, so everything in it shows 'foreign'.
+  const trusted = ids.length === 0 ? undefined : await trustHome(root, home, await fs.lstat(home)).catch((): ReadonlySet<number> => new Set<number>());
+  for (const id of ids) {
+    const c = await classify(home, id, stale, trusted);
+    found.push({ id: c.id, state: c.state, owner: c.owner, entries: c.entries, ...(c.reason === undefined ? {} : { reason: c.reason }), ...(await measure(c)) });
+  }
+  return found;
+}
+
+/**
+ * Whether the lock tomb `p` was left behind and recover() removes it: one older than the stale
+ * time, or one whose owner is gone (a crash during a lock release), or one without an owner record
+ * untouched for a short grace (its remover died between the record and the directory; see
+ * lock.ts, OWNERLESS_GRACE_MS). A fresh one of a live process may be about to be renamed back.
+ */
+async function isDeadTomb(p: string, stale: number): Promise<boolean> {
+  const info = await fs.lstat(p).catch(() => undefined);
+  return info !== undefined && (info.mtimeMs < Date.now() - stale || (await isAbandonedTomb(p)));
+}
+
+/**
+ * The lock tombs in the home of the root `root` that recover() would remove now (paths).
+ * Read-only; for `txnfs status`.
+ */
+export async function deadTombs(root: string, stale = defaults.lockStale): Promise<string[]> {
+  const home = homeOf(root);
+  const { tombs } = await listIds(home);
+  const dead: string[] = [];
+  for (const tomb of tombs.sort()) if (await isDeadTomb(path.join(home, tomb), stale)) dead.push(path.join(home, tomb));
+  return dead;
+}
+
+/** Everything `recoverLocked` needs. */
+export interface RecoverContext {
+  readonly root: string;
+  readonly home: string;
+  /** Whose staging dirs may be acted on (trustHome, staging.ts); undefined: no uids here. */
+  readonly trusted: ReadonlySet<number> | undefined;
+  readonly durable: boolean;
+  readonly timing: LockTiming;
+  readonly concurrency: number;
+  readonly dryRun: boolean;
+  readonly onProgress?: ((progress: RecoverProgress) => void) | undefined;
+  /**
+   * The id of the transaction on whose behalf a commit runs this recovery. Its owner lock is held
+   * by the caller (verified by token again right before the commit point), so it is alive
+   * (invariant 4) and has no journal yet: classifying it would cost six calls on every commit and
+   * end in "skip". Recovery neither reads nor reports it.
+   */
+  readonly self?: string | undefined;
+}
+
+function emptyReport(dir: string, dryRun: boolean, started: number): RecoverReport {
+  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], foreign: [], failed: [], superseded: [], orphans: [], orphanBytes: 0, durationMs: performance.now() - started };
+}
+
+/**
+ * Recover every dead transaction in `ctx.home`. The caller holds the root lock (unless dry-run).
+ * Used by `recover()` and, before its commit point, by every commit.
+ */
+export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport> {
+  const started = performance.now();
+  const report = emptyReport(ctx.root, ctx.dryRun, started);
+  const { ids, tombs } = await listIds(ctx.home);
+  const found: Classified[] = [];
+  for (const id of ids) if (id !== ctx.self) found.push(await classify(ctx.home, id, ctx.timing.stale, ctx.trusted));
+  let removedSomething = false;
+
+  // Committed (or rolling back) first, oldest commit point first: invariant 7.
+  const committed = found
+    .filter((t) => t.owner !== 'held' && t.journal !== undefined)
+    .sort((a, b) => (a.journal?.created ?? 0) - (b.journal?.created ?? 0));
+  for (const t of committed) {
+    const journal = t.journal as Journal;
+    if (ctx.dryRun) {
+      (t.state === 'rolling-back' ? report.rolledBack : report.rolledForward).push({ id: t.id, entries: journal.entries.length, changed: 0 });
+      continue;
+    }
+    const dropped = new Set<string>();
+    const supersede = (targets: readonly string[]): void => {
+      for (const target of targets) {
+        if (dropped.has(target)) continue; // dropped going forward, then left by the rollback
+        dropped.add(target);
+        report.superseded.push({ id: t.id, target });
+      }
+    };
+    try {
+      // The finish driver a live commit uses too (protocol/finish.ts): forward, else behind a
+      // durable marker back, so the root ends all-old; then the staging dir goes.
+      const done = await finish({
+        root: ctx.root,
+        staging: t.staging,
+        journal,
+        durable: ctx.durable,
+        concurrency: ctx.concurrency,
+        rollingBack: t.state === 'rolling-back',
+        removeAfterForward: true,
+        onProgress: (direction, n, total) => ctx.onProgress?.({ id: t.id, direction, done: n, total }),
+      }).catch((err: unknown) => {
+        // What stopped the rollback is what recover() reports, as before there was one driver.
+        throw err instanceof Unfinished ? err.undoError : err;
+      });
+      supersede(done.outcome.superseded);
+      const result = { id: t.id, entries: journal.entries.length, changed: done.outcome.changed };
+      if (done.direction === 'forward') report.rolledForward.push(result);
+      else if (done.cause === undefined) report.rolledBack.push(result);
+      else report.rolledBack.push({ ...result, reason: `could not be rolled forward (${(done.cause as Error).message}); rolled back instead` });
+      await removeDeadLock(t.lock, ctx.timing.stale);
+      removedSomething = true;
+    } catch (err) {
+      const error = isTxnError(err) ? err : new TxnError(codes.EINCOMPLETE, `Recovery of transaction ${t.id} failed: ${(err as Error).message}. Its records were left in place; fix the cause and run recover() again.`, { cause: err, path: t.staging, txnId: t.id });
+      report.failed.push({ id: t.id, path: t.staging, reason: error.message, error });
+    }
+  }
+
+  for (const t of found) {
+    if (t.owner === 'held') {
+      // An owner lock with no staging dir and no owner in it (a crash between an acquirer's two
+      // mkdirs or a releaser's two rmdirs) is held only by the grace; removing it if it is still
+      // empty is safe at any time (an acquirer in that instant gets ENOENT and starts again).
+      if (t.state === 'orphan-lock' && !ctx.dryRun && (await sweepEmptyLock(t.lock))) continue;
+      report.skipped.push({ id: t.id, state: t.state });
+      continue;
+    }
+    if (t.state === 'corrupt') {
+      report.corrupt.push({ id: t.id, path: t.staging, reason: t.reason ?? 'corrupt' });
+      continue;
+    }
+    if (t.state === 'foreign') {
+      report.foreign.push({ id: t.id, path: t.staging, reason: t.reason ?? 'foreign' });
+      continue;
+    }
+    if (t.state !== 'staging' && t.state !== 'orphan-lock') continue;
+    // Neither lock nor staging dir is there any more: a transaction that finished after the home
+    // was listed (a commit removes its staging dir, then its owner lock, after releasing the root
+    // lock). Nothing to discard, nothing to report.
+    if (t.state === 'orphan-lock' && t.owner === 'absent') continue;
+    report.discarded.push({ id: t.id, entries: 0, changed: 0 });
+    if (ctx.dryRun) continue;
+    // The commit point was never reached: nothing outside the staging dir was touched. An
+    // orphan lock had no staging dir when classified; none is removed now, because only the
+    // lock's owner makes one, and a dead owner makes none.
+    if (t.state === 'staging') await fs.removeTree(t.staging);
+    await removeDeadLock(t.lock, ctx.timing.stale);
+    removedSomething = true;
+  }
+
+  if (!ctx.dryRun) {
+    for (const tomb of tombs) {
+      // A tomb is a lock directory in the middle of removal. One older than the stale time, or
+      // one whose owner is gone (a crash during a lock release), was left behind; a fresh one of a
+      // live process may be about to be renamed back, so it is left alone.
+      const p = `${ctx.home}/${tomb}`;
+      if (await isDeadTomb(p, ctx.timing.stale)) {
+        await fs.removeTree(p);
+        removedSomething = true;
+      }
+    }
+    // One fsync makes every removal above durable; without it a power loss could bring back a
+    // finished journal (harmless, it replays as a no-op, but then the root is not clean).
+    if (removedSomething && ctx.durable) await syncDir(ctx.home);
+  }
+  return { ...report, durationMs: performance.now() - started };
+}
+
+const recoverKeys = [...commonKeys, 'dryRun', 'onProgress', 'keepGenerations'] as const;
+
+/**
+ * Roll forward or discard whatever dead transactions left in `dir`. Safe to call at every boot and
+ * concurrently with live transactions in other processes: it never touches a transaction whose
+ * owner is alive, and it reads only `<dir>/.txnfs/`.
+ *
+ * A root that does not exist resolves with an empty report: no transaction can have run there, and
+ * a boot script may run before the directory is first made. (`txnfs recover` and `txnfs status`,
+ * given a path by a person, exit 1 for it instead: there it is most likely a typo.)
+ *
+ * Resolves with a report; journals that fail their checksum are reported in `corrupt` and left in
+ * place (they never make it reject). Rejects with `ELOCKED` if another process holds the root lock
+ * for longer than `lockTimeout`, and with `EFS` (the fs error as `cause`) if the filesystem fails.
+ *
+ * @example
+ * ```ts
+ * const report = await recover('out');
+ * if (report.corrupt.length > 0) console.error('needs a person:', report.corrupt);
+ * ```
+ */
+export async function recover(dir?: string | URL, options?: RecoverOptions): Promise<RecoverReport> {
+  const started = performance.now();
+  const o = checkOptionsObject(options, 'options', recoverKeys);
+  const common = resolveCommon(o);
+  const dryRun = booleanOption(o, 'dryRun', false);
+  const onProgress = o.onProgress;
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw badArgument('onProgress', 'a function', onProgress);
+  const abs = resolveDir(dir, 'dir');
+  const gen = resolveLayout('generations', o.keepGenerations);
+  if (gen !== undefined && (await isGenerationsRoot(abs))) {
+    // A generations pointer (src/generations/recover.ts): its records live beside it.
+    try {
+      return await recoverGenerations(abs, common, { dryRun, keep: gen.keep, onProgress: onProgress as RecoverContext['onProgress'] });
+    } catch (err) {
+      if (isTxnError(err) || err === common.signal?.reason) throw err;
+      throw new TxnError(codes.EFS, `Recovery of the generations root '${abs}' failed: ${(err as Error)?.message ?? String(err)}. What was done stands; fix the cause and run recover() again.`, { cause: err, path: abs });
+    }
+  }
+  let root: string;
+  try {
+    root = await fs.realpath(abs);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return emptyReport(abs, dryRun, started);
+    throw new TxnError(codes.EFS, `Cannot open the root '${abs}': ${(err as Error).message}. Check that it is a directory you may read, then run recover() again.`, { cause: err, path: abs });
+  }
+  const home = homeOf(root);
+  const homeInfo = await fs.lstat(home).catch(() => undefined);
+  // A symlinked home, or one another user owns, is refused (ETARGET) before anything in it is
+  // read: recovery would take locks in it and act on what that user put there (staging.ts).
+  const trusted = homeInfo === undefined ? undefined : await trustHome(root, home, homeInfo);
+  try {
+    // Fast path: nothing pending means no lock, no writes (a clean root stays untouched). A root
+    // lock left by a dead process (a crash, or a release that failed, after the staging dir was
+    // gone) is not "nothing": taking the lock below reclaims it, and releasing it leaves the home
+    // clean. A live one (another process recovering) is.
+    const { ids, tombs, singles, rootLock } = await listIds(home);
+    // A root lock left empty by a crash between two steps is removed here and now (rmdir only
+    // removes an empty one, so this never disturbs a live owner).
+    const rootLockLeft = rootLock && !dryRun && !(await sweepEmptyLock(rootLockPath(home)));
+    const deadRootLock = rootLockLeft && (await lockState(rootLockPath(home), common.timing.stale)) === 'dead';
+    // With nothing pending, an empty home is litter (home.ts): a dry run only looks.
+    const tidy = async (): Promise<void> => {
+      if (!dryRun && homeInfo !== undefined) await removeHomeIfEmpty(home);
+    };
+    if (ids.length === 0 && tombs.length === 0 && singles.length === 0 && !deadRootLock) {
+      await tidy();
+      return emptyReport(root, dryRun, started);
+    }
+    // Single-file orphans need no root lock (orphans.ts); live writers' temps are left as they are.
+    const found = singles.length === 0 ? { paths: [], bytes: 0 } : await removeOrphans(home, singles, { stale: common.timing.stale, dryRun });
+    const orphans = { orphans: found.paths, orphanBytes: found.bytes };
+    if (ids.length === 0 && tombs.length === 0 && !deadRootLock) {
+      // Live writers' temps keep the home: then this call writes nothing at all.
+      if (found.paths.length === singles.length) await tidy();
+      return { ...emptyReport(root, dryRun, started), ...orphans };
+    }
+    const ctx: RecoverContext = {
+      root,
+      home,
+      trusted,
+      durable: common.durable,
+      timing: common.timing,
+      concurrency: common.concurrency,
+      dryRun,
+      onProgress: onProgress as RecoverContext['onProgress'],
+    };
+    if (dryRun) return { ...(await recoverLocked(ctx)), ...orphans };
+    let report: RecoverReport;
+    try {
+      report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
+    } catch (err) {
+      // The home went away before the root lock was in it: its last user finished and removed it,
+      // empty (home.ts), so nothing is pending here any more. The lock's mkdir failing with ENOENT
+      // says so even when another writer has made a new home since (that one's work is live).
+      const lockGone = errnoOf(err) === 'ENOENT' && (err as { path?: unknown }).path === rootLockPath(home);
+      if (lockGone || (await homeVanished(err, home))) return { ...emptyReport(root, dryRun, started), ...orphans };
+      throw err;
+    }
+    await tidy();
+    return { ...report, ...orphans, durationMs: performance.now() - started };
+  } catch (err) {
+    // One error type for callers, as commit() gives: the raw fs error (EIO taking the root lock,
+    // reading the home) becomes the cause. Every step is idempotent, so a retry picks up here.
+    if (isTxnError(err) || err === common.signal?.reason) throw err;
+    throw new TxnError(
+      codes.EFS,
+      `Recovery in '${root}' failed: ${(err as Error)?.message ?? String(err)}. What was done stands and the rest is still recorded in '${home}'; fix the cause and run recover() again.`,
+      { cause: err, path: home },
+    );
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * staging.ts: creating and removing a root's home and a transaction's staging dir.
+ *
+ * Order matters twice here:
+ *  - creation takes the owner lock *before* the staging dir exists, so another process's recovery
+ *    never sees a staging dir without a live lock next to it (it would delete a live transaction);
+ *  - removal unlinks the journal first, so "this transaction is over" is the first thing a crash
+ *    can leave behind, then removes the rest, and only then (in the caller) releases the lock. A
+ *    rollback marker goes only once the journal's removal is durable (an fsync of the staging dir
+ *    between the two unlinks, paid by rolled-back transactions only): some filesystems persist
+ *    changes to two names of one directory in either order, and a journal that outlived its
+ *    marker would be rolled forward although it was rolled back.
+ *
+ * Who may write the home (docs/protocol.md, "The home: mode and owner"). A transaction creates
+ * `.txnfs/` with mode 0755 (less the umask): only its owner may add or remove entries. A home
+ * made by single-file writes copies its directory's mode so that every user who may write a file
+ * there may make a temp file (target.ts), so a home can be group- or world-writable (1777 in a
+ * /tmp-like directory). Transactions and recovery therefore trust a home only if it is a real
+ * directory owned by this process's uid or by the root directory's owner (anything else was made
+ * by another user, who could swap what txnfs puts in it: refused with ETARGET), and they trust
+ * the staging dirs in it only when owned by a trusted uid: this process's, plus the home owner's
+ * when nobody else may write the home. A staging dir is created 0700, so nobody but its owner
+ * (and root) can change what is inside it; recovery refuses one that others may write to.
+ */
+import * as fs from '../io/fs.js';
+import type { Info } from '../io/fs.js';
+import { codes, errnoOf, TxnError } from '../errors.js';
+import { syncDir, writeSmallFile } from '../io/durable.js';
+import { step } from '../io/faults.js';
+import { backupDir, backupFile, filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
+import { acquire, type HeldLock, type LockTiming } from './lock.js';
+import { removeKnown } from '../io/remove.js';
+import { settleAll } from '../io/limit.js';
+
+export interface Home {
+  readonly root: string;
+  readonly home: string;
+  /** Device of the home, which every target must share (rename cannot cross devices). */
+  readonly dev: bigint;
+}
+
+/** A home checked by {@link trustHome}: whose staging dirs recovery may act on. */
+export interface TrustedHome extends Home {
+  /** The uids whose staging dirs are trusted; undefined where the platform has no uids. */
+  readonly trusted: ReadonlySet<number> | undefined;
+}
+
+/** Mode of a home a transaction creates (less the umask): only its owner may change entries. */
+export const HOME_MODE = 0o755;
+/** Mode of a staging dir: only its owner may read or change what is inside. */
+export const STAGING_MODE = 0o700;
+
+/**
+ * Check that `homeInfo` (the lstat of `<root>/.txnfs`) is a home this process may trust, and
+ * return whose staging dirs in it are trusted (see the header). ETARGET when it is not a real
+ * directory, or when another user owns it.
+ */
+export async function trustHome(root: string, home: string, homeInfo: Info): Promise<ReadonlySet<number> | undefined> {
+  if (homeInfo.kind !== 'dir') {
+    // A symlinked home would make txnfs take locks in, and act on staging dirs of, a directory
+    // outside the root.
+    throw new TxnError(codes.ETARGET, `'${home}' is a ${homeInfo.kind === 'symlink' ? 'symlink' : homeInfo.kind === 'file' ? 'file' : 'special file'}, not a directory; txnfs keeps its records in a real directory there and will not follow it. Move it away.`, { path: home });
+  }
+  const me = fs.effectiveUid();
+  if (me === undefined) return undefined;
+  // The root's owner matters only for a home this uid does not own: one call saved on every
+  // commit in the common case.
+  const rootOwner = homeInfo.uid === me ? me : (await fs.lstat(root)).uid;
+  if (homeInfo.uid !== me && homeInfo.uid !== rootOwner) {
+    throw new TxnError(
+      codes.ETARGET,
+      `'${home}' is owned by uid ${homeInfo.uid}, neither this process's uid (${me}) nor the owner of the root (uid ${rootOwner}). Another user made it and could change what txnfs keeps there, so txnfs will neither write its records there nor act on the ones it finds. Inspect it, remove it (as its owner or root), then retry.`,
+      { path: home },
+    );
+  }
+  // In a home others may write to (made by single-file writes in a shared directory), only this
+  // process's own staging dirs are trusted: anyone could have planted the others.
+  return new Set(homeInfo.uid === me || (homeInfo.mode & 0o022) !== 0 ? [me] : [me, homeInfo.uid]);
+}
+
+/** `ensureHome`, then `trustHome`: what a transaction needs before it stages anything. */
+export async function openHome(root: string, durable: boolean): Promise<TrustedHome> {
+  const { home, info } = await makeHome(root, durable);
+  return { ...home, trusted: await trustHome(root, home.home, info) };
+}
+
+/**
+ * Make sure `<root>/.txnfs/` exists and is a real directory. A new home's entry in the root is
+ * fsynced (durable): every staging dir below it depends on it surviving a power loss.
+ */
+export async function ensureHome(root: string, durable: boolean): Promise<Home> {
+  return (await makeHome(root, durable)).home;
+}
+
+/**
+ * `ensureHome`, also returning the home's lstat. A home in use exists: one lstat, where a mkdir
+ * first (failing with EEXIST) and an lstat after cost two calls on every commit.
+ */
+async function makeHome(root: string, durable: boolean): Promise<{ home: Home; info: Info }> {
+  const home = homeOf(root);
+  let info = await fs.lstat(home).catch((err: unknown) => {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (info === undefined) {
+    try {
+      await fs.mkdir(home, HOME_MODE);
+      if (durable) await syncDir(root);
+    } catch (err) {
+      // Made by someone else since the lstat: as good as ours (checked below like any other).
+      if (errnoOf(err) !== 'EEXIST') throw err;
+    }
+    info = await fs.lstat(home);
+  }
+  if (info.kind !== 'dir') {
+    throw new TxnError(codes.ETARGET, `'${home}' exists but is not a directory; txnfs keeps its records there. Move it away.`, { path: home });
+  }
+  return { home: { root, home, dev: info.dev }, info };
+}
+
+export interface Staging {
+  readonly id: string;
+  readonly dir: string;
+  readonly ownerLock: HeldLock;
+}
+
+/**
+ * Take the owner lock of transaction `id`, then create its staging dir and files/.
+ *
+ * `journaled` (the in-place layout, whose commit point is a journal): also make, at the same time
+ * as files/, what the commit needs before its journal and that does not depend on the plan, so
+ * that none of it is paid while the root lock is held: the rollback marker's inode
+ * (`rollback.tmp`, see prepareRollbackMarker) and, when `durable`, the fsync of the home that
+ * makes the staging dir's own name durable (docs/protocol.md, the fsync table: the journal will
+ * refer to this dir, so its name must be durable before the commit point; any moment after its
+ * mkdir will do).
+ */
+export async function createStaging(home: string, id: string, timing: LockTiming, journaled?: { readonly durable: boolean }): Promise<Staging> {
+  const ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock' });
+  const dir = stagingDirOf(home, id);
+  try {
+    // 0700 at creation (mkdir's mode, not a later chmod that a crash could lose): what is inside
+    // can then be changed by its owner alone, which is what recovery checks before trusting it.
+    await fs.mkdir(dir, STAGING_MODE);
+    if (journaled === undefined) await fs.mkdir(filesDir(dir));
+    else {
+      // In the order the calls are issued: settleAll rejects with the first failure in argument
+      // order, so a failing fsync is reported, not the close that failed after it.
+      await settleAll([
+        journaled.durable ? syncDir(home) : Promise.resolve(),
+        fs.mkdir(filesDir(dir)),
+        prepareRollbackMarker(dir),
+      ]);
+    }
+  } catch (err) {
+    await fs.removeTree(dir).catch(() => undefined);
+    await ownerLock.release().catch(() => undefined);
+    throw err;
+  }
+  return { id, dir, ownerLock };
+}
+
+async function unlinkIfPresent(p: string): Promise<void> {
+  try {
+    await fs.unlink(p);
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw err;
+  }
+}
+
+/**
+ * Remove a staging dir: journal first, then the marker (once the journal's removal is durable,
+ * when `durable`), then everything else. `applied`: the caller is a commit whose apply succeeded,
+ * so journal.tmp was renamed and no rollback marker was made; neither is looked for.
+ */
+export async function removeStaging(dir: string, durable: boolean, applied = false, backups?: readonly number[]): Promise<void> {
+  await endJournal(dir);
+  await removeEndedStaging(dir, durable, applied, backups);
+}
+
+/**
+ * The first step of `removeStaging`: unlink the journal, the record that the transaction is not
+ * over. Once it is gone, the staging dir is that of a transaction without a commit point: what
+ * is left is discarded by recovery once its owner is dead, and skipped while it lives.
+ */
+export async function endJournal(dir: string): Promise<void> {
+  await unlinkIfPresent(journalPath(dir));
+  step('journal-removed');
+}
+
+/** The rest of `removeStaging`, after `endJournal`. */
+export async function removeEndedStaging(dir: string, durable: boolean, applied = false, backups?: readonly number[]): Promise<void> {
+  if (!applied) {
+    await unlinkIfPresent(journalTmpPath(dir));
+    if (await hasRollbackMarker(dir)) {
+      if (durable) await syncDir(dir);
+      await unlinkIfPresent(rollbackMarkerPath(dir));
+    }
+  }
+  if (backups === undefined) {
+    await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir), backupDir(dir)]);
+  } else if (backups.length === 0) {
+    // The caller made no backup/ (a commit that replaced or removed nothing): no rmdir to fail.
+    await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir)]);
+  } else {
+    // The backups are known by name: unlinking them first lets backup/ go with one rmdir, where
+    // an rmdir failing with ENOTEMPTY sent the whole staging dir to the generic rm -rf walk.
+    // A failure here (EIO) is the caller's to report, as rm -rf's would be.
+    await settleAll(backups.map((i) => unlinkIfPresent(backupFile(dir, i))));
+    await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir), backupDir(dir)]);
+  }
+}
+
+/**
+ * Make the rollback marker's inode before the commit point (`rollback.tmp`, empty). An apply that
+ * fails because the disk is full (ENOSPC on a new directory, EDQUOT) must still be able to mark
+ * its rollback; renaming an existing file needs no new inode or block, creating one does. Its
+ * name in the staging dir is made durable by the staging dir fsync that precedes the journal.
+ */
+export async function prepareRollbackMarker(dir: string): Promise<void> {
+  await writeSmallFile(rollbackReadyPath(dir), '', false);
+}
+
+/**
+ * Durably record that this transaction is being rolled back. From here on, recovery finishes the
+ * rollback instead of rolling forward, so a crash mid-rollback cannot end half-forward. Renames the
+ * prepared `rollback.tmp` when there is one (a transaction that reached its commit point), so it
+ * allocates nothing; creates the marker otherwise (journals written before rollback.tmp existed).
+ */
+export async function writeRollbackMarker(dir: string, durable: boolean): Promise<void> {
+  try {
+    await fs.rename(rollbackReadyPath(dir), rollbackMarkerPath(dir));
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw err;
+    try {
+      await writeSmallFile(rollbackMarkerPath(dir), 'rollback\n', durable);
+    } catch (err2) {
+      // A marker left by an earlier, interrupted attempt is as good as a new one.
+      if (errnoOf(err2) !== 'EEXIST') throw err2;
+    }
+  }
+  if (durable) await syncDir(dir);
+}
+
+/** Whether a rollback marker exists in `dir`. */
+export async function hasRollbackMarker(dir: string): Promise<boolean> {
+  try {
+    await fs.lstat(rollbackMarkerPath(dir));
+    return true;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return false;
+    throw err;
+  }
+}

@@ -1,0 +1,1539 @@
+/**
+ * transaction.ts: the Transaction. Staging operations, and the commit/abort state machine.
+ *
+ *   open ──commit()──▶ committing ──▶ committed
+ *     │                    └──────────▶ failed      (rejected; staging removed or left to recover())
+ *     └──abort()/signal──▶ aborting ──▶ aborted
+ *
+ * Staging happens outside any lock, in parallel (at most `concurrency` files open at once): each
+ * write creates `files/<n>` in the staging dir, writes every byte, fsyncs it. A write's failure is
+ * recorded on the transaction and surfaces at commit(); the promise write() returns is always
+ * handled internally, so ignoring it never produces an unhandled rejection. `adopt()` stages a file
+ * another program wrote (typically into `tempDir()`, inside the staging dir) by renaming it into
+ * `files/<n>`: O(1) whatever its size, plus one fsync under durability 'full'.
+ *
+ * Writes wait in a plain FIFO (three array slots each: staging number, data, target), drained by at
+ * most `concurrency` workers: a 100,000-file transaction queues 100,000 writes before the first is
+ * staged, so what each one keeps matters. The promise write() returns is a PendingWrite
+ * (outcome.ts), which keeps nothing in the transaction; it learns its outcome only if someone
+ * asks. Per operation the transaction keeps a log slot (target, staging number or DELETE;
+ * oplog.ts) and, once staged, five numbers (staged.ts).
+ *
+ * commit() then, under the root lock (docs/protocol.md, "Commit", steps 2-10; its "Map of the
+ * code" names the function of each step):
+ *   3. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
+ *   4. #plan: resolve targets (Resolver), check preconditions (preconditions.ts);
+ *   5-7. prepare() (protocol/commit.ts): fix up modes/owners of staged files, back up originals
+ *      that will be replaced or deleted, then at once fsync files/, backup/ and the staging dir,
+ *      write and fsync journal.tmp, verify both locks are still ours;
+ *   8. commitJournal(): rename journal.tmp to journal, fsync the staging dir ◀── commit point;
+ *   9. applyLive() (protocol/commit.ts) through finish() (protocol/finish.ts), the driver
+ *      recovery uses: rollForward(), or on failure a durable rollback marker, then rollBack();
+ *   10. unlink the journal; release the root lock; then remove the rest of the staging dir, and
+ *      at once fsync the home and release the owner lock.
+ */
+import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { nanoid } from 'nanoid';
+import * as fs from '../io/fs.js';
+import { badArgument, codes, errnoOf, isTxnError, TxnError } from '../errors.js';
+import { jsonText } from '../options/file-options.js';
+import { step } from '../io/faults.js';
+import { syncDir, writeAll, writeChunks } from '../io/durable.js';
+import { chunkBytes, toEncodedSource, type WriteData } from './data.js';
+import { commitJournal } from '../protocol/journal.js';
+import { PackedEntries } from '../protocol/entries.js';
+import { journalPath, rootLockPath, stagedFile, tempDirOf } from '../protocol/layout.js';
+import { eachLimit, settleAll } from '../io/limit.js';
+import { withRootLock, type HeldLock } from '../protocol/lock.js';
+import { cloneInto } from './copy.js';
+import { runScoped } from './scope.js';
+import { inHome, removeHomeIfEmpty } from '../protocol/home.js';
+import { booleanOption, checkOptionsObject, commonKeys, encodingOption, modeOption, resolveCommon, resolveDir, resolveWarnUnsafeFs, type ResolvedCommon } from '../options/options.js';
+import { warnUnsafeFsOnce } from '../platform/unsafe-fs.js';
+import { setMode } from '../platform/no-modes.js';
+import { checkTarget, Resolver, type TargetPath } from './paths.js';
+import { PendingWrite, type OutcomeSource } from './outcome.js';
+import { StagedFacts } from './staged.js';
+import { Fifo } from '../io/fifo.js';
+import { OpLog } from './oplog.js';
+import { allFolded, caseCollisions, nameOneFile } from './casefold.js';
+import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
+import { recoverLocked } from '../protocol/recover.js';
+import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
+import { createStaging, endJournal, openHome, removeEndedStaging, removeStaging, type TrustedHome } from '../protocol/staging.js';
+import { isGenerationsRoot, lookupRoot, openGenerations, resolveLayout, type GenerationsOptions } from '../generations/setup.js';
+import { commitGeneration } from '../generations/commit.js';
+import { TEMP_STALE_MS } from '../single/heartbeat.js';
+
+export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
+import { dirArgument, planTree, type TreeOp } from './tree.js'; // tree hook
+import type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
+
+/** In the op map, the value of a removal; a write's value is its staging number (>= 0). */
+const DELETE = -1;
+
+/** A precondition on the state of a path before this transaction. */
+interface Condition {
+  readonly target: TargetPath;
+  readonly expected: FileVersion;
+  /** How the caller set it, for messages. */
+  readonly via: 'ifUnchanged' | 'exclusive' | 'expect';
+}
+
+interface TrackedStream {
+  readonly stream: Writable;
+  readonly done: Promise<void>;
+  readonly rel: string;
+  /** Whether something is still writing into it (see #awaitStream). */
+  readonly busy: () => boolean;
+  /** Called when a write completes; commit() sets it while it waits for the stream. */
+  onWritten: (() => void) | undefined;
+}
+
+/**
+ * What a staging job stages: bytes to write (the caller's own Uint8Array, not wrapped), chunks to
+ * write, or an existing file to move in (adopt()).
+ */
+type JobSource = Uint8Array | { readonly chunks: AsyncIterable<unknown> | Iterable<unknown> } | { readonly adopt: string } | CloneJob;
+/** tx.copy()/tx.rename() (copy.ts): clone `from` of the root; `rename` also conditions the commit on it. */
+interface CloneJob {
+  readonly clone: TargetPath;
+  readonly rename: boolean;
+}
+
+/** A write's promise once someone asked for it (PendingWrite), until the write settles. */
+interface Waiter {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+const noop = (): void => undefined;
+
+/** How much a `createWriteStream()` buffers while a write is in flight (see there). */
+const STREAM_BUFFER = 1024 * 1024;
+
+function isAbortError(err: unknown, signal: AbortSignal | undefined): boolean {
+  return (signal?.aborted === true && err === signal.reason) || (err instanceof Error && err.name === 'AbortError');
+}
+
+
+/**
+ * A set of file writes and removals that land together or not at all. Create one with
+ * {@link begin}.
+ *
+ * @example
+ * ```ts
+ * const tx = begin({ dir: 'out' });
+ * tx.write('a.json', JSON.stringify(a));
+ * tx.write('b.csv', rows);
+ * tx.remove('stale.csv');
+ * await tx.commit(); // all three changes, or none
+ * ```
+ */
+export class Transaction implements AsyncDisposable {
+  /** Unique id; the staging dir is `<dir>/.txnfs/.txn-<id>`. */
+  readonly id: string;
+  /** The root, as an absolute path. */
+  readonly dir: string;
+  readonly #o: ResolvedCommon;
+  /** Set in the generations layout (src/generations/). */
+  readonly #gen: GenerationsOptions | undefined;
+  #state: TransactionState = 'open';
+  #abortedBySignal = false;
+  /** Every operation in call order: target (relative) and the staging number of a write, or DELETE. */
+  readonly #ops = new OpLog();
+  /** Staging number → mode, for writes given an explicit `mode` (rare, so not a slot per write). */
+  readonly #modes = new Map<number, number>();
+  /** tree hook: tx.mkdir/removeTree/emptyDir in call order (src/transaction/tree.ts). */
+  readonly #treeOps: TreeOp[] = [];
+  readonly #conditions: Condition[] = [];
+  #nextStaged = 0;
+  /**
+   * Writes not yet taken by a worker, three slots each (staging number, source, target), so a
+   * queued write costs three slots and no record.
+   */
+  readonly #queue = new Fifo<number | JobSource | string>();
+  readonly #workers = new Set<Promise<void>>();
+  /**
+   * Workers still taking jobs. Counted down synchronously when a worker finds the queue empty (the
+   * set above only learns it a microtask later), so a write issued in between starts a worker.
+   */
+  #active = 0;
+  readonly #streams: TrackedStream[] = [];
+  /** Facts about each staged file, by staging number; set once the file is staged and closed. */
+  readonly #staged = new StagedFacts();
+  /** Why a write failed, by staging number (what its promise rejects with). */
+  readonly #writeErrors = new Map<number, TxnError>();
+  /** Promises of writes someone asked about (awaited, then-ed) before they settled. */
+  readonly #waiters = new Map<number, Waiter>();
+  readonly #outcomes: OutcomeSource = {
+    outcome: (n) => this.#outcome(n),
+    describe: (n) => (this.#staged.has(n) ? 'staged' : this.#writeErrors.has(n) ? 'failed' : 'pending'),
+  };
+  #failure: TxnError | undefined;
+  #setup: Promise<Setup> | undefined;
+  #temp: Promise<string> | undefined;
+  #aborting: Promise<void> | undefined;
+  #detachSignal: () => void = noop;
+  readonly #warnUnsafeFs: boolean;
+
+  /** @internal Use {@link begin}. */
+  constructor(dir: string, options: ResolvedCommon, generations?: GenerationsOptions, warnUnsafeFs = false) {
+    this.id = nanoid(12).replace(/^[-_]/, 'x');
+    this.dir = dir;
+    this.#o = options;
+    this.#gen = generations;
+    this.#warnUnsafeFs = warnUnsafeFs;
+    const signal = options.signal;
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        if (this.#state !== 'open') return;
+        this.#abortedBySignal = true;
+        this.abort().catch(noop);
+      };
+      if (signal.aborted) this.#abortedBySignal = true;
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        // Detached once the transaction ends: a long-lived signal shared by many transactions
+        // must not collect a listener per transaction.
+        this.#detachSignal = () => signal.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  /** Where the transaction is in its life. */
+  get state(): TransactionState {
+    return this.#state;
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#abortedBySignal) {
+      throw new TxnError(codes.EABORTED, `Cannot ${what}: transaction ${this.id} in '${this.dir}' was aborted by its AbortSignal; nothing was committed. Start a new transaction with begin() if the work is still wanted.`, { txnId: this.id, cause: this.#o.signal?.reason });
+    }
+    if (this.#state !== 'open') {
+      throw new TxnError(codes.ESTATE, `Cannot ${what}: transaction ${this.id} in '${this.dir}' is ${this.#state}. A transaction is used once; start a new one with begin().`, { txnId: this.id });
+    }
+  }
+
+  #setupOnce(): Promise<Setup> {
+    if (this.#setup === undefined) {
+      this.#setup = this.#createSetup();
+      this.#setup.catch(noop); // surfaces through the writes and commit(), never unhandled
+    }
+    return this.#setup;
+  }
+
+  /**
+   * Create the home, the owner lock and the staging dir. A filesystem error here is about the root,
+   * not about any one file's data, so it is reported as EFS naming the root (not as a staging
+   * failure of whichever write happened to trigger the setup).
+   */
+  async #createSetup(): Promise<Setup> {
+    try {
+      return await this.#createSetupRaw();
+    } catch (err) {
+      if (isTxnError(err)) throw err;
+      const code = errnoOf(err);
+      const why =
+        code === 'EROFS' ? 'the filesystem is mounted read-only'
+        : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+        : code === 'ENOSPC' || code === 'EDQUOT' ? 'the filesystem is full'
+        : code === 'EMFILE' || code === 'ENFILE' ? 'too many open files'
+        : (err as Error)?.message ?? String(err);
+      throw new TxnError(
+        codes.EFS,
+        `Cannot start transaction ${this.id} in '${this.dir}': ${why} (${(err as Error)?.message ?? String(err)}). Nothing was written; fix the cause (see err.cause) and retry.`,
+        { cause: err, path: this.dir, txnId: this.id },
+      );
+    }
+  }
+
+  async #createSetupRaw(): Promise<Setup> {
+    if (this.#gen !== undefined) {
+      const g = await openGenerations(this.dir, this.#o.durable);
+      return { root: g.genHome, home: g.home, staging: await createStaging(g.home.home, this.id, this.#o.timing), pointer: g.pointer };
+    }
+    let root: string;
+    try {
+      root = await fs.realpath(this.dir);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') {
+        throw new TxnError(codes.EFS, `The root directory '${this.dir}' does not exist. Create it first: txnfs creates nothing outside the root.`, { cause: err, path: this.dir, txnId: this.id });
+      }
+      throw err;
+    }
+    // A generations pointer resolves into an immutable generation: in-place writes there would
+    // change every generation sharing the file. Checked only when the root went through a symlink.
+    if (root !== resolvePath(this.dir) && (await isGenerationsRoot(this.dir))) {
+      throw new TxnError(codes.ETARGET, `'${this.dir}' is the pointer of a generations root; an in-place transaction would write into a published generation. Pass layout: 'generations'.`, { path: this.dir, txnId: this.id });
+    }
+    // Once per root and process, before any lock is made there (unsafe-fs.ts: why NFS/FUSE).
+    if (this.#warnUnsafeFs) warnUnsafeFsOnce(root);
+    // The root must be a directory; a home found there (the common case) proves it, so the root
+    // is stat'ed only when the home cannot be looked up through it (ENOTDIR: a file). The owner
+    // lock goes into a home another writer may remove (empty) meanwhile (home.ts).
+    let home: TrustedHome | undefined;
+    const open = async (): Promise<void> => {
+      home = await openHome(root, this.#o.durable).catch(async (err: unknown) => {
+        if (errnoOf(err) === 'ENOTDIR' && (await fs.stat(root)).kind !== 'dir') {
+          throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
+        }
+        throw err;
+      });
+    };
+    const staging = await inHome(open, () => createStaging(home?.home ?? '', this.id, this.#o.timing, { durable: this.#o.durable }));
+    return { root, home: home as TrustedHome, staging };
+  }
+
+  /** Record the first failure, wrapped; later ones add nothing. */
+  #fail(err: unknown, rel: string): TxnError {
+    const wrapped = isTxnError(err)
+      ? err
+      : new TxnError(codes.ESTAGE, `Staging '${rel}' failed: ${(err as Error)?.message ?? String(err)}. Nothing was committed; fix the cause (see err.cause) and retry.`, { cause: err, path: rel, txnId: this.id });
+    this.#failure ??= wrapped;
+    return wrapped;
+  }
+
+  /** Queue a write for staging; start a worker if fewer than `concurrency` run. */
+  #enqueue(n: number, source: JobSource, rel: string): Promise<void> {
+    this.#queue.push(n);
+    this.#queue.push(source);
+    this.#queue.push(rel);
+    if (this.#active < this.#o.concurrency) {
+      this.#active++;
+      const worker: Promise<void> = this.#work().finally(() => this.#workers.delete(worker));
+      this.#workers.add(worker);
+    }
+    return new PendingWrite(this.#outcomes, n);
+  }
+
+  /** The outcome of write `n` as a promise: settled now if the write has, else when it does. */
+  #outcome(n: number): Promise<void> {
+    if (this.#staged.has(n)) return Promise.resolve();
+    const failed = this.#writeErrors.get(n);
+    if (failed !== undefined) return Promise.reject(failed);
+    let waiter = this.#waiters.get(n);
+    if (waiter === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // Handled here: a failure surfaces at commit(); whoever asked has their own derived promise.
+      promise.catch(noop);
+      waiter = { promise, resolve, reject };
+      this.#waiters.set(n, waiter);
+    }
+    return waiter.promise;
+  }
+
+  /** Write `n` settled: record a failure, and settle its promise if someone asked for it. */
+  #settled(n: number, error: TxnError | undefined): void {
+    if (error !== undefined) this.#writeErrors.set(n, error);
+    if (this.#waiters.size === 0) return;
+    const waiter = this.#waiters.get(n);
+    if (waiter === undefined) return;
+    this.#waiters.delete(n);
+    if (error === undefined) waiter.resolve();
+    else waiter.reject(error);
+  }
+
+  /** Stage queued writes until none is left. Never rejects: failures go to the writes' outcomes. */
+  async #work(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const n = this.#queue.shift() as number;
+      const source = this.#queue.shift() as JobSource;
+      const rel = this.#queue.shift() as string;
+      try {
+        if ('adopt' in source) await this.#adoptStaged(n, source.adopt, rel, this.#modes.get(n));
+        else if ('clone' in source) await this.#cloneStaged(n, source, rel, this.#modes.get(n));
+        else await this.#stage(n, source, this.#modes.get(n));
+        this.#settled(n, undefined);
+      } catch (err) {
+        this.#settled(n, this.#fail(err, rel));
+      }
+    }
+    this.#active--; // in the same synchronous step as the empty queue: no window for a lost job
+  }
+
+  /** Log `code` (a staging number, or DELETE) on `rel`; at commit, the last operation on a target wins. */
+  #addOp(rel: string, code: number, mode: number | undefined): void {
+    this.#ops.append(rel, code);
+    if (mode !== undefined) this.#modes.set(code, mode);
+  }
+
+  #stillStaging(): void {
+    if (this.#state !== 'open' && this.#state !== 'committing') {
+      throw new TxnError(codes.ESTATE, `Transaction ${this.id} in '${this.dir}' was ${this.#state} while staging; nothing was committed. Start a new transaction with begin().`, { txnId: this.id });
+    }
+  }
+
+  async #stage(n: number, source: Exclude<JobSource, { readonly adopt: string } | CloneJob>, mode: number | undefined): Promise<void> {
+    const setup = await this.#setupOnce();
+    this.#stillStaging();
+    const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
+    let bytes = 0;
+    let info: fs.Info;
+    try {
+      if (mode !== undefined) await setMode(setup.root, () => handle.chmod(mode));
+      if (source instanceof Uint8Array) {
+        await writeAll(handle, source);
+        bytes = source.length;
+      } else {
+        for await (const chunk of source.chunks) {
+          this.#stillStaging();
+          const data = chunkBytes(chunk);
+          await writeAll(handle, data);
+          bytes += data.length;
+        }
+      }
+      // fsync each staged file before the commit point: the journal will promise these bytes.
+      if (this.#o.durable) await handle.sync();
+      info = await handle.stat();
+    } catch (err) {
+      await handle.close().catch(noop);
+      throw err;
+    }
+    await handle.close();
+    // Recorded only now: a write counts as staged (its promise resolves) once its file is closed.
+    this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
+  }
+
+  /**
+   * Stage `data` as the new content of `path` (relative to the root, or absolute inside it). The
+   * data is written to the staging dir at once, in the background; the target changes only at
+   * commit(). The returned promise may be ignored: a failure surfaces at commit().
+   *
+   * Throws at once (nothing staged) for a bad path (TxnError `EBADPATH`), data of a wrong type
+   * (TypeError) or a transaction that is no longer open (`ESTATE`).
+   *
+   * @example
+   * ```ts
+   * tx.write('report.json', JSON.stringify(report));
+   * tx.write('big.csv', fs.createReadStream('/tmp/big.csv'));
+   * tx.write('secret.key', key, { mode: 0o600 });
+   * ```
+   */
+  write(path: string, data: WriteData, options?: WriteOptions): Promise<void> {
+    this.#assertOpen('write');
+    const target = checkTarget(this.dir, path);
+    const o = checkOptionsObject(options, 'options', writeDataKeys);
+    const source = toEncodedSource(data, encodingOption(o.encoding, 'utf8'));
+    const mode = modeOption(o.mode);
+    this.#addConditions(target, o);
+    const staged = this.#nextStaged++;
+    this.#addOp(target.rel, staged, mode);
+    return this.#enqueue(staged, 'bytes' in source ? source.bytes : source, target.rel);
+  }
+
+  /**
+   * Stage `value` as JSON (with a trailing newline).
+   * @example
+   * ```ts
+   * tx.writeJson('manifest.json', { files, at: Date.now() }, { spaces: 2 });
+   * ```
+   */
+  writeJson(path: string, value: unknown, options?: WriteJsonOptions): Promise<void> {
+    this.#assertOpen('writeJson');
+    const o = checkOptionsObject(options, 'options', [...writeDataKeys, 'spaces', 'replacer']);
+    const text = jsonText(value, o);
+    const { spaces: _spaces, replacer: _replacer, ...writeOptions } = o;
+    return this.write(path, text, writeOptions as WriteOptions);
+  }
+
+  /**
+   * A private directory of this transaction, on the same filesystem as the root, where another
+   * program can write files for {@link Transaction.adopt} to commit by rename, without copying a
+   * byte. It lives inside the staging dir (`.txnfs/.txn-<id>/tmp`), so it goes away with the
+   * transaction: at commit, at abort, and in `recover()` after a crash. Created on the first call;
+   * later calls return the same path.
+   *
+   * @example
+   * ```ts
+   * const tx = begin({ dir: 'site' });
+   * const tmp = await tx.tempDir();
+   * execFileSync('convert', ['logo.svg', path.join(tmp, 'logo.png')]);
+   * tx.adopt('img/logo.png', path.join(tmp, 'logo.png'));
+   * await tx.commit();
+   * ```
+   */
+  tempDir(): Promise<string> {
+    this.#assertOpen('tempDir');
+    if (this.#temp === undefined) {
+      this.#temp = (async () => {
+        const setup = await this.#setupOnce();
+        const dir = tempDirOf(setup.staging.dir);
+        await fs.mkdir(dir);
+        return dir;
+      })();
+    }
+    return this.#temp;
+  }
+
+  /**
+   * Stage an existing file as the new content of `path`, by moving it into the staging dir: one
+   * rename, no byte copied, whatever its size. Made for files another program wrote, typically
+   * into {@link Transaction.tempDir}.
+   *
+   * The file is moved at once, in the background: from then on it belongs to the transaction, and
+   * it goes away with it if the transaction is aborted or fails. As with `write()`, the returned
+   * promise may be ignored: a failure surfaces at commit() and the root is left unchanged.
+   *
+   * `file` (absolute, or relative to the current directory) must be a regular file with one link
+   * (another hard link could change the committed file behind txnfs's back), on the same
+   * filesystem as the root's `.txnfs/` (else `ECROSSDEV`), and outside the root or inside this
+   * transaction's `tempDir()` (moving any other file of the root would change the root outside
+   * the transaction). Otherwise the commit fails with `ESTAGE` and the file is not moved. With
+   * durability 'full' the file is fsynced before the commit point, since the program that wrote
+   * it may not have. Modes follow `write()`: an existing target keeps its mode unless
+   * `options.mode` is given; a new target gets the file's own mode.
+   *
+   * @example
+   * ```ts
+   * const tmp = await tx.tempDir();
+   * await pipeline(download(url), fs.createWriteStream(`${tmp}/data.bin`));
+   * tx.adopt('data.bin', `${tmp}/data.bin`);
+   * await tx.commit();
+   * ```
+   */
+  adopt(path: string, file: string, options?: Omit<WriteOptions, 'encoding'>): Promise<void> {
+    this.#assertOpen('adopt');
+    const target = checkTarget(this.dir, path);
+    if (typeof file !== 'string' || file.length === 0 || file.includes('\0')) throw badArgument('file', 'a non-empty path string', file);
+    const o = checkOptionsObject(options, 'options', ['mode']);
+    const mode = modeOption(o.mode);
+    const staged = this.#nextStaged++;
+    this.#addOp(target.rel, staged, mode);
+    return this.#enqueue(staged, { adopt: resolvePath(file) }, target.rel);
+  }
+
+  async #adoptStaged(n: number, file: string, rel: string, mode: number | undefined): Promise<void> {
+    const setup = await this.#setupOnce();
+    this.#stillStaging();
+    const source = await this.#adoptable(setup, file, rel);
+    const staged = stagedFile(setup.staging.dir, n);
+    try {
+      await fs.rename(source, staged);
+    } catch (err) {
+      // Same st_dev is not enough on Linux: a bind mount of the same filesystem still gives EXDEV.
+      if (errnoOf(err) === 'EXDEV') throw this.#crossDev(file, rel, err);
+      throw err;
+    }
+    // Checked again under the moved name, which only this transaction can reach: between the
+    // check and the rename the source could have been swapped for a symlink, or gained a link.
+    const info = await fs.lstat(staged);
+    if (info.kind !== 'file' || info.nlink !== 1) {
+      throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link). Make sure nothing else writes it, then retry.`, { path: file, txnId: this.id });
+    }
+    if (mode !== undefined) await setMode(setup.root, () => fs.chmod(staged, mode));
+    // The journal will promise these bytes, and the program that wrote them may never have
+    // fsynced them.
+    if (this.#o.durable) await fs.syncFile(staged);
+    this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
+  }
+
+  /** Check, without moving it, that `file` may be adopted; returns its path through real parents. */
+  async #adoptable(setup: Setup, file: string, rel: string): Promise<string> {
+    const refuse = (why: string, cause?: unknown): TxnError =>
+      new TxnError(codes.ESTAGE, `Cannot adopt '${file}' for '${rel}': ${why}. Nothing was moved.`, { path: file, txnId: this.id, cause });
+    let real: string;
+    let info: fs.Info;
+    try {
+      real = join(await fs.realpath(dirname(file)), basename(file));
+      info = await fs.lstat(real);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') throw refuse('it does not exist; check the path', err);
+      throw err;
+    }
+    const within = (dir: string): boolean => real === dir || real.startsWith(dir + sep);
+    if (within(setup.root) && !within(tempDirOf(setup.staging.dir))) {
+      throw refuse(`it is inside the root, and moving it would change the root outside the transaction; adopt files from outside the root or from tx.tempDir()`);
+    }
+    if (info.kind !== 'file') {
+      throw refuse(`it is ${info.kind === 'dir' ? 'a directory' : info.kind === 'symlink' ? 'a symlink' : 'not a regular file (a FIFO, socket or device)'}; adopt() takes regular files only`);
+    }
+    if (info.nlink !== 1) {
+      throw refuse(`it has ${info.nlink} hard links, and a change through another link would change the committed file behind txnfs's back; copy it, or write() its content`);
+    }
+    if (info.dev !== setup.home.dev) throw this.#crossDev(file, rel);
+    return real;
+  }
+
+  #crossDev(file: string, rel: string, cause?: unknown): TxnError {
+    return new TxnError(
+      codes.ECROSSDEV,
+      `Cannot adopt '${file}' for '${rel}': it is on another filesystem than the root's .txnfs/ directory, so it cannot be moved in by rename. Write it under tx.tempDir(), or stage its content with write().`,
+      { path: file, txnId: this.id, cause },
+    );
+  }
+
+  /**
+   * Stage a copy of the file `from` (a path in the root, as for `write()`) as the new content of
+   * `to`: a copy-on-write clone where the filesystem makes one (btrfs, XFS: no byte copied), a
+   * byte copy elsewhere. `to` gets the content `from` has when it is staged (at once, in the
+   * background); it lands at commit, all-or-nothing with the rest. Modes follow `write()`: an
+   * existing `to` keeps its mode unless `options.mode` is given, a new one gets `from`'s mode.
+   *
+   * Throws at once for a bad path (`EBADPATH`), `from` equal to `to`, or a `from` this
+   * transaction already writes or removes (its staged content is not what is on disk: write
+   * that content to both instead). A `from` that is missing, not a regular file, or changing
+   * while it is copied fails the commit (`ESTAGE`, `ETARGET`); the returned promise may be ignored.
+   *
+   * @example
+   * ```ts
+   * tx.copy('templates/index.html', 'site/index.html');
+   * await tx.commit();
+   * ```
+   */
+  copy(from: string, to: string, options?: Pick<WriteOptions, 'mode' | 'ifUnchanged' | 'exclusive'>): Promise<void> {
+    this.#assertOpen('copy');
+    return this.#clone('copy', from, to, options);
+  }
+
+  /**
+   * Move the file `from` to `to` in this transaction (alias: {@link Transaction.move}): at commit
+   * `to` holds what `from` held and `from` is gone, together with every other change, or nothing
+   * changes. It is a copy (see {@link Transaction.copy}: a copy-on-write clone where possible)
+   * plus a `remove(from)` in the same commit, conditioned on `from` still being the very file that
+   * was copied (inode, size, mtime): if another writer changed `from` meanwhile, the commit fails
+   * with `EPRECONDITION` and nothing changes, so a newer `from` is never lost. Throws at once as
+   * `copy()` does.
+   *
+   * @example
+   * ```ts
+   * tx.rename('out/report.tmp.csv', 'out/report.csv');
+   * tx.write('out/index.json', index);
+   * await tx.commit(); // both, or neither
+   * ```
+   */
+  rename(from: string, to: string, options?: Pick<WriteOptions, 'mode' | 'ifUnchanged' | 'exclusive'>): Promise<void> {
+    this.#assertOpen('rename');
+    return this.#clone('rename', from, to, options);
+  }
+
+  /**
+   * {@link Transaction.rename}, under the name fs-extra uses.
+   *
+   * @example
+   * ```ts
+   * tx.move('incoming/batch-7.csv', 'archive/batch-7.csv');
+   * await tx.commit();
+   * ```
+   */
+  move(from: string, to: string, options?: Pick<WriteOptions, 'mode' | 'ifUnchanged' | 'exclusive'>): Promise<void> {
+    this.#assertOpen('move');
+    return this.#clone('rename', from, to, options);
+  }
+
+  #clone(what: 'copy' | 'rename', from: string, to: string, options: unknown): Promise<void> {
+    const source = checkTarget(this.dir, from);
+    const target = checkTarget(this.dir, to);
+    if (source.rel === target.rel) {
+      throw new TxnError(codes.EBADPATH, `Cannot ${what} '${from}' to itself. Pass two different paths.`, { path: from, txnId: this.id });
+    }
+    if (this.#ops.has(source.rel)) {
+      throw new TxnError(codes.EBADPATH, `Cannot ${what} '${from}': this transaction already writes or removes it, and its staged content is not on disk yet. Write that content to '${to}' too, or ${what} before changing '${from}'.`, { path: from, txnId: this.id });
+    }
+    const o = checkOptionsObject(options, 'options', writeKeys);
+    const mode = modeOption(o.mode);
+    this.#addConditions(target, o);
+    const staged = this.#nextStaged++;
+    this.#addOp(target.rel, staged, mode);
+    if (what === 'rename') this.#addOp(source.rel, DELETE, undefined);
+    return this.#enqueue(staged, { clone: source, rename: what === 'rename' }, target.rel);
+  }
+
+  async #cloneStaged(n: number, job: CloneJob, rel: string, mode: number | undefined): Promise<void> {
+    // Resolved as commit resolves targets (real parents inside the root, same device).
+    const { abs } = await this.#look(job.clone);
+    const setup = await this.#setupOnce();
+    this.#stillStaging();
+    const staged = stagedFile(setup.staging.dir, n);
+    const cloned = await cloneInto(abs, staged, rel, job.clone.rel);
+    if (mode !== undefined) await fs.chmod(staged, mode);
+    // The journal will promise these bytes (a clone shares blocks until either side is written).
+    if (this.#o.durable) await fs.syncFile(staged);
+    // Pushed before this job settles, so before commit() reads the conditions.
+    if (job.rename) this.#conditions.push({ target: job.clone, expected: identityVersion(cloned.source), via: 'ifUnchanged' });
+    const info = cloned.staged;
+    this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
+  }
+
+  /**
+   * Stage a file removal. Removing a file that does not exist at commit is not an error (like
+   * `rm -f`); removing a directory is (`ETARGET`).
+   *
+   * @example
+   * ```ts
+   * tx.write('report-2024.csv', csv);
+   * tx.remove('report-2023.csv'); // the new report appears and the old one goes, together
+   * await tx.commit();
+   * ```
+   */
+  remove(path: string, options?: RemoveOptions): void {
+    this.#assertOpen('remove');
+    const target = checkTarget(this.dir, path);
+    const o = checkOptionsObject(options, 'options', ['ifUnchanged']);
+    this.#addConditions(target, o);
+    this.#addOp(target.rel, DELETE, undefined);
+    this.#setupOnce(); // take the owner lock early, as for writes; errors surface at commit()
+  }
+
+  // --- tree hook (issue 18): mkdir, removeTree, emptyDir; the logic is in src/transaction/tree.ts ---
+
+  /**
+   * Create the directory `path` (and its missing parents) at commit, like `fs.mkdir(path,
+   * { recursive: true })` or fs-extra's `ensureDir`. An existing directory is left as it is; a
+   * file or symlink on the way fails the commit (`ETARGET`). A rollback removes only what this
+   * commit created. Not in the generations layout (`ETARGET` at the call).
+   *
+   * @example
+   * ```ts
+   * tx.mkdir('uploads/2026'); // exists after the commit, even though no file is written in it
+   * await tx.commit();
+   * ```
+   */
+  mkdir(path: string): void {
+    this.#treeOp('mkdir', path);
+  }
+
+  /**
+   * Remove the directory `path` and everything in it at commit, all-or-nothing with the rest of
+   * the transaction (like `rm -rf` or fs-extra's `remove`). A missing `path` is not an error.
+   * Each file is removed like {@link Transaction.remove} (backed up, restored by a rollback or by
+   * recover() before the commit point), and the directories go once their files are gone.
+   * Fails the commit with `ETARGET` when `path` is a file (use remove()), when the tree holds a
+   * symlink, FIFO, socket or device, or when this transaction also writes or mkdirs inside it
+   * (use {@link Transaction.emptyDir} to replace a tree's content). Not in the generations layout.
+   * A `.txnfs` directory inside the tree (the records of a nested root or of writeFile) is never
+   * touched, so the directory holding it stays.
+   *
+   * @example
+   * ```ts
+   * tx.write('reports/2026/summary.csv', csv);
+   * tx.removeTree('reports/2019'); // the old year goes as the new summary lands
+   * await tx.commit();
+   * ```
+   */
+  removeTree(path: string): void {
+    this.#treeOp('removeTree', path);
+  }
+
+  /**
+   * Make the directory `path` hold exactly the files this transaction writes under it: every
+   * other file in the tree, and every directory left empty, is removed at commit, in the same
+   * all-or-nothing commit (the library form of `txnfs exec --delete-missing`; fs-extra's
+   * `emptyDir` followed by the writes). The order of the calls does not matter: writes made
+   * before or after emptyDir() are kept. `path` itself stays (it is created when missing). The
+   * tree is listed at commit, under the root lock. Fails the commit with `ETARGET` when `path` is
+   * a file, or the tree holds a symlink, FIFO, socket or device. Not in the generations layout.
+   *
+   * @example
+   * ```ts
+   * tx.emptyDir('site');
+   * for (const [name, html] of pages) tx.write(`site/${name}`, html);
+   * await tx.commit(); // site/ holds exactly `pages`: stale pages are gone, all at once
+   * ```
+   */
+  emptyDir(path: string): void {
+    this.#treeOp('emptyDir', path);
+  }
+
+  #treeOp(op: TreeOp['op'], path: string): void {
+    this.#assertOpen(op);
+    if (this.#gen !== undefined) {
+      throw new TxnError(codes.ETARGET, `tx.${op}() is not available in the generations layout: a generation holds exactly the files the transaction writes (write the files you want; the others are not carried over unless written). Use the in-place layout for directory operations.`, { path, txnId: this.id });
+    }
+    const target = checkTarget(this.dir, dirArgument(path));
+    this.#treeOps.push({ op, rel: target.rel });
+    this.#setupOnce(); // take the owner lock early, as for writes; errors surface at commit()
+  }
+
+  /** At commit, before the plan: the tree operations become delete ops, created and removed dirs. */
+  async #planTreeOps(root: string): Promise<{ mkdirs: string[]; rmdirs: string[] } | undefined> {
+    if (this.#treeOps.length === 0) return undefined;
+    const { targets, codes: opCodes } = this.#ops.last();
+    const written = targets.filter((_, i) => opCodes[i] !== DELETE);
+    const plan = await planTree(root, this.#treeOps, written, this.id);
+    for (const rel of plan.deletes) this.#addOp(rel, DELETE, undefined);
+    return plan;
+  }
+  // --- end tree hook ---
+
+  /**
+   * A Writable whose bytes become the new content of `path` at commit. commit() waits for the
+   * stream to finish while something still writes into it (a pipe, a write in flight, a pending
+   * pipeline()); a stream that errored, or will never end, fails the commit (ESTAGE). Streams are not
+   * counted against `concurrency`: each holds one descriptor from its first write to its end.
+   *
+   * @example
+   * ```ts
+   * await pipeline(source, tx.createWriteStream('export.ndjson'));
+   * await tx.commit();
+   * ```
+   */
+  createWriteStream(path: string, options?: WriteOptions): Writable {
+    this.#assertOpen('createWriteStream');
+    const target = checkTarget(this.dir, path);
+    const o = checkOptionsObject(options, 'options', writeDataKeys);
+    const encoding = encodingOption(o.encoding, 'utf8');
+    const mode = modeOption(o.mode);
+    this.#addConditions(target, o);
+    const n = this.#nextStaged++;
+    this.#addOp(target.rel, n, mode);
+    let handle: fs.Handle | undefined;
+    let bytes = 0;
+    let inFlight = 0;
+    let pipes = 0;
+    const open = async (): Promise<fs.Handle> => {
+      if (handle !== undefined) return handle;
+      const setup = await this.#setupOnce();
+      this.#stillStaging();
+      const h = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
+      handle = h;
+      if (mode !== undefined) await setMode(setup.root, () => h.chmod(mode));
+      return handle;
+    };
+    const written = (callback: (err?: Error | null) => void) => (err?: unknown): void => {
+      inFlight--;
+      callback(err as Error | null | undefined);
+      tracked.onWritten?.();
+    };
+    const stream = new Writable({
+      // Chunks that arrive while a write is in flight are buffered (up to this much before the
+      // producer is told to wait) and then written together by one writev: a 1 GiB stream of
+      // 64 KiB chunks makes a few thousand system calls, not 16,384 one-chunk round trips.
+      highWaterMark: STREAM_BUFFER,
+      defaultEncoding: encoding, // stream.write('text') is turned into bytes with it
+      write: (chunk: Uint8Array, _encoding, callback) => {
+        inFlight++;
+        const done = written(callback);
+        (async () => {
+          const h = handle ?? (await open());
+          this.#stillStaging();
+          await writeAll(h, chunk);
+          bytes += chunk.length;
+        })().then(() => done(), done);
+      },
+      writev: (chunks, callback) => {
+        inFlight++;
+        const done = written(callback);
+        (async () => {
+          const h = handle ?? (await open());
+          this.#stillStaging();
+          const buffers = chunks.map((c) => c.chunk as Uint8Array);
+          await writeChunks(h, buffers);
+          for (const b of buffers) bytes += b.length;
+        })().then(() => done(), done);
+      },
+      final: (callback) => {
+        (async () => {
+          const h = await open();
+          if (this.#o.durable) await h.sync();
+          const info = await h.stat();
+          handle = undefined;
+          await h.close();
+          this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
+        })().then(() => callback(), callback);
+      },
+      destroy: (err, callback) => {
+        const h = handle;
+        handle = undefined;
+        if (h === undefined) callback(err);
+        else h.close().then(() => callback(err), () => callback(err));
+      },
+    });
+    // finished() listens for 'error', so an errored stream the caller does not watch cannot crash
+    // the process; the error surfaces at commit() instead.
+    const done = finished(stream);
+    done.catch(noop);
+    // Who is still writing into it, for commit() (#awaitStream): a Readable piped into it ('pipe'
+    // until 'unpipe'), a write in flight or buffered, or a pipeline()/finished() waiting for it to
+    // finish (pipeline() from an async iterable writes between awaits, with no pipe and, between
+    // chunks, no write in flight, but it always watches 'finish'). Our own finished() above is the
+    // baseline.
+    stream.on('pipe', () => pipes++);
+    stream.on('unpipe', () => {
+      pipes--;
+      tracked.onWritten?.();
+    });
+    const ownFinishListeners = stream.listenerCount('finish');
+    const tracked: TrackedStream = {
+      stream,
+      done,
+      rel: target.rel,
+      busy: () => pipes > 0 || inFlight > 0 || stream.writableLength > 0 || stream.listenerCount('finish') > ownFinishListeners,
+      onWritten: undefined,
+    };
+    this.#streams.push(tracked);
+    return stream;
+  }
+
+  /** Record the `ifUnchanged` / `exclusive` conditions of a write or remove (validated first). */
+  #addConditions(target: TargetPath, o: Record<string, unknown>): void {
+    const conditions: Condition[] = [];
+    if (o.ifUnchanged !== undefined) conditions.push({ target, expected: checkVersion(o.ifUnchanged, 'options.ifUnchanged'), via: 'ifUnchanged' });
+    if (booleanOption(o, 'exclusive', false)) conditions.push({ target, expected: { exists: false }, via: 'exclusive' });
+    this.#conditions.push(...conditions);
+  }
+
+  /**
+   * Make the commit conditional on `path` still being as `version` describes (from `tx.read()` or
+   * `tx.version()`, or `{ exists: false }` for "must not exist"). The path need not be written by
+   * this transaction: use it for an input the outputs were derived from. Checked under the root
+   * lock before the commit point; a mismatch fails the commit with `EPRECONDITION`, nothing changed.
+   *
+   * @example
+   * ```ts
+   * const config = await tx.read('config.json');
+   * tx.expect('config.json', config.version); // outputs below were derived from this config
+   * tx.write('build/out.js', compile(config.data));
+   * await tx.commit();
+   * ```
+   */
+  expect(path: string, version: FileVersion): void {
+    this.#assertOpen('expect');
+    const target = checkTarget(this.dir, path);
+    this.#conditions.push({ target, expected: checkVersion(version, 'version'), via: 'expect' });
+  }
+
+  /**
+   * Read `path` (inside the root) as it is now, with a content version to pass back as
+   * `ifUnchanged` or to `expect()`. A missing file gives `data: undefined` and `{ exists: false }`.
+   * The read takes no lock: it is the commit that checks, under the root lock, that the file still
+   * has these bytes.
+   *
+   * @example
+   * ```ts
+   * // Two workers incrementing one counter never lose an update: the slower one gets
+   * // EPRECONDITION and retries with a fresh read.
+   * for (;;) {
+   *   const tx = begin({ dir: 'state' });
+   *   const { data, version } = await tx.read('counter.json');
+   *   const n = data === undefined ? 0 : (JSON.parse(data.toString()) as { n: number }).n;
+   *   tx.writeJson('counter.json', { n: n + 1 }, { ifUnchanged: version });
+   *   try {
+   *     await tx.commit();
+   *     break;
+   *   } catch (err) {
+   *     if (!isTxnError(err) || err.code !== codes.EPRECONDITION) throw err;
+   *   }
+   * }
+   * ```
+   */
+  async read(path: string): Promise<ReadResult> {
+    this.#assertOpen('read');
+    const target = checkTarget(this.dir, path);
+    const { abs, existing } = await this.#look(target);
+    if (existing === undefined) return { data: undefined, version: contentVersion(undefined) };
+    let data: Buffer;
+    try {
+      data = await fs.readFile(abs);
+    } catch (err) {
+      // Removed between the lstat and the read: it is absent now, which is a valid observation.
+      if (errnoOf(err) !== 'ENOENT') throw new TxnError(codes.EFS, `Reading '${target.rel}' failed: ${(err as Error).message}. Nothing was changed; fix the cause (see err.cause) and retry.`, { cause: err, path: target.rel, txnId: this.id });
+      return { data: undefined, version: contentVersion(undefined) };
+    }
+    return { data, version: contentVersion(data) };
+  }
+
+  /**
+   * The identity version of `path` now (device, inode, size, mtime; no content read), to pass back
+   * as `ifUnchanged` or to `expect()`. Cheaper than `read()` for large files; see
+   * {@link FileVersion} for what it cannot see.
+   *
+   * @example
+   * ```ts
+   * // Replace a large file only if nobody replaced it since we looked at it.
+   * const version = await tx.version('data.parquet');
+   * tx.write('data.parquet', fs.createReadStream('/tmp/data.parquet'), { ifUnchanged: version });
+   * await tx.commit(); // EPRECONDITION if it changed meanwhile
+   * ```
+   */
+  async version(path: string): Promise<FileVersion> {
+    this.#assertOpen('version');
+    const target = checkTarget(this.dir, path);
+    return identityVersion((await this.#look(target)).existing);
+  }
+
+  /** Resolve a path as commit will (same symlink and root rules), outside the lock. */
+  async #look(target: TargetPath): Promise<{ abs: string; existing: fs.Info | undefined }> {
+    const setup = await this.#setupOnce();
+    try {
+      // Generations: the current generation, resolved once for this look (none yet: nothing exists).
+      const root = setup.pointer === undefined ? setup.root : await lookupRoot(setup.pointer, setup.root);
+      if (root === undefined) return { abs: join(setup.root, target.rel), existing: undefined };
+      const r = await new Resolver(root, setup.home.dev).target(target.rel);
+      return { abs: join(root, r.rel), existing: r.existing };
+    } catch (err) {
+      if (isTxnError(err)) throw err;
+      throw new TxnError(codes.EFS, `Looking up '${target.rel}' failed: ${(err as Error)?.message ?? String(err)}. Nothing was changed; fix the cause (see err.cause) and retry.`, { cause: err, path: target.rel, txnId: this.id });
+    }
+  }
+
+  /** Check every precondition against the root as it is now. Under the root lock, before the commit point. */
+  async #checkConditions(resolver: Resolver, root: string): Promise<void> {
+    for (const c of this.#conditions) {
+      const r = await resolver.target(c.target.rel);
+      const abs = join(root, r.rel);
+      const unmet = await unmetCondition(c.expected, r.existing, () => fs.readFile(abs));
+      if (unmet !== undefined && c.via === 'exclusive') {
+        // Nothing was read, and a retry would meet the same file: say what exclusive refused.
+        throw new TxnError(
+          codes.EPRECONDITION,
+          `The exclusive (create-only) condition on '${c.target.rel}' does not hold: ${unmet}. { exclusive: true } refuses to replace an existing file, so nothing was committed. Remove it first, or write without exclusive to replace it.`,
+          { path: c.target.rel, txnId: this.id },
+        );
+      }
+      if (unmet !== undefined) {
+        const how = c.via === 'expect' ? 'expect()' : 'ifUnchanged';
+        throw new TxnError(
+          codes.EPRECONDITION,
+          `The ${how} condition on '${c.target.rel}' does not hold: ${unmet}. Another writer changed it since it was read; nothing was committed. Read it again and retry.`,
+          { path: c.target.rel, txnId: this.id },
+        );
+      }
+    }
+  }
+
+  /**
+   * Wait until a stream from createWriteStream() has ended, as long as something is still writing
+   * into it (TrackedStream.busy: piped into, a write in flight, a pipeline waiting for it). One
+   * that is open with none of these will never end: it is destroyed and fails the commit with
+   * ESTAGE. Idleness is judged a turn of the event loop later (setImmediate), because a source
+   * that ends unpipes first and calls end() right after. The AbortSignal always cuts the wait.
+   */
+  async #awaitStream(t: TrackedStream): Promise<void> {
+    const s = t.stream;
+    const over = (): boolean => s.writableEnded || s.errored !== null || s.destroyed;
+    if (over()) return;
+    const signal = this.#o.signal;
+    await new Promise<void>((resolve) => {
+      let settled = false;
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
+        t.onWritten = undefined;
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        s.destroy();
+        finish();
+      };
+      const check = (): void => {
+        if (settled) return;
+        if (over()) return finish();
+        if (t.busy()) return;
+        setImmediate(() => {
+          if (settled) return;
+          if (over()) return finish();
+          if (t.busy()) return;
+          s.destroy();
+          this.#fail(new TxnError(codes.ESTAGE, `The stream for '${t.rel}' was never ended: it is open, nothing is piped into it and no write is in flight. Call end() (or finish the pipeline) before commit().`, { path: t.rel, txnId: this.id }), t.rel);
+          finish();
+        });
+      };
+      if (signal?.aborted === true) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      t.onWritten = check;
+      t.done.then(finish, finish);
+      check();
+    });
+    // The abort is the reason the stream stopped, not a staging failure: commit() reports EABORTED.
+    signal?.throwIfAborted();
+  }
+
+  /** Wait for every staging task and stream; throw the first failure. */
+  async #settleStaging(): Promise<void> {
+    for (const t of this.#streams) {
+      await this.#awaitStream(t);
+      await t.done.catch((err: unknown) => this.#fail(err, t.rel));
+    }
+    while (this.#workers.size > 0) await Promise.all(this.#workers);
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Wait for in-flight staging without failing (for abort and cleanup). */
+  async #quiesce(): Promise<void> {
+    for (const t of this.#streams) if (!t.stream.writableFinished) t.stream.destroy();
+    await Promise.allSettled([...this.#workers, ...this.#streams.map((t) => t.done)]);
+  }
+
+  /** Remove the staging dir (if any) and release the owner lock. Before the commit point only. */
+  async #discard(): Promise<void> {
+    if (this.#setup === undefined) return;
+    let setup: Setup;
+    try {
+      setup = await this.#setup;
+    } catch {
+      return; // nothing was created
+    }
+    try {
+      await removeStaging(setup.staging.dir, this.#o.durable);
+      if (this.#o.durable) await syncDir(setup.home.home);
+    } finally {
+      await setup.staging.ownerLock.release();
+    }
+    if (this.#gen === undefined) await removeHomeIfEmpty(setup.home.home);
+  }
+
+  /**
+   * Resolve every target and build the journal. Per entry this keeps the journal entry and, while
+   * it runs, three array slots (real path, existing file, missing parents); nothing per entry is
+   * built and thrown away in between, so a 100,000-entry plan does not fill the heap with garbage.
+   */
+  async #plan(setup: Setup, root = setup.root): Promise<Planned> {
+    const resolver = new Resolver(root, setup.home.dev);
+    const tree = await this.#planTreeOps(root); // tree hook
+    // Entries apply in the order of each target's last operation.
+    const { targets: rels, codes: opCodes } = this.#ops.last();
+    const count0 = rels.length;
+    resolver.expect(rels);
+    await this.#checkConditions(resolver, root);
+    // Only what differs from the usual case is kept per entry (a real path other than the path as
+    // given, an existing file, directories to create): a commit into a new directory keeps
+    // nothing here, instead of three arrays of 10,000 slots for the garbage collector to copy.
+    const realOf = new Map<number, string>();
+    const existingOf = new Map<number, fs.Info>();
+    const missingOf = new Map<number, readonly string[]>();
+    await eachLimit(rels, this.#o.concurrency, async (rel, i) => {
+      const r = await resolver.target(rel);
+      if (r.rel !== rel) realOf.set(i, r.rel);
+      if (r.existing !== undefined) existingOf.set(i, r.existing);
+      if (r.missingDirs.length > 0) missingOf.set(i, r.missingDirs);
+    });
+    const renamed = realOf.size > 0;
+    const reals: readonly string[] = renamed ? rels.map((rel, i) => realOf.get(i) ?? rel) : rels;
+    // Two paths may name one file (a symlinked parent inside the root): the later operation wins,
+    // in the place of its last operation. Only then is an order by real path built; the usual case
+    // (every real path is the path as given, already unique) needs no per-entry copy.
+    let order: number[] | undefined;
+    if (renamed) {
+      const byReal = new Map<string, number>();
+      reals.forEach((real, i) => {
+        byReal.delete(real);
+        byReal.set(real, i);
+      });
+      order = [...byReal.values()];
+    }
+    const count = order?.length ?? count0;
+    const at = (k: number): number => (order === undefined ? k : (order[k] as number));
+    // On a case-folding filesystem two spellings can name one file: refuse such a pair rather than
+    // write one file twice in an order nobody chose (casefold.ts).
+    const finalReals = order === undefined ? reals : order.map((i) => reals[i] as string);
+    // The entries' targets are distinct strings (one operation per target, one per real path);
+    // when each is also its own loose key, they are distinct files everywhere, and no pair can
+    // collide (one scan of the targets answers both).
+    const distinct = allFolded(finalReals);
+    const collisions = distinct ? [] : caseCollisions(finalReals);
+    if (collisions.length > 0) {
+      const home = await fs.lstat(setup.home.home);
+      for (const [a, b] of collisions) {
+        if (await nameOneFile(root, home, a, b)) {
+          throw new TxnError(codes.ETARGET, `'${a}' and '${b}' name the same file on this case-insensitive filesystem. Write it under one name.`, { path: b, txnId: this.id });
+        }
+      }
+    }
+    const dirs: string[] = [];
+    const dirSet = new Set<string>();
+    for (let k = 0; k < count; k++) {
+      for (const d of missingOf.get(at(k)) ?? []) {
+        if (!dirSet.has(d)) {
+          dirSet.add(d);
+          dirs.push(d);
+        }
+      }
+    }
+    // tree hook: directories tx.mkdir/emptyDir create join those the new files need.
+    for (const d of tree?.mkdirs ?? []) {
+      if (!dirSet.has(d)) {
+        dirSet.add(d);
+        dirs.push(d);
+      }
+    }
+    const isRoot = process.getuid?.() === 0;
+    const entries = new PackedEntries(count);
+    const fixups: Planned['fixups'] = [];
+    let bytes = 0;
+    let written = 0;
+    let removed = 0;
+    for (let k = 0; k < count; k++) {
+      const i = at(k);
+      const rel = rels[i] as string;
+      const real = reals[i] as string;
+      const old = existingOf.get(i);
+      const code = opCodes[i] as number;
+      if (dirSet.has(real)) {
+        throw new TxnError(codes.ETARGET, `'${real}' is both a file and a parent directory of another target in this transaction. Write one or the other.`, { path: real, txnId: this.id });
+      }
+      if (code === DELETE) {
+        if (old === undefined) continue; // rm -f: nothing to remove
+        entries.addDelete(real, old);
+        removed++;
+        continue;
+      }
+      const s = this.#staged.get(code);
+      if (s === undefined) throw new TxnError(codes.ESTAGE, `'${rel}' was not staged (a bug in txnfs: please report it). Nothing was committed.`, { path: rel, txnId: this.id });
+      // Keep an existing file's mode unless one was given; as root, keep its owner too (like
+      // write-file-atomic's chown), so replacing /etc-style files does not hand them to root.
+      const mode = this.#modes.get(code) ?? old?.mode ?? s.mode;
+      const owner = isRoot && old !== undefined && (old.uid !== s.uid || old.gid !== s.gid) ? { uid: old.uid, gid: old.gid } : undefined;
+      // With a new owner the mode is set again even when unchanged: the chown cleared any set-id bits.
+      if (mode !== s.mode || owner !== undefined) fixups.push({ staged: code, mode: mode !== s.mode || owner !== undefined ? mode : undefined, owner });
+      entries.addWrite(real, code, old, s.ino, s.bytes, mode);
+      bytes += s.bytes;
+      written++;
+    }
+    return { journal: { id: this.id, created: Date.now(), dirs, ...(tree !== undefined && tree.rmdirs.length > 0 ? { rmdirs: tree.rmdirs } : {}), entries }, fixups, bytes, written, removed, distinct };
+  }
+
+  #commitContext(setup: Setup, rootLock: HeldLock): CommitContext {
+    return { id: this.id, dir: this.dir, setup, rootLock, durable: this.#o.durable, concurrency: this.#o.concurrency, signal: this.#o.signal, lockStale: this.#o.timing.stale };
+  }
+
+  /**
+   * Make every staged change visible, all together, or none of them.
+   *
+   * Resolves once the changes are applied and (with durability 'full') durable. Rejects with a
+   * TxnError: `ESTAGE` (a write failed), `EBADPATH`/`ETARGET`/`ECROSSDEV` (a target cannot be
+   * applied), `ELOCKED`, `ECOMPROMISED`, `ECORRUPT` (a corrupt journal blocks this root), `EFS`
+   * (before the commit point): in all of these, nothing changed. `EAPPLY`: failed after the commit
+   * point and rolled back, nothing changed. `EINCOMPLETE`: failed after the commit point and
+   * could not roll back; run recover().
+   *
+   * @example
+   * ```ts
+   * const { written, removed, durationMs } = await tx.commit();
+   * console.log(`${written} written, ${removed} removed in ${durationMs.toFixed(0)} ms`);
+   * ```
+   */
+  async commit(): Promise<CommitResult> {
+    this.#assertOpen('commit');
+    this.#state = 'committing';
+    const started = performance.now();
+    let committed = false;
+    let applied: Omit<CommitResult, 'durationMs'> | undefined;
+    let cleanupSynced: Promise<void> = Promise.resolve();
+    let ownerReleased: Promise<void> = Promise.resolve();
+    try {
+      this.#o.signal?.throwIfAborted();
+      await this.#settleStaging();
+      if (this.#ops.length === 0 && this.#conditions.length === 0 && this.#treeOps.length === 0) { // tree hook: tree ops need a commit
+        await this.#discard();
+        this.#state = 'committed';
+        this.#detachSignal();
+        return { id: this.id, entries: 0, written: 0, removed: 0, bytes: 0, durationMs: performance.now() - started, recovered: [], warnings: [] };
+      }
+      const setup = await this.#setupOnce();
+      step('staged');
+      const home = setup.home.home;
+      const result = await withRootLock(rootLockPath(home), this.#o.timing, this.#o.signal, async (rootLock) => {
+        const rec = await recoverLocked({
+          root: setup.root,
+          home,
+          trusted: setup.home.trusted,
+          durable: this.#o.durable,
+          timing: this.#o.timing,
+          concurrency: this.#o.concurrency,
+          dryRun: false,
+          self: this.id,
+        });
+        const blocked = rec.corrupt[0] ?? rec.failed[0];
+        if (blocked !== undefined) {
+          throw new TxnError(
+            rec.corrupt.length > 0 ? codes.ECORRUPT : codes.EINCOMPLETE,
+            `Cannot commit in '${this.dir}': a dead transaction there could not be recovered (${blocked.reason}). Committing over it could let old data overwrite new. Inspect '${blocked.path}' (txnfs status), fix or remove it, then retry.`,
+            { path: blocked.path, txnId: this.id, cause: rec.failed[0]?.error },
+          );
+        }
+        // A transaction past its commit point holds the root lock while it is alive, and we hold
+        // it now: if its owner lock still looks alive, that owner died (after a reboot only the
+        // lock's age tells, and the owner lock can be younger than the root lock) or stalled past
+        // lockStale. Applying now would let its journal be rolled forward after us, older data
+        // over newer (invariant 7). Refuse; retrying after lockStale succeeds.
+        const pending = rec.skipped.find((t) => t.state === 'committed' || t.state === 'rolling-back');
+        if (pending !== undefined) {
+          throw new TxnError(
+            codes.ELOCKED,
+            `Cannot commit in '${this.dir}' yet: transaction ${pending.id} passed its commit point and its owner still looks alive (its lock was refreshed less than lockStale = ${this.#o.timing.stale} ms ago). It must be finished before anything else applies; retry after lockStale.`,
+            { txnId: this.id },
+          );
+        }
+        step('locked');
+        let plan: Planned;
+        let gen: { generation: number; warnings: string[] } | undefined;
+        try {
+          this.#o.signal?.throwIfAborted();
+          if (this.#gen !== undefined && setup.pointer !== undefined) {
+            // Generations layout: no journal; the pointer swap is the commit point, and the
+            // new generation is complete before it (src/generations/commit.ts).
+            const done = await commitGeneration({
+              pointer: setup.pointer,
+              genHome: setup.root,
+              stagingDir: setup.staging.dir,
+              durable: this.#o.durable,
+              concurrency: this.#o.concurrency,
+              keep: this.#gen.keep,
+              pinStale: Math.max(TEMP_STALE_MS, this.#o.timing.stale),
+              signal: this.#o.signal,
+              plan: async (root) => {
+                const p = await this.#plan(setup, root);
+                await settleAll([setup.staging.ownerLock.verify(), rootLock.verify()]);
+                return { ...p, entries: p.journal.entries, dirs: p.journal.dirs };
+              },
+              onCommitPoint: () => {
+                committed = true;
+              },
+            });
+            plan = done.plan;
+            gen = done;
+          } else {
+            plan = await this.#plan(setup);
+            await prepare(this.#commitContext(setup, rootLock), plan);
+            this.#o.signal?.throwIfAborted(); // the last moment an abort can still win
+            await commitJournal(setup.staging.dir, this.#o.durable);
+          }
+        } catch (err) {
+          // Generations: a failure after the pointer swap (its fsync). The published generation
+          // needs nothing from the staging dir; drop it and the owner lock now.
+          if (committed) await this.#discard().catch(noop);
+          // A process that stalled past the stale time finds its staging dir removed by another
+          // process's recovery, and fails on whatever it touches first (ENOENT). The cause the
+          // caller can act on is the takeover, so report that.
+          throw (await this.#takenOver([setup.staging.ownerLock, rootLock])) ?? err;
+        }
+        committed = true;
+        step('committed');
+        const superseded = gen === undefined ? await applyLive(this.#commitContext(setup, rootLock), plan) : [];
+        step('cleanup');
+        // Another writer (not a txnfs transaction: those wait for the root lock) changed these
+        // targets between this commit's resolve and its apply. Its version is newer, so it stays
+        // (invariant 7); the commit itself stands for every other target.
+        const warnings: string[] = [
+          ...superseded.map((target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`),
+          ...(gen?.warnings ?? []),
+        ];
+        // Only the journal's unlink is made under the root lock: it ends the transaction. What is
+        // left (an empty files/, backups, rollback.tmp) is a staging dir without a journal whose
+        // owner lock we still hold, which every other commit and recovery skips (invariant 4), so
+        // it is removed while the root lock is released and the next commit in this root does not
+        // wait for it. Then, at once, an fsync of the home makes the removal durable and the owner
+        // lock goes: nothing orders those two (a power loss may keep either change without the
+        // other, and recovery finishes each case), but the lock goes only after the staging dir
+        // (a staging dir must never be seen without its live lock). commit() resolves once all of
+        // it is done.
+        const staging = setup.staging;
+        const cleanupFailed = (err: unknown): void => {
+          warnings.push(`The staging dir '${staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);
+        };
+        const ended = await endJournal(staging.dir).then(() => true, (err: unknown) => {
+          cleanupFailed(err);
+          return false;
+        });
+        // The backups this commit made are known by name (#prepare): removed without a walk.
+        const backups = gen === undefined ? backedUp(plan.journal.entries) : undefined;
+        const removed = ended
+          ? removeEndedStaging(staging.dir, this.#o.durable, true, backups).then(() => true, (err: unknown) => {
+            cleanupFailed(err);
+            return false;
+          })
+          : Promise.resolve(false);
+        cleanupSynced = removed.then(async (ok) => {
+          if (!ok || !this.#o.durable) return;
+          await syncDir(home).catch((err: Error) => {
+            warnings.push(`The removal of the staging dir '${staging.dir}' could not be made durable (${err.message}); after a power loss recover() finishes it.`);
+          });
+        });
+        ownerReleased = removed.then(() => staging.ownerLock.release()).then(noop, (err: Error) => {
+          warnings.push(`The owner lock could not be released (${err.message}).`);
+        });
+        applied = {
+          id: this.id,
+          entries: plan.journal.entries.length,
+          written: plan.written,
+          removed: plan.removed,
+          bytes: plan.bytes,
+          recovered: [...rec.rolledForward, ...rec.rolledBack].map((t) => t.id),
+          warnings,
+          ...(gen === undefined ? {} : { generation: gen.generation }),
+        };
+        return applied;
+      });
+      await Promise.all([cleanupSynced, ownerReleased]);
+      const homeLeft = this.#gen === undefined ? await removeHomeIfEmpty(home) : undefined;
+      step('done');
+      this.#state = 'committed';
+      this.#detachSignal();
+      if (homeLeft !== undefined) {
+        const warning = `The empty '${home}' could not be removed (${homeLeft.message}); the commit stands, and the next commit or recover() removes it.`;
+        return { ...result, warnings: [...result.warnings, warning], durationMs: performance.now() - started };
+      }
+      return { ...result, durationMs: performance.now() - started };
+    } catch (err) {
+      if (applied !== undefined) {
+        // Only releasing the root lock failed, after the apply resolved: the commit stands. The
+        // lock left behind names this process, which reclaims it at once; others after lockStale.
+        await Promise.all([cleanupSynced, ownerReleased]);
+        step('done');
+        this.#state = 'committed';
+        const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
+        return { ...applied, warnings: [...applied.warnings, warning], durationMs: performance.now() - started };
+      }
+      this.#state = 'failed';
+      this.#detachSignal();
+      let reported = err;
+      if (!committed) {
+        // Staging that failed because the owner lock was taken over (a stall during staging) is
+        // reported as the takeover, like a failure under the root lock.
+        const setup = await this.#setup?.catch(() => undefined);
+        if (setup !== undefined && !(isTxnError(err) && err.code === codes.ECOMPROMISED)) reported = (await this.#takenOver([setup.staging.ownerLock])) ?? err;
+        await this.#quiesce();
+        const discarded = await this.#discard().then(() => true, () => false);
+        // The journal may have been renamed into place just before the failure (e.g. EIO at the
+        // staging dir's fsync). If it could not be removed, the commit point may survive and
+        // recover() would roll it forward: "nothing changed" would then be a lie.
+        if (!discarded && setup !== undefined && (await fs.lstat(journalPath(setup.staging.dir)).then(() => true, () => false))) {
+          await setup.staging.ownerLock.release().catch(noop);
+          throw new TxnError(
+            codes.EINCOMPLETE,
+            `Commit of transaction ${this.id} failed at its commit point (${(err as Error)?.message ?? String(err)}) and its journal could not be removed. Fix the cause (see err.cause), then run recover('${this.dir}'): it will finish the transaction (all new).`,
+            { cause: err, path: setup.staging.dir, txnId: this.id },
+          );
+        }
+      }
+      throw this.#wrapCommitError(reported);
+    }
+  }
+
+  /** The ECOMPROMISED error of the first of `locks` that is no longer ours, if any. */
+  async #takenOver(locks: readonly HeldLock[]): Promise<TxnError | undefined> {
+    for (const lock of locks) {
+      try {
+        await lock.verify();
+      } catch (lost) {
+        if (isTxnError(lost) && lost.code === codes.ECOMPROMISED) return lost;
+      }
+    }
+    return undefined;
+  }
+
+  #wrapCommitError(err: unknown): TxnError {
+    if (isTxnError(err)) return err;
+    if (isAbortError(err, this.#o.signal)) {
+      return new TxnError(codes.EABORTED, `Transaction ${this.id} in '${this.dir}' was aborted by its AbortSignal before its commit point; nothing changed. Start a new transaction if the work is still wanted.`, { cause: err, txnId: this.id });
+    }
+    return new TxnError(
+      codes.EFS,
+      `Commit of transaction ${this.id} in '${this.dir}' failed before its commit point: ${(err as Error)?.message ?? String(err)}. Nothing changed; fix the cause (see err.cause) and retry.`,
+      { cause: err, txnId: this.id },
+    );
+  }
+
+  /**
+   * Discard everything staged. Idempotent once aborted; an error after commit() has started
+   * (`ESTATE`). The root is never touched: nothing was applied before commit().
+   *
+   * @example
+   * ```ts
+   * const tx = begin({ dir: 'out' });
+   * try {
+   *   for (const part of parts) tx.write(part.name, await render(part));
+   * } catch (err) {
+   *   await tx.abort(); // nothing was written to out/
+   *   throw err;
+   * }
+   * await tx.commit();
+   * ```
+   */
+  async abort(): Promise<void> {
+    // A call while an abort is under way (one an AbortSignal started, say) waits for it, so a
+    // resolved abort() always means the staging dir is gone.
+    if (this.#aborting !== undefined) return this.#aborting;
+    if (this.#state === 'aborted' || this.#state === 'failed') return;
+    if (this.#state !== 'open') {
+      throw new TxnError(codes.ESTATE, `Cannot abort: transaction ${this.id} in '${this.dir}' is ${this.#state}; only an open transaction can be aborted. Use the outcome of commit() instead.`, { txnId: this.id });
+    }
+    this.#aborting = this.#abortOpen();
+    return this.#aborting;
+  }
+
+  async #abortOpen(): Promise<void> {
+    this.#state = 'aborting';
+    try {
+      await this.#quiesce();
+      await this.#discard();
+    } catch (err) {
+      throw new TxnError(codes.EFS, `Aborting transaction ${this.id} in '${this.dir}' could not remove its staging dir (${(err as Error).message}); nothing was committed. Run recover('${this.dir}') once the cause is fixed to remove it.`, { cause: err, txnId: this.id });
+    } finally {
+      this.#state = 'aborted';
+      this.#detachSignal();
+    }
+  }
+
+  /**
+   * `await using tx = begin(...)`: aborts the transaction if it was not committed when the scope
+   * ends (an exception, an early return). Does nothing after commit() or abort().
+   *
+   * @example
+   * ```ts
+   * {
+   *   await using tx = begin({ dir: 'out' });
+   *   tx.write('a.json', await build()); // if build() throws, the transaction is aborted here
+   *   await tx.commit();
+   * }
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#state === 'open') await this.abort();
+  }
+}
+
+const beginKeys = ['dir', 'layout', 'keepGenerations', 'warnUnsafeFs', ...commonKeys] as const;
+const writeKeys = ['mode', 'ifUnchanged', 'exclusive'] as const;
+/** Options of the calls that take data (strings among it): adopt() takes a file, so no encoding. */
+const writeDataKeys = [...writeKeys, 'encoding'] as const;
+
+/**
+ * Start a transaction in `options.dir` (default: the current directory). Synchronous: no I/O
+ * happens until the first write.
+ *
+ * @example
+ * ```ts
+ * const tx = begin({ dir: 'out' });
+ * for (const part of parts) tx.write(`${part.name}.json`, JSON.stringify(part));
+ * await tx.commit();
+ * ```
+ */
+export function begin(options?: BeginOptions): Transaction {
+  const o = checkOptionsObject(options, 'options', beginKeys);
+  const dir = resolveDir(o.dir, 'dir');
+  return new Transaction(dir, resolveCommon(o), resolveLayout(o.layout, o.keepGenerations), resolveWarnUnsafeFs(o));
+}
+
+/**
+ * Run `fn` with a new transaction; commit when it returns, abort when it throws. Resolves with
+ * what `fn` returned. If `fn` committed or aborted the transaction itself, that stands.
+ *
+ * @example
+ * ```ts
+ * await transaction({ dir: 'out' }, async (tx) => {
+ *   tx.write('a.json', a);
+ *   tx.write('b.json', b);
+ * });
+ * ```
+ */
+export async function transaction<T>(options: BeginOptions | undefined, fn: (tx: Transaction) => T | Promise<T>): Promise<T>;
+export async function transaction<T>(fn: (tx: Transaction) => T | Promise<T>): Promise<T>;
+export async function transaction<T>(
+  a: BeginOptions | undefined | ((tx: Transaction) => T | Promise<T>),
+  b?: (tx: Transaction) => T | Promise<T>,
+): Promise<T> {
+  const fn = typeof a === 'function' ? a : b;
+  if (typeof fn !== 'function') throw badArgument('fn', 'a function', fn);
+  return runScoped(begin(typeof a === 'function' ? undefined : a), fn);
+}
