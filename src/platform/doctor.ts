@@ -115,7 +115,9 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
     found: mount === undefined ? 'unknown (no /proc/self/mountinfo)' : `${fsType} (${locality}) at ${mount.mountPoint}`,
     action: remote ? 'warning' : 'none',
     does: remote
-      ? 'safe with writers on one host and one mount only; begin() warns (TXNFS_UNSAFE_FS). For several hosts use the object-store commit (docs/s3.md)'
+      ? // A FUSE driver need not keep a replaced file readable for a reader that has it open: fusefat
+        // frees its clusters at once, and that reader reads whatever reuses them (test/filesystems/fat.test.ts).
+        'safe with writers on one host and one mount only; begin() warns (TXNFS_UNSAFE_FS). For several hosts use the object-store commit (docs/s3.md). A reader of a file being replaced may be handed bytes the file never held (fusefat does): a commit built on a tx.read() of them fails with EPRECONDITION'
       : 'nothing to do',
   });
 
