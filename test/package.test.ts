@@ -161,6 +161,11 @@ console.log('version', require('txnfs/package.json').version);
     expect(exec.stderr).toBe('');
     expect(exec.status).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'x.txt'), 'utf8')).toBe('x');
+    // The AWS SDK is an optional peer and is not installed here: an s3:// target says what to install.
+    expect(fs.existsSync(path.join(installed.project, 'node_modules/@aws-sdk/client-s3'))).toBe(false);
+    const s3 = run(bin, ['status', 's3://bucket/prefix']);
+    expect(s3.status).toBe(1);
+    expect(s3.stderr).toContain('npm install @aws-sdk/client-s3');
   });
 
   it('type-checks for TypeScript consumers, ESM and CommonJS (module nodenext), from the shipped .d.ts', () => {

@@ -5,9 +5,10 @@
 
 export const mainUsage = `Usage:
   txnfs exec <dir> [options] -- <command> [args...]
-  txnfs status <dir> [--json]
-  txnfs recover <dir> [--dry-run] [--json]
+  txnfs status <dir>|s3://<bucket>[/<prefix>] [--json]
+  txnfs recover <dir>|s3://<bucket>[/<prefix>] [--dry-run] [--json]
   txnfs snapshot <dir> -- <command> [args...]
+  txnfs snapshot s3://<bucket>[/<prefix>] (--list | --get <path>)
   txnfs help [<command>]`;
 
 export const mainHelp = `txnfs: make a set of file writes land together or not at all, and heal after a crash.
@@ -79,7 +80,7 @@ Examples:
   txnfs exec data --subtree reports/daily --delete-missing -- make daily   # make sees $(TXNFS_OUT)
 `;
 
-export const statusUsage = 'Usage: txnfs status <dir> [--json]';
+export const statusUsage = 'Usage: txnfs status <dir>|s3://<bucket>[/<prefix>] [--json]';
 
 export const statusHelp = `${statusUsage}
 
@@ -95,9 +96,19 @@ States:
   orphan-lock   an owner lock without a staging dir; recovery removes it
 A transaction whose owner is alive is in progress and needs nothing.
 
+For s3://<bucket>[/<prefix>]: the head generation, its file count, and the transactions that
+staged data but never committed: older than the store's grace (1 hour) they are dead and need
+txnfs recover (exit 3); younger ones may still be writing.
+s3://<bucket>[/<prefix>] names a txnfs/s3 store (docs/s3.md). It needs the optional peer
+dependency @aws-sdk/client-s3; credentials, region and endpoint come from the standard AWS_*
+environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL or
+AWS_ENDPOINT_URL_S3; with an endpoint of its own, requests are path-style).
+
 Options:
-      --json   Print the report as JSON on stdout.
-  -h, --help   Show this help.
+      --json         Print the report as JSON on stdout.
+      --grace <ms>   s3:// only: uncommitted staged data older than this is dead (default: the
+                     store's grace, 1 hour).
+  -h, --help         Show this help.
 
 Exit status:
   0  nothing needs recovery (no transactions, or only live ones)
@@ -110,9 +121,10 @@ Examples:
   txnfs status out
   txnfs status /srv/export && ./deploy.sh      # deploy only a settled export
   txnfs status out --json | jq -r '.transactions[] | select(.needs != "nothing") | .id'
+  AWS_ENDPOINT_URL=http://127.0.0.1:7480 txnfs status s3://exports/daily
 `;
 
-export const recoverUsage = 'Usage: txnfs recover <dir> [--dry-run] [--json]';
+export const recoverUsage = 'Usage: txnfs recover <dir>|s3://<bucket>[/<prefix>] [--dry-run] [--json]';
 
 export const recoverHelp = `${recoverUsage}
 
@@ -121,10 +133,20 @@ interrupted rollbacks, and discard those that never reached it. Transactions who
 are never touched; corrupt journals are reported and left in place for a person. Safe to run at
 every boot, and while other processes commit in <dir>.
 
+For s3://<bucket>[/<prefix>]: delete the staged data (and abort the unfinished uploads) of
+transactions that never reached the log and are older than the store's grace (1 hour). Committed
+data is never touched; safe to run from many hosts at once.
+s3://<bucket>[/<prefix>] names a txnfs/s3 store (docs/s3.md). It needs the optional peer
+dependency @aws-sdk/client-s3; credentials, region and endpoint come from the standard AWS_*
+environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL or
+AWS_ENDPOINT_URL_S3; with an endpoint of its own, requests are path-style).
+
 Options:
   -n, --dry-run   Report what would be done; change nothing.
       --json      Print the report as JSON on stdout: the fields of the library's recover()
                   report (rolledForward, rolledBack, discarded, skipped, corrupt, failed, ...).
+      --grace <ms>  s3:// only: remove uncommitted staged data older than this (default: the
+                  store's grace, 1 hour). Lower only when no writer can be live.
   -h, --help      Show this help.
 
 A progress bar is drawn on stdout while a large transaction is applied, only when stdout is a
@@ -142,9 +164,11 @@ Examples:
   txnfs recover out
   txnfs recover out --dry-run
   txnfs recover out --json > recovery.json
+  txnfs recover s3://exports/daily --dry-run
 `;
 
-export const snapshotUsage = 'Usage: txnfs snapshot <dir> -- <command> [args...]';
+export const snapshotUsage = `Usage: txnfs snapshot <dir> -- <command> [args...]
+       txnfs snapshot s3://<bucket>[/<prefix>] (--list | --get <path>)`;
 
 export const snapshotHelp = `${snapshotUsage}
 
@@ -158,6 +182,15 @@ next commit or recover on this host (other hosts: after 30 s without a heartbeat
 The command runs without a shell; use sh -c '...' for pipes and redirections. SIGINT, SIGTERM and
 SIGHUP are forwarded to it.
 
+For s3://<bucket>[/<prefix>] there is no directory to run a command in: --list prints the pinned
+head generation ("# generation N") and every path in it, one per line; --get <path> writes that
+file's bytes, as of that generation, to stdout. Exit 0, or 125 as below when txnfs failed (bad
+arguments, bad credentials, no such bucket or path).
+s3://<bucket>[/<prefix>] names a txnfs/s3 store (docs/s3.md). It needs the optional peer
+dependency @aws-sdk/client-s3; credentials, region and endpoint come from the standard AWS_*
+environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL or
+AWS_ENDPOINT_URL_S3; with an endpoint of its own, requests are path-style).
+
 Exit status:
   the command's own exit status; if it is killed by a signal, txnfs kills itself with the same
   signal (as txnfs exec does).
@@ -168,6 +201,7 @@ Exit status:
 Examples:
   txnfs snapshot out -- sh -c 'rsync -a "$TXNFS_SNAPSHOT"/ backup:/out/'
   txnfs snapshot out -- sh -c 'wc -l "$TXNFS_SNAPSHOT"/*.csv'
+  txnfs snapshot s3://exports/daily --get report.csv > report.csv
 `;
 
 export const doctorUsage = 'Usage: txnfs doctor [dir] [--json] [--lock-stale <ms>]';

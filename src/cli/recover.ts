@@ -9,6 +9,7 @@ import { isGenerationsRoot } from '../generations/setup.js';
 import { exitCodes, oneDir, parse, wantsHelp, type Exit } from './command.js';
 import { formatAge, formatBytes, plural, table, toJson } from './format.js';
 import { recoverHelp } from './help.js';
+import { graceOption, isS3Url, s3Recover } from './s3.js';
 import { ProgressBar } from './progress.js';
 
 const NAME = 'recover';
@@ -71,10 +72,13 @@ export async function recoverCommand(argv: readonly string[], out: NodeJS.Writab
   const { values, positionals } = parse(NAME, argv, {
     'dry-run': { type: 'boolean', short: 'n' },
     json: { type: 'boolean' },
+    grace: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const dir = oneDir(NAME, positionals);
   const json = values.json === true;
+  const grace = graceOption(NAME, dir, values.grace);
+  if (isS3Url(dir)) return s3Recover(dir, values['dry-run'] === true, json, out, grace);
   // A generations pointer is passed as given: resolving it would name one generation, not the root.
   const root = (await isGenerationsRoot(dir)) ? dir : await openRoot(dir, 'look');
   const bar = json ? undefined : new ProgressBar(out);

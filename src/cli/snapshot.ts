@@ -7,6 +7,7 @@ import { runSnapshot } from '../generations/run.js';
 import { exitCodes, parse, UsageError, wantsHelp, type Exit } from './command.js';
 import { forwardedSignals } from './exec.js';
 import { snapshotHelp } from './help.js';
+import { isS3Url, s3Snapshot } from './s3.js';
 
 const NAME = 'snapshot';
 
@@ -18,10 +19,20 @@ export async function snapshotCommand(argv: readonly string[], out: NodeJS.Writa
     out.write(snapshotHelp);
     return { code: exitCodes.ok };
   }
-  const { positionals } = parse(NAME, own, { help: { type: 'boolean', short: 'h' } });
+  const { values, positionals } = parse(NAME, own, { help: { type: 'boolean', short: 'h' }, list: { type: 'boolean' }, get: { type: 'string' } });
   const [dir, ...extra] = positionals;
   if (dir === undefined) throw new UsageError(NAME, 'missing <dir>');
   if (dir === '') throw new UsageError(NAME, '<dir> is empty');
+  // An object store has no directory to run a command in: list the pinned generation, or print one file.
+  if (isS3Url(dir)) {
+    if (split !== -1) throw new UsageError(NAME, `an s3:// snapshot is not a directory a command can run in: use --list or --get <path> (or openSnapshot() from txnfs/s3)`);
+    if (extra.length > 0) throw new UsageError(NAME, `unexpected argument '${extra[0]}'`);
+    if (values.list === true && values.get !== undefined) throw new UsageError(NAME, '--list and --get exclude each other');
+    if (values.get === '') throw new UsageError(NAME, '--get needs a path');
+    if (values.list !== true && values.get === undefined) throw new UsageError(NAME, `an s3:// snapshot needs --list or --get <path>: txnfs snapshot ${dir} --list`);
+    return s3Snapshot(dir, values.get === undefined ? { list: true } : { get: values.get }, out);
+  }
+  if (values.list === true || values.get !== undefined) throw new UsageError(NAME, '--list and --get are for s3:// snapshots; a local snapshot runs a command: txnfs snapshot <dir> -- <command>');
   if (extra.length > 0) throw new UsageError(NAME, split === -1 ? `put '--' between <dir> and the command: txnfs snapshot ${dir} -- ${extra.join(' ')}` : `unexpected argument '${extra[0]}' before '--'`);
   if (split === -1) throw new UsageError(NAME, `missing '--' and the command to run: txnfs snapshot ${dir} -- <command> [args...]`);
   const [file, ...args] = command;

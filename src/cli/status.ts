@@ -7,6 +7,7 @@ import { status, type StatusReport, type TxnStatus } from '../protocol/status.js
 import { exitCodes, oneDir, parse, wantsHelp, type Exit } from './command.js';
 import { formatAge, formatBytes, plural, shellQuote, table, toJson } from './format.js';
 import { statusHelp } from './help.js';
+import { graceOption, isS3Url, s3Status } from './s3.js';
 
 const NAME = 'status';
 
@@ -77,9 +78,12 @@ export async function statusCommand(argv: readonly string[], out: NodeJS.Writabl
   }
   const { values, positionals } = parse(NAME, argv, {
     json: { type: 'boolean' },
+    grace: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const dir = oneDir(NAME, positionals);
+  const grace = graceOption(NAME, dir, values.grace);
+  if (isS3Url(dir)) return s3Status(dir, values.json === true, out, grace);
   const report = await status(dir);
   out.write(values.json === true ? toJson(report) : formatStatus(report));
   return statusExit(report);

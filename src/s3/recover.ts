@@ -8,7 +8,7 @@
 // garbage, which is idempotent. Cost: one LIST per 1,000 staged objects, one multipart LIST, the log
 // entries the store has not read yet, and one DELETE per removed object.
 import { badArgument } from '../errors.js';
-import { checkOptionsObject, numberOption } from '../options/options.js';
+import { booleanOption, checkOptionsObject, numberOption } from '../options/options.js';
 import { s3Mutated } from './faults.js';
 import { dataDir, txnOfDataKey } from './keys.js';
 import { Limiter } from '../io/limit.js';
@@ -25,26 +25,29 @@ export interface S3RecoverOptions {
   readonly graceMs?: number | undefined;
   /** Current time, for the age comparison (the server stamps LastModified). @default Date.now() */
   readonly now?: number | undefined;
+  /** Report what would be removed, and remove nothing (`txnfs status` and `recover --dry-run`). @default false */
+  readonly dryRun?: boolean | undefined;
 }
 
 /** What recover() did. */
 export interface S3RecoverReport {
   /** The head generation it read (the log it trusted). */
   readonly generation: number;
-  /** Transactions whose staged data was deleted (never committed, older than the grace). */
+  /** Transactions whose staged data was deleted (never committed, older than the grace); with `dryRun`, would be. */
   readonly removed: readonly string[];
-  /** Unfinished multipart uploads aborted. */
+  /** Unfinished multipart uploads aborted (with `dryRun`: that would be). */
   readonly abortedUploads: number;
   /** Uncommitted transactions left because their data is younger than the grace (maybe live). */
   readonly young: readonly string[];
 }
 
 export async function recover(options: S3RecoverOptions): Promise<S3RecoverReport> {
-  const o = checkOptionsObject(options, 'options', ['store', 'graceMs', 'now']);
+  const o = checkOptionsObject(options, 'options', ['store', 'graceMs', 'now', 'dryRun']);
   const store = o.store as S3Store | undefined;
   if (typeof store !== 'object' || store === null || typeof store.current !== 'function') throw badArgument('options.store', 'a store from s3Store()', o.store);
   const graceMs = numberOption(o, 'graceMs', store.graceMs, 0, Number.MAX_SAFE_INTEGER, true, 'milliseconds');
   const now = numberOption(o, 'now', Date.now(), 0);
+  const dryRun = booleanOption(o, 'dryRun', false);
   const seam = store.seam;
   // 1. What is staged (listed before the log is read: see the header).
   const objects = await seam.list(dataDir);
@@ -67,6 +70,9 @@ export async function recover(options: S3RecoverOptions): Promise<S3RecoverRepor
   }
   // 3. Delete the garbage: uploads first (an unfinished upload completes into an object if left).
   const doomed = new Set(removed);
+  if (dryRun) {
+    return { generation, removed: removed.sort(), abortedUploads: uploads.filter((u) => doomed.has(txnOfDataKey(u.key)!)).length, young: young.sort() };
+  }
   const limiter = new Limiter(8);
   const aborting = uploads.filter((u) => doomed.has(txnOfDataKey(u.key)!));
   await Promise.all(aborting.map((u) => limiter.run(() => seam.abortMultipart(u.key, u.uploadId))));

@@ -150,7 +150,7 @@ describe('txnfs recover', () => {
       const r = await runMain(args);
       expect({ args, status: r.status }).toEqual({ args, status: 2 });
       expect(r.stderr).toMatch(message);
-      expect(r.stderr).toContain('Usage: txnfs recover <dir> [--dry-run] [--json]');
+      expect(r.stderr).toContain('Usage: txnfs recover <dir>|s3://<bucket>[/<prefix>] [--dry-run] [--json]');
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
     const missing = path.join(tmpdir(), 'typo');

@@ -121,7 +121,7 @@ describe('txnfs status', () => {
       const r = await runMain(args);
       expect({ args, status: r.status }).toEqual({ args, status: 2 });
       expect(r.stderr).toMatch(message);
-      expect(r.stderr).toContain('Usage: txnfs status <dir> [--json]');
+      expect(r.stderr).toContain('Usage: txnfs status <dir>|s3://<bucket>[/<prefix>] [--json]');
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.stdout).toBe('');
     }
