@@ -45,18 +45,21 @@
  *
  * Cost of an uncontended lock: mkdir, mkdir, readdir, stat (proper-lockfile's mtime probe), and
  * two rmdirs at release.
+ *
+ * The owner entries themselves (their names, judging one, removing a dead one, an older txnfs's
+ * leftovers) and this thread's registry are in lock-owners.ts; this module acquires, waits, hands
+ * off and releases.
  */
-import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { threadId } from 'node:worker_threads';
 import lockfile from 'proper-lockfile';
-import { nanoid } from 'nanoid';
 import * as fs from '../io/fs.js';
-import { lstatIfPresent, readdirIfPresent } from '../io/if-present.js';
+import { readdirIfPresent } from '../io/if-present.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
-import { isProcessGone, parseIdentity, selfIdentity, type ProcessIdentity } from './identity.js';
-import { OWNER_FILE } from './layout.js';
+import { acquiring, entryName, held, judge, mtimeOf, newRecord, OWNERLESS_GRACE_MS, removeDirIfEmpty, removeEntry, rootQueues, type Judged, type OwnerRecord } from './lock-owners.js';
 import { MAX_TIMER_MS } from '../options/options.js';
+
+// Where the owner entries are made, parsed and judged (lock-owners.ts); re-exported for recovery and tests.
+export { isAbandonedTomb, OWNERLESS_GRACE_MS, thisHostTag } from './lock-owners.js';
 
 /** Lock timing, already validated and defaulted (see options.ts). */
 export interface LockTiming {
@@ -68,20 +71,6 @@ export interface LockTiming {
   readonly timeout: number;
 }
 
-/** Who owns an entry: all of it is in the entry's name. */
-interface OwnerRecord {
-  /** `hostTag()` of the owner's host key (identity.ts): equal only on this host, in this boot. */
-  readonly host: string;
-  readonly pid: number;
-  /** Process start time (identity.ts), '' where it is unknown. */
-  readonly start: string;
-  /** The worker thread (`threadId`, 0 for the main thread) that made the entry. */
-  readonly thread: number;
-  /** The owner's stale time (ms): a waiter with a shorter one gives it this long. */
-  readonly stale: number;
-  readonly token: string;
-}
-
 /** A lock this process holds. */
 export interface HeldLock {
   /** The lock directory. */
@@ -90,213 +79,6 @@ export interface HeldLock {
   verify(): Promise<void>;
   /** Release (idempotent). Never removes an entry that is not ours. */
   release(): Promise<void>;
-}
-
-/**
- * This thread's locks, shared by every copy of txnfs loaded in it. The shape is versioned in the
- * key: a later txnfs that changes it must use a new key, never reinterpret this one. (`moving` was
- * used by the tomb scheme of earlier versions; it stays so that the shape does not change.)
- */
-interface Registry {
-  /** Tokens of the acquisitions under way in this thread. */
-  readonly acquiring: Set<string>;
-  /** Lock directory → owner record, for the locks this thread holds. */
-  readonly held: Map<string, { readonly token: string }>;
-  readonly moving: Set<string>;
-  /** Root lock directory → the tail of its in-thread queue (withRootLock). */
-  readonly rootQueues: Map<string, Promise<unknown>>;
-}
-const REGISTRY = Symbol.for('txnfs.locks.v1');
-const registry: Registry = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= {
-  acquiring: new Set(),
-  held: new Map(),
-  moving: new Set(),
-  rootQueues: new Map(),
-} satisfies Registry) as Registry;
-const { acquiring, held, rootQueues } = registry;
-
-// proper-lockfile's own minimum stale time; also the floor for judging others' entries.
-const staleFloor = 2000;
-
-// ---------------------------------------------------------------------------------------------
-// Owner entries
-
-const ENTRY_PREFIX = 'o.';
-const ENTRY_RE = /^o\.([A-Za-z0-9_-]{16})\.([0-9]{1,10})\.([0-9]{0,20})\.([0-9]{1,10})\.([0-9]{1,16})\.([A-Za-z0-9_-]{8,64})$/;
-
-const tags = new Map<string, string>();
-/**
- * A short, name-safe tag of a host key. The key (boot id and pid namespace on Linux) is too long
- * for a name that must also carry the rest; 96 bits of its hash tell hosts apart as well.
- */
-function hostTag(host: string): string {
-  let tag = tags.get(host);
-  if (tag === undefined) {
-    tag = createHash('sha256').update(host).digest('base64url').slice(0, 16);
-    tags.set(host, tag);
-  }
-  return tag;
-}
-
-/** The tag owner entries of this host carry (for tests that model a reboot). */
-export function thisHostTag(): string {
-  return hostTag(selfIdentity().host);
-}
-
-function entryName(r: OwnerRecord): string {
-  return `${ENTRY_PREFIX}${r.host}.${r.pid}.${r.start}.${r.thread}.${r.stale}.${r.token}`;
-}
-
-function parseEntry(name: string): OwnerRecord | undefined {
-  const m = ENTRY_RE.exec(name);
-  if (m === null) return undefined;
-  return { host: m[1] as string, pid: Number(m[2]), start: m[3] as string, thread: Number(m[4]), stale: Number(m[5]), token: m[6] as string };
-}
-
-/** The owner's identity in identity.ts's terms: its host key only when it is this host's. */
-function identityOf(r: OwnerRecord): ProcessIdentity {
-  const me = selfIdentity();
-  return { host: r.host === hostTag(me.host) ? me.host : `tag:${r.host}`, pid: r.pid, start: r.start };
-}
-
-function newRecord(stale: number): OwnerRecord {
-  const me = selfIdentity();
-  return { host: hostTag(me.host), pid: me.pid, start: /^[0-9]{0,20}$/.test(me.start) ? me.start : '', thread: threadId, stale, token: nanoid() };
-}
-
-/**
- * True when `owner` is this very thread of this very process, yet no acquisition of it carries
- * that token: the entry was left behind by a release or an acquisition that failed half-way (EIO on
- * an rmdir). Without this, such an entry looks alive (our pid runs) and blocks this thread until
- * `stale` ms pass. An entry of another thread is never judged so: this thread cannot see that
- * thread's registry, and the lock is alive (invariant 4).
- */
-function abandonedBySelf(owner: OwnerRecord): boolean {
-  const me = selfIdentity();
-  if (owner.host !== hostTag(me.host) || owner.pid !== me.pid || owner.start !== me.start || owner.thread !== threadId) return false;
-  for (const r of held.values()) if (r.token === owner.token) return false;
-  return !acquiring.has(owner.token);
-}
-
-/** Why an entry of a lock directory is not (or is) in the way: judged one name at a time. */
-interface Judged {
-  readonly name: string;
-  readonly dead: boolean;
-  /** It was gone by the time we looked at it: left, or removed by someone who judged it. */
-  readonly vanished?: boolean;
-  /** The owner, for messages; undefined for an entry that is not an owner entry. */
-  readonly pid?: number | undefined;
-  readonly sameHost?: boolean | undefined;
-}
-
-/** mtime of `p`, or undefined when it is gone. */
-async function mtimeOf(p: string): Promise<number | undefined> {
-  return (await lstatIfPresent(p))?.mtimeMs;
-}
-
-/**
- * Judge one entry `name` of the lock directory `dir`. `stale` is the caller's stale time; an owner
- * that declared a longer one is given that. An entry that vanished while we looked is dead (it is
- * not in the way).
- */
-async function judge(dir: string, name: string, stale: number): Promise<Judged> {
-  const owner = parseEntry(name);
-  if (owner !== undefined) {
-    const id = identityOf(owner);
-    const sameHost = !id.host.startsWith('tag:');
-    if (isProcessGone(id) || abandonedBySelf(owner)) return { name, dead: true, pid: owner.pid, sameHost };
-    const mtime = await mtimeOf(path.join(dir, name));
-    if (mtime === undefined) return { name, dead: true, vanished: true, pid: owner.pid, sameHost };
-    const limit = Math.max(owner.stale, stale, staleFloor);
-    return { name, dead: mtime < Date.now() - limit, pid: owner.pid, sameHost };
-  }
-  if (name === OWNER_FILE) {
-    // An older txnfs's lock. Its heartbeat was the directory's mtime, but waiters of this version
-    // touch that too (their entries come and go), so the record's own age is what is judged: a
-    // leftover of a crash, since an older and this txnfs cannot share a root at the same time.
-    const legacy = await readLegacyOwner(dir);
-    if (legacy !== undefined && isProcessGone(legacy)) return { name, dead: true, pid: legacy.pid, sameHost: legacy.host === selfIdentity().host };
-    const mtime = await mtimeOf(path.join(dir, name));
-    const limit = Math.max(legacy?.stale ?? 0, stale, staleFloor);
-    return { name, dead: mtime === undefined || mtime < Date.now() - limit, pid: legacy?.pid, sameHost: legacy === undefined ? undefined : legacy.host === selfIdentity().host };
-  }
-  // Something txnfs never makes here: judged by its age alone.
-  const mtime = await mtimeOf(path.join(dir, name));
-  return { name, dead: mtime === undefined || mtime < Date.now() - Math.max(stale, staleFloor) };
-}
-
-/** Remove the dead entry `name` of `dir`, by that exact name only. Gone already is fine. */
-async function removeEntry(dir: string, name: string): Promise<void> {
-  const p = path.join(dir, name);
-  try {
-    if (name === OWNER_FILE) await fs.unlink(p);
-    else if (parseEntry(name) !== undefined) await fs.rmdir(p);
-    else await fs.removeTree(p);
-  } catch (err) {
-    // ENOENT: another waiter removed it first. ENOTEMPTY: not an entry we made; leave it.
-    const code = errnoOf(err);
-    if (code !== 'ENOENT' && code !== 'ENOTEMPTY') throw err;
-  }
-}
-
-/**
- * Remove the lock directory if it is empty; an owner that arrived meanwhile keeps it. True when it
- * is gone, false when an owner is in it.
- */
-async function removeDirIfEmpty(dir: string): Promise<boolean> {
-  try {
-    await fs.rmdir(dir);
-    return true;
-  } catch (err) {
-    // ENOTEMPTY/EEXIST: an owner arrived. EPERM: the same on fusefat. ENOENT: gone already.
-    const code = errnoOf(err);
-    if (code === 'ENOENT') return true;
-    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM') return false;
-    throw err;
-  }
-}
-
-interface LegacyOwner extends ProcessIdentity {
-  readonly stale: number;
-}
-
-/** The `owner` file an older txnfs wrote in its lock directories (and tombs). */
-async function readLegacyOwner(dir: string): Promise<LegacyOwner | undefined> {
-  let text: Buffer;
-  try {
-    text = await fs.readFile(path.join(dir, OWNER_FILE));
-  } catch {
-    return undefined;
-  }
-  try {
-    const value = JSON.parse(text.toString('utf8')) as Record<string, unknown>;
-    const id = parseIdentity(value);
-    if (id === undefined) return undefined;
-    return { ...id, stale: typeof value.stale === 'number' ? value.stale : 0 };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * How long a lock directory may be empty, or an older txnfs's tomb (a lock directory renamed for
- * removal) lack its owner record, before nobody is judged to be using it: an acquirer makes the
- * directory and then its entry, a releaser removes its entry and then the directory, an older
- * txnfs removed a tomb's record and then the tomb, each two steps microseconds apart. 2 s
- * (proper-lockfile's minimum stale time) leaves a wide margin. One that stalls longer loses
- * nothing: an acquirer whose directory is gone makes it again.
- */
-export const OWNERLESS_GRACE_MS = 2000;
-
-/**
- * Whether a tomb (`.tomb-*`, made only by an older txnfs) may be removed now: its owner is gone,
- * or it has had no owner record and no change for the grace.
- */
-export async function isAbandonedTomb(tomb: string): Promise<boolean> {
-  const owner = await readLegacyOwner(tomb);
-  if (owner !== undefined) return isProcessGone(owner);
-  const mtime = await mtimeOf(tomb);
-  return mtime !== undefined && mtime < Date.now() - OWNERLESS_GRACE_MS;
 }
 
 // ---------------------------------------------------------------------------------------------
