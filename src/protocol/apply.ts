@@ -327,12 +327,11 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
   let unchanged = 0;
   const superseded: string[] = [];
   const total = journal.entries.length;
-  // --- tree hook (issue 18): re-create removed directories before files go back into them ---
+  // Re-create the directories tx.removeTree/emptyDir removed before files go back into them.
   const restoredParents = await restoreDirs(root, journal.rmdirs);
   // Durable before a backup is renamed into them: else a power loss can keep the rename (the
   // backup is gone) and lose the mkdir, and the original is unreachable.
   if (ctx.durable && restoredParents.length > 0) await syncDirs(restoredParents, ctx.concurrency);
-  // --- end tree hook ---
   for (let i = journal.entries.length - 1; i >= 0; i--) {
     const e = journal.entries.at(i);
     if (e === undefined) continue;
@@ -383,7 +382,7 @@ export async function rollBack(ctx: ApplyContext): Promise<ApplyOutcome> {
     const dirs = new Set<string>();
     for (const e of journal.entries) dirs.add(absOf(root, parentOf(e.target)));
     for (const d of journal.dirs) dirs.add(absOf(root, parentOf(d)));
-    for (const p of restoredParents) dirs.add(p); // tree hook
+    for (const p of restoredParents) dirs.add(p);
     dirs.add(filesDir(staging));
     dirs.add(backupDir(staging));
     // A directory removed above cannot be opened (ENOENT is skipped); its parent's fsync covers

@@ -82,10 +82,11 @@ export interface Journal<E extends JournalEntries = JournalEntries> {
   readonly created: number;
   /** Directories the commit creates (real, relative, parents first); a rollback removes them. */
   readonly dirs: readonly string[];
-  // --- tree hook (issue 18; src/transaction/tree.ts, src/protocol/tree-apply.ts) ---
-  /** Directories tx.removeTree/emptyDir remove after the entries (children first); absent when none. */
+  /**
+   * Directories tx.removeTree/emptyDir remove after the entries (children first; planned by
+   * src/transaction/tree.ts, applied by src/protocol/tree-apply.ts); absent when none.
+   */
   readonly rmdirs?: readonly string[] | undefined;
-  // --- end tree hook ---
   readonly entries: E;
 }
 

@@ -68,7 +68,7 @@ import { commitGeneration } from '../generations/commit.js';
 import { TEMP_STALE_MS } from '../single/heartbeat.js';
 
 export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
-import { dirArgument, planTree, type TreeOp } from './tree.js'; // tree hook
+import { dirArgument, planTree, type TreeOp } from './tree.js';
 import type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
 
 /** In the op map, the value of a removal; a write's value is its staging number (>= 0). */
@@ -147,7 +147,7 @@ export class Transaction implements AsyncDisposable {
   readonly #ops = new OpLog();
   /** Staging number → mode, for writes given an explicit `mode` (rare, so not a slot per write). */
   readonly #modes = new Map<number, number>();
-  /** tree hook: tx.mkdir/removeTree/emptyDir in call order (src/transaction/tree.ts). */
+  /** tx.mkdir/removeTree/emptyDir in call order (planned at commit by src/transaction/tree.ts). */
   readonly #treeOps: TreeOp[] = [];
   readonly #conditions: Condition[] = [];
   #nextStaged = 0;
@@ -683,7 +683,7 @@ export class Transaction implements AsyncDisposable {
     this.#setupOnce(); // take the owner lock early, as for writes; errors surface at commit()
   }
 
-  // --- tree hook (issue 18): mkdir, removeTree, emptyDir; the logic is in src/transaction/tree.ts ---
+  // mkdir, removeTree, emptyDir: recorded here, planned at commit by src/transaction/tree.ts.
 
   /**
    * Create the directory `path` (and its missing parents) at commit, like `fs.mkdir(path,
@@ -762,7 +762,6 @@ export class Transaction implements AsyncDisposable {
     for (const rel of plan.deletes) this.#addOp(rel, DELETE, undefined);
     return plan;
   }
-  // --- end tree hook ---
 
   /**
    * A Writable whose bytes become the new content of `path` at commit. commit() waits for the
@@ -1089,7 +1088,7 @@ export class Transaction implements AsyncDisposable {
    */
   async #plan(setup: Setup, root = setup.root): Promise<Planned> {
     const resolver = new Resolver(root, setup.home.dev);
-    const tree = await this.#planTreeOps(root); // tree hook
+    const tree = await this.#planTreeOps(root);
     // Entries apply in the order of each target's last operation.
     const { targets: rels, codes: opCodes } = this.#ops.last();
     const count0 = rels.length;
@@ -1149,7 +1148,7 @@ export class Transaction implements AsyncDisposable {
         }
       }
     }
-    // tree hook: directories tx.mkdir/emptyDir create join those the new files need.
+    // Directories tx.mkdir/emptyDir create join those the new files need.
     for (const d of tree?.mkdirs ?? []) {
       if (!dirSet.has(d)) {
         dirSet.add(d);
@@ -1223,7 +1222,7 @@ export class Transaction implements AsyncDisposable {
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
-      if (this.#ops.length === 0 && this.#conditions.length === 0 && this.#treeOps.length === 0) { // tree hook: tree ops need a commit
+      if (this.#ops.length === 0 && this.#conditions.length === 0 && this.#treeOps.length === 0) { // tree ops alone still need a commit
         await this.#discard();
         this.#state = 'committed';
         this.#detachSignal();
