@@ -228,6 +228,18 @@ function expectedStates(w: ModelWorkload, afterCrash: AfterCrash): { old: Expect
       } else if (op.op === 'delete') {
         out.files.delete(op.path);
         out.modes.delete(op.path);
+      } else if (op.op === 'copy' || op.op === 'rename') {
+        // A clone of `from` as it is before the commit, staged as a write of `path`; a rename also
+        // removes `from` in the same commit.
+        const data = base.files.get(op.from) as Buffer;
+        const was = out.modes.get(op.path);
+        out.files.set(op.path, data);
+        out.modes.set(op.path, was === undefined ? `644:${me}` : replaced(was));
+        for (const d of parents(op.path)) out.dirs.add(d);
+        if (op.op === 'rename') {
+          out.files.delete(op.from);
+          out.modes.delete(op.from);
+        }
       }
     }
     // tx.mkdir/removeTree/emptyDir (issue 18): their effect on files and directories.
@@ -360,6 +372,8 @@ export async function recordCommit(w: ModelWorkload, mutation?: Mutation, durabi
       const tx = begin({ dir: MODEL_ROOT, durability });
       for (const op of w.ops) {
         if (op.op === 'write') void tx.write(op.path, op.data);
+        else if (op.op === 'copy') void tx.copy(op.from, op.path);
+        else if (op.op === 'rename') void tx.rename(op.from, op.path);
         else if (op.op === 'mkdir') tx.mkdir(op.path);
         else if (op.op === 'removeTree') tx.removeTree(op.path);
         else if (op.op === 'emptyDir') tx.emptyDir(op.path);

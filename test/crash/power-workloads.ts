@@ -8,7 +8,7 @@
  * again before the commit point), and a delete next to a create. Three of them fail one apply step
  * with EIO in the recorded run, so that the commit rolls back and the rollback path is crashed too.
  */
-import { content, dirWorkloads, workloads, type Op } from './workloads.js';
+import { content, dirWorkloads, treeWorkloads, workloads, type Op } from './workloads.js';
 import type { ModelWorkload } from './power-loss.js';
 
 const write = (path: string, size = 64): Op => ({ op: 'write', path, data: content(1, path, size) });
@@ -31,6 +31,8 @@ export function smallWorkloads(): ModelWorkload[] {
     ...rollbacks(),
     ...withoutHardLinks(),
     ...dirWorkloads(),
+    // tx.copy/tx.rename (issue 18): clones staged as writes, a rename's removal of its source.
+    ...treeWorkloads(),
     // The tree's directories are removed last; an EIO there rolls back: they are re-created first.
     { ...(dirWorkloads()[0] as ModelWorkload), name: 'removeTree + mkdir + write, EIO at the 2nd rmdir: rolled back', applyFault: { op: 'rmdir', nth: 2 } },
   ];

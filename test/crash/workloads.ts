@@ -32,7 +32,7 @@ export function applyDirOps(files: Map<string, unknown>, dirs: Set<string>, ops:
   for (const o of ops) if (o.op === 'mkdir' || o.op === 'emptyDir') for (const d of prefixes(o.path)) dirs.add(d);
   for (const f of files.keys()) for (const d of prefixes(f).slice(0, -1)) dirs.add(d);
 }
-/** tx.copy(from, path) / tx.rename(from, path): only in {@link treeWorkloads} (the power-loss model's loops know write and delete). */
+/** tx.copy(from, path) / tx.rename(from, path): in {@link treeWorkloads} (the kill loop and the power-loss model). */
 export type TreeOp = { readonly op: 'copy' | 'rename'; readonly from: string; readonly path: string };
 
 export interface Workload {
@@ -76,6 +76,9 @@ export function treeWorkloads(): Workload[] {
         { op: 'delete', path: 'gone.txt' },
       ],
     },
+    // A clone alone: what breaks when the clone's own durability is skipped shows here, not
+    // hidden behind a written file's.
+    { name: 'copy only', before: files(0, ['src/a.txt']), ops: [{ op: 'copy', from: 'src/a.txt', path: 'b.txt' }] },
   ];
 }
 
