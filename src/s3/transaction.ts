@@ -24,7 +24,8 @@ import type { TransactionState } from '../transaction/transaction.js';
 import { runScoped } from '../transaction/scope.js';
 import { s3Mutated } from './faults.js';
 import { dataKey } from './keys.js';
-import { putEntry, writeHeadHint, type FileRef, type LogEntry, type Staged } from './log.js';
+import { putEntry, writeHeadHint, type LogEntry, type Staged } from './log.js';
+import type { FileRef } from './tree.js';
 import { DEFAULT_PART_SIZE, MIN_PART_SIZE, stage } from './stage.js';
 import type { S3Store } from './store.js';
 
@@ -121,6 +122,8 @@ export class S3Transaction implements AsyncDisposable {
   /** The generation reads see; set by the first read. */
   #base: number | undefined;
   #n = 0;
+  /** Generations whose log PUT got no answer: each may hold this transaction's entry. */
+  readonly #unanswered = new Set<number>();
   /** performance.now() when the first upload started (the grace check at commit). */
   #firstUpload: number | undefined;
   #state: TransactionState = 'open';
@@ -226,6 +229,12 @@ export class S3Transaction implements AsyncDisposable {
     if (ref === undefined) return { data: undefined, version: contentVersion(undefined) };
     const data = await this.#request(`Reading '${rel}'`, rel, () => this.#store.seam.get(ref.key, this.#signal));
     if (data === undefined) {
+      // recover() collects the data of generations older than the retention: if the path has
+      // another version at the head, this transaction could never commit anyway.
+      const now = await this.#request(`Reading the log for '${rel}'`, rel, async () => (await this.#store.current()).tree.get(rel));
+      if (now?.key !== ref.key) {
+        throw new TxnError(codes.EPRECONDITION, `txnfs/s3: '${rel}' changed since generation ${this.#base}, which this transaction reads, and recover() has collected that version (it is older than the store's retainGenerations = ${this.#store.retainGenerations}). Nothing of this transaction is visible; start a new one and read it again.`, { path: rel, txnId: this.id });
+      }
       throw new TxnError(codes.ECORRUPT, `txnfs/s3: '${rel}' of generation ${this.#base} names the key ${ref.key}, which is missing from ${this.#store.where}; something outside txnfs deleted it. Restore the key from a backup, or write the file again.`, { path: rel, txnId: this.id });
     }
     return { data, version: versionOf(ref) };
@@ -241,9 +250,10 @@ export class S3Transaction implements AsyncDisposable {
     const rel = this.#path(path);
     const tree = await this.#request(`Reading the log for '${rel}'`, rel, async () => {
       if (this.#base !== undefined) return await this.#store.at(this.#base);
-      const cur = await this.#store.current();
-      this.#base = cur.generation;
-      return cur.tree;
+      const head = await this.#store.head();
+      const tree = await this.#store.at(head);
+      this.#base = head;
+      return tree;
     });
     const ref = tree.get(rel);
     this.#conditions.push({ path: rel, expected: versionOf(ref), via: 'read' });
@@ -284,12 +294,14 @@ export class S3Transaction implements AsyncDisposable {
         written++;
       }
       for (let rebases = 0; ; rebases++) {
-        const { generation: head, tree } = await this.#request('Reading the head of the log', this.#store.where, () => this.#store.current());
-        // A log PUT whose answer was lost may have landed: the log says so.
-        const landed = this.#store.generationOf(this.id);
+        const head = await this.#request('Reading the head of the log', this.#store.where, () => this.#store.head());
+        // A log PUT whose answer was lost may have landed: the entries it tried say so.
+        const landed = await this.#request('Reading the log', this.#store.where, () => this.#landed(head));
         if (landed !== undefined) return this.#committed(landed, started, rebases, changes, { bytes, written, removed });
+        // Only a commit with conditions needs the tree; a blind one needs the head alone.
+        const tree = this.#conditions.length === 0 ? undefined : await this.#request('Reading the log', this.#store.where, () => this.#store.at(head));
         for (const c of this.#conditions) {
-          if (!holds(c.expected, tree.get(c.path))) {
+          if (!holds(c.expected, tree!.get(c.path))) {
             throw new TxnError(codes.EPRECONDITION, `txnfs/s3: '${c.path}' changed since ${c.via === 'read' ? 'this transaction read it' : `it was declared (${c.via})`}; generation ${head} of ${this.#store.where} has another version. Nothing of this transaction is visible; read it again and retry.`, { path: c.path, txnId: this.id });
           }
         }
@@ -301,17 +313,22 @@ export class S3Transaction implements AsyncDisposable {
         this.#signal?.throwIfAborted();
         const generation = head + 1;
         let won: boolean;
+        const entry: LogEntry = { generation, txnId: this.id, changes };
         try {
-          won = await putEntry(this.#store.seam, { generation, txnId: this.id, changes });
+          won = await putEntry(this.#store.seam, entry);
         } catch (err) {
           // No answer (a reset, a 5xx): the entry may or may not be there. Never report failure,
           // and never delete staged data, until the log has been read again (next round).
           ambiguous = true;
+          this.#unanswered.add(generation);
           if (rebases >= this.#maxRetries) throw err;
           await this.#backoff(rebases);
           continue;
         }
-        if (won) return this.#committed(generation, started, rebases, changes, { bytes, written, removed });
+        if (won) {
+          this.#store.learn(entry);
+          return this.#committed(generation, started, rebases, changes, { bytes, written, removed });
+        }
         if (rebases >= this.#maxRetries) {
           throw new TxnError(codes.ELOCKED, `txnfs/s3: lost the race for a generation ${rebases + 1} times on ${this.#store.where}; nothing is visible. Retry later or raise maxRetries.`, { path: this.#store.where, txnId: this.id });
         }
@@ -334,12 +351,29 @@ export class S3Transaction implements AsyncDisposable {
   async #committed(generation: number, started: number, rebases: number, changes: LogEntry['changes'], counts: { bytes: number; written: number; removed: number }, wrote = true): Promise<S3CommitResult> {
     const warnings: string[] = [];
     if (wrote) await writeHeadHint(this.#store.seam, generation);
+    // After the commit point and never part of it: a checkpoint that fails only makes readers
+    // read more entries (they fall back to the previous one).
+    const every = this.#store.checkpointEvery;
+    if (wrote && every > 0 && generation % every === 0) {
+      await this.#store.checkpoint(generation).catch((err: unknown) => warnings.push(`the checkpoint of generation ${generation} was not written (readers read more entries until the next one): ${(err as Error).message}`));
+    }
     this.#state = 'committed';
     this.#detach();
     // A path written twice staged two keys; the log names the last. The first is garbage.
     const used = new Set(Object.values(changes).flatMap((c) => (c === null ? [] : [c.key])));
     await this.#removeStaged(used).catch((err: unknown) => warnings.push(`unused staged data of ${this.id} was left for recover(): ${(err as Error).message}`));
     return { id: this.id, generation, entries: this.#ops.size, ...counts, rebases, durationMs: performance.now() - started, warnings };
+  }
+
+  /** The generation at or below `head` that a log PUT without an answer created, if one did. */
+  async #landed(head: number): Promise<number | undefined> {
+    for (const g of [...this.#unanswered].sort((a, b) => a - b)) {
+      if (g > head) continue; // not there yet: a later round looks again
+      const [entry] = await this.#store.entries(g - 1, g);
+      if (entry?.txnId === this.id) return g;
+      this.#unanswered.delete(g); // another writer's: an entry is never replaced
+    }
+    return undefined;
   }
 
   /** Abort: nothing reaches the log; staged keys are deleted (recover() sweeps what a crash leaves). */
