@@ -6,9 +6,12 @@
 //                                             entry g; the inverted number (10^20-1-g) makes a
 //                                             listing return the newest first, so one LIST with
 //                                             start-after finds the newest checkpoint <= any g
-//   lease/<generation, 20 digits>.<ms>.<id>   a reader's pin on that generation and every later
-//                                             one; it expires <ms> after its LastModified, and the
-//                                             holder renews it by PUTting it again
+//   lease/<generation, 20 digits>.<ms>.<id>   a reader's pin on that generation; it expires <ms>
+//                                             after its LastModified, and the holder renews it by
+//                                             PUTting it again
+//   lease/<generation, 20 digits>+.<ms>.<id>  the same, pinning that generation and every later
+//                                             one (a snapshot's first lease, written before it
+//                                             knows which generation it will read)
 //   _head                                     a hint: some committed generation (may lag; never ahead)
 
 const WIDTH = 20;
@@ -58,15 +61,15 @@ export function generationOfCheckpointKey(key: string): number | undefined {
 
 export const leaseDir = 'lease/';
 
-export function leaseKey(generation: number, leaseMs: number, id: string): string {
-  return `${leaseDir}${pad(generation)}.${leaseMs}.${id}`;
+export function leaseKey(generation: number, onward: boolean, leaseMs: number, id: string): string {
+  return `${leaseDir}${pad(generation)}${onward ? '+' : ''}.${leaseMs}.${id}`;
 }
 
 /** What a lease key pins, or undefined for a foreign key. */
-export function parseLeaseKey(key: string): { generation: number; leaseMs: number } | undefined {
-  const m = /^lease\/([0-9]{20})\.([0-9]+)\.[A-Za-z0-9-]+$/.exec(key);
+export function parseLeaseKey(key: string): { generation: number; onward: boolean; leaseMs: number } | undefined {
+  const m = /^lease\/([0-9]{20})(\+?)\.([0-9]+)\.[A-Za-z0-9-]+$/.exec(key);
   if (m === null) return undefined;
   const generation = Number(m[1]);
-  const leaseMs = Number(m[2]);
-  return Number.isSafeInteger(generation) && Number.isSafeInteger(leaseMs) && leaseMs > 0 ? { generation, leaseMs } : undefined;
+  const leaseMs = Number(m[3]);
+  return Number.isSafeInteger(generation) && Number.isSafeInteger(leaseMs) && leaseMs > 0 ? { generation, onward: m[2] === '+', leaseMs } : undefined;
 }

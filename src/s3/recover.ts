@@ -17,8 +17,9 @@
 // 3. LIST lease/. An openSnapshot writes its lease before it discovers its head, so a lease this
 //    listing misses belongs to a snapshot whose generation is >= H, whose data is H's data (kept)
 //    or written after H (grace, as in 2).
-// 4. The floor F = min(H - retainGenerations + 1, every live lease's generation). Kept: every key
-//    named by the tree of F or by an entry F+1..H, i.e. by any generation from F to H.
+// 4. The floor F = min(H - retainGenerations + 1, the generation of every live onward lease).
+//    Kept: every key named by the tree of F or by an entry F+1..H (any generation from F to H),
+//    and by the tree of each generation below F that a live exact lease pins.
 // 5. Delete what the listing holds that is not kept: of a transaction committed at or below H,
 //    at once (it will never commit again); of any other, only past the grace.
 // Every step is a DELETE of garbage, which is idempotent; a crash in the middle is finished by the
@@ -64,7 +65,7 @@ export interface S3RecoverReport {
   readonly abortedUploads: number;
   /** Uncommitted transactions left because their data is younger than the grace (maybe live). */
   readonly young: readonly string[];
-  /** The oldest generation whose data is kept: older ones are no longer readable. */
+  /** The oldest generation whose data is kept, apart from generations pinned by leases. */
   readonly floor: number;
   /** Objects of committed transactions deleted because only generations below the floor named them (with `dryRun`: would be). */
   readonly collected: number;
@@ -91,6 +92,8 @@ export async function recover(options: S3RecoverOptions): Promise<S3RecoverRepor
   // 3. The leases, after the head.
   const leaseObjects = await seam.list(leaseDir);
   let oldestPin: number | undefined;
+  let onwardFrom = Infinity;
+  const exactPins = new Set<number>();
   let live = 0;
   const expiredLeases: string[] = [];
   for (const l of leaseObjects) {
@@ -99,18 +102,22 @@ export async function recover(options: S3RecoverOptions): Promise<S3RecoverRepor
     const expires = l.lastModified.getTime() + lease.leaseMs;
     if (expires > now) {
       live++;
-      if (!s3Mutated('s3-gc-ignores-leases')) oldestPin = Math.min(oldestPin ?? Infinity, lease.generation);
+      oldestPin = Math.min(oldestPin ?? Infinity, lease.generation);
+      if (s3Mutated('s3-gc-ignores-leases')) continue;
+      if (lease.onward) onwardFrom = Math.min(onwardFrom, lease.generation);
+      else exactPins.add(lease.generation);
     } else if (expires + lease.leaseMs < now) {
       // Expired for a whole lease more: its holder has known for that long that it lost it.
       expiredLeases.push(l.key);
     }
   }
   // 4. What is kept: every key any generation floor..head names.
-  const floor = Math.max(0, Math.min(generation - retain + 1, oldestPin ?? Infinity));
+  const floor = Math.max(0, Math.min(generation - retain + 1, onwardFrom));
   const kept = new Set<string>();
   if (!s3Mutated('s3-recover-ignores-log')) {
     for (const [, f] of (await store.at(floor)).entries()) kept.add(f.key);
     for (const entry of await store.entries(floor, generation)) for (const c of Object.values(entry.changes)) if (c !== null) kept.add(c.key);
+    for (const g of [...exactPins].sort((a, b) => a - b)) if (g < floor) for (const [, f] of (await store.at(g)).entries()) kept.add(f.key);
   }
   const committed = (txn: string): boolean => {
     const g = store.generationOf(txn);
@@ -137,8 +144,10 @@ export async function recover(options: S3RecoverOptions): Promise<S3RecoverRepor
     (goes(txn) ? removed : young).add(txn);
   }
   for (const x of doomedObjects) if (!removed.has(txnOfDataKey(x.key)!)) collected++;
-  // Checkpoints: readers of generations >= floor start at the newest checkpoint <= floor or later.
-  const base = floor > 0 ? await newestCheckpoint(seam, floor) : undefined;
+  // Checkpoints: a reader of a kept generation starts at the newest checkpoint at or below the
+  // oldest kept generation, or at a later one; older checkpoints serve nobody.
+  const oldestKept = Math.min(floor, ...exactPins);
+  const base = oldestKept > 0 ? await newestCheckpoint(seam, oldestKept) : undefined;
   const oldCheckpoints = base === undefined ? [] : (await seam.list(checkpointDir)).filter((c) => c.key > checkpointsAtMost(base) && c.key !== checkpointKey(base) && generationOfCheckpointKey(c.key) !== undefined);
   const newestAll = store.checkpointEvery > 0 ? await newestCheckpoint(seam, generation) : undefined;
   const behind = store.checkpointEvery > 0 && generation > 0 && generation - (newestAll ?? 0) >= store.checkpointEvery;

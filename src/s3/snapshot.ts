@@ -2,19 +2,22 @@
 // Entries and staged keys are immutable, so reads stay consistent without locks; the lease is what
 // keeps recover() from collecting the data of this generation while the snapshot is open.
 //
-// Open: (1) a lower bound L of the head (the hint, or what the store handle knows), (2) PUT the
-// lease on L, (3) discover the head P >= L, (4) load the tree of P (newest checkpoint + entries).
-// The lease is written *before* the head is discovered: recover() reads the head before it lists
-// leases, so a sweep that missed this lease read a head <= P, and a head's data is never collected.
-// A lease on L pins L and every later generation. When P > L (the hint lagged) the lease is moved
-// to P (new one PUT before the old one is deleted), so a stale hint does not hold back collection.
+// Open: (1) a lower bound L of the head (the hint, or what the store handle knows), (2) PUT an
+// onward lease on L (it pins L and every later generation), (3) discover the head P >= L, (4) load
+// the tree of P (newest checkpoint + entries). The lease is written *before* the head is
+// discovered: recover() reads the head before it lists leases, so a sweep that missed this lease
+// read a head <= P, and a head's data is never collected (nor, by the grace, anything committed
+// after the head the sweep read).
 //
 // Renewal: every leaseMs/6 the lease is PUT again (its LastModified is the server's clock; a
-// sweep counts it expired leaseMs after that). The holder trusts its lease only until half a lease
-// after the send time of the last renewal that was answered in time; past that, reads fail with
-// ECOMPROMISED instead of returning data a sweep may have deleted. Cost of open: 1 GET (hint), 1
-// PUT (lease), 1 HEAD (+1 per generation the hint lags), and the tree: 1 LIST + 1 GET of the
-// checkpoint + the entries after it (fewer than checkpointEvery). release(): 1 DELETE.
+// sweep counts it expired leaseMs after that). The first renewal replaces the onward lease by an
+// exact one on P (PUT before the onward one is deleted, so a sweep always sees one of them): a
+// snapshot held for long pins its own generation only, and later generations are collected as
+// usual. The holder trusts its lease only until half a lease after the send time of the last
+// renewal that was answered in time; past that, reads fail with ECOMPROMISED instead of returning
+// data a sweep may have deleted. Cost of open: 1 GET (hint), 1 PUT (lease), 1 HEAD (+1 per
+// generation the hint lags), and the tree: 1 LIST + 1 GET of the checkpoint + the entries after it
+// (fewer than checkpointEvery). Renewal: 1 PUT (the first also 1 DELETE). release(): 1 DELETE.
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { badArgument, codes, TxnError } from '../errors.js';
@@ -51,8 +54,8 @@ export async function openSnapshot(options: S3SnapshotOptions): Promise<S3Snapsh
   const id = randomUUID();
   const body = (g: number): string => JSON.stringify({ generation: g, leaseMs, pid: process.pid, openedAt: new Date().toISOString() });
   const floor = await store.floor();
-  let key = leaseKey(floor, leaseMs, id);
-  let sent = performance.now();
+  let key = leaseKey(floor, true, leaseMs, id);
+  const sent = performance.now();
   await seam.put(key, body(floor));
   /** performance.now() until which the lease is known to be held. */
   let validUntil = sent + leaseMs / 2;
@@ -60,15 +63,6 @@ export async function openSnapshot(options: S3SnapshotOptions): Promise<S3Snapsh
   let tree: Awaited<ReturnType<S3Store['at']>>;
   try {
     generation = await store.head(floor);
-    if (generation > floor) {
-      const moved = leaseKey(generation, leaseMs, id);
-      sent = performance.now();
-      await seam.put(moved, body(generation));
-      validUntil = sent + leaseMs / 2;
-      const old = key;
-      key = moved;
-      await seam.delete(old).catch(() => undefined); // it expires anyway
-    }
     tree = await store.at(generation);
   } catch (err) {
     await seam.delete(key).catch(() => undefined);
@@ -77,20 +71,24 @@ export async function openSnapshot(options: S3SnapshotOptions): Promise<S3Snapsh
 
   let released: Promise<void> | undefined;
   let lost = false;
-  let renewing = false;
-  const renew = async (): Promise<void> => {
-    if (renewing || released !== undefined || lost) return;
-    renewing = true;
+  let renewing: Promise<void> | undefined;
+  const renew = (): Promise<void> => (renewing ??= renewOnce().finally(() => (renewing = undefined)));
+  const renewOnce = async (): Promise<void> => {
+    if (released !== undefined || lost) return;
     const at = performance.now();
     try {
-      await seam.put(key, body(generation));
+      const exact = leaseKey(generation, false, leaseMs, id);
+      await seam.put(exact, body(generation));
       // Answered after the lease could have expired: a sweep may have collected already.
       if (performance.now() > validUntil) lost = true;
       else validUntil = at + leaseMs / 2;
+      if (key !== exact) {
+        const onward = key;
+        key = exact;
+        await seam.delete(onward).catch(() => undefined); // if left, it expires
+      }
     } catch {
       // The next tick tries again; the lease is lost only once validUntil passes.
-    } finally {
-      renewing = false;
     }
   };
   const timer = setInterval(() => void renew(), leaseMs / 6);
@@ -117,6 +115,7 @@ export async function openSnapshot(options: S3SnapshotOptions): Promise<S3Snapsh
   const release = (): Promise<void> => {
     released ??= (async () => {
       clearInterval(timer);
+      await renewing; // never throws; then `key` is the lease that exists
       await seam.delete(key).catch(() => undefined); // a lease left behind expires after leaseMs
     })();
     return released;

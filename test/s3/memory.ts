@@ -67,7 +67,9 @@ export function memoryS3(): MemoryS3 {
   const state: MemoryS3 = { client: undefined as unknown as S3Client, objects, now: () => Date.now() };
   const id = (bucket: string, key: string): string => `${bucket}/${key}`;
   async function send(command: { input: Record<string, unknown> }, options?: { abortSignal?: AbortSignal }): Promise<unknown> {
-    await Promise.resolve(); // answer asynchronously, as a server does
+    // Answer on a later turn of the event loop, as a server does: a loop of requests never starves
+    // timers (a writer's backoff, a lease renewal).
+    await new Promise((r) => setImmediate(r));
     options?.abortSignal?.throwIfAborted();
     const i = command.input as unknown as Input;
     const bucket = i.Bucket;
