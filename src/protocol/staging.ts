@@ -136,7 +136,7 @@ export interface Staging {
  * mkdir will do).
  */
 export async function createStaging(home: string, id: string, timing: LockTiming, journaled?: { readonly durable: boolean }): Promise<Staging> {
-  const ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock' });
+  const ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock', sole: true });
   const dir = stagingDirOf(home, id);
   try {
     // 0700 at creation (mkdir's mode, not a later chmod that a crash could lose): what is inside

@@ -13,7 +13,7 @@ import * as fs from '../../io/fs.js';
 import { codes, errnoOf, TxnError } from '../../errors.js';
 import { acquiring, entryName, held, newRecord, type OwnerRecord } from './owners.js';
 import { judge, mtimeOf, removeEntry, type Judged } from './judge.js';
-import { adapterFor, Contended } from './adapter.js';
+import { adapterFor, Contended, sole } from './adapter.js';
 
 /** Lock timing, already validated and defaulted (see options.ts). */
 export interface LockTiming {
@@ -87,6 +87,11 @@ export interface AcquireOptions {
   readonly signal?: AbortSignal | undefined;
   /** What the lock protects, for messages: 'root lock', 'owner lock'. */
   readonly what: string;
+  /**
+   * Nobody else ever takes this lock (a transaction's owner lock: its id is new). A lock
+   * directory this call makes is then not listed after our entry is made (adapter.ts, `sole`).
+   */
+  readonly sole?: boolean | undefined;
 }
 
 /** Acquire the lock directory `lockDir`. */
@@ -97,46 +102,51 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
   let release: (() => Promise<void>) | undefined;
   let record: OwnerRecord;
   let entry: string;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    // A new name for every attempt, never one used before: a waiter that listed our entry of a
-    // failed attempt may judge it (it is gone: "dead") and remove it by that name a moment later.
-    // Were the name reused, that removal could hit the entry of our next, successful attempt.
-    const attempt = newRecord(timing.stale);
-    const attemptEntry = path.join(lockDir, entryName(attempt));
-    acquiring.add(attempt.token);
-    try {
-      release = await lockfile.lock(attemptEntry, {
-        lockfilePath: attemptEntry,
-        realpath: false,
-        retries: 0,
-        stale: timing.stale,
-        update: timing.update,
-        fs: adapterFor(lockDir),
-        onCompromised: (err) => {
-          // Recorded, not thrown: proper-lockfile calls this from a timer, where a throw would
-          // take down the host process. The commit checks it before its commit point.
-          state.compromised = err;
-          if (held.get(lockDir) === attempt) held.delete(lockDir);
-        },
-      });
-      held.set(lockDir, attempt);
-      record = attempt;
-      entry = attemptEntry;
-      break;
-    } catch (err) {
-      if (!(err instanceof Contended)) throw err;
-      const live = await clearDead(lockDir, err.others, timing.stale);
-      // Only dead owners (now removed) or a waiter that arrived with us and left: try again.
-      if (live.length === 0 && err.others.length > 0) continue;
-      if (!options.wait || Date.now() >= deadline) throw lockedError(lockDir, live[0], timing, options);
-      // Jitter, so that two waiters that arrived together and both backed off do not meet again.
-      const wait = Math.min(delay, Math.max(1, deadline - Date.now())) * (0.5 + Math.random());
-      await sleep(wait, options.signal, live.length > 0 ? lockDir : undefined);
-      delay = Math.min(delay * 2, 100);
-    } finally {
-      acquiring.delete(attempt.token);
+  if (options.sole === true) sole.add(lockDir);
+  try {
+    for (;;) {
+      options.signal?.throwIfAborted();
+      // A new name for every attempt, never one used before: a waiter that listed our entry of a
+      // failed attempt may judge it (it is gone: "dead") and remove it by that name a moment later.
+      // Were the name reused, that removal could hit the entry of our next, successful attempt.
+      const attempt = newRecord(timing.stale);
+      const attemptEntry = path.join(lockDir, entryName(attempt));
+      acquiring.add(attempt.token);
+      try {
+        release = await lockfile.lock(attemptEntry, {
+          lockfilePath: attemptEntry,
+          realpath: false,
+          retries: 0,
+          stale: timing.stale,
+          update: timing.update,
+          fs: adapterFor(lockDir),
+          onCompromised: (err) => {
+            // Recorded, not thrown: proper-lockfile calls this from a timer, where a throw would
+            // take down the host process. The commit checks it before its commit point.
+            state.compromised = err;
+            if (held.get(lockDir) === attempt) held.delete(lockDir);
+          },
+        });
+        held.set(lockDir, attempt);
+        record = attempt;
+        entry = attemptEntry;
+        break;
+      } catch (err) {
+        if (!(err instanceof Contended)) throw err;
+        const live = await clearDead(lockDir, err.others, timing.stale);
+        // Only dead owners (now removed) or a waiter that arrived with us and left: try again.
+        if (live.length === 0 && err.others.length > 0) continue;
+        if (!options.wait || Date.now() >= deadline) throw lockedError(lockDir, live[0], timing, options);
+        // Jitter, so that two waiters that arrived together and both backed off do not meet again.
+        const wait = Math.min(delay, Math.max(1, deadline - Date.now())) * (0.5 + Math.random());
+        await sleep(wait, options.signal, live.length > 0 ? lockDir : undefined);
+        delay = Math.min(delay * 2, 100);
+      } finally {
+        acquiring.delete(attempt.token);
+      }
     }
+  } finally {
+    if (options.sole === true) sole.delete(lockDir);
   }
   const releaseLock = release;
   return {
