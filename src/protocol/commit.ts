@@ -96,7 +96,9 @@ export async function prepare(c: CommitContext, plan: Planned): Promise<void> {
   }
   // The rollback marker's inode (rollback.tmp) was allocated with the staging dir, while failing
   // cost nothing: a full disk after the commit point must not stop the rollback from being
-  // marked (staging.ts). The home was fsynced then too (createStaging).
+  // marked (staging.ts). The fsyncs that make the staging dir's own name durable (the home's, and
+  // the root's when the home was new) were started then, and are awaited with these
+  // (`Staging.named`).
   const dirs: string[] = [];
   if (durable) {
     // Everything the journal will point to must be durable before the journal is: the staged
@@ -108,6 +110,7 @@ export async function prepare(c: CommitContext, plan: Planned): Promise<void> {
   }
   c.signal?.throwIfAborted();
   await settleAll([
+    setup.staging.named,
     syncDirs(dirs, c.concurrency),
     writeJournalTmp(dir, plan.journal, durable),
     setup.staging.ownerLock.verify(),

@@ -29,6 +29,7 @@ import { syncDir, writeSmallFile } from '../io/durable.js';
 import { step } from '../io/faults.js';
 import { backupDir, backupFile, filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
+import { removedLast } from './home.js';
 import { removeKnown } from '../io/remove.js';
 import { settleAll } from '../io/limit.js';
 
@@ -78,7 +79,11 @@ export async function trustHome(root: string, home: string, homeInfo: Info): Pro
   return new Set(homeInfo.uid === me || (homeInfo.mode & 0o022) !== 0 ? [me] : [me, homeInfo.uid]);
 }
 
-/** `ensureHome`, then `trustHome`: what a transaction needs before it stages anything. */
+/**
+ * `ensureHome`, then `trustHome`: what a transaction needs before it stages anything. The fsync of
+ * the root that a new home needs is started here and finished by `createStaging`, which every
+ * caller calls next (see `homesNaming`).
+ */
 export async function openHome(root: string, durable: boolean): Promise<TrustedHome> {
   const { home, info } = await makeHome(root, durable);
   return { ...home, trusted: await trustHome(root, home.home, info) };
@@ -89,23 +94,55 @@ export async function openHome(root: string, durable: boolean): Promise<TrustedH
  * fsynced (durable): every staging dir below it depends on it surviving a power loss.
  */
 export async function ensureHome(root: string, durable: boolean): Promise<Home> {
-  return (await makeHome(root, durable)).home;
+  const { home } = await makeHome(root, durable);
+  await homesNaming.get(home.home);
+  return home;
 }
 
 /**
+ * The fsyncs of a root that make a new home's name durable, started by whoever made the home in
+ * this process (home path → the fsync, until it settles). A staging dir's name is durable only once
+ * its home's is: `createStaging` awaits the one of its home, or, for a journaled staging dir, adds
+ * it to the fsyncs awaited before the commit point (`Staging.named`), so that making a home costs
+ * staging no fsync round. Shared by every transaction of this process in that home: one that finds
+ * the home made a moment ago by another waits for that fsync too.
+ */
+const homesNaming = new Map<string, Promise<void>>();
+
+function nameHome(home: string, synced: Promise<void>): void {
+  const done = (): void => {
+    if (homesNaming.get(home) === tracked) homesNaming.delete(home);
+  };
+  const tracked: Promise<void> = synced.then(done, (err: unknown) => {
+    done();
+    throw err;
+  });
+  // Awaited later (createStaging, prepare); never an unhandled rejection meanwhile.
+  tracked.catch(noop);
+  homesNaming.set(home, tracked);
+}
+
+const noop = (): void => undefined;
+
+/**
  * `ensureHome`, also returning the home's lstat. A home in use exists: one lstat, where a mkdir
- * first (failing with EEXIST) and an lstat after cost two calls on every commit.
+ * first (failing with EEXIST) and an lstat after cost two calls on every commit. A home this
+ * process removed last (no litter, home.ts) is most likely gone: made with a mkdir first, where
+ * an lstat failing with ENOENT first would cost one call more. The root's fsync of a new home is
+ * started, not awaited (`homesNaming`).
  */
 async function makeHome(root: string, durable: boolean): Promise<{ home: Home; info: Info }> {
   const home = homeOf(root);
-  let info = await fs.lstat(home).catch((err: unknown) => {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  });
+  let info = removedLast(home)
+    ? undefined
+    : await fs.lstat(home).catch((err: unknown) => {
+      if (errnoOf(err) === 'ENOENT') return undefined;
+      throw err;
+    });
   if (info === undefined) {
     try {
       await fs.mkdir(home, HOME_MODE);
-      if (durable) await syncDir(root);
+      if (durable) nameHome(home, syncDir(root));
     } catch (err) {
       // Made by someone else since the lstat: as good as ours (checked below like any other).
       if (errnoOf(err) !== 'EEXIST') throw err;
@@ -122,6 +159,14 @@ export interface Staging {
   readonly id: string;
   readonly dir: string;
   readonly ownerLock: HeldLock;
+  /**
+   * Settles once the staging dir's own name is durable (journaled, durability 'full'): the fsync
+   * of the home made right after the staging dir's mkdir, and the root's of a home made just
+   * before (`homesNaming`). Awaited with the fsyncs before the commit point (commit.ts, prepare):
+   * any moment between the mkdir and the commit point will do, so staging never waits for it.
+   * Already settled otherwise. Never an unhandled rejection.
+   */
+  readonly named: Promise<void>;
 }
 
 /**
@@ -138,26 +183,31 @@ export interface Staging {
 export async function createStaging(home: string, id: string, timing: LockTiming, journaled?: { readonly durable: boolean }): Promise<Staging> {
   const ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock', sole: true });
   const dir = stagingDirOf(home, id);
+  const homeNamed = homesNaming.get(home);
+  let named: Promise<void> = Promise.resolve();
   try {
     // 0700 at creation (mkdir's mode, not a later chmod that a crash could lose): what is inside
     // can then be changed by its owner alone, which is what recovery checks before trusting it.
     await fs.mkdir(dir, STAGING_MODE);
-    if (journaled === undefined) await fs.mkdir(filesDir(dir));
-    else {
-      // In the order the calls are issued: settleAll rejects with the first failure in argument
-      // order, so a failing fsync is reported, not the close that failed after it.
-      await settleAll([
-        journaled.durable ? syncDir(home) : Promise.resolve(),
-        fs.mkdir(filesDir(dir)),
-        prepareRollbackMarker(dir),
-      ]);
+    if (journaled === undefined) {
+      // Not journaled (the generations layout): the home's name is durable before anything else.
+      await homeNamed;
+      await fs.mkdir(filesDir(dir));
+    } else {
+      if (journaled.durable) {
+        named = settleAll([homeNamed ?? Promise.resolve(), syncDir(home)]).then(noop);
+        named.catch(noop);
+      }
+      await settleAll([fs.mkdir(filesDir(dir)), prepareRollbackMarker(dir)]);
     }
   } catch (err) {
+    // Nothing may still be writing while the staging dir goes.
+    await named.catch(noop);
     await fs.removeTree(dir).catch(() => undefined);
     await ownerLock.release().catch(() => undefined);
     throw err;
   }
-  return { id, dir, ownerLock };
+  return { id, dir, ownerLock, named };
 }
 
 async function unlinkIfPresent(p: string): Promise<void> {
