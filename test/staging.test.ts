@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
 import { faults } from '../src/io/faults.js';
-import { createStaging, ensureHome, hasRollbackMarker, prepareRollbackMarker, removeStaging, writeRollbackMarker } from '../src/protocol/staging.js';
+import { createStaging, ensureHome, hasRollbackMarker, removeStaging, writeRollbackMarker } from '../src/protocol/staging.js';
 import { tmpdir } from './helpers/tmp.js';
 
 const timing = { stale: 10_000, update: 5_000, timeout: 0 };
@@ -67,25 +67,39 @@ describe('staging dir', () => {
     await staging.ownerLock.release();
   });
 
-  it('the rollback marker is durable and may already exist', async () => {
+  it('the rollback marker is a second name of the journal: marking allocates nothing, is durable, and may already exist', async () => {
     const root = tmpdir();
+    fs.writeFileSync(path.join(root, 'journal'), 'j');
     record(root);
     await writeRollbackMarker(root, true);
-    // No prepared marker (a staging dir from before rollback.tmp existed): it is created.
-    expect(trace).toEqual(['rename rollback.tmp', 'create rollback', 'write rollback', 'fsync rollback', 'close rollback', 'fsyncDir ']);
-    await writeRollbackMarker(root, true);
+    expect(trace).toEqual(['link journal', 'fsyncDir ']);
+    expect(fs.statSync(path.join(root, 'rollback')).ino).toBe(fs.statSync(path.join(root, 'journal')).ino);
+    await writeRollbackMarker(root, true); // EEXIST: an earlier attempt's marker stands
     expect(await hasRollbackMarker(root)).toBe(true);
     expect(await hasRollbackMarker(path.join(root, 'nope'))).toBe(false);
   });
 
-  it('a prepared marker is renamed into place: marking a rollback allocates nothing', async () => {
-    const root = tmpdir();
-    await prepareRollbackMarker(root);
-    expect(await hasRollbackMarker(root)).toBe(false); // prepared is not marked
-    record(root);
-    await writeRollbackMarker(root, true);
+  it("where hard links are refused: an older txnfs's prepared rollback.tmp is renamed into place, else a marker is created", async () => {
+    const refuse = (root: string): void => {
+      faults.hook = (e) => {
+        if (e.kind === 'op' && e.op === 'link') throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+        if (e.kind === 'op' && e.mutating) trace.push(`${e.op} ${path.relative(root, e.path)}`);
+      };
+    };
+    const old = tmpdir();
+    fs.writeFileSync(path.join(old, 'journal'), 'j');
+    fs.writeFileSync(path.join(old, 'rollback.tmp'), '');
+    refuse(old);
+    await writeRollbackMarker(old, true);
     expect(trace).toEqual(['rename rollback.tmp', 'fsyncDir ']);
+    expect(await hasRollbackMarker(old)).toBe(true);
+    expect(fs.existsSync(path.join(old, 'rollback.tmp'))).toBe(false);
+    trace.length = 0;
+    const root = tmpdir();
+    fs.writeFileSync(path.join(root, 'journal'), 'j');
+    refuse(root);
+    await writeRollbackMarker(root, true);
+    expect(trace).toEqual(['rename rollback.tmp', 'create rollback', 'write rollback', 'fsync rollback', 'close rollback', 'fsyncDir ']);
     expect(await hasRollbackMarker(root)).toBe(true);
-    expect(fs.existsSync(path.join(root, 'rollback.tmp'))).toBe(false);
   });
 });

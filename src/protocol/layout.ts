@@ -13,8 +13,8 @@
  *                                  where hard links are refused: backup.ts)
  *       journal.tmp, journal       the journal; `journal` existing and valid = committed
  *       rollback                   marker: a rollback is in progress, finish it, never roll forward
- *       rollback.tmp               the marker's inode, made before the commit point and renamed
- *                                  to `rollback` when needed, so a rollback allocates nothing
+ *                                  (a hard link to the journal, so marking allocates nothing)
+ *       rollback.tmp               made only by an older txnfs: the marker's inode, made in advance
  *   <root>/.txnfs/.tomb-<rand>     left only by an older txnfs (a lock directory it was removing)
  *   <root>/.txnfs/.tmp-<writer>    a single-file write's temp file, renamed over its target; the
  *                                  name encodes its writer's identity (tempname.ts)

@@ -95,7 +95,7 @@ export async function openHome(root: string, durable: boolean): Promise<TrustedH
  */
 export async function ensureHome(root: string, durable: boolean): Promise<Home> {
   const { home } = await makeHome(root, durable);
-  await homesNaming.get(home.home);
+  await takeHomeNaming(home.home);
   return home;
 }
 
@@ -110,16 +110,26 @@ export async function ensureHome(root: string, durable: boolean): Promise<Home> 
 const homesNaming = new Map<string, Promise<void>>();
 
 function nameHome(home: string, synced: Promise<void>): void {
-  const done = (): void => {
+  const tracked: Promise<void> = synced.then(() => {
     if (homesNaming.get(home) === tracked) homesNaming.delete(home);
-  };
-  const tracked: Promise<void> = synced.then(done, (err: unknown) => {
-    done();
-    throw err;
   });
   // Awaited later (createStaging, prepare); never an unhandled rejection meanwhile.
   tracked.catch(noop);
   homesNaming.set(home, tracked);
+}
+
+/**
+ * The fsync that makes `home`'s name durable, if one is under way or failed. A failed one stays
+ * until a caller takes it (the transaction that made the home takes it next, in the same flow), so
+ * that its failure is never lost to a race with that caller: the home's name is then not known
+ * to be durable, and that transaction fails before its commit point.
+ */
+function takeHomeNaming(home: string): Promise<void> | undefined {
+  const p = homesNaming.get(home);
+  p?.catch(() => {
+    if (homesNaming.get(home) === p) homesNaming.delete(home);
+  });
+  return p;
 }
 
 const noop = (): void => undefined;
@@ -172,40 +182,42 @@ export interface Staging {
 /**
  * Take the owner lock of transaction `id`, then create its staging dir and files/.
  *
- * `journaled` (the in-place layout, whose commit point is a journal): also make, at the same time
- * as files/, what the commit needs before its journal and that does not depend on the plan, so
- * that none of it is paid while the root lock is held: the rollback marker's inode
- * (`rollback.tmp`, see prepareRollbackMarker) and, when `durable`, the fsync of the home that
- * makes the staging dir's own name durable (docs/protocol.md, the fsync table: the journal will
- * refer to this dir, so its name must be durable before the commit point; any moment after its
- * mkdir will do).
+ * `journaled` (the in-place layout, whose commit point is a journal): when `durable`, also start
+ * the fsync of the home that makes the staging dir's own name durable (docs/protocol.md, the fsync
+ * table: the journal will refer to this dir, so its name must be durable before the commit point;
+ * any moment after its mkdir will do), awaited before the commit point (`Staging.named`).
  */
 export async function createStaging(home: string, id: string, timing: LockTiming, journaled?: { readonly durable: boolean }): Promise<Staging> {
-  const ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock', sole: true });
+  // Taken first: that fsync was issued before anything below, so its failure is the one reported.
+  const homeNamed = takeHomeNaming(home);
+  let named: Promise<void> = homeNamed ?? Promise.resolve();
+  const firstFailure = async (err: unknown): Promise<unknown> => (await named.then(noop, (e: unknown) => e)) ?? err;
+  let ownerLock: HeldLock;
+  try {
+    ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock', sole: true });
+  } catch (err) {
+    throw await firstFailure(err);
+  }
   const dir = stagingDirOf(home, id);
-  const homeNamed = homesNaming.get(home);
-  let named: Promise<void> = Promise.resolve();
   try {
     // 0700 at creation (mkdir's mode, not a later chmod that a crash could lose): what is inside
     // can then be changed by its owner alone, which is what recovery checks before trusting it.
     await fs.mkdir(dir, STAGING_MODE);
     if (journaled === undefined) {
       // Not journaled (the generations layout): the home's name is durable before anything else.
-      await homeNamed;
-      await fs.mkdir(filesDir(dir));
-    } else {
-      if (journaled.durable) {
-        named = settleAll([homeNamed ?? Promise.resolve(), syncDir(home)]).then(noop);
-        named.catch(noop);
-      }
-      await settleAll([fs.mkdir(filesDir(dir)), prepareRollbackMarker(dir)]);
+      await named;
+    } else if (journaled.durable) {
+      // In the order the calls were issued: settleAll rejects with the first failure in argument order.
+      named = settleAll([named, syncDir(home)]);
+      named.catch(noop);
     }
+    await fs.mkdir(filesDir(dir));
   } catch (err) {
     // Nothing may still be writing while the staging dir goes.
-    await named.catch(noop);
+    const first = await firstFailure(err);
     await fs.removeTree(dir).catch(() => undefined);
     await ownerLock.release().catch(() => undefined);
-    throw err;
+    throw first;
   }
   return { id, dir, ownerLock, named };
 }
@@ -238,7 +250,11 @@ export async function endJournal(dir: string): Promise<void> {
   step('journal-removed');
 }
 
-/** The rest of `removeStaging`, after `endJournal`. */
+/**
+ * The rest of `removeStaging`, after `endJournal`. A staging dir made by an older txnfs may hold
+ * `rollback.tmp` (the marker's inode it made in advance): removed with the rest, except after an
+ * applied commit of this version, which never makes one.
+ */
 export async function removeEndedStaging(dir: string, durable: boolean, applied = false, backups?: readonly number[]): Promise<void> {
   if (!applied) {
     await unlinkIfPresent(journalTmpPath(dir));
@@ -247,46 +263,55 @@ export async function removeEndedStaging(dir: string, durable: boolean, applied 
       await unlinkIfPresent(rollbackMarkerPath(dir));
     }
   }
+  const known = applied ? [] : [rollbackReadyPath(dir)];
   if (backups === undefined) {
-    await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir), backupDir(dir)]);
+    await removeKnown(dir, known, [filesDir(dir), backupDir(dir)]);
   } else if (backups.length === 0) {
     // The caller made no backup/ (a commit that replaced or removed nothing): no rmdir to fail.
-    await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir)]);
+    await removeKnown(dir, known, [filesDir(dir)]);
   } else {
     // The backups are known by name: unlinking them first lets backup/ go with one rmdir, where
     // an rmdir failing with ENOTEMPTY sent the whole staging dir to the generic rm -rf walk.
     // A failure here (EIO) is the caller's to report, as rm -rf's would be.
     await settleAll(backups.map((i) => unlinkIfPresent(backupFile(dir, i))));
-    await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir), backupDir(dir)]);
+    await removeKnown(dir, known, [filesDir(dir), backupDir(dir)]);
   }
 }
 
-/**
- * Make the rollback marker's inode before the commit point (`rollback.tmp`, empty). An apply that
- * fails because the disk is full (ENOSPC on a new directory, EDQUOT) must still be able to mark
- * its rollback; renaming an existing file needs no new inode or block, creating one does. Its
- * name in the staging dir is made durable by the staging dir fsync that precedes the journal.
- */
-export async function prepareRollbackMarker(dir: string): Promise<void> {
-  await writeSmallFile(rollbackReadyPath(dir), '', false);
-}
+/** link(2) failures that mean "no hard link here" (as in backup.ts): FAT, some FUSE filesystems. */
+const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
 
 /**
  * Durably record that this transaction is being rolled back. From here on, recovery finishes the
- * rollback instead of rolling forward, so a crash mid-rollback cannot end half-forward. Renames the
- * prepared `rollback.tmp` when there is one (a transaction that reached its commit point), so it
- * allocates nothing; creates the marker otherwise (journals written before rollback.tmp existed).
+ * rollback instead of rolling forward, so a crash mid-rollback cannot end half-forward.
+ *
+ * The marker is a second name of the journal (a hard link; only its presence counts). An apply
+ * that fails because the disk is full (ENOSPC on a new directory, EDQUOT) must still be able to
+ * mark its rollback: a link needs no new inode and no data block, where creating a file needs
+ * both, and it needs nothing made in advance (an older txnfs made an empty `rollback.tmp` with
+ * every staging dir for this, three calls on every commit). Where hard links are refused, the
+ * `rollback.tmp` of an older txnfs's staging dir is renamed into place, or else a marker file is
+ * created: on a full disk without hard links the marking can then fail, and the transaction is
+ * left, journal intact, for recover() (EINCOMPLETE), which finishes it once there is room.
  */
 export async function writeRollbackMarker(dir: string, durable: boolean): Promise<void> {
   try {
-    await fs.rename(rollbackReadyPath(dir), rollbackMarkerPath(dir));
+    await fs.link(journalPath(dir), rollbackMarkerPath(dir));
   } catch (err) {
-    if (errnoOf(err) !== 'ENOENT') throw err;
-    try {
-      await writeSmallFile(rollbackMarkerPath(dir), 'rollback\n', durable);
-    } catch (err2) {
-      // A marker left by an earlier, interrupted attempt is as good as a new one.
-      if (errnoOf(err2) !== 'EEXIST') throw err2;
+    const code = errnoOf(err) ?? '';
+    // EEXIST: a marker left by an earlier, interrupted attempt is as good as a new one.
+    if (code !== 'EEXIST') {
+      if (!NO_LINK.has(code)) throw err;
+      try {
+        await fs.rename(rollbackReadyPath(dir), rollbackMarkerPath(dir));
+      } catch (err2) {
+        if (errnoOf(err2) !== 'ENOENT') throw err2;
+        try {
+          await writeSmallFile(rollbackMarkerPath(dir), 'rollback\n', durable);
+        } catch (err3) {
+          if (errnoOf(err3) !== 'EEXIST') throw err3;
+        }
+      }
     }
   }
   if (durable) await syncDir(dir);

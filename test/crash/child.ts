@@ -121,10 +121,11 @@ export function writeOpsFile(file: string, ops: readonly ({ op: 'write'; path: s
 }
 
 /**
- * The operation that makes a transaction's rollback marker exist (created, or renamed into place
- * from a prepared `rollback.tmp`), in a traced run: a crash at or before it leaves no marker.
+ * The operation that makes a transaction's rollback marker exist (a hard link to the journal; where
+ * links are refused, created, or renamed into place from an older txnfs's `rollback.tmp`), in a
+ * traced run: a crash at or before it leaves no marker.
  */
 export function rollbackMarkerOp(trace: ChildResult): number | undefined {
   const isMarker = (p: string | undefined): boolean => p !== undefined && p.endsWith(`${path.sep}rollback`);
-  return trace.ops.find((op) => (op.op === 'create' && isMarker(op.path)) || (op.op === 'rename' && isMarker(op.dest)))?.index;
+  return trace.ops.find((op) => (op.op === 'create' && isMarker(op.path)) || ((op.op === 'rename' || op.op === 'link') && isMarker(op.dest)))?.index;
 }
