@@ -67,39 +67,35 @@ describe('staging dir', () => {
     await staging.ownerLock.release();
   });
 
-  it('the rollback marker is a second name of the journal: marking allocates nothing, is durable, and may already exist', async () => {
+  it('the rollback marker takes over journal.tmp, the spare name the commit point leaves: marking allocates nothing, is durable, and may already exist', async () => {
     const root = tmpdir();
     fs.writeFileSync(path.join(root, 'journal'), 'j');
+    fs.linkSync(path.join(root, 'journal'), path.join(root, 'journal.tmp'));
     record(root);
     await writeRollbackMarker(root, true);
-    expect(trace).toEqual(['link journal', 'fsyncDir ']);
-    expect(fs.statSync(path.join(root, 'rollback')).ino).toBe(fs.statSync(path.join(root, 'journal')).ino);
-    await writeRollbackMarker(root, true); // EEXIST: an earlier attempt's marker stands
+    expect(trace).toEqual(['rename journal.tmp', 'fsyncDir ']);
+    expect(fs.existsSync(path.join(root, 'journal.tmp'))).toBe(false);
+    expect(await hasRollbackMarker(root)).toBe(true);
+    await writeRollbackMarker(root, true); // an earlier attempt's marker stands
     expect(await hasRollbackMarker(root)).toBe(true);
     expect(await hasRollbackMarker(path.join(root, 'nope'))).toBe(false);
   });
 
-  it("where hard links are refused: an older txnfs's prepared rollback.tmp is renamed into place, else a marker is created", async () => {
-    const refuse = (root: string): void => {
-      faults.hook = (e) => {
-        if (e.kind === 'op' && e.op === 'link') throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
-        if (e.kind === 'op' && e.mutating) trace.push(`${e.op} ${path.relative(root, e.path)}`);
-      };
-    };
-    const old = tmpdir();
-    fs.writeFileSync(path.join(old, 'journal'), 'j');
-    fs.writeFileSync(path.join(old, 'rollback.tmp'), '');
-    refuse(old);
-    await writeRollbackMarker(old, true);
-    expect(trace).toEqual(['rename rollback.tmp', 'fsyncDir ']);
-    expect(await hasRollbackMarker(old)).toBe(true);
-    expect(fs.existsSync(path.join(old, 'rollback.tmp'))).toBe(false);
+  it('without journal.tmp: a prepared rollback.tmp (hard links refused, or an older txnfs) is renamed, else a marker is created', async () => {
+    const prepared = tmpdir();
+    fs.writeFileSync(path.join(prepared, 'journal'), 'j');
+    fs.writeFileSync(path.join(prepared, 'rollback.tmp'), '');
+    record(prepared);
+    await writeRollbackMarker(prepared, true);
+    expect(trace).toEqual(['rename journal.tmp', 'rename rollback.tmp', 'fsyncDir ']);
+    expect(await hasRollbackMarker(prepared)).toBe(true);
+    expect(fs.existsSync(path.join(prepared, 'rollback.tmp'))).toBe(false);
     trace.length = 0;
     const root = tmpdir();
     fs.writeFileSync(path.join(root, 'journal'), 'j');
-    refuse(root);
+    record(root);
     await writeRollbackMarker(root, true);
-    expect(trace).toEqual(['rename rollback.tmp', 'create rollback', 'write rollback', 'fsync rollback', 'close rollback', 'fsyncDir ']);
+    expect(trace).toEqual(['rename journal.tmp', 'rename rollback.tmp', 'create rollback', 'write rollback', 'fsync rollback', 'close rollback', 'fsyncDir ']);
     expect(await hasRollbackMarker(root)).toBe(true);
   });
 });

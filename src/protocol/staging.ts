@@ -251,9 +251,10 @@ export async function endJournal(dir: string): Promise<void> {
 }
 
 /**
- * The rest of `removeStaging`, after `endJournal`. A staging dir made by an older txnfs may hold
- * `rollback.tmp` (the marker's inode it made in advance): removed with the rest, except after an
- * applied commit of this version, which never makes one.
+ * The rest of `removeStaging`, after `endJournal`. After an applied commit, `journal.tmp` is the
+ * second name the commit point left (commitJournal). `rollback.tmp` is made only where hard links
+ * are refused, and by an older txnfs: removed with the rest (after an applied commit, where it is
+ * rare, by the generic walk that an unexpected entry sends the removal to).
  */
 export async function removeEndedStaging(dir: string, durable: boolean, applied = false, backups?: readonly number[]): Promise<void> {
   if (!applied) {
@@ -263,7 +264,7 @@ export async function removeEndedStaging(dir: string, durable: boolean, applied 
       await unlinkIfPresent(rollbackMarkerPath(dir));
     }
   }
-  const known = applied ? [] : [rollbackReadyPath(dir)];
+  const known = applied ? [journalTmpPath(dir)] : [rollbackReadyPath(dir)];
   if (backups === undefined) {
     await removeKnown(dir, known, [filesDir(dir), backupDir(dir)]);
   } else if (backups.length === 0) {
@@ -278,40 +279,34 @@ export async function removeEndedStaging(dir: string, durable: boolean, applied 
   }
 }
 
-/** link(2) failures that mean "no hard link here" (as in backup.ts): FAT, some FUSE filesystems. */
-const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
-
 /**
  * Durably record that this transaction is being rolled back. From here on, recovery finishes the
  * rollback instead of rolling forward, so a crash mid-rollback cannot end half-forward.
  *
- * The marker is a second name of the journal (a hard link; only its presence counts). An apply
- * that fails because the disk is full (ENOSPC on a new directory, EDQUOT) must still be able to
- * mark its rollback: a link needs no new inode and no data block, where creating a file needs
- * both, and it needs nothing made in advance (an older txnfs made an empty `rollback.tmp` with
- * every staging dir for this, three calls on every commit). Where hard links are refused, the
- * `rollback.tmp` of an older txnfs's staging dir is renamed into place, or else a marker file is
- * created: on a full disk without hard links the marking can then fail, and the transaction is
- * left, journal intact, for recover() (EINCOMPLETE), which finishes it once there is room.
+ * An apply that fails because the disk is full (ENOSPC on a new directory, EDQUOT, no inode left)
+ * must still be able to mark its rollback, so the marker takes over an inode that exists: renaming
+ * needs no new inode or block, creating a file does. That inode is `journal.tmp`, which the commit
+ * point leaves as a second name of the journal (journal.ts, commitJournal); where hard links are
+ * refused, and in a staging dir of an older txnfs, it is `rollback.tmp`, made for this. Only a
+ * journal written by a txnfs older than both gets a new file.
  */
 export async function writeRollbackMarker(dir: string, durable: boolean): Promise<void> {
-  try {
-    await fs.link(journalPath(dir), rollbackMarkerPath(dir));
-  } catch (err) {
-    const code = errnoOf(err) ?? '';
-    // EEXIST: a marker left by an earlier, interrupted attempt is as good as a new one.
-    if (code !== 'EEXIST') {
-      if (!NO_LINK.has(code)) throw err;
-      try {
-        await fs.rename(rollbackReadyPath(dir), rollbackMarkerPath(dir));
-      } catch (err2) {
-        if (errnoOf(err2) !== 'ENOENT') throw err2;
-        try {
-          await writeSmallFile(rollbackMarkerPath(dir), 'rollback\n', durable);
-        } catch (err3) {
-          if (errnoOf(err3) !== 'EEXIST') throw err3;
-        }
-      }
+  let marked = false;
+  for (const spare of [journalTmpPath(dir), rollbackReadyPath(dir)]) {
+    try {
+      await fs.rename(spare, rollbackMarkerPath(dir));
+      marked = true;
+      break;
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw err;
+    }
+  }
+  if (!marked) {
+    try {
+      await writeSmallFile(rollbackMarkerPath(dir), 'rollback\n', durable);
+    } catch (err) {
+      // A marker left by an earlier, interrupted attempt is as good as a new one.
+      if (errnoOf(err) !== 'EEXIST') throw err;
     }
   }
   if (durable) await syncDir(dir);

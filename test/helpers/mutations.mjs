@@ -180,7 +180,8 @@ function track(s, e) {
   if (s.rollingBack && isMove(e)) s.rollbackMoved = true;
   // The applied directories' fsyncs run until the next operation of another kind (the cleanup).
   if (s.applied && e.op !== 'fsyncDir') s.applied = false;
-  if (e.op === 'rename' && e.dest !== undefined && JOURNAL.test(e.dest)) {
+  // The commit point: journal.tmp gets the name `journal` (a link; a rename where links are refused).
+  if ((e.op === 'rename' || e.op === 'link') && e.dest !== undefined && JOURNAL.test(e.dest)) {
     s.journal = e.dest;
     s.journalRenamedIn = e.dest.slice(0, e.dest.lastIndexOf('/'));
   }
