@@ -70,11 +70,9 @@ export async function recover(options: S3RecoverOptions): Promise<S3RecoverRepor
   }
   // 3. Delete the garbage: uploads first (an unfinished upload completes into an object if left).
   const doomed = new Set(removed);
-  if (dryRun) {
-    return { generation, removed: removed.sort(), abortedUploads: uploads.filter((u) => doomed.has(txnOfDataKey(u.key)!)).length, young: young.sort() };
-  }
-  const limiter = new Limiter(8);
   const aborting = uploads.filter((u) => doomed.has(txnOfDataKey(u.key)!));
+  if (dryRun) return { generation, removed: removed.sort(), abortedUploads: aborting.length, young: young.sort() };
+  const limiter = new Limiter(8);
   await Promise.all(aborting.map((u) => limiter.run(() => seam.abortMultipart(u.key, u.uploadId))));
   await Promise.all(objects.filter((x) => doomed.has(txnOfDataKey(x.key) ?? '')).map((x) => limiter.run(() => seam.delete(x.key))));
   return { generation, removed: removed.sort(), abortedUploads: aborting.length, young: young.sort() };
