@@ -7,6 +7,7 @@ import { codes } from '../src/errors.js';
 import { acquire, lockState, removeDeadLock, withRootLock } from '../src/protocol/lock.js';
 import * as fsSeam from '../src/io/fs.js';
 import { tmpdir } from './helpers/tmp.js';
+import { faults, type FaultEvent } from '../src/io/faults.js';
 import { threadId } from 'node:worker_threads';
 
 const timing = { stale: 10_000, update: 5_000, timeout: 0 };
@@ -152,6 +153,65 @@ describe('compromise', () => {
     const lock = await acquire(lockDir, timing, { wait: false, what: 'root lock' });
     fs.rmSync(lockDir, { recursive: true });
     await expect(lock.verify()).rejects.toMatchObject({ code: codes.ECOMPROMISED });
+    await lock.release();
+  });
+});
+
+describe('what an acquisition costs', () => {
+  /** The seam calls `fn` makes, as "op name" (paths relative to `dir`). */
+  async function callsOf(dir: string, fn: () => Promise<unknown>): Promise<string[]> {
+    const ops: string[] = [];
+    faults.hook = (e: FaultEvent) => {
+      if (e.kind === 'op') ops.push(`${e.op} ${path.relative(dir, e.path).replace(/o\.[^/]+$/, 'o.<entry>')}`);
+    };
+    try {
+      await fn();
+    } finally {
+      faults.hook = undefined;
+    }
+    return ops;
+  }
+
+  it("a sole lock (an owner lock) made by this call is not listed, and proper-lockfile's probe of the new entry costs no call", async () => {
+    const dir = tmpdir();
+    // The first acquisition under a home probes the mtime precision (utimes, stat): not counted.
+    await (await acquire(path.join(dir, 'warm'), timing, { wait: false, what: 'test lock' })).release();
+    let lock: Awaited<ReturnType<typeof acquire>> | undefined;
+    const sole = await callsOf(dir, async () => (lock = await acquire(path.join(dir, 'a.lock'), timing, { wait: false, what: 'owner lock', sole: true })));
+    expect(sole).toEqual(['mkdir a.lock', 'mkdir a.lock/o.<entry>']);
+    await lock?.release();
+    const shared = await callsOf(dir, async () => (lock = await acquire(path.join(dir, 'lock'), timing, { wait: false, what: 'root lock' })));
+    expect(shared).toEqual(['mkdir lock', 'mkdir lock/o.<entry>', 'readdir lock']);
+    await lock?.release();
+  });
+
+  it('a sole lock whose directory already exists is listed like any other: a live owner there is not overlooked', async () => {
+    const lockDir = path.join(tmpdir(), 'a.lock');
+    const child = await childHolding(lockDir, 'hold');
+    try {
+      await expect(acquire(lockDir, timing, { wait: false, what: 'owner lock', sole: true })).rejects.toMatchObject({ code: codes.ELOCKED });
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+
+  it("the heartbeat after an unanswered probe: no false compromise, and a removed entry is still caught by its own stat", async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    // proper-lockfile refreshes at most once a second.
+    const fast = { stale: 2000, update: 1000, timeout: 0 };
+    await (await acquire(path.join(path.dirname(lockDir), 'warm'), fast, { wait: false, what: 'test lock' })).release();
+    const lock = await acquire(lockDir, fast, { wait: false, what: 'root lock' });
+    await new Promise((r) => setTimeout(r, 1300)); // the first refresh, compared with the answered probe
+    await lock.verify();
+    const [mine] = fs.readdirSync(lockDir);
+    const entry = path.join(lockDir, mine as string);
+    fs.rmdirSync(entry);
+    await new Promise((r) => setTimeout(r, 1300));
+    // Put back under the same name: verify()'s own lstat would pass; the heartbeat saw it gone.
+    fs.mkdirSync(entry);
+    await expect(lock.verify()).rejects.toMatchObject({ code: codes.ECOMPROMISED });
+    fs.rmdirSync(entry);
     await lock.release();
   });
 });

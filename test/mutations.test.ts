@@ -53,6 +53,7 @@ it.each([
   ['skip-fsync-staged', false, ['fsync /.txnfs/T/files/0', 'fsync /.txnfs/T/files/1']],
   ['skip-fsync-journal-dir', false, ['fsyncDir /.txnfs/T']],
   ['skip-fsync-home', false, ['fsyncDir /.txnfs']],
+  ['skip-fsync-new-home', false, ['fsyncDir ']],
   ['skip-fsync-backup-dir', false, ['fsyncDir /.txnfs/T/backup']],
   ['skip-fsync-created-dirs', false, ['fsyncDir ', 'fsyncDir /n']],
   ['skip-fsync-applied-dirs', false, ['fsyncDir ', 'fsyncDir /.txnfs/T/files', 'fsyncDir /n/m']],

@@ -94,20 +94,20 @@ export async function prepare(c: CommitContext, plan: Planned): Promise<void> {
       if (kind === 'copy') entries.markCopy(i);
     });
   }
-  // The rollback marker's inode (rollback.tmp) was allocated with the staging dir, while failing
-  // cost nothing: a full disk after the commit point must not stop the rollback from being
-  // marked (staging.ts). The home was fsynced then too (createStaging).
+  // The fsyncs that make the staging dir's own name durable (the home's, and the root's when the
+  // home was new) were started with the staging dir, and are awaited with these (`Staging.named`).
   const dirs: string[] = [];
   if (durable) {
     // Everything the journal will point to must be durable before the journal is: the staged
-    // files' names (files/), the backup links (backup/), and those two directories' and
-    // rollback.tmp's names (the staging dir).
+    // files' names (files/), the backup links (backup/), and those two directories' names (the
+    // staging dir).
     dirs.push(dir);
     if (plan.written > 0) dirs.push(filesDir(dir));
     if (withBackup.length > 0) dirs.push(backupDir(dir));
   }
   c.signal?.throwIfAborted();
   await settleAll([
+    setup.staging.named,
     syncDirs(dirs, c.concurrency),
     writeJournalTmp(dir, plan.journal, durable),
     setup.staging.ownerLock.verify(),

@@ -11,10 +11,12 @@
  *       tmp/                       tx.tempDir(): where other tools write files for tx.adopt()
  *       backup/<i>                 hard link to the original entry i replaces or deletes (a copy
  *                                  where hard links are refused: backup.ts)
- *       journal.tmp, journal       the journal; `journal` existing and valid = committed
+ *       journal.tmp, journal       the journal; `journal` existing and valid = committed. The
+ *                                  commit point links `journal` to `journal.tmp`, which stays as
+ *                                  the inode a rollback marker is renamed from (allocates nothing)
  *       rollback                   marker: a rollback is in progress, finish it, never roll forward
- *       rollback.tmp               the marker's inode, made before the commit point and renamed
- *                                  to `rollback` when needed, so a rollback allocates nothing
+ *       rollback.tmp               the marker's inode where hard links are refused (and in staging
+ *                                  dirs of an older txnfs, which made one with every staging dir)
  *   <root>/.txnfs/.tomb-<rand>     left only by an older txnfs (a lock directory it was removing)
  *   <root>/.txnfs/.tmp-<writer>    a single-file write's temp file, renamed over its target; the
  *                                  name encodes its writer's identity (tempname.ts)

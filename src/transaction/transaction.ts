@@ -1212,6 +1212,9 @@ export class Transaction implements AsyncDisposable {
    * ```
    */
   async commit(): Promise<CommitResult> {
+    // Aborted by its signal: the rejection below comes only once the abort it started has removed
+    // what was staged, so that a caller (or its recover()) never meets that abort half-way.
+    if (this.#abortedBySignal) await this.#aborting?.catch(noop);
     this.#assertOpen('commit');
     this.#state = 'committing';
     const started = performance.now();

@@ -152,7 +152,8 @@ export async function runErrorPoint(o: ErrorLoopOptions, k: number): Promise<Poi
       return { injector, violations, deferred };
     }
     const phase: Phase = phaseOf(injector, injector.injectedAt);
-    const journalRenamedBefore = injector.ops.some((op) => op.index < k && op.op === 'rename' && op.dest?.endsWith(`${path.sep}journal`) === true);
+    // The commit point gives journal.tmp its name `journal` (a link; a rename where links are refused).
+    const journalRenamedBefore = injector.ops.some((op) => op.index < k && (op.op === 'rename' || op.op === 'link') && op.dest?.endsWith(`${path.sep}journal`) === true);
 
     // 1. What commit() reported.
     let expectNow: 'old' | 'new' | 'any';

@@ -82,6 +82,7 @@ describe('the power-loss enumeration catches deliberate protocol bugs', () => {
     ['skip-fsync-applied-dirs', 'single file'],
     ['cleanup-before-apply', 'single file'],
     ['skip-fsync-home', 'single file'],
+    ['skip-fsync-new-home', 'single file'],
     ['skip-fsync-backup-dir', 'delete only'],
     ['skip-fsync-created-dirs', '2 files: new nested dirs + overwrite'],
     ['skip-fsync-backup-copy', '2 files: overwrite + delete, no hard links, EIO at the 1st unlink: rolled back from the copies'],

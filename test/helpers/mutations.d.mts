@@ -18,6 +18,7 @@ export type HarnessMutation =
   | 'file-skip-fsync-dir'
   | 'file-single-write'
   | 'skip-fsync-home'
+  | 'skip-fsync-new-home'
   | 'skip-fsync-backup-dir'
   | 'skip-fsync-created-dirs'
   | 'copy-backup-as-link'

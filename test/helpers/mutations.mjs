@@ -18,6 +18,7 @@ const STAGED_FILE = /\/\.txn-[^/]+\/files\/[0-9]+$/;
 const BACKUP_FILE = /\/\.txn-[^/]+\/backup\/[0-9]+$/;
 const BACKUP_DIR = /\/\.txn-[^/]+\/backup$/;
 const STAGING_DIR = /^(.*)\/\.txn-[^/]+$/;
+const NEW_HOME = /^(.*)\/\.txnfs$/;
 const JOURNAL = /\/\.txn-[^/]+\/journal$/;
 const JOURNAL_TMP = /\/\.txn-[^/]+\/journal\.tmp$/;
 const FILE_TEMP = /\/\.tmp-[^/]*$/;
@@ -91,6 +92,17 @@ export const MUTATIONS = {
     op: (s, e) => {
       if (e.op !== 'fsyncDir' || e.path !== s.stagingMadeIn) return undefined;
       s.stagingMadeIn = undefined;
+      return 'skip';
+    },
+  },
+  /**
+   * Do not fsync the root after making its home (.txnfs/): the home's own name, and with it every
+   * staging dir and journal below it, is not durable.
+   */
+  'skip-fsync-new-home': {
+    op: (s, e) => {
+      if (e.op !== 'fsyncDir' || e.path !== s.homeMadeIn) return undefined;
+      s.homeMadeIn = undefined;
       return 'skip';
     },
   },
@@ -168,11 +180,14 @@ function track(s, e) {
   if (s.rollingBack && isMove(e)) s.rollbackMoved = true;
   // The applied directories' fsyncs run until the next operation of another kind (the cleanup).
   if (s.applied && e.op !== 'fsyncDir') s.applied = false;
-  if (e.op === 'rename' && e.dest !== undefined && JOURNAL.test(e.dest)) {
+  // The commit point: journal.tmp gets the name `journal` (a link; a rename where links are refused).
+  if ((e.op === 'rename' || e.op === 'link') && e.dest !== undefined && JOURNAL.test(e.dest)) {
     s.journal = e.dest;
     s.journalRenamedIn = e.dest.slice(0, e.dest.lastIndexOf('/'));
   }
   if (e.op === 'mkdir') {
+    const h = NEW_HOME.exec(e.path);
+    if (h !== null) s.homeMadeIn = h[1];
     const m = STAGING_DIR.exec(e.path);
     if (m !== null) s.stagingMadeIn = m[1];
     // Generations: the new tree is built in <staging>/gen, then renamed to gen-<n>.
