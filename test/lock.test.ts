@@ -9,6 +9,7 @@ import * as fsSeam from '../src/io/fs.js';
 import { tmpdir } from './helpers/tmp.js';
 import { faults, type FaultEvent } from '../src/io/faults.js';
 import { threadId } from 'node:worker_threads';
+import { entryName, newRecord } from '../src/protocol/lock/owners.js';
 
 const timing = { stale: 10_000, update: 5_000, timeout: 0 };
 /** A host tag that is not this host's: its owners are judged by staleness only. */
@@ -42,7 +43,10 @@ describe('acquire / release', () => {
     const lock = await acquire(lockDir, timing, { wait: false, what: 'test lock' });
     const names = fs.readdirSync(lockDir);
     expect(names).toHaveLength(1);
-    expect(names[0]).toMatch(new RegExp(`^o\\.[A-Za-z0-9_-]{16}\\.${process.pid}\\.[0-9]*\\.${threadId}\\.10000\\.[A-Za-z0-9_-]{21}$`));
+    // The token: when this acquisition began (9 base-36 digits of ms), then a nanoid.
+    const m = new RegExp(`^o\\.[A-Za-z0-9_-]{16}\\.${process.pid}\\.[0-9]*\\.${threadId}\\.10000\\.([0-9a-z]{9})[A-Za-z0-9_-]{21}$`).exec(names[0] as string);
+    expect(m).not.toBeNull();
+    expect(Math.abs(parseInt(m?.[1] as string, 36) - Date.now())).toBeLessThan(5_000);
     expect(fs.lstatSync(path.join(lockDir, names[0] as string)).isDirectory()).toBe(true);
     await lock.verify();
     expect(await lockState(lockDir, 10_000)).toBe('held');
@@ -241,6 +245,57 @@ describe('removeDeadLock', () => {
 });
 
 const waiting = { ...timing, timeout: 10_000 };
+
+describe('waiters that meet: the one that arrived first keeps its entry', () => {
+  /**
+   * A live owner entry whose acquisition began at `since`: of another host, so judged by its age
+   * alone (an entry of this process that it does not know of would be a dead leftover).
+   */
+  function liveEntry(lockDir: string, since: number): string {
+    fs.mkdirSync(lockDir, { recursive: true });
+    const name = entryName({ ...newRecord(10_000, since), host: FOREIGN_HOST });
+    fs.mkdirSync(path.join(lockDir, name));
+    return name;
+  }
+  /** Our entries in `lockDir`: every entry but `other`. */
+  const ours = (lockDir: string, other: string): string[] => fs.readdirSync(lockDir).filter((n) => n !== other);
+
+  it('keeps its entry beside a later one, and takes the lock as soon as that one goes', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    const later = liveEntry(lockDir, Date.now() + 60_000);
+    const pending = acquire(lockDir, { ...timing, timeout: 5_000 }, { wait: true, what: 'test lock' });
+    // While the later entry is there, ours stays listed beside it (without the rule it was removed
+    // at once, and made again only for a moment at each retry).
+    let seen = 0;
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (ours(lockDir, later).length === 1) seen += 1;
+    }
+    expect(seen).toBeGreaterThanOrEqual(9);
+    const started = Date.now();
+    fs.rmdirSync(path.join(lockDir, later));
+    const lock = await pending;
+    // Woken by the change (a directory watch), or at the latest by its 50 ms listing.
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(fs.readdirSync(lockDir)).toHaveLength(1);
+    await lock.release();
+  });
+
+  it('steps back from an earlier one, and leaves its entry there alone', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    const earlier = liveEntry(lockDir, Date.now() - 60_000);
+    const pending = acquire(lockDir, { ...timing, timeout: 400 }, { wait: true, what: 'test lock' });
+    let seen = 0;
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (ours(lockDir, earlier).length > 0) seen += 1;
+    }
+    // Only for the moment of each attempt (mkdir, list, rmdir), never kept.
+    expect(seen).toBeLessThanOrEqual(3);
+    await expect(pending).rejects.toMatchObject({ code: codes.ELOCKED });
+    expect(fs.readdirSync(lockDir)).toEqual([earlier]);
+  });
+});
 
 describe('withRootLock', () => {
   it('serialises callers in one process, in call order', async () => {

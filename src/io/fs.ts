@@ -208,6 +208,28 @@ async function openSyncClose(p: string): Promise<void> {
 }
 
 /**
+ * fsync(2) the directory `p`: open it read-only, fsync, and close it without waiting for the
+ * close. A directory opened read-only has nothing a close could still write or report (the
+ * fsync's result is the answer), so the caller goes on one thread-pool round trip earlier: a
+ * durable one-file commit fsyncs about seven directories, most of them one after another
+ * (docs/protocol.md, "The cost of a small commit"). A file keeps its awaited close
+ * (`openSyncClose`): on NFS a close can report a deferred write error.
+ */
+async function syncDirectory(p: string): Promise<void> {
+  const fd = await call<number>((done) => nodeFs.open(p, 'r', done));
+  try {
+    await call<void>((done) => nodeFs.fsync(fd, done));
+  } finally {
+    // EBADF cannot happen (the fd is ours, closed once); anything else is ignored on purpose.
+    nodeFs.close(fd, noopCallback);
+  }
+}
+
+function noopCallback(): void {
+  // The close of a read-only directory descriptor: see syncDirectory.
+}
+
+/**
  * The real filesystem. The calls a commit makes once per entry (create, rename, link, unlink,
  * lstat) go through the callback API: one request and one promise each, about half of what
  * fs/promises allocates, in a loop of 10,000 or 100,000.
@@ -230,7 +252,7 @@ export const nodeImpl: FsImpl = {
   rmdir: (p) => fsp.rmdir(p),
   removeTree: (p) => fse.remove(p),
   removeTreeSync: (p) => fse.removeSync(p),
-  syncDir: (p) => openSyncClose(p),
+  syncDir: (p) => syncDirectory(p),
   syncFile: (p) => openSyncClose(p),
   utimes: (p, a, m) => fsp.utimes(p, a, m),
   chmod: (p, mode) => fsp.chmod(p, mode),

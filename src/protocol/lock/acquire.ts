@@ -9,11 +9,11 @@
  */
 import * as path from 'node:path';
 import lockfile from 'proper-lockfile';
-import * as fs from '../../io/fs.js';
 import { codes, errnoOf, TxnError } from '../../errors.js';
 import { acquiring, entryName, held, newRecord, type OwnerRecord } from './owners.js';
 import { judge, mtimeOf, removeEntry, type Judged } from './judge.js';
-import { adapterFor, Contended, sole } from './adapter.js';
+import { adapterFor, Contended, patience, sole } from './adapter.js';
+import { sleep } from './wait.js';
 
 /** Lock timing, already validated and defaulted (see options.ts). */
 export interface LockTiming {
@@ -33,38 +33,6 @@ export interface HeldLock {
   verify(): Promise<void>;
   /** Release (idempotent). Never removes an entry that is not ours. */
   release(): Promise<void>;
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined, wake?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    let watcher: fs.Watcher | undefined;
-    const finish = (fn: () => void): void => {
-      clearTimeout(timer);
-      watcher?.close();
-      signal?.removeEventListener('abort', onAbort);
-      fn();
-    };
-    const onAbort = (): void => finish(() => reject(signal?.reason));
-    const timer = setTimeout(() => finish(resolve), ms);
-    // Wake as soon as the lock directory changes (an owner left): the hand-off then costs no poll
-    // interval. Where watching is not available (no inotify, a FUSE or network mount that reports
-    // nothing) the timer still wakes us. Waiters woken by one release retry at slightly different
-    // moments (now, or 1 or 2 ms later, at random): retrying together, each would see the others'
-    // entries and all would back off again.
-    if (wake !== undefined) {
-      watcher = fs.watch(wake, () => {
-        watcher?.close();
-        const r = Math.random();
-        if (r < 0.4) setImmediate(() => finish(resolve));
-        else setTimeout(() => finish(resolve), r < 0.7 ? 1 : 2);
-      });
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**
@@ -97,7 +65,8 @@ export interface AcquireOptions {
 /** Acquire the lock directory `lockDir`. */
 export async function acquire(lockDir: string, timing: LockTiming, options: AcquireOptions): Promise<HeldLock> {
   const state: { compromised: Error | undefined; released: boolean } = { compromised: undefined, released: false };
-  const deadline = Date.now() + timing.timeout;
+  const began = Date.now();
+  const deadline = began + timing.timeout;
   let delay = 1;
   let release: (() => Promise<void>) | undefined;
   let record: OwnerRecord;
@@ -109,9 +78,12 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
       // A new name for every attempt, never one used before: a waiter that listed our entry of a
       // failed attempt may judge it (it is gone: "dead") and remove it by that name a moment later.
       // Were the name reused, that removal could hit the entry of our next, successful attempt.
-      const attempt = newRecord(timing.stale);
+      // Every attempt carries when this acquisition began: the earliest waiter keeps its entry
+      // and the others step back (adapter.ts, `keep`), so the lock is handed on in arrival order.
+      const attempt = newRecord(timing.stale, began);
       const attemptEntry = path.join(lockDir, entryName(attempt));
       acquiring.add(attempt.token);
+      if (options.wait) patience.set(attemptEntry, { until: deadline, stale: timing.stale, signal: options.signal });
       try {
         release = await lockfile.lock(attemptEntry, {
           lockfilePath: attemptEntry,
@@ -143,6 +115,7 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
         delay = Math.min(delay * 2, 100);
       } finally {
         acquiring.delete(attempt.token);
+        patience.delete(attemptEntry);
       }
     }
   } finally {

@@ -10,7 +10,9 @@
 import * as path from 'node:path';
 import * as fs from '../../io/fs.js';
 import { errnoOf } from '../../errors.js';
-import { removeDirIfEmpty } from './judge.js';
+import { judge, removeDirIfEmpty, removeEntry } from './judge.js';
+import { arrivalOf } from './owners.js';
+import { sleep } from './wait.js';
 
 /** An attempt found other entries in the lock directory. */
 export class Contended extends Error {
@@ -27,6 +29,21 @@ export class Contended extends Error {
  * for the length of an attempt.
  */
 export const sole = new Set<string>();
+
+/**
+ * How long an attempt may keep its entry while others are listed (acquire.ts sets it for the
+ * length of an attempt, keyed by the entry's path): until `until` (ms since the epoch), while its
+ * `signal` is not aborted. `stale` judges the others.
+ */
+export interface Patience {
+  readonly until: number;
+  readonly stale: number;
+  readonly signal: AbortSignal | undefined;
+}
+export const patience = new Map<string, Patience>();
+
+/** How long a kept entry waits between listings when no change wakes it. */
+const KEEP_POLL_MS = 50;
 
 /**
  * One attempt: make our entry, list the directory, keep the entry only if it is alone. Called by
@@ -72,7 +89,9 @@ export async function claim(entry: string): Promise<void> {
       await fs.rmdir(entry).catch(() => undefined);
       throw err;
     }
-    const others = names.filter((n) => n !== mine);
+    let others = names.filter((n) => n !== mine);
+    const wait = patience.get(entry);
+    if (others.length > 0 && wait !== undefined && isEarliest(mine, others)) others = await keep(entry, wait, others);
     if (others.length === 0) {
       claimed.set(entry, Date.now());
       return;
@@ -85,6 +104,61 @@ export async function claim(entry: string): Promise<void> {
       if (errnoOf(err) !== 'ENOENT') throw err;
     }
     throw new Contended(others);
+  }
+}
+
+/** Whether the entry `mine` arrived before every one of `others` (owners.ts, `arrivalOf`). */
+function isEarliest(mine: string, others: readonly string[]): boolean {
+  const me = arrivalOf(mine);
+  if (me === undefined) return false;
+  return others.every((n) => {
+    const other = arrivalOf(n);
+    return other === undefined || other > me;
+  });
+}
+
+/**
+ * Keep our entry `entry` in its lock directory while others are listed, because it arrived before
+ * all of them: wait for the directory to change, list it again, and take the lock as soon as our
+ * entry is alone. The others are the holder and waiters that came later. Each of them that lists
+ * the directory finds an earlier entry and steps back (see `claim`), so a released lock goes to
+ * the waiter that has waited longest, at once: without this, waiters woken together by a release
+ * all met each other, all stepped back, and tried again after a random delay, every time
+ * (docs/benchmarks.md, four processes on one root).
+ *
+ * Mutual exclusion is the same rule as ever: the lock is ours only when a listing made after our
+ * entry shows it alone. Keeping an entry only makes others step back. Dead entries (judge.ts) are
+ * removed as any waiter would. Gives up, returning who is still there, when someone earlier
+ * appears (clocks of two hosts disagree), our entry is gone (another host judged it stale: it is
+ * not refreshed while we wait, hence the bound of half the stale time), the attempt's time is up
+ * or its signal aborted: the caller then steps back as before.
+ */
+async function keep(entry: string, wait: Patience, listed: string[]): Promise<string[]> {
+  const dir = path.dirname(entry);
+  const mine = path.basename(entry);
+  const until = Math.min(wait.until, Date.now() + wait.stale / 2);
+  let others = listed;
+  for (;;) {
+    let names: string[];
+    try {
+      await sleep(Math.max(1, Math.min(KEEP_POLL_MS, until - Date.now())), wait.signal, dir);
+      names = await fs.readdir(dir);
+    } catch {
+      // Aborted, or the listing failed: step back with the last listing (the caller removes our
+      // entry; the acquisition then sees the abort, or tries again).
+      return others;
+    }
+    // Our entry was removed (judged stale by another host): this attempt is over.
+    if (!names.includes(mine)) throw new Contended(names);
+    const live: string[] = [];
+    for (const name of names) {
+      if (name === mine) continue;
+      const j = await judge(dir, name, wait.stale);
+      if (j.dead) await removeEntry(dir, name);
+      else live.push(name);
+    }
+    others = live;
+    if (live.length === 0 || !isEarliest(mine, live) || Date.now() >= until) return live;
   }
 }
 

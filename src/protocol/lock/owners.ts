@@ -93,8 +93,31 @@ export function identityOf(r: OwnerRecord): ProcessIdentity {
   return { host: r.host === hostTag(me.host) ? me.host : `tag:${r.host}`, pid: r.pid, start: r.start };
 }
 
-export function newRecord(stale: number): OwnerRecord {
+/**
+ * A new owner record. `since` (ms since the epoch): when the acquisition this attempt belongs to
+ * began. It leads the token as 9 base-36 digits (`arrivalOf`), so that waiters that meet in a
+ * lock directory agree, from the names alone, on who came first (lock/adapter.ts: the earliest
+ * stays, the others step back). The token stays unique per attempt (a new nanoid after it).
+ */
+export function newRecord(stale: number, since?: number): OwnerRecord {
   const me = selfIdentity();
-  return { host: hostTag(me.host), pid: me.pid, start: /^[0-9]{0,20}$/.test(me.start) ? me.start : '', thread: threadId, stale, token: nanoid() };
+  const arrival = since === undefined ? '' : Math.max(0, Math.floor(since)).toString(36).padStart(ARRIVAL_DIGITS, '0').slice(-ARRIVAL_DIGITS);
+  return { host: hostTag(me.host), pid: me.pid, start: /^[0-9]{0,20}$/.test(me.start) ? me.start : '', thread: threadId, stale, token: arrival + nanoid() };
+}
+
+/** Base-36 digits of an arrival time: 36^9 ms is about 3,200 years. */
+const ARRIVAL_DIGITS = 9;
+/** A nanoid is 21 characters: a token of 30 whose first 9 are base-36 digits carries an arrival. */
+const ARRIVAL_TOKEN_RE = /^([0-9a-z]{9})[A-Za-z0-9_-]{21}$/;
+
+/**
+ * The order of an owner entry among waiters: its arrival time and token, comparable as strings
+ * (fixed width). Undefined for a name without an arrival (an entry of an older txnfs, or one made
+ * without `since`), which never goes before anyone.
+ */
+export function arrivalOf(name: string): string | undefined {
+  const r = parseEntry(name);
+  if (r === undefined) return undefined;
+  return ARRIVAL_TOKEN_RE.test(r.token) ? r.token : undefined;
 }
 
