@@ -118,3 +118,40 @@ describe('filesystem calls of a one-file commit, counted through the seam', () =
     expect(await fsp.readFile(path.join(dir, 'a.json'), 'utf8')).toBe('{"n":1}');
   });
 });
+
+describe('the recovery gate beside live transactions', () => {
+  it('looks at a live transaction only for its journal (one lstat), not at its whole staging dir', async () => {
+    const warm = begin({ dir });
+    warm.write('warm.json', 'x');
+    await warm.commit();
+    // Two transactions of this process that have staged and not committed: alive, no journal.
+    const live = [begin({ dir }), begin({ dir })];
+    for (const [i, tx] of live.entries()) await tx.write(`live${i}.json`, 'x');
+    const gate: string[] = [];
+    let inGate = false;
+    faults.hook = (e: FaultEvent) => {
+      if (e.kind === 'step') {
+        if (e.name === 'locked') inGate = false;
+        return;
+      }
+      if (inGate) gate.push(`${e.op} ${path.relative(dir, e.path)}`);
+      if (e.op === 'readdir' && e.path === path.join(dir, '.txnfs', 'lock')) inGate = true;
+    };
+    try {
+      const tx = begin({ dir });
+      tx.write('a.json', 'x');
+      await tx.commit();
+    } finally {
+      faults.hook = undefined;
+    }
+    // The home's listing, then per live transaction its owner lock (here none: this thread's own
+    // locks are known to its registry; another process's cost a readdir and an lstat of the entry)
+    // and one lstat of its absent journal. A full look added the staging dir, files/, backup/,
+    // rollback and a read of the journal: 6 calls each.
+    expect(gate.filter((c) => c === 'readdir .txnfs')).toHaveLength(1);
+    expect(gate.filter((c) => c.startsWith('lstat ') && c.endsWith('/journal'))).toHaveLength(live.length);
+    expect(gate.filter((c) => /\/(files|backup|rollback)$|^readFile |^lstat \.txnfs\/\.txn-[^/]+$/.test(c))).toEqual([]);
+    expect(gate).toHaveLength(1 + live.length);
+    for (const tx of live) await tx.abort();
+  });
+});

@@ -113,8 +113,9 @@ export interface FsImpl {
   /**
    * Watch a directory for changes (inotify on Linux). Optional: a lock waiter without it polls.
    * The listener may be called for any change, or spuriously; it is never called after `close()`.
+   * It is given the name of the entry that changed when the platform reports one.
    */
-  watch?(path: string, listener: () => void): Watcher;
+  watch?(path: string, listener: (name?: string) => void): Watcher;
 }
 
 /** A directory watch (see `FsImpl.watch`). */
@@ -263,7 +264,7 @@ export const nodeImpl: FsImpl = {
   rmdirSync: (p) => nodeFs.rmdirSync(p),
   watch: (p, listener) => {
     // Not persistent: a waiting lock never keeps the process alive by itself (its timer decides).
-    const w = nodeFs.watch(p, { persistent: false }, () => listener());
+    const w = nodeFs.watch(p, { persistent: false }, (_event, name) => listener(typeof name === 'string' ? name : undefined));
     // The directory may vanish under the watch (a released lock is removed): that ends the watch
     // with an error event, which must not become an uncaught exception. It is also a change.
     w.on('error', () => {
@@ -521,7 +522,7 @@ export function rmdirSync(p: string): void {
  * Watch the directory `p`; undefined where the implementation cannot, or the watch cannot be set
  * up (the directory is gone, inotify limits reached): the caller then relies on its timer.
  */
-export function watch(p: string, listener: () => void): Watcher | undefined {
+export function watch(p: string, listener: (name?: string) => void): Watcher | undefined {
   if (impl.watch === undefined) return undefined;
   try {
     report('watch', p, false);

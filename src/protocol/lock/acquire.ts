@@ -111,7 +111,7 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
         if (!options.wait || Date.now() >= deadline) throw lockedError(lockDir, live[0], timing, options);
         // Jitter, so that two waiters that arrived together and both backed off do not meet again.
         const wait = Math.min(delay, Math.max(1, deadline - Date.now())) * (0.5 + Math.random());
-        await sleep(wait, options.signal, live.length > 0 ? lockDir : undefined);
+        await sleep(wait, options.signal, live.length > 0 ? { dir: lockDir, names: new Set(live.map((j) => j.name)) } : undefined);
         delay = Math.min(delay * 2, 100);
       } finally {
         acquiring.delete(attempt.token);

@@ -141,7 +141,7 @@ async function keep(entry: string, wait: Patience, listed: string[]): Promise<st
   for (;;) {
     let names: string[];
     try {
-      await sleep(Math.max(1, Math.min(KEEP_POLL_MS, until - Date.now())), wait.signal, dir);
+      await sleep(Math.max(1, Math.min(KEEP_POLL_MS, until - Date.now())), wait.signal, { dir });
       names = await fs.readdir(dir);
     } catch {
       // Aborted, or the listing failed: step back with the last listing (the caller removes our
