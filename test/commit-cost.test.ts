@@ -75,23 +75,23 @@ async function oneFileCommit(durability: 'full' | 'none', existing: boolean): Pr
 }
 
 /**
- * The budget of docs/protocol.md ("The cost of a small commit"), per phase, for one 4 KiB file:
- * stage = open the root and home (4, 3: the home is gone, since an empty one is removed after every
- * commit, and this process removed it, so it is made at once: mkdir, fsync of the root (started,
- * awaited before the commit point), lstat of the new home), staging dir with files/ and the home
- * fsync (3, 2; the fsync started, awaited before the commit point),
- * the staged file (5); gate = the recovery gate's readdir of the home (1); prepare = the plan's
- * lstat (1), fsyncs of the staging dir and files/ (2, durable), journal.tmp (4, 3 without fsync),
- * link journal.tmp to journal and staging dir fsync (2, 1); apply = lstat, rename, fsyncs of the
- * parent and files/ (4, 2); cleanup = unlink journal, unlink journal.tmp (the spare name the
- * commit point leaves for a rollback marker), rmdir files/ and the staging dir, home fsync, rmdir
- * of the empty home (6, 5). No rollback.tmp (its create, close and unlink) any more.
- * A replaced file adds backup/ (mkdir, link, fsync), the backup's lstat at apply and its removal.
+ * The budget of docs/protocol.md ("The cost of a small commit"), per phase, for one 4 KiB file. A
+ * transaction of one written file commits by its rename (protocol/direct.ts): no journal, no
+ * backup/, no fsync of the home or the staging dir.
+ * stage = open the root and home (3, durability 'none' the same: the home is gone, since an empty
+ * one is removed after every commit, and this process removed it, so it is made at once: mkdir,
+ * lstat of the new home; the root's fsync it would need is owed to a journal, and there is none),
+ * the staging dir and files/ (2), the staged file (5, 4 without its fsync); gate = the recovery
+ * gate's readdir of the home (1); prepare = the plan's lstat (1), the roll-forward rule's lstat
+ * right before the rename (1), the rename and the fsyncs of its two directories, the target's
+ * parent and files/ (3, 1 without them): together the commit point; a replaced file adds the undo
+ * link and its lstat (2); apply = nothing left to do (0); cleanup = rmdir files/ and the staging
+ * dir, rmdir of the empty home (3), and the undo link's unlink for a replaced file (1).
  */
 const BUDGET: Record<string, Record<Phase, number>> = {
-  'full new': { stage: 12, gate: 1, prepare: 9, apply: 4, cleanup: 6 },
-  'full replaced': { stage: 12, gate: 1, prepare: 12, apply: 5, cleanup: 8 },
-  'none new': { stage: 9, gate: 1, prepare: 5, apply: 2, cleanup: 5 },
+  'full new': { stage: 10, gate: 1, prepare: 5, apply: 0, cleanup: 3 },
+  'full replaced': { stage: 10, gate: 1, prepare: 7, apply: 0, cleanup: 4 },
+  'none new': { stage: 9, gate: 1, prepare: 3, apply: 0, cleanup: 3 },
 };
 /**
  * What the locks (src/protocol/lock/) cost: taking the owner lock 2 calls (mkdir of the lock
@@ -116,6 +116,33 @@ describe('filesystem calls of a one-file commit, counted through the seam', () =
     expect(c.path).toEqual(BUDGET[budget]);
     expect(c.lock).toBe(LOCK_TODAY);
     expect(await fsp.readFile(path.join(dir, 'a.json'), 'utf8')).toBe('{"n":1}');
+  });
+});
+
+/**
+ * Two new files: the journaled way (docs/protocol.md, steps 5-10). stage = the home (3), the
+ * staging dir and files/ (2), two staged files (10); prepare = two lstats, the fsyncs of the root
+ * (the new home's name), the home (the staging dir's name), the staging dir and files/, journal.tmp
+ * (create, write, fsync, close), the link to `journal` and the staging dir's fsync (12); apply =
+ * two lstats, two renames, fsyncs of the root and files/ (6); cleanup = unlink journal and
+ * journal.tmp, rmdir files/ and the staging dir, fsync of the home, rmdir of the home (6).
+ */
+const JOURNALED: Record<Phase, number> = { stage: 15, gate: 1, prepare: 12, apply: 6, cleanup: 6 };
+
+describe('filesystem calls of a two-file commit (journaled), counted through the seam', () => {
+  it('the per-step budget, exactly', async () => {
+    const warm = begin({ dir });
+    warm.write('warm.json', 'x');
+    await warm.commit();
+    const c = await counted(async () => {
+      const tx = begin({ dir });
+      tx.write('a.json', 'a');
+      tx.write('b.json', 'b');
+      await tx.commit();
+    });
+    if (process.env['TXNFS_COST'] !== undefined) console.log(`journaled: ${c.total} calls`, c.path, c.ops.join('\n'));
+    expect(c.path).toEqual(JOURNALED);
+    expect(c.lock).toBe(LOCK_TODAY);
   });
 });
 

@@ -19,9 +19,16 @@ function rootWith(files: Record<string, string>): string {
   return dir;
 }
 
-/** Leave a transaction that died right after its commit point; returns its id. */
+/**
+ * The file written beside a lone write: one written file commits by its rename, with no journal
+ * (src/protocol/direct.ts), so there is no "dead after its commit point" to leave without it.
+ */
+const COMPANION: SimpleOp = { op: 'write', path: 'companion.txt', data: 'c' };
+
+/** Leave a (journaled) transaction that died right after its commit point; returns its id. */
 function diedAfterCommitPoint(dir: string, ops: readonly SimpleOp[]): string {
-  const r = crashAt(dir, ops, 'committed');
+  const lone = ops.length === 1 && ops[0]?.op === 'write';
+  const r = crashAt(dir, lone ? [...ops, COMPANION] : ops, 'committed');
   expect(r.killed).toBe(true);
   const staging = fs.readdirSync(path.join(dir, '.txnfs')).filter((n) => n.startsWith('.txn-') && !n.endsWith('.lock'));
   expect(staging).toHaveLength(1);
@@ -34,7 +41,7 @@ describe('a dead transaction never overwrites what was written after its commit 
     const id = diedAfterCommitPoint(dir, [{ op: 'write', path: 'doc.md', data: 'from the dead transaction' }]);
     await writeFile(path.join(dir, 'doc.md'), 'saved');
     const report = await recover(dir);
-    expect(snapshot(dir)).toEqual({ 'doc.md': 'saved' });
+    expect(snapshot(dir)).toEqual({ 'doc.md': 'saved', 'companion.txt': 'c' });
     expect(report.rolledForward.map((t) => t.id)).toEqual([id]);
     expect(report.superseded).toEqual([{ id, target: 'doc.md' }]);
     expect(leftovers(dir)).toEqual([]);
@@ -57,7 +64,7 @@ describe('a dead transaction never overwrites what was written after its commit 
     const id = diedAfterCommitPoint(dir, [{ op: 'write', path: 'new.md', data: 'dead' }]);
     fs.writeFileSync(path.join(dir, 'new.md'), 'foreign');
     const report = await recover(dir);
-    expect(snapshot(dir)).toEqual({ 'new.md': 'foreign' });
+    expect(snapshot(dir)).toEqual({ 'new.md': 'foreign', 'companion.txt': 'c' });
     expect(report.superseded).toEqual([{ id, target: 'new.md' }]);
     expect(leftovers(dir)).toEqual([]);
   });
@@ -77,7 +84,7 @@ describe('a dead transaction never overwrites what was written after its commit 
     fs.writeFileSync(path.join(dir, 'conf.json.tmp'), '{"v":3}');
     fs.renameSync(path.join(dir, 'conf.json.tmp'), path.join(dir, 'conf.json'));
     const report = await recover(dir);
-    expect(snapshot(dir)).toEqual({ 'conf.json': '{"v":3}' });
+    expect(snapshot(dir)).toEqual({ 'conf.json': '{"v":3}', 'companion.txt': 'c' });
     expect(report.superseded).toEqual([{ id, target: 'conf.json' }]);
   });
 
@@ -87,7 +94,7 @@ describe('a dead transaction never overwrites what was written after its commit 
     await new Promise((r) => setTimeout(r, 20));
     fs.writeFileSync(path.join(dir, 'a.txt'), 'bbbb');
     const report = await recover(dir);
-    expect(snapshot(dir)).toEqual({ 'a.txt': 'bbbb' });
+    expect(snapshot(dir)).toEqual({ 'a.txt': 'bbbb', 'companion.txt': 'c' });
     expect(report.superseded).toEqual([{ id, target: 'a.txt' }]);
   });
 

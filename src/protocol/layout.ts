@@ -17,6 +17,8 @@
  *       rollback                   marker: a rollback is in progress, finish it, never roll forward
  *       rollback.tmp               the marker's inode where hard links are refused (and in staging
  *                                  dirs of an older txnfs, which made one with every staging dir)
+ *       undo                       a one-file commit (no journal): a hard link to the file it
+ *                                  replaces, so that a failure after its rename can put it back
  *   <root>/.txnfs/.tomb-<rand>     left only by an older txnfs (a lock directory it was removing)
  *   <root>/.txnfs/.tmp-<writer>    a single-file write's temp file, renamed over its target; the
  *                                  name encodes its writer's identity (tempname.ts)
@@ -72,6 +74,10 @@ export function backupFile(staging: string, i: number): string {
 function under(staging: string, dir: string, n: number): string {
   if (staging.length > 1 && !staging.endsWith(path.sep) && Number.isSafeInteger(n)) return `${staging}${path.sep}${dir}${path.sep}${n}`;
   return path.join(staging, dir, String(n));
+}
+/** The second name of the file a one-file commit replaces, for its undo (protocol/direct.ts). */
+export function undoPath(staging: string): string {
+  return path.join(staging, 'undo');
 }
 export function journalPath(staging: string): string {
   return path.join(staging, 'journal');

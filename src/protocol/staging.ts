@@ -81,8 +81,8 @@ export async function trustHome(root: string, home: string, homeInfo: Info): Pro
 
 /**
  * `ensureHome`, then `trustHome`: what a transaction needs before it stages anything. The fsync of
- * the root that a new home needs is started here and finished by `createStaging`, which every
- * caller calls next (see `homesNaming`).
+ * the root that a new home needs is left to whoever needs the home's name durable: `createStaging`,
+ * which every caller calls next, or the commit point it leads to (see `homesNaming`).
  */
 export async function openHome(root: string, durable: boolean): Promise<TrustedHome> {
   const { home, info } = await makeHome(root, durable);
@@ -95,41 +95,61 @@ export async function openHome(root: string, durable: boolean): Promise<TrustedH
  */
 export async function ensureHome(root: string, durable: boolean): Promise<Home> {
   const { home } = await makeHome(root, durable);
-  await takeHomeNaming(home.home);
+  await takeHomeNaming(home.home)?.();
   return home;
 }
 
 /**
- * The fsyncs of a root that make a new home's name durable, started by whoever made the home in
- * this process (home path → the fsync, until it settles). A staging dir's name is durable only once
- * its home's is: `createStaging` awaits the one of its home, or, for a journaled staging dir, adds
- * it to the fsyncs awaited before the commit point (`Staging.named`), so that making a home costs
- * staging no fsync round. Shared by every transaction of this process in that home: one that finds
- * the home made a moment ago by another waits for that fsync too.
+ * The fsyncs of a root that make a new home's name durable, owed by whoever made the home in this
+ * process (home path → the fsync, started on first demand, until it succeeds). A staging dir's
+ * name is durable only once its home's is: `createStaging` runs the one of its home, or, for a
+ * journaled staging dir, leaves it to the fsyncs awaited before the commit point
+ * (`Staging.name`), so that making a home costs staging no fsync round, and a commit without a
+ * journal (protocol/direct.ts: its rename is its commit point, and nothing it needs lives in the
+ * home's name) none at all. Shared by every transaction of this process in that home: one that
+ * finds the home made a moment ago by another runs (or waits for) that fsync too.
  */
-const homesNaming = new Map<string, Promise<void>>();
+const homesNaming = new Map<string, () => Promise<void>>();
 
-function nameHome(home: string, synced: Promise<void>): void {
-  const tracked: Promise<void> = synced.then(() => {
-    if (homesNaming.get(home) === tracked) homesNaming.delete(home);
-  });
-  // Awaited later (createStaging, prepare); never an unhandled rejection meanwhile.
-  tracked.catch(noop);
-  homesNaming.set(home, tracked);
+function nameHome(home: string, sync: () => Promise<void>): void {
+  const owed = once(() =>
+    sync().then(() => {
+      if (homesNaming.get(home) === owed) homesNaming.delete(home);
+    }),
+  );
+  homesNaming.set(home, owed);
 }
 
 /**
- * The fsync that makes `home`'s name durable, if one is under way or failed. A failed one stays
- * until a caller takes it (the transaction that made the home takes it next, in the same flow), so
- * that its failure is never lost to a race with that caller: the home's name is then not known
- * to be durable, and that transaction fails before its commit point.
+ * The fsync that makes `home`'s name durable, if one is owed, under way or failed: call it to run
+ * (or join) it. A failed one stays until a caller has run it and seen the failure (the transaction
+ * that made the home runs it next, in the same flow), so that its failure is never lost to a race
+ * with that caller: the home's name is then not known to be durable, and that transaction fails
+ * before its commit point.
  */
-function takeHomeNaming(home: string): Promise<void> | undefined {
-  const p = homesNaming.get(home);
-  p?.catch(() => {
-    if (homesNaming.get(home) === p) homesNaming.delete(home);
-  });
-  return p;
+function takeHomeNaming(home: string): (() => Promise<void>) | undefined {
+  const owed = homesNaming.get(home);
+  if (owed === undefined) return undefined;
+  return () => {
+    const p = owed();
+    p.catch(() => {
+      if (homesNaming.get(home) === owed) homesNaming.delete(home);
+    });
+    return p;
+  };
+}
+
+/** `fn`, called at most once: later calls return the first call's promise. */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => {
+    if (p === undefined) {
+      p = fn();
+      // Awaited by whoever called it; never an unhandled rejection meanwhile.
+      p.catch(noop);
+    }
+    return p;
+  };
 }
 
 const noop = (): void => undefined;
@@ -139,7 +159,7 @@ const noop = (): void => undefined;
  * first (failing with EEXIST) and an lstat after cost two calls on every commit. A home this
  * process removed last (no litter, home.ts) is most likely gone: made with a mkdir first, where
  * an lstat failing with ENOENT first would cost one call more. The root's fsync of a new home is
- * started, not awaited (`homesNaming`).
+ * owed, not run (`homesNaming`).
  */
 async function makeHome(root: string, durable: boolean): Promise<{ home: Home; info: Info }> {
   const home = homeOf(root);
@@ -152,7 +172,7 @@ async function makeHome(root: string, durable: boolean): Promise<{ home: Home; i
   if (info === undefined) {
     try {
       await fs.mkdir(home, HOME_MODE);
-      if (durable) nameHome(home, syncDir(root));
+      if (durable) nameHome(home, () => syncDir(root));
     } catch (err) {
       // Made by someone else since the lstat: as good as ours (checked below like any other).
       if (errnoOf(err) !== 'EEXIST') throw err;
@@ -170,56 +190,43 @@ export interface Staging {
   readonly dir: string;
   readonly ownerLock: HeldLock;
   /**
-   * Settles once the staging dir's own name is durable (journaled, durability 'full'): the fsync
-   * of the home made right after the staging dir's mkdir, and the root's of a home made just
-   * before (`homesNaming`). Awaited with the fsyncs before the commit point (commit.ts, prepare):
-   * any moment between the mkdir and the commit point will do, so staging never waits for it.
-   * Already settled otherwise. Never an unhandled rejection.
+   * Make the staging dir's own name durable (journaled, durability 'full'): the fsync of the home,
+   * and the root's of a home made just before (`homesNaming`), at once. Run with the fsyncs before
+   * the commit point (commit.ts, prepare): any moment between the staging dir's mkdir and the
+   * commit point will do, so staging never waits for it, and a commit that needs no journal
+   * (direct.ts) never runs it. Resolves at once otherwise. Runs once; later calls join it.
    */
-  readonly named: Promise<void>;
+  readonly name: () => Promise<void>;
 }
 
 /**
  * Take the owner lock of transaction `id`, then create its staging dir and files/.
  *
- * `journaled` (the in-place layout, whose commit point is a journal): when `durable`, also start
- * the fsync of the home that makes the staging dir's own name durable (docs/protocol.md, the fsync
- * table: the journal will refer to this dir, so its name must be durable before the commit point;
- * any moment after its mkdir will do), awaited before the commit point (`Staging.named`).
+ * `journaled` (the in-place layout, whose commit point may be a journal): when `durable`, the
+ * fsync of the home that makes the staging dir's own name durable (docs/protocol.md, the fsync
+ * table: a journal will refer to this dir, so its name must be durable before the commit point;
+ * any moment after its mkdir will do) is owed, run before the commit point (`Staging.name`).
+ * Otherwise (the generations layout) the home's name is made durable here, before anything else.
  */
 export async function createStaging(home: string, id: string, timing: LockTiming, journaled?: { readonly durable: boolean }): Promise<Staging> {
-  // Taken first: that fsync was issued before anything below, so its failure is the one reported.
   const homeNamed = takeHomeNaming(home);
-  let named: Promise<void> = homeNamed ?? Promise.resolve();
-  const firstFailure = async (err: unknown): Promise<unknown> => (await named.then(noop, (e: unknown) => e)) ?? err;
-  let ownerLock: HeldLock;
-  try {
-    ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock', sole: true });
-  } catch (err) {
-    throw await firstFailure(err);
-  }
+  if (journaled === undefined) await homeNamed?.();
+  const ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock', sole: true });
   const dir = stagingDirOf(home, id);
   try {
     // 0700 at creation (mkdir's mode, not a later chmod that a crash could lose): what is inside
     // can then be changed by its owner alone, which is what recovery checks before trusting it.
     await fs.mkdir(dir, STAGING_MODE);
-    if (journaled === undefined) {
-      // Not journaled (the generations layout): the home's name is durable before anything else.
-      await named;
-    } else if (journaled.durable) {
-      // In the order the calls were issued: settleAll rejects with the first failure in argument order.
-      named = settleAll([named, syncDir(home)]);
-      named.catch(noop);
-    }
     await fs.mkdir(filesDir(dir));
   } catch (err) {
     // Nothing may still be writing while the staging dir goes.
-    const first = await firstFailure(err);
     await fs.removeTree(dir).catch(() => undefined);
     await ownerLock.release().catch(() => undefined);
-    throw first;
+    throw err;
   }
-  return { id, dir, ownerLock, named };
+  // In the order the calls are issued: settleAll rejects with the first failure in argument order.
+  const name = journaled?.durable === true ? once(() => settleAll([homeNamed?.() ?? Promise.resolve(), syncDir(home)])) : () => Promise.resolve();
+  return { id, dir, ownerLock, name };
 }
 
 async function unlinkIfPresent(p: string): Promise<void> {

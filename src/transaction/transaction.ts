@@ -62,6 +62,7 @@ import { allFolded, caseCollisions, nameOneFile } from './casefold.js';
 import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from '../protocol/recover.js';
 import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
+import { appliedDirect, commitDirect, isDirect, prepareDirect, removeDirectStaging, type Direct } from '../protocol/direct.js';
 import { createStaging, endJournal, openHome, removeEndedStaging, removeStaging, type TrustedHome } from '../protocol/staging.js';
 import { isGenerationsRoot, lookupRoot, openGenerations, resolveLayout, type GenerationsOptions } from '../generations/setup.js';
 import { commitGeneration } from '../generations/commit.js';
@@ -1269,6 +1270,7 @@ export class Transaction implements AsyncDisposable {
         step('locked');
         let plan: Planned;
         let gen: { generation: number; warnings: string[] } | undefined;
+        let direct: Direct | undefined;
         try {
           this.#o.signal?.throwIfAborted();
           if (this.#gen !== undefined && setup.pointer !== undefined) {
@@ -1296,9 +1298,15 @@ export class Transaction implements AsyncDisposable {
             gen = done;
           } else {
             plan = await this.#plan(setup);
-            await prepare(this.#commitContext(setup, rootLock), plan);
+            const c = this.#commitContext(setup, rootLock);
+            // One written file and nothing else: its rename is the commit point, no journal
+            // (protocol/direct.ts); else, or where that cannot hold, the journaled way.
+            const one = isDirect(plan);
+            direct = one ? await prepareDirect(c, plan) : undefined;
+            if (direct === undefined) await prepare(c, plan, one);
             this.#o.signal?.throwIfAborted(); // the last moment an abort can still win
-            await commitJournal(setup.staging.dir, this.#o.durable);
+            if (direct !== undefined) await commitDirect(c, direct);
+            else await commitJournal(setup.staging.dir, this.#o.durable);
           }
         } catch (err) {
           // Generations: a failure after the pointer swap (its fsync). The published generation
@@ -1311,7 +1319,9 @@ export class Transaction implements AsyncDisposable {
         }
         committed = true;
         step('committed');
-        const superseded = gen === undefined ? await applyLive(this.#commitContext(setup, rootLock), plan) : [];
+        let superseded: readonly string[] = [];
+        if (direct !== undefined) appliedDirect();
+        else if (gen === undefined) superseded = await applyLive(this.#commitContext(setup, rootLock), plan);
         step('cleanup');
         // Another writer (not a txnfs transaction: those wait for the root lock) changed these
         // targets between this commit's resolve and its apply. Its version is newer, so it stays
@@ -1333,20 +1343,25 @@ export class Transaction implements AsyncDisposable {
         const cleanupFailed = (err: unknown): void => {
           warnings.push(`The staging dir '${staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);
         };
-        const ended = await endJournal(staging.dir).then(() => true, (err: unknown) => {
+        // A one-file commit has no journal to end (direct.ts); its step is reported all the same,
+        // so every commit passes the same named steps.
+        const oneFile = direct;
+        if (oneFile !== undefined) step('journal-removed');
+        const ended = oneFile !== undefined || (await endJournal(staging.dir).then(() => true, (err: unknown) => {
           cleanupFailed(err);
           return false;
-        });
+        }));
         // The backups this commit made are known by name (#prepare): removed without a walk.
         const backups = gen === undefined ? backedUp(plan.journal.entries) : undefined;
         const removed = ended
-          ? removeEndedStaging(staging.dir, this.#o.durable, true, backups).then(() => true, (err: unknown) => {
+          ? (oneFile !== undefined ? removeDirectStaging(oneFile, staging.dir) : removeEndedStaging(staging.dir, this.#o.durable, true, backups)).then(() => true, (err: unknown) => {
             cleanupFailed(err);
             return false;
           })
           : Promise.resolve(false);
         cleanupSynced = removed.then(async (ok) => {
-          if (!ok || !this.#o.durable) return;
+          // No journal, so nothing a resurrected staging dir could replay: no home fsync.
+          if (!ok || !this.#o.durable || oneFile !== undefined) return;
           await syncDir(home).catch((err: Error) => {
             warnings.push(`The removal of the staging dir '${staging.dir}' could not be made durable (${err.message}); after a power loss recover() finishes it.`);
           });

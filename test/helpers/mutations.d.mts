@@ -10,6 +10,7 @@ export type HarnessMutation =
   | 'skip-fsync-staged'
   | 'skip-fsync-journal-dir'
   | 'skip-fsync-applied-dirs'
+  | 'skip-fsync-direct-dir'
   | 'cleanup-before-apply'
   | 'skip-journal-checksum'
   | 'skip-rollback'

@@ -69,6 +69,8 @@ export const MUTATIONS = {
   },
   /** Do not fsync the directories changed by the apply before cleanup. */
   'skip-fsync-applied-dirs': { op: (s, e) => (e.op === 'fsyncDir' && s.applied ? 'skip' : undefined) },
+  /** A one-file commit (no journal) does not fsync the rename's directories (target's parent, files/). */
+  'skip-fsync-direct-dir': { op: (s, e) => (e.op === 'fsyncDir' && s.directRenamed ? 'skip' : undefined) },
   /** Remove the journal before applying the renames (a live commit). */
   'cleanup-before-apply': { step: (s, name) => (name === 'apply:start' && s.live ? removeJournal(s) : undefined) },
   /** Recovery removes a committed transaction's journal before rolling it forward. */
@@ -165,7 +167,8 @@ function track(s, e) {
     if (name.startsWith('file:')) s.fileStep = name;
     if (name === 'staged') s.staged = true;
     if (name === 'committed') s.live = true;
-    if (name === 'cleanup' || name === 'done') Object.assign(s, { live: false, staged: false, applying: false, applied: false });
+    if (name === 'cleanup' || name === 'done') Object.assign(s, { live: false, staged: false, applying: false, applied: false, directRenamed: false });
+    if (name === 'committed') s.directRenamed = false;
     if (name === 'apply:start') Object.assign(s, { applying: true, moved: false, applied: false });
     if (name === 'applied') Object.assign(s, { applying: false, applied: true });
     if (name === 'rollback:start') Object.assign(s, { rollingBack: true, rollbackMoved: false });
@@ -177,6 +180,8 @@ function track(s, e) {
     return;
   }
   if (s.applying && isMove(e)) s.moved = true;
+  // A one-file commit: files/<n> renamed over its target before step 'committed' (no journal).
+  if (e.op === 'rename' && !s.live && !s.applying && STAGED_FILE.test(e.path) && e.dest !== undefined && !e.dest.includes('/.txnfs/')) s.directRenamed = true;
   if (s.rollingBack && isMove(e)) s.rollbackMoved = true;
   // The applied directories' fsyncs run until the next operation of another kind (the cleanup).
   if (s.applied && e.op !== 'fsyncDir') s.applied = false;
