@@ -55,6 +55,7 @@ import { warnUnsafeFsOnce } from '../platform/unsafe-fs.js';
 import { setMode } from '../platform/no-modes.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
 import { PendingWrite, type OutcomeSource } from './outcome.js';
+import { sealHandle, sealPath } from './seal.js';
 import { StagedFacts } from './staged.js';
 import { Fifo } from '../io/fifo.js';
 import { OpLog } from './oplog.js';
@@ -378,7 +379,6 @@ export class Transaction implements AsyncDisposable {
     this.#stillStaging();
     const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
     let bytes = 0;
-    let info: fs.Info;
     try {
       if (mode !== undefined) await setMode(setup.root, () => handle.chmod(mode));
       if (source instanceof Uint8Array) {
@@ -392,16 +392,11 @@ export class Transaction implements AsyncDisposable {
           bytes += data.length;
         }
       }
-      // fsync each staged file before the commit point: the journal will promise these bytes.
-      if (this.#o.durable) await handle.sync();
-      info = await handle.stat();
     } catch (err) {
       await handle.close().catch(noop);
       throw err;
     }
-    await handle.close();
-    // Recorded only now: a write counts as staged (its promise resolves) once its file is closed.
-    this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
+    await sealHandle(this.#staged, n, handle, bytes, this.#o.durable);
   }
 
   /**
@@ -531,10 +526,7 @@ export class Transaction implements AsyncDisposable {
       throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link). Make sure nothing else writes it, then retry.`, { path: file, txnId: this.id });
     }
     if (mode !== undefined) await setMode(setup.root, () => fs.chmod(staged, mode));
-    // The journal will promise these bytes, and the program that wrote them may never have
-    // fsynced them.
-    if (this.#o.durable) await fs.syncFile(staged);
-    this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
+    await sealPath(this.#staged, n, staged, info, mode, this.#o.durable);
   }
 
   /** Check, without moving it, that `file` may be adopted; returns its path through real parents. */
@@ -656,12 +648,9 @@ export class Transaction implements AsyncDisposable {
     const staged = stagedFile(setup.staging.dir, n);
     const cloned = await cloneInto(abs, staged, rel, job.clone.rel);
     if (mode !== undefined) await fs.chmod(staged, mode);
-    // The journal will promise these bytes (a clone shares blocks until either side is written).
-    if (this.#o.durable) await fs.syncFile(staged);
     // Pushed before this job settles, so before commit() reads the conditions.
     if (job.rename) this.#conditions.push({ target: job.clone, expected: identityVersion(cloned.source), via: 'ifUnchanged' });
-    const info = cloned.staged;
-    this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
+    await sealPath(this.#staged, n, staged, cloned.staged, mode, this.#o.durable);
   }
 
   /**
@@ -833,11 +822,8 @@ export class Transaction implements AsyncDisposable {
       final: (callback) => {
         (async () => {
           const h = await open();
-          if (this.#o.durable) await h.sync();
-          const info = await h.stat();
           handle = undefined;
-          await h.close();
-          this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
+          await sealHandle(this.#staged, n, h, bytes, this.#o.durable);
         })().then(() => callback(), callback);
       },
       destroy: (err, callback) => {
