@@ -43,9 +43,8 @@ import { step } from '../io/faults.js';
 import { syncDir, writeAll, writeChunks } from '../io/durable.js';
 import { chunkBytes, toEncodedSource, type WriteData } from './data.js';
 import { commitJournal } from '../protocol/journal.js';
-import { PackedEntries } from '../protocol/entries.js';
 import { journalPath, rootLockPath, stagedFile, tempDirOf } from '../protocol/layout.js';
-import { eachLimit, settleAll } from '../io/limit.js';
+import { settleAll } from '../io/limit.js';
 import { withRootLock, type HeldLock } from '../protocol/lock.js';
 import { cloneInto } from './copy.js';
 import { runScoped } from './scope.js';
@@ -57,10 +56,10 @@ import { checkTarget, Resolver, type TargetPath } from './paths.js';
 import { PendingWrite, type OutcomeSource } from './outcome.js';
 import { sealHandle, sealPath } from './seal.js';
 import { StagedFacts } from './staged.js';
+import { buildPlan, DELETE, type Condition } from './planner.js';
 import { Fifo } from '../io/fifo.js';
 import { OpLog } from './oplog.js';
-import { allFolded, caseCollisions, nameOneFile } from './casefold.js';
-import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
+import { checkVersion, contentVersion, identityVersion, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from '../protocol/recover.js';
 import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
 import { appliedDirect, commitDirect, isDirect, prepareDirect, removeDirectStaging, type Direct } from '../protocol/direct.js';
@@ -73,16 +72,6 @@ export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, Write
 import { dirArgument, planTree, type TreeOp } from './tree.js';
 import type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
 
-/** In the op map, the value of a removal; a write's value is its staging number (>= 0). */
-const DELETE = -1;
-
-/** A precondition on the state of a path before this transaction. */
-interface Condition {
-  readonly target: TargetPath;
-  readonly expected: FileVersion;
-  /** How the caller set it, for messages. */
-  readonly via: 'ifUnchanged' | 'exclusive' | 'expect';
-}
 
 interface TrackedStream {
   readonly stream: Writable;
@@ -961,31 +950,6 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
-  /** Check every precondition against the root as it is now. Under the root lock, before the commit point. */
-  async #checkConditions(resolver: Resolver, root: string): Promise<void> {
-    for (const c of this.#conditions) {
-      const r = await resolver.target(c.target.rel);
-      const abs = join(root, r.rel);
-      const unmet = await unmetCondition(c.expected, r.existing, () => fs.readFile(abs));
-      if (unmet !== undefined && c.via === 'exclusive') {
-        // Nothing was read, and a retry would meet the same file: say what exclusive refused.
-        throw new TxnError(
-          codes.EPRECONDITION,
-          `The exclusive (create-only) condition on '${c.target.rel}' does not hold: ${unmet}. { exclusive: true } refuses to replace an existing file, so nothing was committed. Remove it first, or write without exclusive to replace it.`,
-          { path: c.target.rel, txnId: this.id },
-        );
-      }
-      if (unmet !== undefined) {
-        const how = c.via === 'expect' ? 'expect()' : 'ifUnchanged';
-        throw new TxnError(
-          codes.EPRECONDITION,
-          `The ${how} condition on '${c.target.rel}' does not hold: ${unmet}. Another writer changed it since it was read; nothing was committed. Read it again and retry.`,
-          { path: c.target.rel, txnId: this.id },
-        );
-      }
-    }
-  }
-
   /**
    * Wait until a stream from createWriteStream() has ended, as long as something is still writing
    * into it (TrackedStream.busy: piped into, a write in flight, a pipeline waiting for it). One
@@ -1068,114 +1032,10 @@ export class Transaction implements AsyncDisposable {
     if (this.#gen === undefined) await removeHomeIfEmpty(setup.home.home);
   }
 
-  /**
-   * Resolve every target and build the journal. Per entry this keeps the journal entry and, while
-   * it runs, three array slots (real path, existing file, missing parents); nothing per entry is
-   * built and thrown away in between, so a 100,000-entry plan does not fill the heap with garbage.
-   */
+  /** Step 4: the plan (planner.ts), after tx.mkdir/removeTree/emptyDir added their removals. */
   async #plan(setup: Setup, root = setup.root): Promise<Planned> {
-    const resolver = new Resolver(root, setup.home.dev);
     const tree = await this.#planTreeOps(root);
-    // Entries apply in the order of each target's last operation.
-    const { targets: rels, codes: opCodes } = this.#ops.last();
-    const count0 = rels.length;
-    resolver.expect(rels);
-    await this.#checkConditions(resolver, root);
-    // Only what differs from the usual case is kept per entry (a real path other than the path as
-    // given, an existing file, directories to create): a commit into a new directory keeps
-    // nothing here, instead of three arrays of 10,000 slots for the garbage collector to copy.
-    const realOf = new Map<number, string>();
-    const existingOf = new Map<number, fs.Info>();
-    const missingOf = new Map<number, readonly string[]>();
-    await eachLimit(rels, this.#o.concurrency, async (rel, i) => {
-      const r = await resolver.target(rel);
-      if (r.rel !== rel) realOf.set(i, r.rel);
-      if (r.existing !== undefined) existingOf.set(i, r.existing);
-      if (r.missingDirs.length > 0) missingOf.set(i, r.missingDirs);
-    });
-    const renamed = realOf.size > 0;
-    const reals: readonly string[] = renamed ? rels.map((rel, i) => realOf.get(i) ?? rel) : rels;
-    // Two paths may name one file (a symlinked parent inside the root): the later operation wins,
-    // in the place of its last operation. Only then is an order by real path built; the usual case
-    // (every real path is the path as given, already unique) needs no per-entry copy.
-    let order: number[] | undefined;
-    if (renamed) {
-      const byReal = new Map<string, number>();
-      reals.forEach((real, i) => {
-        byReal.delete(real);
-        byReal.set(real, i);
-      });
-      order = [...byReal.values()];
-    }
-    const count = order?.length ?? count0;
-    const at = (k: number): number => (order === undefined ? k : (order[k] as number));
-    // On a case-folding filesystem two spellings can name one file: refuse such a pair rather than
-    // write one file twice in an order nobody chose (casefold.ts).
-    const finalReals = order === undefined ? reals : order.map((i) => reals[i] as string);
-    // The entries' targets are distinct strings (one operation per target, one per real path);
-    // when each is also its own loose key, they are distinct files everywhere, and no pair can
-    // collide (one scan of the targets answers both).
-    const distinct = allFolded(finalReals);
-    const collisions = distinct ? [] : caseCollisions(finalReals);
-    if (collisions.length > 0) {
-      const home = await fs.lstat(setup.home.home);
-      for (const [a, b] of collisions) {
-        if (await nameOneFile(root, home, a, b)) {
-          throw new TxnError(codes.ETARGET, `'${a}' and '${b}' name the same file on this case-insensitive filesystem. Write it under one name.`, { path: b, txnId: this.id });
-        }
-      }
-    }
-    const dirs: string[] = [];
-    const dirSet = new Set<string>();
-    for (let k = 0; k < count; k++) {
-      for (const d of missingOf.get(at(k)) ?? []) {
-        if (!dirSet.has(d)) {
-          dirSet.add(d);
-          dirs.push(d);
-        }
-      }
-    }
-    // Directories tx.mkdir/emptyDir create join those the new files need.
-    for (const d of tree?.mkdirs ?? []) {
-      if (!dirSet.has(d)) {
-        dirSet.add(d);
-        dirs.push(d);
-      }
-    }
-    const isRoot = process.getuid?.() === 0;
-    const entries = new PackedEntries(count);
-    const fixups: Planned['fixups'] = [];
-    let bytes = 0;
-    let written = 0;
-    let removed = 0;
-    for (let k = 0; k < count; k++) {
-      const i = at(k);
-      const rel = rels[i] as string;
-      const real = reals[i] as string;
-      const old = existingOf.get(i);
-      const code = opCodes[i] as number;
-      if (dirSet.has(real)) {
-        throw new TxnError(codes.ETARGET, `'${real}' is both a file and a parent directory of another target in this transaction. Write one or the other.`, { path: real, txnId: this.id });
-      }
-      if (code === DELETE) {
-        if (old === undefined) continue; // rm -f: nothing to remove
-        entries.addDelete(real, old);
-        removed++;
-        continue;
-      }
-      const s = this.#staged.get(code);
-      if (s === undefined) throw new TxnError(codes.ESTAGE, `'${rel}' was not staged (a bug in txnfs: please report it). Nothing was committed.`, { path: rel, txnId: this.id });
-      // Keep an existing file's mode unless one was given; as root, keep its owner too (like
-      // write-file-atomic's chown), so replacing /etc-style files does not hand them to root.
-      const mode = this.#modes.get(code) ?? old?.mode ?? s.mode;
-      const owner = isRoot && old !== undefined && (old.uid !== s.uid || old.gid !== s.gid) ? { uid: old.uid, gid: old.gid } : undefined;
-      // With a new owner the mode is set again even when unchanged: the chown cleared any set-id bits.
-      if (mode !== s.mode || owner !== undefined) fixups.push({ staged: code, mode: mode !== s.mode || owner !== undefined ? mode : undefined, owner });
-      entries.addWrite(real, code, old, s.ino, s.bytes, mode);
-      bytes += s.bytes;
-      written++;
-    }
-    return { journal: { id: this.id, created: Date.now(), dirs, ...(tree !== undefined && tree.rmdirs.length > 0 ? { rmdirs: tree.rmdirs } : {}), entries }, fixups, bytes, written, removed, distinct };
+    return buildPlan({ id: this.id, root, home: setup.home, ops: this.#ops.last(), staged: this.#staged, modes: this.#modes, conditions: this.#conditions, tree, concurrency: this.#o.concurrency });
   }
 
   #commitContext(setup: Setup, rootLock: HeldLock): CommitContext {
