@@ -34,13 +34,12 @@
  */
 import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { nanoid } from 'nanoid';
 import * as fs from '../io/fs.js';
 import { badArgument, codes, errnoOf, isTxnError, TxnError } from '../errors.js';
 import { jsonText } from '../options/file-options.js';
 import { step } from '../io/faults.js';
-import { syncDir, writeAll, writeChunks } from '../io/durable.js';
+import { syncDir, writeAll } from '../io/durable.js';
 import { chunkBytes, toEncodedSource, type WriteData } from './data.js';
 import { commitJournal } from '../protocol/journal.js';
 import { journalPath, rootLockPath, stagedFile, tempDirOf } from '../protocol/layout.js';
@@ -55,6 +54,7 @@ import { setMode } from '../platform/no-modes.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
 import { PendingWrite, type OutcomeSource } from './outcome.js';
 import { sealHandle, sealPath } from './seal.js';
+import { awaitStream, stagingStream, type TrackedStream } from './stream.js';
 import { StagedFacts } from './staged.js';
 import { buildPlan, DELETE, type Condition } from './planner.js';
 import { Fifo } from '../io/fifo.js';
@@ -73,15 +73,6 @@ import { dirArgument, planTree, type TreeOp } from './tree.js';
 import type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
 
 
-interface TrackedStream {
-  readonly stream: Writable;
-  readonly done: Promise<void>;
-  readonly rel: string;
-  /** Whether something is still writing into it (see #awaitStream). */
-  readonly busy: () => boolean;
-  /** Called when a write completes; commit() sets it while it waits for the stream. */
-  onWritten: (() => void) | undefined;
-}
 
 /**
  * What a staging job stages: bytes to write (the caller's own Uint8Array, not wrapped), chunks to
@@ -103,8 +94,6 @@ interface Waiter {
 
 const noop = (): void => undefined;
 
-/** How much a `createWriteStream()` buffers while a write is in flight (see there). */
-const STREAM_BUFFER = 1024 * 1024;
 
 function isAbortError(err: unknown, signal: AbortSignal | undefined): boolean {
   return (signal?.aborted === true && err === signal.reason) || (err instanceof Error && err.name === 'AbortError');
@@ -763,89 +752,9 @@ export class Transaction implements AsyncDisposable {
     this.#addConditions(target, o);
     const n = this.#nextStaged++;
     this.#addOp(target.rel, n, mode);
-    let handle: fs.Handle | undefined;
-    let bytes = 0;
-    let inFlight = 0;
-    let pipes = 0;
-    const open = async (): Promise<fs.Handle> => {
-      if (handle !== undefined) return handle;
-      const setup = await this.#setupOnce();
-      this.#stillStaging();
-      const h = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
-      handle = h;
-      if (mode !== undefined) await setMode(setup.root, () => h.chmod(mode));
-      return handle;
-    };
-    const written = (callback: (err?: Error | null) => void) => (err?: unknown): void => {
-      inFlight--;
-      callback(err as Error | null | undefined);
-      tracked.onWritten?.();
-    };
-    const stream = new Writable({
-      // Chunks that arrive while a write is in flight are buffered (up to this much before the
-      // producer is told to wait) and then written together by one writev: a 1 GiB stream of
-      // 64 KiB chunks makes a few thousand system calls, not 16,384 one-chunk round trips.
-      highWaterMark: STREAM_BUFFER,
-      defaultEncoding: encoding, // stream.write('text') is turned into bytes with it
-      write: (chunk: Uint8Array, _encoding, callback) => {
-        inFlight++;
-        const done = written(callback);
-        (async () => {
-          const h = handle ?? (await open());
-          this.#stillStaging();
-          await writeAll(h, chunk);
-          bytes += chunk.length;
-        })().then(() => done(), done);
-      },
-      writev: (chunks, callback) => {
-        inFlight++;
-        const done = written(callback);
-        (async () => {
-          const h = handle ?? (await open());
-          this.#stillStaging();
-          const buffers = chunks.map((c) => c.chunk as Uint8Array);
-          await writeChunks(h, buffers);
-          for (const b of buffers) bytes += b.length;
-        })().then(() => done(), done);
-      },
-      final: (callback) => {
-        (async () => {
-          const h = await open();
-          handle = undefined;
-          await sealHandle(this.#staged, n, h, bytes, this.#o.durable);
-        })().then(() => callback(), callback);
-      },
-      destroy: (err, callback) => {
-        const h = handle;
-        handle = undefined;
-        if (h === undefined) callback(err);
-        else h.close().then(() => callback(err), () => callback(err));
-      },
-    });
-    // finished() listens for 'error', so an errored stream the caller does not watch cannot crash
-    // the process; the error surfaces at commit() instead.
-    const done = finished(stream);
-    done.catch(noop);
-    // Who is still writing into it, for commit() (#awaitStream): a Readable piped into it ('pipe'
-    // until 'unpipe'), a write in flight or buffered, or a pipeline()/finished() waiting for it to
-    // finish (pipeline() from an async iterable writes between awaits, with no pipe and, between
-    // chunks, no write in flight, but it always watches 'finish'). Our own finished() above is the
-    // baseline.
-    stream.on('pipe', () => pipes++);
-    stream.on('unpipe', () => {
-      pipes--;
-      tracked.onWritten?.();
-    });
-    const ownFinishListeners = stream.listenerCount('finish');
-    const tracked: TrackedStream = {
-      stream,
-      done,
-      rel: target.rel,
-      busy: () => pipes > 0 || inFlight > 0 || stream.writableLength > 0 || stream.listenerCount('finish') > ownFinishListeners,
-      onWritten: undefined,
-    };
+    const tracked = stagingStream({ setup: () => this.#setupOnce(), stillStaging: () => this.#stillStaging(), staged: this.#staged, durable: this.#o.durable }, n, mode, encoding, target.rel);
     this.#streams.push(tracked);
-    return stream;
+    return tracked.stream;
   }
 
   /** Record the `ifUnchanged` / `exclusive` conditions of a write or remove (validated first). */
@@ -950,58 +859,10 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
-  /**
-   * Wait until a stream from createWriteStream() has ended, as long as something is still writing
-   * into it (TrackedStream.busy: piped into, a write in flight, a pipeline waiting for it). One
-   * that is open with none of these will never end: it is destroyed and fails the commit with
-   * ESTAGE. Idleness is judged a turn of the event loop later (setImmediate), because a source
-   * that ends unpipes first and calls end() right after. The AbortSignal always cuts the wait.
-   */
-  async #awaitStream(t: TrackedStream): Promise<void> {
-    const s = t.stream;
-    const over = (): boolean => s.writableEnded || s.errored !== null || s.destroyed;
-    if (over()) return;
-    const signal = this.#o.signal;
-    await new Promise<void>((resolve) => {
-      let settled = false;
-      const finish = (): void => {
-        if (settled) return;
-        settled = true;
-        t.onWritten = undefined;
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      const onAbort = (): void => {
-        s.destroy();
-        finish();
-      };
-      const check = (): void => {
-        if (settled) return;
-        if (over()) return finish();
-        if (t.busy()) return;
-        setImmediate(() => {
-          if (settled) return;
-          if (over()) return finish();
-          if (t.busy()) return;
-          s.destroy();
-          this.#fail(new TxnError(codes.ESTAGE, `The stream for '${t.rel}' was never ended: it is open, nothing is piped into it and no write is in flight. Call end() (or finish the pipeline) before commit().`, { path: t.rel, txnId: this.id }), t.rel);
-          finish();
-        });
-      };
-      if (signal?.aborted === true) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      t.onWritten = check;
-      t.done.then(finish, finish);
-      check();
-    });
-    // The abort is the reason the stream stopped, not a staging failure: commit() reports EABORTED.
-    signal?.throwIfAborted();
-  }
-
   /** Wait for every staging task and stream; throw the first failure. */
   async #settleStaging(): Promise<void> {
     for (const t of this.#streams) {
-      await this.#awaitStream(t);
+      await awaitStream(t, this.#o.signal, (err) => this.#fail(err, t.rel), this.id);
       await t.done.catch((err: unknown) => this.#fail(err, t.rel));
     }
     while (this.#workers.size > 0) await Promise.all(this.#workers);
