@@ -62,8 +62,9 @@ import { OpLog } from './oplog.js';
 import { checkVersion, contentVersion, identityVersion, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from '../protocol/recover.js';
 import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
-import { appliedDirect, commitDirect, isDirect, prepareDirect, removeDirectStaging, type Direct } from '../protocol/direct.js';
-import { createStaging, endJournal, openHome, removeEndedStaging, removeStaging, type TrustedHome } from '../protocol/staging.js';
+import { appliedDirect, commitDirect, isDirect, prepareDirect, type Direct } from '../protocol/direct.js';
+import { endCommit } from '../protocol/cleanup.js';
+import { createStaging, openHome, removeStaging, type TrustedHome } from '../protocol/staging.js';
 import { isGenerationsRoot, lookupRoot, openGenerations, resolveLayout, type GenerationsOptions } from '../generations/setup.js';
 import { commitGeneration } from '../generations/commit.js';
 import { TEMP_STALE_MS } from '../single/heartbeat.js';
@@ -928,8 +929,8 @@ export class Transaction implements AsyncDisposable {
     const started = performance.now();
     let committed = false;
     let applied: Omit<CommitResult, 'durationMs'> | undefined;
-    let cleanupSynced: Promise<void> = Promise.resolve();
-    let ownerReleased: Promise<void> = Promise.resolve();
+    // What is left of step 10 once the root lock is released (cleanup.ts).
+    let cleanup: Promise<void> = Promise.resolve();
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
@@ -1037,45 +1038,8 @@ export class Transaction implements AsyncDisposable {
           ...superseded.map((target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`),
           ...(gen?.warnings ?? []),
         ];
-        // Only the journal's unlink is made under the root lock: it ends the transaction. What is
-        // left (an empty files/, backups, rollback.tmp) is a staging dir without a journal whose
-        // owner lock we still hold, which every other commit and recovery skips (invariant 4), so
-        // it is removed while the root lock is released and the next commit in this root does not
-        // wait for it. Then, at once, an fsync of the home makes the removal durable and the owner
-        // lock goes: nothing orders those two (a power loss may keep either change without the
-        // other, and recovery finishes each case), but the lock goes only after the staging dir
-        // (a staging dir must never be seen without its live lock). commit() resolves once all of
-        // it is done.
-        const staging = setup.staging;
-        const cleanupFailed = (err: unknown): void => {
-          warnings.push(`The staging dir '${staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);
-        };
-        // A one-file commit has no journal to end (direct.ts); its step is reported all the same,
-        // so every commit passes the same named steps.
-        const oneFile = direct;
-        if (oneFile !== undefined) step('journal-removed');
-        const ended = oneFile !== undefined || (await endJournal(staging.dir).then(() => true, (err: unknown) => {
-          cleanupFailed(err);
-          return false;
-        }));
-        // The backups this commit made are known by name (#prepare): removed without a walk.
-        const backups = gen === undefined ? backedUp(plan.journal.entries) : undefined;
-        const removed = ended
-          ? (oneFile !== undefined ? removeDirectStaging(oneFile, staging.dir) : removeEndedStaging(staging.dir, this.#o.durable, true, backups)).then(() => true, (err: unknown) => {
-            cleanupFailed(err);
-            return false;
-          })
-          : Promise.resolve(false);
-        cleanupSynced = removed.then(async (ok) => {
-          // No journal, so nothing a resurrected staging dir could replay: no home fsync.
-          if (!ok || !this.#o.durable || oneFile !== undefined) return;
-          await syncDir(home).catch((err: Error) => {
-            warnings.push(`The removal of the staging dir '${staging.dir}' could not be made durable (${err.message}); after a power loss recover() finishes it.`);
-          });
-        });
-        ownerReleased = removed.then(() => staging.ownerLock.release()).then(noop, (err: Error) => {
-          warnings.push(`The owner lock could not be released (${err.message}).`);
-        });
+        // Step 10: the journal's unlink now, under the root lock; the rest once it is released.
+        ({ rest: cleanup } = await endCommit({ staging: setup.staging, home, durable: this.#o.durable, direct, backups: gen === undefined ? backedUp(plan.journal.entries) : undefined, warnings }));
         applied = {
           id: this.id,
           entries: plan.journal.entries.length,
@@ -1088,7 +1052,7 @@ export class Transaction implements AsyncDisposable {
         };
         return applied;
       });
-      await Promise.all([cleanupSynced, ownerReleased]);
+      await cleanup;
       const homeLeft = this.#gen === undefined ? await removeHomeIfEmpty(home) : undefined;
       step('done');
       this.#state = 'committed';
@@ -1102,7 +1066,7 @@ export class Transaction implements AsyncDisposable {
       if (applied !== undefined) {
         // Only releasing the root lock failed, after the apply resolved: the commit stands. The
         // lock left behind names this process, which reclaims it at once; others after lockStale.
-        await Promise.all([cleanupSynced, ownerReleased]);
+        await cleanup;
         step('done');
         this.#state = 'committed';
         const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
