@@ -52,12 +52,11 @@ import { booleanOption, checkOptionsObject, commonKeys, encodingOption, modeOpti
 import { warnUnsafeFsOnce } from '../platform/unsafe-fs.js';
 import { setMode } from '../platform/no-modes.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
-import { PendingWrite, type OutcomeSource } from './outcome.js';
 import { sealHandle, sealPath } from './seal.js';
 import { awaitStream, stagingStream, type TrackedStream } from './stream.js';
 import { StagedFacts } from './staged.js';
+import { Stager } from './stager.js';
 import { buildPlan, DELETE, type Condition } from './planner.js';
-import { Fifo } from '../io/fifo.js';
 import { OpLog } from './oplog.js';
 import { checkVersion, contentVersion, identityVersion, type FileVersion, type ReadResult } from './preconditions.js';
 import { recoverLocked } from '../protocol/recover.js';
@@ -86,12 +85,6 @@ interface CloneJob {
   readonly rename: boolean;
 }
 
-/** A write's promise once someone asked for it (PendingWrite), until the write settles. */
-interface Waiter {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
-}
 
 const noop = (): void => undefined;
 
@@ -133,28 +126,12 @@ export class Transaction implements AsyncDisposable {
   readonly #conditions: Condition[] = [];
   #nextStaged = 0;
   /**
-   * Writes not yet taken by a worker, three slots each (staging number, source, target), so a
-   * queued write costs three slots and no record.
+   * Staging jobs, their workers and their outcomes (stager.ts).
    */
-  readonly #queue = new Fifo<number | JobSource | string>();
-  readonly #workers = new Set<Promise<void>>();
-  /**
-   * Workers still taking jobs. Counted down synchronously when a worker finds the queue empty (the
-   * set above only learns it a microtask later), so a write issued in between starts a worker.
-   */
-  #active = 0;
+  readonly #stager: Stager<JobSource>;
   readonly #streams: TrackedStream[] = [];
   /** Facts about each staged file, by staging number; set once the file is staged and closed. */
   readonly #staged = new StagedFacts();
-  /** Why a write failed, by staging number (what its promise rejects with). */
-  readonly #writeErrors = new Map<number, TxnError>();
-  /** Promises of writes someone asked about (awaited, then-ed) before they settled. */
-  readonly #waiters = new Map<number, Waiter>();
-  readonly #outcomes: OutcomeSource = {
-    outcome: (n) => this.#outcome(n),
-    describe: (n) => (this.#staged.has(n) ? 'staged' : this.#writeErrors.has(n) ? 'failed' : 'pending'),
-  };
-  #failure: TxnError | undefined;
   #setup: Promise<Setup> | undefined;
   #temp: Promise<string> | undefined;
   #aborting: Promise<void> | undefined;
@@ -168,6 +145,7 @@ export class Transaction implements AsyncDisposable {
     this.#o = options;
     this.#gen = generations;
     this.#warnUnsafeFs = warnUnsafeFs;
+    this.#stager = new Stager<JobSource>({ txnId: this.id, concurrency: options.concurrency, staged: this.#staged, stage: (n, source, rel) => this.#stageJob(n, source, rel) });
     const signal = options.signal;
     if (signal !== undefined) {
       const onAbort = (): void => {
@@ -269,76 +247,11 @@ export class Transaction implements AsyncDisposable {
     return { root, home: home as TrustedHome, staging };
   }
 
-  /** Record the first failure, wrapped; later ones add nothing. */
-  #fail(err: unknown, rel: string): TxnError {
-    const wrapped = isTxnError(err)
-      ? err
-      : new TxnError(codes.ESTAGE, `Staging '${rel}' failed: ${(err as Error)?.message ?? String(err)}. Nothing was committed; fix the cause (see err.cause) and retry.`, { cause: err, path: rel, txnId: this.id });
-    this.#failure ??= wrapped;
-    return wrapped;
-  }
-
-  /** Queue a write for staging; start a worker if fewer than `concurrency` run. */
-  #enqueue(n: number, source: JobSource, rel: string): Promise<void> {
-    this.#queue.push(n);
-    this.#queue.push(source);
-    this.#queue.push(rel);
-    if (this.#active < this.#o.concurrency) {
-      this.#active++;
-      const worker: Promise<void> = this.#work().finally(() => this.#workers.delete(worker));
-      this.#workers.add(worker);
-    }
-    return new PendingWrite(this.#outcomes, n);
-  }
-
-  /** The outcome of write `n` as a promise: settled now if the write has, else when it does. */
-  #outcome(n: number): Promise<void> {
-    if (this.#staged.has(n)) return Promise.resolve();
-    const failed = this.#writeErrors.get(n);
-    if (failed !== undefined) return Promise.reject(failed);
-    let waiter = this.#waiters.get(n);
-    if (waiter === undefined) {
-      let resolve!: () => void;
-      let reject!: (err: unknown) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      // Handled here: a failure surfaces at commit(); whoever asked has their own derived promise.
-      promise.catch(noop);
-      waiter = { promise, resolve, reject };
-      this.#waiters.set(n, waiter);
-    }
-    return waiter.promise;
-  }
-
-  /** Write `n` settled: record a failure, and settle its promise if someone asked for it. */
-  #settled(n: number, error: TxnError | undefined): void {
-    if (error !== undefined) this.#writeErrors.set(n, error);
-    if (this.#waiters.size === 0) return;
-    const waiter = this.#waiters.get(n);
-    if (waiter === undefined) return;
-    this.#waiters.delete(n);
-    if (error === undefined) waiter.resolve();
-    else waiter.reject(error);
-  }
-
-  /** Stage queued writes until none is left. Never rejects: failures go to the writes' outcomes. */
-  async #work(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const n = this.#queue.shift() as number;
-      const source = this.#queue.shift() as JobSource;
-      const rel = this.#queue.shift() as string;
-      try {
-        if ('adopt' in source) await this.#adoptStaged(n, source.adopt, rel, this.#modes.get(n));
-        else if ('clone' in source) await this.#cloneStaged(n, source, rel, this.#modes.get(n));
-        else await this.#stage(n, source, this.#modes.get(n));
-        this.#settled(n, undefined);
-      } catch (err) {
-        this.#settled(n, this.#fail(err, rel));
-      }
-    }
-    this.#active--; // in the same synchronous step as the empty queue: no window for a lost job
+  /** Stage job `n` (run by a worker of the stager). */
+  async #stageJob(n: number, source: JobSource, rel: string): Promise<void> {
+    if ('adopt' in source) await this.#adoptStaged(n, source.adopt, rel, this.#modes.get(n));
+    else if ('clone' in source) await this.#cloneStaged(n, source, rel, this.#modes.get(n));
+    else await this.#stage(n, source, this.#modes.get(n));
   }
 
   /** Log `code` (a staging number, or DELETE) on `rel`; at commit, the last operation on a target wins. */
@@ -402,7 +315,7 @@ export class Transaction implements AsyncDisposable {
     this.#addConditions(target, o);
     const staged = this.#nextStaged++;
     this.#addOp(target.rel, staged, mode);
-    return this.#enqueue(staged, 'bytes' in source ? source.bytes : source, target.rel);
+    return this.#stager.enqueue(staged, 'bytes' in source ? source.bytes : source, target.rel);
   }
 
   /**
@@ -483,7 +396,7 @@ export class Transaction implements AsyncDisposable {
     const mode = modeOption(o.mode);
     const staged = this.#nextStaged++;
     this.#addOp(target.rel, staged, mode);
-    return this.#enqueue(staged, { adopt: resolvePath(file) }, target.rel);
+    return this.#stager.enqueue(staged, { adopt: resolvePath(file) }, target.rel);
   }
 
   async #adoptStaged(n: number, file: string, rel: string, mode: number | undefined): Promise<void> {
@@ -616,7 +529,7 @@ export class Transaction implements AsyncDisposable {
     const staged = this.#nextStaged++;
     this.#addOp(target.rel, staged, mode);
     if (what === 'rename') this.#addOp(source.rel, DELETE, undefined);
-    return this.#enqueue(staged, { clone: source, rename: what === 'rename' }, target.rel);
+    return this.#stager.enqueue(staged, { clone: source, rename: what === 'rename' }, target.rel);
   }
 
   async #cloneStaged(n: number, job: CloneJob, rel: string, mode: number | undefined): Promise<void> {
@@ -863,17 +776,18 @@ export class Transaction implements AsyncDisposable {
   /** Wait for every staging task and stream; throw the first failure. */
   async #settleStaging(): Promise<void> {
     for (const t of this.#streams) {
-      await awaitStream(t, this.#o.signal, (err) => this.#fail(err, t.rel), this.id);
-      await t.done.catch((err: unknown) => this.#fail(err, t.rel));
+      await awaitStream(t, this.#o.signal, (err) => this.#stager.fail(err, t.rel), this.id);
+      await t.done.catch((err: unknown) => this.#stager.fail(err, t.rel));
     }
-    while (this.#workers.size > 0) await Promise.all(this.#workers);
-    if (this.#failure !== undefined) throw this.#failure;
+    await this.#stager.idle();
+    const failure = this.#stager.failure;
+    if (failure !== undefined) throw failure;
   }
 
   /** Wait for in-flight staging without failing (for abort and cleanup). */
   async #quiesce(): Promise<void> {
     for (const t of this.#streams) if (!t.stream.writableFinished) t.stream.destroy();
-    await Promise.allSettled([...this.#workers, ...this.#streams.map((t) => t.done)]);
+    await Promise.allSettled([this.#stager.idle(), ...this.#streams.map((t) => t.done)]);
   }
 
   /** Remove the staging dir (if any) and release the owner lock. Before the commit point only. */
