@@ -59,7 +59,7 @@ import { Stager } from './stager.js';
 import { buildPlan, DELETE, type Condition } from './planner.js';
 import { OpLog } from './oplog.js';
 import { checkVersion, contentVersion, identityVersion, type FileVersion, type ReadResult } from './preconditions.js';
-import { recoverLocked } from '../protocol/recover.js';
+import { gate } from '../protocol/gate.js';
 import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
 import { appliedDirect, commitDirect, isDirect, prepareDirect, type Direct } from '../protocol/direct.js';
 import { endCommit } from '../protocol/cleanup.js';
@@ -87,6 +87,16 @@ interface CloneJob {
 
 
 const noop = (): void => undefined;
+
+/** Where a commit() is, for its failure handling: the three facts that decide what to report. */
+interface CommitRun {
+  /** The commit point was passed (a failure must not say "nothing changed"). */
+  committed: boolean;
+  /** The apply resolved: the commit stands, whatever fails after (the root lock's release). */
+  applied: Omit<CommitResult, 'durationMs'> | undefined;
+  /** What is left of step 10 once the root lock is released (protocol/cleanup.ts). */
+  cleanup: Promise<void>;
+}
 
 
 function isAbortError(err: unknown, signal: AbortSignal | undefined): boolean {
@@ -841,10 +851,8 @@ export class Transaction implements AsyncDisposable {
     this.#assertOpen('commit');
     this.#state = 'committing';
     const started = performance.now();
-    let committed = false;
-    let applied: Omit<CommitResult, 'durationMs'> | undefined;
-    // What is left of step 10 once the root lock is released (cleanup.ts).
-    let cleanup: Promise<void> = Promise.resolve();
+    // Where this commit is (see CommitRun): read by the failure handling below.
+    const run: CommitRun = { committed: false, applied: undefined, cleanup: Promise.resolve() };
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
@@ -858,37 +866,8 @@ export class Transaction implements AsyncDisposable {
       step('staged');
       const home = setup.home.home;
       const result = await withRootLock(rootLockPath(home), this.#o.timing, this.#o.signal, async (rootLock) => {
-        const rec = await recoverLocked({
-          root: setup.root,
-          home,
-          trusted: setup.home.trusted,
-          durable: this.#o.durable,
-          timing: this.#o.timing,
-          concurrency: this.#o.concurrency,
-          dryRun: false,
-          self: this.id,
-        });
-        const blocked = rec.corrupt[0] ?? rec.failed[0];
-        if (blocked !== undefined) {
-          throw new TxnError(
-            rec.corrupt.length > 0 ? codes.ECORRUPT : codes.EINCOMPLETE,
-            `Cannot commit in '${this.dir}': a dead transaction there could not be recovered (${blocked.reason}). Committing over it could let old data overwrite new. Inspect '${blocked.path}' (txnfs status), fix or remove it, then retry.`,
-            { path: blocked.path, txnId: this.id, cause: rec.failed[0]?.error },
-          );
-        }
-        // A transaction past its commit point holds the root lock while it is alive, and we hold
-        // it now: if its owner lock still looks alive, that owner died (after a reboot only the
-        // lock's age tells, and the owner lock can be younger than the root lock) or stalled past
-        // lockStale. Applying now would let its journal be rolled forward after us, older data
-        // over newer (invariant 7). Refuse; retrying after lockStale succeeds.
-        const pending = rec.skipped.find((t) => t.state === 'committed' || t.state === 'rolling-back');
-        if (pending !== undefined) {
-          throw new TxnError(
-            codes.ELOCKED,
-            `Cannot commit in '${this.dir}' yet: transaction ${pending.id} passed its commit point and its owner still looks alive (its lock was refreshed less than lockStale = ${this.#o.timing.stale} ms ago). It must be finished before anything else applies; retry after lockStale.`,
-            { txnId: this.id },
-          );
-        }
+        // Step 3: every dead transaction in this root finished first (protocol/gate.ts).
+        const rec = await gate({ root: setup.root, home: setup.home, durable: this.#o.durable, timing: this.#o.timing, concurrency: this.#o.concurrency, self: this.id, dir: this.dir });
         step('locked');
         let plan: Planned;
         let gen: { generation: number; warnings: string[] } | undefined;
@@ -913,7 +892,7 @@ export class Transaction implements AsyncDisposable {
                 return { ...p, entries: p.journal.entries, dirs: p.journal.dirs };
               },
               onCommitPoint: () => {
-                committed = true;
+                run.committed = true;
               },
             });
             plan = done.plan;
@@ -933,13 +912,13 @@ export class Transaction implements AsyncDisposable {
         } catch (err) {
           // Generations: a failure after the pointer swap (its fsync). The published generation
           // needs nothing from the staging dir; drop it and the owner lock now.
-          if (committed) await this.#discard().catch(noop);
+          if (run.committed) await this.#discard().catch(noop);
           // A process that stalled past the stale time finds its staging dir removed by another
           // process's recovery, and fails on whatever it touches first (ENOENT). The cause the
           // caller can act on is the takeover, so report that.
           throw (await this.#takenOver([setup.staging.ownerLock, rootLock])) ?? err;
         }
-        committed = true;
+        run.committed = true;
         step('committed');
         let superseded: readonly string[] = [];
         if (direct !== undefined) appliedDirect();
@@ -953,8 +932,8 @@ export class Transaction implements AsyncDisposable {
           ...(gen?.warnings ?? []),
         ];
         // Step 10: the journal's unlink now, under the root lock; the rest once it is released.
-        ({ rest: cleanup } = await endCommit({ staging: setup.staging, home, durable: this.#o.durable, direct, backups: gen === undefined ? backedUp(plan.journal.entries) : undefined, warnings }));
-        applied = {
+        ({ rest: run.cleanup } = await endCommit({ staging: setup.staging, home, durable: this.#o.durable, direct, backups: gen === undefined ? backedUp(plan.journal.entries) : undefined, warnings }));
+        run.applied = {
           id: this.id,
           entries: plan.journal.entries.length,
           written: plan.written,
@@ -964,9 +943,9 @@ export class Transaction implements AsyncDisposable {
           warnings,
           ...(gen === undefined ? {} : { generation: gen.generation }),
         };
-        return applied;
+        return run.applied;
       });
-      await cleanup;
+      await run.cleanup;
       const homeLeft = this.#gen === undefined ? await removeHomeIfEmpty(home) : undefined;
       step('done');
       this.#state = 'committed';
@@ -977,10 +956,11 @@ export class Transaction implements AsyncDisposable {
       }
       return { ...result, durationMs: performance.now() - started };
     } catch (err) {
+      const applied = run.applied;
       if (applied !== undefined) {
         // Only releasing the root lock failed, after the apply resolved: the commit stands. The
         // lock left behind names this process, which reclaims it at once; others after lockStale.
-        await cleanup;
+        await run.cleanup;
         step('done');
         this.#state = 'committed';
         const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
@@ -989,7 +969,7 @@ export class Transaction implements AsyncDisposable {
       this.#state = 'failed';
       this.#detachSignal();
       let reported = err;
-      if (!committed) {
+      if (!run.committed) {
         // Staging that failed because the owner lock was taken over (a stall during staging) is
         // reported as the takeover, like a failure under the root lock.
         const setup = await this.#setup?.catch(() => undefined);
