@@ -6,14 +6,15 @@
  *     └──abort()/signal──▶ aborting ──▶ aborted
  *
  * Staging happens outside any lock, in parallel (at most `concurrency` files open at once): each
- * write creates `files/<n>` in the staging dir, writes every byte, fsyncs it. A write's failure is
+ * write creates `files/<n>` in the staging dir, writes every byte, and seals it (seal.ts: fsync,
+ * fstat, close). A write's failure is
  * recorded on the transaction and surfaces at commit(); the promise write() returns is always
  * handled internally, so ignoring it never produces an unhandled rejection. `adopt()` stages a file
  * another program wrote (typically into `tempDir()`, inside the staging dir) by renaming it into
  * `files/<n>`: O(1) whatever its size, plus one fsync under durability 'full'.
  *
- * Writes wait in a plain FIFO (three array slots each: staging number, data, target), drained by at
- * most `concurrency` workers: a 100,000-file transaction queues 100,000 writes before the first is
+ * Writes wait in a plain FIFO (stager.ts; three array slots each: staging number, data, target),
+ * drained by at most `concurrency` workers: a 100,000-file transaction queues 100,000 writes before the first is
  * staged, so what each one keeps matters. The promise write() returns is a PendingWrite
  * (outcome.ts), which keeps nothing in the transaction; it learns its outcome only if someone
  * asks. Per operation the transaction keeps a log slot (target, staging number or DELETE;
@@ -21,16 +22,19 @@
  *
  * commit() then, under the root lock (docs/protocol.md, "Commit", steps 2-10; its "Map of the
  * code" names the function of each step):
- *   3. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
- *   4. #plan: resolve targets (Resolver), check preconditions (preconditions.ts);
- *   5-7. prepare() (protocol/commit.ts): fix up modes/owners of staged files, back up originals
- *      that will be replaced or deleted, then at once fsync files/, backup/ and the staging dir,
+ *   1. settle staging (stager.ts, stream.ts);
+ *   3. gate() (protocol/gate.ts): roll forward any dead committed transaction first (invariant 7);
+ *   4. buildPlan() (planner.ts): resolve targets (Resolver), check preconditions;
+ *   one written file alone: prepareDirect() and commitDirect() (protocol/direct.ts): its rename,
+ *      made durable, is the commit point, with no journal;
+ *   otherwise 5-7. prepare() (protocol/commit.ts): fix up modes/owners of staged files, back up
+ *      originals that will be replaced or deleted, then at once fsync what the journal names,
  *      write and fsync journal.tmp, verify both locks are still ours;
- *   8. commitJournal(): rename journal.tmp to journal, fsync the staging dir ◀── commit point;
+ *   8. commitJournal(): link journal.tmp to journal, fsync the staging dir ◀── commit point;
  *   9. applyLive() (protocol/commit.ts) through finish() (protocol/finish.ts), the driver
  *      recovery uses: rollForward(), or on failure a durable rollback marker, then rollBack();
- *   10. unlink the journal; release the root lock; then remove the rest of the staging dir, and
- *      at once fsync the home and release the owner lock.
+ *   10. endCommit() (protocol/cleanup.ts): unlink the journal; release the root lock; then remove
+ *      the rest of the staging dir, and at once fsync the home and release the owner lock.
  */
 import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { Writable } from 'node:stream';
