@@ -36,7 +36,7 @@
  *   10. endCommit() (protocol/cleanup.ts): unlink the journal; release the root lock; then remove
  *      the rest of the staging dir, and at once fsync the home and release the owner lock.
  */
-import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { Writable } from 'node:stream';
 import { nanoid } from 'nanoid';
 import * as fs from '../io/fs.js';
@@ -50,6 +50,7 @@ import { journalPath, rootLockPath, stagedFile, tempDirOf } from '../protocol/la
 import { settleAll } from '../io/limit.js';
 import { withRootLock, type HeldLock } from '../protocol/lock.js';
 import { cloneInto } from './copy.js';
+import { adoptable, crossDev } from './adopt.js';
 import { runScoped } from './scope.js';
 import { inHome, removeHomeIfEmpty } from '../protocol/home.js';
 import { booleanOption, checkOptionsObject, commonKeys, encodingOption, modeOption, resolveCommon, resolveDir, resolveWarnUnsafeFs, type ResolvedCommon } from '../options/options.js';
@@ -416,13 +417,13 @@ export class Transaction implements AsyncDisposable {
   async #adoptStaged(n: number, file: string, rel: string, mode: number | undefined): Promise<void> {
     const setup = await this.#setupOnce();
     this.#stillStaging();
-    const source = await this.#adoptable(setup, file, rel);
+    const source = await adoptable(setup, file, rel, this.id);
     const staged = stagedFile(setup.staging.dir, n);
     try {
       await fs.rename(source, staged);
     } catch (err) {
       // Same st_dev is not enough on Linux: a bind mount of the same filesystem still gives EXDEV.
-      if (errnoOf(err) === 'EXDEV') throw this.#crossDev(file, rel, err);
+      if (errnoOf(err) === 'EXDEV') throw crossDev(file, rel, this.id, err);
       throw err;
     }
     // Checked again under the moved name, which only this transaction can reach: between the
@@ -435,40 +436,7 @@ export class Transaction implements AsyncDisposable {
     await sealPath(this.#staged, n, staged, info, mode, this.#o.durable);
   }
 
-  /** Check, without moving it, that `file` may be adopted; returns its path through real parents. */
-  async #adoptable(setup: Setup, file: string, rel: string): Promise<string> {
-    const refuse = (why: string, cause?: unknown): TxnError =>
-      new TxnError(codes.ESTAGE, `Cannot adopt '${file}' for '${rel}': ${why}. Nothing was moved.`, { path: file, txnId: this.id, cause });
-    let real: string;
-    let info: fs.Info;
-    try {
-      real = join(await fs.realpath(dirname(file)), basename(file));
-      info = await fs.lstat(real);
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') throw refuse('it does not exist; check the path', err);
-      throw err;
-    }
-    const within = (dir: string): boolean => real === dir || real.startsWith(dir + sep);
-    if (within(setup.root) && !within(tempDirOf(setup.staging.dir))) {
-      throw refuse(`it is inside the root, and moving it would change the root outside the transaction; adopt files from outside the root or from tx.tempDir()`);
-    }
-    if (info.kind !== 'file') {
-      throw refuse(`it is ${info.kind === 'dir' ? 'a directory' : info.kind === 'symlink' ? 'a symlink' : 'not a regular file (a FIFO, socket or device)'}; adopt() takes regular files only`);
-    }
-    if (info.nlink !== 1) {
-      throw refuse(`it has ${info.nlink} hard links, and a change through another link would change the committed file behind txnfs's back; copy it, or write() its content`);
-    }
-    if (info.dev !== setup.home.dev) throw this.#crossDev(file, rel);
-    return real;
-  }
 
-  #crossDev(file: string, rel: string, cause?: unknown): TxnError {
-    return new TxnError(
-      codes.ECROSSDEV,
-      `Cannot adopt '${file}' for '${rel}': it is on another filesystem than the root's .txnfs/ directory, so it cannot be moved in by rename. Write it under tx.tempDir(), or stage its content with write().`,
-      { path: file, txnId: this.id, cause },
-    );
-  }
 
   /**
    * Stage a copy of the file `from` (a path in the root, as for `write()`) as the new content of
