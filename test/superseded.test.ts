@@ -12,6 +12,7 @@ import { rollBack, rollForward, type ApplyContext } from '../src/protocol/apply.
 import { faults } from '../src/io/faults.js';
 import { crashAt, makeRoot, type SimpleOp } from './helpers/crash.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
+import { fakeStaging } from './helpers/fake-staging.js';
 
 function rootWith(files: Record<string, string>): string {
   const dir = makeRoot(tmpdir());
@@ -135,15 +136,7 @@ describe('a live commit obeys the same rule', () => {
 describe('rollBack never undoes over what someone wrote after the apply', () => {
   function applied(): { root: string; ctx: ApplyContext } {
     const root = tmpdir();
-    const staging = path.join(root, '.txnfs', '.txn-t1');
-    fs.mkdirSync(path.join(staging, 'files'), { recursive: true });
-    fs.mkdirSync(path.join(staging, 'backup'));
-    fs.writeFileSync(path.join(root, 'a'), 'old a');
-    fs.writeFileSync(path.join(root, 'c'), 'old c');
-    fs.writeFileSync(path.join(staging, 'files', '0'), 'new a');
-    fs.writeFileSync(path.join(staging, 'files', '1'), 'new b');
-    fs.linkSync(path.join(root, 'a'), path.join(staging, 'backup', '0'));
-    fs.linkSync(path.join(root, 'c'), path.join(staging, 'backup', '2'));
+    const staging = fakeStaging(root);
     const st = (p: string) => fs.statSync(p, { bigint: true });
     const orig = (p: string) => ({ ino: String(st(p).ino), size: Number(st(p).size), mtimeNs: String(st(p).mtimeNs), backup: 'link' as const });
     const staged = (p: string) => ({ stagedIno: String(st(p).ino), stagedSize: Number(st(p).size) });
