@@ -33,7 +33,7 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-pack-'));
 let failed = false;
 
 /** Everything the tarball may hold; anything else fails the check. */
-const allowed = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE$/, /^dist\/((cli|generations|io|options|platform|protocol|s3|single|transaction)\/)?[a-z0-9-]+\.(js|d\.ts)$/];
+const allowed = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE$/, /^dist\/((cli|generations|io|options|platform|protocol|protocol\/lock|s3|single|transaction)\/)?[a-z0-9-]+\.(js|d\.ts)$/];
 /** What it must hold. */
 const required = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/s3/index.js', 'dist/s3/index.d.ts'];
 

@@ -5,6 +5,7 @@ import { rollBack, rollForward, type ApplyContext } from '../src/protocol/apply.
 import { codes } from '../src/errors.js';
 import type { DecodedJournal as Journal, JournalEntry } from '../src/protocol/journal.js';
 import { snapshot, tmpdir } from './helpers/tmp.js';
+import { fakeStaging } from './helpers/fake-staging.js';
 
 /**
  * Build, by hand, what commit leaves just after its commit point: staged files, backup links and a
@@ -14,16 +15,8 @@ function committed(): { root: string; outside: string; ctx: ApplyContext } {
   const base = tmpdir();
   const root = path.join(base, 'root');
   const outside = path.join(base, 'outside');
-  const staging = path.join(root, '.txnfs', '.txn-t1');
-  fs.mkdirSync(path.join(staging, 'files'), { recursive: true });
-  fs.mkdirSync(path.join(staging, 'backup'));
+  const staging = fakeStaging(root);
   fs.mkdirSync(outside);
-  fs.writeFileSync(path.join(root, 'a'), 'old a');
-  fs.writeFileSync(path.join(root, 'c'), 'old c');
-  fs.writeFileSync(path.join(staging, 'files', '0'), 'new a');
-  fs.writeFileSync(path.join(staging, 'files', '1'), 'new b');
-  fs.linkSync(path.join(root, 'a'), path.join(staging, 'backup', '0'));
-  fs.linkSync(path.join(root, 'c'), path.join(staging, 'backup', '2'));
   const ino = (p: string) => String(fs.statSync(p, { bigint: true }).ino);
   const entries: JournalEntry[] = [
     { op: 'write', target: 'a', staged: 0, existed: true, ino: ino(path.join(root, 'a')), stagedIno: ino(path.join(staging, 'files', '0')), mode: 0o644 },

@@ -144,9 +144,10 @@ describe('EACCES, EPERM and EIO injected at every filesystem call of a commit (t
 
 describe('a low fd limit', () => {
   const count = stress ? 20_000 : 5000;
+  // The child lowers its fd limit to 64 once txnfs is loaded (fixtures/commit-many.mjs says why).
   it(`a child under ulimit -n 64 commits ${count} files without EMFILE`, async () => {
     const root = tmpdir();
-    const r = await run('', [], { command: ['sh', '-c', `ulimit -n 64 && exec "$0" "$@"`, process.execPath, path.join(import.meta.dirname, 'fixtures', 'commit-many.mjs'), root, String(count), 'full'] });
+    const r = await run('', [], { command: [process.execPath, path.join(import.meta.dirname, 'fixtures', 'commit-many.mjs'), root, String(count), 'full'], env: { ...process.env, TXNFS_NOFILE: '64' } });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(jsonLines(r.stdout)[0]).toEqual({ written: count, limit: 64 });
     expect(fs.readdirSync(path.join(root, 'd3'))).toHaveLength(count / 10);
@@ -159,7 +160,7 @@ describe('a low fd limit', () => {
   // files close their descriptors, so the same commit lands.
   it('with concurrency above the limit, opens that meet EMFILE are retried and the commit lands', async () => {
     const root = tmpdir();
-    const r = await run('', [], { command: ['sh', '-c', `ulimit -n 64 && exec "$0" "$@"`, process.execPath, path.join(import.meta.dirname, 'fixtures', 'commit-many.mjs'), root, '500', 'full', '200'] });
+    const r = await run('', [], { command: [process.execPath, path.join(import.meta.dirname, 'fixtures', 'commit-many.mjs'), root, '500', 'full', '200'], env: { ...process.env, TXNFS_NOFILE: '64' } });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(jsonLines(r.stdout)[0]).toEqual({ written: 500, limit: 64 });
     expect(leftovers(root)).toEqual([]);

@@ -190,7 +190,7 @@ describe('journal version 2: the identity the roll-forward checks, and the backu
 });
 
 describe('durable journal write (the commit point)', () => {
-  it('writes journal.tmp, renames it into place, and reads back', async () => {
+  it('writes journal.tmp, links it into place as journal (journal.tmp stays, for a rollback marker), and reads back', async () => {
     const dir = tmpdir();
     const ops: string[] = [];
     faults.hook = (e) => {
@@ -202,9 +202,9 @@ describe('durable journal write (the commit point)', () => {
     } finally {
       faults.hook = undefined;
     }
-    // Order is the guarantee: bytes fsynced before the rename, the directory fsynced after it.
-    expect(ops).toEqual(['create journal.tmp', 'write journal.tmp', 'fsync journal.tmp', 'close journal.tmp', 'rename journal.tmp journal', `fsyncDir ${path.basename(dir)}`]);
-    expect(fs.existsSync(path.join(dir, 'journal.tmp'))).toBe(false);
+    // Order is the guarantee: bytes fsynced before the new name, the directory fsynced after it.
+    expect(ops).toEqual(['create journal.tmp', 'write journal.tmp', 'fsync journal.tmp', 'close journal.tmp', 'link journal.tmp journal', `fsyncDir ${path.basename(dir)}`]);
+    expect(fs.statSync(path.join(dir, 'journal.tmp')).ino).toBe(fs.statSync(path.join(dir, 'journal')).ino);
     expect(await readJournal(dir)).toEqual(journal);
   });
 

@@ -7,7 +7,9 @@ import { codes } from '../src/errors.js';
 import { acquire, lockState, removeDeadLock, withRootLock } from '../src/protocol/lock.js';
 import * as fsSeam from '../src/io/fs.js';
 import { tmpdir } from './helpers/tmp.js';
+import { faults, type FaultEvent } from '../src/io/faults.js';
 import { threadId } from 'node:worker_threads';
+import { entryName, newRecord } from '../src/protocol/lock/owners.js';
 
 const timing = { stale: 10_000, update: 5_000, timeout: 0 };
 /** A host tag that is not this host's: its owners are judged by staleness only. */
@@ -41,7 +43,10 @@ describe('acquire / release', () => {
     const lock = await acquire(lockDir, timing, { wait: false, what: 'test lock' });
     const names = fs.readdirSync(lockDir);
     expect(names).toHaveLength(1);
-    expect(names[0]).toMatch(new RegExp(`^o\\.[A-Za-z0-9_-]{16}\\.${process.pid}\\.[0-9]*\\.${threadId}\\.10000\\.[A-Za-z0-9_-]{21}$`));
+    // The token: when this acquisition began (9 base-36 digits of ms), then a nanoid.
+    const m = new RegExp(`^o\\.[A-Za-z0-9_-]{16}\\.${process.pid}\\.[0-9]*\\.${threadId}\\.10000\\.([0-9a-z]{9})[A-Za-z0-9_-]{21}$`).exec(names[0] as string);
+    expect(m).not.toBeNull();
+    expect(Math.abs(parseInt(m?.[1] as string, 36) - Date.now())).toBeLessThan(5_000);
     expect(fs.lstatSync(path.join(lockDir, names[0] as string)).isDirectory()).toBe(true);
     await lock.verify();
     expect(await lockState(lockDir, 10_000)).toBe('held');
@@ -156,6 +161,65 @@ describe('compromise', () => {
   });
 });
 
+describe('what an acquisition costs', () => {
+  /** The seam calls `fn` makes, as "op name" (paths relative to `dir`). */
+  async function callsOf(dir: string, fn: () => Promise<unknown>): Promise<string[]> {
+    const ops: string[] = [];
+    faults.hook = (e: FaultEvent) => {
+      if (e.kind === 'op') ops.push(`${e.op} ${path.relative(dir, e.path).replace(/o\.[^/]+$/, 'o.<entry>')}`);
+    };
+    try {
+      await fn();
+    } finally {
+      faults.hook = undefined;
+    }
+    return ops;
+  }
+
+  it("a sole lock (an owner lock) made by this call is not listed, and proper-lockfile's probe of the new entry costs no call", async () => {
+    const dir = tmpdir();
+    // The first acquisition under a home probes the mtime precision (utimes, stat): not counted.
+    await (await acquire(path.join(dir, 'warm'), timing, { wait: false, what: 'test lock' })).release();
+    let lock: Awaited<ReturnType<typeof acquire>> | undefined;
+    const sole = await callsOf(dir, async () => (lock = await acquire(path.join(dir, 'a.lock'), timing, { wait: false, what: 'owner lock', sole: true })));
+    expect(sole).toEqual(['mkdir a.lock', 'mkdir a.lock/o.<entry>']);
+    await lock?.release();
+    const shared = await callsOf(dir, async () => (lock = await acquire(path.join(dir, 'lock'), timing, { wait: false, what: 'root lock' })));
+    expect(shared).toEqual(['mkdir lock', 'mkdir lock/o.<entry>', 'readdir lock']);
+    await lock?.release();
+  });
+
+  it('a sole lock whose directory already exists is listed like any other: a live owner there is not overlooked', async () => {
+    const lockDir = path.join(tmpdir(), 'a.lock');
+    const child = await childHolding(lockDir, 'hold');
+    try {
+      await expect(acquire(lockDir, timing, { wait: false, what: 'owner lock', sole: true })).rejects.toMatchObject({ code: codes.ELOCKED });
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+
+  it("the heartbeat after an unanswered probe: no false compromise, and a removed entry is still caught by its own stat", async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    // proper-lockfile refreshes at most once a second.
+    const fast = { stale: 2000, update: 1000, timeout: 0 };
+    await (await acquire(path.join(path.dirname(lockDir), 'warm'), fast, { wait: false, what: 'test lock' })).release();
+    const lock = await acquire(lockDir, fast, { wait: false, what: 'root lock' });
+    await new Promise((r) => setTimeout(r, 1300)); // the first refresh, compared with the answered probe
+    await lock.verify();
+    const [mine] = fs.readdirSync(lockDir);
+    const entry = path.join(lockDir, mine as string);
+    fs.rmdirSync(entry);
+    await new Promise((r) => setTimeout(r, 1300));
+    // Put back under the same name: verify()'s own lstat would pass; the heartbeat saw it gone.
+    fs.mkdirSync(entry);
+    await expect(lock.verify()).rejects.toMatchObject({ code: codes.ECOMPROMISED });
+    fs.rmdirSync(entry);
+    await lock.release();
+  });
+});
+
 describe('removeDeadLock', () => {
   it('removes a dead lock but leaves alone one that a live process holds', async () => {
     const base = tmpdir();
@@ -181,6 +245,57 @@ describe('removeDeadLock', () => {
 });
 
 const waiting = { ...timing, timeout: 10_000 };
+
+describe('waiters that meet: the one that arrived first keeps its entry', () => {
+  /**
+   * A live owner entry whose acquisition began at `since`: of another host, so judged by its age
+   * alone (an entry of this process that it does not know of would be a dead leftover).
+   */
+  function liveEntry(lockDir: string, since: number): string {
+    fs.mkdirSync(lockDir, { recursive: true });
+    const name = entryName({ ...newRecord(10_000, since), host: FOREIGN_HOST });
+    fs.mkdirSync(path.join(lockDir, name));
+    return name;
+  }
+  /** Our entries in `lockDir`: every entry but `other`. */
+  const ours = (lockDir: string, other: string): string[] => fs.readdirSync(lockDir).filter((n) => n !== other);
+
+  it('keeps its entry beside a later one, and takes the lock as soon as that one goes', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    const later = liveEntry(lockDir, Date.now() + 60_000);
+    const pending = acquire(lockDir, { ...timing, timeout: 5_000 }, { wait: true, what: 'test lock' });
+    // While the later entry is there, ours stays listed beside it (without the rule it was removed
+    // at once, and made again only for a moment at each retry).
+    let seen = 0;
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (ours(lockDir, later).length === 1) seen += 1;
+    }
+    expect(seen).toBeGreaterThanOrEqual(9);
+    const started = Date.now();
+    fs.rmdirSync(path.join(lockDir, later));
+    const lock = await pending;
+    // Woken by the change (a directory watch), or at the latest by its 50 ms listing.
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(fs.readdirSync(lockDir)).toHaveLength(1);
+    await lock.release();
+  });
+
+  it('steps back from an earlier one, and leaves its entry there alone', async () => {
+    const lockDir = path.join(tmpdir(), 'lock');
+    const earlier = liveEntry(lockDir, Date.now() - 60_000);
+    const pending = acquire(lockDir, { ...timing, timeout: 400 }, { wait: true, what: 'test lock' });
+    let seen = 0;
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (ours(lockDir, earlier).length > 0) seen += 1;
+    }
+    // Only for the moment of each attempt (mkdir, list, rmdir), never kept.
+    expect(seen).toBeLessThanOrEqual(3);
+    await expect(pending).rejects.toMatchObject({ code: codes.ELOCKED });
+    expect(fs.readdirSync(lockDir)).toEqual([earlier]);
+  });
+});
 
 describe('withRootLock', () => {
   it('serialises callers in one process, in call order', async () => {

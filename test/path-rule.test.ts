@@ -63,6 +63,8 @@ describe('a target reached through a symlink into a nested .txnfs directory', ()
       try {
         const tx = begin({ dir: root });
         void tx.write(target, 'v');
+        // A second file, so the commit is journaled: one written file alone commits by its rename.
+        void tx.write('companion', 'c');
         const ok = await tx.commit().then(
           () => true,
           (err: { code?: string }) => {
@@ -79,6 +81,23 @@ describe('a target reached through a symlink into a nested .txnfs directory', ()
       }
     }
     expect(accepted.sort()).toEqual(['plain', 'sub/x', 'to-deep/new/y', 'to-deep/x', 'to-sub/new/y', 'to-sub/x'].sort());
+    // One written file alone (committed by its rename, src/protocol/direct.ts) is held to the
+    // same rule: the same targets are accepted, and none lands in a home.
+    const alone: string[] = [];
+    for (const target of candidates) {
+      const tx = begin({ dir: root });
+      void tx.write(target, 'w');
+      const ok = await tx.commit().then(() => true, (err: { code?: string }) => {
+        expect([codes.EBADPATH, codes.ETARGET], `${target}: ${String(err)}`).toContain(err.code);
+        return false;
+      });
+      if (ok) alone.push(target);
+    }
+    expect(alone.sort()).toEqual(accepted);
+    for (const home of ['.txnfs', 'sub/.txnfs', 'sub/deep/.TxnFS']) {
+      const listed = fs.existsSync(path.join(root, home)) ? fs.readdirSync(path.join(root, home)) : [];
+      expect(listed, home).toEqual([]);
+    }
   });
 });
 

@@ -31,13 +31,13 @@ describe('inspect', () => {
     const dir = tmpdir();
     const staging = crashAt(dir, 'staged', 2, 8);
     const committed = crashAt(dir, 'committed', 3, 10);
-    const corrupt = crashAt(dir, 'committed', 1, 5);
+    const corrupt = crashAt(dir, 'committed', 2, 5);
     corruptJournal(dir, corrupt);
     const byId = new Map((await inspect(dir)).map((t) => [t.id, t]));
     expect(byId.size).toBe(3);
     expect(byId.get(staging)).toMatchObject({ state: 'staging', owner: 'dead', entries: 0, staged: 2, bytes: 16 });
     expect(byId.get(committed)).toMatchObject({ state: 'committed', owner: 'dead', entries: 3, staged: 3, bytes: 30 });
-    expect(byId.get(corrupt)).toMatchObject({ state: 'corrupt', owner: 'dead', entries: 0, staged: 1, bytes: 5, reason: expect.stringMatching(/checksum/) });
+    expect(byId.get(corrupt)).toMatchObject({ state: 'corrupt', owner: 'dead', entries: 0, staged: 2, bytes: 10, reason: expect.stringMatching(/checksum/) });
     for (const t of byId.values()) expect(Date.now() - t.mtimeMs).toBeLessThan(60_000);
   });
 });

@@ -145,18 +145,19 @@ describe('ordering (invariant 7)', () => {
     // applied changes x, so the second finds x no longer what it recorded and leaves it: before
     // the roll-forward rule this test expected 'second' on top.
     const dir = rootWith({ x: 'old x' });
-    crashAt(dir, [{ op: 'write', path: 'x', data: 'first' }], 'committed');
+    // Each with a second file: one written file alone commits by its rename, with no journal.
+    crashAt(dir, [{ op: 'write', path: 'x', data: 'first' }, { op: 'write', path: 'y1', data: '1' }], 'committed');
     const [first] = stagingDirs(dir) as [string];
     const aside = path.join(path.dirname(dir), 'aside');
     fs.mkdirSync(aside);
     // Hide the first so the second commit cannot recover it, then put it back.
     for (const n of leftovers(dir).filter((n) => n.startsWith(first))) fs.renameSync(path.join(dir, '.txnfs', n), path.join(aside, n));
     await new Promise((r) => setTimeout(r, 5)); // distinct commit times
-    crashAt(dir, [{ op: 'write', path: 'x', data: 'second' }], 'committed');
+    crashAt(dir, [{ op: 'write', path: 'x', data: 'second' }, { op: 'write', path: 'y2', data: '2' }], 'committed');
     for (const n of fs.readdirSync(aside)) fs.renameSync(path.join(aside, n), path.join(dir, '.txnfs', n));
     const report = await recover(dir);
     expect(report.rolledForward.map((t) => t.id)[0]).toBe(first.slice('.txn-'.length));
-    expect(snapshot(dir)).toEqual({ x: 'first' });
+    expect(snapshot(dir)).toEqual({ x: 'first', y1: '1', y2: '2' });
     expect(report.superseded).toEqual([{ id: report.rolledForward[1]?.id, target: 'x' }]);
     expect(leftovers(dir)).toEqual([]);
   });

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
 import { faults } from '../src/io/faults.js';
-import { createStaging, ensureHome, hasRollbackMarker, prepareRollbackMarker, removeStaging, writeRollbackMarker } from '../src/protocol/staging.js';
+import { createStaging, ensureHome, hasRollbackMarker, removeStaging, writeRollbackMarker } from '../src/protocol/staging.js';
 import { tmpdir } from './helpers/tmp.js';
 
 const timing = { stale: 10_000, update: 5_000, timeout: 0 };
@@ -67,25 +67,35 @@ describe('staging dir', () => {
     await staging.ownerLock.release();
   });
 
-  it('the rollback marker is durable and may already exist', async () => {
+  it('the rollback marker takes over journal.tmp, the spare name the commit point leaves: marking allocates nothing, is durable, and may already exist', async () => {
     const root = tmpdir();
+    fs.writeFileSync(path.join(root, 'journal'), 'j');
+    fs.linkSync(path.join(root, 'journal'), path.join(root, 'journal.tmp'));
     record(root);
     await writeRollbackMarker(root, true);
-    // No prepared marker (a staging dir from before rollback.tmp existed): it is created.
-    expect(trace).toEqual(['rename rollback.tmp', 'create rollback', 'write rollback', 'fsync rollback', 'close rollback', 'fsyncDir ']);
-    await writeRollbackMarker(root, true);
+    expect(trace).toEqual(['rename journal.tmp', 'fsyncDir ']);
+    expect(fs.existsSync(path.join(root, 'journal.tmp'))).toBe(false);
+    expect(await hasRollbackMarker(root)).toBe(true);
+    await writeRollbackMarker(root, true); // an earlier attempt's marker stands
     expect(await hasRollbackMarker(root)).toBe(true);
     expect(await hasRollbackMarker(path.join(root, 'nope'))).toBe(false);
   });
 
-  it('a prepared marker is renamed into place: marking a rollback allocates nothing', async () => {
+  it('without journal.tmp: a prepared rollback.tmp (hard links refused, or an older txnfs) is renamed, else a marker is created', async () => {
+    const prepared = tmpdir();
+    fs.writeFileSync(path.join(prepared, 'journal'), 'j');
+    fs.writeFileSync(path.join(prepared, 'rollback.tmp'), '');
+    record(prepared);
+    await writeRollbackMarker(prepared, true);
+    expect(trace).toEqual(['rename journal.tmp', 'rename rollback.tmp', 'fsyncDir ']);
+    expect(await hasRollbackMarker(prepared)).toBe(true);
+    expect(fs.existsSync(path.join(prepared, 'rollback.tmp'))).toBe(false);
+    trace.length = 0;
     const root = tmpdir();
-    await prepareRollbackMarker(root);
-    expect(await hasRollbackMarker(root)).toBe(false); // prepared is not marked
+    fs.writeFileSync(path.join(root, 'journal'), 'j');
     record(root);
     await writeRollbackMarker(root, true);
-    expect(trace).toEqual(['rename rollback.tmp', 'fsyncDir ']);
+    expect(trace).toEqual(['rename journal.tmp', 'rename rollback.tmp', 'create rollback', 'write rollback', 'fsync rollback', 'close rollback', 'fsyncDir ']);
     expect(await hasRollbackMarker(root)).toBe(true);
-    expect(fs.existsSync(path.join(root, 'rollback.tmp'))).toBe(false);
   });
 });

@@ -12,6 +12,7 @@ import { rollBack, rollForward, type ApplyContext } from '../src/protocol/apply.
 import { faults } from '../src/io/faults.js';
 import { crashAt, makeRoot, type SimpleOp } from './helpers/crash.js';
 import { leftovers, snapshot, tmpdir } from './helpers/tmp.js';
+import { fakeStaging } from './helpers/fake-staging.js';
 
 function rootWith(files: Record<string, string>): string {
   const dir = makeRoot(tmpdir());
@@ -19,9 +20,16 @@ function rootWith(files: Record<string, string>): string {
   return dir;
 }
 
-/** Leave a transaction that died right after its commit point; returns its id. */
+/**
+ * The file written beside a lone write: one written file commits by its rename, with no journal
+ * (src/protocol/direct.ts), so there is no "dead after its commit point" to leave without it.
+ */
+const COMPANION: SimpleOp = { op: 'write', path: 'companion.txt', data: 'c' };
+
+/** Leave a (journaled) transaction that died right after its commit point; returns its id. */
 function diedAfterCommitPoint(dir: string, ops: readonly SimpleOp[]): string {
-  const r = crashAt(dir, ops, 'committed');
+  const lone = ops.length === 1 && ops[0]?.op === 'write';
+  const r = crashAt(dir, lone ? [...ops, COMPANION] : ops, 'committed');
   expect(r.killed).toBe(true);
   const staging = fs.readdirSync(path.join(dir, '.txnfs')).filter((n) => n.startsWith('.txn-') && !n.endsWith('.lock'));
   expect(staging).toHaveLength(1);
@@ -34,7 +42,7 @@ describe('a dead transaction never overwrites what was written after its commit 
     const id = diedAfterCommitPoint(dir, [{ op: 'write', path: 'doc.md', data: 'from the dead transaction' }]);
     await writeFile(path.join(dir, 'doc.md'), 'saved');
     const report = await recover(dir);
-    expect(snapshot(dir)).toEqual({ 'doc.md': 'saved' });
+    expect(snapshot(dir)).toEqual({ 'doc.md': 'saved', 'companion.txt': 'c' });
     expect(report.rolledForward.map((t) => t.id)).toEqual([id]);
     expect(report.superseded).toEqual([{ id, target: 'doc.md' }]);
     expect(leftovers(dir)).toEqual([]);
@@ -57,7 +65,7 @@ describe('a dead transaction never overwrites what was written after its commit 
     const id = diedAfterCommitPoint(dir, [{ op: 'write', path: 'new.md', data: 'dead' }]);
     fs.writeFileSync(path.join(dir, 'new.md'), 'foreign');
     const report = await recover(dir);
-    expect(snapshot(dir)).toEqual({ 'new.md': 'foreign' });
+    expect(snapshot(dir)).toEqual({ 'new.md': 'foreign', 'companion.txt': 'c' });
     expect(report.superseded).toEqual([{ id, target: 'new.md' }]);
     expect(leftovers(dir)).toEqual([]);
   });
@@ -77,7 +85,7 @@ describe('a dead transaction never overwrites what was written after its commit 
     fs.writeFileSync(path.join(dir, 'conf.json.tmp'), '{"v":3}');
     fs.renameSync(path.join(dir, 'conf.json.tmp'), path.join(dir, 'conf.json'));
     const report = await recover(dir);
-    expect(snapshot(dir)).toEqual({ 'conf.json': '{"v":3}' });
+    expect(snapshot(dir)).toEqual({ 'conf.json': '{"v":3}', 'companion.txt': 'c' });
     expect(report.superseded).toEqual([{ id, target: 'conf.json' }]);
   });
 
@@ -87,7 +95,7 @@ describe('a dead transaction never overwrites what was written after its commit 
     await new Promise((r) => setTimeout(r, 20));
     fs.writeFileSync(path.join(dir, 'a.txt'), 'bbbb');
     const report = await recover(dir);
-    expect(snapshot(dir)).toEqual({ 'a.txt': 'bbbb' });
+    expect(snapshot(dir)).toEqual({ 'a.txt': 'bbbb', 'companion.txt': 'c' });
     expect(report.superseded).toEqual([{ id, target: 'a.txt' }]);
   });
 
@@ -128,15 +136,7 @@ describe('a live commit obeys the same rule', () => {
 describe('rollBack never undoes over what someone wrote after the apply', () => {
   function applied(): { root: string; ctx: ApplyContext } {
     const root = tmpdir();
-    const staging = path.join(root, '.txnfs', '.txn-t1');
-    fs.mkdirSync(path.join(staging, 'files'), { recursive: true });
-    fs.mkdirSync(path.join(staging, 'backup'));
-    fs.writeFileSync(path.join(root, 'a'), 'old a');
-    fs.writeFileSync(path.join(root, 'c'), 'old c');
-    fs.writeFileSync(path.join(staging, 'files', '0'), 'new a');
-    fs.writeFileSync(path.join(staging, 'files', '1'), 'new b');
-    fs.linkSync(path.join(root, 'a'), path.join(staging, 'backup', '0'));
-    fs.linkSync(path.join(root, 'c'), path.join(staging, 'backup', '2'));
+    const staging = fakeStaging(root);
     const st = (p: string) => fs.statSync(p, { bigint: true });
     const orig = (p: string) => ({ ino: String(st(p).ino), size: Number(st(p).size), mtimeNs: String(st(p).mtimeNs), backup: 'link' as const });
     const staged = (p: string) => ({ stagedIno: String(st(p).ino), stagedSize: Number(st(p).size) });

@@ -112,7 +112,8 @@ Options:
 
 Exit status:
   0  nothing needs recovery (no transactions, or only live ones)
-  1  txnfs could not look (e.g. <dir> does not exist)
+  1  txnfs could not look (e.g. <dir> does not exist; for s3://, a request failed or
+     @aws-sdk/client-s3 is not installed)
   2  bad arguments
   3  dead transactions need recovery: run txnfs recover <dir>
   4  a corrupt journal needs a person (txnfs recover cannot fix it)
@@ -154,7 +155,8 @@ terminal and --json is not given.
 
 Exit status:
   0  nothing is left to recover (with --dry-run: there is nothing to do)
-  1  txnfs could not recover (e.g. <dir> does not exist, the root lock stayed held)
+  1  txnfs could not recover (e.g. <dir> does not exist, the root lock stayed held; for s3://, a
+     request failed or @aws-sdk/client-s3 is not installed)
   2  bad arguments
   3  --dry-run only: there is something to recover
   4  something is left for a person: a corrupt journal, or a transaction that could not be
@@ -194,7 +196,8 @@ AWS_ENDPOINT_URL_S3; with an endpoint of its own, requests are path-style).
 Exit status:
   the command's own exit status; if it is killed by a signal, txnfs kills itself with the same
   signal (as txnfs exec does).
-  125  txnfs itself failed (bad arguments, <dir> is not a generations pointer)
+  125  txnfs itself failed (bad arguments, <dir> is not a generations pointer; for s3://, a
+       request failed, --get named no such file, or @aws-sdk/client-s3 is not installed)
   126  the command could not be run (permission denied)
   127  the command was not found
 

@@ -105,7 +105,9 @@ export async function s3Status(url: string, json: boolean, out: NodeJS.WritableS
   return withStore('status', url, async (store) => {
     const { recover } = await import('../s3/recover.js');
     const r = await recover({ store, dryRun: true, graceMs });
-    const { tree } = await store.current();
+    // The tree of the generation recover() read (cached by the store: no request, and no newer head
+    // mixed into the line).
+    const tree = await store.at(r.generation);
     const health = r.removed.length > 0 || r.abortedUploads > 0 ? 'needs-recovery' : 'clean';
     if (json) out.write(toJson({ target: url, generation: r.generation, files: tree.size, health, dead: r.removed, abortedUploads: r.abortedUploads, young: r.young }));
     else {

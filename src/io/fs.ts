@@ -1,7 +1,7 @@
 /**
  * fs.ts: the filesystem seam. The only module of txnfs that touches the filesystem.
  *
- * Every call goes through a small `FsImpl` (the real one wraps `node:fs/promises` and fs-extra) and
+ * Every call goes through a small `FsImpl` (the real one, node-fs.ts, wraps Node's fs and fs-extra) and
  * through the exported wrappers below, which report each operation to the fault hook first
  * (`faults.ts`). The crash harness swaps `FsImpl` for a recording filesystem that models what
  * survives a power loss, and registers hooks that fail or kill at the k-th operation. A meta-test
@@ -13,8 +13,11 @@
 import * as nodeFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import fse from 'fs-extra';
 import { faults, type OpEvent } from './faults.js';
+import { nodeImpl } from './node-fs.js';
+import { OPEN_RETRY, retryingOpen, useOpenRetry, type OpenRetry } from './open-retry.js';
+
+export { nodeImpl, OPEN_RETRY, useOpenRetry, type OpenRetry };
 
 /** What kind of directory entry a path is (never following a final symlink for `lstat`). */
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'other';
@@ -113,8 +116,9 @@ export interface FsImpl {
   /**
    * Watch a directory for changes (inotify on Linux). Optional: a lock waiter without it polls.
    * The listener may be called for any change, or spuriously; it is never called after `close()`.
+   * It is given the name of the entry that changed when the platform reports one.
    */
-  watch?(path: string, listener: () => void): Watcher;
+  watch?(path: string, listener: (name?: string) => void): Watcher;
 }
 
 /** A directory watch (see `FsImpl.watch`). */
@@ -127,135 +131,6 @@ export interface DirEntry {
   readonly name: string;
   readonly kind: EntryKind;
 }
-
-function toInfo(s: nodeFs.BigIntStats): Info {
-  const kind: EntryKind = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
-  return {
-    kind,
-    ino: s.ino,
-    dev: s.dev,
-    mode: Number(s.mode & 0o7777n),
-    size: Number(s.size),
-    // Rounded, not truncated, exactly as Node's own Stats#mtime: proper-lockfile compares the
-    // mtime it set with utimes() against this one on every refresh, and libuv stores a utimes()
-    // Date as e.g. .122999 s, so truncating turned about half of all refreshes into a false
-    // "lock compromised" (and then a live transaction's lock went stale).
-    mtimeMs: Number((s.mtimeNs + 500_000n) / 1_000_000n),
-    mtimeNs: s.mtimeNs,
-    uid: Number(s.uid),
-    gid: Number(s.gid),
-    nlink: Number(s.nlink),
-  };
-}
-
-/** A callback-style fs call as a promise: one request and one promise, nothing else. */
-function call<T>(start: (done: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => start((err, value) => (err === null ? resolve(value) : reject(err))));
-}
-
-/**
- * A file descriptor driven through the callback API. Staging writes every file through one of
- * these; fs/promises' FileHandle allocates about twice as much per operation (measured: 12.5 vs
- * 7.2 KB per file for open, write, fstat, close), and in a 10,000-file transaction that garbage
- * is what makes V8 grow its young generation. Closing is idempotent, and every call after close
- * fails with EBADF instead of reaching a descriptor number the kernel may have handed out again.
- */
-class NodeHandle implements Handle {
-  readonly #fd: number;
-  #closed: Promise<void> | undefined;
-  constructor(fd: number) {
-    this.#fd = fd;
-  }
-  #fdOrThrow(op: string): number {
-    if (this.#closed === undefined) return this.#fd;
-    const err = new Error(`EBADF: file already closed, ${op}`) as NodeJS.ErrnoException;
-    err.code = 'EBADF';
-    err.syscall = op;
-    throw err;
-  }
-  write(buffer: Uint8Array, offset: number, length: number): Promise<number> {
-    return call((done) => nodeFs.write(this.#fdOrThrow('write'), buffer, offset, length, null, done));
-  }
-  writev(buffers: readonly Uint8Array[]): Promise<number> {
-    return call((done) => nodeFs.writev(this.#fdOrThrow('writev'), buffers, null, done));
-  }
-  sync(): Promise<void> {
-    return call<void>((done) => nodeFs.fsync(this.#fdOrThrow('fsync'), done));
-  }
-  async stat(): Promise<Info> {
-    return toInfo(await call<nodeFs.BigIntStats>((done) => nodeFs.fstat(this.#fdOrThrow('fstat'), { bigint: true }, done)));
-  }
-  chmod(mode: number): Promise<void> {
-    return call<void>((done) => nodeFs.fchmod(this.#fdOrThrow('fchmod'), mode, done));
-  }
-  chown(uid: number, gid: number): Promise<void> {
-    return call<void>((done) => nodeFs.fchown(this.#fdOrThrow('fchown'), uid, gid, done));
-  }
-  close(): Promise<void> {
-    this.#closed ??= call<void>((done) => nodeFs.close(this.#fd, done));
-    return this.#closed;
-  }
-}
-
-/** Open `p` read-only, fsync(2) it, close it (closed whatever the fsync did). */
-async function openSyncClose(p: string): Promise<void> {
-  const fd = await call<number>((done) => nodeFs.open(p, 'r', done));
-  try {
-    await call<void>((done) => nodeFs.fsync(fd, done));
-  } finally {
-    await call<void>((done) => nodeFs.close(fd, done));
-  }
-}
-
-/**
- * The real filesystem. The calls a commit makes once per entry (create, rename, link, unlink,
- * lstat) go through the callback API: one request and one promise each, about half of what
- * fs/promises allocates, in a loop of 10,000 or 100,000.
- */
-export const nodeImpl: FsImpl = {
-  lstat: async (p) => toInfo(await call<nodeFs.BigIntStats>((done) => nodeFs.lstat(p, { bigint: true }, done))),
-  stat: async (p) => toInfo(await fsp.stat(p, { bigint: true })),
-  readdir: (p) => fsp.readdir(p),
-  readFile: (p) => fsp.readFile(p),
-  realpath: (p) => fsp.realpath(p),
-  readlink: (p) => fsp.readlink(p),
-  create: async (p, mode) => new NodeHandle(await call<number>((done) => nodeFs.open(p, 'wx', mode, done))),
-  mkdir: async (p, mode) => {
-    await fsp.mkdir(p, mode === undefined ? undefined : { mode });
-  },
-  rename: (a, b) => call<void>((done) => nodeFs.rename(a, b, done)),
-  copyFile: (a, b) => fsp.copyFile(a, b, nodeFs.constants.COPYFILE_EXCL | nodeFs.constants.COPYFILE_FICLONE),
-  link: (a, b) => call<void>((done) => nodeFs.link(a, b, done)),
-  unlink: (p) => call<void>((done) => nodeFs.unlink(p, done)),
-  rmdir: (p) => fsp.rmdir(p),
-  removeTree: (p) => fse.remove(p),
-  removeTreeSync: (p) => fse.removeSync(p),
-  syncDir: (p) => openSyncClose(p),
-  syncFile: (p) => openSyncClose(p),
-  utimes: (p, a, m) => fsp.utimes(p, a, m),
-  chmod: (p, mode) => fsp.chmod(p, mode),
-  chown: (p, uid, gid) => fsp.chown(p, uid, gid),
-  symlink: (target, p) => call<void>((done) => nodeFs.symlink(target, p, done)),
-  linkSync: (a, b) => nodeFs.linkSync(a, b),
-  unlinkSync: (p) => nodeFs.unlinkSync(p),
-  rmdirSync: (p) => nodeFs.rmdirSync(p),
-  watch: (p, listener) => {
-    // Not persistent: a waiting lock never keeps the process alive by itself (its timer decides).
-    const w = nodeFs.watch(p, { persistent: false }, () => listener());
-    // The directory may vanish under the watch (a released lock is removed): that ends the watch
-    // with an error event, which must not become an uncaught exception. It is also a change.
-    w.on('error', () => {
-      w.close();
-      listener();
-    });
-    return w;
-  },
-  readdirKinds: async (p) =>
-    (await call<nodeFs.Dirent[]>((done) => nodeFs.readdir(p, { withFileTypes: true }, done))).map((d) => ({
-      name: d.name,
-      kind: d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'other',
-    })),
-};
 
 let impl: FsImpl = nodeImpl;
 
@@ -331,59 +206,6 @@ class ReportingHandle implements Handle {
       throw err;
     }
     return this.#inner.close();
-  }
-}
-
-/**
- * How long an open that fails with EMFILE/ENFILE is retried. Those errnos are usually transient
- * (another part of the process, or another process, is about to close descriptors), and
- * write-file-atomic users get the same from graceful-fs: a delay growing from `firstDelayMs` by
- * `factor` up to `maxDelayMs`, until `maxTotalMs` of waiting, then the last error. Other errnos
- * are not retried. Snapshot-tested (test/open-retry.test.ts).
- */
-export const OPEN_RETRY: OpenRetry = Object.freeze({ firstDelayMs: 2, factor: 2, maxDelayMs: 100, maxTotalMs: 1500 });
-
-export interface OpenRetry {
-  readonly firstDelayMs: number;
-  readonly factor: number;
-  readonly maxDelayMs: number;
-  /** Total waiting before giving up; 0 turns retrying off. */
-  readonly maxTotalMs: number;
-}
-
-let openRetry: OpenRetry = OPEN_RETRY;
-
-/** Swap the retry bound (tests only: fault injection turns it off to see every injected error). */
-export function useOpenRetry(next: OpenRetry = OPEN_RETRY): OpenRetry {
-  const prev = openRetry;
-  openRetry = next;
-  return prev;
-}
-
-function isTooManyFiles(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  return code === 'EMFILE' || code === 'ENFILE';
-}
-
-/**
- * Run `open` (a call that opens a descriptor: it reports itself to the fault hook each time, so an
- * injected EMFILE is retried as a real one) again while it fails with EMFILE/ENFILE, within the
- * bound above. Only calls that are safe to repeat come here: a failed open had no effect.
- */
-async function retryingOpen<T>(open: () => Promise<T>): Promise<T> {
-  let waited = 0;
-  let delay = openRetry.firstDelayMs;
-  for (;;) {
-    try {
-      return await open();
-    } catch (err) {
-      const bound = openRetry;
-      if (!isTooManyFiles(err) || waited >= bound.maxTotalMs) throw err;
-      const wait = Math.min(delay, bound.maxDelayMs, bound.maxTotalMs - waited);
-      await new Promise((resolve) => setTimeout(resolve, wait));
-      waited += wait;
-      delay *= bound.factor;
-    }
   }
 }
 
@@ -499,7 +321,7 @@ export function rmdirSync(p: string): void {
  * Watch the directory `p`; undefined where the implementation cannot, or the watch cannot be set
  * up (the directory is gone, inotify limits reached): the caller then relies on its timer.
  */
-export function watch(p: string, listener: () => void): Watcher | undefined {
+export function watch(p: string, listener: (name?: string) => void): Watcher | undefined {
   if (impl.watch === undefined) return undefined;
   try {
     report('watch', p, false);

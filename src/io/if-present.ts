@@ -17,24 +17,16 @@
 import * as fs from './fs.js';
 import { errnoOf } from '../errors.js';
 
-/** What `call` resolves with, or undefined when it fails because nothing is at the path. */
-async function orAbsent<T>(call: Promise<T>): Promise<T | undefined> {
-  try {
-    return await call;
-  } catch (err) {
-    const code = errnoOf(err);
-    // ESTALE: NFS and sshfs answer so for an entry another mount or client has just removed.
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESTALE') return undefined;
-    throw err;
-  }
-}
+// ESTALE: NFS and sshfs answer so for an entry another mount or client has just removed.
+const LOOKUP_ABSENT: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR', 'ESTALE']);
+const ENOENT_ONLY: ReadonlySet<string> = new Set(['ENOENT']);
 
-/** What `call` resolves with, or undefined on ENOENT (only). */
-async function removedOr<T>(call: Promise<T>): Promise<T | undefined> {
+/** What `call` resolves with, or undefined when it fails with one of the `absent` errnos. */
+async function orAbsent<T>(call: Promise<T>, absent: ReadonlySet<string> = LOOKUP_ABSENT): Promise<T | undefined> {
   try {
     return await call;
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
+    if (absent.has(errnoOf(err) ?? '')) return undefined;
     throw err;
   }
 }
@@ -61,7 +53,7 @@ export function lstatIfPresent(p: string): Promise<fs.Info | undefined> {
  * reported as it is, not read as "absent" and met again one call later with another errno.
  */
 export function lstatIfPresentStrict(p: string): Promise<fs.Info | undefined> {
-  return removedOr(fs.lstat(p));
+  return orAbsent(fs.lstat(p), ENOENT_ONLY);
 }
 
 /** The names in the directory `p`, or undefined when there is no such directory. */

@@ -2,7 +2,7 @@
  * remove.ts: remove a directory whose contents are known, in two rounds of calls.
  *
  * txnfs removes two kinds of directories of its own on every commit (docs/protocol.md, commit step
- * 10): a staging dir (files/ and backup/ empty after the apply, rollback.tmp) and two lock tombs
+ * 10): a staging dir (files/ and backup/ empty after the apply) and two lock tombs
  * (an `owner` file). A generic
  * rm -rf (fs.rm) walks each one: lstat, rmdir (fails), readdir, then each child, then rmdir again:
  * about five calls in a row, per directory. Knowing the names, `removeKnown` unlinks and rmdirs

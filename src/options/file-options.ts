@@ -7,7 +7,7 @@
  * `modeOption`, `booleanOption`, `encodingOption`), so a bad value gets the same error from both.
  * No I/O.
  */
-import { badArgument, outOfRange } from '../errors.js';
+import { badArgument, describeValue, outOfRange } from '../errors.js';
 import { booleanOption, checkOptionsObject, encodingOption, modeOption, resolveCommon, type Durability, type ResolvedCommon } from './options.js';
 
 /** An explicit owner for the written file. */
@@ -167,6 +167,33 @@ export function resolveFileOptions(options: unknown, allowed: readonly string[])
     encoding: encodingOption(o.encoding, fileDefaults.encoding),
   };
   return { o, resolved };
+}
+
+/**
+ * Refuse a callback. `fs.writeFile(path, data, cb)`, write-file-atomic and fs-extra's `writeJson`
+ * take one; these functions return a promise instead, and would otherwise write and never call a
+ * callback passed after the options (nothing reads a 4th argument), or fail with a puzzling
+ * "options must be an object" for one passed in their place. Any other extra argument is refused
+ * too, rather than ignored. `args` are the call's arguments, `count` how many `name` declares (the
+ * last being its options).
+ */
+export function refuseCallback(name: string, args: ArrayLike<unknown>, count: number): void {
+  for (let i = count - 1; i < args.length; i++) {
+    const value = args[i];
+    if (typeof value === 'function') {
+      const err = new TypeError(
+        `${name}() takes no callback: it returns a promise. Write \`await ${name}(...)\` or ` +
+          `\`${name}(...).then(() => {}, (err) => {})\`; for a callback API, \`util.callbackify(${name})\`.`,
+      );
+      (err as { code?: string }).code = 'ERR_INVALID_ARG_TYPE';
+      throw err;
+    }
+    if (i >= count && value !== undefined) {
+      const err = new TypeError(`${name}() takes at most ${count} arguments. Received ${describeValue(value)} as argument ${i + 1}.`);
+      (err as { code?: string }).code = 'ERR_INVALID_ARG_TYPE';
+      throw err;
+    }
+  }
 }
 
 /** `spaces` and `replacer` of a writeJson, checked as JSON.stringify would take them. */

@@ -141,7 +141,7 @@ async function ownFile(p: string, what: string): Promise<fs.Info | undefined> {
 }
 
 /** Whether `info` is the file an entry recorded at the commit point (see the header). */
-function isOriginal(e: JournalEntry, info: fs.Info | undefined): boolean {
+export function isOriginal(e: JournalEntry, info: fs.Info | undefined): boolean {
   if (info?.kind !== 'file' || String(info.ino) !== e.ino) return false;
   // Absent in a version 1 journal: only the inode (pinned by the backup link) can be checked.
   if (e.size != null && info.size !== e.size) return false;
@@ -149,7 +149,7 @@ function isOriginal(e: JournalEntry, info: fs.Info | undefined): boolean {
 }
 
 /** Whether `info` is the staged file an entry put at its target (rollBack, and a re-run). */
-function isStaged(e: JournalEntry, info: fs.Info | undefined): boolean {
+export function isStaged(e: JournalEntry, info: fs.Info | undefined): boolean {
   return info?.kind === 'file' && String(info.ino) === e.stagedIno && (e.stagedSize == null || info.size === e.stagedSize);
 }
 

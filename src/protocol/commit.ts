@@ -62,15 +62,10 @@ export interface Planned {
   readonly distinct: boolean;
 }
 
-/**
- * Everything before the commit point: fix-ups, backup links and the rollback marker's inode; then,
- * all at once, the fsyncs that make what the journal names durable, the journal's own write and
- * fsync (journal.tmp: it makes nothing visible), and the check that both locks are still ours.
- * Only the rename that follows (commitJournal) must wait for all of them, so they cost one round
- * of fsync latency, not two in a row.
- */
-export async function prepare(c: CommitContext, plan: Planned): Promise<void> {
-  const { setup, rootLock } = c;
+
+/** Step 5: fix-ups of the staged files' mode and owner, fsynced (durable), before any backup. */
+export async function applyFixups(c: CommitContext, plan: Planned): Promise<void> {
+  const { setup } = c;
   const dir = setup.staging.dir;
   const durable = c.durable;
   await eachLimit(plan.fixups, c.concurrency, async (f) => {
@@ -83,6 +78,21 @@ export async function prepare(c: CommitContext, plan: Planned): Promise<void> {
     // back 0644 after a power loss.
     if (durable) await fs.syncFile(p);
   });
+}
+
+/**
+ * Everything before the commit point: fix-ups, backup links and the rollback marker's inode; then,
+ * all at once, the fsyncs that make what the journal names durable, the journal's own write and
+ * fsync (journal.tmp: it makes nothing visible), and the check that both locks are still ours.
+ * Only the rename that follows (commitJournal) must wait for all of them, so they cost one round
+ * of fsync latency, not two in a row.
+ */
+export async function prepare(c: CommitContext, plan: Planned, fixed = false): Promise<void> {
+  const { setup, rootLock } = c;
+  const dir = setup.staging.dir;
+  const durable = c.durable;
+  // `fixed`: a one-file commit that turned to this way had made them (direct.ts).
+  if (!fixed) await applyFixups(c, plan);
   const { entries } = plan.journal;
   const withBackup = backedUp(entries);
   if (withBackup.length > 0) {
@@ -94,20 +104,20 @@ export async function prepare(c: CommitContext, plan: Planned): Promise<void> {
       if (kind === 'copy') entries.markCopy(i);
     });
   }
-  // The rollback marker's inode (rollback.tmp) was allocated with the staging dir, while failing
-  // cost nothing: a full disk after the commit point must not stop the rollback from being
-  // marked (staging.ts). The home was fsynced then too (createStaging).
+  // The fsyncs that make the staging dir's own name durable (the home's, and the root's when the
+  // home was new) run with these (`Staging.name`).
   const dirs: string[] = [];
   if (durable) {
     // Everything the journal will point to must be durable before the journal is: the staged
-    // files' names (files/), the backup links (backup/), and those two directories' and
-    // rollback.tmp's names (the staging dir).
+    // files' names (files/), the backup links (backup/), and those two directories' names (the
+    // staging dir).
     dirs.push(dir);
     if (plan.written > 0) dirs.push(filesDir(dir));
     if (withBackup.length > 0) dirs.push(backupDir(dir));
   }
   c.signal?.throwIfAborted();
   await settleAll([
+    setup.staging.name(),
     syncDirs(dirs, c.concurrency),
     writeJournalTmp(dir, plan.journal, durable),
     setup.staging.ownerLock.verify(),

@@ -40,6 +40,18 @@ export const HOME_RETRIES = 100;
 const EXPECTED = new Set(['ENOTEMPTY', 'EEXIST', 'ENOENT', 'EBUSY', 'EPERM']);
 
 /**
+ * Homes this process removed last: the next writer there most likely finds it gone, so it makes it
+ * with a `mkdir` first rather than an `lstat` that fails (staging.ts: one call saved on every
+ * commit that follows a commit). Only a hint, consumed by the next use; bounded.
+ */
+const removedHomes = new Set<string>();
+
+/** Whether this process removed `home` last (see `removedHomes`); forgets it. */
+export function removedLast(home: string): boolean {
+  return removedHomes.delete(home);
+}
+
+/**
  * Remove the home `home` if it is empty. Never rejects: a home that is not empty (another
  * writer's temp, a live transaction, a lock), already gone, or not removable is simply left, and
  * nothing depends on the outcome. Resolves with the error of a removal that failed for another
@@ -48,6 +60,8 @@ const EXPECTED = new Set(['ENOTEMPTY', 'EEXIST', 'ENOENT', 'EBUSY', 'EPERM']);
 export async function removeHomeIfEmpty(home: string): Promise<Error | undefined> {
   try {
     await fs.rmdir(home);
+    if (removedHomes.size >= 1024) removedHomes.clear();
+    removedHomes.add(home);
     return undefined;
   } catch (err) {
     return EXPECTED.has(errnoOf(err) ?? '') ? undefined : (err as Error);

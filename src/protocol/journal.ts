@@ -35,7 +35,7 @@ import { createHash } from 'node:crypto';
 import * as fs from '../io/fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
 import { syncDir, writeSmallFile } from '../io/durable.js';
-import { journalPath, journalTmpPath } from './layout.js';
+import { journalPath, journalTmpPath, rollbackReadyPath } from './layout.js';
 import { isJournalTarget } from '../transaction/paths.js';
 import type { JournalEntries } from './entries.js';
 
@@ -261,13 +261,30 @@ export async function writeJournalTmp(staging: string, journal: Journal, durable
   await writeSmallFile(journalTmpPath(staging), encodeJournal(journal), durable);
 }
 
+/** link(2) errors that mean "no hard links on this filesystem" (FAT, some FUSE filesystems). */
+const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
 /**
- * Rename `journal.tmp` to `journal` and fsync the staging dir: the commit point. Everything the
+ * Give `journal.tmp` its name `journal` and fsync the staging dir: the commit point. Everything the
  * journal names must be durable before this is called.
+ *
+ * The name is added with link(2), not moved with rename(2): `journal.tmp` stays, a second name of
+ * the journal, and is the inode a rollback marker is renamed from if the apply fails (staging.ts,
+ * writeRollbackMarker). A rename allocates nothing, so a full disk (or no inode left) cannot stop
+ * a rollback from being marked; the marker used to be an empty `rollback.tmp` made with every
+ * staging dir for that (create, close and unlink on every commit). Where hard links are refused,
+ * that `rollback.tmp` is made here, before the commit point (a failure still changes nothing), and
+ * `journal.tmp` is renamed as before.
  */
 export async function commitJournal(staging: string, durable: boolean): Promise<void> {
-  await fs.rename(journalTmpPath(staging), journalPath(staging));
-  // fsync the staging dir: the rename is only durable once its directory is. Without it a power
+  try {
+    await fs.link(journalTmpPath(staging), journalPath(staging));
+  } catch (err) {
+    if (!NO_LINK.has(errnoOf(err) ?? '')) throw err;
+    await writeSmallFile(rollbackReadyPath(staging), '', false);
+    await fs.rename(journalTmpPath(staging), journalPath(staging));
+  }
+  // fsync the staging dir: the new name is only durable once its directory is. Without it a power
   // loss after the apply began can lose the journal while some targets are already replaced.
   if (durable) await syncDir(staging);
 }

@@ -11,10 +11,14 @@
  *       tmp/                       tx.tempDir(): where other tools write files for tx.adopt()
  *       backup/<i>                 hard link to the original entry i replaces or deletes (a copy
  *                                  where hard links are refused: backup.ts)
- *       journal.tmp, journal       the journal; `journal` existing and valid = committed
+ *       journal.tmp, journal       the journal; `journal` existing and valid = committed. The
+ *                                  commit point links `journal` to `journal.tmp`, which stays as
+ *                                  the inode a rollback marker is renamed from (allocates nothing)
  *       rollback                   marker: a rollback is in progress, finish it, never roll forward
- *       rollback.tmp               the marker's inode, made before the commit point and renamed
- *                                  to `rollback` when needed, so a rollback allocates nothing
+ *       rollback.tmp               the marker's inode where hard links are refused (and in staging
+ *                                  dirs of an older txnfs, which made one with every staging dir)
+ *       undo                       a one-file commit (no journal): a hard link to the file it
+ *                                  replaces, so that a failure after its rename can put it back
  *   <root>/.txnfs/.tomb-<rand>     left only by an older txnfs (a lock directory it was removing)
  *   <root>/.txnfs/.tmp-<writer>    a single-file write's temp file, renamed over its target; the
  *                                  name encodes its writer's identity (tempname.ts)
@@ -70,6 +74,10 @@ export function backupFile(staging: string, i: number): string {
 function under(staging: string, dir: string, n: number): string {
   if (staging.length > 1 && !staging.endsWith(path.sep) && Number.isSafeInteger(n)) return `${staging}${path.sep}${dir}${path.sep}${n}`;
   return path.join(staging, dir, String(n));
+}
+/** The second name of the file a one-file commit replaces, for its undo (protocol/direct.ts). */
+export function undoPath(staging: string): string {
+  return path.join(staging, 'undo');
 }
 export function journalPath(staging: string): string {
   return path.join(staging, 'journal');

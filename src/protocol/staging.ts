@@ -29,6 +29,7 @@ import { syncDir, writeSmallFile } from '../io/durable.js';
 import { step } from '../io/faults.js';
 import { backupDir, backupFile, filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
+import { removedLast } from './home.js';
 import { removeKnown } from '../io/remove.js';
 import { settleAll } from '../io/limit.js';
 
@@ -78,7 +79,11 @@ export async function trustHome(root: string, home: string, homeInfo: Info): Pro
   return new Set(homeInfo.uid === me || (homeInfo.mode & 0o022) !== 0 ? [me] : [me, homeInfo.uid]);
 }
 
-/** `ensureHome`, then `trustHome`: what a transaction needs before it stages anything. */
+/**
+ * `ensureHome`, then `trustHome`: what a transaction needs before it stages anything. The fsync of
+ * the root that a new home needs is left to whoever needs the home's name durable: `createStaging`,
+ * which every caller calls next, or the commit point it leads to (see `homesNaming`).
+ */
 export async function openHome(root: string, durable: boolean): Promise<TrustedHome> {
   const { home, info } = await makeHome(root, durable);
   return { ...home, trusted: await trustHome(root, home.home, info) };
@@ -89,23 +94,85 @@ export async function openHome(root: string, durable: boolean): Promise<TrustedH
  * fsynced (durable): every staging dir below it depends on it surviving a power loss.
  */
 export async function ensureHome(root: string, durable: boolean): Promise<Home> {
-  return (await makeHome(root, durable)).home;
+  const { home } = await makeHome(root, durable);
+  await takeHomeNaming(home.home)?.();
+  return home;
 }
 
 /**
+ * The fsyncs of a root that make a new home's name durable, owed by whoever made the home in this
+ * process (home path → the fsync, started on first demand, until it succeeds). A staging dir's
+ * name is durable only once its home's is: `createStaging` runs the one of its home, or, for a
+ * journaled staging dir, leaves it to the fsyncs awaited before the commit point
+ * (`Staging.name`), so that making a home costs staging no fsync round, and a commit without a
+ * journal (protocol/direct.ts: its rename is its commit point, and nothing it needs lives in the
+ * home's name) none at all. Shared by every transaction of this process in that home: one that
+ * finds the home made a moment ago by another runs (or waits for) that fsync too.
+ */
+const homesNaming = new Map<string, () => Promise<void>>();
+
+function nameHome(home: string, sync: () => Promise<void>): void {
+  const owed = once(() =>
+    sync().then(() => {
+      if (homesNaming.get(home) === owed) homesNaming.delete(home);
+    }),
+  );
+  homesNaming.set(home, owed);
+}
+
+/**
+ * The fsync that makes `home`'s name durable, if one is owed, under way or failed: call it to run
+ * (or join) it. A failed one stays until a caller has run it and seen the failure (the transaction
+ * that made the home runs it next, in the same flow), so that its failure is never lost to a race
+ * with that caller: the home's name is then not known to be durable, and that transaction fails
+ * before its commit point.
+ */
+function takeHomeNaming(home: string): (() => Promise<void>) | undefined {
+  const owed = homesNaming.get(home);
+  if (owed === undefined) return undefined;
+  return () => {
+    const p = owed();
+    p.catch(() => {
+      if (homesNaming.get(home) === owed) homesNaming.delete(home);
+    });
+    return p;
+  };
+}
+
+/** `fn`, called at most once: later calls return the first call's promise. */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => {
+    if (p === undefined) {
+      p = fn();
+      // Awaited by whoever called it; never an unhandled rejection meanwhile.
+      p.catch(noop);
+    }
+    return p;
+  };
+}
+
+const noop = (): void => undefined;
+
+/**
  * `ensureHome`, also returning the home's lstat. A home in use exists: one lstat, where a mkdir
- * first (failing with EEXIST) and an lstat after cost two calls on every commit.
+ * first (failing with EEXIST) and an lstat after cost two calls on every commit. A home this
+ * process removed last (no litter, home.ts) is most likely gone: made with a mkdir first, where
+ * an lstat failing with ENOENT first would cost one call more. The root's fsync of a new home is
+ * owed, not run (`homesNaming`).
  */
 async function makeHome(root: string, durable: boolean): Promise<{ home: Home; info: Info }> {
   const home = homeOf(root);
-  let info = await fs.lstat(home).catch((err: unknown) => {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  });
+  let info = removedLast(home)
+    ? undefined
+    : await fs.lstat(home).catch((err: unknown) => {
+      if (errnoOf(err) === 'ENOENT') return undefined;
+      throw err;
+    });
   if (info === undefined) {
     try {
       await fs.mkdir(home, HOME_MODE);
-      if (durable) await syncDir(root);
+      if (durable) nameHome(home, () => syncDir(root));
     } catch (err) {
       // Made by someone else since the lstat: as good as ours (checked below like any other).
       if (errnoOf(err) !== 'EEXIST') throw err;
@@ -122,42 +189,44 @@ export interface Staging {
   readonly id: string;
   readonly dir: string;
   readonly ownerLock: HeldLock;
+  /**
+   * Make the staging dir's own name durable (journaled, durability 'full'): the fsync of the home,
+   * and the root's of a home made just before (`homesNaming`), at once. Run with the fsyncs before
+   * the commit point (commit.ts, prepare): any moment between the staging dir's mkdir and the
+   * commit point will do, so staging never waits for it, and a commit that needs no journal
+   * (direct.ts) never runs it. Resolves at once otherwise. Runs once; later calls join it.
+   */
+  readonly name: () => Promise<void>;
 }
 
 /**
  * Take the owner lock of transaction `id`, then create its staging dir and files/.
  *
- * `journaled` (the in-place layout, whose commit point is a journal): also make, at the same time
- * as files/, what the commit needs before its journal and that does not depend on the plan, so
- * that none of it is paid while the root lock is held: the rollback marker's inode
- * (`rollback.tmp`, see prepareRollbackMarker) and, when `durable`, the fsync of the home that
- * makes the staging dir's own name durable (docs/protocol.md, the fsync table: the journal will
- * refer to this dir, so its name must be durable before the commit point; any moment after its
- * mkdir will do).
+ * `journaled` (the in-place layout, whose commit point may be a journal): when `durable`, the
+ * fsync of the home that makes the staging dir's own name durable (docs/protocol.md, the fsync
+ * table: a journal will refer to this dir, so its name must be durable before the commit point;
+ * any moment after its mkdir will do) is owed, run before the commit point (`Staging.name`).
+ * Otherwise (the generations layout) the home's name is made durable here, before anything else.
  */
 export async function createStaging(home: string, id: string, timing: LockTiming, journaled?: { readonly durable: boolean }): Promise<Staging> {
-  const ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock' });
+  const homeNamed = takeHomeNaming(home);
+  if (journaled === undefined) await homeNamed?.();
+  const ownerLock = await acquire(ownerLockOf(home, id), timing, { wait: false, what: 'owner lock', sole: true });
   const dir = stagingDirOf(home, id);
   try {
     // 0700 at creation (mkdir's mode, not a later chmod that a crash could lose): what is inside
     // can then be changed by its owner alone, which is what recovery checks before trusting it.
     await fs.mkdir(dir, STAGING_MODE);
-    if (journaled === undefined) await fs.mkdir(filesDir(dir));
-    else {
-      // In the order the calls are issued: settleAll rejects with the first failure in argument
-      // order, so a failing fsync is reported, not the close that failed after it.
-      await settleAll([
-        journaled.durable ? syncDir(home) : Promise.resolve(),
-        fs.mkdir(filesDir(dir)),
-        prepareRollbackMarker(dir),
-      ]);
-    }
+    await fs.mkdir(filesDir(dir));
   } catch (err) {
+    // Nothing may still be writing while the staging dir goes.
     await fs.removeTree(dir).catch(() => undefined);
     await ownerLock.release().catch(() => undefined);
     throw err;
   }
-  return { id, dir, ownerLock };
+  // In the order the calls are issued: settleAll rejects with the first failure in argument order.
+  const name = journaled?.durable === true ? once(() => settleAll([homeNamed?.() ?? Promise.resolve(), syncDir(home)])) : () => Promise.resolve();
+  return { id, dir, ownerLock, name };
 }
 
 async function unlinkIfPresent(p: string): Promise<void> {
@@ -188,7 +257,12 @@ export async function endJournal(dir: string): Promise<void> {
   step('journal-removed');
 }
 
-/** The rest of `removeStaging`, after `endJournal`. */
+/**
+ * The rest of `removeStaging`, after `endJournal`. After an applied commit, `journal.tmp` is the
+ * second name the commit point left (commitJournal). `rollback.tmp` is made only where hard links
+ * are refused, and by an older txnfs: removed with the rest (after an applied commit, where it is
+ * rare, by the generic walk that an unexpected entry sends the removal to).
+ */
 export async function removeEndedStaging(dir: string, durable: boolean, applied = false, backups?: readonly number[]): Promise<void> {
   if (!applied) {
     await unlinkIfPresent(journalTmpPath(dir));
@@ -197,46 +271,49 @@ export async function removeEndedStaging(dir: string, durable: boolean, applied 
       await unlinkIfPresent(rollbackMarkerPath(dir));
     }
   }
+  const known = applied ? [journalTmpPath(dir)] : [rollbackReadyPath(dir)];
   if (backups === undefined) {
-    await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir), backupDir(dir)]);
+    await removeKnown(dir, known, [filesDir(dir), backupDir(dir)]);
   } else if (backups.length === 0) {
     // The caller made no backup/ (a commit that replaced or removed nothing): no rmdir to fail.
-    await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir)]);
+    await removeKnown(dir, known, [filesDir(dir)]);
   } else {
     // The backups are known by name: unlinking them first lets backup/ go with one rmdir, where
     // an rmdir failing with ENOTEMPTY sent the whole staging dir to the generic rm -rf walk.
     // A failure here (EIO) is the caller's to report, as rm -rf's would be.
     await settleAll(backups.map((i) => unlinkIfPresent(backupFile(dir, i))));
-    await removeKnown(dir, [rollbackReadyPath(dir)], [filesDir(dir), backupDir(dir)]);
+    await removeKnown(dir, known, [filesDir(dir), backupDir(dir)]);
   }
 }
 
 /**
- * Make the rollback marker's inode before the commit point (`rollback.tmp`, empty). An apply that
- * fails because the disk is full (ENOSPC on a new directory, EDQUOT) must still be able to mark
- * its rollback; renaming an existing file needs no new inode or block, creating one does. Its
- * name in the staging dir is made durable by the staging dir fsync that precedes the journal.
- */
-export async function prepareRollbackMarker(dir: string): Promise<void> {
-  await writeSmallFile(rollbackReadyPath(dir), '', false);
-}
-
-/**
  * Durably record that this transaction is being rolled back. From here on, recovery finishes the
- * rollback instead of rolling forward, so a crash mid-rollback cannot end half-forward. Renames the
- * prepared `rollback.tmp` when there is one (a transaction that reached its commit point), so it
- * allocates nothing; creates the marker otherwise (journals written before rollback.tmp existed).
+ * rollback instead of rolling forward, so a crash mid-rollback cannot end half-forward.
+ *
+ * An apply that fails because the disk is full (ENOSPC on a new directory, EDQUOT, no inode left)
+ * must still be able to mark its rollback, so the marker takes over an inode that exists: renaming
+ * needs no new inode or block, creating a file does. That inode is `journal.tmp`, which the commit
+ * point leaves as a second name of the journal (journal.ts, commitJournal); where hard links are
+ * refused, and in a staging dir of an older txnfs, it is `rollback.tmp`, made for this. Only a
+ * journal written by a txnfs older than both gets a new file.
  */
 export async function writeRollbackMarker(dir: string, durable: boolean): Promise<void> {
-  try {
-    await fs.rename(rollbackReadyPath(dir), rollbackMarkerPath(dir));
-  } catch (err) {
-    if (errnoOf(err) !== 'ENOENT') throw err;
+  let marked = false;
+  for (const spare of [journalTmpPath(dir), rollbackReadyPath(dir)]) {
+    try {
+      await fs.rename(spare, rollbackMarkerPath(dir));
+      marked = true;
+      break;
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw err;
+    }
+  }
+  if (!marked) {
     try {
       await writeSmallFile(rollbackMarkerPath(dir), 'rollback\n', durable);
-    } catch (err2) {
+    } catch (err) {
       // A marker left by an earlier, interrupted attempt is as good as a new one.
-      if (errnoOf(err2) !== 'EEXIST') throw err2;
+      if (errnoOf(err) !== 'EEXIST') throw err;
     }
   }
   if (durable) await syncDir(dir);

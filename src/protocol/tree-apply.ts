@@ -8,7 +8,7 @@
  * transaction, put something there after the commit point) is left, like a superseded target: the
  * newer data stands. The parents are fsynced with the applied directories, before the journal goes.
  *
- * Rollback (a live apply that failed after the commit point, or recovery finding rollback.tmp):
+ * Rollback (a live apply that failed after the commit point, or recovery finding the marker):
  * before any file is put back, every missing directory of `rmdirs` is re-created, parents first,
  * so each backup has a place to go back to. Nothing is removed before the commit point, so a crash
  * there leaves the tree untouched (recovery drops the staging dir).

@@ -14,7 +14,7 @@
  */
 import { codes, isTxnError, TxnError } from '../errors.js';
 import { chunkBytes, toSource, type Source, type WriteData } from '../transaction/data.js';
-import { jsonText, resolveFileOptions, writeFileKeys, writeJsonKeys, type ResolvedFileOptions, type WriteFileOptions, type WriteJsonFileOptions } from '../options/file-options.js';
+import { jsonText, refuseCallback, resolveFileOptions, writeFileKeys, writeJsonKeys, type ResolvedFileOptions, type WriteFileOptions, type WriteJsonFileOptions } from '../options/file-options.js';
 import { fileQueue } from './queue.js';
 import { TempFile, type WriteFileResult } from './replace.js';
 import { checkFilePath, resolveTarget } from './target.js';
@@ -111,6 +111,7 @@ async function writeInTurn(abs: string, source: Source, o: ResolvedFileOptions):
  * ```
  */
 export async function writeFile(path: string | URL, data: WriteData, options?: WriteFileOptions | BufferEncoding): Promise<WriteFileResult> {
+  refuseCallback('writeFile', arguments, 3);
   const abs = checkFilePath(path);
   const { resolved } = resolveFileOptions(options, writeFileKeys);
   const source = encodedSource(data, resolved.encoding);
@@ -128,6 +129,7 @@ export async function writeFile(path: string | URL, data: WriteData, options?: W
  * ```
  */
 export async function writeJson(path: string | URL, value: unknown, options?: WriteJsonFileOptions | BufferEncoding): Promise<WriteFileResult> {
+  refuseCallback('writeJson', arguments, 3);
   const abs = checkFilePath(path);
   const { o, resolved } = resolveFileOptions(options, writeJsonKeys);
   const text = jsonText(value, o);

@@ -19,7 +19,7 @@
 import * as path from 'node:path';
 import { badArgument, codes, errnoOf, TxnError } from '../errors.js';
 import type { Source, WriteData } from '../transaction/data.js';
-import { resolveFileOptions, updateKeys, type ResolvedFileOptions, type UpdateOptions } from '../options/file-options.js';
+import { refuseCallback, resolveFileOptions, updateKeys, type ResolvedFileOptions, type UpdateOptions } from '../options/file-options.js';
 import { encodedSource, fileError, fill } from './file.js';
 import { readFileIfPresent } from '../io/if-present.js';
 import { HOME_NAME } from '../protocol/layout.js';
@@ -155,6 +155,7 @@ async function updateInTurn(abs: string, fn: UpdateFn, o: ResolvedFileOptions): 
  * ```
  */
 export async function update(path: string | URL, fn: UpdateFn, options?: UpdateOptions): Promise<UpdateResult> {
+  refuseCallback('update', arguments, 3);
   const abs = checkFilePath(path);
   if (typeof fn !== 'function') throw badArgument('fn', 'a function', fn);
   const { resolved } = resolveFileOptions(options, updateKeys);

@@ -6,14 +6,15 @@
  *     └──abort()/signal──▶ aborting ──▶ aborted
  *
  * Staging happens outside any lock, in parallel (at most `concurrency` files open at once): each
- * write creates `files/<n>` in the staging dir, writes every byte, fsyncs it. A write's failure is
+ * write creates `files/<n>` in the staging dir, writes every byte, and seals it (seal.ts: fsync,
+ * fstat, close). A write's failure is
  * recorded on the transaction and surfaces at commit(); the promise write() returns is always
  * handled internally, so ignoring it never produces an unhandled rejection. `adopt()` stages a file
  * another program wrote (typically into `tempDir()`, inside the staging dir) by renaming it into
  * `files/<n>`: O(1) whatever its size, plus one fsync under durability 'full'.
  *
- * Writes wait in a plain FIFO (three array slots each: staging number, data, target), drained by at
- * most `concurrency` workers: a 100,000-file transaction queues 100,000 writes before the first is
+ * Writes wait in a plain FIFO (stager.ts; three array slots each: staging number, data, target),
+ * drained by at most `concurrency` workers: a 100,000-file transaction queues 100,000 writes before the first is
  * staged, so what each one keeps matters. The promise write() returns is a PendingWrite
  * (outcome.ts), which keeps nothing in the transaction; it learns its outcome only if someone
  * asks. Per operation the transaction keeps a log slot (target, staging number or DELETE;
@@ -21,48 +22,53 @@
  *
  * commit() then, under the root lock (docs/protocol.md, "Commit", steps 2-10; its "Map of the
  * code" names the function of each step):
- *   3. recoverLocked(): roll forward any dead committed transaction first (invariant 7);
- *   4. #plan: resolve targets (Resolver), check preconditions (preconditions.ts);
- *   5-7. prepare() (protocol/commit.ts): fix up modes/owners of staged files, back up originals
- *      that will be replaced or deleted, then at once fsync files/, backup/ and the staging dir,
+ *   1. settle staging (stager.ts, stream.ts);
+ *   3. gate() (protocol/gate.ts): roll forward any dead committed transaction first (invariant 7);
+ *   4. buildPlan() (planner.ts): resolve targets (Resolver), check preconditions;
+ *   one written file alone: prepareDirect() and commitDirect() (protocol/direct.ts): its rename,
+ *      made durable, is the commit point, with no journal;
+ *   otherwise 5-7. prepare() (protocol/commit.ts): fix up modes/owners of staged files, back up
+ *      originals that will be replaced or deleted, then at once fsync what the journal names,
  *      write and fsync journal.tmp, verify both locks are still ours;
- *   8. commitJournal(): rename journal.tmp to journal, fsync the staging dir ◀── commit point;
+ *   8. commitJournal(): link journal.tmp to journal, fsync the staging dir ◀── commit point;
  *   9. applyLive() (protocol/commit.ts) through finish() (protocol/finish.ts), the driver
  *      recovery uses: rollForward(), or on failure a durable rollback marker, then rollBack();
- *   10. unlink the journal; release the root lock; then remove the rest of the staging dir, and
- *      at once fsync the home and release the owner lock.
+ *   10. endCommit() (protocol/cleanup.ts): unlink the journal; release the root lock; then remove
+ *      the rest of the staging dir, and at once fsync the home and release the owner lock.
  */
-import { basename, dirname, join, resolve as resolvePath, sep } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { nanoid } from 'nanoid';
 import * as fs from '../io/fs.js';
 import { badArgument, codes, errnoOf, isTxnError, TxnError } from '../errors.js';
 import { jsonText } from '../options/file-options.js';
 import { step } from '../io/faults.js';
-import { syncDir, writeAll, writeChunks } from '../io/durable.js';
+import { syncDir, writeAll } from '../io/durable.js';
 import { chunkBytes, toEncodedSource, type WriteData } from './data.js';
 import { commitJournal } from '../protocol/journal.js';
-import { PackedEntries } from '../protocol/entries.js';
 import { journalPath, rootLockPath, stagedFile, tempDirOf } from '../protocol/layout.js';
-import { eachLimit, settleAll } from '../io/limit.js';
+import { settleAll } from '../io/limit.js';
 import { withRootLock, type HeldLock } from '../protocol/lock.js';
 import { cloneInto } from './copy.js';
+import { adoptable, crossDev } from './adopt.js';
 import { runScoped } from './scope.js';
 import { inHome, removeHomeIfEmpty } from '../protocol/home.js';
 import { booleanOption, checkOptionsObject, commonKeys, encodingOption, modeOption, resolveCommon, resolveDir, resolveWarnUnsafeFs, type ResolvedCommon } from '../options/options.js';
 import { warnUnsafeFsOnce } from '../platform/unsafe-fs.js';
 import { setMode } from '../platform/no-modes.js';
 import { checkTarget, Resolver, type TargetPath } from './paths.js';
-import { PendingWrite, type OutcomeSource } from './outcome.js';
+import { sealHandle, sealPath } from './seal.js';
+import { awaitStream, stagingStream, type TrackedStream } from './stream.js';
 import { StagedFacts } from './staged.js';
-import { Fifo } from '../io/fifo.js';
+import { Stager } from './stager.js';
+import { buildPlan, DELETE, type Condition } from './planner.js';
 import { OpLog } from './oplog.js';
-import { allFolded, caseCollisions, nameOneFile } from './casefold.js';
-import { checkVersion, contentVersion, identityVersion, unmetCondition, type FileVersion, type ReadResult } from './preconditions.js';
-import { recoverLocked } from '../protocol/recover.js';
+import { checkVersion, contentVersion, identityVersion, type FileVersion, type ReadResult } from './preconditions.js';
+import { gate } from '../protocol/gate.js';
 import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
-import { createStaging, endJournal, openHome, removeEndedStaging, removeStaging, type TrustedHome } from '../protocol/staging.js';
+import { appliedDirect, commitDirect, isDirect, prepareDirect, type Direct } from '../protocol/direct.js';
+import { endCommit } from '../protocol/cleanup.js';
+import { createStaging, openHome, removeStaging, type TrustedHome } from '../protocol/staging.js';
 import { isGenerationsRoot, lookupRoot, openGenerations, resolveLayout, type GenerationsOptions } from '../generations/setup.js';
 import { commitGeneration } from '../generations/commit.js';
 import { TEMP_STALE_MS } from '../single/heartbeat.js';
@@ -71,26 +77,7 @@ export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, Write
 import { dirArgument, planTree, type TreeOp } from './tree.js';
 import type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
 
-/** In the op map, the value of a removal; a write's value is its staging number (>= 0). */
-const DELETE = -1;
 
-/** A precondition on the state of a path before this transaction. */
-interface Condition {
-  readonly target: TargetPath;
-  readonly expected: FileVersion;
-  /** How the caller set it, for messages. */
-  readonly via: 'ifUnchanged' | 'exclusive' | 'expect';
-}
-
-interface TrackedStream {
-  readonly stream: Writable;
-  readonly done: Promise<void>;
-  readonly rel: string;
-  /** Whether something is still writing into it (see #awaitStream). */
-  readonly busy: () => boolean;
-  /** Called when a write completes; commit() sets it while it waits for the stream. */
-  onWritten: (() => void) | undefined;
-}
 
 /**
  * What a staging job stages: bytes to write (the caller's own Uint8Array, not wrapped), chunks to
@@ -103,17 +90,19 @@ interface CloneJob {
   readonly rename: boolean;
 }
 
-/** A write's promise once someone asked for it (PendingWrite), until the write settles. */
-interface Waiter {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
-}
 
 const noop = (): void => undefined;
 
-/** How much a `createWriteStream()` buffers while a write is in flight (see there). */
-const STREAM_BUFFER = 1024 * 1024;
+/** Where a commit() is, for its failure handling: the three facts that decide what to report. */
+interface CommitRun {
+  /** The commit point was passed (a failure must not say "nothing changed"). */
+  committed: boolean;
+  /** The apply resolved: the commit stands, whatever fails after (the root lock's release). */
+  applied: Omit<CommitResult, 'durationMs'> | undefined;
+  /** What is left of step 10 once the root lock is released (protocol/cleanup.ts). */
+  cleanup: Promise<void>;
+}
+
 
 function isAbortError(err: unknown, signal: AbortSignal | undefined): boolean {
   return (signal?.aborted === true && err === signal.reason) || (err instanceof Error && err.name === 'AbortError');
@@ -152,28 +141,12 @@ export class Transaction implements AsyncDisposable {
   readonly #conditions: Condition[] = [];
   #nextStaged = 0;
   /**
-   * Writes not yet taken by a worker, three slots each (staging number, source, target), so a
-   * queued write costs three slots and no record.
+   * Staging jobs, their workers and their outcomes (stager.ts).
    */
-  readonly #queue = new Fifo<number | JobSource | string>();
-  readonly #workers = new Set<Promise<void>>();
-  /**
-   * Workers still taking jobs. Counted down synchronously when a worker finds the queue empty (the
-   * set above only learns it a microtask later), so a write issued in between starts a worker.
-   */
-  #active = 0;
+  readonly #stager: Stager<JobSource>;
   readonly #streams: TrackedStream[] = [];
   /** Facts about each staged file, by staging number; set once the file is staged and closed. */
   readonly #staged = new StagedFacts();
-  /** Why a write failed, by staging number (what its promise rejects with). */
-  readonly #writeErrors = new Map<number, TxnError>();
-  /** Promises of writes someone asked about (awaited, then-ed) before they settled. */
-  readonly #waiters = new Map<number, Waiter>();
-  readonly #outcomes: OutcomeSource = {
-    outcome: (n) => this.#outcome(n),
-    describe: (n) => (this.#staged.has(n) ? 'staged' : this.#writeErrors.has(n) ? 'failed' : 'pending'),
-  };
-  #failure: TxnError | undefined;
   #setup: Promise<Setup> | undefined;
   #temp: Promise<string> | undefined;
   #aborting: Promise<void> | undefined;
@@ -187,6 +160,7 @@ export class Transaction implements AsyncDisposable {
     this.#o = options;
     this.#gen = generations;
     this.#warnUnsafeFs = warnUnsafeFs;
+    this.#stager = new Stager<JobSource>({ txnId: this.id, concurrency: options.concurrency, staged: this.#staged, stage: (n, source, rel) => this.#stageJob(n, source, rel) });
     const signal = options.signal;
     if (signal !== undefined) {
       const onAbort = (): void => {
@@ -288,76 +262,11 @@ export class Transaction implements AsyncDisposable {
     return { root, home: home as TrustedHome, staging };
   }
 
-  /** Record the first failure, wrapped; later ones add nothing. */
-  #fail(err: unknown, rel: string): TxnError {
-    const wrapped = isTxnError(err)
-      ? err
-      : new TxnError(codes.ESTAGE, `Staging '${rel}' failed: ${(err as Error)?.message ?? String(err)}. Nothing was committed; fix the cause (see err.cause) and retry.`, { cause: err, path: rel, txnId: this.id });
-    this.#failure ??= wrapped;
-    return wrapped;
-  }
-
-  /** Queue a write for staging; start a worker if fewer than `concurrency` run. */
-  #enqueue(n: number, source: JobSource, rel: string): Promise<void> {
-    this.#queue.push(n);
-    this.#queue.push(source);
-    this.#queue.push(rel);
-    if (this.#active < this.#o.concurrency) {
-      this.#active++;
-      const worker: Promise<void> = this.#work().finally(() => this.#workers.delete(worker));
-      this.#workers.add(worker);
-    }
-    return new PendingWrite(this.#outcomes, n);
-  }
-
-  /** The outcome of write `n` as a promise: settled now if the write has, else when it does. */
-  #outcome(n: number): Promise<void> {
-    if (this.#staged.has(n)) return Promise.resolve();
-    const failed = this.#writeErrors.get(n);
-    if (failed !== undefined) return Promise.reject(failed);
-    let waiter = this.#waiters.get(n);
-    if (waiter === undefined) {
-      let resolve!: () => void;
-      let reject!: (err: unknown) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      // Handled here: a failure surfaces at commit(); whoever asked has their own derived promise.
-      promise.catch(noop);
-      waiter = { promise, resolve, reject };
-      this.#waiters.set(n, waiter);
-    }
-    return waiter.promise;
-  }
-
-  /** Write `n` settled: record a failure, and settle its promise if someone asked for it. */
-  #settled(n: number, error: TxnError | undefined): void {
-    if (error !== undefined) this.#writeErrors.set(n, error);
-    if (this.#waiters.size === 0) return;
-    const waiter = this.#waiters.get(n);
-    if (waiter === undefined) return;
-    this.#waiters.delete(n);
-    if (error === undefined) waiter.resolve();
-    else waiter.reject(error);
-  }
-
-  /** Stage queued writes until none is left. Never rejects: failures go to the writes' outcomes. */
-  async #work(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const n = this.#queue.shift() as number;
-      const source = this.#queue.shift() as JobSource;
-      const rel = this.#queue.shift() as string;
-      try {
-        if ('adopt' in source) await this.#adoptStaged(n, source.adopt, rel, this.#modes.get(n));
-        else if ('clone' in source) await this.#cloneStaged(n, source, rel, this.#modes.get(n));
-        else await this.#stage(n, source, this.#modes.get(n));
-        this.#settled(n, undefined);
-      } catch (err) {
-        this.#settled(n, this.#fail(err, rel));
-      }
-    }
-    this.#active--; // in the same synchronous step as the empty queue: no window for a lost job
+  /** Stage job `n` (run by a worker of the stager). */
+  async #stageJob(n: number, source: JobSource, rel: string): Promise<void> {
+    if ('adopt' in source) await this.#adoptStaged(n, source.adopt, rel, this.#modes.get(n));
+    else if ('clone' in source) await this.#cloneStaged(n, source, rel, this.#modes.get(n));
+    else await this.#stage(n, source, this.#modes.get(n));
   }
 
   /** Log `code` (a staging number, or DELETE) on `rel`; at commit, the last operation on a target wins. */
@@ -377,7 +286,6 @@ export class Transaction implements AsyncDisposable {
     this.#stillStaging();
     const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
     let bytes = 0;
-    let info: fs.Info;
     try {
       if (mode !== undefined) await setMode(setup.root, () => handle.chmod(mode));
       if (source instanceof Uint8Array) {
@@ -391,16 +299,11 @@ export class Transaction implements AsyncDisposable {
           bytes += data.length;
         }
       }
-      // fsync each staged file before the commit point: the journal will promise these bytes.
-      if (this.#o.durable) await handle.sync();
-      info = await handle.stat();
     } catch (err) {
       await handle.close().catch(noop);
       throw err;
     }
-    await handle.close();
-    // Recorded only now: a write counts as staged (its promise resolves) once its file is closed.
-    this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
+    await sealHandle(this.#staged, n, handle, bytes, this.#o.durable);
   }
 
   /**
@@ -427,7 +330,7 @@ export class Transaction implements AsyncDisposable {
     this.#addConditions(target, o);
     const staged = this.#nextStaged++;
     this.#addOp(target.rel, staged, mode);
-    return this.#enqueue(staged, 'bytes' in source ? source.bytes : source, target.rel);
+    return this.#stager.enqueue(staged, 'bytes' in source ? source.bytes : source, target.rel);
   }
 
   /**
@@ -508,19 +411,19 @@ export class Transaction implements AsyncDisposable {
     const mode = modeOption(o.mode);
     const staged = this.#nextStaged++;
     this.#addOp(target.rel, staged, mode);
-    return this.#enqueue(staged, { adopt: resolvePath(file) }, target.rel);
+    return this.#stager.enqueue(staged, { adopt: resolvePath(file) }, target.rel);
   }
 
   async #adoptStaged(n: number, file: string, rel: string, mode: number | undefined): Promise<void> {
     const setup = await this.#setupOnce();
     this.#stillStaging();
-    const source = await this.#adoptable(setup, file, rel);
+    const source = await adoptable(setup, file, rel, this.id);
     const staged = stagedFile(setup.staging.dir, n);
     try {
       await fs.rename(source, staged);
     } catch (err) {
       // Same st_dev is not enough on Linux: a bind mount of the same filesystem still gives EXDEV.
-      if (errnoOf(err) === 'EXDEV') throw this.#crossDev(file, rel, err);
+      if (errnoOf(err) === 'EXDEV') throw crossDev(file, rel, this.id, err);
       throw err;
     }
     // Checked again under the moved name, which only this transaction can reach: between the
@@ -530,46 +433,10 @@ export class Transaction implements AsyncDisposable {
       throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link). Make sure nothing else writes it, then retry.`, { path: file, txnId: this.id });
     }
     if (mode !== undefined) await setMode(setup.root, () => fs.chmod(staged, mode));
-    // The journal will promise these bytes, and the program that wrote them may never have
-    // fsynced them.
-    if (this.#o.durable) await fs.syncFile(staged);
-    this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
+    await sealPath(this.#staged, n, staged, info, mode, this.#o.durable);
   }
 
-  /** Check, without moving it, that `file` may be adopted; returns its path through real parents. */
-  async #adoptable(setup: Setup, file: string, rel: string): Promise<string> {
-    const refuse = (why: string, cause?: unknown): TxnError =>
-      new TxnError(codes.ESTAGE, `Cannot adopt '${file}' for '${rel}': ${why}. Nothing was moved.`, { path: file, txnId: this.id, cause });
-    let real: string;
-    let info: fs.Info;
-    try {
-      real = join(await fs.realpath(dirname(file)), basename(file));
-      info = await fs.lstat(real);
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') throw refuse('it does not exist; check the path', err);
-      throw err;
-    }
-    const within = (dir: string): boolean => real === dir || real.startsWith(dir + sep);
-    if (within(setup.root) && !within(tempDirOf(setup.staging.dir))) {
-      throw refuse(`it is inside the root, and moving it would change the root outside the transaction; adopt files from outside the root or from tx.tempDir()`);
-    }
-    if (info.kind !== 'file') {
-      throw refuse(`it is ${info.kind === 'dir' ? 'a directory' : info.kind === 'symlink' ? 'a symlink' : 'not a regular file (a FIFO, socket or device)'}; adopt() takes regular files only`);
-    }
-    if (info.nlink !== 1) {
-      throw refuse(`it has ${info.nlink} hard links, and a change through another link would change the committed file behind txnfs's back; copy it, or write() its content`);
-    }
-    if (info.dev !== setup.home.dev) throw this.#crossDev(file, rel);
-    return real;
-  }
 
-  #crossDev(file: string, rel: string, cause?: unknown): TxnError {
-    return new TxnError(
-      codes.ECROSSDEV,
-      `Cannot adopt '${file}' for '${rel}': it is on another filesystem than the root's .txnfs/ directory, so it cannot be moved in by rename. Write it under tx.tempDir(), or stage its content with write().`,
-      { path: file, txnId: this.id, cause },
-    );
-  }
 
   /**
    * Stage a copy of the file `from` (a path in the root, as for `write()`) as the new content of
@@ -644,7 +511,7 @@ export class Transaction implements AsyncDisposable {
     const staged = this.#nextStaged++;
     this.#addOp(target.rel, staged, mode);
     if (what === 'rename') this.#addOp(source.rel, DELETE, undefined);
-    return this.#enqueue(staged, { clone: source, rename: what === 'rename' }, target.rel);
+    return this.#stager.enqueue(staged, { clone: source, rename: what === 'rename' }, target.rel);
   }
 
   async #cloneStaged(n: number, job: CloneJob, rel: string, mode: number | undefined): Promise<void> {
@@ -655,12 +522,9 @@ export class Transaction implements AsyncDisposable {
     const staged = stagedFile(setup.staging.dir, n);
     const cloned = await cloneInto(abs, staged, rel, job.clone.rel);
     if (mode !== undefined) await fs.chmod(staged, mode);
-    // The journal will promise these bytes (a clone shares blocks until either side is written).
-    if (this.#o.durable) await fs.syncFile(staged);
     // Pushed before this job settles, so before commit() reads the conditions.
     if (job.rename) this.#conditions.push({ target: job.clone, expected: identityVersion(cloned.source), via: 'ifUnchanged' });
-    const info = cloned.staged;
-    this.#staged.set(n, { ino: info.ino, mode: mode ?? info.mode, uid: info.uid, gid: info.gid, bytes: info.size });
+    await sealPath(this.#staged, n, staged, cloned.staged, mode, this.#o.durable);
   }
 
   /**
@@ -784,92 +648,9 @@ export class Transaction implements AsyncDisposable {
     this.#addConditions(target, o);
     const n = this.#nextStaged++;
     this.#addOp(target.rel, n, mode);
-    let handle: fs.Handle | undefined;
-    let bytes = 0;
-    let inFlight = 0;
-    let pipes = 0;
-    const open = async (): Promise<fs.Handle> => {
-      if (handle !== undefined) return handle;
-      const setup = await this.#setupOnce();
-      this.#stillStaging();
-      const h = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
-      handle = h;
-      if (mode !== undefined) await setMode(setup.root, () => h.chmod(mode));
-      return handle;
-    };
-    const written = (callback: (err?: Error | null) => void) => (err?: unknown): void => {
-      inFlight--;
-      callback(err as Error | null | undefined);
-      tracked.onWritten?.();
-    };
-    const stream = new Writable({
-      // Chunks that arrive while a write is in flight are buffered (up to this much before the
-      // producer is told to wait) and then written together by one writev: a 1 GiB stream of
-      // 64 KiB chunks makes a few thousand system calls, not 16,384 one-chunk round trips.
-      highWaterMark: STREAM_BUFFER,
-      defaultEncoding: encoding, // stream.write('text') is turned into bytes with it
-      write: (chunk: Uint8Array, _encoding, callback) => {
-        inFlight++;
-        const done = written(callback);
-        (async () => {
-          const h = handle ?? (await open());
-          this.#stillStaging();
-          await writeAll(h, chunk);
-          bytes += chunk.length;
-        })().then(() => done(), done);
-      },
-      writev: (chunks, callback) => {
-        inFlight++;
-        const done = written(callback);
-        (async () => {
-          const h = handle ?? (await open());
-          this.#stillStaging();
-          const buffers = chunks.map((c) => c.chunk as Uint8Array);
-          await writeChunks(h, buffers);
-          for (const b of buffers) bytes += b.length;
-        })().then(() => done(), done);
-      },
-      final: (callback) => {
-        (async () => {
-          const h = await open();
-          if (this.#o.durable) await h.sync();
-          const info = await h.stat();
-          handle = undefined;
-          await h.close();
-          this.#staged.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
-        })().then(() => callback(), callback);
-      },
-      destroy: (err, callback) => {
-        const h = handle;
-        handle = undefined;
-        if (h === undefined) callback(err);
-        else h.close().then(() => callback(err), () => callback(err));
-      },
-    });
-    // finished() listens for 'error', so an errored stream the caller does not watch cannot crash
-    // the process; the error surfaces at commit() instead.
-    const done = finished(stream);
-    done.catch(noop);
-    // Who is still writing into it, for commit() (#awaitStream): a Readable piped into it ('pipe'
-    // until 'unpipe'), a write in flight or buffered, or a pipeline()/finished() waiting for it to
-    // finish (pipeline() from an async iterable writes between awaits, with no pipe and, between
-    // chunks, no write in flight, but it always watches 'finish'). Our own finished() above is the
-    // baseline.
-    stream.on('pipe', () => pipes++);
-    stream.on('unpipe', () => {
-      pipes--;
-      tracked.onWritten?.();
-    });
-    const ownFinishListeners = stream.listenerCount('finish');
-    const tracked: TrackedStream = {
-      stream,
-      done,
-      rel: target.rel,
-      busy: () => pipes > 0 || inFlight > 0 || stream.writableLength > 0 || stream.listenerCount('finish') > ownFinishListeners,
-      onWritten: undefined,
-    };
+    const tracked = stagingStream({ setup: () => this.#setupOnce(), stillStaging: () => this.#stillStaging(), staged: this.#staged, durable: this.#o.durable }, n, mode, encoding, target.rel);
     this.#streams.push(tracked);
-    return stream;
+    return tracked.stream;
   }
 
   /** Record the `ifUnchanged` / `exclusive` conditions of a write or remove (validated first). */
@@ -974,93 +755,21 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
-  /** Check every precondition against the root as it is now. Under the root lock, before the commit point. */
-  async #checkConditions(resolver: Resolver, root: string): Promise<void> {
-    for (const c of this.#conditions) {
-      const r = await resolver.target(c.target.rel);
-      const abs = join(root, r.rel);
-      const unmet = await unmetCondition(c.expected, r.existing, () => fs.readFile(abs));
-      if (unmet !== undefined && c.via === 'exclusive') {
-        // Nothing was read, and a retry would meet the same file: say what exclusive refused.
-        throw new TxnError(
-          codes.EPRECONDITION,
-          `The exclusive (create-only) condition on '${c.target.rel}' does not hold: ${unmet}. { exclusive: true } refuses to replace an existing file, so nothing was committed. Remove it first, or write without exclusive to replace it.`,
-          { path: c.target.rel, txnId: this.id },
-        );
-      }
-      if (unmet !== undefined) {
-        const how = c.via === 'expect' ? 'expect()' : 'ifUnchanged';
-        throw new TxnError(
-          codes.EPRECONDITION,
-          `The ${how} condition on '${c.target.rel}' does not hold: ${unmet}. Another writer changed it since it was read; nothing was committed. Read it again and retry.`,
-          { path: c.target.rel, txnId: this.id },
-        );
-      }
-    }
-  }
-
-  /**
-   * Wait until a stream from createWriteStream() has ended, as long as something is still writing
-   * into it (TrackedStream.busy: piped into, a write in flight, a pipeline waiting for it). One
-   * that is open with none of these will never end: it is destroyed and fails the commit with
-   * ESTAGE. Idleness is judged a turn of the event loop later (setImmediate), because a source
-   * that ends unpipes first and calls end() right after. The AbortSignal always cuts the wait.
-   */
-  async #awaitStream(t: TrackedStream): Promise<void> {
-    const s = t.stream;
-    const over = (): boolean => s.writableEnded || s.errored !== null || s.destroyed;
-    if (over()) return;
-    const signal = this.#o.signal;
-    await new Promise<void>((resolve) => {
-      let settled = false;
-      const finish = (): void => {
-        if (settled) return;
-        settled = true;
-        t.onWritten = undefined;
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      const onAbort = (): void => {
-        s.destroy();
-        finish();
-      };
-      const check = (): void => {
-        if (settled) return;
-        if (over()) return finish();
-        if (t.busy()) return;
-        setImmediate(() => {
-          if (settled) return;
-          if (over()) return finish();
-          if (t.busy()) return;
-          s.destroy();
-          this.#fail(new TxnError(codes.ESTAGE, `The stream for '${t.rel}' was never ended: it is open, nothing is piped into it and no write is in flight. Call end() (or finish the pipeline) before commit().`, { path: t.rel, txnId: this.id }), t.rel);
-          finish();
-        });
-      };
-      if (signal?.aborted === true) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      t.onWritten = check;
-      t.done.then(finish, finish);
-      check();
-    });
-    // The abort is the reason the stream stopped, not a staging failure: commit() reports EABORTED.
-    signal?.throwIfAborted();
-  }
-
   /** Wait for every staging task and stream; throw the first failure. */
   async #settleStaging(): Promise<void> {
     for (const t of this.#streams) {
-      await this.#awaitStream(t);
-      await t.done.catch((err: unknown) => this.#fail(err, t.rel));
+      await awaitStream(t, this.#o.signal, (err) => this.#stager.fail(err, t.rel), this.id);
+      await t.done.catch((err: unknown) => this.#stager.fail(err, t.rel));
     }
-    while (this.#workers.size > 0) await Promise.all(this.#workers);
-    if (this.#failure !== undefined) throw this.#failure;
+    await this.#stager.idle();
+    const failure = this.#stager.failure;
+    if (failure !== undefined) throw failure;
   }
 
   /** Wait for in-flight staging without failing (for abort and cleanup). */
   async #quiesce(): Promise<void> {
     for (const t of this.#streams) if (!t.stream.writableFinished) t.stream.destroy();
-    await Promise.allSettled([...this.#workers, ...this.#streams.map((t) => t.done)]);
+    await Promise.allSettled([this.#stager.idle(), ...this.#streams.map((t) => t.done)]);
   }
 
   /** Remove the staging dir (if any) and release the owner lock. Before the commit point only. */
@@ -1081,114 +790,10 @@ export class Transaction implements AsyncDisposable {
     if (this.#gen === undefined) await removeHomeIfEmpty(setup.home.home);
   }
 
-  /**
-   * Resolve every target and build the journal. Per entry this keeps the journal entry and, while
-   * it runs, three array slots (real path, existing file, missing parents); nothing per entry is
-   * built and thrown away in between, so a 100,000-entry plan does not fill the heap with garbage.
-   */
+  /** Step 4: the plan (planner.ts), after tx.mkdir/removeTree/emptyDir added their removals. */
   async #plan(setup: Setup, root = setup.root): Promise<Planned> {
-    const resolver = new Resolver(root, setup.home.dev);
     const tree = await this.#planTreeOps(root);
-    // Entries apply in the order of each target's last operation.
-    const { targets: rels, codes: opCodes } = this.#ops.last();
-    const count0 = rels.length;
-    resolver.expect(rels);
-    await this.#checkConditions(resolver, root);
-    // Only what differs from the usual case is kept per entry (a real path other than the path as
-    // given, an existing file, directories to create): a commit into a new directory keeps
-    // nothing here, instead of three arrays of 10,000 slots for the garbage collector to copy.
-    const realOf = new Map<number, string>();
-    const existingOf = new Map<number, fs.Info>();
-    const missingOf = new Map<number, readonly string[]>();
-    await eachLimit(rels, this.#o.concurrency, async (rel, i) => {
-      const r = await resolver.target(rel);
-      if (r.rel !== rel) realOf.set(i, r.rel);
-      if (r.existing !== undefined) existingOf.set(i, r.existing);
-      if (r.missingDirs.length > 0) missingOf.set(i, r.missingDirs);
-    });
-    const renamed = realOf.size > 0;
-    const reals: readonly string[] = renamed ? rels.map((rel, i) => realOf.get(i) ?? rel) : rels;
-    // Two paths may name one file (a symlinked parent inside the root): the later operation wins,
-    // in the place of its last operation. Only then is an order by real path built; the usual case
-    // (every real path is the path as given, already unique) needs no per-entry copy.
-    let order: number[] | undefined;
-    if (renamed) {
-      const byReal = new Map<string, number>();
-      reals.forEach((real, i) => {
-        byReal.delete(real);
-        byReal.set(real, i);
-      });
-      order = [...byReal.values()];
-    }
-    const count = order?.length ?? count0;
-    const at = (k: number): number => (order === undefined ? k : (order[k] as number));
-    // On a case-folding filesystem two spellings can name one file: refuse such a pair rather than
-    // write one file twice in an order nobody chose (casefold.ts).
-    const finalReals = order === undefined ? reals : order.map((i) => reals[i] as string);
-    // The entries' targets are distinct strings (one operation per target, one per real path);
-    // when each is also its own loose key, they are distinct files everywhere, and no pair can
-    // collide (one scan of the targets answers both).
-    const distinct = allFolded(finalReals);
-    const collisions = distinct ? [] : caseCollisions(finalReals);
-    if (collisions.length > 0) {
-      const home = await fs.lstat(setup.home.home);
-      for (const [a, b] of collisions) {
-        if (await nameOneFile(root, home, a, b)) {
-          throw new TxnError(codes.ETARGET, `'${a}' and '${b}' name the same file on this case-insensitive filesystem. Write it under one name.`, { path: b, txnId: this.id });
-        }
-      }
-    }
-    const dirs: string[] = [];
-    const dirSet = new Set<string>();
-    for (let k = 0; k < count; k++) {
-      for (const d of missingOf.get(at(k)) ?? []) {
-        if (!dirSet.has(d)) {
-          dirSet.add(d);
-          dirs.push(d);
-        }
-      }
-    }
-    // Directories tx.mkdir/emptyDir create join those the new files need.
-    for (const d of tree?.mkdirs ?? []) {
-      if (!dirSet.has(d)) {
-        dirSet.add(d);
-        dirs.push(d);
-      }
-    }
-    const isRoot = process.getuid?.() === 0;
-    const entries = new PackedEntries(count);
-    const fixups: Planned['fixups'] = [];
-    let bytes = 0;
-    let written = 0;
-    let removed = 0;
-    for (let k = 0; k < count; k++) {
-      const i = at(k);
-      const rel = rels[i] as string;
-      const real = reals[i] as string;
-      const old = existingOf.get(i);
-      const code = opCodes[i] as number;
-      if (dirSet.has(real)) {
-        throw new TxnError(codes.ETARGET, `'${real}' is both a file and a parent directory of another target in this transaction. Write one or the other.`, { path: real, txnId: this.id });
-      }
-      if (code === DELETE) {
-        if (old === undefined) continue; // rm -f: nothing to remove
-        entries.addDelete(real, old);
-        removed++;
-        continue;
-      }
-      const s = this.#staged.get(code);
-      if (s === undefined) throw new TxnError(codes.ESTAGE, `'${rel}' was not staged (a bug in txnfs: please report it). Nothing was committed.`, { path: rel, txnId: this.id });
-      // Keep an existing file's mode unless one was given; as root, keep its owner too (like
-      // write-file-atomic's chown), so replacing /etc-style files does not hand them to root.
-      const mode = this.#modes.get(code) ?? old?.mode ?? s.mode;
-      const owner = isRoot && old !== undefined && (old.uid !== s.uid || old.gid !== s.gid) ? { uid: old.uid, gid: old.gid } : undefined;
-      // With a new owner the mode is set again even when unchanged: the chown cleared any set-id bits.
-      if (mode !== s.mode || owner !== undefined) fixups.push({ staged: code, mode: mode !== s.mode || owner !== undefined ? mode : undefined, owner });
-      entries.addWrite(real, code, old, s.ino, s.bytes, mode);
-      bytes += s.bytes;
-      written++;
-    }
-    return { journal: { id: this.id, created: Date.now(), dirs, ...(tree !== undefined && tree.rmdirs.length > 0 ? { rmdirs: tree.rmdirs } : {}), entries }, fixups, bytes, written, removed, distinct };
+    return buildPlan({ id: this.id, root, home: setup.home, ops: this.#ops.last(), staged: this.#staged, modes: this.#modes, conditions: this.#conditions, tree, concurrency: this.#o.concurrency });
   }
 
   #commitContext(setup: Setup, rootLock: HeldLock): CommitContext {
@@ -1212,13 +817,14 @@ export class Transaction implements AsyncDisposable {
    * ```
    */
   async commit(): Promise<CommitResult> {
+    // Aborted by its signal: the rejection below comes only once the abort it started has removed
+    // what was staged, so that a caller (or its recover()) never meets that abort half-way.
+    if (this.#abortedBySignal) await this.#aborting?.catch(noop);
     this.#assertOpen('commit');
     this.#state = 'committing';
     const started = performance.now();
-    let committed = false;
-    let applied: Omit<CommitResult, 'durationMs'> | undefined;
-    let cleanupSynced: Promise<void> = Promise.resolve();
-    let ownerReleased: Promise<void> = Promise.resolve();
+    // Where this commit is (see CommitRun): read by the failure handling below.
+    const run: CommitRun = { committed: false, applied: undefined, cleanup: Promise.resolve() };
     try {
       this.#o.signal?.throwIfAborted();
       await this.#settleStaging();
@@ -1232,40 +838,12 @@ export class Transaction implements AsyncDisposable {
       step('staged');
       const home = setup.home.home;
       const result = await withRootLock(rootLockPath(home), this.#o.timing, this.#o.signal, async (rootLock) => {
-        const rec = await recoverLocked({
-          root: setup.root,
-          home,
-          trusted: setup.home.trusted,
-          durable: this.#o.durable,
-          timing: this.#o.timing,
-          concurrency: this.#o.concurrency,
-          dryRun: false,
-          self: this.id,
-        });
-        const blocked = rec.corrupt[0] ?? rec.failed[0];
-        if (blocked !== undefined) {
-          throw new TxnError(
-            rec.corrupt.length > 0 ? codes.ECORRUPT : codes.EINCOMPLETE,
-            `Cannot commit in '${this.dir}': a dead transaction there could not be recovered (${blocked.reason}). Committing over it could let old data overwrite new. Inspect '${blocked.path}' (txnfs status), fix or remove it, then retry.`,
-            { path: blocked.path, txnId: this.id, cause: rec.failed[0]?.error },
-          );
-        }
-        // A transaction past its commit point holds the root lock while it is alive, and we hold
-        // it now: if its owner lock still looks alive, that owner died (after a reboot only the
-        // lock's age tells, and the owner lock can be younger than the root lock) or stalled past
-        // lockStale. Applying now would let its journal be rolled forward after us, older data
-        // over newer (invariant 7). Refuse; retrying after lockStale succeeds.
-        const pending = rec.skipped.find((t) => t.state === 'committed' || t.state === 'rolling-back');
-        if (pending !== undefined) {
-          throw new TxnError(
-            codes.ELOCKED,
-            `Cannot commit in '${this.dir}' yet: transaction ${pending.id} passed its commit point and its owner still looks alive (its lock was refreshed less than lockStale = ${this.#o.timing.stale} ms ago). It must be finished before anything else applies; retry after lockStale.`,
-            { txnId: this.id },
-          );
-        }
+        // Step 3: every dead transaction in this root finished first (protocol/gate.ts).
+        const rec = await gate({ root: setup.root, home: setup.home, durable: this.#o.durable, timing: this.#o.timing, concurrency: this.#o.concurrency, self: this.id, dir: this.dir });
         step('locked');
         let plan: Planned;
         let gen: { generation: number; warnings: string[] } | undefined;
+        let direct: Direct | undefined;
         try {
           this.#o.signal?.throwIfAborted();
           if (this.#gen !== undefined && setup.pointer !== undefined) {
@@ -1286,29 +864,37 @@ export class Transaction implements AsyncDisposable {
                 return { ...p, entries: p.journal.entries, dirs: p.journal.dirs };
               },
               onCommitPoint: () => {
-                committed = true;
+                run.committed = true;
               },
             });
             plan = done.plan;
             gen = done;
           } else {
             plan = await this.#plan(setup);
-            await prepare(this.#commitContext(setup, rootLock), plan);
+            const c = this.#commitContext(setup, rootLock);
+            // One written file and nothing else: its rename is the commit point, no journal
+            // (protocol/direct.ts); else, or where that cannot hold, the journaled way.
+            const one = isDirect(plan);
+            direct = one ? await prepareDirect(c, plan) : undefined;
+            if (direct === undefined) await prepare(c, plan, one);
             this.#o.signal?.throwIfAborted(); // the last moment an abort can still win
-            await commitJournal(setup.staging.dir, this.#o.durable);
+            if (direct !== undefined) await commitDirect(c, direct);
+            else await commitJournal(setup.staging.dir, this.#o.durable);
           }
         } catch (err) {
           // Generations: a failure after the pointer swap (its fsync). The published generation
           // needs nothing from the staging dir; drop it and the owner lock now.
-          if (committed) await this.#discard().catch(noop);
+          if (run.committed) await this.#discard().catch(noop);
           // A process that stalled past the stale time finds its staging dir removed by another
           // process's recovery, and fails on whatever it touches first (ENOENT). The cause the
           // caller can act on is the takeover, so report that.
           throw (await this.#takenOver([setup.staging.ownerLock, rootLock])) ?? err;
         }
-        committed = true;
+        run.committed = true;
         step('committed');
-        const superseded = gen === undefined ? await applyLive(this.#commitContext(setup, rootLock), plan) : [];
+        let superseded: readonly string[] = [];
+        if (direct !== undefined) appliedDirect();
+        else if (gen === undefined) superseded = await applyLive(this.#commitContext(setup, rootLock), plan);
         step('cleanup');
         // Another writer (not a txnfs transaction: those wait for the root lock) changed these
         // targets between this commit's resolve and its apply. Its version is newer, so it stays
@@ -1317,41 +903,9 @@ export class Transaction implements AsyncDisposable {
           ...superseded.map((target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`),
           ...(gen?.warnings ?? []),
         ];
-        // Only the journal's unlink is made under the root lock: it ends the transaction. What is
-        // left (an empty files/, backups, rollback.tmp) is a staging dir without a journal whose
-        // owner lock we still hold, which every other commit and recovery skips (invariant 4), so
-        // it is removed while the root lock is released and the next commit in this root does not
-        // wait for it. Then, at once, an fsync of the home makes the removal durable and the owner
-        // lock goes: nothing orders those two (a power loss may keep either change without the
-        // other, and recovery finishes each case), but the lock goes only after the staging dir
-        // (a staging dir must never be seen without its live lock). commit() resolves once all of
-        // it is done.
-        const staging = setup.staging;
-        const cleanupFailed = (err: unknown): void => {
-          warnings.push(`The staging dir '${staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);
-        };
-        const ended = await endJournal(staging.dir).then(() => true, (err: unknown) => {
-          cleanupFailed(err);
-          return false;
-        });
-        // The backups this commit made are known by name (#prepare): removed without a walk.
-        const backups = gen === undefined ? backedUp(plan.journal.entries) : undefined;
-        const removed = ended
-          ? removeEndedStaging(staging.dir, this.#o.durable, true, backups).then(() => true, (err: unknown) => {
-            cleanupFailed(err);
-            return false;
-          })
-          : Promise.resolve(false);
-        cleanupSynced = removed.then(async (ok) => {
-          if (!ok || !this.#o.durable) return;
-          await syncDir(home).catch((err: Error) => {
-            warnings.push(`The removal of the staging dir '${staging.dir}' could not be made durable (${err.message}); after a power loss recover() finishes it.`);
-          });
-        });
-        ownerReleased = removed.then(() => staging.ownerLock.release()).then(noop, (err: Error) => {
-          warnings.push(`The owner lock could not be released (${err.message}).`);
-        });
-        applied = {
+        // Step 10: the journal's unlink now, under the root lock; the rest once it is released.
+        ({ rest: run.cleanup } = await endCommit({ staging: setup.staging, home, durable: this.#o.durable, direct, backups: gen === undefined ? backedUp(plan.journal.entries) : undefined, warnings }));
+        run.applied = {
           id: this.id,
           entries: plan.journal.entries.length,
           written: plan.written,
@@ -1361,9 +915,9 @@ export class Transaction implements AsyncDisposable {
           warnings,
           ...(gen === undefined ? {} : { generation: gen.generation }),
         };
-        return applied;
+        return run.applied;
       });
-      await Promise.all([cleanupSynced, ownerReleased]);
+      await run.cleanup;
       const homeLeft = this.#gen === undefined ? await removeHomeIfEmpty(home) : undefined;
       step('done');
       this.#state = 'committed';
@@ -1374,10 +928,11 @@ export class Transaction implements AsyncDisposable {
       }
       return { ...result, durationMs: performance.now() - started };
     } catch (err) {
+      const applied = run.applied;
       if (applied !== undefined) {
         // Only releasing the root lock failed, after the apply resolved: the commit stands. The
         // lock left behind names this process, which reclaims it at once; others after lockStale.
-        await Promise.all([cleanupSynced, ownerReleased]);
+        await run.cleanup;
         step('done');
         this.#state = 'committed';
         const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
@@ -1386,7 +941,7 @@ export class Transaction implements AsyncDisposable {
       this.#state = 'failed';
       this.#detachSignal();
       let reported = err;
-      if (!committed) {
+      if (!run.committed) {
         // Staging that failed because the owner lock was taken over (a stall during staging) is
         // reported as the takeover, like a failure under the root lock.
         const setup = await this.#setup?.catch(() => undefined);

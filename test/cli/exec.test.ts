@@ -204,7 +204,7 @@ describe('txnfs exec: the command fails', () => {
 
   it('refuses to commit over a corrupt journal (exit 125) and lands nothing', () => {
     const dir = tmpdir();
-    corruptJournal(dir, crashAt(dir, 'committed', 1));
+    corruptJournal(dir, crashAt(dir, 'committed', 2));
     const r = txnfs(['exec', dir, ...sh('echo x > "$TXNFS_OUT/x"')]);
     expect(r.status).toBe(125);
     expect(r.stderr).toMatch(/ECORRUPT/);

@@ -77,7 +77,7 @@ describe('txnfs recover', () => {
 
   it('leaves a corrupt journal in place, reports it, and exits 4; the rest is still recovered', () => {
     const dir = tmpdir();
-    const corrupt = crashAt(dir, 'committed', 1);
+    const corrupt = crashAt(dir, 'committed', 2);
     corruptJournal(dir, corrupt);
     const staging = crashAt(dir, 'staged', 1);
     const r = txnfs(['recover', dir]);
@@ -95,7 +95,7 @@ describe('txnfs recover', () => {
     // it can be neither rolled forward nor rolled back: it lands in `failed`, with its error.
     const failed = crashAt(dir, 'committed', 2, 8, 'sub/');
     fs.writeFileSync(path.join(dir, 'sub'), 'in the way');
-    const corrupt = crashAt(dir, 'committed', 1);
+    const corrupt = crashAt(dir, 'committed', 2);
     corruptJournal(dir, corrupt);
     const r = txnfs(['recover', dir, '--json']);
     expect(r.status).toBe(4);

@@ -73,7 +73,7 @@ describe('txnfs status', () => {
   it('a corrupt journal: exit 4, whatever else is there, with its reason and where it is', () => {
     const dir = tmpdir();
     const staging = crashAt(dir, 'staged', 1);
-    const corrupt = crashAt(dir, 'committed', 1);
+    const corrupt = crashAt(dir, 'committed', 2);
     corruptJournal(dir, corrupt);
     const r = txnfs(['status', dir]);
     expect(r.status).toBe(4);

@@ -121,10 +121,16 @@ export function writeOpsFile(file: string, ops: readonly ({ op: 'write'; path: s
 }
 
 /**
- * The operation that makes a transaction's rollback marker exist (created, or renamed into place
- * from a prepared `rollback.tmp`), in a traced run: a crash at or before it leaves no marker.
+ * The operation that makes a transaction's rollback marker exist (renamed into place from
+ * `journal.tmp` or a prepared `rollback.tmp`, or created), in a traced run: a crash at or before
+ * it leaves no marker. The marker's writer tries those in turn, and only the last attempt of that
+ * run of attempts succeeded (the ones before found nothing to rename).
  */
 export function rollbackMarkerOp(trace: ChildResult): number | undefined {
   const isMarker = (p: string | undefined): boolean => p !== undefined && p.endsWith(`${path.sep}rollback`);
-  return trace.ops.find((op) => (op.op === 'create' && isMarker(op.path)) || (op.op === 'rename' && isMarker(op.dest)))?.index;
+  const marks = (op: ChildResult['ops'][number] | undefined): boolean => op !== undefined && ((op.op === 'create' && isMarker(op.path)) || (op.op === 'rename' && isMarker(op.dest)));
+  let i = trace.ops.findIndex(marks);
+  if (i === -1) return undefined;
+  while (marks(trace.ops[i + 1])) i++;
+  return trace.ops[i]?.index;
 }

@@ -57,6 +57,9 @@ export interface ErrorLoopResult {
   readonly violations: string[];
 }
 
+/** A staged file (files/<n> of a staging dir). */
+const STAGED = /\/\.txn-[^/]+\/files\/[0-9]+$/;
+
 /** Codes that promise "nothing changed" and come from before the commit point. */
 const PRE_COMMIT_CODES: readonly string[] = [codes.EFS, codes.ESTAGE];
 
@@ -152,7 +155,13 @@ export async function runErrorPoint(o: ErrorLoopOptions, k: number): Promise<Poi
       return { injector, violations, deferred };
     }
     const phase: Phase = phaseOf(injector, injector.injectedAt);
-    const journalRenamedBefore = injector.ops.some((op) => op.index < k && op.op === 'rename' && op.dest?.endsWith(`${path.sep}journal`) === true);
+    // The commit point gives journal.tmp its name `journal` (a link; a rename where links are refused).
+    const journalRenamedBefore = injector.ops.some((op) => op.index < k && (op.op === 'rename' || op.op === 'link') && op.dest?.endsWith(`${path.sep}journal`) === true);
+    // A one-file commit (src/protocol/direct.ts) has no journal: its rename of files/0 over the
+    // target, made durable by the parent's fsync, is its commit point, before step 'committed'.
+    // A persistent fault at that fsync also fails the undo: the new file then stays in place.
+    const directRenamedBefore = phase === 'pre' && injector.ops.some((op) => op.index < k && op.op === 'rename' && STAGED.test(op.path) && op.dest !== undefined && !op.dest.includes(`${path.sep}.txnfs${path.sep}`));
+    const pointMayHold = journalRenamedBefore || directRenamedBefore;
 
     // 1. What commit() reported.
     let expectNow: 'old' | 'new' | 'any';
@@ -163,7 +172,7 @@ export async function runErrorPoint(o: ErrorLoopOptions, k: number): Promise<Poi
         fail(`commit() resolved but no warning names the injected error (warnings: ${JSON.stringify(settled.value.warnings)})`);
       }
     } else {
-      expectNow = phase === 'apply' && o.persistent ? 'any' : 'old';
+      expectNow = phase === 'apply' && o.persistent ? 'any' : o.persistent && directRenamedBefore ? 'new' : 'old';
       if (settled.ok) fail(`commit() resolved although ${injected.code} hit the ${phase} phase`);
       else {
         const e = settled.error;
@@ -172,7 +181,7 @@ export async function runErrorPoint(o: ErrorLoopOptions, k: number): Promise<Poi
           if (!isExpectedCause(injector, (e as TxnError).cause)) fail(`the TxnError's cause is not the injected error: ${describeError(e)}`);
           // A persistent fault right after the journal's rename also fails its removal: the commit
           // point may then survive, so "nothing changed" (EFS) would be a lie; EINCOMPLETE it is.
-          const want = phase === 'pre' ? (o.persistent && journalRenamedBefore ? [codes.EINCOMPLETE] : PRE_COMMIT_CODES) : [o.persistent ? codes.EINCOMPLETE : codes.EAPPLY];
+          const want = phase === 'pre' ? (o.persistent && pointMayHold ? [codes.EINCOMPLETE] : PRE_COMMIT_CODES) : [o.persistent ? codes.EINCOMPLETE : codes.EAPPLY];
           if (!want.includes(e.code)) fail(`code ${e.code}, expected ${want.join(' or ')} for a fault in the ${phase} phase`);
         }
       }
@@ -194,7 +203,7 @@ export async function runErrorPoint(o: ErrorLoopOptions, k: number): Promise<Poi
     // 3. The fault is removed: recovery gives the expected state and a clean home.
     injector.clear();
     const expectAfter: 'old' | 'new' =
-      phase === 'cleanup' ? 'new' : phase === 'apply' ? (o.persistent ? 'new' : 'old') : o.persistent && journalRenamedBefore ? 'new' : 'old';
+      phase === 'cleanup' ? 'new' : phase === 'apply' ? (o.persistent ? 'new' : 'old') : o.persistent && pointMayHold ? 'new' : 'old';
     const recoverOnce = async (): Promise<unknown> => {
       try {
         const report = await withInjector(injector, layer, () => recover(sb.root, { lockTimeout: 100 }));

@@ -2,7 +2,8 @@
  * power-workloads.ts: the transactions the power-loss enumeration covers exhaustively.
  *
  * The shared workloads of workloads.ts with at most 4 operations (1 and 3 files: create only,
- * overwrite only, delete only, mixed with new nested directories), plus 2- and 3-file ones that
+ * overwrite only, delete only, mixed with new nested directories), one-file ones (a transaction of
+ * one written file commits by its rename, without a journal), plus 2- and 3-file ones that
  * reach the paths those miss: a new file two directories deep next to a replaced one, a replaced
  * file whose mode and owner must be kept (so the staged file is chmod-ed, chown-ed and fsynced
  * again before the commit point), and a delete next to a create. Three of them fail one apply step
@@ -18,6 +19,15 @@ const old = (...paths: string[]): Map<string, Buffer> => new Map(paths.map((p) =
 export function smallWorkloads(): ModelWorkload[] {
   return [
     ...workloads().filter((w) => w.ops.length <= 4),
+    // One written file commits by its rename (src/protocol/direct.ts): a replaced one (with its
+    // undo link) and one whose mode and owner must be kept, beside 'single file' (a new one).
+    { name: 'one file: overwrite', before: old('a.txt'), ops: [write('a.txt')] },
+    {
+      name: 'one file: keep mode 0600 and owner of a replaced file',
+      before: old('secret.key'),
+      attrs: new Map([['secret.key', { mode: 0o600, uid: 1000, gid: 1000 }]]),
+      ops: [write('secret.key')],
+    },
     { name: '2 files: create + overwrite', before: old('a.txt'), ops: [write('a.txt'), write('b.txt')] },
     { name: '2 files: overwrite + delete', before: old('a.txt', 'b.txt'), ops: [write('a.txt'), { op: 'delete', path: 'b.txt' }] },
     { name: '2 files: new nested dirs + overwrite', before: old('top.txt'), ops: [write('n/m/deep.txt'), write('top.txt')] },

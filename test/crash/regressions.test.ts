@@ -96,13 +96,57 @@ describe('src/protocol/lock.ts: withRootLock', () => {
   it('persistent EIO while applying: commit() says EINCOMPLETE with the injected cause, not "nothing changed"', async () => {
     const root = tmpdir();
     const injector = new Injector({ at: (op) => op.op === 'rename' && rel(root, op.dest ?? '') === 'a.txt', code: 'EIO', persistent: true });
-    const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
+    // Two files: the journaled way (one file commits by its rename alone, below).
+    const r = await commitUnder(root, { 'a.txt': 'new', 'b.txt': 'new' }, injector);
     expect(injector.injectedAt?.op).toBe('rename');
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(isTxnError(r.error) && r.error.code).toBe(codes.EINCOMPLETE);
       expect((r.error as Error).cause).toBe(injector.injected);
     }
+  });
+});
+
+describe('src/protocol/direct.ts: a one-file commit whose rename cannot be made durable', () => {
+  const parentSync = (root: string) => (op: TracedOp): boolean => op.op === 'fsyncDir' && op.path === root;
+
+  it('EIO at the fsync after the rename: the old file is put back, and commit() says nothing changed (EFS)', async () => {
+    const root = tmpdir();
+    fs.writeFileSync(path.join(root, 'a.txt'), 'old');
+    const injector = new Injector({ at: parentSync(root), code: 'EIO', persistent: false });
+    const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
+    expect(injector.injectedAt?.op).toBe('fsyncDir');
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(isTxnError(r.error) && r.error.code).toBe(codes.EFS);
+      expect((r.error as Error).cause).toBe(injector.injected);
+    }
+    expect(fs.readFileSync(path.join(root, 'a.txt'), 'utf8')).toBe('old');
+    expect(homeEntries(root)).toEqual([]);
+  });
+
+  it('EIO at the fsync after the rename of a new file: the new file is removed again', async () => {
+    const root = tmpdir();
+    const injector = new Injector({ at: parentSync(root), code: 'EIO', persistent: false });
+    const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
+    expect(r.ok).toBe(false);
+    expect(fs.existsSync(path.join(root, 'a.txt'))).toBe(false);
+  });
+
+  it('a persistent EIO there also fails the undo: EINCOMPLETE with the injected cause, the new file in place', async () => {
+    const root = tmpdir();
+    fs.writeFileSync(path.join(root, 'a.txt'), 'old');
+    const injector = new Injector({ at: parentSync(root), code: 'EIO', persistent: true });
+    const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(isTxnError(r.error) && r.error.code).toBe(codes.EINCOMPLETE);
+      expect((r.error as Error).cause).toBe(injector.injected);
+    }
+    expect(fs.readFileSync(path.join(root, 'a.txt'), 'utf8')).toBe('new');
+    await recover(root);
+    expect(fs.readFileSync(path.join(root, 'a.txt'), 'utf8')).toBe('new');
+    expect(homeEntries(root)).toEqual([]);
   });
 });
 

@@ -28,7 +28,9 @@ describe('kill loop: copy, rename, mkdir, removeTree and emptyDir, stopped at ev
       tally.crashPoints += r.points;
       tally.violations += r.violations.length;
       expect(r.violations).toEqual([]);
-      expect(r.points).toBeGreaterThan(30);
+      // A copy alone is one written file: it commits by its rename (src/protocol/direct.ts), about
+      // 30 points where a journaled commit has over 40.
+      expect(r.points).toBeGreaterThan(w.ops.length === 1 ? 20 : 30);
       expect(r.outcomes.old ?? 0).toBeGreaterThan(0);
       expect(r.outcomes.new ?? 0).toBeGreaterThan(0);
     }, 300_000);

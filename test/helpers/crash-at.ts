@@ -9,6 +9,8 @@ const fixture = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../f
 /**
  * Leave in `root` what a process killed (SIGKILL) at protocol step `step` leaves: a transaction
  * writing `count` files of `size` bytes (`prefix`f0000, `prefix`f0001, ...). Returns the transaction id.
+ * A journal needs `count` of 2 or more: one written file alone commits by its rename, with no
+ * journal (src/protocol/direct.ts).
  *
  * The crash happens in a scratch root, and its staging dir and owner lock are then moved into
  * `root/.txnfs/`: a commit in `root` itself would first recover the dead transactions already

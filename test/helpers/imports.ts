@@ -120,7 +120,7 @@ export function seamViolations(file: string, source: string, allowFs: boolean): 
     if (f.specifier === '<non-literal>') {
       out.push({ file, line: f.line, message: `${f.form} with a non-literal module name cannot be checked; name the module literally` });
     } else if (!allowFs && (FS_MODULE.test(f.specifier) || (f.form === 'process binding' && f.specifier === 'fs'))) {
-      out.push({ file, line: f.line, message: `${f.form} of '${f.specifier}': only src/io/fs.ts may touch the filesystem` });
+      out.push({ file, line: f.line, message: `${f.form} of '${f.specifier}': only src/io/fs.ts (and node-fs.ts behind it) may touch the filesystem` });
     }
   }
   const sf = ts.createSourceFile(file, source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);

@@ -18,6 +18,7 @@ const STAGED_FILE = /\/\.txn-[^/]+\/files\/[0-9]+$/;
 const BACKUP_FILE = /\/\.txn-[^/]+\/backup\/[0-9]+$/;
 const BACKUP_DIR = /\/\.txn-[^/]+\/backup$/;
 const STAGING_DIR = /^(.*)\/\.txn-[^/]+$/;
+const NEW_HOME = /^(.*)\/\.txnfs$/;
 const JOURNAL = /\/\.txn-[^/]+\/journal$/;
 const JOURNAL_TMP = /\/\.txn-[^/]+\/journal\.tmp$/;
 const FILE_TEMP = /\/\.tmp-[^/]*$/;
@@ -68,6 +69,8 @@ export const MUTATIONS = {
   },
   /** Do not fsync the directories changed by the apply before cleanup. */
   'skip-fsync-applied-dirs': { op: (s, e) => (e.op === 'fsyncDir' && s.applied ? 'skip' : undefined) },
+  /** A one-file commit (no journal) does not fsync the rename's directories (target's parent, files/). */
+  'skip-fsync-direct-dir': { op: (s, e) => (e.op === 'fsyncDir' && s.directRenamed ? 'skip' : undefined) },
   /** Remove the journal before applying the renames (a live commit). */
   'cleanup-before-apply': { step: (s, name) => (name === 'apply:start' && s.live ? removeJournal(s) : undefined) },
   /** Recovery removes a committed transaction's journal before rolling it forward. */
@@ -91,6 +94,17 @@ export const MUTATIONS = {
     op: (s, e) => {
       if (e.op !== 'fsyncDir' || e.path !== s.stagingMadeIn) return undefined;
       s.stagingMadeIn = undefined;
+      return 'skip';
+    },
+  },
+  /**
+   * Do not fsync the root after making its home (.txnfs/): the home's own name, and with it every
+   * staging dir and journal below it, is not durable.
+   */
+  'skip-fsync-new-home': {
+    op: (s, e) => {
+      if (e.op !== 'fsyncDir' || e.path !== s.homeMadeIn) return undefined;
+      s.homeMadeIn = undefined;
       return 'skip';
     },
   },
@@ -153,7 +167,8 @@ function track(s, e) {
     if (name.startsWith('file:')) s.fileStep = name;
     if (name === 'staged') s.staged = true;
     if (name === 'committed') s.live = true;
-    if (name === 'cleanup' || name === 'done') Object.assign(s, { live: false, staged: false, applying: false, applied: false });
+    if (name === 'cleanup' || name === 'done') Object.assign(s, { live: false, staged: false, applying: false, applied: false, directRenamed: false });
+    if (name === 'committed') s.directRenamed = false;
     if (name === 'apply:start') Object.assign(s, { applying: true, moved: false, applied: false });
     if (name === 'applied') Object.assign(s, { applying: false, applied: true });
     if (name === 'rollback:start') Object.assign(s, { rollingBack: true, rollbackMoved: false });
@@ -165,14 +180,19 @@ function track(s, e) {
     return;
   }
   if (s.applying && isMove(e)) s.moved = true;
+  // A one-file commit: files/<n> renamed over its target before step 'committed' (no journal).
+  if (e.op === 'rename' && !s.live && !s.applying && STAGED_FILE.test(e.path) && e.dest !== undefined && !e.dest.includes('/.txnfs/')) s.directRenamed = true;
   if (s.rollingBack && isMove(e)) s.rollbackMoved = true;
   // The applied directories' fsyncs run until the next operation of another kind (the cleanup).
   if (s.applied && e.op !== 'fsyncDir') s.applied = false;
-  if (e.op === 'rename' && e.dest !== undefined && JOURNAL.test(e.dest)) {
+  // The commit point: journal.tmp gets the name `journal` (a link; a rename where links are refused).
+  if ((e.op === 'rename' || e.op === 'link') && e.dest !== undefined && JOURNAL.test(e.dest)) {
     s.journal = e.dest;
     s.journalRenamedIn = e.dest.slice(0, e.dest.lastIndexOf('/'));
   }
   if (e.op === 'mkdir') {
+    const h = NEW_HOME.exec(e.path);
+    if (h !== null) s.homeMadeIn = h[1];
     const m = STAGING_DIR.exec(e.path);
     if (m !== null) s.stagingMadeIn = m[1];
     // Generations: the new tree is built in <staging>/gen, then renamed to gen-<n>.

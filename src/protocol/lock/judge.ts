@@ -1,109 +1,19 @@
 /**
- * lock-owners.ts: the owner entries of a lock directory (lock.ts), and how a waiter judges them.
+ * lock/judge.ts: how a waiter or recovery judges one entry of a lock directory, and removes it.
  *
- * An owner entry is an empty directory in the lock directory whose name is its owner's record,
- * `o.<host>.<pid>.<start>.<thread>.<stale>.<token>`. This module makes and parses those names,
- * judges one entry (dead: same host and the process certainly gone, this very thread with no
- * acquisition using the token, or not refreshed for its stale time), removes a dead one by its
- * exact name, and reads the `owner` files and tombs of an older txnfs. It also holds this thread's
- * registry of held and acquiring locks, shared by every loaded copy of txnfs (invariant 4), which
- * the judging needs as much as the acquisition does. docs/protocol.md, "Locks and liveness".
+ * Dead: same host and the process certainly gone (identity.ts), this very thread with no
+ * acquisition using the token (a release that failed half-way), or not refreshed for its stale
+ * time. A dead entry is removed by its exact name only. An older txnfs's `owner` files and tombs
+ * are judged here too. docs/protocol.md, "Locks and liveness".
  */
-import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { nanoid } from 'nanoid';
-import * as fs from '../io/fs.js';
-import { lstatIfPresent } from '../io/if-present.js';
-import { errnoOf } from '../errors.js';
-import { isProcessGone, parseIdentity, selfIdentity, type ProcessIdentity } from './identity.js';
-import { OWNER_FILE } from './layout.js';
-
-/** Who owns an entry: all of it is in the entry's name. */
-export interface OwnerRecord {
-  /** `hostTag()` of the owner's host key (identity.ts): equal only on this host, in this boot. */
-  readonly host: string;
-  readonly pid: number;
-  /** Process start time (identity.ts), '' where it is unknown. */
-  readonly start: string;
-  /** The worker thread (`threadId`, 0 for the main thread) that made the entry. */
-  readonly thread: number;
-  /** The owner's stale time (ms): a waiter with a shorter one gives it this long. */
-  readonly stale: number;
-  readonly token: string;
-}
-
-/**
- * This thread's locks, shared by every copy of txnfs loaded in it. The shape is versioned in the
- * key: a later txnfs that changes it must use a new key, never reinterpret this one. (`moving` was
- * used by the tomb scheme of earlier versions; it stays so that the shape does not change.)
- */
-interface Registry {
-  /** Tokens of the acquisitions under way in this thread. */
-  readonly acquiring: Set<string>;
-  /** Lock directory → owner record, for the locks this thread holds. */
-  readonly held: Map<string, { readonly token: string }>;
-  readonly moving: Set<string>;
-  /** Root lock directory → the tail of its in-thread queue (withRootLock). */
-  readonly rootQueues: Map<string, Promise<unknown>>;
-}
-const REGISTRY = Symbol.for('txnfs.locks.v1');
-export const registry: Registry = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= {
-  acquiring: new Set(),
-  held: new Map(),
-  moving: new Set(),
-  rootQueues: new Map(),
-} satisfies Registry) as Registry;
-export const { acquiring, held, rootQueues } = registry;
-
-// proper-lockfile's own minimum stale time; also the floor for judging others' entries.
-export const staleFloor = 2000;
-
-// ---------------------------------------------------------------------------------------------
-// Owner entries
-
-export const ENTRY_PREFIX = 'o.';
-const ENTRY_RE = /^o\.([A-Za-z0-9_-]{16})\.([0-9]{1,10})\.([0-9]{0,20})\.([0-9]{1,10})\.([0-9]{1,16})\.([A-Za-z0-9_-]{8,64})$/;
-
-const tags = new Map<string, string>();
-/**
- * A short, name-safe tag of a host key. The key (boot id and pid namespace on Linux) is too long
- * for a name that must also carry the rest; 96 bits of its hash tell hosts apart as well.
- */
-function hostTag(host: string): string {
-  let tag = tags.get(host);
-  if (tag === undefined) {
-    tag = createHash('sha256').update(host).digest('base64url').slice(0, 16);
-    tags.set(host, tag);
-  }
-  return tag;
-}
-
-/** The tag owner entries of this host carry (for tests that model a reboot). */
-export function thisHostTag(): string {
-  return hostTag(selfIdentity().host);
-}
-
-export function entryName(r: OwnerRecord): string {
-  return `${ENTRY_PREFIX}${r.host}.${r.pid}.${r.start}.${r.thread}.${r.stale}.${r.token}`;
-}
-
-export function parseEntry(name: string): OwnerRecord | undefined {
-  const m = ENTRY_RE.exec(name);
-  if (m === null) return undefined;
-  return { host: m[1] as string, pid: Number(m[2]), start: m[3] as string, thread: Number(m[4]), stale: Number(m[5]), token: m[6] as string };
-}
-
-/** The owner's identity in identity.ts's terms: its host key only when it is this host's. */
-function identityOf(r: OwnerRecord): ProcessIdentity {
-  const me = selfIdentity();
-  return { host: r.host === hostTag(me.host) ? me.host : `tag:${r.host}`, pid: r.pid, start: r.start };
-}
-
-export function newRecord(stale: number): OwnerRecord {
-  const me = selfIdentity();
-  return { host: hostTag(me.host), pid: me.pid, start: /^[0-9]{0,20}$/.test(me.start) ? me.start : '', thread: threadId, stale, token: nanoid() };
-}
+import * as fs from '../../io/fs.js';
+import { lstatIfPresent } from '../../io/if-present.js';
+import { errnoOf } from '../../errors.js';
+import { isProcessGone, parseIdentity, selfIdentity, type ProcessIdentity } from '../identity.js';
+import { OWNER_FILE } from '../layout.js';
+import { acquiring, held, hostTag, identityOf, parseEntry, staleFloor, type OwnerRecord } from './owners.js';
 
 /**
  * True when `owner` is this very thread of this very process, yet no acquisition of it carries

@@ -1,0 +1,70 @@
+/**
+ * protocol/cleanup.ts: step 10 of a commit that applied (docs/protocol.md, "Clean up"): what is
+ * left of the staging dir goes, and the owner lock with it.
+ *
+ * Only the journal's unlink is made under the root lock: it ends the transaction. What is left (an
+ * empty files/, backups, journal.tmp) is a staging dir without a journal whose owner lock the
+ * commit still holds, which every other commit and recovery skips (invariant 4), so it is removed
+ * while the root lock is released and the next commit in this root does not wait for it. Then, at
+ * once, an fsync of the home makes the removal durable and the owner lock goes: nothing orders
+ * those two (a power loss may keep either change without the other, and recovery finishes each
+ * case), but the lock goes only after the staging dir (a staging dir must never be seen without
+ * its live lock). A one-file commit (direct.ts) has no journal: no unlink, and no home fsync (a
+ * staging dir a power loss brings back holds nothing to replay). Failures here are warnings: the
+ * commit stands.
+ */
+import { syncDir } from '../io/durable.js';
+import { step } from '../io/faults.js';
+import { removeDirectStaging, type Direct } from './direct.js';
+import { endJournal, removeEndedStaging, type Staging } from './staging.js';
+
+const noop = (): void => undefined;
+
+export interface EndCommit {
+  readonly staging: Staging;
+  /** The home, fsynced after the staging dir's removal (durable, journaled). */
+  readonly home: string;
+  readonly durable: boolean;
+  /** The one-file commit, when it was one. */
+  readonly direct: Direct | undefined;
+  /** The backups the commit made (by entry), removed by name; undefined: look. */
+  readonly backups: readonly number[] | undefined;
+  /** Where failures go, as warnings of the commit. */
+  readonly warnings: string[];
+}
+
+/**
+ * Unlink the journal (the caller holds the root lock), then start the rest; resolves with `rest`,
+ * a promise of the rest that never rejects (see the header). Call it under the root lock, and
+ * await `rest` after releasing the lock. (Wrapped: a promise that resolves with a promise would
+ * wait for it.)
+ */
+export async function endCommit(e: EndCommit): Promise<{ readonly rest: Promise<void> }> {
+  const { staging, warnings } = e;
+  const cleanupFailed = (err: unknown): void => {
+    warnings.push(`The staging dir '${staging.dir}' could not be removed (${(err as Error).message}); recover() will remove it.`);
+  };
+  // A one-file commit has no journal to end; its step is reported all the same, so every commit
+  // passes the same named steps.
+  if (e.direct !== undefined) step('journal-removed');
+  const ended = e.direct !== undefined || (await endJournal(staging.dir).then(() => true, (err: unknown) => {
+    cleanupFailed(err);
+    return false;
+  }));
+  const removed = ended
+    ? (e.direct !== undefined ? removeDirectStaging(e.direct, staging.dir) : removeEndedStaging(staging.dir, e.durable, true, e.backups)).then(() => true, (err: unknown) => {
+      cleanupFailed(err);
+      return false;
+    })
+    : Promise.resolve(false);
+  const synced = removed.then(async (ok) => {
+    if (!ok || !e.durable || e.direct !== undefined) return;
+    await syncDir(e.home).catch((err: Error) => {
+      warnings.push(`The removal of the staging dir '${staging.dir}' could not be made durable (${err.message}); after a power loss recover() finishes it.`);
+    });
+  });
+  const released = removed.then(() => staging.ownerLock.release()).then(noop, (err: Error) => {
+    warnings.push(`The owner lock could not be released (${err.message}).`);
+  });
+  return { rest: Promise.all([synced, released]).then(noop) };
+}

@@ -1,0 +1,166 @@
+/**
+ * protocol/direct.ts: the commit of a transaction that writes one file and nothing else, whose
+ * commit point is the rename of that file over its target (docs/protocol.md, "One file: the
+ * rename is the commit point").
+ *
+ * A journal exists to make several renames one step. A single rename needs none: rename(2) puts
+ * the new file in place whole and at once, and a crash leaves the old file or the new one. So such
+ * a commit writes no journal, makes no backup directory, and neither it nor a crash leaves
+ * anything a recovery must roll forward or back: before the rename the transaction is a staging
+ * dir without a journal (discarded once its owner is dead), after it the target is the new file.
+ * What it keeps of the full protocol (steps 1-4 and the durability of the apply, step 9): the
+ * staged file fsynced before the rename, the root lock, the recovery gate (invariant 7: a dead
+ * committed transaction is finished first), the preconditions and the mode fix-ups, both locks
+ * verified, the rename's two directories fsynced before commit() resolves, and the roll-forward rule
+ * checked right before the rename (the target is still what the plan saw: absent, or the same
+ * inode, size and mtime).
+ *
+ * The commit point is the rename made durable (the parent's fsync): from there a power loss
+ * cannot take it back. Undo: if that fsync fails, the commit cannot say it is durable, so it puts
+ * the old state back and fails as one that never reached its commit point: the replaced file from
+ * a hard link made before the rename (`undo`, never fsynced: only this process uses it, and only
+ * while it lives), a new file removed while it is still the staged file. Where the undo fails too,
+ * the target holds the new file and commit() rejects with EINCOMPLETE; recover() then only
+ * discards the staging dir.
+ *
+ * Taken only where it cannot change the outcome: exactly one entry, a write (a copy is one too),
+ * no directory to create or remove, and, for a replaced file, a hard link for the undo that keeps
+ * its inode number. Otherwise, and when the target changed since the plan, the same plan goes
+ * the journaled way (commit.ts), which knows how to supersede and to back up by copy.
+ */
+import * as fs from '../io/fs.js';
+import { codes, errnoOf, TxnError } from '../errors.js';
+import { syncDirs } from '../io/durable.js';
+import { step } from '../io/faults.js';
+import { lstatIfPresentStrict, unlinkIfPresent } from '../io/if-present.js';
+import { removeKnown } from '../io/remove.js';
+import { isOriginal, isStaged } from './apply.js';
+import { applyFixups, type CommitContext, type Planned } from './commit.js';
+import type { JournalEntry } from './journal.js';
+import { filesDir, stagedFile, undoPath } from './layout.js';
+
+/** A one-file commit, ready for its rename. */
+export interface Direct {
+  readonly entry: JournalEntry;
+  /** The target, absolute. */
+  readonly target: string;
+  readonly parent: string;
+  readonly staged: string;
+  /** files/, the staged file's directory. */
+  readonly files: string;
+  /** The undo link of a replaced file; undefined for a new one. */
+  readonly undo: string | undefined;
+}
+
+/** link(2) errors that mean "no hard link here": the journaled way backs up by copy instead. */
+const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV']);
+
+/** Whether `plan` may commit by its rename alone (see the header). */
+export function isDirect(plan: Planned): boolean {
+  const { journal } = plan;
+  return journal.entries.length === 1 && journal.dirs.length === 0 && (journal.rmdirs?.length ?? 0) === 0 && journal.entries.at(0)?.op === 'write';
+}
+
+/**
+ * Everything before the rename: fix-ups, the undo link, both locks verified, and the roll-forward
+ * rule. Undefined when the journaled way must take the plan instead (nothing left behind).
+ */
+export async function prepareDirect(c: CommitContext, plan: Planned): Promise<Direct | undefined> {
+  const { setup, rootLock } = c;
+  const dir = setup.staging.dir;
+  const entry = plan.journal.entries.at(0) as JournalEntry;
+  const target = `${setup.root}/${entry.target}`;
+  const slash = target.lastIndexOf('/');
+  const direct: Direct = {
+    entry,
+    target,
+    parent: slash <= 0 ? '/' : target.slice(0, slash),
+    staged: stagedFile(dir, entry.staged),
+    files: filesDir(dir),
+    undo: entry.existed ? undoPath(dir) : undefined,
+  };
+  await applyFixups(c, plan);
+  if (direct.undo !== undefined) {
+    try {
+      await fs.link(target, direct.undo);
+    } catch (err) {
+      // ENOENT: the target went since the plan; the journaled way supersedes or applies.
+      if (NO_LINK.has(errnoOf(err) ?? '') || errnoOf(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+  const [, , now, undone] = await Promise.all([
+    setup.staging.ownerLock.verify(),
+    rootLock.verify(),
+    lstatIfPresentStrict(target),
+    direct.undo === undefined ? undefined : lstatIfPresentStrict(direct.undo),
+  ]);
+  // The roll-forward rule, right before the rename: the target is what the plan saw, and the undo
+  // link is a second name of it (a filesystem that renumbers a linked file cannot undo by it).
+  const unchanged = entry.existed ? isOriginal(entry, now) && undone !== undefined && undone.ino === now?.ino : now === undefined;
+  if (!unchanged) {
+    if (direct.undo !== undefined) await unlinkIfPresent(direct.undo);
+    return undefined;
+  }
+  return direct;
+}
+
+/**
+ * The commit point: the staged file renamed over its target, and (durability 'full') both of the
+ * rename's directories fsynced at once, so that the rename is durable before the commit counts as
+ * made: a journaled commit's point is durable when reached, and a power loss must not take back a
+ * commit past it. Both: a rename between two directories is durable only once both are, on
+ * filesystems that log each directory on its own (the power-loss model assumes so; ext4 and XFS
+ * commit one rename whole, btrfs has needed the source's fsync), so `files/` too.
+ *
+ * A failure changes nothing: one of the rename rejects as it is; one of the fsync puts the old
+ * state back first (see the header) and rejects with the fsync's error. Where that undo fails
+ * too, the new file stays in place and this rejects with EINCOMPLETE.
+ */
+export async function commitDirect(c: CommitContext, d: Direct): Promise<void> {
+  await fs.rename(d.staged, d.target);
+  if (!c.durable) return;
+  try {
+    await syncDirs([d.parent, d.files], 2);
+  } catch (syncError) {
+    await undoDirect(c, d, syncError);
+    throw syncError;
+  }
+}
+
+/** After the commit point: the steps a journaled apply reports, for the harness; no call. */
+export function appliedDirect(): void {
+  step('apply:start');
+  step('applied:0');
+  step('applied');
+}
+
+/** Put back what the rename replaced, durably; EINCOMPLETE where that fails. */
+async function undoDirect(c: CommitContext, d: Direct, syncError: unknown): Promise<void> {
+  try {
+    if (d.undo !== undefined) {
+      await fs.rename(d.undo, d.target);
+    } else {
+      // Only while it is still the file this commit put there (the roll-back rule).
+      const now = await lstatIfPresentStrict(d.target);
+      if (isStaged(d.entry, now)) await fs.unlink(d.target);
+    }
+    // Both directories of the undo's rename, as for the commit's own.
+    await syncDirs(d.undo === undefined ? [d.parent] : [d.parent, d.undo.slice(0, d.undo.lastIndexOf('/'))], 2);
+  } catch (undoError) {
+    throw new TxnError(
+      codes.EINCOMPLETE,
+      `Transaction ${c.id} put its one file in place ('${d.target}') but could not make that durable (${(syncError as Error).message}), nor put the old state back (${(undoError as Error).message}). The new file is there now; it may not survive a power loss. Fix the cause (see err.cause) and run recover('${c.dir}') to clean up.`,
+      { cause: syncError, path: d.target, txnId: c.id },
+    );
+  }
+}
+
+/**
+ * Remove the staging dir of an applied one-file commit: the undo link, files/ (empty) and the dir.
+ * No home fsync: the staging dir holds no journal, so if a power loss brings it back, recovery
+ * only discards it.
+ */
+export async function removeDirectStaging(d: Direct, dir: string): Promise<void> {
+  await removeKnown(dir, d.undo === undefined ? [] : [d.undo], [filesDir(dir)]);
+}

@@ -1,0 +1,238 @@
+/**
+ * lock/adapter.ts: one attempt at a lock (`claim`), and the `fs` that proper-lockfile is given.
+ *
+ * proper-lockfile "mkdirs" the lock path and then keeps it fresh; here its mkdir is `claim` (make
+ * our owner entry, list the directory, keep the entry only if it is alone), so that on success
+ * proper-lockfile owns the entry as its lock: it refreshes its mtime every `update`, reports it
+ * compromised when it is removed or its mtime changed under it, and removes it at exit. Every call
+ * goes through the filesystem seam.
+ */
+import * as path from 'node:path';
+import * as fs from '../../io/fs.js';
+import { errnoOf } from '../../errors.js';
+import { judge, removeDirIfEmpty, removeEntry } from './judge.js';
+import { arrivalOf } from './owners.js';
+import { sleep } from './wait.js';
+
+/** An attempt found other entries in the lock directory. */
+export class Contended extends Error {
+  override readonly name = 'Contended';
+  readonly code = 'ELOCKED';
+  constructor(readonly others: readonly string[]) {
+    super('lock is held or contended');
+  }
+}
+
+/**
+ * Lock directories that only their creator ever enters: a transaction's owner lock, named by an id
+ * that is new (nobody else takes it; recovery only removes it, dead or empty). acquire.ts adds one
+ * for the length of an attempt.
+ */
+export const sole = new Set<string>();
+
+/**
+ * How long an attempt may keep its entry while others are listed (acquire.ts sets it for the
+ * length of an attempt, keyed by the entry's path): until `until` (ms since the epoch), while its
+ * `signal` is not aborted. `stale` judges the others.
+ */
+export interface Patience {
+  readonly until: number;
+  readonly stale: number;
+  readonly signal: AbortSignal | undefined;
+}
+export const patience = new Map<string, Patience>();
+
+/** How long a kept entry waits between listings when no change wakes it. */
+const KEEP_POLL_MS = 50;
+
+/**
+ * One attempt: make our entry, list the directory, keep the entry only if it is alone. Called by
+ * proper-lockfile as its `mkdir` of the entry path, so that on success it owns the entry (heartbeat,
+ * compromise, exit cleanup) as its lock.
+ *
+ * A lock directory in `sole` that this attempt made itself needs no listing: nobody else makes an
+ * entry there, so ours is alone (one call saved on every transaction). One that existed already
+ * (an id met twice, which nanoid makes vanishingly rare) is listed as any other.
+ */
+export async function claim(entry: string): Promise<void> {
+  const dir = path.dirname(entry);
+  const mine = path.basename(entry);
+  for (let tries = 0; ; tries++) {
+    let made = true;
+    try {
+      await fs.mkdir(dir);
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw err;
+      made = false;
+    }
+    try {
+      await fs.mkdir(entry);
+    } catch (err) {
+      // ENOENT: the last owner removed the empty directory between our two mkdirs. Start again;
+      // a few times in a row means something keeps removing it: report it as contention.
+      if (errnoOf(err) === 'ENOENT') {
+        if (tries < 8) continue;
+        throw new Contended([]);
+      }
+      // ENOSPC (no inode left), EIO, ...: do not leave an empty lock directory behind.
+      await removeDirIfEmpty(dir).catch(() => undefined);
+      throw err;
+    }
+    if (made && sole.has(dir)) {
+      claimed.set(entry, Date.now());
+      return;
+    }
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch (err) {
+      await fs.rmdir(entry).catch(() => undefined);
+      throw err;
+    }
+    let others = names.filter((n) => n !== mine);
+    const wait = patience.get(entry);
+    if (others.length > 0 && wait !== undefined && isEarliest(mine, others)) others = await keep(entry, wait, others);
+    if (others.length === 0) {
+      claimed.set(entry, Date.now());
+      return;
+    }
+    // Someone else is here: a holder, or a waiter that arrived with us. Back off; the caller
+    // judges the others and waits.
+    try {
+      await fs.rmdir(entry);
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw err;
+    }
+    throw new Contended(others);
+  }
+}
+
+/** Whether the entry `mine` arrived before every one of `others` (owners.ts, `arrivalOf`). */
+function isEarliest(mine: string, others: readonly string[]): boolean {
+  const me = arrivalOf(mine);
+  if (me === undefined) return false;
+  return others.every((n) => {
+    const other = arrivalOf(n);
+    return other === undefined || other > me;
+  });
+}
+
+/**
+ * Keep our entry `entry` in its lock directory while others are listed, because it arrived before
+ * all of them: wait for the directory to change, list it again, and take the lock as soon as our
+ * entry is alone. The others are the holder and waiters that came later. Each of them that lists
+ * the directory finds an earlier entry and steps back (see `claim`), so a released lock goes to
+ * the waiter that has waited longest, at once: without this, waiters woken together by a release
+ * all met each other, all stepped back, and tried again after a random delay, every time
+ * (docs/benchmarks.md, four processes on one root).
+ *
+ * Mutual exclusion is the same rule as ever: the lock is ours only when a listing made after our
+ * entry shows it alone. Keeping an entry only makes others step back. Dead entries (judge.ts) are
+ * removed as any waiter would. Gives up, returning who is still there, when someone earlier
+ * appears (clocks of two hosts disagree), our entry is gone (another host judged it stale: it is
+ * not refreshed while we wait, hence the bound of half the stale time), the attempt's time is up
+ * or its signal aborted: the caller then steps back as before.
+ */
+async function keep(entry: string, wait: Patience, listed: string[]): Promise<string[]> {
+  const dir = path.dirname(entry);
+  const mine = path.basename(entry);
+  const until = Math.min(wait.until, Date.now() + wait.stale / 2);
+  let others = listed;
+  for (;;) {
+    let names: string[];
+    try {
+      await sleep(Math.max(1, Math.min(KEEP_POLL_MS, until - Date.now())), wait.signal, { dir });
+      names = await fs.readdir(dir);
+    } catch {
+      // Aborted, or the listing failed: step back with the last listing (the caller removes our
+      // entry; the acquisition then sees the abort, or tries again).
+      return others;
+    }
+    // Our entry was removed (judged stale by another host): this attempt is over.
+    if (!names.includes(mine)) throw new Contended(names);
+    const live: string[] = [];
+    for (const name of names) {
+      if (name === mine) continue;
+      const j = await judge(dir, name, wait.stale);
+      if (j.dead) await removeEntry(dir, name);
+      else live.push(name);
+    }
+    others = live;
+    if (live.length === 0 || !isEarliest(mine, live) || Date.now() >= until) return live;
+  }
+}
+
+/**
+ * Entries claimed and not yet touched by proper-lockfile's `utimes`, with a time taken when the
+ * claim succeeded, and whether their first `stat` was answered. Right after its `mkdir`,
+ * proper-lockfile stats the new entry only to learn the mtime that its first refresh will compare
+ * (its "is the mtime still ours?" check, against someone re-taking the lock by its path). An entry
+ * here is named by a token nobody else uses, and nobody but its owner changes an entry's mtime:
+ * the only thing that can happen to it is its removal, which the refresh's own stat still sees.
+ * So the first stat is answered from here (no call: one saved per lock), and the first refresh's
+ * stat, made for real, reports that same time; from the first `utimes` on, every stat is real.
+ * The first acquisition under a home also makes proper-lockfile probe the mtime precision
+ * (`utimes`, then `stat`): that `utimes` ends the entry's stay here, so the probe is real.
+ */
+const claimed = new Map<string, number | { readonly at: number }>();
+
+// The `fs` proper-lockfile uses: callback style, routed through the seam. It mkdirs an entry
+// (our claim), stats and utimes it (heartbeat), rmdirs it (release), rmdirSync at exit. One per
+// lock directory's parent, because proper-lockfile caches the mtime precision it probes on this
+// object, and that differs between filesystems (whole seconds on some).
+type Cb<T = void> = (err: NodeJS.ErrnoException | null, value?: T) => void;
+function makeAdapter() {
+  return {
+    mkdir(p: string, cb: Cb): void {
+      claim(p).then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
+    },
+    stat(p: string, cb: Cb<{ mtime: Date }>): void {
+      const fresh = claimed.get(p);
+      if (typeof fresh === 'number') {
+        // The probe right after the claim (see `claimed`).
+        claimed.set(p, { at: fresh });
+        queueMicrotask(() => cb(null, { mtime: new Date(fresh) }));
+        return;
+      }
+      claimed.delete(p);
+      fs.stat(p).then(
+        (info) => cb(null, { mtime: new Date(fresh === undefined ? info.mtimeMs : fresh.at) }),
+        (err: NodeJS.ErrnoException) => cb(err),
+      );
+    },
+    utimes(p: string, atime: Date, mtime: Date, cb: Cb): void {
+      claimed.delete(p);
+      fs.utimes(p, atime, mtime).then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
+    },
+    rmdir(p: string, cb: Cb): void {
+      claimed.delete(p);
+      (async () => {
+        await fs.rmdir(p);
+        await removeDirIfEmpty(path.dirname(p));
+      })().then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
+    },
+    rmdirSync(p: string): void {
+      // At exit, for entries this process holds: the entry is ours by name; the directory goes
+      // only if empty.
+      try {
+        fs.rmdirSync(p);
+        fs.rmdirSync(path.dirname(p));
+      } catch {
+        // Left for recovery: same-host waiters see this process gone at once.
+      }
+    },
+  };
+}
+const adapters = new Map<string, ReturnType<typeof makeAdapter>>();
+export function adapterFor(lockDir: string): ReturnType<typeof makeAdapter> {
+  const key = path.dirname(lockDir);
+  let a = adapters.get(key);
+  if (a === undefined) {
+    // Bounded: a service that touches many roots keeps the most recent ones.
+    if (adapters.size >= 256) adapters.delete(adapters.keys().next().value as string);
+    a = makeAdapter();
+    adapters.set(key, a);
+  }
+  return a;
+}
+

@@ -1,0 +1,82 @@
+/**
+ * lock/queue.ts: the root lock, with an in-thread queue in front of it. Acquisitions of one root
+ * lock in this thread wait their turn on a promise chain (kept in the registry every loaded copy
+ * of txnfs shares), so in-process contention costs no polling, then take the lock directory like
+ * any other process (acquire.ts).
+ */
+import { codes, TxnError } from '../../errors.js';
+import { MAX_TIMER_MS } from '../../options/options.js';
+import { rootQueues } from './owners.js';
+import { acquire, type HeldLock, type LockTiming } from './acquire.js';
+
+/** Resolve when `p` does; reject with ELOCKED after `ms`, or with the signal's reason. */
+function waitTurn(p: Promise<unknown>, lockDir: string, timing: LockTiming, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const finish = (fn: () => void): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const onAbort = (): void => finish(() => reject(signal?.reason));
+    const timedOut = (): void => finish(() => reject(new TxnError(
+      codes.ELOCKED,
+      `The root lock at '${lockDir}' is held by another transaction in this process and was not released within ${timing.timeout} ms. Retry later.`,
+      { path: lockDir },
+    )));
+    // A timer longer than MAX_TIMER_MS fires after 1 ms, so a long lockTimeout (or Infinity) is
+    // waited out in chunks.
+    const deadline = Date.now() + timing.timeout;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      // Even a deadline already passed fires from a timer: a turn that is free now (the previous
+      // holder done) must win over a lockTimeout of 0.
+      const left = Math.max(0, deadline - Date.now());
+      timer = setTimeout(left > MAX_TIMER_MS ? arm : timedOut, Math.min(left, MAX_TIMER_MS));
+    };
+    arm();
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    p.then(() => finish(resolve));
+  });
+}
+
+/**
+ * Run `fn` holding the root lock of `home`. In-process callers queue first, in call order (no
+ * polling), with the same `lockTimeout` as callers in other processes; the lock is released
+ * whatever `fn` does.
+ */
+export async function withRootLock<T>(lockDir: string, timing: LockTiming, signal: AbortSignal | undefined, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+  const previous = rootQueues.get(lockDir) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const chain = previous.then(() => mine);
+  rootQueues.set(lockDir, chain);
+  try {
+    await waitTurn(previous, lockDir, timing, signal);
+    const lock = await acquire(lockDir, timing, { wait: true, signal, what: 'root lock' });
+    let result: T;
+    try {
+      result = await fn(lock);
+    } catch (err) {
+      // The work's failure is what the caller must see: a release failing on top of it (the same
+      // EIO, often) must not replace it. A commit that failed after its commit point would
+      // otherwise be reported as "failed before its commit point, nothing changed".
+      await lock.release().catch(() => undefined);
+      throw err;
+    }
+    await lock.release();
+    return result;
+  } finally {
+    // Pass the turn on only once the previous holder is done: a caller that timed out must not
+    // let its successor overtake the holder it gave up on.
+    void previous.then(() => {
+      done();
+      if (rootQueues.get(lockDir) === chain) rootQueues.delete(lockDir);
+    });
+  }
+}
