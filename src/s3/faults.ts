@@ -30,7 +30,9 @@ export type S3Mutation =
   /** recover() deletes data of transactions not in the log without waiting for the grace. */
   | 's3-gc-no-grace'
   /** The checkpoint of generation G holds the file list of G-1 (the writer's base, not its commit). */
-  | 's3-checkpoint-stale';
+  | 's3-checkpoint-stale'
+  /** A reader trusts a checkpoint without checking its file count and digest (a cut list is read as the tree). */
+  | 's3-checkpoint-unchecked';
 
 interface S3FaultState {
   hook: S3FaultHook | undefined;

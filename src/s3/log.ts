@@ -2,12 +2,16 @@
 // create is the commit point: of all writers racing for N exactly one gets 200, and an entry once
 // there is never replaced, so an acknowledged commit cannot be lost or overwritten.
 //
-// Checkpoints: the full file list of generation G, written (plain PUT, deterministic content) by
-// the writer of G when G is a multiple of the store's checkpointEvery, or by recover() when the
-// newest one is that far behind. A checkpoint is only ever written after the entry it summarises
-// exists and is computed from the log alone, so it is a cache of the log: a missing, failed or
-// unreadable checkpoint costs a reader more entry reads (it falls back to an older checkpoint, or
-// to entry 1), never data.
+// Checkpoints: the full file list of generation G, written by the writer of G when G is a multiple
+// of the store's checkpointEvery, or by recover() when the newest one is that far behind. A
+// checkpoint is only ever written after the entry it summarises exists and is computed from the
+// log alone, so it is a cache of the log: a missing, failed or unreadable checkpoint costs a reader
+// more entry reads (it falls back to an older checkpoint, or to entry 1), never data. It is one
+// complete object created with If-None-Match: * (a PUT is all or nothing, and a checkpoint once
+// there is never replaced, so two writers of G, or a late one, cannot swap it under a reader), and
+// it carries its file count and the SHA-256 of its file list: a body that is cut, or edited by
+// hand, is rejected as a whole and the reader falls back, never reading a tree with files missing.
+import { createHash } from 'node:crypto';
 import { checkpointKey, checkpointsAtMost, checkpointDir, generationOfCheckpointKey, headHintKey, logKey } from './keys.js';
 import { s3Mutated } from './faults.js';
 import type { S3Seam } from './seam.js';
@@ -78,14 +82,21 @@ export async function newestCheckpoint(seam: S3Seam, generation: number): Promis
 interface CheckpointBody {
   format: 1;
   generation: number;
+  /** files.length, and the SHA-256 (hex) of JSON.stringify(files): a cut or edited list fails both or one. */
+  count: number;
+  sha256: string;
   files: [string, string, number, string, number][];
 }
+
+const digest = (files: unknown): string => createHash('sha256').update(JSON.stringify(files)).digest('hex');
 
 export async function writeCheckpoint(seam: S3Seam, tree: Tree): Promise<void> {
   const files: CheckpointBody['files'] = [];
   for (const [p, f] of tree.entries()) files.push([p, f.key, f.size, f.sha256, f.generation]);
-  const body: CheckpointBody = { format: 1, generation: tree.generation, files };
-  await seam.put(checkpointKey(tree.generation), JSON.stringify(body));
+  const body: CheckpointBody = { format: 1, generation: tree.generation, count: files.length, sha256: digest(files), files };
+  // Create-only: a 412 means a checkpoint of this generation exists already (another writer, or
+  // recover(), computed the same list from the same log); it is left as it is.
+  await seam.put(checkpointKey(tree.generation), JSON.stringify(body), { ifNoneMatch: true });
 }
 
 /** The tree of checkpoint `generation`, or undefined when it is absent or not one txnfs wrote. */
@@ -99,6 +110,7 @@ export async function readCheckpoint(seam: S3Seam, generation: number): Promise<
     return undefined;
   }
   if (body?.format !== 1 || body.generation !== generation || !Array.isArray(body.files)) return undefined;
+  if (!s3Mutated('s3-checkpoint-unchecked') && (body.count !== body.files.length || body.sha256 !== digest(body.files))) return undefined;
   const files = new Map<string, FileRef>();
   for (const f of body.files) {
     if (!Array.isArray(f) || typeof f[0] !== 'string' || typeof f[1] !== 'string' || typeof f[2] !== 'number' || typeof f[3] !== 'string' || typeof f[4] !== 'number') return undefined;

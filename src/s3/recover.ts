@@ -116,7 +116,12 @@ export async function recover(options: S3RecoverOptions): Promise<S3RecoverRepor
   const kept = new Set<string>();
   if (!s3Mutated('s3-recover-ignores-log')) {
     for (const [, f] of (await store.at(floor)).entries()) kept.add(f.key);
-    for (const entry of await store.entries(floor, generation)) for (const c of Object.values(entry.changes)) if (c !== null) kept.add(c.key);
+    for (const entry of await store.entries(floor, generation)) {
+      for (const c of Object.values(entry.changes)) if (c !== null) kept.add(c.key);
+      // Builds the trees floor+1..H in the handle's cache from the tree of floor just loaded, so
+      // the head's tree (`txnfs status` counts its files) costs no second read of these entries.
+      store.learn(entry);
+    }
     for (const g of [...exactPins].sort((a, b) => a - b)) if (g < floor) for (const [, f] of (await store.at(g)).entries()) kept.add(f.key);
   }
   const committed = (txn: string): boolean => {

@@ -2,7 +2,7 @@
 // that starts at the newest checkpoint sees exactly the tree that folding the whole log gives, a
 // missing or unreadable checkpoint costs requests and never data, and the requests of a commit and
 // of opening a snapshot do not grow with the number of files (1,000 vs 100,000). The same counts
-// are checked on Ceph RGW, with smaller trees, in test/s3/retention.test.ts.
+// are measured on Ceph RGW by benchmarks/s3.mjs (docs/benchmarks.md).
 import { afterEach, describe, expect, it } from 'vitest';
 import { begin, openSnapshot, recover, s3Store, transaction, type S3Store } from '../../src/s3/index.js';
 import { s3Faults } from '../../src/s3/faults.js';
@@ -82,7 +82,7 @@ describe('txnfs/s3 checkpoints (in-memory S3)', () => {
     const store = s3Store({ client: mem.client, bucket, checkpointEvery: 5 });
     await history(store, 9);
     s3Faults.hook = (e) => {
-      if (e.op === 'put' && e.key.startsWith('checkpoint/') && e.phase === 'before') throw new Error('injected: checkpoint PUT fails');
+      if (e.op === 'put-if-absent' && e.key.startsWith('checkpoint/') && e.phase === 'before') throw new Error('injected: checkpoint PUT fails');
     };
     const tx = begin({ store });
     tx.write('d0/f0', 'at 10');
@@ -106,6 +106,89 @@ describe('txnfs/s3 checkpoints (in-memory S3)', () => {
     expect(treeOf(await after.at(13))).toEqual(folded);
     expect(after.seam.requests).toMatchObject({ get: 1, list: 1 });
   });
+
+  it('a writer that crashes at its checkpoint (before the PUT, after it, or leaving a cut or edited body) leaves every reader with the folded tree; catches a reader that trusts a cut list (mutation s3-checkpoint-unchecked)', async () => {
+    const mem = memoryS3();
+    const store = s3Store({ client: mem.client, bucket, checkpointEvery: 5 });
+    await history(store, 9);
+    // The writer of generation 10 dies at its checkpoint PUT: before it is sent, then (a second
+    // store) after the server stored it but before the writer heard. Either way the commit stands.
+    for (const phase of ['before', 'after'] as const) {
+      const m = memoryS3();
+      const w = s3Store({ client: m.client, bucket, checkpointEvery: 5 });
+      await history(w, 9);
+      s3Faults.hook = (e) => {
+        if (e.key.startsWith('checkpoint/') && e.op === 'put-if-absent' && e.phase === phase) throw new Error(`injected: killed ${phase} the checkpoint PUT`);
+      };
+      await transaction({ store: w }, (tx) => tx.write('d0/f0', 'at 10'));
+      s3Faults.hook = undefined;
+      const folded = treeOf(await s3Store({ client: m.client, bucket, checkpointEvery: 0 }).at(10));
+      const reader = s3Store({ client: m.client, bucket, checkpointEvery: 5 });
+      expect(treeOf(await reader.at(10)), phase).toEqual(folded);
+      expect(folded['d0/f0']).toBeDefined();
+    }
+    await transaction({ store }, (tx) => tx.write('d0/f0', 'at 10')); // checkpoint 10 written
+    await history(s3Store({ client: mem.client, bucket, checkpointEvery: 0 }), 2); // 11, 12: no checkpoint
+    const ck10 = [...mem.objects.keys()].find((k) => k.includes('checkpoint/') && k.endsWith('-10.json'))!;
+    const whole = mem.objects.get(ck10)!.body;
+    const body = JSON.parse(whole.toString()) as { files: [string, string][]; count: number };
+    expect(body.count).toBe(body.files.length);
+    expect(body.files.length).toBeGreaterThan(5);
+    const folded = treeOf(await s3Store({ client: mem.client, bucket, checkpointEvery: 0 }).at(12));
+    // A file of checkpoint 10 that entries 11 and 12 do not touch: dropping it changes the tree.
+    const victim = body.files.find(([p, key]) => folded[p] === key)!;
+    // What a torn or tampered checkpoint could hold: cut anywhere, or valid JSON with a file less.
+    const bodies: [string, Buffer][] = [1, 0.5, 0.9, whole.length - 1].map((n) => [`cut at ${n}`, whole.subarray(0, n < 1 ? Math.floor(whole.length * n) : n)]);
+    bodies.push(['a file less', Buffer.from(JSON.stringify({ ...body, files: body.files.filter((f) => f !== victim) }))]);
+    for (const [what, bad] of bodies) {
+      mem.objects.get(ck10)!.body = bad;
+      const reader = s3Store({ client: mem.client, bucket, checkpointEvery: 5 });
+      expect(treeOf(await reader.at(12)), what).toEqual(folded);
+      // It fell back to checkpoint 5 and the 7 entries after it.
+      expect(reader.seam.requests.get, what).toBe(2 + 7);
+      // A sweep does not take the unreadable checkpoint for a missing one, and does not replace it
+      // (create-only); readers keep falling back until checkpoint 15.
+      await recover({ store: s3Store({ client: mem.client, bucket, checkpointEvery: 5 }) });
+      expect(mem.objects.get(ck10)!.body).toBe(bad);
+    }
+    // The check is what saves the reader: trusting the edited list reads a tree with a file missing.
+    s3Faults.mutations.add('s3-checkpoint-unchecked');
+    expect(treeOf(await s3Store({ client: mem.client, bucket, checkpointEvery: 5 }).at(12))).not.toEqual(folded);
+  });
+
+  it('a reader of any generation loads the newest checkpoint at or below it and the entries after it, never the whole log', async () => {
+    const mem = memoryS3();
+    const store = s3Store({ client: mem.client, bucket, checkpointEvery: 10 });
+    await history(store, 95);
+    // One checkpoint per 10 commits, written by the committing writer.
+    expect([...mem.objects.keys()].filter((k) => k.startsWith('b/checkpoint/')).map((k) => Number(/-([0-9]+)\.json$/.exec(k)![1])).sort((a, b) => a - b)).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90]);
+    for (const g of [9, 10, 11, 59, 95]) {
+      const reader = s3Store({ client: mem.client, bucket, checkpointEvery: 10 });
+      const got = await counted(reader, () => reader.at(g));
+      const ck = Math.floor(g / 10) * 10;
+      // One LIST finds the checkpoint, one GET reads it, one GET per entry after it.
+      expect(got, `generation ${g}`).toEqual(ck === 0 ? { list: 1, get: g } : { list: 1, get: 1 + (g - ck) });
+      expect(treeOf(await reader.at(g))).toEqual(treeOf(await s3Store({ client: mem.client, bucket, checkpointEvery: 0 }).at(g)));
+    }
+  });
+
+  it('opening a snapshot costs the same requests after 25 and after 1,005 generations', async () => {
+    const open = async (generations: number): Promise<Partial<S3RequestCounts>> => {
+      const mem = memoryS3();
+      const writer = s3Store({ client: mem.client, bucket, checkpointEvery: 10 });
+      await history(writer, generations);
+      const reader = s3Store({ client: mem.client, bucket, checkpointEvery: 10 });
+      return await counted(reader, async () => {
+        const snap = await openSnapshot({ store: reader });
+        expect(snap.generation).toBe(generations);
+        await snap.release();
+      });
+    };
+    const [few, many] = [await open(25), await open(1005)];
+    // Hint GET, lease PUT, one HEAD, checkpoint LIST + GET, 5 entries, lease DELETE.
+    expect(few).toEqual({ get: 1 + 1 + 5, put: 1, head: 1, list: 1, delete: 1 });
+    expect(many).toEqual(few);
+  }, 60_000);
 });
 
 describe('txnfs/s3 request costs do not grow with the tree (in-memory S3)', () => {

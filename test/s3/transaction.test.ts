@@ -340,21 +340,29 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 Transaction API on Ceph RGW${mi
     // recover() under a fault at each of its requests, collecting (retainGenerations 1) with a
     // snapshot pinned: it fails or not, and never harms the head or the pinned generation.
     const pinned = await contents(store);
-    const pin = await openSnapshot({ store });
+    // A short lease, renewed every 500 ms: its first renewal replaces the onward lease (which
+    // pins every later generation too) by one on its own generation; wait for that.
+    const pin = await openSnapshot({ store, leaseMs: 3000 });
+    for (let i = 0; i < 100 && (await store.seam.list('lease/')).some((l) => l.key.includes('+')); i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await store.seam.list('lease/')).map((l) => l.key)).toEqual([expect.stringMatching(new RegExp(`^lease/0*${pin.generation}\\.3000\\.`))]);
     for (let i = 1; i <= 3; i++) await transaction({ store }, (tx) => ['a', 'b', 'c'].forEach((f) => tx.write(f, `later${i}`)));
     const before = await contents(store);
     const junk = begin({ store });
     await junk.write('junk', 'x');
     let sweeps = 0;
-    for (let k = 1; k <= 60; k++) {
+    // Each sweep from a new handle (another host): it reads the hint, the log and the pinned tree
+    // (GETs a warm handle has cached), so every kind of request of recover() is a fault point.
+    for (let k = 1; k <= 150; k++) {
       let seen = 0;
       s3Faults.hook = (e) => {
-        if (e.phase === 'before' && ++seen === k) {
+        // The pin's renewals (PUTs of its lease) are not the sweep's requests.
+        if (e.phase === 'before' && !(e.op === 'put' && e.key.startsWith('lease/')) && ++seen === k) {
           faulted.add(`recover ${e.op}`);
           throw new Error('injected');
         }
       };
-      await recover({ store, graceMs: 0, retainGenerations: 1 }).catch(() => undefined);
+      const sweeper = s3Store({ client: s3.client, bucket, prefix: store.seam.prefix });
+      await recover({ store: sweeper, graceMs: 0, retainGenerations: 1 }).catch(() => undefined);
       s3Faults.hook = undefined;
       sweeps++;
       expect(await contents(store)).toEqual(before);
