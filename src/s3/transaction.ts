@@ -29,13 +29,36 @@ import type { FileRef } from './tree.js';
 import { DEFAULT_PART_SIZE, MIN_PART_SIZE, stage } from './stage.js';
 import type { S3Store } from './store.js';
 
+/**
+ * Lost races for a generation tolerated by default. With 8 writers on one log a commit lost up to
+ * 40 races in bench:s3 (docs/benchmarks.md), more than the 20 this was.
+ */
+export const DEFAULT_MAX_RETRIES = 50;
+const BACKOFF_BASE_MS = 10;
+const BACKOFF_CAP_MS = 1000;
+
+/**
+ * The wait before rebase attempt `attempt` (0 first): exponential with full jitter, capped. The
+ * jitter spreads the losers so they do not collide again on the same next generation; the growth
+ * thins the retries when many writers contend; the cap keeps a loser from sleeping through many
+ * free generations. `random` is in [0, 1).
+ */
+export function backoffMs(attempt: number, random: number): number {
+  return random * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 30));
+}
+
 /** Options of {@link begin} for an S3 store. */
 export interface S3BeginOptions {
   /** The store, from `s3Store()`. */
   readonly store: S3Store;
   /** Aborts the transaction while it is open; during commit, up to the commit point. @default undefined */
   readonly signal?: AbortSignal | undefined;
-  /** Rebase attempts after a lost race for a generation before giving up with ELOCKED. @default 20 */
+  /**
+   * Rebase attempts after a lost race for a generation before giving up with ELOCKED. Between
+   * attempts the writer waits a random time up to min(1 s, 10 ms × 2^attempt) (full jitter), so
+   * the default allows about half a minute of losing before ELOCKED.
+   * @default 50
+   */
   readonly maxRetries?: number | undefined;
   /** Uploads in flight at once. Memory is bounded by `concurrency × partSize`. @default 4 */
   readonly concurrency?: number | undefined;
@@ -139,7 +162,7 @@ export class S3Transaction implements AsyncDisposable {
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw badArgument('signal', 'an AbortSignal', o.signal);
     this.#store = store;
     this.#signal = o.signal as AbortSignal | undefined;
-    this.#maxRetries = numberOption(o, 'maxRetries', 20, 0, 10_000, true);
+    this.#maxRetries = numberOption(o, 'maxRetries', DEFAULT_MAX_RETRIES, 0, 10_000, true);
     this.#partSize = numberOption(o, 'partSize', DEFAULT_PART_SIZE, MIN_PART_SIZE, 5 * 1024 ** 3, true, 'bytes');
     this.#limiter = new Limiter(numberOption(o, 'concurrency', 4, 1, 1024, true));
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -447,7 +470,7 @@ export class S3Transaction implements AsyncDisposable {
   }
 
   #backoff(attempt: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
+    return new Promise((r) => setTimeout(r, backoffMs(attempt, Math.random())));
   }
 
   #addConditions(path: string, o: Record<string, unknown>): void {
