@@ -24,7 +24,15 @@ export type S3Mutation =
   /** The log entry is PUT without If-None-Match: two writers can both "win" a generation. */
   | 's3-log-unconditional'
   /** recover() removes staged data of uncommitted transactions without looking at the log. */
-  | 's3-recover-ignores-log';
+  | 's3-recover-ignores-log'
+  /** recover() collects data without looking at the leases of open snapshots. */
+  | 's3-gc-ignores-leases'
+  /** recover() deletes data of transactions not in the log without waiting for the grace. */
+  | 's3-gc-no-grace'
+  /** The checkpoint of generation G holds the file list of G-1 (the writer's base, not its commit). */
+  | 's3-checkpoint-stale'
+  /** A reader trusts a checkpoint without checking its file count and digest (a cut list is read as the tree). */
+  | 's3-checkpoint-unchecked';
 
 interface S3FaultState {
   hook: S3FaultHook | undefined;

@@ -63,6 +63,8 @@ export interface S3Seam {
   delete(key: string): Promise<void>;
   /** Every object under `under` (a key prefix below the store's prefix), all pages. */
   list(under: string): Promise<Listed[]>;
+  /** One LIST request: at most `maxKeys` objects under `under` whose keys sort after `startAfter` (a key below the prefix). */
+  listAfter(under: string, startAfter: string, maxKeys: number): Promise<Listed[]>;
   createMultipart(key: string, signal?: AbortSignal): Promise<string>;
   uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array, signal?: AbortSignal): Promise<string>;
   completeMultipart(key: string, uploadId: string, parts: { PartNumber: number; ETag: string }[], signal?: AbortSignal): Promise<void>;
@@ -160,6 +162,12 @@ export function makeSeam(client: S3Client, bucket: string, prefix: string): S3Se
         token = r.IsTruncated === true ? r.NextContinuationToken : undefined;
       } while (token !== undefined);
       return out;
+    },
+    async listAfter(under, startAfter, maxKeys) {
+      const r = await send('list', 'list', under, () =>
+        client.send(new ListObjectsV2Command({ Bucket, Prefix: prefix + under, StartAfter: prefix + startAfter, MaxKeys: maxKeys })),
+      );
+      return (r.Contents ?? []).map((o) => ({ key: o.Key!.slice(prefix.length), size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) }));
     },
     async createMultipart(key, signal) {
       const r = await send('multipart', 'mpu-create', key, () => client.send(new CreateMultipartUploadCommand({ Bucket, Key: prefix + key }), { abortSignal: signal }));

@@ -24,9 +24,28 @@ import type { TransactionState } from '../transaction/transaction.js';
 import { runScoped } from '../transaction/scope.js';
 import { s3Mutated } from './faults.js';
 import { dataKey } from './keys.js';
-import { putEntry, writeHeadHint, type FileRef, type LogEntry, type Staged } from './log.js';
+import { putEntry, writeHeadHint, type LogEntry, type Staged } from './log.js';
+import type { FileRef } from './tree.js';
 import { DEFAULT_PART_SIZE, MIN_PART_SIZE, stage } from './stage.js';
 import type { S3Store } from './store.js';
+
+/**
+ * Lost races for a generation tolerated by default. With 8 writers on one log a commit lost up to
+ * 40 races in bench:s3 (docs/benchmarks.md), more than the 20 this was.
+ */
+export const DEFAULT_MAX_RETRIES = 50;
+const BACKOFF_BASE_MS = 10;
+const BACKOFF_CAP_MS = 1000;
+
+/**
+ * The wait before rebase attempt `attempt` (0 first): exponential with full jitter, capped. The
+ * jitter spreads the losers so they do not collide again on the same next generation; the growth
+ * thins the retries when many writers contend; the cap keeps a loser from sleeping through many
+ * free generations. `random` is in [0, 1).
+ */
+export function backoffMs(attempt: number, random: number): number {
+  return random * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 30));
+}
 
 /** Options of {@link begin} for an S3 store. */
 export interface S3BeginOptions {
@@ -34,7 +53,12 @@ export interface S3BeginOptions {
   readonly store: S3Store;
   /** Aborts the transaction while it is open; during commit, up to the commit point. @default undefined */
   readonly signal?: AbortSignal | undefined;
-  /** Rebase attempts after a lost race for a generation before giving up with ELOCKED. @default 20 */
+  /**
+   * Rebase attempts after a lost race for a generation before giving up with ELOCKED. Between
+   * attempts the writer waits a random time up to min(1 s, 10 ms × 2^attempt) (full jitter), so
+   * the default allows about half a minute of losing before ELOCKED.
+   * @default 50
+   */
   readonly maxRetries?: number | undefined;
   /** Uploads in flight at once. Memory is bounded by `concurrency × partSize`. @default 4 */
   readonly concurrency?: number | undefined;
@@ -121,6 +145,8 @@ export class S3Transaction implements AsyncDisposable {
   /** The generation reads see; set by the first read. */
   #base: number | undefined;
   #n = 0;
+  /** Generations whose log PUT got no answer: each may hold this transaction's entry. */
+  readonly #unanswered = new Set<number>();
   /** performance.now() when the first upload started (the grace check at commit). */
   #firstUpload: number | undefined;
   #state: TransactionState = 'open';
@@ -136,7 +162,7 @@ export class S3Transaction implements AsyncDisposable {
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw badArgument('signal', 'an AbortSignal', o.signal);
     this.#store = store;
     this.#signal = o.signal as AbortSignal | undefined;
-    this.#maxRetries = numberOption(o, 'maxRetries', 20, 0, 10_000, true);
+    this.#maxRetries = numberOption(o, 'maxRetries', DEFAULT_MAX_RETRIES, 0, 10_000, true);
     this.#partSize = numberOption(o, 'partSize', DEFAULT_PART_SIZE, MIN_PART_SIZE, 5 * 1024 ** 3, true, 'bytes');
     this.#limiter = new Limiter(numberOption(o, 'concurrency', 4, 1, 1024, true));
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -226,6 +252,12 @@ export class S3Transaction implements AsyncDisposable {
     if (ref === undefined) return { data: undefined, version: contentVersion(undefined) };
     const data = await this.#request(`Reading '${rel}'`, rel, () => this.#store.seam.get(ref.key, this.#signal));
     if (data === undefined) {
+      // recover() collects the data of generations older than the retention: if the path has
+      // another version at the head, this transaction could never commit anyway.
+      const now = await this.#request(`Reading the log for '${rel}'`, rel, async () => (await this.#store.current()).tree.get(rel));
+      if (now?.key !== ref.key) {
+        throw new TxnError(codes.EPRECONDITION, `txnfs/s3: '${rel}' changed since generation ${this.#base}, which this transaction reads, and recover() has collected that version (it is older than the store's retainGenerations = ${this.#store.retainGenerations}). Nothing of this transaction is visible; start a new one and read it again.`, { path: rel, txnId: this.id });
+      }
       throw new TxnError(codes.ECORRUPT, `txnfs/s3: '${rel}' of generation ${this.#base} names the key ${ref.key}, which is missing from ${this.#store.where}; something outside txnfs deleted it. Restore the key from a backup, or write the file again.`, { path: rel, txnId: this.id });
     }
     return { data, version: versionOf(ref) };
@@ -241,9 +273,10 @@ export class S3Transaction implements AsyncDisposable {
     const rel = this.#path(path);
     const tree = await this.#request(`Reading the log for '${rel}'`, rel, async () => {
       if (this.#base !== undefined) return await this.#store.at(this.#base);
-      const cur = await this.#store.current();
-      this.#base = cur.generation;
-      return cur.tree;
+      const head = await this.#store.head();
+      const tree = await this.#store.at(head);
+      this.#base = head;
+      return tree;
     });
     const ref = tree.get(rel);
     this.#conditions.push({ path: rel, expected: versionOf(ref), via: 'read' });
@@ -284,12 +317,14 @@ export class S3Transaction implements AsyncDisposable {
         written++;
       }
       for (let rebases = 0; ; rebases++) {
-        const { generation: head, tree } = await this.#request('Reading the head of the log', this.#store.where, () => this.#store.current());
-        // A log PUT whose answer was lost may have landed: the log says so.
-        const landed = this.#store.generationOf(this.id);
+        const head = await this.#request('Reading the head of the log', this.#store.where, () => this.#store.head());
+        // A log PUT whose answer was lost may have landed: the entries it tried say so.
+        const landed = await this.#request('Reading the log', this.#store.where, () => this.#landed(head));
         if (landed !== undefined) return this.#committed(landed, started, rebases, changes, { bytes, written, removed });
+        // Only a commit with conditions needs the tree; a blind one needs the head alone.
+        const tree = this.#conditions.length === 0 ? undefined : await this.#request('Reading the log', this.#store.where, () => this.#store.at(head));
         for (const c of this.#conditions) {
-          if (!holds(c.expected, tree.get(c.path))) {
+          if (!holds(c.expected, tree!.get(c.path))) {
             throw new TxnError(codes.EPRECONDITION, `txnfs/s3: '${c.path}' changed since ${c.via === 'read' ? 'this transaction read it' : `it was declared (${c.via})`}; generation ${head} of ${this.#store.where} has another version. Nothing of this transaction is visible; read it again and retry.`, { path: c.path, txnId: this.id });
           }
         }
@@ -301,17 +336,22 @@ export class S3Transaction implements AsyncDisposable {
         this.#signal?.throwIfAborted();
         const generation = head + 1;
         let won: boolean;
+        const entry: LogEntry = { generation, txnId: this.id, changes };
         try {
-          won = await putEntry(this.#store.seam, { generation, txnId: this.id, changes });
+          won = await putEntry(this.#store.seam, entry);
         } catch (err) {
           // No answer (a reset, a 5xx): the entry may or may not be there. Never report failure,
           // and never delete staged data, until the log has been read again (next round).
           ambiguous = true;
+          this.#unanswered.add(generation);
           if (rebases >= this.#maxRetries) throw err;
           await this.#backoff(rebases);
           continue;
         }
-        if (won) return this.#committed(generation, started, rebases, changes, { bytes, written, removed });
+        if (won) {
+          this.#store.learn(entry);
+          return this.#committed(generation, started, rebases, changes, { bytes, written, removed });
+        }
         if (rebases >= this.#maxRetries) {
           throw new TxnError(codes.ELOCKED, `txnfs/s3: lost the race for a generation ${rebases + 1} times on ${this.#store.where}; nothing is visible. Retry later or raise maxRetries.`, { path: this.#store.where, txnId: this.id });
         }
@@ -334,12 +374,29 @@ export class S3Transaction implements AsyncDisposable {
   async #committed(generation: number, started: number, rebases: number, changes: LogEntry['changes'], counts: { bytes: number; written: number; removed: number }, wrote = true): Promise<S3CommitResult> {
     const warnings: string[] = [];
     if (wrote) await writeHeadHint(this.#store.seam, generation);
+    // After the commit point and never part of it: a checkpoint that fails only makes readers
+    // read more entries (they fall back to the previous one).
+    const every = this.#store.checkpointEvery;
+    if (wrote && every > 0 && generation % every === 0) {
+      await this.#store.checkpoint(generation).catch((err: unknown) => warnings.push(`the checkpoint of generation ${generation} was not written (readers read more entries until the next one): ${(err as Error).message}`));
+    }
     this.#state = 'committed';
     this.#detach();
     // A path written twice staged two keys; the log names the last. The first is garbage.
     const used = new Set(Object.values(changes).flatMap((c) => (c === null ? [] : [c.key])));
     await this.#removeStaged(used).catch((err: unknown) => warnings.push(`unused staged data of ${this.id} was left for recover(): ${(err as Error).message}`));
     return { id: this.id, generation, entries: this.#ops.size, ...counts, rebases, durationMs: performance.now() - started, warnings };
+  }
+
+  /** The generation at or below `head` that a log PUT without an answer created, if one did. */
+  async #landed(head: number): Promise<number | undefined> {
+    for (const g of [...this.#unanswered].sort((a, b) => a - b)) {
+      if (g > head) continue; // not there yet: a later round looks again
+      const [entry] = await this.#store.entries(g - 1, g);
+      if (entry?.txnId === this.id) return g;
+      this.#unanswered.delete(g); // another writer's: an entry is never replaced
+    }
+    return undefined;
   }
 
   /** Abort: nothing reaches the log; staged keys are deleted (recover() sweeps what a crash leaves). */
@@ -413,7 +470,7 @@ export class S3Transaction implements AsyncDisposable {
   }
 
   #backoff(attempt: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
+    return new Promise((r) => setTimeout(r, backoffMs(attempt, Math.random())));
   }
 
   #addConditions(path: string, o: Record<string, unknown>): void {

@@ -4,7 +4,8 @@
 // every file it lists must be readable, and no staged data of an uncommitted transaction may stay.
 // Mutation check: with 's3-log-before-staged' (commit creates the log entry without waiting for its
 // uploads) a kill after the log PUT leaves a generation naming a key that was never completed, and
-// the same loop reports it.
+// the same loop reports it. A third loop runs with checkpointEvery 1, so every commit ends with a
+// checkpoint PUT (a kill point like any other) and every reader starts from a checkpoint.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,9 +18,9 @@ const s3 = useRgwBucket(bucket);
 const killer = path.join(import.meta.dirname, 'fixtures/killer.mjs');
 const files = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'big'];
 
-function child(prefix: string, phase: string, k: number, value: string, mutation?: string): Promise<{ signal: NodeJS.Signals | null; stdout: string }> {
+function child(prefix: string, phase: string, k: number, value: string, mutation?: string, checkpointEvery?: number): Promise<{ signal: NodeJS.Signals | null; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, ...(mutation === undefined ? {} : { TXNFS_S3_MUTATION: mutation }) };
+    const env = { ...process.env, ...(mutation === undefined ? {} : { TXNFS_S3_MUTATION: mutation }), ...(checkpointEvery === undefined ? {} : { TXNFS_S3_CHECKPOINT_EVERY: String(checkpointEvery) }) };
     const p = spawn(process.execPath, [killer, s3.rgw!.endpoint, s3.rgw!.accessKeyId, s3.rgw!.secretAccessKey, bucket, prefix, phase, String(k), value], { env, stdio: ['ignore', 'pipe', 'ignore'] });
     let stdout = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -29,8 +30,9 @@ function child(prefix: string, phase: string, k: number, value: string, mutation
 }
 
 /** Kill at request k = 1, 2, ... of `phase` until a child commits unharmed; returns what readers saw wrong. */
-async function killLoop(prefix: string, phases: readonly ('before' | 'after')[], mutation?: string, stopAtFirst = false): Promise<{ violations: string[]; kills: number }> {
-  const seed = s3Store({ client: s3.client, bucket, prefix });
+async function killLoop(prefix: string, phases: readonly ('before' | 'after')[], mutation?: string, stopAtFirst = false, checkpointEvery?: number): Promise<{ violations: string[]; kills: number }> {
+  const handle = () => s3Store({ client: s3.client, bucket, prefix, ...(checkpointEvery === undefined ? {} : { checkpointEvery }) });
+  const seed = handle();
   await transaction({ store: seed }, (tx) => {
     for (const f of files) tx.write(f, 'v0\n');
   });
@@ -41,10 +43,10 @@ async function killLoop(prefix: string, phases: readonly ('before' | 'after')[],
     let committed = false;
     for (let k = 1; k <= 30 && !committed; k++) {
       const value = `${phase}-${k}`;
-      const r = await child(prefix, phase, k, value, mutation);
-      const store = s3Store({ client: s3.client, bucket, prefix });
+      const r = await child(prefix, phase, k, value, mutation, checkpointEvery);
+      const store = handle();
       await recover({ store, graceMs: 0 }); // the writer is dead: no grace needed
-      const snap = await openSnapshot({ store: s3Store({ client: s3.client, bucket, prefix }) });
+      const snap = await openSnapshot({ store: handle() });
       const seen = new Set<string>();
       for (const f of files) {
         try {
@@ -78,6 +80,14 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 kill loop on Ceph RGW${missing 
     const { violations, kills } = await killLoop('loop', ['before', 'after']);
     console.log(`s3 kill loop: ${kills} kills`);
     expect(kills).toBeGreaterThan(20);
+    expect(violations).toEqual([]);
+  }, 600_000);
+
+  it('with a checkpoint at every commit (checkpointEvery 1): a writer SIGKILLed at every request, the checkpoint PUT included, leaves readers, who start from the newest checkpoint, all-old or all-new', async () => {
+    const { violations, kills } = await killLoop('ckpt', ['before', 'after'], undefined, false, 1);
+    console.log(`s3 kill loop with checkpoints: ${kills} kills`);
+    // One kill point more per phase than without checkpoints: the checkpoint PUT.
+    expect(kills).toBeGreaterThan(22);
     expect(violations).toEqual([]);
   }, 600_000);
 

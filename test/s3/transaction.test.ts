@@ -25,7 +25,7 @@ async function staged(store: S3Store, txnId?: string): Promise<string[]> {
 }
 
 async function contents(store: S3Store): Promise<Record<string, string>> {
-  const snap = await openSnapshot({ store: s3Store({ client: store.seam.client, bucket, prefix: store.seam.prefix }) });
+  await using snap = await openSnapshot({ store: s3Store({ client: store.seam.client, bucket, prefix: store.seam.prefix }) });
   const out: Record<string, string> = {};
   for (const p of snap.list()) out[p] = (await snap.readFile(p)).toString();
   return out;
@@ -293,14 +293,16 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 Transaction API on Ceph RGW${mi
     await expect(contents(store)).rejects.toMatchObject({ code: 'ECORRUPT' });
   }, 60_000);
 
-  it('a fault at every request of a commit, then of recover(): every snapshot is all-old or all-new, nothing uncommitted stays', async () => {
+  it('a fault at every request of a commit (warm and new store handles), then of recover() with collection and a pin: every snapshot is all-old or all-new, nothing uncommitted stays', async () => {
     const store = fresh();
     await transaction({ store }, (tx) => {
       for (const f of ['a', 'b', 'c']) tx.write(f, 'old');
     });
     const outcomes: string[] = [];
     const faulted = new Set<string>();
-    for (const phase of ['before', 'after'] as const) {
+    for (const [phase, handle] of [['before', 'warm'], ['after', 'warm'], ['before', 'new'], ['after', 'new']] as const) {
+      // A new handle (another host) reads the hint; a warm one knows the head and only HEADs the next entry.
+      const writer = handle === 'warm' ? store : s3Store({ client: s3.client, bucket, prefix: store.seam.prefix });
       // Bounded: a failed hint PUT makes every later commit probe one HEAD more, so with the fault
       // always on the last request (the hint PUT again) the count would grow for ever.
       for (let k = 1; k <= 14; k++) {
@@ -311,8 +313,8 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 Transaction API on Ceph RGW${mi
             throw new Error(`injected fault at request ${k} (${e.op} ${e.key}, ${phase})`);
           }
         };
-        const value = `${phase}${k}`;
-        const tx = begin({ store });
+        const value = `${phase}${handle}${k}`;
+        const tx = begin({ store: writer });
         for (const f of ['a', 'b', 'c']) tx.write(f, value);
         const outcome = await tx.commit().then(
           () => 'committed',
@@ -335,21 +337,45 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 Transaction API on Ceph RGW${mi
     const left = new Set((await store.seam.list('data/')).map((x) => x.key.split('/')[1]!));
     await store.current();
     expect([...left].filter((id) => store.generationOf(id) === undefined)).toEqual([]);
-    // recover() under a fault at each of its requests: it fails or not, and never harms the head.
+    // recover() under a fault at each of its requests, collecting (retainGenerations 1) with a
+    // snapshot pinned: it fails or not, and never harms the head or the pinned generation.
+    const pinned = await contents(store);
+    // A short lease, renewed every 500 ms: its first renewal replaces the onward lease (which
+    // pins every later generation too) by one on its own generation; wait for that.
+    const pin = await openSnapshot({ store, leaseMs: 3000 });
+    for (let i = 0; i < 100 && (await store.seam.list('lease/')).some((l) => l.key.includes('+')); i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await store.seam.list('lease/')).map((l) => l.key)).toEqual([expect.stringMatching(new RegExp(`^lease/0*${pin.generation}\\.3000\\.`))]);
+    for (let i = 1; i <= 3; i++) await transaction({ store }, (tx) => ['a', 'b', 'c'].forEach((f) => tx.write(f, `later${i}`)));
     const before = await contents(store);
     const junk = begin({ store });
     await junk.write('junk', 'x');
-    for (let k = 1; k <= 16; k++) {
+    let sweeps = 0;
+    // Each sweep from a new handle (another host): it reads the hint, the log and the pinned tree
+    // (GETs a warm handle has cached), so every kind of request of recover() is a fault point.
+    for (let k = 1; k <= 150; k++) {
       let seen = 0;
       s3Faults.hook = (e) => {
-        if (e.phase === 'before' && ++seen === k) throw new Error('injected');
+        // The pin's renewals (PUTs of its lease) are not the sweep's requests.
+        if (e.phase === 'before' && !(e.op === 'put' && e.key.startsWith('lease/')) && ++seen === k) {
+          faulted.add(`recover ${e.op}`);
+          throw new Error('injected');
+        }
       };
-      await recover({ store, graceMs: 0 }).catch(() => undefined);
+      const sweeper = s3Store({ client: s3.client, bucket, prefix: store.seam.prefix });
+      await recover({ store: sweeper, graceMs: 0, retainGenerations: 1 }).catch(() => undefined);
       s3Faults.hook = undefined;
+      sweeps++;
       expect(await contents(store)).toEqual(before);
+      for (const f of ['a', 'b', 'c']) expect((await pin.readFile(f)).toString(), `after a fault at request ${k} of recover()`).toBe(pinned[f]);
       if (seen < k) break;
     }
     expect(await staged(store, junk.id)).toEqual([]);
+    for (const op of ['list', 'mpu-list', 'head', 'get', 'delete']) expect(faulted).toContain(`recover ${op}`);
+    // Collected: only the keys of the head and of the pinned generation are left.
+    const named = async (g: number) => [...(await store.at(g)).entries()].map(([, f]) => f.key);
+    expect((await staged(store)).sort()).toEqual([...new Set([...(await named(pin.generation)), ...(await named((await store.current()).generation))])].sort());
+    await pin.release();
+    console.log(`s3 faults: ${sweeps} faulted sweeps`);
     console.log(`s3 faults: ${outcomes.length} faulted commits: ${outcomes.join(' ')}`);
   }, 120_000);
 });
