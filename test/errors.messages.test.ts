@@ -15,7 +15,7 @@ import { repo } from './helpers/install.js';
 /** Verbs that start an instruction to the user. */
 const ACTIONS = [
   'adopt', 'call', 'check', 'copy', 'create', 'end', 'fix', 'free', 'give', 'inspect', 'look', 'make', 'move', 'name', 'pass', 'pick',
-  'raise', 'read', 'remove', 'rename', 'report', 'retry', 'run', 'start', 'stage', 'use', 'wait', 'write',
+  'raise', 'read', 'release', 'remove', 'rename', 'report', 'restore', 'retry', 'run', 'start', 'stage', 'use', 'wait', 'write',
 ];
 
 interface Site {
