@@ -72,6 +72,7 @@ import { createStaging, openHome, removeStaging, type TrustedHome } from '../pro
 import { isGenerationsRoot, lookupRoot, openGenerations, resolveLayout, type GenerationsOptions } from '../generations/setup.js';
 import { commitGeneration } from '../generations/commit.js';
 import { TEMP_STALE_MS } from '../single/heartbeat.js';
+import { realRoot } from '../protocol/root.js';
 
 export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
 import { dirArgument, planTree, type TreeOp } from './tree.js';
@@ -230,15 +231,7 @@ export class Transaction implements AsyncDisposable {
       const g = await openGenerations(this.dir, this.#o.durable);
       return { root: g.genHome, home: g.home, staging: await createStaging(g.home.home, this.id, this.#o.timing), pointer: g.pointer };
     }
-    let root: string;
-    try {
-      root = await fs.realpath(this.dir);
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') {
-        throw new TxnError(codes.EFS, `The root directory '${this.dir}' does not exist. Create it first: txnfs creates nothing outside the root.`, { cause: err, path: this.dir, txnId: this.id });
-      }
-      throw err;
-    }
+    const root = await realRoot(this.dir, 'write', this.id);
     // A generations pointer resolves into an immutable generation: in-place writes there would
     // change every generation sharing the file. Checked only when the root went through a symlink.
     if (root !== resolvePath(this.dir) && (await isGenerationsRoot(this.dir))) {
