@@ -1,97 +1,54 @@
 /**
- * transaction.ts: the Transaction. Staging operations, and the commit/abort state machine.
+ * transaction.ts: the Transaction, the public facade. Each call checks the state and its
+ * arguments here, then hands the work to the module that does it, passing the transaction's state
+ * (TxState, state.ts) explicitly:
  *
  *   open ──commit()──▶ committing ──▶ committed
  *     │                    └──────────▶ failed      (rejected; staging removed or left to recover())
  *     └──abort()/signal──▶ aborting ──▶ aborted
  *
- * Staging happens outside any lock, in parallel (at most `concurrency` files open at once): each
- * write creates `files/<n>` in the staging dir, writes every byte, and seals it (seal.ts: fsync,
- * fstat, close). A write's failure is
- * recorded on the transaction and surfaces at commit(); the promise write() returns is always
- * handled internally, so ignoring it never produces an unhandled rejection. `adopt()` stages a file
- * another program wrote (typically into `tempDir()`, inside the staging dir) by renaming it into
- * `files/<n>`: O(1) whatever its size, plus one fsync under durability 'full'.
+ * Staging (docs/protocol.md, "Staging") happens outside any lock, in the background: the first
+ * call makes the home, owner lock and staging dir (setup.ts); each write, adopt, copy or rename
+ * is a job queued in call order and run by at most `concurrency` workers (stager.ts), which writes,
+ * moves or clones one file into `files/<n>` (jobs.ts; streams: stream.ts) and seals it (seal.ts,
+ * the one fsync of a staged file). A write's failure is recorded and surfaces at commit(); the
+ * promise write() returns (outcome.ts) is always handled, so ignoring it never produces an
+ * unhandled rejection. Per operation the transaction keeps a log slot (target, staging number or
+ * DELETE; oplog.ts) and, once staged, five numbers (staged.ts). Conditions and the looks of
+ * read()/version() are conditions.ts; tree operations are recorded here and planned by tree.ts.
  *
- * Writes wait in a plain FIFO (stager.ts; three array slots each: staging number, data, target),
- * drained by at most `concurrency` workers: a 100,000-file transaction queues 100,000 writes before the first is
- * staged, so what each one keeps matters. The promise write() returns is a PendingWrite
- * (outcome.ts), which keeps nothing in the transaction; it learns its outcome only if someone
- * asks. Per operation the transaction keeps a log slot (target, staging number or DELETE;
- * oplog.ts) and, once staged, five numbers (staged.ts).
- *
- * commit() then, under the root lock (docs/protocol.md, "Commit", steps 2-10; its "Map of the
- * code" names the function of each step):
- *   1. settle staging (stager.ts, stream.ts);
- *   3. gate() (protocol/gate.ts): roll forward any dead committed transaction first (invariant 7);
- *   4. buildPlan() (planner.ts): resolve targets (Resolver), check preconditions;
- *   one written file alone: prepareDirect() and commitDirect() (protocol/direct.ts): its rename,
- *      made durable, is the commit point, with no journal;
- *   otherwise 5-7. prepare() (protocol/commit.ts): fix up modes/owners of staged files, back up
- *      originals that will be replaced or deleted, then at once fsync what the journal names,
- *      write and fsync journal.tmp, verify both locks are still ours;
- *   8. commitJournal(): link journal.tmp to journal, fsync the staging dir ◀── commit point;
- *   9. applyLive() (protocol/commit.ts) through finish() (protocol/finish.ts), the driver
- *      recovery uses: rollForward(), or on failure a durable rollback marker, then rollBack();
- *   10. endCommit() (protocol/cleanup.ts): unlink the journal; release the root lock; then remove
- *      the rest of the staging dir, and at once fsync the home and release the owner lock.
+ * commit() runs steps 1-10 of docs/protocol.md, "Commit" (committer.ts, which names the module of
+ * each step); abort() removes what was staged (setup.ts), nothing else.
  */
 import { resolve as resolvePath } from 'node:path';
 import type { Writable } from 'node:stream';
 import { nanoid } from 'nanoid';
 import * as fs from '../io/fs.js';
-import { badArgument, codes, isTxnError, TxnError } from '../errors.js';
+import { badArgument, codes, TxnError } from '../errors.js';
 import { jsonText } from '../options/file-options.js';
-import { step } from '../io/faults.js';
-import { toEncodedSource, type WriteData } from './data.js';
-import { commitJournal } from '../protocol/journal.js';
-import { journalPath, rootLockPath, tempDirOf } from '../protocol/layout.js';
-import { settleAll } from '../io/limit.js';
-import { withRootLock, type HeldLock } from '../protocol/lock.js';
-import { runScoped } from './scope.js';
-import { removeHomeIfEmpty } from '../protocol/home.js';
 import { checkOptionsObject, commonKeys, encodingOption, modeOption, resolveCommon, resolveDir, resolveWarnUnsafeFs, type ResolvedCommon } from '../options/options.js';
+import { tempDirOf } from '../protocol/layout.js';
+import { resolveLayout, type GenerationsOptions } from '../generations/setup.js';
+import { runCommit, quiesce } from './committer.js';
+import { addConditions, readNow, versionNow } from './conditions.js';
+import { toEncodedSource, type WriteData } from './data.js';
+import { stageJob, type JobSource } from './jobs.js';
+import { OpLog } from './oplog.js';
 import { checkTarget } from './paths.js';
-import { awaitStream, stagingStream } from './stream.js';
+import { DELETE } from './planner.js';
+import { checkVersion, type FileVersion, type ReadResult } from './preconditions.js';
+import { runScoped } from './scope.js';
+import { discardSetup } from './setup.js';
 import { StagedFacts } from './staged.js';
 import { Stager } from './stager.js';
-import { buildPlan, DELETE } from './planner.js';
-import { OpLog } from './oplog.js';
-import { checkVersion, type FileVersion, type ReadResult } from './preconditions.js';
-import { gate } from '../protocol/gate.js';
-import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
-import { appliedDirect, commitDirect, isDirect, prepareDirect, type Direct } from '../protocol/direct.js';
-import { endCommit } from '../protocol/cleanup.js';
-import { resolveLayout, type GenerationsOptions } from '../generations/setup.js';
-import { commitGeneration } from '../generations/commit.js';
-import { TEMP_STALE_MS } from '../single/heartbeat.js';
-import { addConditions, readNow, versionNow } from './conditions.js';
-import { stageJob, type JobSource } from './jobs.js';
-import { discardSetup } from './setup.js';
 import { addOp, setupOnce, stillStaging, type TxState } from './state.js';
-
-export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
-import { dirArgument, planTree, type TreeOp } from './tree.js';
+import { stagingStream } from './stream.js';
+import { dirArgument, type TreeOp } from './tree.js';
 import type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
 
+export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
 
 const noop = (): void => undefined;
-
-/** Where a commit() is, for its failure handling: the three facts that decide what to report. */
-interface CommitRun {
-  /** The commit point was passed (a failure must not say "nothing changed"). */
-  committed: boolean;
-  /** The apply resolved: the commit stands, whatever fails after (the root lock's release). */
-  applied: Omit<CommitResult, 'durationMs'> | undefined;
-  /** What is left of step 10 once the root lock is released (protocol/cleanup.ts). */
-  cleanup: Promise<void>;
-}
-
-
-function isAbortError(err: unknown, signal: AbortSignal | undefined): boolean {
-  return (signal?.aborted === true && err === signal.reason) || (err instanceof Error && err.name === 'AbortError');
-}
-
 
 /**
  * A set of file writes and removals that land together or not at all. Create one with
@@ -447,16 +404,6 @@ export class Transaction implements AsyncDisposable {
     setupOnce(this.#tx); // take the owner lock early, as for writes; errors surface at commit()
   }
 
-  /** At commit, before the plan: the tree operations become delete ops, created and removed dirs. */
-  async #planTreeOps(root: string): Promise<{ mkdirs: string[]; rmdirs: string[] } | undefined> {
-    if (this.#tx.treeOps.length === 0) return undefined;
-    const { targets, codes: opCodes } = this.#tx.ops.last();
-    const written = targets.filter((_, i) => opCodes[i] !== DELETE);
-    const plan = await planTree(root, this.#tx.treeOps, written, this.id);
-    for (const rel of plan.deletes) addOp(this.#tx, rel, DELETE, undefined);
-    return plan;
-  }
-
   /**
    * A Writable whose bytes become the new content of `path` at commit. commit() waits for the
    * stream to finish while something still writes into it (a pipe, a write in flight, a pending
@@ -550,33 +497,6 @@ export class Transaction implements AsyncDisposable {
     return versionNow(this.#tx, checkTarget(this.dir, path));
   }
 
-  /** Wait for every staging task and stream; throw the first failure. */
-  async #settleStaging(): Promise<void> {
-    for (const t of this.#tx.streams) {
-      await awaitStream(t, this.#tx.o.signal, (err) => this.#tx.stager.fail(err, t.rel), this.id);
-      await t.done.catch((err: unknown) => this.#tx.stager.fail(err, t.rel));
-    }
-    await this.#tx.stager.idle();
-    const failure = this.#tx.stager.failure;
-    if (failure !== undefined) throw failure;
-  }
-
-  /** Wait for in-flight staging without failing (for abort and cleanup). */
-  async #quiesce(): Promise<void> {
-    for (const t of this.#tx.streams) if (!t.stream.writableFinished) t.stream.destroy();
-    await Promise.allSettled([this.#tx.stager.idle(), ...this.#tx.streams.map((t) => t.done)]);
-  }
-
-  /** Step 4: the plan (planner.ts), after tx.mkdir/removeTree/emptyDir added their removals. */
-  async #plan(setup: Setup, root = setup.root): Promise<Planned> {
-    const tree = await this.#planTreeOps(root);
-    return buildPlan({ id: this.id, root, home: setup.home, ops: this.#tx.ops.last(), staged: this.#tx.staged, modes: this.#tx.modes, conditions: this.#tx.conditions, tree, concurrency: this.#tx.o.concurrency });
-  }
-
-  #commitContext(setup: Setup, rootLock: HeldLock): CommitContext {
-    return { id: this.id, dir: this.dir, setup, rootLock, durable: this.#tx.o.durable, concurrency: this.#tx.o.concurrency, signal: this.#tx.o.signal, lockStale: this.#tx.o.timing.stale };
-  }
-
   /**
    * Make every staged change visible, all together, or none of them.
    *
@@ -598,171 +518,7 @@ export class Transaction implements AsyncDisposable {
     // what was staged, so that a caller (or its recover()) never meets that abort half-way.
     if (this.#abortedBySignal) await this.#aborting?.catch(noop);
     this.#assertOpen('commit');
-    this.#tx.state = 'committing';
-    const started = performance.now();
-    // Where this commit is (see CommitRun): read by the failure handling below.
-    const run: CommitRun = { committed: false, applied: undefined, cleanup: Promise.resolve() };
-    try {
-      this.#tx.o.signal?.throwIfAborted();
-      await this.#settleStaging();
-      if (this.#tx.ops.length === 0 && this.#tx.conditions.length === 0 && this.#tx.treeOps.length === 0) { // tree ops alone still need a commit
-        await discardSetup(this.#tx);
-        this.#tx.state = 'committed';
-        this.#tx.detachSignal();
-        return { id: this.id, entries: 0, written: 0, removed: 0, bytes: 0, durationMs: performance.now() - started, recovered: [], warnings: [] };
-      }
-      const setup = await setupOnce(this.#tx);
-      step('staged');
-      const home = setup.home.home;
-      const result = await withRootLock(rootLockPath(home), this.#tx.o.timing, this.#tx.o.signal, async (rootLock) => {
-        // Step 3: every dead transaction in this root finished first (protocol/gate.ts).
-        const rec = await gate({ root: setup.root, home: setup.home, durable: this.#tx.o.durable, timing: this.#tx.o.timing, concurrency: this.#tx.o.concurrency, self: this.id, dir: this.dir });
-        step('locked');
-        let plan: Planned;
-        let gen: { generation: number; warnings: string[] } | undefined;
-        let direct: Direct | undefined;
-        try {
-          this.#tx.o.signal?.throwIfAborted();
-          if (this.#tx.gen !== undefined && setup.pointer !== undefined) {
-            // Generations layout: no journal; the pointer swap is the commit point, and the
-            // new generation is complete before it (src/generations/commit.ts).
-            const done = await commitGeneration({
-              pointer: setup.pointer,
-              genHome: setup.root,
-              stagingDir: setup.staging.dir,
-              durable: this.#tx.o.durable,
-              concurrency: this.#tx.o.concurrency,
-              keep: this.#tx.gen.keep,
-              pinStale: Math.max(TEMP_STALE_MS, this.#tx.o.timing.stale),
-              signal: this.#tx.o.signal,
-              plan: async (root) => {
-                const p = await this.#plan(setup, root);
-                await settleAll([setup.staging.ownerLock.verify(), rootLock.verify()]);
-                return { ...p, entries: p.journal.entries, dirs: p.journal.dirs };
-              },
-              onCommitPoint: () => {
-                run.committed = true;
-              },
-            });
-            plan = done.plan;
-            gen = done;
-          } else {
-            plan = await this.#plan(setup);
-            const c = this.#commitContext(setup, rootLock);
-            // One written file and nothing else: its rename is the commit point, no journal
-            // (protocol/direct.ts); else, or where that cannot hold, the journaled way.
-            const one = isDirect(plan);
-            direct = one ? await prepareDirect(c, plan) : undefined;
-            if (direct === undefined) await prepare(c, plan, one);
-            this.#tx.o.signal?.throwIfAborted(); // the last moment an abort can still win
-            if (direct !== undefined) await commitDirect(c, direct);
-            else await commitJournal(setup.staging.dir, this.#tx.o.durable);
-          }
-        } catch (err) {
-          // Generations: a failure after the pointer swap (its fsync). The published generation
-          // needs nothing from the staging dir; drop it and the owner lock now.
-          if (run.committed) await discardSetup(this.#tx).catch(noop);
-          // A process that stalled past the stale time finds its staging dir removed by another
-          // process's recovery, and fails on whatever it touches first (ENOENT). The cause the
-          // caller can act on is the takeover, so report that.
-          throw (await this.#takenOver([setup.staging.ownerLock, rootLock])) ?? err;
-        }
-        run.committed = true;
-        step('committed');
-        let superseded: readonly string[] = [];
-        if (direct !== undefined) appliedDirect();
-        else if (gen === undefined) superseded = await applyLive(this.#commitContext(setup, rootLock), plan);
-        step('cleanup');
-        // Another writer (not a txnfs transaction: those wait for the root lock) changed these
-        // targets between this commit's resolve and its apply. Its version is newer, so it stays
-        // (invariant 7); the commit itself stands for every other target.
-        const warnings: string[] = [
-          ...superseded.map((target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`),
-          ...(gen?.warnings ?? []),
-        ];
-        // Step 10: the journal's unlink now, under the root lock; the rest once it is released.
-        ({ rest: run.cleanup } = await endCommit({ staging: setup.staging, home, durable: this.#tx.o.durable, direct, backups: gen === undefined ? backedUp(plan.journal.entries) : undefined, warnings }));
-        run.applied = {
-          id: this.id,
-          entries: plan.journal.entries.length,
-          written: plan.written,
-          removed: plan.removed,
-          bytes: plan.bytes,
-          recovered: [...rec.rolledForward, ...rec.rolledBack].map((t) => t.id),
-          warnings,
-          ...(gen === undefined ? {} : { generation: gen.generation }),
-        };
-        return run.applied;
-      });
-      await run.cleanup;
-      const homeLeft = this.#tx.gen === undefined ? await removeHomeIfEmpty(home) : undefined;
-      step('done');
-      this.#tx.state = 'committed';
-      this.#tx.detachSignal();
-      if (homeLeft !== undefined) {
-        const warning = `The empty '${home}' could not be removed (${homeLeft.message}); the commit stands, and the next commit or recover() removes it.`;
-        return { ...result, warnings: [...result.warnings, warning], durationMs: performance.now() - started };
-      }
-      return { ...result, durationMs: performance.now() - started };
-    } catch (err) {
-      const applied = run.applied;
-      if (applied !== undefined) {
-        // Only releasing the root lock failed, after the apply resolved: the commit stands. The
-        // lock left behind names this process, which reclaims it at once; others after lockStale.
-        await run.cleanup;
-        step('done');
-        this.#tx.state = 'committed';
-        const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
-        return { ...applied, warnings: [...applied.warnings, warning], durationMs: performance.now() - started };
-      }
-      this.#tx.state = 'failed';
-      this.#tx.detachSignal();
-      let reported = err;
-      if (!run.committed) {
-        // Staging that failed because the owner lock was taken over (a stall during staging) is
-        // reported as the takeover, like a failure under the root lock.
-        const setup = await this.#tx.setup?.catch(() => undefined);
-        if (setup !== undefined && !(isTxnError(err) && err.code === codes.ECOMPROMISED)) reported = (await this.#takenOver([setup.staging.ownerLock])) ?? err;
-        await this.#quiesce();
-        const discarded = await discardSetup(this.#tx).then(() => true, () => false);
-        // The journal may have been renamed into place just before the failure (e.g. EIO at the
-        // staging dir's fsync). If it could not be removed, the commit point may survive and
-        // recover() would roll it forward: "nothing changed" would then be a lie.
-        if (!discarded && setup !== undefined && (await fs.lstat(journalPath(setup.staging.dir)).then(() => true, () => false))) {
-          await setup.staging.ownerLock.release().catch(noop);
-          throw new TxnError(
-            codes.EINCOMPLETE,
-            `Commit of transaction ${this.id} failed at its commit point (${(err as Error)?.message ?? String(err)}) and its journal could not be removed. Fix the cause (see err.cause), then run recover('${this.dir}'): it will finish the transaction (all new).`,
-            { cause: err, path: setup.staging.dir, txnId: this.id },
-          );
-        }
-      }
-      throw this.#wrapCommitError(reported);
-    }
-  }
-
-  /** The ECOMPROMISED error of the first of `locks` that is no longer ours, if any. */
-  async #takenOver(locks: readonly HeldLock[]): Promise<TxnError | undefined> {
-    for (const lock of locks) {
-      try {
-        await lock.verify();
-      } catch (lost) {
-        if (isTxnError(lost) && lost.code === codes.ECOMPROMISED) return lost;
-      }
-    }
-    return undefined;
-  }
-
-  #wrapCommitError(err: unknown): TxnError {
-    if (isTxnError(err)) return err;
-    if (isAbortError(err, this.#tx.o.signal)) {
-      return new TxnError(codes.EABORTED, `Transaction ${this.id} in '${this.dir}' was aborted by its AbortSignal before its commit point; nothing changed. Start a new transaction if the work is still wanted.`, { cause: err, txnId: this.id });
-    }
-    return new TxnError(
-      codes.EFS,
-      `Commit of transaction ${this.id} in '${this.dir}' failed before its commit point: ${(err as Error)?.message ?? String(err)}. Nothing changed; fix the cause (see err.cause) and retry.`,
-      { cause: err, txnId: this.id },
-    );
+    return runCommit(this.#tx);
   }
 
   /**
@@ -796,7 +552,7 @@ export class Transaction implements AsyncDisposable {
   async #abortOpen(): Promise<void> {
     this.#tx.state = 'aborting';
     try {
-      await this.#quiesce();
+      await quiesce(this.#tx);
       await discardSetup(this.#tx);
     } catch (err) {
       throw new TxnError(codes.EFS, `Aborting transaction ${this.id} in '${this.dir}' could not remove its staging dir (${(err as Error).message}); nothing was committed. Run recover('${this.dir}') once the cause is fixed to remove it.`, { cause: err, txnId: this.id });
