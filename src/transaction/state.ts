@@ -10,11 +10,11 @@ import type { ResolvedCommon } from '../options/options.js';
 import type { GenerationsOptions } from '../generations/setup.js';
 import type { Setup } from '../protocol/commit.js';
 import type { JobSource } from './jobs.js';
-import type { OpLog } from './oplog.js';
+import { OpLog } from './oplog.js';
 import type { Condition } from './planner.js';
 import { createSetup } from './setup.js';
-import type { StagedFacts } from './staged.js';
-import type { Stager } from './stager.js';
+import { StagedFacts } from './staged.js';
+import { Stager } from './stager.js';
 import type { TrackedStream } from './stream.js';
 import type { TreeOp } from './tree.js';
 import type { TransactionState } from './types.js';
@@ -48,6 +48,28 @@ export interface TxState {
   setup: Promise<Setup> | undefined;
   /** Removes the AbortSignal's listener once the transaction ends. */
   detachSignal: () => void;
+}
+
+/** What a new transaction keeps: its identity and options, nothing staged, no I/O yet. */
+export function newTxState(
+  init: Pick<TxState, 'id' | 'dir' | 'o' | 'gen' | 'warnUnsafeFs'>,
+  stage: (tx: TxState, n: number, source: JobSource, rel: string) => Promise<void>,
+): TxState {
+  const staged = new StagedFacts();
+  const tx: TxState = {
+    ...init,
+    state: 'open',
+    ops: new OpLog(),
+    modes: new Map(),
+    treeOps: [],
+    conditions: [],
+    stager: new Stager<JobSource>({ txnId: init.id, concurrency: init.o.concurrency, staged, stage: (n, source, rel) => stage(tx, n, source, rel) }),
+    streams: [],
+    staged,
+    setup: undefined,
+    detachSignal: noop,
+  };
+  return tx;
 }
 
 /** The setup (setup.ts), made on first use; its failure surfaces through the writes and commit(). */

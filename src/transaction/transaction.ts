@@ -32,16 +32,13 @@ import { resolveLayout, type GenerationsOptions } from '../generations/setup.js'
 import { runCommit, quiesce } from './committer.js';
 import { addConditions, readNow, versionNow } from './conditions.js';
 import { toEncodedSource, type WriteData } from './data.js';
-import { stageJob, type JobSource } from './jobs.js';
-import { OpLog } from './oplog.js';
+import { stageJob } from './jobs.js';
 import { checkTarget } from './paths.js';
 import { DELETE } from './planner.js';
 import { checkVersion, type FileVersion, type ReadResult } from './preconditions.js';
 import { runScoped } from './scope.js';
 import { discardSetup } from './setup.js';
-import { StagedFacts } from './staged.js';
-import { Stager } from './stager.js';
-import { addOp, setupOnce, stillStaging, type TxState } from './state.js';
+import { addOp, newTxState, setupOnce, stillStaging, type TxState } from './state.js';
 import { stagingStream } from './stream.js';
 import { dirArgument, type TreeOp } from './tree.js';
 import type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
@@ -79,24 +76,7 @@ export class Transaction implements AsyncDisposable {
   constructor(dir: string, options: ResolvedCommon, generations?: GenerationsOptions, warnUnsafeFs = false) {
     this.id = nanoid(12).replace(/^[-_]/, 'x');
     this.dir = dir;
-    const staged = new StagedFacts();
-    this.#tx = {
-      id: this.id,
-      dir,
-      o: options,
-      gen: generations,
-      warnUnsafeFs,
-      state: 'open',
-      ops: new OpLog(),
-      modes: new Map(),
-      treeOps: [],
-      conditions: [],
-      stager: new Stager<JobSource>({ txnId: this.id, concurrency: options.concurrency, staged, stage: (n, source, rel) => stageJob(this.#tx, n, source, rel) }),
-      streams: [],
-      staged,
-      setup: undefined,
-      detachSignal: noop,
-    };
+    this.#tx = newTxState({ id: this.id, dir, o: options, gen: generations, warnUnsafeFs }, stageJob);
     const signal = options.signal;
     if (signal !== undefined) {
       const onAbort = (): void => {
