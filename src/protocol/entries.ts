@@ -105,7 +105,7 @@ export class PackedEntries implements JournalEntries {
     return { ino: BigInt(e.ino), size: e.size, mtimeNs: BigInt(e.mtimeNs) };
   }
 
-  /** Record that entry `i`'s backup is a copy (hard links were refused; see transaction.ts). */
+  /** Record that entry `i`'s backup is a copy (hard links were refused; see protocol/commit.ts, prepare). */
   markCopy(i: number): void {
     this.#flags[i] = (this.#flags[i] as number) | COPY;
   }

@@ -26,7 +26,8 @@ export interface Finishing extends Omit<ApplyContext, 'onProgress'> {
   readonly mayUndo?: (() => Promise<boolean>) | undefined;
   /**
    * Remove the staging dir after a roll-forward too. A live commit removes it itself, in two parts
-   * around its root lock's release (transaction.ts); after a rollback it is always removed here.
+   * around its root lock's release (transaction/committer.ts, protocol/cleanup.ts); after a
+   * rollback it is always removed here.
    */
   readonly removeAfterForward: boolean;
   readonly onProgress?: ((direction: 'forward' | 'back', done: number, total: number) => void) | undefined;

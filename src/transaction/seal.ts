@@ -1,6 +1,6 @@
 /**
  * seal.ts: the last step of staging one file (docs/protocol.md, "Staging"), shared by every way a
- * file is staged: `write` and `writeJson` (`Transaction#stage`), streams (`createWriteStream`'s
+ * file is staged: `write` and `writeJson` (`writeStaged` in jobs.ts), streams (`createWriteStream`'s
  * final), `adopt` and `copy`/`rename`. Sealed, a staged file is durable (durability 'full': the
  * journal, or a one-file commit's rename, will promise these bytes) and its facts are recorded
  * (the inode the journal names, the mode and owner a replaced target's are compared with, the

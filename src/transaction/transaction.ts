@@ -1,113 +1,51 @@
 /**
- * transaction.ts: the Transaction. Staging operations, and the commit/abort state machine.
+ * transaction.ts: the Transaction, the public facade. Each call checks the state and its
+ * arguments here, then hands the work to the module that does it, passing the transaction's state
+ * (TxState, state.ts) explicitly:
  *
  *   open ──commit()──▶ committing ──▶ committed
  *     │                    └──────────▶ failed      (rejected; staging removed or left to recover())
  *     └──abort()/signal──▶ aborting ──▶ aborted
  *
- * Staging happens outside any lock, in parallel (at most `concurrency` files open at once): each
- * write creates `files/<n>` in the staging dir, writes every byte, and seals it (seal.ts: fsync,
- * fstat, close). A write's failure is
- * recorded on the transaction and surfaces at commit(); the promise write() returns is always
- * handled internally, so ignoring it never produces an unhandled rejection. `adopt()` stages a file
- * another program wrote (typically into `tempDir()`, inside the staging dir) by renaming it into
- * `files/<n>`: O(1) whatever its size, plus one fsync under durability 'full'.
+ * Staging (docs/protocol.md, "Staging") happens outside any lock, in the background: the first
+ * call makes the home, owner lock and staging dir (setup.ts); each write, adopt, copy or rename
+ * is a job queued in call order and run by at most `concurrency` workers (stager.ts), which writes,
+ * moves or clones one file into `files/<n>` (jobs.ts; streams: stream.ts) and seals it (seal.ts,
+ * the one fsync of a staged file). A write's failure is recorded and surfaces at commit(); the
+ * promise write() returns (outcome.ts) is always handled, so ignoring it never produces an
+ * unhandled rejection. Per operation the transaction keeps a log slot (target, staging number or
+ * DELETE; oplog.ts) and, once staged, five numbers (staged.ts). Conditions and the looks of
+ * read()/version() are conditions.ts; tree operations are recorded here and planned by tree.ts.
  *
- * Writes wait in a plain FIFO (stager.ts; three array slots each: staging number, data, target),
- * drained by at most `concurrency` workers: a 100,000-file transaction queues 100,000 writes before the first is
- * staged, so what each one keeps matters. The promise write() returns is a PendingWrite
- * (outcome.ts), which keeps nothing in the transaction; it learns its outcome only if someone
- * asks. Per operation the transaction keeps a log slot (target, staging number or DELETE;
- * oplog.ts) and, once staged, five numbers (staged.ts).
- *
- * commit() then, under the root lock (docs/protocol.md, "Commit", steps 2-10; its "Map of the
- * code" names the function of each step):
- *   1. settle staging (stager.ts, stream.ts);
- *   3. gate() (protocol/gate.ts): roll forward any dead committed transaction first (invariant 7);
- *   4. buildPlan() (planner.ts): resolve targets (Resolver), check preconditions;
- *   one written file alone: prepareDirect() and commitDirect() (protocol/direct.ts): its rename,
- *      made durable, is the commit point, with no journal;
- *   otherwise 5-7. prepare() (protocol/commit.ts): fix up modes/owners of staged files, back up
- *      originals that will be replaced or deleted, then at once fsync what the journal names,
- *      write and fsync journal.tmp, verify both locks are still ours;
- *   8. commitJournal(): link journal.tmp to journal, fsync the staging dir ◀── commit point;
- *   9. applyLive() (protocol/commit.ts) through finish() (protocol/finish.ts), the driver
- *      recovery uses: rollForward(), or on failure a durable rollback marker, then rollBack();
- *   10. endCommit() (protocol/cleanup.ts): unlink the journal; release the root lock; then remove
- *      the rest of the staging dir, and at once fsync the home and release the owner lock.
+ * commit() runs steps 1-10 of docs/protocol.md, "Commit" (committer.ts, which names the module of
+ * each step); abort() removes what was staged (setup.ts), nothing else.
  */
-import { join, resolve as resolvePath } from 'node:path';
-import { Writable } from 'node:stream';
+import { resolve as resolvePath } from 'node:path';
+import type { Writable } from 'node:stream';
 import { nanoid } from 'nanoid';
 import * as fs from '../io/fs.js';
-import { badArgument, codes, errnoOf, isTxnError, TxnError } from '../errors.js';
+import { badArgument, codes, TxnError } from '../errors.js';
 import { jsonText } from '../options/file-options.js';
-import { step } from '../io/faults.js';
-import { syncDir, writeAll } from '../io/durable.js';
-import { chunkBytes, toEncodedSource, type WriteData } from './data.js';
-import { commitJournal } from '../protocol/journal.js';
-import { journalPath, rootLockPath, stagedFile, tempDirOf } from '../protocol/layout.js';
-import { settleAll } from '../io/limit.js';
-import { withRootLock, type HeldLock } from '../protocol/lock.js';
-import { cloneInto } from './copy.js';
-import { adoptable, crossDev } from './adopt.js';
+import { checkOptionsObject, commonKeys, encodingOption, modeOption, resolveCommon, resolveDir, resolveWarnUnsafeFs, type ResolvedCommon } from '../options/options.js';
+import { tempDirOf } from '../protocol/layout.js';
+import { resolveLayout, type GenerationsOptions } from '../generations/setup.js';
+import { runCommit, quiesce } from './committer.js';
+import { addConditions, readNow, versionNow } from './conditions.js';
+import { toEncodedSource, type WriteData } from './data.js';
+import { stageJob } from './jobs.js';
+import { checkTarget } from './paths.js';
+import { DELETE } from './planner.js';
+import { checkVersion, type FileVersion, type ReadResult } from './preconditions.js';
 import { runScoped } from './scope.js';
-import { inHome, removeHomeIfEmpty } from '../protocol/home.js';
-import { booleanOption, checkOptionsObject, commonKeys, encodingOption, modeOption, resolveCommon, resolveDir, resolveWarnUnsafeFs, type ResolvedCommon } from '../options/options.js';
-import { warnUnsafeFsOnce } from '../platform/unsafe-fs.js';
-import { setMode } from '../platform/no-modes.js';
-import { checkTarget, Resolver, type TargetPath } from './paths.js';
-import { sealHandle, sealPath } from './seal.js';
-import { awaitStream, stagingStream, type TrackedStream } from './stream.js';
-import { StagedFacts } from './staged.js';
-import { Stager } from './stager.js';
-import { buildPlan, DELETE, type Condition } from './planner.js';
-import { OpLog } from './oplog.js';
-import { checkVersion, contentVersion, identityVersion, type FileVersion, type ReadResult } from './preconditions.js';
-import { gate } from '../protocol/gate.js';
-import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
-import { appliedDirect, commitDirect, isDirect, prepareDirect, type Direct } from '../protocol/direct.js';
-import { endCommit } from '../protocol/cleanup.js';
-import { createStaging, openHome, removeStaging, type TrustedHome } from '../protocol/staging.js';
-import { isGenerationsRoot, lookupRoot, openGenerations, resolveLayout, type GenerationsOptions } from '../generations/setup.js';
-import { commitGeneration } from '../generations/commit.js';
-import { TEMP_STALE_MS } from '../single/heartbeat.js';
-
-export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
-import { dirArgument, planTree, type TreeOp } from './tree.js';
+import { discardSetup } from './setup.js';
+import { addOp, newTxState, setupOnce, stillStaging, type TxState } from './state.js';
+import { stagingStream } from './stream.js';
+import { dirArgument, type TreeOp } from './tree.js';
 import type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
 
-
-
-/**
- * What a staging job stages: bytes to write (the caller's own Uint8Array, not wrapped), chunks to
- * write, or an existing file to move in (adopt()).
- */
-type JobSource = Uint8Array | { readonly chunks: AsyncIterable<unknown> | Iterable<unknown> } | { readonly adopt: string } | CloneJob;
-/** tx.copy()/tx.rename() (copy.ts): clone `from` of the root; `rename` also conditions the commit on it. */
-interface CloneJob {
-  readonly clone: TargetPath;
-  readonly rename: boolean;
-}
-
+export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
 
 const noop = (): void => undefined;
-
-/** Where a commit() is, for its failure handling: the three facts that decide what to report. */
-interface CommitRun {
-  /** The commit point was passed (a failure must not say "nothing changed"). */
-  committed: boolean;
-  /** The apply resolved: the commit stands, whatever fails after (the root lock's release). */
-  applied: Omit<CommitResult, 'durationMs'> | undefined;
-  /** What is left of step 10 once the root lock is released (protocol/cleanup.ts). */
-  cleanup: Promise<void>;
-}
-
-
-function isAbortError(err: unknown, signal: AbortSignal | undefined): boolean {
-  return (signal?.aborted === true && err === signal.reason) || (err instanceof Error && err.name === 'AbortError');
-}
-
 
 /**
  * A set of file writes and removals that land together or not at all. Create one with
@@ -127,44 +65,22 @@ export class Transaction implements AsyncDisposable {
   readonly id: string;
   /** The root, as an absolute path. */
   readonly dir: string;
-  readonly #o: ResolvedCommon;
-  /** Set in the generations layout (src/generations/). */
-  readonly #gen: GenerationsOptions | undefined;
-  #state: TransactionState = 'open';
+  /** Everything else the transaction keeps, passed to the modules that do the work (state.ts). */
+  readonly #tx: TxState;
   #abortedBySignal = false;
-  /** Every operation in call order: target (relative) and the staging number of a write, or DELETE. */
-  readonly #ops = new OpLog();
-  /** Staging number → mode, for writes given an explicit `mode` (rare, so not a slot per write). */
-  readonly #modes = new Map<number, number>();
-  /** tx.mkdir/removeTree/emptyDir in call order (planned at commit by src/transaction/tree.ts). */
-  readonly #treeOps: TreeOp[] = [];
-  readonly #conditions: Condition[] = [];
   #nextStaged = 0;
-  /**
-   * Staging jobs, their workers and their outcomes (stager.ts).
-   */
-  readonly #stager: Stager<JobSource>;
-  readonly #streams: TrackedStream[] = [];
-  /** Facts about each staged file, by staging number; set once the file is staged and closed. */
-  readonly #staged = new StagedFacts();
-  #setup: Promise<Setup> | undefined;
   #temp: Promise<string> | undefined;
   #aborting: Promise<void> | undefined;
-  #detachSignal: () => void = noop;
-  readonly #warnUnsafeFs: boolean;
 
   /** @internal Use {@link begin}. */
   constructor(dir: string, options: ResolvedCommon, generations?: GenerationsOptions, warnUnsafeFs = false) {
     this.id = nanoid(12).replace(/^[-_]/, 'x');
     this.dir = dir;
-    this.#o = options;
-    this.#gen = generations;
-    this.#warnUnsafeFs = warnUnsafeFs;
-    this.#stager = new Stager<JobSource>({ txnId: this.id, concurrency: options.concurrency, staged: this.#staged, stage: (n, source, rel) => this.#stageJob(n, source, rel) });
+    this.#tx = newTxState({ id: this.id, dir, o: options, gen: generations, warnUnsafeFs }, stageJob);
     const signal = options.signal;
     if (signal !== undefined) {
       const onAbort = (): void => {
-        if (this.#state !== 'open') return;
+        if (this.#tx.state !== 'open') return;
         this.#abortedBySignal = true;
         this.abort().catch(noop);
       };
@@ -173,137 +89,23 @@ export class Transaction implements AsyncDisposable {
         signal.addEventListener('abort', onAbort, { once: true });
         // Detached once the transaction ends: a long-lived signal shared by many transactions
         // must not collect a listener per transaction.
-        this.#detachSignal = () => signal.removeEventListener('abort', onAbort);
+        this.#tx.detachSignal = () => signal.removeEventListener('abort', onAbort);
       }
     }
   }
 
   /** Where the transaction is in its life. */
   get state(): TransactionState {
-    return this.#state;
+    return this.#tx.state;
   }
 
   #assertOpen(what: string): void {
     if (this.#abortedBySignal) {
-      throw new TxnError(codes.EABORTED, `Cannot ${what}: transaction ${this.id} in '${this.dir}' was aborted by its AbortSignal; nothing was committed. Start a new transaction with begin() if the work is still wanted.`, { txnId: this.id, cause: this.#o.signal?.reason });
+      throw new TxnError(codes.EABORTED, `Cannot ${what}: transaction ${this.id} in '${this.dir}' was aborted by its AbortSignal; nothing was committed. Start a new transaction with begin() if the work is still wanted.`, { txnId: this.id, cause: this.#tx.o.signal?.reason });
     }
-    if (this.#state !== 'open') {
-      throw new TxnError(codes.ESTATE, `Cannot ${what}: transaction ${this.id} in '${this.dir}' is ${this.#state}. A transaction is used once; start a new one with begin().`, { txnId: this.id });
+    if (this.#tx.state !== 'open') {
+      throw new TxnError(codes.ESTATE, `Cannot ${what}: transaction ${this.id} in '${this.dir}' is ${this.#tx.state}. A transaction is used once; start a new one with begin().`, { txnId: this.id });
     }
-  }
-
-  #setupOnce(): Promise<Setup> {
-    if (this.#setup === undefined) {
-      this.#setup = this.#createSetup();
-      this.#setup.catch(noop); // surfaces through the writes and commit(), never unhandled
-    }
-    return this.#setup;
-  }
-
-  /**
-   * Create the home, the owner lock and the staging dir. A filesystem error here is about the root,
-   * not about any one file's data, so it is reported as EFS naming the root (not as a staging
-   * failure of whichever write happened to trigger the setup).
-   */
-  async #createSetup(): Promise<Setup> {
-    try {
-      return await this.#createSetupRaw();
-    } catch (err) {
-      if (isTxnError(err)) throw err;
-      const code = errnoOf(err);
-      const why =
-        code === 'EROFS' ? 'the filesystem is mounted read-only'
-        : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-        : code === 'ENOSPC' || code === 'EDQUOT' ? 'the filesystem is full'
-        : code === 'EMFILE' || code === 'ENFILE' ? 'too many open files'
-        : (err as Error)?.message ?? String(err);
-      throw new TxnError(
-        codes.EFS,
-        `Cannot start transaction ${this.id} in '${this.dir}': ${why} (${(err as Error)?.message ?? String(err)}). Nothing was written; fix the cause (see err.cause) and retry.`,
-        { cause: err, path: this.dir, txnId: this.id },
-      );
-    }
-  }
-
-  async #createSetupRaw(): Promise<Setup> {
-    if (this.#gen !== undefined) {
-      const g = await openGenerations(this.dir, this.#o.durable);
-      return { root: g.genHome, home: g.home, staging: await createStaging(g.home.home, this.id, this.#o.timing), pointer: g.pointer };
-    }
-    let root: string;
-    try {
-      root = await fs.realpath(this.dir);
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') {
-        throw new TxnError(codes.EFS, `The root directory '${this.dir}' does not exist. Create it first: txnfs creates nothing outside the root.`, { cause: err, path: this.dir, txnId: this.id });
-      }
-      throw err;
-    }
-    // A generations pointer resolves into an immutable generation: in-place writes there would
-    // change every generation sharing the file. Checked only when the root went through a symlink.
-    if (root !== resolvePath(this.dir) && (await isGenerationsRoot(this.dir))) {
-      throw new TxnError(codes.ETARGET, `'${this.dir}' is the pointer of a generations root; an in-place transaction would write into a published generation. Pass layout: 'generations'.`, { path: this.dir, txnId: this.id });
-    }
-    // Once per root and process, before any lock is made there (unsafe-fs.ts: why NFS/FUSE).
-    if (this.#warnUnsafeFs) warnUnsafeFsOnce(root);
-    // The root must be a directory; a home found there (the common case) proves it, so the root
-    // is stat'ed only when the home cannot be looked up through it (ENOTDIR: a file). The owner
-    // lock goes into a home another writer may remove (empty) meanwhile (home.ts).
-    let home: TrustedHome | undefined;
-    const open = async (): Promise<void> => {
-      home = await openHome(root, this.#o.durable).catch(async (err: unknown) => {
-        if (errnoOf(err) === 'ENOTDIR' && (await fs.stat(root)).kind !== 'dir') {
-          throw new TxnError(codes.ETARGET, `The root '${this.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: this.dir, txnId: this.id });
-        }
-        throw err;
-      });
-    };
-    const staging = await inHome(open, () => createStaging(home?.home ?? '', this.id, this.#o.timing, { durable: this.#o.durable }));
-    return { root, home: home as TrustedHome, staging };
-  }
-
-  /** Stage job `n` (run by a worker of the stager). */
-  async #stageJob(n: number, source: JobSource, rel: string): Promise<void> {
-    if ('adopt' in source) await this.#adoptStaged(n, source.adopt, rel, this.#modes.get(n));
-    else if ('clone' in source) await this.#cloneStaged(n, source, rel, this.#modes.get(n));
-    else await this.#stage(n, source, this.#modes.get(n));
-  }
-
-  /** Log `code` (a staging number, or DELETE) on `rel`; at commit, the last operation on a target wins. */
-  #addOp(rel: string, code: number, mode: number | undefined): void {
-    this.#ops.append(rel, code);
-    if (mode !== undefined) this.#modes.set(code, mode);
-  }
-
-  #stillStaging(): void {
-    if (this.#state !== 'open' && this.#state !== 'committing') {
-      throw new TxnError(codes.ESTATE, `Transaction ${this.id} in '${this.dir}' was ${this.#state} while staging; nothing was committed. Start a new transaction with begin().`, { txnId: this.id });
-    }
-  }
-
-  async #stage(n: number, source: Exclude<JobSource, { readonly adopt: string } | CloneJob>, mode: number | undefined): Promise<void> {
-    const setup = await this.#setupOnce();
-    this.#stillStaging();
-    const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
-    let bytes = 0;
-    try {
-      if (mode !== undefined) await setMode(setup.root, () => handle.chmod(mode));
-      if (source instanceof Uint8Array) {
-        await writeAll(handle, source);
-        bytes = source.length;
-      } else {
-        for await (const chunk of source.chunks) {
-          this.#stillStaging();
-          const data = chunkBytes(chunk);
-          await writeAll(handle, data);
-          bytes += data.length;
-        }
-      }
-    } catch (err) {
-      await handle.close().catch(noop);
-      throw err;
-    }
-    await sealHandle(this.#staged, n, handle, bytes, this.#o.durable);
   }
 
   /**
@@ -327,10 +129,10 @@ export class Transaction implements AsyncDisposable {
     const o = checkOptionsObject(options, 'options', writeDataKeys);
     const source = toEncodedSource(data, encodingOption(o.encoding, 'utf8'));
     const mode = modeOption(o.mode);
-    this.#addConditions(target, o);
+    addConditions(this.#tx, target, o);
     const staged = this.#nextStaged++;
-    this.#addOp(target.rel, staged, mode);
-    return this.#stager.enqueue(staged, 'bytes' in source ? source.bytes : source, target.rel);
+    addOp(this.#tx, target.rel, staged, mode);
+    return this.#tx.stager.enqueue(staged, 'bytes' in source ? source.bytes : source, target.rel);
   }
 
   /**
@@ -368,7 +170,7 @@ export class Transaction implements AsyncDisposable {
     this.#assertOpen('tempDir');
     if (this.#temp === undefined) {
       this.#temp = (async () => {
-        const setup = await this.#setupOnce();
+        const setup = await setupOnce(this.#tx);
         const dir = tempDirOf(setup.staging.dir);
         await fs.mkdir(dir);
         return dir;
@@ -410,30 +212,8 @@ export class Transaction implements AsyncDisposable {
     const o = checkOptionsObject(options, 'options', ['mode']);
     const mode = modeOption(o.mode);
     const staged = this.#nextStaged++;
-    this.#addOp(target.rel, staged, mode);
-    return this.#stager.enqueue(staged, { adopt: resolvePath(file) }, target.rel);
-  }
-
-  async #adoptStaged(n: number, file: string, rel: string, mode: number | undefined): Promise<void> {
-    const setup = await this.#setupOnce();
-    this.#stillStaging();
-    const source = await adoptable(setup, file, rel, this.id);
-    const staged = stagedFile(setup.staging.dir, n);
-    try {
-      await fs.rename(source, staged);
-    } catch (err) {
-      // Same st_dev is not enough on Linux: a bind mount of the same filesystem still gives EXDEV.
-      if (errnoOf(err) === 'EXDEV') throw crossDev(file, rel, this.id, err);
-      throw err;
-    }
-    // Checked again under the moved name, which only this transaction can reach: between the
-    // check and the rename the source could have been swapped for a symlink, or gained a link.
-    const info = await fs.lstat(staged);
-    if (info.kind !== 'file' || info.nlink !== 1) {
-      throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link). Make sure nothing else writes it, then retry.`, { path: file, txnId: this.id });
-    }
-    if (mode !== undefined) await setMode(setup.root, () => fs.chmod(staged, mode));
-    await sealPath(this.#staged, n, staged, info, mode, this.#o.durable);
+    addOp(this.#tx, target.rel, staged, mode);
+    return this.#tx.stager.enqueue(staged, { adopt: resolvePath(file) }, target.rel);
   }
 
 
@@ -502,29 +282,16 @@ export class Transaction implements AsyncDisposable {
     if (source.rel === target.rel) {
       throw new TxnError(codes.EBADPATH, `Cannot ${what} '${from}' to itself. Pass two different paths.`, { path: from, txnId: this.id });
     }
-    if (this.#ops.has(source.rel)) {
+    if (this.#tx.ops.has(source.rel)) {
       throw new TxnError(codes.EBADPATH, `Cannot ${what} '${from}': this transaction already writes or removes it, and its staged content is not on disk yet. Write that content to '${to}' too, or ${what} before changing '${from}'.`, { path: from, txnId: this.id });
     }
     const o = checkOptionsObject(options, 'options', writeKeys);
     const mode = modeOption(o.mode);
-    this.#addConditions(target, o);
+    addConditions(this.#tx, target, o);
     const staged = this.#nextStaged++;
-    this.#addOp(target.rel, staged, mode);
-    if (what === 'rename') this.#addOp(source.rel, DELETE, undefined);
-    return this.#stager.enqueue(staged, { clone: source, rename: what === 'rename' }, target.rel);
-  }
-
-  async #cloneStaged(n: number, job: CloneJob, rel: string, mode: number | undefined): Promise<void> {
-    // Resolved as commit resolves targets (real parents inside the root, same device).
-    const { abs } = await this.#look(job.clone);
-    const setup = await this.#setupOnce();
-    this.#stillStaging();
-    const staged = stagedFile(setup.staging.dir, n);
-    const cloned = await cloneInto(abs, staged, rel, job.clone.rel);
-    if (mode !== undefined) await fs.chmod(staged, mode);
-    // Pushed before this job settles, so before commit() reads the conditions.
-    if (job.rename) this.#conditions.push({ target: job.clone, expected: identityVersion(cloned.source), via: 'ifUnchanged' });
-    await sealPath(this.#staged, n, staged, cloned.staged, mode, this.#o.durable);
+    addOp(this.#tx, target.rel, staged, mode);
+    if (what === 'rename') addOp(this.#tx, source.rel, DELETE, undefined);
+    return this.#tx.stager.enqueue(staged, { clone: source, rename: what === 'rename' }, target.rel);
   }
 
   /**
@@ -542,9 +309,9 @@ export class Transaction implements AsyncDisposable {
     this.#assertOpen('remove');
     const target = checkTarget(this.dir, path);
     const o = checkOptionsObject(options, 'options', ['ifUnchanged']);
-    this.#addConditions(target, o);
-    this.#addOp(target.rel, DELETE, undefined);
-    this.#setupOnce(); // take the owner lock early, as for writes; errors surface at commit()
+    addConditions(this.#tx, target, o);
+    addOp(this.#tx, target.rel, DELETE, undefined);
+    setupOnce(this.#tx); // take the owner lock early, as for writes; errors surface at commit()
   }
 
   // mkdir, removeTree, emptyDir: recorded here, planned at commit by src/transaction/tree.ts.
@@ -609,22 +376,12 @@ export class Transaction implements AsyncDisposable {
 
   #treeOp(op: TreeOp['op'], path: string): void {
     this.#assertOpen(op);
-    if (this.#gen !== undefined) {
+    if (this.#tx.gen !== undefined) {
       throw new TxnError(codes.ETARGET, `tx.${op}() is not available in the generations layout: a generation holds exactly the files the transaction writes (write the files you want; the others are not carried over unless written). Use the in-place layout for directory operations.`, { path, txnId: this.id });
     }
     const target = checkTarget(this.dir, dirArgument(path));
-    this.#treeOps.push({ op, rel: target.rel });
-    this.#setupOnce(); // take the owner lock early, as for writes; errors surface at commit()
-  }
-
-  /** At commit, before the plan: the tree operations become delete ops, created and removed dirs. */
-  async #planTreeOps(root: string): Promise<{ mkdirs: string[]; rmdirs: string[] } | undefined> {
-    if (this.#treeOps.length === 0) return undefined;
-    const { targets, codes: opCodes } = this.#ops.last();
-    const written = targets.filter((_, i) => opCodes[i] !== DELETE);
-    const plan = await planTree(root, this.#treeOps, written, this.id);
-    for (const rel of plan.deletes) this.#addOp(rel, DELETE, undefined);
-    return plan;
+    this.#tx.treeOps.push({ op, rel: target.rel });
+    setupOnce(this.#tx); // take the owner lock early, as for writes; errors surface at commit()
   }
 
   /**
@@ -645,20 +402,12 @@ export class Transaction implements AsyncDisposable {
     const o = checkOptionsObject(options, 'options', writeDataKeys);
     const encoding = encodingOption(o.encoding, 'utf8');
     const mode = modeOption(o.mode);
-    this.#addConditions(target, o);
+    addConditions(this.#tx, target, o);
     const n = this.#nextStaged++;
-    this.#addOp(target.rel, n, mode);
-    const tracked = stagingStream({ setup: () => this.#setupOnce(), stillStaging: () => this.#stillStaging(), staged: this.#staged, durable: this.#o.durable }, n, mode, encoding, target.rel);
-    this.#streams.push(tracked);
+    addOp(this.#tx, target.rel, n, mode);
+    const tracked = stagingStream({ setup: () => setupOnce(this.#tx), stillStaging: () => stillStaging(this.#tx), staged: this.#tx.staged, durable: this.#tx.o.durable }, n, mode, encoding, target.rel);
+    this.#tx.streams.push(tracked);
     return tracked.stream;
-  }
-
-  /** Record the `ifUnchanged` / `exclusive` conditions of a write or remove (validated first). */
-  #addConditions(target: TargetPath, o: Record<string, unknown>): void {
-    const conditions: Condition[] = [];
-    if (o.ifUnchanged !== undefined) conditions.push({ target, expected: checkVersion(o.ifUnchanged, 'options.ifUnchanged'), via: 'ifUnchanged' });
-    if (booleanOption(o, 'exclusive', false)) conditions.push({ target, expected: { exists: false }, via: 'exclusive' });
-    this.#conditions.push(...conditions);
   }
 
   /**
@@ -678,7 +427,7 @@ export class Transaction implements AsyncDisposable {
   expect(path: string, version: FileVersion): void {
     this.#assertOpen('expect');
     const target = checkTarget(this.dir, path);
-    this.#conditions.push({ target, expected: checkVersion(version, 'version'), via: 'expect' });
+    this.#tx.conditions.push({ target, expected: checkVersion(version, 'version'), via: 'expect' });
   }
 
   /**
@@ -707,18 +456,7 @@ export class Transaction implements AsyncDisposable {
    */
   async read(path: string): Promise<ReadResult> {
     this.#assertOpen('read');
-    const target = checkTarget(this.dir, path);
-    const { abs, existing } = await this.#look(target);
-    if (existing === undefined) return { data: undefined, version: contentVersion(undefined) };
-    let data: Buffer;
-    try {
-      data = await fs.readFile(abs);
-    } catch (err) {
-      // Removed between the lstat and the read: it is absent now, which is a valid observation.
-      if (errnoOf(err) !== 'ENOENT') throw new TxnError(codes.EFS, `Reading '${target.rel}' failed: ${(err as Error).message}. Nothing was changed; fix the cause (see err.cause) and retry.`, { cause: err, path: target.rel, txnId: this.id });
-      return { data: undefined, version: contentVersion(undefined) };
-    }
-    return { data, version: contentVersion(data) };
+    return readNow(this.#tx, checkTarget(this.dir, path));
   }
 
   /**
@@ -736,68 +474,7 @@ export class Transaction implements AsyncDisposable {
    */
   async version(path: string): Promise<FileVersion> {
     this.#assertOpen('version');
-    const target = checkTarget(this.dir, path);
-    return identityVersion((await this.#look(target)).existing);
-  }
-
-  /** Resolve a path as commit will (same symlink and root rules), outside the lock. */
-  async #look(target: TargetPath): Promise<{ abs: string; existing: fs.Info | undefined }> {
-    const setup = await this.#setupOnce();
-    try {
-      // Generations: the current generation, resolved once for this look (none yet: nothing exists).
-      const root = setup.pointer === undefined ? setup.root : await lookupRoot(setup.pointer, setup.root);
-      if (root === undefined) return { abs: join(setup.root, target.rel), existing: undefined };
-      const r = await new Resolver(root, setup.home.dev).target(target.rel);
-      return { abs: join(root, r.rel), existing: r.existing };
-    } catch (err) {
-      if (isTxnError(err)) throw err;
-      throw new TxnError(codes.EFS, `Looking up '${target.rel}' failed: ${(err as Error)?.message ?? String(err)}. Nothing was changed; fix the cause (see err.cause) and retry.`, { cause: err, path: target.rel, txnId: this.id });
-    }
-  }
-
-  /** Wait for every staging task and stream; throw the first failure. */
-  async #settleStaging(): Promise<void> {
-    for (const t of this.#streams) {
-      await awaitStream(t, this.#o.signal, (err) => this.#stager.fail(err, t.rel), this.id);
-      await t.done.catch((err: unknown) => this.#stager.fail(err, t.rel));
-    }
-    await this.#stager.idle();
-    const failure = this.#stager.failure;
-    if (failure !== undefined) throw failure;
-  }
-
-  /** Wait for in-flight staging without failing (for abort and cleanup). */
-  async #quiesce(): Promise<void> {
-    for (const t of this.#streams) if (!t.stream.writableFinished) t.stream.destroy();
-    await Promise.allSettled([this.#stager.idle(), ...this.#streams.map((t) => t.done)]);
-  }
-
-  /** Remove the staging dir (if any) and release the owner lock. Before the commit point only. */
-  async #discard(): Promise<void> {
-    if (this.#setup === undefined) return;
-    let setup: Setup;
-    try {
-      setup = await this.#setup;
-    } catch {
-      return; // nothing was created
-    }
-    try {
-      await removeStaging(setup.staging.dir, this.#o.durable);
-      if (this.#o.durable) await syncDir(setup.home.home);
-    } finally {
-      await setup.staging.ownerLock.release();
-    }
-    if (this.#gen === undefined) await removeHomeIfEmpty(setup.home.home);
-  }
-
-  /** Step 4: the plan (planner.ts), after tx.mkdir/removeTree/emptyDir added their removals. */
-  async #plan(setup: Setup, root = setup.root): Promise<Planned> {
-    const tree = await this.#planTreeOps(root);
-    return buildPlan({ id: this.id, root, home: setup.home, ops: this.#ops.last(), staged: this.#staged, modes: this.#modes, conditions: this.#conditions, tree, concurrency: this.#o.concurrency });
-  }
-
-  #commitContext(setup: Setup, rootLock: HeldLock): CommitContext {
-    return { id: this.id, dir: this.dir, setup, rootLock, durable: this.#o.durable, concurrency: this.#o.concurrency, signal: this.#o.signal, lockStale: this.#o.timing.stale };
+    return versionNow(this.#tx, checkTarget(this.dir, path));
   }
 
   /**
@@ -821,171 +498,7 @@ export class Transaction implements AsyncDisposable {
     // what was staged, so that a caller (or its recover()) never meets that abort half-way.
     if (this.#abortedBySignal) await this.#aborting?.catch(noop);
     this.#assertOpen('commit');
-    this.#state = 'committing';
-    const started = performance.now();
-    // Where this commit is (see CommitRun): read by the failure handling below.
-    const run: CommitRun = { committed: false, applied: undefined, cleanup: Promise.resolve() };
-    try {
-      this.#o.signal?.throwIfAborted();
-      await this.#settleStaging();
-      if (this.#ops.length === 0 && this.#conditions.length === 0 && this.#treeOps.length === 0) { // tree ops alone still need a commit
-        await this.#discard();
-        this.#state = 'committed';
-        this.#detachSignal();
-        return { id: this.id, entries: 0, written: 0, removed: 0, bytes: 0, durationMs: performance.now() - started, recovered: [], warnings: [] };
-      }
-      const setup = await this.#setupOnce();
-      step('staged');
-      const home = setup.home.home;
-      const result = await withRootLock(rootLockPath(home), this.#o.timing, this.#o.signal, async (rootLock) => {
-        // Step 3: every dead transaction in this root finished first (protocol/gate.ts).
-        const rec = await gate({ root: setup.root, home: setup.home, durable: this.#o.durable, timing: this.#o.timing, concurrency: this.#o.concurrency, self: this.id, dir: this.dir });
-        step('locked');
-        let plan: Planned;
-        let gen: { generation: number; warnings: string[] } | undefined;
-        let direct: Direct | undefined;
-        try {
-          this.#o.signal?.throwIfAborted();
-          if (this.#gen !== undefined && setup.pointer !== undefined) {
-            // Generations layout: no journal; the pointer swap is the commit point, and the
-            // new generation is complete before it (src/generations/commit.ts).
-            const done = await commitGeneration({
-              pointer: setup.pointer,
-              genHome: setup.root,
-              stagingDir: setup.staging.dir,
-              durable: this.#o.durable,
-              concurrency: this.#o.concurrency,
-              keep: this.#gen.keep,
-              pinStale: Math.max(TEMP_STALE_MS, this.#o.timing.stale),
-              signal: this.#o.signal,
-              plan: async (root) => {
-                const p = await this.#plan(setup, root);
-                await settleAll([setup.staging.ownerLock.verify(), rootLock.verify()]);
-                return { ...p, entries: p.journal.entries, dirs: p.journal.dirs };
-              },
-              onCommitPoint: () => {
-                run.committed = true;
-              },
-            });
-            plan = done.plan;
-            gen = done;
-          } else {
-            plan = await this.#plan(setup);
-            const c = this.#commitContext(setup, rootLock);
-            // One written file and nothing else: its rename is the commit point, no journal
-            // (protocol/direct.ts); else, or where that cannot hold, the journaled way.
-            const one = isDirect(plan);
-            direct = one ? await prepareDirect(c, plan) : undefined;
-            if (direct === undefined) await prepare(c, plan, one);
-            this.#o.signal?.throwIfAborted(); // the last moment an abort can still win
-            if (direct !== undefined) await commitDirect(c, direct);
-            else await commitJournal(setup.staging.dir, this.#o.durable);
-          }
-        } catch (err) {
-          // Generations: a failure after the pointer swap (its fsync). The published generation
-          // needs nothing from the staging dir; drop it and the owner lock now.
-          if (run.committed) await this.#discard().catch(noop);
-          // A process that stalled past the stale time finds its staging dir removed by another
-          // process's recovery, and fails on whatever it touches first (ENOENT). The cause the
-          // caller can act on is the takeover, so report that.
-          throw (await this.#takenOver([setup.staging.ownerLock, rootLock])) ?? err;
-        }
-        run.committed = true;
-        step('committed');
-        let superseded: readonly string[] = [];
-        if (direct !== undefined) appliedDirect();
-        else if (gen === undefined) superseded = await applyLive(this.#commitContext(setup, rootLock), plan);
-        step('cleanup');
-        // Another writer (not a txnfs transaction: those wait for the root lock) changed these
-        // targets between this commit's resolve and its apply. Its version is newer, so it stays
-        // (invariant 7); the commit itself stands for every other target.
-        const warnings: string[] = [
-          ...superseded.map((target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`),
-          ...(gen?.warnings ?? []),
-        ];
-        // Step 10: the journal's unlink now, under the root lock; the rest once it is released.
-        ({ rest: run.cleanup } = await endCommit({ staging: setup.staging, home, durable: this.#o.durable, direct, backups: gen === undefined ? backedUp(plan.journal.entries) : undefined, warnings }));
-        run.applied = {
-          id: this.id,
-          entries: plan.journal.entries.length,
-          written: plan.written,
-          removed: plan.removed,
-          bytes: plan.bytes,
-          recovered: [...rec.rolledForward, ...rec.rolledBack].map((t) => t.id),
-          warnings,
-          ...(gen === undefined ? {} : { generation: gen.generation }),
-        };
-        return run.applied;
-      });
-      await run.cleanup;
-      const homeLeft = this.#gen === undefined ? await removeHomeIfEmpty(home) : undefined;
-      step('done');
-      this.#state = 'committed';
-      this.#detachSignal();
-      if (homeLeft !== undefined) {
-        const warning = `The empty '${home}' could not be removed (${homeLeft.message}); the commit stands, and the next commit or recover() removes it.`;
-        return { ...result, warnings: [...result.warnings, warning], durationMs: performance.now() - started };
-      }
-      return { ...result, durationMs: performance.now() - started };
-    } catch (err) {
-      const applied = run.applied;
-      if (applied !== undefined) {
-        // Only releasing the root lock failed, after the apply resolved: the commit stands. The
-        // lock left behind names this process, which reclaims it at once; others after lockStale.
-        await run.cleanup;
-        step('done');
-        this.#state = 'committed';
-        const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
-        return { ...applied, warnings: [...applied.warnings, warning], durationMs: performance.now() - started };
-      }
-      this.#state = 'failed';
-      this.#detachSignal();
-      let reported = err;
-      if (!run.committed) {
-        // Staging that failed because the owner lock was taken over (a stall during staging) is
-        // reported as the takeover, like a failure under the root lock.
-        const setup = await this.#setup?.catch(() => undefined);
-        if (setup !== undefined && !(isTxnError(err) && err.code === codes.ECOMPROMISED)) reported = (await this.#takenOver([setup.staging.ownerLock])) ?? err;
-        await this.#quiesce();
-        const discarded = await this.#discard().then(() => true, () => false);
-        // The journal may have been renamed into place just before the failure (e.g. EIO at the
-        // staging dir's fsync). If it could not be removed, the commit point may survive and
-        // recover() would roll it forward: "nothing changed" would then be a lie.
-        if (!discarded && setup !== undefined && (await fs.lstat(journalPath(setup.staging.dir)).then(() => true, () => false))) {
-          await setup.staging.ownerLock.release().catch(noop);
-          throw new TxnError(
-            codes.EINCOMPLETE,
-            `Commit of transaction ${this.id} failed at its commit point (${(err as Error)?.message ?? String(err)}) and its journal could not be removed. Fix the cause (see err.cause), then run recover('${this.dir}'): it will finish the transaction (all new).`,
-            { cause: err, path: setup.staging.dir, txnId: this.id },
-          );
-        }
-      }
-      throw this.#wrapCommitError(reported);
-    }
-  }
-
-  /** The ECOMPROMISED error of the first of `locks` that is no longer ours, if any. */
-  async #takenOver(locks: readonly HeldLock[]): Promise<TxnError | undefined> {
-    for (const lock of locks) {
-      try {
-        await lock.verify();
-      } catch (lost) {
-        if (isTxnError(lost) && lost.code === codes.ECOMPROMISED) return lost;
-      }
-    }
-    return undefined;
-  }
-
-  #wrapCommitError(err: unknown): TxnError {
-    if (isTxnError(err)) return err;
-    if (isAbortError(err, this.#o.signal)) {
-      return new TxnError(codes.EABORTED, `Transaction ${this.id} in '${this.dir}' was aborted by its AbortSignal before its commit point; nothing changed. Start a new transaction if the work is still wanted.`, { cause: err, txnId: this.id });
-    }
-    return new TxnError(
-      codes.EFS,
-      `Commit of transaction ${this.id} in '${this.dir}' failed before its commit point: ${(err as Error)?.message ?? String(err)}. Nothing changed; fix the cause (see err.cause) and retry.`,
-      { cause: err, txnId: this.id },
-    );
+    return runCommit(this.#tx);
   }
 
   /**
@@ -1008,24 +521,24 @@ export class Transaction implements AsyncDisposable {
     // A call while an abort is under way (one an AbortSignal started, say) waits for it, so a
     // resolved abort() always means the staging dir is gone.
     if (this.#aborting !== undefined) return this.#aborting;
-    if (this.#state === 'aborted' || this.#state === 'failed') return;
-    if (this.#state !== 'open') {
-      throw new TxnError(codes.ESTATE, `Cannot abort: transaction ${this.id} in '${this.dir}' is ${this.#state}; only an open transaction can be aborted. Use the outcome of commit() instead.`, { txnId: this.id });
+    if (this.#tx.state === 'aborted' || this.#tx.state === 'failed') return;
+    if (this.#tx.state !== 'open') {
+      throw new TxnError(codes.ESTATE, `Cannot abort: transaction ${this.id} in '${this.dir}' is ${this.#tx.state}; only an open transaction can be aborted. Use the outcome of commit() instead.`, { txnId: this.id });
     }
     this.#aborting = this.#abortOpen();
     return this.#aborting;
   }
 
   async #abortOpen(): Promise<void> {
-    this.#state = 'aborting';
+    this.#tx.state = 'aborting';
     try {
-      await this.#quiesce();
-      await this.#discard();
+      await quiesce(this.#tx);
+      await discardSetup(this.#tx);
     } catch (err) {
       throw new TxnError(codes.EFS, `Aborting transaction ${this.id} in '${this.dir}' could not remove its staging dir (${(err as Error).message}); nothing was committed. Run recover('${this.dir}') once the cause is fixed to remove it.`, { cause: err, txnId: this.id });
     } finally {
-      this.#state = 'aborted';
-      this.#detachSignal();
+      this.#tx.state = 'aborted';
+      this.#tx.detachSignal();
     }
   }
 
@@ -1043,7 +556,7 @@ export class Transaction implements AsyncDisposable {
    * ```
    */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#state === 'open') await this.abort();
+    if (this.#tx.state === 'open') await this.abort();
   }
 }
 

@@ -4,7 +4,7 @@
  * For a workload and an errno: run the commit with the error injected at mutating operation k,
  * for k = 1, 2, … until a commit completes without reaching k. Each run gets a fresh sandboxed
  * root seeded with the workload's old state. What must hold depends on where k fell (the named
- * steps of src/transaction/transaction.ts tell):
+ * steps of src/transaction/committer.ts tell):
  *
  *                   once (transient error)                 persistent (every op from k fails)
  *  before the       rejects EFS/ESTAGE, cause = the        same; root all-old right away (EINCOMPLETE

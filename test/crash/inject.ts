@@ -104,7 +104,7 @@ export async function withInjector<T>(injector: Injector, layerOrFn: MutationLay
 }
 
 /**
- * Which part of the commit an operation belongs to, from the named steps (src/transaction/transaction.ts):
+ * Which part of the commit an operation belongs to, from the named steps (src/transaction/committer.ts):
  * 'pre' before the commit point is durable (step 'committed'), 'apply' from there until the apply
  * resolved (step 'cleanup'), 'cleanup' after.
  */

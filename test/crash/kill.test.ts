@@ -112,7 +112,7 @@ describe('kill loop: stopped at every mutating operation and every named step, t
 
   it('the named steps killed above are every step() the commit path of the source reports', () => {
     const names = [...traces.values()].flatMap((t) => t.steps.map((s) => s.name));
-    const inSource = stepNames(['src/transaction/transaction.ts', 'src/protocol/apply.ts']);
+    const inSource = stepNames(['src/transaction/committer.ts', 'src/protocol/apply.ts']);
     expect(inSource.length).toBeGreaterThan(4);
     for (const s of inSource) {
       const covered = s.endsWith('*') ? names.some((n) => n.startsWith(s.slice(0, -1))) : names.includes(s);

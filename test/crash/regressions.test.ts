@@ -150,7 +150,7 @@ describe('src/protocol/direct.ts: a one-file commit whose rename cannot be made 
   });
 });
 
-describe('src/transaction/transaction.ts: the root lock release after the apply', () => {
+describe('src/transaction/committer.ts: the root lock release after the apply', () => {
   it('a failure to release the root lock after the apply resolved is a warning: the commit stands', async () => {
     const root = tmpdir();
     fs.writeFileSync(path.join(root, 'a.txt'), 'old');

@@ -1,0 +1,286 @@
+/**
+ * committer.ts: the commit driver, what `tx.commit()` runs once the facade found the transaction
+ * open (docs/protocol.md, "Commit"; its "Map of the code" names the function of each step):
+ *   1. settleStaging(): every staging job and stream ended (stager.ts, stream.ts), else ESTAGE;
+ *   2. the root lock (protocol/lock.ts), held until step 10;
+ *   3. gate() (protocol/gate.ts): roll forward any dead committed transaction first (invariant 7);
+ *   4. plan(): tree operations become removals (tree.ts), then buildPlan() (planner.ts);
+ *   one written file alone: prepareDirect() and commitDirect() (protocol/direct.ts): its rename,
+ *      made durable, is the commit point, with no journal;
+ *   otherwise 5-7. prepare() (protocol/commit.ts): fix-ups, backups, the fsyncs the journal
+ *      needs, journal.tmp, both locks verified;
+ *   8. commitJournal() (protocol/journal.ts) ◀── commit point;
+ *   9. applyLive() (protocol/commit.ts), through the finish() recovery uses too;
+ *   10. endCommit() (protocol/cleanup.ts): the journal's unlink under the root lock, the rest once
+ *      it is released.
+ * The generations layout replaces 4-9 with commitGeneration() (src/generations/commit.ts).
+ *
+ * Where a commit is, which decides what a failure reports, is one CommitRun passed to each part:
+ * before the commit point nothing changed (the staging dir goes); after it, the apply stands or
+ * the error says what recover() will do.
+ */
+import * as fs from '../io/fs.js';
+import { codes, isTxnError, TxnError } from '../errors.js';
+import { step } from '../io/faults.js';
+import { settleAll } from '../io/limit.js';
+import { commitJournal } from '../protocol/journal.js';
+import { journalPath, rootLockPath } from '../protocol/layout.js';
+import { withRootLock, type HeldLock } from '../protocol/lock.js';
+import { removeHomeIfEmpty } from '../protocol/home.js';
+import { gate } from '../protocol/gate.js';
+import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
+import { appliedDirect, commitDirect, isDirect, prepareDirect, type Direct } from '../protocol/direct.js';
+import { endCommit } from '../protocol/cleanup.js';
+import { commitGeneration } from '../generations/commit.js';
+import { TEMP_STALE_MS } from '../single/heartbeat.js';
+import { awaitStream } from './stream.js';
+import { buildPlan, DELETE } from './planner.js';
+import { discardSetup } from './setup.js';
+import { addOp, setupOnce, type TxState } from './state.js';
+import { planTree } from './tree.js';
+import type { CommitResult } from './types.js';
+
+const noop = (): void => undefined;
+
+/** Where a commit() is, for its failure handling: the three facts that decide what to report. */
+interface CommitRun {
+  /** The commit point was passed (a failure must not say "nothing changed"). */
+  committed: boolean;
+  /** The apply resolved: the commit stands, whatever fails after (the root lock's release). */
+  applied: Omit<CommitResult, 'durationMs'> | undefined;
+  /** What is left of step 10 once the root lock is released (protocol/cleanup.ts). */
+  cleanup: Promise<void>;
+}
+
+/** How the commit point was reached (by one of three ways), and what it committed. */
+interface Reached {
+  readonly plan: Planned;
+  /** Generations layout: the generation published, and its warnings. */
+  readonly gen: { generation: number; warnings: string[] } | undefined;
+  /** One written file, committed by its rename (protocol/direct.ts). */
+  readonly direct: Direct | undefined;
+}
+
+/** Steps 1-10 of `tx.commit()`; the facade has checked that `tx` is open. */
+export async function runCommit(tx: TxState): Promise<CommitResult> {
+  tx.state = 'committing';
+  const started = performance.now();
+  // Where this commit is (see CommitRun): read by the failure handling.
+  const run: CommitRun = { committed: false, applied: undefined, cleanup: Promise.resolve() };
+  try {
+    tx.o.signal?.throwIfAborted();
+    await settleStaging(tx);
+    if (tx.ops.length === 0 && tx.conditions.length === 0 && tx.treeOps.length === 0) { // tree ops alone still need a commit
+      await discardSetup(tx);
+      tx.state = 'committed';
+      tx.detachSignal();
+      return { id: tx.id, entries: 0, written: 0, removed: 0, bytes: 0, durationMs: performance.now() - started, recovered: [], warnings: [] };
+    }
+    const setup = await setupOnce(tx);
+    step('staged');
+    const home = setup.home.home;
+    const result = await withRootLock(rootLockPath(home), tx.o.timing, tx.o.signal, (rootLock) => commitLocked(tx, setup, rootLock, run));
+    await run.cleanup;
+    const homeLeft = tx.gen === undefined ? await removeHomeIfEmpty(home) : undefined;
+    step('done');
+    tx.state = 'committed';
+    tx.detachSignal();
+    if (homeLeft !== undefined) {
+      const warning = `The empty '${home}' could not be removed (${homeLeft.message}); the commit stands, and the next commit or recover() removes it.`;
+      return { ...result, warnings: [...result.warnings, warning], durationMs: performance.now() - started };
+    }
+    return { ...result, durationMs: performance.now() - started };
+  } catch (err) {
+    return await commitFailed(tx, run, err, started);
+  }
+}
+
+/** Steps 3-10, under the root lock. */
+async function commitLocked(tx: TxState, setup: Setup, rootLock: HeldLock, run: CommitRun): Promise<Omit<CommitResult, 'durationMs'>> {
+  // Step 3: every dead transaction in this root finished first (protocol/gate.ts).
+  const rec = await gate({ root: setup.root, home: setup.home, durable: tx.o.durable, timing: tx.o.timing, concurrency: tx.o.concurrency, self: tx.id, dir: tx.dir });
+  step('locked');
+  const { plan, gen, direct } = await reachCommitPoint(tx, setup, rootLock, run);
+  run.committed = true;
+  step('committed');
+  let superseded: readonly string[] = [];
+  if (direct !== undefined) appliedDirect();
+  else if (gen === undefined) superseded = await applyLive(commitContext(tx, setup, rootLock), plan);
+  step('cleanup');
+  // Another writer (not a txnfs transaction: those wait for the root lock) changed these
+  // targets between this commit's resolve and its apply. Its version is newer, so it stays
+  // (invariant 7); the commit itself stands for every other target.
+  const warnings: string[] = [
+    ...superseded.map((target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`),
+    ...(gen?.warnings ?? []),
+  ];
+  // Step 10: the journal's unlink now, under the root lock; the rest once it is released.
+  ({ rest: run.cleanup } = await endCommit({ staging: setup.staging, home: setup.home.home, durable: tx.o.durable, direct, backups: gen === undefined ? backedUp(plan.journal.entries) : undefined, warnings }));
+  run.applied = {
+    id: tx.id,
+    entries: plan.journal.entries.length,
+    written: plan.written,
+    removed: plan.removed,
+    bytes: plan.bytes,
+    recovered: [...rec.rolledForward, ...rec.rolledBack].map((t) => t.id),
+    warnings,
+    ...(gen === undefined ? {} : { generation: gen.generation }),
+  };
+  return run.applied;
+}
+
+/** Steps 4-8: plan, prepare and pass the commit point, by the generations, direct or journaled way. */
+async function reachCommitPoint(tx: TxState, setup: Setup, rootLock: HeldLock, run: CommitRun): Promise<Reached> {
+  try {
+    tx.o.signal?.throwIfAborted();
+    if (tx.gen !== undefined && setup.pointer !== undefined) {
+      // Generations layout: no journal; the pointer swap is the commit point, and the
+      // new generation is complete before it (src/generations/commit.ts).
+      const done = await commitGeneration({
+        pointer: setup.pointer,
+        genHome: setup.root,
+        stagingDir: setup.staging.dir,
+        durable: tx.o.durable,
+        concurrency: tx.o.concurrency,
+        keep: tx.gen.keep,
+        pinStale: Math.max(TEMP_STALE_MS, tx.o.timing.stale),
+        signal: tx.o.signal,
+        plan: async (root) => {
+          const p = await plan(tx, setup, root);
+          await settleAll([setup.staging.ownerLock.verify(), rootLock.verify()]);
+          return { ...p, entries: p.journal.entries, dirs: p.journal.dirs };
+        },
+        onCommitPoint: () => {
+          run.committed = true;
+        },
+      });
+      return { plan: done.plan, gen: done, direct: undefined };
+    }
+    const planned = await plan(tx, setup);
+    const c = commitContext(tx, setup, rootLock);
+    // One written file and nothing else: its rename is the commit point, no journal
+    // (protocol/direct.ts); else, or where that cannot hold, the journaled way.
+    const one = isDirect(planned);
+    const direct = one ? await prepareDirect(c, planned) : undefined;
+    if (direct === undefined) await prepare(c, planned, one);
+    tx.o.signal?.throwIfAborted(); // the last moment an abort can still win
+    if (direct !== undefined) await commitDirect(c, direct);
+    else await commitJournal(setup.staging.dir, tx.o.durable);
+    return { plan: planned, gen: undefined, direct };
+  } catch (err) {
+    // Generations: a failure after the pointer swap (its fsync). The published generation
+    // needs nothing from the staging dir; drop it and the owner lock now.
+    if (run.committed) await discardSetup(tx).catch(noop);
+    // A process that stalled past the stale time finds its staging dir removed by another
+    // process's recovery, and fails on whatever it touches first (ENOENT). The cause the
+    // caller can act on is the takeover, so report that.
+    throw (await takenOver([setup.staging.ownerLock, rootLock])) ?? err;
+  }
+}
+
+/**
+ * A commit threw: report it. Resolves only when the commit stands (the apply resolved, and only
+ * the root lock's release failed); else the transaction is failed, its staging dir removed if
+ * nothing was committed, and the error says what changed.
+ */
+async function commitFailed(tx: TxState, run: CommitRun, err: unknown, started: number): Promise<CommitResult> {
+  const applied = run.applied;
+  if (applied !== undefined) {
+    // Only releasing the root lock failed, after the apply resolved: the commit stands. The
+    // lock left behind names this process, which reclaims it at once; others after lockStale.
+    await run.cleanup;
+    step('done');
+    tx.state = 'committed';
+    const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
+    return { ...applied, warnings: [...applied.warnings, warning], durationMs: performance.now() - started };
+  }
+  tx.state = 'failed';
+  tx.detachSignal();
+  let reported = err;
+  if (!run.committed) {
+    // Staging that failed because the owner lock was taken over (a stall during staging) is
+    // reported as the takeover, like a failure under the root lock.
+    const setup = await tx.setup?.catch(() => undefined);
+    if (setup !== undefined && !(isTxnError(err) && err.code === codes.ECOMPROMISED)) reported = (await takenOver([setup.staging.ownerLock])) ?? err;
+    await quiesce(tx);
+    const discarded = await discardSetup(tx).then(() => true, () => false);
+    // The journal may have been renamed into place just before the failure (e.g. EIO at the
+    // staging dir's fsync). If it could not be removed, the commit point may survive and
+    // recover() would roll it forward: "nothing changed" would then be a lie.
+    if (!discarded && setup !== undefined && (await fs.lstat(journalPath(setup.staging.dir)).then(() => true, () => false))) {
+      await setup.staging.ownerLock.release().catch(noop);
+      throw new TxnError(
+        codes.EINCOMPLETE,
+        `Commit of transaction ${tx.id} failed at its commit point (${(err as Error)?.message ?? String(err)}) and its journal could not be removed. Fix the cause (see err.cause), then run recover('${tx.dir}'): it will finish the transaction (all new).`,
+        { cause: err, path: setup.staging.dir, txnId: tx.id },
+      );
+    }
+  }
+  throw wrapCommitError(tx, reported);
+}
+
+/** Step 1: wait for every staging task and stream; throw the first failure. */
+async function settleStaging(tx: TxState): Promise<void> {
+  for (const t of tx.streams) {
+    await awaitStream(t, tx.o.signal, (err) => tx.stager.fail(err, t.rel), tx.id);
+    await t.done.catch((err: unknown) => tx.stager.fail(err, t.rel));
+  }
+  await tx.stager.idle();
+  const failure = tx.stager.failure;
+  if (failure !== undefined) throw failure;
+}
+
+/** Wait for in-flight staging without failing (for abort and a failed commit's cleanup). */
+export async function quiesce(tx: TxState): Promise<void> {
+  for (const t of tx.streams) if (!t.stream.writableFinished) t.stream.destroy();
+  await Promise.allSettled([tx.stager.idle(), ...tx.streams.map((t) => t.done)]);
+}
+
+/** Step 4: the plan (planner.ts), after tx.mkdir/removeTree/emptyDir added their removals. */
+async function plan(tx: TxState, setup: Setup, root = setup.root): Promise<Planned> {
+  const tree = await planTreeOps(tx, root);
+  return buildPlan({ id: tx.id, root, home: setup.home, ops: tx.ops.last(), staged: tx.staged, modes: tx.modes, conditions: tx.conditions, tree, concurrency: tx.o.concurrency });
+}
+
+/** At commit, before the plan: the tree operations become delete ops, created and removed dirs. */
+async function planTreeOps(tx: TxState, root: string): Promise<{ mkdirs: string[]; rmdirs: string[] } | undefined> {
+  if (tx.treeOps.length === 0) return undefined;
+  const { targets, codes: opCodes } = tx.ops.last();
+  const written = targets.filter((_, i) => opCodes[i] !== DELETE);
+  const tree = await planTree(root, tx.treeOps, written, tx.id);
+  for (const rel of tree.deletes) addOp(tx, rel, DELETE, undefined);
+  return tree;
+}
+
+function commitContext(tx: TxState, setup: Setup, rootLock: HeldLock): CommitContext {
+  return { id: tx.id, dir: tx.dir, setup, rootLock, durable: tx.o.durable, concurrency: tx.o.concurrency, signal: tx.o.signal, lockStale: tx.o.timing.stale };
+}
+
+/** The ECOMPROMISED error of the first of `locks` that is no longer ours, if any. */
+async function takenOver(locks: readonly HeldLock[]): Promise<TxnError | undefined> {
+  for (const lock of locks) {
+    try {
+      await lock.verify();
+    } catch (lost) {
+      if (isTxnError(lost) && lost.code === codes.ECOMPROMISED) return lost;
+    }
+  }
+  return undefined;
+}
+
+function isAbortError(err: unknown, signal: AbortSignal | undefined): boolean {
+  return (signal?.aborted === true && err === signal.reason) || (err instanceof Error && err.name === 'AbortError');
+}
+
+/** A failure before the commit point, as a TxnError: aborted by the signal (EABORTED), else EFS. */
+function wrapCommitError(tx: TxState, err: unknown): TxnError {
+  if (isTxnError(err)) return err;
+  if (isAbortError(err, tx.o.signal)) {
+    return new TxnError(codes.EABORTED, `Transaction ${tx.id} in '${tx.dir}' was aborted by its AbortSignal before its commit point; nothing changed. Start a new transaction if the work is still wanted.`, { cause: err, txnId: tx.id });
+  }
+  return new TxnError(
+    codes.EFS,
+    `Commit of transaction ${tx.id} in '${tx.dir}' failed before its commit point: ${(err as Error)?.message ?? String(err)}. Nothing changed; fix the cause (see err.cause) and retry.`,
+    { cause: err, txnId: tx.id },
+  );
+}

@@ -1,0 +1,102 @@
+/**
+ * jobs.ts: what one staging job does (docs/protocol.md, "Staging"), run by a worker of the stager
+ * (stager.ts): write bytes or chunks into `files/<n>` (write, writeJson), move a file in (adopt),
+ * or clone a file of the root (copy, rename). Each ends in seal.ts, the one place a staged file is
+ * fsynced and recorded; streams (stream.ts) end there too.
+ */
+import * as fs from '../io/fs.js';
+import { codes, errnoOf, TxnError } from '../errors.js';
+import { writeAll } from '../io/durable.js';
+import { stagedFile } from '../protocol/layout.js';
+import { setMode } from '../platform/no-modes.js';
+import { adoptable, crossDev } from './adopt.js';
+import { look } from './conditions.js';
+import { cloneInto } from './copy.js';
+import { chunkBytes } from './data.js';
+import type { TargetPath } from './paths.js';
+import { identityVersion } from './preconditions.js';
+import { sealHandle, sealPath } from './seal.js';
+import { setupOnce, stillStaging, type TxState } from './state.js';
+
+/**
+ * What a staging job stages: bytes to write (the caller's own Uint8Array, not wrapped), chunks to
+ * write, or an existing file to move in (adopt()).
+ */
+export type JobSource = Uint8Array | { readonly chunks: AsyncIterable<unknown> | Iterable<unknown> } | { readonly adopt: string } | CloneJob;
+/** tx.copy()/tx.rename() (copy.ts): clone `from` of the root; `rename` also conditions the commit on it. */
+export interface CloneJob {
+  readonly clone: TargetPath;
+  readonly rename: boolean;
+}
+
+const noop = (): void => undefined;
+
+/** Stage job `n` for target `rel` (run by a worker of the stager). */
+export async function stageJob(tx: TxState, n: number, source: JobSource, rel: string): Promise<void> {
+  if ('adopt' in source) await adoptStaged(tx, n, source.adopt, rel, tx.modes.get(n));
+  else if ('clone' in source) await cloneStaged(tx, n, source, rel, tx.modes.get(n));
+  else await writeStaged(tx, n, source, tx.modes.get(n));
+}
+
+/** write(), writeJson(): create `files/<n>`, write every byte, seal it. */
+async function writeStaged(tx: TxState, n: number, source: Exclude<JobSource, { readonly adopt: string } | CloneJob>, mode: number | undefined): Promise<void> {
+  const setup = await setupOnce(tx);
+  stillStaging(tx);
+  const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
+  let bytes = 0;
+  try {
+    if (mode !== undefined) await setMode(setup.root, () => handle.chmod(mode));
+    if (source instanceof Uint8Array) {
+      await writeAll(handle, source);
+      bytes = source.length;
+    } else {
+      for await (const chunk of source.chunks) {
+        stillStaging(tx);
+        const data = chunkBytes(chunk);
+        await writeAll(handle, data);
+        bytes += data.length;
+      }
+    }
+  } catch (err) {
+    await handle.close().catch(noop);
+    throw err;
+  }
+  await sealHandle(tx.staged, n, handle, bytes, tx.o.durable);
+}
+
+/** adopt(): rename `file` (checked by adopt.ts) to `files/<n>`, check it again there, seal it. */
+async function adoptStaged(tx: TxState, n: number, file: string, rel: string, mode: number | undefined): Promise<void> {
+  const setup = await setupOnce(tx);
+  stillStaging(tx);
+  const source = await adoptable(setup, file, rel, tx.id);
+  const staged = stagedFile(setup.staging.dir, n);
+  try {
+    await fs.rename(source, staged);
+  } catch (err) {
+    // Same st_dev is not enough on Linux: a bind mount of the same filesystem still gives EXDEV.
+    if (errnoOf(err) === 'EXDEV') throw crossDev(file, rel, tx.id, err);
+    throw err;
+  }
+  // Checked again under the moved name, which only this transaction can reach: between the
+  // check and the rename the source could have been swapped for a symlink, or gained a link.
+  const info = await fs.lstat(staged);
+  if (info.kind !== 'file' || info.nlink !== 1) {
+    throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link). Make sure nothing else writes it, then retry.`, { path: file, txnId: tx.id });
+  }
+  if (mode !== undefined) await setMode(setup.root, () => fs.chmod(staged, mode));
+  await sealPath(tx.staged, n, staged, info, mode, tx.o.durable);
+}
+
+/** copy(), rename(): clone the source (copy.ts) to `files/<n>`, seal it; a rename conditions the commit on it. */
+async function cloneStaged(tx: TxState, n: number, job: CloneJob, rel: string, mode: number | undefined): Promise<void> {
+  // Resolved as commit resolves targets (real parents inside the root, same device).
+  const { abs } = await look(tx, job.clone);
+  const setup = await setupOnce(tx);
+  stillStaging(tx);
+  const staged = stagedFile(setup.staging.dir, n);
+  const cloned = await cloneInto(abs, staged, rel, job.clone.rel);
+  if (mode !== undefined) await fs.chmod(staged, mode);
+  // Pushed before this job settles, so before commit() reads the conditions.
+  if (job.rename) tx.conditions.push({ target: job.clone, expected: identityVersion(cloned.source), via: 'ifUnchanged' });
+  await sealPath(tx.staged, n, staged, cloned.staged, mode, tx.o.durable);
+}

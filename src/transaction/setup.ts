@@ -1,0 +1,90 @@
+/**
+ * setup.ts: a transaction's place to stage (docs/protocol.md, "Staging", before step 1): the root
+ * found (protocol/root.ts), the home and the owner lock in it, the staging dir
+ * (protocol/staging.ts; generations/setup.ts in the generations layout); and its removal while
+ * nothing was committed (abort, or a commit failing before step 8).
+ */
+import { resolve as resolvePath } from 'node:path';
+import * as fs from '../io/fs.js';
+import { codes, errnoOf, isTxnError, TxnError } from '../errors.js';
+import { syncDir } from '../io/durable.js';
+import { inHome, removeHomeIfEmpty } from '../protocol/home.js';
+import { realRoot } from '../protocol/root.js';
+import { createStaging, openHome, removeStaging, type TrustedHome } from '../protocol/staging.js';
+import type { Setup } from '../protocol/commit.js';
+import { isGenerationsRoot, openGenerations } from '../generations/setup.js';
+import { warnUnsafeFsOnce } from '../platform/unsafe-fs.js';
+import type { TxState } from './state.js';
+
+/**
+ * Create the home, the owner lock and the staging dir. A filesystem error here is about the root,
+ * not about any one file's data, so it is reported as EFS naming the root (not as a staging
+ * failure of whichever write happened to trigger the setup).
+ */
+export async function createSetup(tx: TxState): Promise<Setup> {
+  try {
+    return await createSetupRaw(tx);
+  } catch (err) {
+    if (isTxnError(err)) throw err;
+    const code = errnoOf(err);
+    const why =
+      code === 'EROFS' ? 'the filesystem is mounted read-only'
+      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+      : code === 'ENOSPC' || code === 'EDQUOT' ? 'the filesystem is full'
+      : code === 'EMFILE' || code === 'ENFILE' ? 'too many open files'
+      : (err as Error)?.message ?? String(err);
+    throw new TxnError(
+      codes.EFS,
+      `Cannot start transaction ${tx.id} in '${tx.dir}': ${why} (${(err as Error)?.message ?? String(err)}). Nothing was written; fix the cause (see err.cause) and retry.`,
+      { cause: err, path: tx.dir, txnId: tx.id },
+    );
+  }
+}
+
+async function createSetupRaw(tx: TxState): Promise<Setup> {
+  const o = tx.o;
+  if (tx.gen !== undefined) {
+    const g = await openGenerations(tx.dir, o.durable);
+    return { root: g.genHome, home: g.home, staging: await createStaging(g.home.home, tx.id, o.timing), pointer: g.pointer };
+  }
+  const root = await realRoot(tx.dir, 'write', tx.id);
+  // A generations pointer resolves into an immutable generation: in-place writes there would
+  // change every generation sharing the file. Checked only when the root went through a symlink.
+  if (root !== resolvePath(tx.dir) && (await isGenerationsRoot(tx.dir))) {
+    throw new TxnError(codes.ETARGET, `'${tx.dir}' is the pointer of a generations root; an in-place transaction would write into a published generation. Pass layout: 'generations'.`, { path: tx.dir, txnId: tx.id });
+  }
+  // Once per root and process, before any lock is made there (unsafe-fs.ts: why NFS/FUSE).
+  if (tx.warnUnsafeFs) warnUnsafeFsOnce(root);
+  // The root must be a directory; a home found there (the common case) proves it, so the root
+  // is stat'ed only when the home cannot be looked up through it (ENOTDIR: a file). The owner
+  // lock goes into a home another writer may remove (empty) meanwhile (home.ts).
+  let home: TrustedHome | undefined;
+  const open = async (): Promise<void> => {
+    home = await openHome(root, o.durable).catch(async (err: unknown) => {
+      if (errnoOf(err) === 'ENOTDIR' && (await fs.stat(root)).kind !== 'dir') {
+        throw new TxnError(codes.ETARGET, `The root '${tx.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: tx.dir, txnId: tx.id });
+      }
+      throw err;
+    });
+  };
+  const staging = await inHome(open, () => createStaging(home?.home ?? '', tx.id, o.timing, { durable: o.durable }));
+  return { root, home: home as TrustedHome, staging };
+}
+
+/** Remove the staging dir (if any) and release the owner lock. Before the commit point only. */
+export async function discardSetup(tx: TxState): Promise<void> {
+  if (tx.setup === undefined) return;
+  let setup: Setup;
+  try {
+    setup = await tx.setup;
+  } catch {
+    return; // nothing was created
+  }
+  try {
+    await removeStaging(setup.staging.dir, tx.o.durable);
+    if (tx.o.durable) await syncDir(setup.home.home);
+  } finally {
+    await setup.staging.ownerLock.release();
+  }
+  if (tx.gen === undefined) await removeHomeIfEmpty(setup.home.home);
+}
