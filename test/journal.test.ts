@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { codes } from '../src/errors.js';
 import { faults } from '../src/io/faults.js';
 import { commitJournal, CorruptJournal, decodeJournal, encodeJournal, readJournal, writeJournalTmp, type DecodedJournal as Journal } from '../src/protocol/journal.js';
+import { errnoError } from './helpers/errno.mjs';
 import { mutate } from './helpers/hook.js';
 import { tmpdir } from './helpers/tmp.js';
 
@@ -222,6 +223,39 @@ describe('durable journal write (the commit point)', () => {
     }
     expect(syncs).toEqual([]);
     expect(await readJournal(dir)).toEqual(journal);
+  });
+
+  // One list of "no hard link here" errnos (src/io/links.ts); before it, this caller lacked EMLINK
+  // and failed a commit that the rename below finishes.
+  it.each(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK'])('link refused with %s: a rollback.tmp is made first, then journal.tmp is renamed to journal', async (code) => {
+    const dir = tmpdir();
+    await writeJournalTmp(dir, journal, true);
+    faults.hook = (e) => {
+      if (e.kind === 'op' && e.op === 'link') throw errnoError(code, 'link', e.path);
+    };
+    try {
+      await commitJournal(dir, true);
+    } finally {
+      faults.hook = undefined;
+    }
+    expect(fs.readdirSync(dir).sort()).toEqual(['journal', 'rollback.tmp']);
+    expect(await readJournal(dir)).toEqual(journal);
+  });
+
+  it('any other link error (EIO, ENOSPC) is a real failure: no journal, journal.tmp left as it was', async () => {
+    for (const code of ['EIO', 'ENOSPC']) {
+      const dir = tmpdir();
+      await writeJournalTmp(dir, journal, true);
+      faults.hook = (e) => {
+        if (e.kind === 'op' && e.op === 'link') throw errnoError(code, 'link', e.path);
+      };
+      try {
+        await expect(commitJournal(dir, true)).rejects.toMatchObject({ code });
+      } finally {
+        faults.hook = undefined;
+      }
+      expect(fs.readdirSync(dir)).toEqual(['journal.tmp']);
+    }
   });
 
   it('readJournal: undefined when absent, CorruptJournal when damaged', async () => {

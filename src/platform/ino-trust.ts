@@ -33,12 +33,10 @@ import * as path from 'node:path';
 import * as fs from '../io/fs.js';
 import { lstatIfPresent } from '../io/if-present.js';
 import { errnoOf } from '../errors.js';
+import { linkRefused } from '../io/links.js';
 
 /** Per real root: whether a backup link shows its original's number. */
 const linksTrusted = new Map<string, boolean>();
-
-/** link(2) errors that mean "no hard links here" (as backup.ts). */
-const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
 
 /**
  * The probe itself, in `dir` (which it leaves as it found it): `ok` false with what was seen when a
@@ -74,7 +72,7 @@ async function experiment(made: string, linked: string, moved: string, upper: st
     await fs.link(made, linked);
   } catch (err) {
     // FAT: no hard links (backup.ts copies there anyway). Anything else (EIO) fails the commit.
-    if (!NO_LINK.has(errnoOf(err) ?? '')) throw err;
+    if (!linkRefused(err)) throw err;
     links = false;
   }
   if (links) {

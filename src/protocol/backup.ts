@@ -23,13 +23,11 @@
  */
 import * as fs from '../io/fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
+import { linkRefused } from '../io/links.js';
 import { writeAll } from '../io/durable.js';
 import type { Original } from './entries.js';
 import { setMode, setOwner } from '../platform/no-modes.js';
 import { linksMayHold, trustLink } from '../platform/ino-trust.js';
-
-/** link(2) errors that mean "no hard link to this file here": copy instead. */
-const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
 
 /**
  * Keep `original` (whose identity the plan recorded as `was`) at `backup`. Resolves 'link' or
@@ -46,7 +44,7 @@ export async function backupOriginal(original: string, backup: string, was: Orig
       await fs.link(original, backup);
       linked = true;
     } catch (err) {
-      if (!NO_LINK.has(errnoOf(err) ?? '')) throw err;
+      if (!linkRefused(err)) throw err; // no link here: copy instead
       linkError = err;
     }
     if (linked) {

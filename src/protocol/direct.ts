@@ -30,6 +30,7 @@
  */
 import * as fs from '../io/fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
+import { linkRefused } from '../io/links.js';
 import { syncDirs } from '../io/durable.js';
 import { step } from '../io/faults.js';
 import { lstatIfPresentStrict, unlinkIfPresent } from '../io/if-present.js';
@@ -51,9 +52,6 @@ export interface Direct {
   /** The undo link of a replaced file; undefined for a new one. */
   readonly undo: string | undefined;
 }
-
-/** link(2) errors that mean "no hard link here": the journaled way backs up by copy instead. */
-const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV']);
 
 /** Whether `plan` may commit by its rename alone (see the header). */
 export function isDirect(plan: Planned): boolean {
@@ -84,8 +82,10 @@ export async function prepareDirect(c: CommitContext, plan: Planned): Promise<Di
     try {
       await fs.link(target, direct.undo);
     } catch (err) {
-      // ENOENT: the target went since the plan; the journaled way supersedes or applies.
-      if (NO_LINK.has(errnoOf(err) ?? '') || errnoOf(err) === 'ENOENT') return undefined;
+      // No link here, or EXDEV (the target is on another filesystem than the staging dir, a mount
+      // inside the root): the journaled way backs up by copy. ENOENT: the target went since the
+      // plan; the journaled way supersedes or applies.
+      if (linkRefused(err) || errnoOf(err) === 'EXDEV' || errnoOf(err) === 'ENOENT') return undefined;
       throw err;
     }
   }

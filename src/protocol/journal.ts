@@ -34,6 +34,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from '../io/fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
+import { linkRefused } from '../io/links.js';
 import { syncDir, writeSmallFile } from '../io/durable.js';
 import { journalPath, journalTmpPath, rollbackReadyPath } from './layout.js';
 import { isJournalTarget } from '../transaction/paths.js';
@@ -261,9 +262,6 @@ export async function writeJournalTmp(staging: string, journal: Journal, durable
   await writeSmallFile(journalTmpPath(staging), encodeJournal(journal), durable);
 }
 
-/** link(2) errors that mean "no hard links on this filesystem" (FAT, some FUSE filesystems). */
-const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
-
 /**
  * Give `journal.tmp` its name `journal` and fsync the staging dir: the commit point. Everything the
  * journal names must be durable before this is called.
@@ -280,7 +278,7 @@ export async function commitJournal(staging: string, durable: boolean): Promise<
   try {
     await fs.link(journalTmpPath(staging), journalPath(staging));
   } catch (err) {
-    if (!NO_LINK.has(errnoOf(err) ?? '')) throw err;
+    if (!linkRefused(err)) throw err;
     await writeSmallFile(rollbackReadyPath(staging), '', false);
     await fs.rename(journalTmpPath(staging), journalPath(staging));
   }
