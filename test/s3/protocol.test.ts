@@ -55,7 +55,7 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 on Ceph RGW${missing ? ` (skipp
     expect((await snap.readFile('n')).toString()).toBe('fast');
   });
 
-  it('4 processes x 8 read-modify-write commits: generations unique and contiguous, no lost update, no mixed snapshot', async () => {
+  it('4 processes x (8 read-modify-write + 8 disjoint blind) commits: generations unique and contiguous, no lost update, no lost blind write, no mixed snapshot', async () => {
     const prefix = 'race';
     const n = 4;
     const m = 8;
@@ -83,12 +83,17 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 on Ceph RGW${missing ? ` (skipp
     await reader;
     const results = outs.map((o) => JSON.parse(o.stdout) as { generations: number[]; conflicts: number });
     const all = results.flatMap((r) => r.generations).sort((x, y) => x - y);
-    expect(all).toEqual(Array.from({ length: n * m }, (_, i) => i + 1));
+    expect(all).toEqual(Array.from({ length: 2 * n * m }, (_, i) => i + 1));
     const final = await openSnapshot({ store });
-    expect(final.generation).toBe(n * m);
+    expect(final.generation).toBe(2 * n * m);
     expect((await final.readFile('counter')).toString()).toBe(String(n * m));
+    // Every blind write of every host is there with its bytes: a rebase never drops a change.
+    const own = final.list().filter((f) => f.startsWith('own/'));
+    expect(own.sort()).toEqual(Array.from({ length: n }, (_, id) => Array.from({ length: m }, (_, i) => `own/${id}/${i}`)).flat().sort());
+    for (const f of own) expect((await final.readFile(f)).toString()).toBe(`${f.split('/')[1]}-${f.split('/')[2]}`);
+    final.release();
     expect(mixed).toEqual([]);
     expect(snapshots).toBeGreaterThan(0);
-    console.log(`s3 race: ${n}x${m} commits, ${results.reduce((s, r) => s + r.conflicts, 0)} EPRECONDITION retries, ${snapshots} snapshots`);
+    console.log(`s3 race: ${n}x${2 * m} commits, ${results.reduce((s, r) => s + r.conflicts, 0)} EPRECONDITION retries, ${snapshots} snapshots`);
   }, 120_000);
 });
