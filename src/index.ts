@@ -3,7 +3,8 @@
  *
  * Public exports only; each lives in the module named after its concern.
  */
-export { begin, transaction, Transaction } from './transaction/transaction.js';
+export { begin, transaction } from './transaction/begin.js';
+export { Transaction } from './transaction/transaction.js';
 export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './transaction/transaction.js';
 export type { FileVersion, ReadResult } from './transaction/preconditions.js';
 export { recover, inspect } from './protocol/recover.js';

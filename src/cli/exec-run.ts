@@ -23,7 +23,8 @@ import { codes, errnoOf, isTxnError, TxnError } from '../errors.js';
 import { lstatIfPresent } from '../io/if-present.js';
 import { isReserved } from '../transaction/paths.js';
 import { openRoot } from '../protocol/root.js';
-import { begin, type CommitResult } from '../transaction/transaction.js';
+import { begin } from '../transaction/begin.js';
+import type { CommitResult } from '../transaction/transaction.js';
 import { walk } from '../io/tree.js';
 import type { Durability } from '../options/options.js';
 

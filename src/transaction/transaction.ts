@@ -26,9 +26,9 @@ import { nanoid } from 'nanoid';
 import * as fs from '../io/fs.js';
 import { badArgument, codes, TxnError } from '../errors.js';
 import { jsonText } from '../options/file-options.js';
-import { checkOptionsObject, commonKeys, encodingOption, modeOption, resolveCommon, resolveDir, resolveWarnUnsafeFs, type ResolvedCommon } from '../options/options.js';
+import { checkOptionsObject, encodingOption, modeOption, type ResolvedCommon } from '../options/options.js';
 import { tempDirOf } from '../protocol/layout.js';
-import { resolveLayout, type GenerationsOptions } from '../generations/setup.js';
+import type { GenerationsOptions } from '../generations/setup.js';
 import { runCommit, quiesce } from './committer.js';
 import { addConditions, readNow, versionNow } from './conditions.js';
 import { toEncodedSource, type WriteData } from './data.js';
@@ -36,12 +36,13 @@ import { stageJob } from './jobs.js';
 import { checkTarget } from './paths.js';
 import { DELETE } from './planner.js';
 import { checkVersion, type FileVersion, type ReadResult } from './preconditions.js';
-import { runScoped } from './scope.js';
 import { discardSetup } from './setup.js';
 import { addOp, newTxState, setupOnce, stillStaging, type TxState } from './state.js';
 import { stagingStream } from './stream.js';
 import { dirArgument, type TreeOp } from './tree.js';
-import type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
+import type { CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
+// For the {@link} references of the documentation.
+import type { begin } from './begin.js';
 
 export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './types.js';
 
@@ -560,47 +561,6 @@ export class Transaction implements AsyncDisposable {
   }
 }
 
-const beginKeys = ['dir', 'layout', 'keepGenerations', 'warnUnsafeFs', ...commonKeys] as const;
 const writeKeys = ['mode', 'ifUnchanged', 'exclusive'] as const;
 /** Options of the calls that take data (strings among it): adopt() takes a file, so no encoding. */
 const writeDataKeys = [...writeKeys, 'encoding'] as const;
-
-/**
- * Start a transaction in `options.dir` (default: the current directory). Synchronous: no I/O
- * happens until the first write.
- *
- * @example
- * ```ts
- * const tx = begin({ dir: 'out' });
- * for (const part of parts) tx.write(`${part.name}.json`, JSON.stringify(part));
- * await tx.commit();
- * ```
- */
-export function begin(options?: BeginOptions): Transaction {
-  const o = checkOptionsObject(options, 'options', beginKeys);
-  const dir = resolveDir(o.dir, 'dir');
-  return new Transaction(dir, resolveCommon(o), resolveLayout(o.layout, o.keepGenerations), resolveWarnUnsafeFs(o));
-}
-
-/**
- * Run `fn` with a new transaction; commit when it returns, abort when it throws. Resolves with
- * what `fn` returned. If `fn` committed or aborted the transaction itself, that stands.
- *
- * @example
- * ```ts
- * await transaction({ dir: 'out' }, async (tx) => {
- *   tx.write('a.json', a);
- *   tx.write('b.json', b);
- * });
- * ```
- */
-export async function transaction<T>(options: BeginOptions | undefined, fn: (tx: Transaction) => T | Promise<T>): Promise<T>;
-export async function transaction<T>(fn: (tx: Transaction) => T | Promise<T>): Promise<T>;
-export async function transaction<T>(
-  a: BeginOptions | undefined | ((tx: Transaction) => T | Promise<T>),
-  b?: (tx: Transaction) => T | Promise<T>,
-): Promise<T> {
-  const fn = typeof a === 'function' ? a : b;
-  if (typeof fn !== 'function') throw badArgument('fn', 'a function', fn);
-  return runScoped(begin(typeof a === 'function' ? undefined : a), fn);
-}

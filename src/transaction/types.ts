@@ -6,7 +6,7 @@ import type { CommonOptions } from '../options/options.js';
 import type { FileVersion } from './preconditions.js';
 import type { Layout } from '../generations/setup.js';
 // For the {@link} references of the documentation.
-import type { begin } from './transaction.js';
+import type { begin } from './begin.js';
 
 /** Options of {@link begin}. */
 export interface BeginOptions extends CommonOptions {
