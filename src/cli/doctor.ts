@@ -10,7 +10,7 @@ import { doctorHelp } from './help.js';
 
 const NAME = 'doctor';
 
-export function doctorExit(report: DoctorReport): Exit {
+function doctorExit(report: DoctorReport): Exit {
   if (report.verdict === 'broken') return { code: exitCodes.broken };
   if (report.verdict === 'conditional') return { code: exitCodes.conditional };
   return { code: exitCodes.ok };
@@ -18,7 +18,7 @@ export function doctorExit(report: DoctorReport): Exit {
 
 const ACTION: Record<string, string> = { none: 'ok', fallback: 'FALLBACK', refusal: 'REFUSES', warning: 'WARNING', unusable: 'BROKEN' };
 
-export function formatDoctor(r: DoctorReport): string {
+function formatDoctor(r: DoctorReport): string {
   const verdict =
     r.verdict === 'holds' ? "txnfs's guarantees hold here."
     : r.verdict === 'conditional' ? "txnfs's guarantees hold here only under the conditions the warnings name."

@@ -14,7 +14,7 @@ import { ProgressBar } from './progress.js';
 
 const NAME = 'recover';
 
-export function recoverExit(r: RecoverReport): Exit {
+function recoverExit(r: RecoverReport): Exit {
   if (r.corrupt.length > 0 || r.foreign.length > 0 || r.failed.length > 0) return { code: exitCodes.needsPerson };
   const acted = r.rolledForward.length + r.rolledBack.length + r.discarded.length + r.orphans.length;
   if (r.dryRun && acted > 0) return { code: exitCodes.needsRecovery };
@@ -25,7 +25,7 @@ function changed(t: RecoveredTxn, dryRun: boolean): string {
   return dryRun ? plural(t.entries, 'entry', 'entries') : `${plural(t.entries, 'entry', 'entries')}, ${t.changed} changed now`;
 }
 
-export function formatRecover(r: RecoverReport): string {
+function formatRecover(r: RecoverReport): string {
   const would = r.dryRun;
   const rows: string[][] = [];
   for (const t of r.rolledForward) rows.push([would ? 'would roll forward' : 'rolled forward', t.id, changed(t, would)]);

@@ -21,7 +21,7 @@ import { exitCodes, UsageError, type Exit } from './command.js';
 import { plural, toJson } from './format.js';
 
 /** An error of the store (an S3 request, or the SDK missing): printed as is, exit 1. */
-export class S3CliError extends Error {
+class S3CliError extends Error {
   readonly code = 'ES3';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -34,7 +34,7 @@ export function isS3Url(arg: string): boolean {
 }
 
 /** `s3://bucket/some/prefix/` → bucket and prefix (no leading or trailing slash; '' for the bucket's root). */
-export function parseS3Url(command: string, url: string): { bucket: string; prefix: string } {
+function parseS3Url(command: string, url: string): { bucket: string; prefix: string } {
   const rest = url.slice('s3://'.length);
   const slash = rest.indexOf('/');
   const bucket = slash === -1 ? rest : rest.slice(0, slash);
@@ -46,7 +46,7 @@ export function parseS3Url(command: string, url: string): { bucket: string; pref
 }
 
 /** The store named by `url`, with a client from the environment; `close()` ends its connections. */
-export async function openS3(command: string, url: string, env: NodeJS.ProcessEnv = process.env): Promise<{ store: S3Store; close: () => void }> {
+async function openS3(command: string, url: string, env: NodeJS.ProcessEnv = process.env): Promise<{ store: S3Store; close: () => void }> {
   const { bucket, prefix } = parseS3Url(command, url);
   let sdk: typeof import('@aws-sdk/client-s3');
   try {

@@ -11,7 +11,7 @@ import { graceOption, isS3Url, s3Status } from './s3.js';
 
 const NAME = 'status';
 
-export function statusExit(report: StatusReport): Exit {
+function statusExit(report: StatusReport): Exit {
   if (report.health === 'corrupt') return { code: exitCodes.needsPerson };
   if (report.health === 'needs-recovery') return { code: exitCodes.needsRecovery };
   return { code: exitCodes.ok };

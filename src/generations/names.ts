@@ -18,9 +18,9 @@
  */
 import * as path from 'node:path';
 
-export const GEN_PREFIX = 'gen-';
-export const GEN_RE = /^gen-(0|[1-9][0-9]{0,14})$/;
-export const PINS_NAME = 'pins';
+const GEN_PREFIX = 'gen-';
+const GEN_RE = /^gen-(0|[1-9][0-9]{0,14})$/;
+const PINS_NAME = 'pins';
 export const BUILD_NAME = 'gen';
 export const POINTER_TMP_NAME = 'pointer';
 export const RETIRED_PREFIX = 'retired-';

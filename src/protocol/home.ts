@@ -21,7 +21,6 @@
  * Cost: one rmdir per write or commit, plus, for the next one, the mkdir of the home (and, for a
  * transaction, the fsync of the root that a new home needs).
  */
-import * as path from 'node:path';
 import * as fs from '../io/fs.js';
 import { errnoOf } from '../errors.js';
 
@@ -66,11 +65,6 @@ export async function removeHomeIfEmpty(home: string): Promise<Error | undefined
   } catch (err) {
     return EXPECTED.has(errnoOf(err) ?? '') ? undefined : (err as Error);
   }
-}
-
-/** The home of a temp file or lock path: its directory. */
-export function homeOfEntry(entry: string): string {
-  return path.dirname(entry);
 }
 
 /**

@@ -40,8 +40,8 @@ import { journalPath, journalTmpPath, rollbackReadyPath } from './layout.js';
 import { isJournalTarget } from '../transaction/paths.js';
 import type { JournalEntries } from './entries.js';
 
-export const JOURNAL_MAGIC = 'txnfs-journal';
-export const JOURNAL_VERSION = 2;
+const JOURNAL_MAGIC = 'txnfs-journal';
+const JOURNAL_VERSION = 2;
 /** The oldest version still decoded (a journal left by an older txnfs must still be finished). */
 const OLDEST_VERSION = 1;
 

@@ -27,8 +27,8 @@
 import * as path from 'node:path';
 
 export const HOME_NAME = '.txnfs';
-export const STAGING_PREFIX = '.txn-';
-export const LOCK_SUFFIX = '.lock';
+const STAGING_PREFIX = '.txn-';
+const LOCK_SUFFIX = '.lock';
 export const TOMB_PREFIX = '.tomb-';
 export const OWNER_FILE = 'owner';
 export const TEMP_PREFIX = '.tmp-';

@@ -51,8 +51,8 @@
  * adapter.ts (one attempt, and the fs proper-lockfile is given), acquire.ts (acquire, wait, hand
  * off, verify, release), state.ts (recovery's view), queue.ts (the root lock's in-thread queue).
  */
-export { acquire, type AcquireOptions, type HeldLock, type LockTiming } from './lock/acquire.js';
+export { acquire, type HeldLock, type LockTiming } from './lock/acquire.js';
 export { lockState, removeDeadLock, sweepEmptyLock, type LockState } from './lock/state.js';
 export { withRootLock } from './lock/queue.js';
-export { isAbandonedTomb, OWNERLESS_GRACE_MS } from './lock/judge.js';
+export { isAbandonedTomb } from './lock/judge.js';
 export { thisHostTag } from './lock/owners.js';

@@ -47,9 +47,9 @@ export interface TrustedHome extends Home {
 }
 
 /** Mode of a home a transaction creates (less the umask): only its owner may change entries. */
-export const HOME_MODE = 0o755;
+const HOME_MODE = 0o755;
 /** Mode of a staging dir: only its owner may read or change what is inside. */
-export const STAGING_MODE = 0o700;
+const STAGING_MODE = 0o700;
 
 /**
  * Check that `homeInfo` (the lstat of `<root>/.txnfs`) is a home this process may trust, and

@@ -25,7 +25,7 @@ function absOf(root: string, rel: string): string {
   return path.join(root, ...rel.split('/'));
 }
 
-export function parentOf(rel: string): string {
+function parentOf(rel: string): string {
   const slash = rel.lastIndexOf('/');
   return slash === -1 ? '' : rel.slice(0, slash);
 }

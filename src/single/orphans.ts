@@ -45,7 +45,7 @@ export function updateLockName(base: string): string {
 }
 
 /** Whether `name` is an update() lock's name. */
-export function isUpdateLockName(name: string): boolean {
+function isUpdateLockName(name: string): boolean {
   return UPDATE_LOCK_RE.test(name);
 }
 

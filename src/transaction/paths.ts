@@ -45,7 +45,7 @@ function bad(message: string, p: string, cause?: unknown): TxnError {
 }
 
 /** Split a '/'-joined relative path into components. */
-export function components(rel: string): string[] {
+function components(rel: string): string[] {
   return rel.split('/');
 }
 

@@ -47,7 +47,7 @@ export interface PlanInput {
 }
 
 /** Check every precondition against the root as it is now. Under the root lock, before the commit point. */
-export async function checkConditions(conditions: readonly Condition[], resolver: Resolver, root: string, txnId: string): Promise<void> {
+async function checkConditions(conditions: readonly Condition[], resolver: Resolver, root: string, txnId: string): Promise<void> {
   for (const c of conditions) {
     const r = await resolver.target(c.target.rel);
     const abs = join(root, r.rel);

@@ -54,7 +54,7 @@ const KEEP_POLL_MS = 50;
  * entry there, so ours is alone (one call saved on every transaction). One that existed already
  * (an id met twice, which nanoid makes vanishingly rare) is listed as any other.
  */
-export async function claim(entry: string): Promise<void> {
+async function claim(entry: string): Promise<void> {
   const dir = path.dirname(entry);
   const mine = path.basename(entry);
   for (let tries = 0; ; tries++) {

@@ -112,7 +112,7 @@ interface LegacyOwner extends ProcessIdentity {
 }
 
 /** The `owner` file an older txnfs wrote in its lock directories (and tombs). */
-export async function readLegacyOwner(dir: string): Promise<LegacyOwner | undefined> {
+async function readLegacyOwner(dir: string): Promise<LegacyOwner | undefined> {
   let text: Buffer;
   try {
     text = await fs.readFile(path.join(dir, OWNER_FILE));

@@ -41,7 +41,7 @@ interface Registry {
   readonly rootQueues: Map<string, Promise<unknown>>;
 }
 const REGISTRY = Symbol.for('txnfs.locks.v1');
-export const registry: Registry = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= {
+const registry: Registry = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= {
   acquiring: new Set(),
   held: new Map(),
   moving: new Set(),
@@ -55,7 +55,7 @@ export const staleFloor = 2000;
 // ---------------------------------------------------------------------------------------------
 // Owner entries
 
-export const ENTRY_PREFIX = 'o.';
+const ENTRY_PREFIX = 'o.';
 const ENTRY_RE = /^o\.([A-Za-z0-9_-]{16})\.([0-9]{1,10})\.([0-9]{0,20})\.([0-9]{1,10})\.([0-9]{1,16})\.([A-Za-z0-9_-]{8,64})$/;
 
 const tags = new Map<string, string>();
