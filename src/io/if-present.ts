@@ -66,6 +66,14 @@ export function readFileIfPresent(p: string): Promise<Buffer | undefined> {
   return orAbsent(fs.readFile(p));
 }
 
+/**
+ * The content of the file `p`, or undefined on ENOENT only. For a journal: an ESTALE or ENOTDIR
+ * there must not be read as "no journal", which would discard a committed transaction.
+ */
+export function readFileIfPresentStrict(p: string): Promise<Buffer | undefined> {
+  return orAbsent(fs.readFile(p), ENOENT_ONLY);
+}
+
 /** Unlink `p`; one already gone is fine. Resolves with whether this call removed it. */
 export function unlinkIfPresent(p: string): Promise<boolean> {
   return removed(fs.unlink(p));

@@ -31,8 +31,7 @@
  */
 import * as path from 'node:path';
 import * as fs from '../io/fs.js';
-import { lstatIfPresent } from '../io/if-present.js';
-import { errnoOf } from '../errors.js';
+import { lstatIfPresent, unlinkIfPresent } from '../io/if-present.js';
 import { linkRefused } from '../io/links.js';
 
 /** Per real root: whether a backup link shows its original's number. */
@@ -56,11 +55,7 @@ export async function probeInodeNumbers(dir: string): Promise<{ ok: boolean; det
   }
   // ENOENT: that name was never made, or was renamed. Another errno (EIO) fails the commit,
   // before its commit point.
-  for (const p of [made, linked, moved]) {
-    await fs.unlink(p).catch((err: unknown) => {
-      if (errnoOf(err) !== 'ENOENT') throw err;
-    });
-  }
+  for (const p of [made, linked, moved]) await unlinkIfPresent(p);
   return result;
 }
 

@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import * as fs from '../io/fs.js';
 import { errnoOf } from '../errors.js';
-import { lstatIfPresentStrict } from '../io/if-present.js';
+import { lstatIfPresentStrict, readdirIfPresent } from '../io/if-present.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
 import { filesDir, homeOf, journalPath, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
 import { isAbandonedTomb, lockState, type LockState } from './lock.js';
@@ -164,10 +164,7 @@ async function measure(c: Classified): Promise<Pick<FoundTxn, 'mtimeMs' | 'stage
   let bytes = 0;
   if (c.state !== 'orphan-lock') {
     const files = filesDir(c.staging);
-    const names = await fs.readdir(files).catch((err: unknown) => {
-      if (errnoOf(err) === 'ENOENT') return [];
-      throw err;
-    });
+    const names = (await readdirIfPresent(files)) ?? [];
     for (const name of names) {
       const info = await lstatIfPresentStrict(path.join(files, name));
       if (info?.kind !== 'file') continue;

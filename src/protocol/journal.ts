@@ -33,8 +33,9 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from '../io/fs.js';
-import { codes, errnoOf, TxnError } from '../errors.js';
+import { codes, TxnError } from '../errors.js';
 import { linkRefused } from '../io/links.js';
+import { readFileIfPresentStrict } from '../io/if-present.js';
 import { syncDir, writeSmallFile } from '../io/durable.js';
 import { journalPath, journalTmpPath, rollbackReadyPath } from './layout.js';
 import { isJournalTarget } from '../transaction/paths.js';
@@ -290,12 +291,7 @@ export async function commitJournal(staging: string, durable: boolean): Promise<
 /** Read the journal of `staging`: undefined when there is none; CorruptJournal when damaged. */
 export async function readJournal(staging: string): Promise<DecodedJournal | undefined> {
   const p = journalPath(staging);
-  let data: Buffer;
-  try {
-    data = await fs.readFile(p);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  }
+  const data = await readFileIfPresentStrict(p);
+  if (data === undefined) return undefined;
   return decodeJournal(data, p);
 }

@@ -31,6 +31,7 @@ import { backupDir, backupFile, filesDir, homeOf, journalPath, journalTmpPath, o
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
 import { removedLast } from './home.js';
 import { removeKnown } from '../io/remove.js';
+import { lstatIfPresentStrict, unlinkIfPresent } from '../io/if-present.js';
 import { settleAll } from '../io/limit.js';
 
 export interface Home {
@@ -165,10 +166,7 @@ async function makeHome(root: string, durable: boolean): Promise<{ home: Home; i
   const home = homeOf(root);
   let info = removedLast(home)
     ? undefined
-    : await fs.lstat(home).catch((err: unknown) => {
-      if (errnoOf(err) === 'ENOENT') return undefined;
-      throw err;
-    });
+    : await lstatIfPresentStrict(home);
   if (info === undefined) {
     try {
       await fs.mkdir(home, HOME_MODE);
@@ -227,14 +225,6 @@ export async function createStaging(home: string, id: string, timing: LockTiming
   // In the order the calls are issued: settleAll rejects with the first failure in argument order.
   const name = journaled?.durable === true ? once(() => settleAll([homeNamed?.() ?? Promise.resolve(), syncDir(home)])) : () => Promise.resolve();
   return { id, dir, ownerLock, name };
-}
-
-async function unlinkIfPresent(p: string): Promise<void> {
-  try {
-    await fs.unlink(p);
-  } catch (err) {
-    if (errnoOf(err) !== 'ENOENT') throw err;
-  }
 }
 
 /**
@@ -321,11 +311,5 @@ export async function writeRollbackMarker(dir: string, durable: boolean): Promis
 
 /** Whether a rollback marker exists in `dir`. */
 export async function hasRollbackMarker(dir: string): Promise<boolean> {
-  try {
-    await fs.lstat(rollbackMarkerPath(dir));
-    return true;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return false;
-    throw err;
-  }
+  return (await lstatIfPresentStrict(rollbackMarkerPath(dir))) !== undefined;
 }

@@ -10,6 +10,7 @@
 import * as path from 'node:path';
 import * as fs from '../../io/fs.js';
 import { errnoOf } from '../../errors.js';
+import { rmdirIfPresent } from '../../io/if-present.js';
 import { judge, removeDirIfEmpty, removeEntry } from './judge.js';
 import { arrivalOf } from './owners.js';
 import { sleep } from './wait.js';
@@ -98,11 +99,7 @@ async function claim(entry: string): Promise<void> {
     }
     // Someone else is here: a holder, or a waiter that arrived with us. Back off; the caller
     // judges the others and waits.
-    try {
-      await fs.rmdir(entry);
-    } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw err;
-    }
+    await rmdirIfPresent(entry);
     throw new Contended(others);
   }
 }
