@@ -1,7 +1,9 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { begin, createWriteStream, doctor, inspect, recover, update, writeFile, writeJson } from '../src/index.js';
+import { begin as s3Begin, recover as s3Recover, s3Store } from '../src/s3/index.js';
 import { tmpdir } from './helpers/tmp.js';
+import { memoryS3 } from './s3/memory.js';
 
 // Issue 12 item 15, issue 13: every option is checked by one validator (src/options/options.ts), so one
 // bad value gets the same class, code and message from every entry point that takes the option.
@@ -41,25 +43,35 @@ const entries: Record<string, (dir: string, o: Options) => unknown> = {
   recover: (d, o) => recover(d, o),
   inspect: (d, o) => inspect(d, o as { lockStale?: number }),
   doctor: (d, o) => doctor(d, o),
+  // txnfs/s3 takes the options it shares with a local root through the same validator.
+  's3.begin': (_d, o) => s3Begin({ store: s3(), ...o }),
+  's3.tx.write': (_d, o) => s3Begin({ store: s3() }).write('f', 'x', o),
+  's3.tx.writeJson': (_d, o) => s3Begin({ store: s3() }).writeJson('f', 1, o),
+  's3.tx.createWriteStream': (_d, o) => s3Begin({ store: s3() }).createWriteStream('f', o),
+  's3.recover': (_d, o) => s3Recover({ store: s3(), ...o }),
 };
+
+function s3(): ReturnType<typeof s3Store> {
+  return s3Store({ client: memoryS3().client, bucket: 'b' });
+}
 
 const fileWriters = ['writeFile', 'writeJson', 'createWriteStream'];
 /** Which entry points take each option, and values every one of them must refuse. */
 const options: Record<string, { takenBy: string[]; bad: unknown[] }> = {
   mode: { takenBy: ['tx.write', 'tx.writeJson', 'tx.createWriteStream', 'tx.adopt', ...fileWriters, 'update'], bad: [Number.NaN, -1, 1.5, 0o10000, '644', null, Number.POSITIVE_INFINITY] },
-  exclusive: { takenBy: ['tx.write', 'tx.writeJson', 'tx.createWriteStream', ...fileWriters], bad: ['yes', 1, null] },
-  dryRun: { takenBy: [...fileWriters, 'update', 'recover'], bad: ['yes', 1, null] },
+  exclusive: { takenBy: ['tx.write', 'tx.writeJson', 'tx.createWriteStream', ...fileWriters, 's3.tx.write', 's3.tx.writeJson', 's3.tx.createWriteStream'], bad: ['yes', 1, null] },
+  dryRun: { takenBy: [...fileWriters, 'update', 'recover', 's3.recover'], bad: ['yes', 1, null] },
   mkdirs: { takenBy: [...fileWriters, 'update'], bad: ['yes', 1] },
   chown: { takenBy: [...fileWriters, 'update'], bad: ['root', { uid: 1 }, { uid: -1, gid: 0 }] },
   encoding: { takenBy: fileWriters, bad: ['utf-9', 5, null] },
-  spaces: { takenBy: ['tx.writeJson', 'writeJson'], bad: [{}, true, null] },
-  replacer: { takenBy: ['tx.writeJson', 'writeJson'], bad: [5, 'x', {}] },
+  spaces: { takenBy: ['tx.writeJson', 'writeJson', 's3.tx.writeJson'], bad: [{}, true, null] },
+  replacer: { takenBy: ['tx.writeJson', 'writeJson', 's3.tx.writeJson'], bad: [5, 'x', {}] },
   durability: { takenBy: ['begin', ...fileWriters, 'update', 'recover'], bad: ['fast', 1] },
-  signal: { takenBy: ['begin', ...fileWriters, 'update', 'recover'], bad: [{}, 'abort'] },
+  signal: { takenBy: ['begin', ...fileWriters, 'update', 'recover', 's3.begin'], bad: [{}, 'abort'] },
   lockStale: { takenBy: ['begin', 'update', 'recover', 'inspect', 'doctor'], bad: [Number.NaN, '10000', 1000, 3e9, Number.POSITIVE_INFINITY, -1] },
   lockUpdate: { takenBy: ['begin', 'update', 'recover'], bad: [500, 'x', 6000] },
   lockTimeout: { takenBy: ['begin', 'update', 'recover'], bad: [-1, Number.NaN, '1'] },
-  concurrency: { takenBy: ['begin', 'recover'], bad: [0, 1.5, 2000, '4'] },
+  concurrency: { takenBy: ['begin', 'recover', 's3.begin'], bad: [0, 1.5, 2000, '4'] },
 };
 
 const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));

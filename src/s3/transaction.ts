@@ -11,116 +11,30 @@
 // - a writer whose oldest upload is half the store's grace old refuses to commit, so recover()
 //   (which deletes unlogged data only past the full grace) never removes data a commit names.
 import { randomUUID } from 'node:crypto';
-import { posix } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { badArgument, codes, isTxnError, TxnError } from '../errors.js';
 import { toSource, type WriteData } from '../transaction/data.js';
 import { jsonText } from '../options/file-options.js';
 import { Limiter } from '../io/limit.js';
 import { checkOptionsObject, numberOption } from '../options/options.js';
-import { checkTarget } from '../transaction/paths.js';
-import { checkVersion, contentVersion, type FileVersion, type ReadResult } from '../transaction/preconditions.js';
+import { contentVersion, type FileVersion, type ReadResult } from '../transaction/preconditions.js';
 import type { TransactionState } from '../transaction/transaction.js';
 import { runScoped } from '../transaction/scope.js';
+import { backoffSleep, DEFAULT_MAX_RETRIES } from './backoff.js';
+import { addConditions, holds, s3Version, storePath, versionOf, type Condition } from './conditions.js';
 import { s3Mutated } from './faults.js';
 import { dataKey } from './keys.js';
 import { putEntry, writeHeadHint, type LogEntry, type Staged } from './log.js';
-import type { FileRef } from './tree.js';
 import { DEFAULT_PART_SIZE, MIN_PART_SIZE, stage } from './stage.js';
 import type { S3Store } from './store.js';
+import type { FileRef } from './tree.js';
+import { awaitStream } from './streams.js';
+import { requestError, stageError, type Failing } from './tx-errors.js';
+import type { S3BeginOptions, S3CommitResult, S3WriteJsonOptions, S3WriteOptions } from './types.js';
 
-/**
- * Lost races for a generation tolerated by default. With 8 writers on one log a commit lost up to
- * 40 races in bench:s3 (docs/benchmarks.md), more than the 20 this was.
- */
-export const DEFAULT_MAX_RETRIES = 50;
-const BACKOFF_BASE_MS = 10;
-const BACKOFF_CAP_MS = 1000;
-
-/**
- * The wait before rebase attempt `attempt` (0 first): exponential with full jitter, capped. The
- * jitter spreads the losers so they do not collide again on the same next generation; the growth
- * thins the retries when many writers contend; the cap keeps a loser from sleeping through many
- * free generations. `random` is in [0, 1).
- */
-export function backoffMs(attempt: number, random: number): number {
-  return random * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 30));
-}
-
-/** Options of {@link begin} for an S3 store. */
-export interface S3BeginOptions {
-  /** The store, from `s3Store()`. */
-  readonly store: S3Store;
-  /** Aborts the transaction while it is open; during commit, up to the commit point. @default undefined */
-  readonly signal?: AbortSignal | undefined;
-  /**
-   * Rebase attempts after a lost race for a generation before giving up with ELOCKED. Between
-   * attempts the writer waits a random time up to min(1 s, 10 ms × 2^attempt) (full jitter), so
-   * the default allows about half a minute of losing before ELOCKED.
-   * @default 50
-   */
-  readonly maxRetries?: number | undefined;
-  /** Uploads in flight at once. Memory is bounded by `concurrency × partSize`. @default 4 */
-  readonly concurrency?: number | undefined;
-  /** Bytes per multipart part; data longer than one part is uploaded in parts. At least 5 MiB (S3's floor). @default 8 MiB */
-  readonly partSize?: number | undefined;
-}
-
-/** Options of `write()` on an S3 store. */
-export interface S3WriteOptions {
-  /** Commit only if the path still has this content version (from `read()` / `version()`). */
-  readonly ifUnchanged?: FileVersion | undefined;
-  /** Commit only if the path does not exist at the commit point. @default false */
-  readonly exclusive?: boolean | undefined;
-}
-
-/** Options of `writeJson()` on an S3 store. */
-export interface S3WriteJsonOptions extends S3WriteOptions {
-  readonly spaces?: number | string | undefined;
-  readonly replacer?: ((this: unknown, key: string, value: unknown) => unknown) | (number | string)[] | null | undefined;
-}
-
-/** What a commit on an S3 store did. */
-export interface S3CommitResult {
-  readonly id: string;
-  /** The generation this commit created (1 for the first commit of a store); for a commit with no changes, the head it checked its conditions against. */
-  readonly generation: number;
-  readonly entries: number;
-  readonly written: number;
-  readonly removed: number;
-  readonly bytes: number;
-  /** Lost races for a generation that this commit rebased over. */
-  readonly rebases: number;
-  readonly durationMs: number;
-  /** Problems after the commit point (an unused staged key left for recover()). The commit stands. */
-  readonly warnings: readonly string[];
-}
-
-interface Condition {
-  readonly path: string;
-  readonly expected: FileVersion;
-  readonly via: 'read' | 'ifUnchanged' | 'exclusive' | 'expect';
-}
+export type { S3BeginOptions, S3CommitResult, S3WriteJsonOptions, S3WriteOptions } from './types.js';
 
 const noop = (): void => undefined;
-
-/** A version is checked on S3 by content alone: a local identity (inode, mtime) means nothing here. */
-function s3Version(value: unknown, argName: string): FileVersion {
-  const v = checkVersion(value, argName);
-  if (v.dev !== undefined || v.ino !== undefined || v.mtimeMs !== undefined) {
-    throw badArgument(argName, 'a content version ({ exists, size, sha256 } from read() or version() of an S3 transaction)', value, 'ERR_INVALID_ARG_VALUE');
-  }
-  return v;
-}
-
-function holds(expected: FileVersion, ref: FileRef | undefined): boolean {
-  if (!expected.exists) return ref === undefined;
-  return ref !== undefined && (expected.size === undefined || expected.size === ref.size) && (expected.sha256 === undefined || expected.sha256 === ref.sha256);
-}
-
-function versionOf(ref: FileRef | undefined): FileVersion {
-  return ref === undefined ? Object.freeze({ exists: false }) : Object.freeze({ exists: true, size: ref.size, sha256: ref.sha256 });
-}
 
 /**
  * A set of writes and removals on an S3 store that becomes visible as one generation, or not at
@@ -179,10 +93,10 @@ export class S3Transaction implements AsyncDisposable {
    */
   write(path: string, data: WriteData, options?: S3WriteOptions): Promise<void> {
     this.#assertOpen('write');
-    const rel = this.#path(path);
+    const rel = storePath(path, this.id);
     const source = toSource(data);
     const o = checkOptionsObject(options, 'options', ['ifUnchanged', 'exclusive']);
-    this.#addConditions(rel, o);
+    addConditions(this.#conditions, rel, o);
     const n = this.#n++;
     this.#ops.set(rel, n);
     const key = dataKey(this.id, n);
@@ -214,7 +128,7 @@ export class S3Transaction implements AsyncDisposable {
     stream.on('unpipe', () => pipes--);
     const ownFinish = stream.listenerCount('finish');
     const done = this.write(path, stream, options);
-    this.#streams.push({ stream, rel: this.#path(path), done, busy: () => pipes > 0 || stream.writableLength > 0 || stream.listenerCount('finish') > ownFinish + 1 });
+    this.#streams.push({ stream, rel: storePath(path, this.id), done, busy: () => pipes > 0 || stream.writableLength > 0 || stream.listenerCount('finish') > ownFinish + 1 });
     return stream;
   }
 
@@ -230,16 +144,16 @@ export class S3Transaction implements AsyncDisposable {
   /** Remove `path` at commit (a path that does not exist is not an error). */
   remove(path: string, options?: { readonly ifUnchanged?: FileVersion | undefined }): void {
     this.#assertOpen('remove');
-    const rel = this.#path(path);
+    const rel = storePath(path, this.id);
     const o = checkOptionsObject(options, 'options', ['ifUnchanged']);
-    this.#addConditions(rel, o);
+    addConditions(this.#conditions, rel, o);
     this.#ops.set(rel, null);
   }
 
   /** Make the commit conditional on `path` having this content version at the commit point. */
   expect(path: string, version: FileVersion): void {
     this.#assertOpen('expect');
-    this.#conditions.push({ path: this.#path(path), expected: s3Version(version, 'version'), via: 'expect' });
+    this.#conditions.push({ path: storePath(path, this.id), expected: s3Version(version, 'version'), via: 'expect' });
   }
 
   /**
@@ -270,7 +184,7 @@ export class S3Transaction implements AsyncDisposable {
 
   async #look(what: string, path: string): Promise<{ rel: string; ref: FileRef | undefined }> {
     this.#assertOpen(what);
-    const rel = this.#path(path);
+    const rel = storePath(path, this.id);
     const tree = await this.#request(`Reading the log for '${rel}'`, rel, async () => {
       if (this.#base !== undefined) return await this.#store.at(this.#base);
       const head = await this.#store.head();
@@ -345,7 +259,7 @@ export class S3Transaction implements AsyncDisposable {
           ambiguous = true;
           this.#unanswered.add(generation);
           if (rebases >= this.#maxRetries) throw err;
-          await this.#backoff(rebases);
+          await backoffSleep(rebases);
           continue;
         }
         if (won) {
@@ -356,7 +270,7 @@ export class S3Transaction implements AsyncDisposable {
           throw new TxnError(codes.ELOCKED, `txnfs/s3: lost the race for a generation ${rebases + 1} times on ${this.#store.where}; nothing is visible. Retry later or raise maxRetries.`, { path: this.#store.where, txnId: this.id });
         }
         // Jitter spreads the losers so they do not collide again on the same next generation.
-        await this.#backoff(rebases);
+        await backoffSleep(rebases);
       }
     } catch (err) {
       this.#state = 'failed';
@@ -428,38 +342,10 @@ export class S3Transaction implements AsyncDisposable {
 
   /** Wait for every upload; the first failure as ESTAGE. */
   async #settle(): Promise<void> {
-    for (const t of this.#streams) await this.#awaitStream(t);
+    for (const t of this.#streams) await awaitStream(t, this.id);
     const results = await Promise.allSettled(this.#outcomes);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
-  }
-
-  /**
-   * Wait until a stream has ended, as long as something still writes into it. Idleness is judged
-   * a turn of the event loop later (setImmediate): a source that ends unpipes first and calls end()
-   * right after.
-   */
-  async #awaitStream(t: { stream: PassThrough; rel: string; busy: () => boolean }): Promise<void> {
-    const s = t.stream;
-    const over = (): boolean => s.writableEnded || s.destroyed;
-    while (!over()) {
-      if (!t.busy()) {
-        await new Promise((r) => setImmediate(r));
-        if (over() || t.busy()) continue;
-        s.destroy(new TxnError(codes.ESTAGE, `txnfs/s3: the stream for '${t.rel}' was never ended: it is open, nothing is piped into it and no write is buffered. Call end() (or finish the pipeline) before commit().`, { path: t.rel, txnId: this.id }));
-        return;
-      }
-      // Something writes: look again when it may have stopped.
-      await new Promise<void>((resolve) => {
-        const again = (): void => {
-          clearTimeout(timer);
-          for (const e of ['finish', 'unpipe', 'drain', 'close', 'error']) s.off(e, again);
-          resolve();
-        };
-        const timer = setTimeout(again, 20);
-        for (const e of ['finish', 'unpipe', 'drain', 'close', 'error']) s.on(e, again);
-      });
-    }
   }
 
   /** Delete this transaction's staged keys that `keep` does not name. */
@@ -469,26 +355,8 @@ export class S3Transaction implements AsyncDisposable {
     await Promise.all(keys.map((k) => limiter.run(() => this.#store.seam.delete(k))));
   }
 
-  #backoff(attempt: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, backoffMs(attempt, Math.random())));
-  }
 
-  #addConditions(path: string, o: Record<string, unknown>): void {
-    if (o.ifUnchanged !== undefined) this.#conditions.push({ path, expected: s3Version(o.ifUnchanged, 'options.ifUnchanged'), via: 'ifUnchanged' });
-    if (o.exclusive !== undefined && typeof o.exclusive !== 'boolean') throw badArgument('options.exclusive', 'a boolean', o.exclusive);
-    if (o.exclusive === true) this.#conditions.push({ path, expected: { exists: false }, via: 'exclusive' });
-  }
 
-  /** Paths are keys relative to the store: the local rules (no '..', no '.txnfs', no NUL), and no leading '/'. */
-  #path(path: string): string {
-    if (typeof path === 'string' && path.startsWith('/')) {
-      throw new TxnError(codes.EBADPATH, `txnfs/s3: the path '${path}' is absolute; paths in a store are relative to its prefix. Pass it without the leading '/'.`, { path, txnId: this.id });
-    }
-    if (typeof path === 'string' && /^\.\.(\/|$)/.test(posix.normalize(path))) {
-      throw new TxnError(codes.EBADPATH, `txnfs/s3: the path '${path}' leaves the store's prefix through '..'; pass a path inside it.`, { path, txnId: this.id });
-    }
-    return checkTarget('/', path).rel;
-  }
 
   /** Run an S3 request on behalf of `what`; a failure before the commit point is EFS. */
   async #request<T>(what: string, path: string, fn: () => Promise<T>): Promise<T> {
@@ -500,18 +368,15 @@ export class S3Transaction implements AsyncDisposable {
   }
 
   #stageError(err: unknown, path: string): Error {
-    if (isTxnError(err)) return err;
-    if (this.#signal?.aborted === true) return this.#wrap(err);
-    return new TxnError(codes.ESTAGE, `txnfs/s3: staging '${path}' failed: ${(err as Error)?.message ?? String(err)}. Nothing is visible; fix the cause (see err.cause) and retry.`, { cause: err, path, txnId: this.id });
+    return stageError(err, path, this.#failing());
   }
 
-  #wrap(err: unknown, what = 'An S3 request failed', path = this.#store.where): Error {
-    // A TypeError is a caller's mistake (a bad chunk type), reported as it is.
-    if (isTxnError(err) || err instanceof TypeError) return err as Error;
-    if (this.#signal?.aborted === true) {
-      return new TxnError(codes.EABORTED, `txnfs/s3: transaction ${this.id} was aborted through its AbortSignal; nothing is visible. Start a new transaction to try again.`, { cause: err, path: this.#store.where, txnId: this.id });
-    }
-    return new TxnError(codes.EFS, `txnfs/s3: ${what} (${(err as Error)?.message ?? String(err)}) before the commit point; nothing is visible. Fix the cause (see err.cause) and retry.`, { cause: err, path, txnId: this.id });
+  #wrap(err: unknown, what?: string, path?: string): Error {
+    return requestError(err, this.#failing(), what, path);
+  }
+
+  #failing(): Failing {
+    return { txnId: this.id, where: this.#store.where, aborted: this.#signal?.aborted === true };
   }
 
   #detach(): void {

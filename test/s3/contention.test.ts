@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { begin, s3Store, transaction } from '../../src/s3/index.js';
 import { s3Faults } from '../../src/s3/faults.js';
-import { backoffMs, DEFAULT_MAX_RETRIES } from '../../src/s3/transaction.js';
+import { backoffMs, DEFAULT_MAX_RETRIES } from '../../src/s3/backoff.js';
 import { memoryS3 } from './memory.js';
 
 afterEach(() => {
