@@ -186,7 +186,7 @@ describe(`hostile input: ${cases.length + optionCases.length} classes, each with
   });
 });
 
-describe('names that differ only by case (see also test/casefold.test.ts)', () => {
+describe('names that differ only by case (see also test/transaction/casefold.test.ts)', () => {
   it('two files on a case-sensitive filesystem; refused with ETARGET on a case-folding one', async () => {
     const s = sandbox();
     const probe = path.join(s.root, 'CaseProbe');
@@ -220,7 +220,7 @@ describe('hostile journals: recovery never writes outside the root and never del
     const id = 'forged1';
     const staging = path.join(s.root, '.txnfs', `.txn-${id}`);
     // 0700, as txnfs makes it (whatever the umask): these forgeries test the journal, not the
-    // staging dir's own mode (test/foreign-staging.test.ts does that).
+    // staging dir's own mode (test/protocol/foreign-staging.test.ts does that).
     fs.mkdirSync(path.join(s.root, '.txnfs'), { recursive: true });
     fs.mkdirSync(staging, { mode: 0o700 });
     fs.mkdirSync(path.join(staging, 'files'));

@@ -1,6 +1,6 @@
 /**
  * node-fs.ts: the real filesystem behind the seam (fs.ts): `nodeImpl`, the `FsImpl` made of
- * Node's own calls. Only fs.ts imports it (test/seam.test.ts); everything else calls fs.ts's
+ * Node's own calls. Only fs.ts imports it (test/io/seam.test.ts); everything else calls fs.ts's
  * wrappers, which report each operation to the fault hook first and may have it swapped for a
  * model (the crash harness).
  */

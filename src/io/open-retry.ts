@@ -6,7 +6,7 @@
  * (another part of the process, or another process, is about to close descriptors), and
  * write-file-atomic users get the same from graceful-fs: a delay growing from `firstDelayMs` by
  * `factor` up to `maxDelayMs`, until `maxTotalMs` of waiting, then the last error. Other errnos
- * are not retried. Snapshot-tested (test/open-retry.test.ts).
+ * are not retried. Snapshot-tested (test/io/open-retry.test.ts).
  */
 export const OPEN_RETRY: OpenRetry = Object.freeze({ firstDelayMs: 2, factor: 2, maxDelayMs: 100, maxTotalMs: 1500 });
 

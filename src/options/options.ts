@@ -5,7 +5,7 @@
  * value (an ignored typo like `durabilty: 'none'` would silently change a safety property); a
  * number out of range is a RangeError. Every entry point that takes an option (begin, tx.write,
  * writeFile, update, recover, inspect, doctor, ...) checks it with the function here, so one bad
- * value gets the same class, code and message everywhere (test/option-parity.test.ts). The
+ * value gets the same class, code and message everywhere (test/options/option-parity.test.ts). The
  * single-file options (file-options.ts) are built from these. The defaults live in one frozen
  * object that the docs table is tested against.
  */

@@ -93,7 +93,7 @@ export async function withInjector<T>(injector: Injector, layerOrFn: MutationLay
   if (faults.hook !== undefined) throw new Error('a fault hook is already registered');
   faults.hook = layer === undefined ? injector.hook : layer.hook(injector.hook);
   // Every injected error must reach the library's error handling, so an injected EMFILE is not
-  // retried away here (the retry itself: test/open-retry.test.ts).
+  // retried away here (the retry itself: test/io/open-retry.test.ts).
   const retry = useOpenRetry({ ...OPEN_RETRY, maxTotalMs: 0 });
   try {
     return await fn();

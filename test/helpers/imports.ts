@@ -1,7 +1,7 @@
 /**
  * imports.ts: find every way a TypeScript module can reach the filesystem modules, by parsing it.
  *
- * The seam meta-test (test/seam.test.ts) runs this over every module of src/. A regular expression
+ * The seam meta-test (test/io/seam.test.ts) runs this over every module of src/. A regular expression
  * would miss `import(\n'fs')`, flag `import type` (erased, harmless) and be fooled by comments and
  * strings, so the source is parsed with the TypeScript compiler and the syntax tree is walked:
  *

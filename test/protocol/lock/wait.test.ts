@@ -1,0 +1,61 @@
+/**
+ * lock/wait.ts: what wakes a lock waiter. Each case fails if the waiter sleeps its whole timer
+ * where it should wake (a hand-off that costs the backoff), or wakes where it should sleep (the
+ * storm of attempts that other waiters' entries used to cause).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sleep } from '../../../src/protocol/lock/wait.js';
+import { tmpdir } from '../../helpers/tmp.js';
+
+const LONG = 2_000;
+
+async function timed(p: Promise<void>): Promise<number> {
+  const started = Date.now();
+  await p;
+  return Date.now() - started;
+}
+
+describe('sleep(ms, signal, wake)', () => {
+  it('wakes when an entry it watches leaves', async () => {
+    const dir = tmpdir();
+    fs.mkdirSync(path.join(dir, 'holder'));
+    const slept = timed(sleep(LONG, undefined, { dir, names: new Set(['holder']) }));
+    await new Promise((r) => setTimeout(r, 50));
+    fs.rmdirSync(path.join(dir, 'holder'));
+    expect(await slept).toBeLessThan(LONG / 2);
+  });
+
+  it('sleeps on while other entries come and go', async () => {
+    const dir = tmpdir();
+    fs.mkdirSync(path.join(dir, 'holder'));
+    const slept = timed(sleep(400, undefined, { dir, names: new Set(['holder']) }));
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      fs.mkdirSync(path.join(dir, `waiter${i}`));
+      fs.rmdirSync(path.join(dir, `waiter${i}`));
+    }
+    expect(await slept).toBeGreaterThanOrEqual(390);
+  });
+
+  it('wakes at once when an entry it is to watch left before the watch began', async () => {
+    const dir = tmpdir();
+    expect(await timed(sleep(LONG, undefined, { dir, names: new Set(['gone-already']) }))).toBeLessThan(LONG / 2);
+  });
+
+  it('without names, wakes on any change', async () => {
+    const dir = tmpdir();
+    const slept = timed(sleep(LONG, undefined, { dir }));
+    await new Promise((r) => setTimeout(r, 50));
+    fs.mkdirSync(path.join(dir, 'anything'));
+    expect(await slept).toBeLessThan(LONG / 2);
+  });
+
+  it('rejects with the reason when aborted', async () => {
+    const ac = new AbortController();
+    const p = sleep(LONG, ac.signal, { dir: tmpdir() });
+    ac.abort(new Error('stop'));
+    await expect(p).rejects.toThrow('stop');
+  });
+});
