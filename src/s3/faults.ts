@@ -17,18 +17,18 @@ export interface S3RequestEvent {
 /** Throw to fail the request; `process.kill(process.pid, 'SIGKILL')` to crash. May be async. */
 export type S3FaultHook = (event: S3RequestEvent) => void | Promise<void>;
 
-/** Deliberate protocol bugs, each checked at one place, for proving the fault tests catch them. */
+/**
+ * The deliberate protocol bugs still switched inside the library, each checked at one place. The
+ * others (a log PUT without If-None-Match, a sweep blind to the log, to leases or to the grace)
+ * are filters of the requests in the test harness (test/s3/mutations.ts), as the local ones are
+ * (src/io/faults.ts). A filter can drop, hide or rewrite a request or an answer; it cannot make
+ * commit() send its log PUT before its uploads finished (an order), make a reader skip a check it
+ * makes on bytes it did get, or hand the writer of a checkpoint its base's file list instead of
+ * its own (a filter would have to fold the log itself, and then would test its own fold).
+ */
 export type S3Mutation =
   /** commit() creates the log entry without waiting for its staged uploads to finish. */
   | 's3-log-before-staged'
-  /** The log entry is PUT without If-None-Match: two writers can both "win" a generation. */
-  | 's3-log-unconditional'
-  /** recover() removes staged data of uncommitted transactions without looking at the log. */
-  | 's3-recover-ignores-log'
-  /** recover() collects data without looking at the leases of open snapshots. */
-  | 's3-gc-ignores-leases'
-  /** recover() deletes data of transactions not in the log without waiting for the grace. */
-  | 's3-gc-no-grace'
   /** The checkpoint of generation G holds the file list of G-1 (the writer's base, not its commit). */
   | 's3-checkpoint-stale'
   /** A reader trusts a checkpoint without checking its file count and digest (a cut list is read as the tree). */

@@ -29,7 +29,6 @@
 import { badArgument } from '../errors.js';
 import { booleanOption, checkOptionsObject, numberOption } from '../options/options.js';
 import { Limiter } from '../io/limit.js';
-import { s3Mutated } from './faults.js';
 import { checkpointDir, checkpointKey, checkpointsAtMost, dataDir, generationOfCheckpointKey, leaseDir, parseLeaseKey, txnOfDataKey } from './keys.js';
 import { newestCheckpoint } from './log.js';
 import type { S3Store } from './store.js';
@@ -79,7 +78,7 @@ export async function recover(options: S3RecoverOptions): Promise<S3RecoverRepor
   const o = checkOptionsObject(options, 'options', ['store', 'graceMs', 'retainGenerations', 'now', 'dryRun']);
   const store = o.store as S3Store | undefined;
   if (typeof store !== 'object' || store === null || typeof store.current !== 'function') throw badArgument('options.store', 'a store from s3Store()', o.store);
-  const graceMs = s3Mutated('s3-gc-no-grace') ? 0 : numberOption(o, 'graceMs', store.graceMs, 0, Number.MAX_SAFE_INTEGER, true, 'milliseconds');
+  const graceMs = numberOption(o, 'graceMs', store.graceMs, 0, Number.MAX_SAFE_INTEGER, true, 'milliseconds');
   const retain = numberOption(o, 'retainGenerations', store.retainGenerations, 1, Number.MAX_SAFE_INTEGER, true);
   const now = numberOption(o, 'now', Date.now(), 0);
   const dryRun = booleanOption(o, 'dryRun', false);
@@ -103,7 +102,6 @@ export async function recover(options: S3RecoverOptions): Promise<S3RecoverRepor
     if (expires > now) {
       live++;
       oldestPin = Math.min(oldestPin ?? Infinity, lease.generation);
-      if (s3Mutated('s3-gc-ignores-leases')) continue;
       if (lease.onward) onwardFrom = Math.min(onwardFrom, lease.generation);
       else exactPins.add(lease.generation);
     } else if (expires + lease.leaseMs < now) {
@@ -114,19 +112,17 @@ export async function recover(options: S3RecoverOptions): Promise<S3RecoverRepor
   // 4. What is kept: every key any generation floor..head names.
   const floor = Math.max(0, Math.min(generation - retain + 1, onwardFrom));
   const kept = new Set<string>();
-  if (!s3Mutated('s3-recover-ignores-log')) {
-    for (const [, f] of (await store.at(floor)).entries()) kept.add(f.key);
-    for (const entry of await store.entries(floor, generation)) {
-      for (const c of Object.values(entry.changes)) if (c !== null) kept.add(c.key);
-      // Builds the trees floor+1..H in the handle's cache from the tree of floor just loaded, so
-      // the head's tree (`txnfs status` counts its files) costs no second read of these entries.
-      store.learn(entry);
-    }
-    for (const g of [...exactPins].sort((a, b) => a - b)) if (g < floor) for (const [, f] of (await store.at(g)).entries()) kept.add(f.key);
+  for (const [, f] of (await store.at(floor)).entries()) kept.add(f.key);
+  for (const entry of await store.entries(floor, generation)) {
+    for (const c of Object.values(entry.changes)) if (c !== null) kept.add(c.key);
+    // Builds the trees floor+1..H in the handle's cache from the tree of floor just loaded, so
+    // the head's tree (`txnfs status` counts its files) costs no second read of these entries.
+    store.learn(entry);
   }
+  for (const g of [...exactPins].sort((a, b) => a - b)) if (g < floor) for (const [, f] of (await store.at(g)).entries()) kept.add(f.key);
   const committed = (txn: string): boolean => {
     const g = store.generationOf(txn);
-    return g !== undefined && g <= generation && !s3Mutated('s3-recover-ignores-log');
+    return g !== undefined && g <= generation;
   };
   // 5. What goes.
   const newest = new Map<string, number>();

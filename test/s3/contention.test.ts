@@ -7,6 +7,7 @@ import { begin, openSnapshot, s3Store, transaction } from '../../src/s3/index.js
 import { s3Faults } from '../../src/s3/faults.js';
 import { backoffMs, DEFAULT_MAX_RETRIES } from '../../src/s3/backoff.js';
 import { memoryS3 } from './memory.js';
+import { mutatedClient } from './mutations.js';
 
 afterEach(() => {
   s3Faults.hook = undefined;
@@ -75,9 +76,10 @@ describe('txnfs/s3 exactly one commit per generation (in-memory S3)', () => {
    * Two hosts stage against head 1; the first is held right before its log PUT until the second
    * has committed generation 2, then let go. Returns the generations both reported and the tree.
    */
-  async function race(): Promise<{ generations: number[]; files: string[] }> {
+  async function race(mutation?: 's3-log-unconditional'): Promise<{ generations: number[]; files: string[] }> {
     const mem = memoryS3();
-    const one = s3Store({ client: mem.client, bucket });
+    // The held writer is the one whose requests carry the mutation (a filter, test/s3/mutations.ts).
+    const one = s3Store({ client: mutation === undefined ? mem.client : mutatedClient(mem.client, mutation), bucket });
     const two = s3Store({ client: mem.client, bucket });
     await transaction({ store: one }, (tx) => tx.write('seed', 's'));
     let release!: () => void;
@@ -108,14 +110,9 @@ describe('txnfs/s3 exactly one commit per generation (in-memory S3)', () => {
 
   it('the loser of a race rebases to the next generation and both commits are kept; with the log PUT unconditional (mutation s3-log-unconditional) both claim one generation and a commit is lost', async () => {
     expect(await race()).toEqual({ generations: [3, 2], files: ['from-one', 'from-two', 'seed'] });
-    s3Faults.mutations.add('s3-log-unconditional');
-    try {
-      const mutated = await race();
-      // The harness's two checks: generations unique, no acknowledged commit lost.
-      expect(mutated.generations).toEqual([2, 2]);
-      expect(mutated.files).not.toContain('from-two');
-    } finally {
-      s3Faults.mutations.clear();
-    }
+    const mutated = await race('s3-log-unconditional');
+    // The harness's two checks: generations unique, no acknowledged commit lost.
+    expect(mutated.generations).toEqual([2, 2]);
+    expect(mutated.files).not.toContain('from-two');
   });
 });

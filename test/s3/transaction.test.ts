@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { begin, openSnapshot, recover, s3Store, transaction, type S3Store } from '../../src/s3/index.js';
 import { s3Faults, type S3RequestEvent } from '../../src/s3/faults.js';
 import { rgwUnavailable, useRgwBucket } from '../helpers/rgw.js';
+import { mutatedClient } from './mutations.js';
 
 const missing = rgwUnavailable();
 const bucket = 'txn';
@@ -284,12 +285,7 @@ describe.skipIf(missing !== undefined)(`txnfs/s3 Transaction API on Ceph RGW${mi
     // Idempotent: a second sweep finds nothing.
     expect(await recover({ store, graceMs: 0 })).toMatchObject({ removed: [], abortedUploads: 0 });
     // The check can fail: a sweep that does not consult the log deletes a committed generation's data.
-    s3Faults.mutations.add('s3-recover-ignores-log');
-    try {
-      await recover({ store, graceMs: 0 });
-    } finally {
-      s3Faults.mutations.clear();
-    }
+    await recover({ store: s3Store({ client: mutatedClient(s3.client, 's3-recover-ignores-log'), bucket, prefix: store.seam.prefix }), graceMs: 0 });
     await expect(contents(store)).rejects.toMatchObject({ code: 'ECORRUPT' });
   }, 60_000);
 
