@@ -1,5 +1,6 @@
 /**
  * entries.ts: a commit's journal entries, held as columns of numbers instead of an object each.
+ * docs/protocol.md: "The journal"; built by step 4 (Resolve), encoded at step 7 of "Commit".
  *
  * A live commit keeps its journal's entries from the plan until the journal is removed: through
  * the backup links, the journal's encoding, the apply and its directory fsyncs. As objects (seven

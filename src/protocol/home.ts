@@ -1,5 +1,6 @@
 /**
  * home.ts: no litter. A home (`<dir>/.txnfs/`) exists only while txnfs has something in it.
+ * docs/protocol.md: "No litter: the home exists only while it is used".
  *
  * After a single-file write, a commit, an abort or a recover() with nothing left pending, the home
  * is removed if it is empty, so the user's directory holds only the user's files (a `.txnfs/` in

@@ -1,5 +1,6 @@
 /**
  * identity.ts: who owns a lock, and whether that process is certainly gone.
+ * docs/protocol.md: "Locks and liveness".
  *
  * proper-lockfile judges a lock only by its mtime, so a crashed owner blocks everyone for the
  * whole stale time. At boot after a crash that is needless: on the same host we can ask the kernel.

@@ -1,5 +1,6 @@
 /**
  * journal.ts: what a committed transaction will do, encoded so that damage is always detected.
+ * docs/protocol.md: "The journal"; written at step 7 and made the commit point at step 8 of "Commit".
  *
  * Format: one ASCII header line, then a JSON body.
  *

@@ -1,5 +1,6 @@
 /**
  * layout.ts: where txnfs keeps its own files inside a root. Names only; no I/O.
+ * docs/protocol.md: "On disk".
  *
  *   <root>/.txnfs/                 home: one folder, so recovery scans O(pending), never the root;
  *                                  made 0755 by a transaction; staging dirs 0700 (staging.ts)

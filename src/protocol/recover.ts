@@ -1,5 +1,6 @@
 /**
  * recover.ts: finish or discard what dead transactions left in a root.
+ * docs/protocol.md: step 3 of "Commit" (a commit recovers first, through recoverLocked), and "Life of a transaction".
  *
  * Recovery reads only `<root>/.txnfs/`, never the root itself, so it costs O(pending transactions)
  * however many files the root holds. With no home, or no transaction in it, it returns at once

@@ -1,6 +1,7 @@
 /**
  * root.ts: open a root directory, the one place a root is found (a transaction's setup, and the
  * commands, which name it on a command line).
+ * docs/protocol.md: "Staging (outside any lock)", where a transaction's setup opens its root.
  *
  * The library's recover() treats a missing root as clean, which is right at boot; but a mistyped
  * path on a command line must be an error, not "nothing to recover". One realpath and one stat.

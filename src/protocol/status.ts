@@ -1,5 +1,6 @@
 /**
  * status.ts: does a root need recovery? The report behind `txnfs status`, built on inspect().
+ * docs/protocol.md: "Life of a transaction" (which states need recover()).
  *
  * A transaction whose owner is alive is in progress and needs nothing. A dead one needs recover()
  * (a staging dir is discarded, a committed or rolling-back one is finished, an orphan lock is

@@ -1,6 +1,7 @@
 /**
  * protocol/tree-apply.ts: the journal's `rmdirs` (directories tx.removeTree / tx.emptyDir remove;
  * src/transaction/tree.ts) at roll-forward and at rollback.
+ * docs/protocol.md: step 9 (Apply) of "Commit", and its rollback.
  *
  * Roll-forward: after every entry is applied (the files inside are gone), each directory is
  * removed, children first. Idempotent: a directory already gone is skipped, so a recovery after a
