@@ -100,7 +100,7 @@ export async function writeCheckpoint(seam: S3Seam, tree: Tree): Promise<void> {
 }
 
 /** The tree of checkpoint `generation`, or undefined when it is absent or not one txnfs wrote. */
-export async function readCheckpoint(seam: S3Seam, generation: number): Promise<Tree | undefined> {
+async function readCheckpoint(seam: S3Seam, generation: number): Promise<Tree | undefined> {
   const raw = await seam.get(checkpointKey(generation));
   if (raw === undefined) return undefined;
   let body: CheckpointBody;

@@ -73,7 +73,7 @@ export interface S3Seam {
   listMultipart(under: string): Promise<ListedUpload[]>;
 }
 
-export function statusOf(e: unknown): number | undefined {
+function statusOf(e: unknown): number | undefined {
   return e instanceof S3ServiceException ? e.$metadata.httpStatusCode : undefined;
 }
 

@@ -89,10 +89,10 @@ export interface S3Store {
   checkpoint(generation: number): Promise<void>;
 }
 
-export const DEFAULT_GRACE_MS = 60 * 60 * 1000;
-export const DEFAULT_CHECKPOINT_EVERY = 100;
-export const DEFAULT_RETAIN_GENERATIONS = 100;
-export const DEFAULT_LEASE_MS = 5 * 60 * 1000;
+const DEFAULT_GRACE_MS = 60 * 60 * 1000;
+const DEFAULT_CHECKPOINT_EVERY = 100;
+const DEFAULT_RETAIN_GENERATIONS = 100;
+const DEFAULT_LEASE_MS = 5 * 60 * 1000;
 /** Trees of this many generations stay cached (they share structure, so this is cheap). */
 const CACHED_TREES = 64;
 /** Entry GETs in flight at once when a reader catches up. */
