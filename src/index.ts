@@ -5,6 +5,7 @@
  */
 export { begin, transaction } from './transaction/begin.js';
 export { Transaction } from './transaction/transaction.js';
+export type { TransactionApi } from './transaction/api.js';
 export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './transaction/transaction.js';
 export type { FileVersion, ReadResult } from './transaction/preconditions.js';
 export { recover, inspect } from './protocol/recover.js';

@@ -31,6 +31,7 @@ import {
   type RecoverProgress,
   type RecoverReport,
   type RemoveOptions,
+  type TransactionApi,
   type TransactionState,
   type TxnErrorCode,
   type UpdateFn,
@@ -120,6 +121,11 @@ describe('begin() and Transaction', () => {
 
   it('works with `await using` (aborts unless committed)', async () => {
     expectTypeOf<Transaction>().toExtend<AsyncDisposable>();
+    // The calls and their TSDoc live on TransactionApi; a Transaction is one, and is no more than
+    // it plus its identity and state.
+    expectTypeOf<Transaction>().toExtend<TransactionApi>();
+    expectTypeOf<TransactionApi>().toExtend<AsyncDisposable>();
+    expectTypeOf<keyof TransactionApi>().toEqualTypeOf<Exclude<keyof Transaction, 'id' | 'dir' | 'state'>>();
     {
       await using tx = begin({ dir: 'out' });
       tx.writeJson('manifest.json', { ok: true }, { spaces: 2 });

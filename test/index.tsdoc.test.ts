@@ -105,7 +105,14 @@ describe('the TSDoc of every public export', () => {
       }
       if (ts.isInterfaceDeclaration(e.declaration)) {
         for (const field of checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(e.symbol))) {
-          visitType(checker.getTypeOfSymbolAtLocation(field, e.declaration));
+          const fieldType = checker.getTypeOfSymbolAtLocation(field, e.declaration);
+          if (field.flags & ts.SymbolFlags.Method) {
+            // A method (TransactionApi's calls): what users meet is its parameters and result.
+            for (const signature of fieldType.getCallSignatures()) {
+              signature.getParameters().forEach((p) => visitType(checker.getTypeOfSymbolAtLocation(p, e.declaration)));
+              visitType(signature.getReturnType());
+            }
+          } else visitType(fieldType);
         }
       }
     }
