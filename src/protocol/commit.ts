@@ -63,17 +63,23 @@ export interface Planned {
 }
 
 
+/** What the fix-ups need: the real root (for its filesystem's fallbacks), and where staged file `n` is. */
+export interface FixupContext {
+  readonly root: string;
+  readonly durable: boolean;
+  readonly concurrency: number;
+  readonly stagedPath: (n: number) => string;
+}
+
 /** Step 5: fix-ups of the staged files' mode and owner, fsynced (durable), before any backup. */
-export async function applyFixups(c: CommitContext, plan: Planned): Promise<void> {
-  const { setup } = c;
-  const dir = setup.staging.dir;
-  const durable = c.durable;
+export async function applyFixups(c: FixupContext, plan: Planned): Promise<void> {
+  const { root, durable } = c;
   await eachLimit(plan.fixups, c.concurrency, async (f) => {
-    const p = stagedFile(dir, f.staged);
+    const p = c.stagedPath(f.staged);
     // chown first: it clears setuid/setgid, so the exact mode is set after it (as replace.ts does).
     const { owner, mode } = f;
-    if (owner !== undefined) await setOwner(setup.root, () => fs.chown(p, owner.uid, owner.gid));
-    if (mode !== undefined) await setMode(setup.root, () => fs.chmod(p, mode));
+    if (owner !== undefined) await setOwner(root, () => fs.chown(p, owner.uid, owner.gid));
+    if (mode !== undefined) await setMode(root, () => fs.chmod(p, mode));
     // The new mode or owner is inode metadata the journal relies on: a 0600 secret must not come
     // back 0644 after a power loss.
     if (durable) await fs.syncFile(p);
@@ -92,7 +98,7 @@ export async function prepare(c: CommitContext, plan: Planned, fixed = false): P
   const dir = setup.staging.dir;
   const durable = c.durable;
   // `fixed`: a one-file commit that turned to this way had made them (direct.ts).
-  if (!fixed) await applyFixups(c, plan);
+  if (!fixed) await applyFixups({ root: setup.root, durable, concurrency: c.concurrency, stagedPath: (n) => stagedFile(dir, n) }, plan);
   const { entries } = plan.journal;
   const withBackup = backedUp(entries);
   if (withBackup.length > 0) {

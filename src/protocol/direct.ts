@@ -36,9 +36,44 @@ import { step } from '../io/faults.js';
 import { lstatIfPresentStrict, unlinkIfPresent } from '../io/if-present.js';
 import { removeKnown } from '../io/remove.js';
 import { isOriginal, isStaged } from './apply.js';
-import { applyFixups, type CommitContext, type Planned } from './commit.js';
+import { applyFixups, type Planned } from './commit.js';
+import type { HeldLock } from './lock.js';
+import type { Staging } from './staging.js';
 import type { JournalEntry } from './journal.js';
 import { filesDir, stagedFile, undoPath } from './layout.js';
+
+/**
+ * Where the one file is staged: in a staging dir (`files/<n>`, the undo link in the staging dir,
+ * under the owner lock), or as a transaction's lone file in the home (src/transaction/lone.ts: a
+ * temp name, the undo link under another, no owner lock: a lone file that another process's
+ * recovery judged dead and removed makes the rename fail, and nothing changes).
+ */
+export interface DirectSource {
+  readonly staged: string;
+  /** The staged file's directory, whose name for it the rename removes. */
+  readonly dir: string;
+  /** Where a replaced file's undo link goes. */
+  readonly undo: string;
+  /** Verified with the root lock right before the rename; none for a lone file. */
+  readonly ownerLock: HeldLock | undefined;
+}
+
+/** The one file staged as `files/<n>` of `staging`. */
+export function inStaging(staging: Staging, n: number): DirectSource {
+  return { staged: stagedFile(staging.dir, n), dir: filesDir(staging.dir), undo: undoPath(staging.dir), ownerLock: staging.ownerLock };
+}
+
+/** What a one-file commit needs of its transaction. */
+export interface DirectContext {
+  readonly id: string;
+  /** The root as the caller named it, for messages. */
+  readonly dir: string;
+  /** The real root. */
+  readonly root: string;
+  readonly rootLock: HeldLock;
+  readonly durable: boolean;
+  readonly concurrency: number;
+}
 
 /** A one-file commit, ready for its rename. */
 export interface Direct {
@@ -47,7 +82,7 @@ export interface Direct {
   readonly target: string;
   readonly parent: string;
   readonly staged: string;
-  /** files/, the staged file's directory. */
+  /** The staged file's directory (files/, or the home for a lone file). */
   readonly files: string;
   /** The undo link of a replaced file; undefined for a new one. */
   readonly undo: string | undefined;
@@ -60,24 +95,23 @@ export function isDirect(plan: Planned): boolean {
 }
 
 /**
- * Everything before the rename: fix-ups, the undo link, both locks verified, and the roll-forward
+ * Everything before the rename: fix-ups, the undo link, the locks verified, and the roll-forward
  * rule. Undefined when the journaled way must take the plan instead (nothing left behind).
  */
-export async function prepareDirect(c: CommitContext, plan: Planned): Promise<Direct | undefined> {
-  const { setup, rootLock } = c;
-  const dir = setup.staging.dir;
+export async function prepareDirect(c: DirectContext, plan: Planned, src: DirectSource): Promise<Direct | undefined> {
+  const { rootLock } = c;
   const entry = plan.journal.entries.at(0) as JournalEntry;
-  const target = `${setup.root}/${entry.target}`;
+  const target = `${c.root}/${entry.target}`;
   const slash = target.lastIndexOf('/');
   const direct: Direct = {
     entry,
     target,
     parent: slash <= 0 ? '/' : target.slice(0, slash),
-    staged: stagedFile(dir, entry.staged),
-    files: filesDir(dir),
-    undo: entry.existed ? undoPath(dir) : undefined,
+    staged: src.staged,
+    files: src.dir,
+    undo: entry.existed ? src.undo : undefined,
   };
-  await applyFixups(c, plan);
+  await applyFixups({ root: c.root, durable: c.durable, concurrency: c.concurrency, stagedPath: () => src.staged }, plan);
   if (direct.undo !== undefined) {
     try {
       await fs.link(target, direct.undo);
@@ -90,7 +124,7 @@ export async function prepareDirect(c: CommitContext, plan: Planned): Promise<Di
     }
   }
   const [, , now, undone] = await Promise.all([
-    setup.staging.ownerLock.verify(),
+    src.ownerLock?.verify(),
     rootLock.verify(),
     lstatIfPresentStrict(target),
     direct.undo === undefined ? undefined : lstatIfPresentStrict(direct.undo),
@@ -117,7 +151,7 @@ export async function prepareDirect(c: CommitContext, plan: Planned): Promise<Di
  * state back first (see the header) and rejects with the fsync's error. Where that undo fails
  * too, the new file stays in place and this rejects with EINCOMPLETE.
  */
-export async function commitDirect(c: CommitContext, d: Direct): Promise<void> {
+export async function commitDirect(c: DirectContext, d: Direct): Promise<void> {
   await fs.rename(d.staged, d.target);
   if (!c.durable) return;
   try {
@@ -136,7 +170,7 @@ export function appliedDirect(): void {
 }
 
 /** Put back what the rename replaced, durably; EINCOMPLETE where that fails. */
-async function undoDirect(c: CommitContext, d: Direct, syncError: unknown): Promise<void> {
+async function undoDirect(c: DirectContext, d: Direct, syncError: unknown): Promise<void> {
   try {
     if (d.undo !== undefined) {
       await fs.rename(d.undo, d.target);
@@ -154,6 +188,20 @@ async function undoDirect(c: CommitContext, d: Direct, syncError: unknown): Prom
       { cause: syncError, path: d.target, txnId: c.id },
     );
   }
+}
+
+/**
+ * Step 10 of a lone file's commit (src/transaction/lone.ts): it has no staging dir, and the temp
+ * name of the staged file went with the rename; what is left is a replaced file's undo link.
+ * Reported as the journal's removal is, so that every commit passes the same named steps. A
+ * failure is a warning: the commit stands, and `recover()` removes the link as a dead writer's temp.
+ */
+export async function endLoneDirect(d: Direct, warnings: string[]): Promise<void> {
+  step('journal-removed');
+  if (d.undo === undefined) return;
+  await unlinkIfPresent(d.undo).catch((err: Error) => {
+    warnings.push(`The undo link '${d.undo}' could not be removed (${err.message}); recover() will remove it.`);
+  });
 }
 
 /**

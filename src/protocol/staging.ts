@@ -45,6 +45,13 @@ export interface Home {
 export interface TrustedHome extends Home {
   /** The uids whose staging dirs are trusted; undefined where the platform has no uids. */
   readonly trusted: ReadonlySet<number> | undefined;
+  /**
+   * Only this process's uid can add, rename or remove names in it (it owns the home, which group
+   * and others cannot write): a file this process names there stays the file it made. What a
+   * transaction's lone file (src/transaction/lone.ts) needs, since it lives in the home itself,
+   * outside any 0700 staging dir.
+   */
+  readonly ours: boolean;
 }
 
 /** Mode of a home a transaction creates (less the umask): only its owner may change entries. */
@@ -87,7 +94,8 @@ export async function trustHome(root: string, home: string, homeInfo: Info): Pro
  */
 export async function openHome(root: string, durable: boolean): Promise<TrustedHome> {
   const { home, info } = await makeHome(root, durable);
-  return { ...home, trusted: await trustHome(root, home.home, info) };
+  const me = fs.effectiveUid();
+  return { ...home, trusted: await trustHome(root, home.home, info), ours: me !== undefined && info.uid === me && (info.mode & 0o022) === 0 };
 }
 
 /**

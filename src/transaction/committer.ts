@@ -29,14 +29,16 @@ import { withRootLock, type HeldLock } from '../protocol/lock.js';
 import { removeHomeIfEmpty } from '../protocol/home.js';
 import { gate } from '../protocol/gate.js';
 import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
-import { appliedDirect, commitDirect, isDirect, prepareDirect, type Direct } from '../protocol/direct.js';
+import { appliedDirect, commitDirect, endLoneDirect, inStaging, isDirect, prepareDirect, type Direct } from '../protocol/direct.js';
+import type { TrustedHome } from '../protocol/staging.js';
 import { endCommit } from '../protocol/cleanup.js';
 import { commitGeneration } from '../generations/commit.js';
 import { TEMP_STALE_MS } from '../single/heartbeat.js';
 import { awaitStream } from './stream.js';
 import { buildPlan, DELETE } from './planner.js';
 import { discardSetup } from './setup.js';
-import { addOp, setupOnce, type TxState } from './state.js';
+import { endLone, isLoneOnly, loneSource, loneTakenOver, promoteLone } from './lone.js';
+import { addOp, placeOnce, setupOnce, type TxState } from './state.js';
 import { planTree } from './tree.js';
 import type { CommitResult } from './types.js';
 
@@ -76,10 +78,14 @@ export async function runCommit(tx: TxState): Promise<CommitResult> {
       tx.detachSignal();
       return { id: tx.id, entries: 0, written: 0, removed: 0, bytes: 0, durationMs: performance.now() - started, recovered: [], warnings: [] };
     }
-    const setup = await setupOnce(tx);
+    // The lone file alone commits by its rename from the home; anything more takes it into the
+    // staging dir first (lone.ts).
+    const lone = isLoneOnly(tx);
+    if (!lone) await promoteLone(tx);
+    const where: Where = lone ? { ...(await placeOnce(tx)), setup: undefined } : whereOf(await setupOnce(tx));
     step('staged');
-    const home = setup.home.home;
-    const result = await withRootLock(rootLockPath(home), tx.o.timing, tx.o.signal, (rootLock) => commitLocked(tx, setup, rootLock, run));
+    const home = where.home.home;
+    const result = await withRootLock(rootLockPath(home), tx.o.timing, tx.o.signal, (rootLock) => commitLocked(tx, where, rootLock, run));
     await run.cleanup;
     const homeLeft = tx.gen === undefined ? await removeHomeIfEmpty(home) : undefined;
     step('done');
@@ -95,17 +101,31 @@ export async function runCommit(tx: TxState): Promise<CommitResult> {
   }
 }
 
+/**
+ * Where a commit works: the real root, its home, and the setup (owner lock, staging dir), which a
+ * transaction that is its lone file alone does not have (lone.ts) until its plan needs one.
+ */
+interface Where {
+  readonly root: string;
+  readonly home: TrustedHome;
+  setup: Setup | undefined;
+}
+
+function whereOf(setup: Setup): Where {
+  return { root: setup.root, home: setup.home, setup };
+}
+
 /** Steps 3-10, under the root lock. */
-async function commitLocked(tx: TxState, setup: Setup, rootLock: HeldLock, run: CommitRun): Promise<Omit<CommitResult, 'durationMs'>> {
+async function commitLocked(tx: TxState, where: Where, rootLock: HeldLock, run: CommitRun): Promise<Omit<CommitResult, 'durationMs'>> {
   // Step 3: every dead transaction in this root finished first (protocol/gate.ts).
-  const rec = await gate({ root: setup.root, home: setup.home, durable: tx.o.durable, timing: tx.o.timing, concurrency: tx.o.concurrency, self: tx.id, dir: tx.dir });
+  const rec = await gate({ root: where.root, home: where.home, durable: tx.o.durable, timing: tx.o.timing, concurrency: tx.o.concurrency, self: tx.id, dir: tx.dir });
   step('locked');
-  const { plan, gen, direct } = await reachCommitPoint(tx, setup, rootLock, run);
+  const { plan, gen, direct } = await reachCommitPoint(tx, where, rootLock, run);
   run.committed = true;
   step('committed');
   let superseded: readonly string[] = [];
   if (direct !== undefined) appliedDirect();
-  else if (gen === undefined) superseded = await applyLive(commitContext(tx, setup, rootLock), plan);
+  else if (gen === undefined) superseded = await applyLive(commitContext(tx, where.setup as Setup, rootLock), plan); // journaled: it has its setup
   step('cleanup');
   // Another writer (not a txnfs transaction: those wait for the root lock) changed these
   // targets between this commit's resolve and its apply. Its version is newer, so it stays
@@ -114,8 +134,15 @@ async function commitLocked(tx: TxState, setup: Setup, rootLock: HeldLock, run: 
     ...superseded.map((target) => `'${target}' was changed by another writer while this commit was applying it; that newer version was kept and this transaction's change to it dropped.`),
     ...(gen?.warnings ?? []),
   ];
-  // Step 10: the journal's unlink now, under the root lock; the rest once it is released.
-  ({ rest: run.cleanup } = await endCommit({ staging: setup.staging, home: setup.home.home, durable: tx.o.durable, direct, backups: gen === undefined ? backedUp(plan.journal.entries) : undefined, warnings }));
+  // Step 10: the journal's unlink now, under the root lock; the rest once it is released. A lone
+  // file left nothing but a replaced file's undo link.
+  const setup = where.setup;
+  if (setup === undefined) {
+    endLone(tx);
+    run.cleanup = endLoneDirect(direct as Direct, warnings);
+  } else {
+    ({ rest: run.cleanup } = await endCommit({ staging: setup.staging, home: setup.home.home, durable: tx.o.durable, direct, backups: gen === undefined ? backedUp(plan.journal.entries) : undefined, warnings }));
+  }
   run.applied = {
     id: tx.id,
     entries: plan.journal.entries.length,
@@ -130,10 +157,11 @@ async function commitLocked(tx: TxState, setup: Setup, rootLock: HeldLock, run: 
 }
 
 /** Steps 4-8: plan, prepare and pass the commit point, by the generations, direct or journaled way. */
-async function reachCommitPoint(tx: TxState, setup: Setup, rootLock: HeldLock, run: CommitRun): Promise<Reached> {
+async function reachCommitPoint(tx: TxState, where: Where, rootLock: HeldLock, run: CommitRun): Promise<Reached> {
   try {
     tx.o.signal?.throwIfAborted();
-    if (tx.gen !== undefined && setup.pointer !== undefined) {
+    const setup = where.setup;
+    if (tx.gen !== undefined && setup?.pointer !== undefined) {
       // Generations layout: no journal; the pointer swap is the commit point, and the
       // new generation is complete before it (src/generations/commit.ts).
       const done = await commitGeneration({
@@ -156,16 +184,24 @@ async function reachCommitPoint(tx: TxState, setup: Setup, rootLock: HeldLock, r
       });
       return { plan: done.plan, gen: done, direct: undefined };
     }
-    const planned = await plan(tx, setup);
-    const c = commitContext(tx, setup, rootLock);
+    const planned = await plan(tx, where);
+    const dc = { id: tx.id, dir: tx.dir, root: where.root, rootLock, durable: tx.o.durable, concurrency: tx.o.concurrency };
     // One written file and nothing else: its rename is the commit point, no journal
-    // (protocol/direct.ts); else, or where that cannot hold, the journaled way.
+    // (protocol/direct.ts); else, or where that cannot hold, the journaled way, for which a
+    // lone file goes into a staging dir now (lone.ts).
     const one = isDirect(planned);
-    const direct = one ? await prepareDirect(c, planned) : undefined;
-    if (direct === undefined) await prepare(c, planned, one);
+    const n = planned.journal.entries.at(0)?.staged ?? 0;
+    const direct = one ? await prepareDirect(dc, planned, setup === undefined ? loneSource(tx, where.home.home) : inStaging(setup.staging, n)) : undefined;
+    if (direct === undefined) {
+      if (where.setup === undefined) {
+        await promoteLone(tx);
+        where.setup = await setupOnce(tx);
+      }
+      await prepare(commitContext(tx, where.setup, rootLock), planned, one);
+    }
     tx.o.signal?.throwIfAborted(); // the last moment an abort can still win
-    if (direct !== undefined) await commitDirect(c, direct);
-    else await commitJournal(setup.staging.dir, tx.o.durable);
+    if (direct !== undefined) await commitDirect(dc, direct);
+    else await commitJournal((where.setup as Setup).staging.dir, tx.o.durable);
     return { plan: planned, gen: undefined, direct };
   } catch (err) {
     // Generations: a failure after the pointer swap (its fsync). The published generation
@@ -174,7 +210,7 @@ async function reachCommitPoint(tx: TxState, setup: Setup, rootLock: HeldLock, r
     // A process that stalled past the stale time finds its staging dir removed by another
     // process's recovery, and fails on whatever it touches first (ENOENT). The cause the
     // caller can act on is the takeover, so report that.
-    throw (await takenOver([setup.staging.ownerLock, rootLock])) ?? err;
+    throw (await takenOver(where.setup === undefined ? [rootLock] : [where.setup.staging.ownerLock, rootLock])) ?? (await loneTakenOver(tx, err)) ?? err;
   }
 }
 
@@ -237,9 +273,9 @@ export async function quiesce(tx: TxState): Promise<void> {
 }
 
 /** Step 4: the plan (planner.ts), after tx.mkdir/removeTree/emptyDir added their removals. */
-async function plan(tx: TxState, setup: Setup, root = setup.root): Promise<Planned> {
+async function plan(tx: TxState, where: { readonly root: string; readonly home: TrustedHome }, root = where.root): Promise<Planned> {
   const tree = await planTreeOps(tx, root);
-  return buildPlan({ id: tx.id, root, home: setup.home, ops: tx.ops.last(), staged: tx.staged, modes: tx.modes, conditions: tx.conditions, tree, concurrency: tx.o.concurrency });
+  return buildPlan({ id: tx.id, root, home: where.home, ops: tx.ops.last(), staged: tx.staged, modes: tx.modes, conditions: tx.conditions, tree, concurrency: tx.o.concurrency });
 }
 
 /** At commit, before the plan: the tree operations become delete ops, created and removed dirs. */

@@ -13,7 +13,7 @@ import { lookupRoot } from '../generations/setup.js';
 import { Resolver, type TargetPath } from './paths.js';
 import type { Condition } from './planner.js';
 import { checkVersion, contentVersion, identityVersion, type FileVersion, type ReadResult } from './preconditions.js';
-import { setupOnce, type TxState } from './state.js';
+import { placeOnce, setupOnce, type TxState } from './state.js';
 
 /** Record the `ifUnchanged` / `exclusive` conditions of a write or remove (validated first). */
 export function addConditions(tx: TxState, target: TargetPath, o: Record<string, unknown>): void {
@@ -25,7 +25,9 @@ export function addConditions(tx: TxState, target: TargetPath, o: Record<string,
 
 /** Resolve a path as commit will (same symlink and root rules), outside the lock. */
 export async function look(tx: TxState, target: TargetPath): Promise<{ abs: string; existing: fs.Info | undefined }> {
-  const setup = await setupOnce(tx);
+  // Generations: the pointer comes with the setup. In place, the root and home are enough: a
+  // look or a read makes no owner lock or staging dir (a lone file may still follow, lone.ts).
+  const setup = tx.gen === undefined ? { ...(await placeOnce(tx)), pointer: undefined } : await setupOnce(tx);
   try {
     // Generations: the current generation, resolved once for this look (none yet: nothing exists).
     const root = setup.pointer === undefined ? setup.root : await lookupRoot(setup.pointer, setup.root);

@@ -16,7 +16,8 @@ import { chunkBytes } from './data.js';
 import type { TargetPath } from './paths.js';
 import { identityVersion } from './preconditions.js';
 import { sealHandle, sealPath } from './seal.js';
-import { setupOnce, stillStaging, type TxState } from './state.js';
+import { createLone, loneJob } from './lone.js';
+import { placeOnce, setupOnce, stillStaging, type TxState } from './state.js';
 
 /**
  * What a staging job stages: bytes to write (the caller's own Uint8Array, not wrapped), chunks to
@@ -40,12 +41,14 @@ export async function stageJob(tx: TxState, n: number, source: JobSource, rel: s
 
 /** write(), writeJson(): create `files/<n>`, write every byte, seal it. */
 async function writeStaged(tx: TxState, n: number, source: Exclude<JobSource, { readonly adopt: string } | CloneJob>, mode: number | undefined): Promise<void> {
-  const setup = await setupOnce(tx);
+  // The first file of a transaction that may stay its only one goes into the home (lone.ts).
+  const lone = loneJob(tx, n);
+  const place = await (lone === undefined ? setupOnce(tx) : placeOnce(tx));
   stillStaging(tx);
-  const handle = await fs.create(stagedFile(setup.staging.dir, n), 0o666);
+  const handle = (lone === undefined ? undefined : await createLone(tx, lone)) ?? (await fs.create(stagedFile((await setupOnce(tx)).staging.dir, n), 0o666));
   let bytes = 0;
   try {
-    if (mode !== undefined) await setMode(setup.root, () => handle.chmod(mode));
+    if (mode !== undefined) await setMode(place.root, () => handle.chmod(mode));
     if (source instanceof Uint8Array) {
       await writeAll(handle, source);
       bytes = source.length;

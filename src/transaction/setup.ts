@@ -14,16 +14,23 @@ import { createStaging, openHome, removeStaging, type TrustedHome } from '../pro
 import type { Setup } from '../protocol/commit.js';
 import { isGenerationsRoot, openGenerations } from '../generations/setup.js';
 import { warnUnsafeFsOnce } from '../platform/unsafe-fs.js';
-import type { TxState } from './state.js';
+import { discardLone } from './lone.js';
+import { placeOnce, type TxState } from './state.js';
+
+/** A root found and its home open: what a look, a read or a lone file (lone.ts) needs. */
+export interface Place {
+  readonly root: string;
+  readonly home: TrustedHome;
+}
 
 /**
- * Create the home, the owner lock and the staging dir. A filesystem error here is about the root,
- * not about any one file's data, so it is reported as EFS naming the root (not as a staging
- * failure of whichever write happened to trigger the setup).
+ * A filesystem error while opening the root or creating the staging is about the root, not about
+ * any one file's data, so it is reported as EFS naming the root (not as a staging failure of
+ * whichever write happened to trigger it).
  */
-export async function createSetup(tx: TxState): Promise<Setup> {
+async function aboutTheRoot<T>(tx: TxState, fn: () => Promise<T>): Promise<T> {
   try {
-    return await createSetupRaw(tx);
+    return await fn();
   } catch (err) {
     if (isTxnError(err)) throw err;
     const code = errnoOf(err);
@@ -41,50 +48,75 @@ export async function createSetup(tx: TxState): Promise<Setup> {
   }
 }
 
+/** Find the root (in-place layout) and open its home: no lock, no staging dir yet. */
+export function openPlace(tx: TxState): Promise<Place> {
+  return aboutTheRoot(tx, async () => {
+    const root = await realRoot(tx.dir, 'write', tx.id);
+    // A generations pointer resolves into an immutable generation: in-place writes there would
+    // change every generation sharing the file. Checked only when the root went through a symlink.
+    if (root !== resolvePath(tx.dir) && (await isGenerationsRoot(tx.dir))) {
+      throw new TxnError(codes.ETARGET, `'${tx.dir}' is the pointer of a generations root; an in-place transaction would write into a published generation. Pass layout: 'generations'.`, { path: tx.dir, txnId: tx.id });
+    }
+    // Once per root and process, before any lock is made there (unsafe-fs.ts: why NFS/FUSE).
+    if (tx.warnUnsafeFs) warnUnsafeFsOnce(root);
+    return { root, home: await openRootHome(tx, root) };
+  });
+}
+
+/**
+ * The home of `root`, made if missing. The root must be a directory; a home found there (the
+ * common case) proves it, so the root is stat'ed only when the home cannot be looked up through
+ * it (ENOTDIR: a file).
+ */
+async function openRootHome(tx: TxState, root: string): Promise<TrustedHome> {
+  try {
+    return await openHome(root, tx.o.durable);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOTDIR' && (await fs.stat(root)).kind !== 'dir') {
+      throw new TxnError(codes.ETARGET, `The root '${tx.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: tx.dir, txnId: tx.id });
+    }
+    throw err;
+  }
+}
+
+/** Create the home, the owner lock and the staging dir (the root and home: `placeOnce`). */
+export function createSetup(tx: TxState): Promise<Setup> {
+  return aboutTheRoot(tx, () => createSetupRaw(tx));
+}
+
 async function createSetupRaw(tx: TxState): Promise<Setup> {
   const o = tx.o;
   if (tx.gen !== undefined) {
     const g = await openGenerations(tx.dir, o.durable);
     return { root: g.genHome, home: g.home, staging: await createStaging(g.home.home, tx.id, o.timing), pointer: g.pointer };
   }
-  const root = await realRoot(tx.dir, 'write', tx.id);
-  // A generations pointer resolves into an immutable generation: in-place writes there would
-  // change every generation sharing the file. Checked only when the root went through a symlink.
-  if (root !== resolvePath(tx.dir) && (await isGenerationsRoot(tx.dir))) {
-    throw new TxnError(codes.ETARGET, `'${tx.dir}' is the pointer of a generations root; an in-place transaction would write into a published generation. Pass layout: 'generations'.`, { path: tx.dir, txnId: tx.id });
-  }
-  // Once per root and process, before any lock is made there (unsafe-fs.ts: why NFS/FUSE).
-  if (tx.warnUnsafeFs) warnUnsafeFsOnce(root);
-  // The root must be a directory; a home found there (the common case) proves it, so the root
-  // is stat'ed only when the home cannot be looked up through it (ENOTDIR: a file). The owner
-  // lock goes into a home another writer may remove (empty) meanwhile (home.ts).
+  const place = await placeOnce(tx);
+  // The owner lock goes into a home another writer may remove (empty) meanwhile (home.ts): the
+  // home opened with the place first, made again on each retry.
   let home: TrustedHome | undefined;
   const open = async (): Promise<void> => {
-    home = await openHome(root, o.durable).catch(async (err: unknown) => {
-      if (errnoOf(err) === 'ENOTDIR' && (await fs.stat(root)).kind !== 'dir') {
-        throw new TxnError(codes.ETARGET, `The root '${tx.dir}' is not a directory. Pass the directory the files go into as dir.`, { path: tx.dir, txnId: tx.id });
-      }
-      throw err;
-    });
+    home = home === undefined ? place.home : await openRootHome(tx, place.root);
   };
   const staging = await inHome(open, () => createStaging(home?.home ?? '', tx.id, o.timing, { durable: o.durable }));
-  return { root, home: home as TrustedHome, staging };
+  return { root: place.root, home: home as TrustedHome, staging };
 }
 
-/** Remove the staging dir (if any) and release the owner lock. Before the commit point only. */
+/**
+ * Remove what the transaction made, before any commit point: its lone file (lone.ts), its staging
+ * dir and owner lock, and the home when that leaves it empty (a look or a read alone opens it).
+ */
 export async function discardSetup(tx: TxState): Promise<void> {
-  if (tx.setup === undefined) return;
-  let setup: Setup;
-  try {
-    setup = await tx.setup;
-  } catch {
-    return; // nothing was created
+  await discardLone(tx);
+  const place = await tx.place?.catch(() => undefined);
+  const setup = await tx.setup?.catch(() => undefined); // undefined: nothing was created
+  if (setup !== undefined) {
+    try {
+      await removeStaging(setup.staging.dir, tx.o.durable);
+      if (tx.o.durable) await syncDir(setup.home.home);
+    } finally {
+      await setup.staging.ownerLock.release();
+    }
   }
-  try {
-    await removeStaging(setup.staging.dir, tx.o.durable);
-    if (tx.o.durable) await syncDir(setup.home.home);
-  } finally {
-    await setup.staging.ownerLock.release();
-  }
-  if (tx.gen === undefined) await removeHomeIfEmpty(setup.home.home);
+  const home = setup?.home.home ?? place?.home.home;
+  if (tx.gen === undefined && home !== undefined) await removeHomeIfEmpty(home);
 }

@@ -12,7 +12,8 @@ import type { Setup } from '../protocol/commit.js';
 import type { JobSource } from './jobs.js';
 import { OpLog } from './oplog.js';
 import type { Condition } from './planner.js';
-import { createSetup } from './setup.js';
+import type { Lone } from './lone.js';
+import { createSetup, openPlace, type Place } from './setup.js';
 import { StagedFacts } from './staged.js';
 import { Stager } from './stager.js';
 import type { TrackedStream } from './stream.js';
@@ -44,8 +45,15 @@ export interface TxState {
   readonly streams: TrackedStream[];
   /** Facts about each staged file, by staging number; set once the file is staged and closed. */
   readonly staged: StagedFacts;
+  /** The root and its home, once asked for (placeOnce): all that a look, a read or a lone file needs. */
+  place: Promise<Place> | undefined;
   /** The home, owner lock and staging dir, once asked for (setupOnce). */
   setup: Promise<Setup> | undefined;
+  /**
+   * The transaction's first written file while it may still be its only one, staged as a temp
+   * file in the home instead of a staging dir (lone.ts); undefined once anything else is staged.
+   */
+  lone: Lone | undefined;
   /** Removes the AbortSignal's listener once the transaction ends. */
   detachSignal: () => void;
 }
@@ -66,7 +74,9 @@ export function newTxState(
     stager: new Stager<JobSource>({ txnId: init.id, concurrency: init.o.concurrency, staged, stage: (n, source, rel) => stage(tx, n, source, rel) }),
     streams: [],
     staged,
+    place: undefined,
     setup: undefined,
+    lone: undefined,
     detachSignal: noop,
   };
   return tx;
@@ -79,6 +89,15 @@ export function setupOnce(tx: TxState): Promise<Setup> {
     tx.setup.catch(noop); // surfaces through the writes and commit(), never unhandled
   }
   return tx.setup;
+}
+
+/** The root and home (setup.ts, `openPlace`), opened on first use; shared by the setup. */
+export function placeOnce(tx: TxState): Promise<Place> {
+  if (tx.place === undefined) {
+    tx.place = openPlace(tx);
+    tx.place.catch(noop); // surfaces through the writes and commit(), never unhandled
+  }
+  return tx.place;
 }
 
 /** Throws once the transaction stopped staging (aborted, failed): a job or stream must stop. */

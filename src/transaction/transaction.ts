@@ -38,6 +38,7 @@ import { checkTarget } from './paths.js';
 import { DELETE } from './planner.js';
 import { checkVersion, type FileVersion, type ReadResult } from './preconditions.js';
 import { discardSetup } from './setup.js';
+import { markLone } from './lone.js';
 import { addOp, newTxState, setupOnce, stillStaging, type TxState } from './state.js';
 import { stagingStream } from './stream.js';
 import { dirArgument, type TreeOp } from './tree.js';
@@ -120,6 +121,7 @@ export class Transaction implements TransactionApi {
     addConditions(this.#tx, target, o);
     const staged = this.#nextStaged++;
     addOp(this.#tx, target.rel, staged, mode);
+    markLone(this.#tx, staged);
     return this.#tx.stager.enqueue(staged, 'bytes' in source ? source.bytes : source, target.rel);
   }
 
