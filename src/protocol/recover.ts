@@ -81,7 +81,16 @@ function emptyReport(dir: string, dryRun: boolean, started: number): RecoverRepo
 export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport> {
   const started = performance.now();
   const report = emptyReport(ctx.root, ctx.dryRun, started);
-  const { ids, tombs } = await listIds(ctx.home);
+  const { ids, tombs, singles } = await listIds(ctx.home);
+  let orphanBytes = 0;
+  // A commit's gate (`self`) also removes dead writers' temps, a dead transaction's lone file
+  // among them (src/transaction/lone.ts): the next commit finishes what a crash left, as it
+  // discards a dead staging dir. recover() removes them itself, before taking the root lock.
+  if (ctx.self !== undefined && !ctx.dryRun && singles.length > 0) {
+    const found = await removeOrphans(ctx.home, singles, { stale: ctx.timing.stale, dryRun: false });
+    report.orphans.push(...found.paths);
+    orphanBytes = found.bytes;
+  }
   // Looked at side by side (they are independent), at most `concurrency` at once.
   const others = ids.filter((id) => id !== ctx.self);
   const found = await mapLimit(others, ctx.concurrency, (id) => classify(ctx.home, id, ctx.timing.stale, ctx.trusted, ctx.self !== undefined));
@@ -181,7 +190,7 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
     // finished journal (harmless, it replays as a no-op, but then the root is not clean).
     if (removedSomething && ctx.durable) await syncDir(ctx.home);
   }
-  return { ...report, durationMs: performance.now() - started };
+  return { ...report, orphanBytes, durationMs: performance.now() - started };
 }
 
 const recoverKeys = [...commonKeys, 'dryRun', 'onProgress', 'keepGenerations'] as const;

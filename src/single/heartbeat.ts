@@ -26,8 +26,21 @@ export const HEARTBEAT_MS = 5_000;
  */
 export const TEMP_STALE_MS = 30_000;
 
-const open = new Set<string>();
+/**
+ * The temps this thread is writing, shared by every copy of txnfs loaded in it (`globalThis`, as
+ * the lock registry is, src/protocol/lock/owners.ts): a temp named by this thread and not listed
+ * here was abandoned by it (a write whose removal of its temp failed), and recover() removes it at
+ * once (orphans.ts) rather than waiting for this process to exit. A writer registers its temp's
+ * path before it creates the file, so no recover() can see a live temp unlisted.
+ */
+const REGISTRY = Symbol.for('txnfs.temps.v1');
+const open: Set<string> = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= new Set<string>()) as Set<string>;
 let timer: NodeJS.Timeout | undefined;
+
+/** Whether this thread (any copy of txnfs in it) is writing the temp at `path`. */
+export function isWritingHere(path: string): boolean {
+  return open.has(path);
+}
 
 function beat(): void {
   const now = new Date();
@@ -49,7 +62,10 @@ function removeOpenTemps(): void {
   }
 }
 
-/** Keep `path` fresh until the returned function is called (idempotent); remove it at exit until then. */
+/**
+ * Keep `path` fresh until the returned function is called (idempotent); remove it at exit until
+ * then. Call it before the file is created (see the registry above).
+ */
 export function keepFresh(path: string): () => void {
   if (exitHandler === undefined) {
     exitHandler = removeOpenTemps;

@@ -32,7 +32,8 @@ import { isProcessAlive, isProcessGone } from '../protocol/identity.js';
 import { TEMP_PREFIX, UPDATE_LOCK_PREFIX } from '../protocol/layout.js';
 import { lockState, removeDeadLock } from '../protocol/lock.js';
 import { parseTempName, writerIdentity } from './tempname.js';
-import { TEMP_STALE_MS } from './heartbeat.js';
+import { isWritingHere, TEMP_STALE_MS } from './heartbeat.js';
+import { threadId } from 'node:worker_threads';
 
 const UPDATE_LOCK_RE = /^\.upd-[0-9a-f]{16}\.lock$/;
 
@@ -60,6 +61,8 @@ async function isOrphanTemp(home: string, name: string, staleMs: number): Promis
   const id = writerIdentity(writer);
   if (id !== undefined) {
     if (isProcessGone(id)) return true;
+    // This very thread's temp that it no longer writes: abandoned (a removal that failed).
+    if (writer.thread === threadId && isProcessAlive(id) && id.pid === process.pid) return !isWritingHere(path.join(home, name));
     if (isProcessAlive(id)) return false;
   }
   const info = await lstatIfPresent(path.join(home, name));

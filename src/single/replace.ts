@@ -99,14 +99,14 @@ export class TempFile {
   #bytes = 0;
   #state: 'open' | 'renamed' | 'discarded' = 'open';
 
-  private constructor(target: string, o: ResolvedFileOptions, tempPath: string, handle: fs.Handle, created: readonly string[], syncParents: readonly string[]) {
+  private constructor(target: string, o: ResolvedFileOptions, tempPath: string, handle: fs.Handle, created: readonly string[], syncParents: readonly string[], stopHeartbeat: () => void) {
     this.#target = target;
     this.#o = o;
     this.#path = tempPath;
     this.#handle = handle;
     this.#created = created;
     this.#syncParents = syncParents;
-    this.#stopHeartbeat = keepFresh(tempPath);
+    this.#stopHeartbeat = stopHeartbeat;
   }
 
   /**
@@ -126,11 +126,14 @@ export class TempFile {
     let vanished = 0;
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const tempPath = path.join(homeDir, HOME_NAME, tempName());
+      // Registered before it exists: a recover() in this thread never takes it for abandoned.
+      const stop = keepFresh(tempPath);
       try {
         const handle = await fs.create(tempPath, mode);
         step('file:created');
-        return new TempFile(target.path, o, tempPath, handle, created, parents);
+        return new TempFile(target.path, o, tempPath, handle, created, parents, stop);
       } catch (err) {
+        stop();
         lastError = err;
         const code = errnoOf(err);
         if (code === 'EEXIST') continue; // another copy of txnfs in this thread had this name: take the next
@@ -223,7 +226,7 @@ export class TempFile {
     try {
       // No litter (home.ts): the home goes once empty, before the directory fsync, which then
       // makes its removal durable too. After a link (exclusive) the temp is a second name of the
-      // new file: it goes first. If that fails, recover() removes it once this process has exited.
+      // new file: it goes first. If that fails, recover() removes it (abandoned by this thread: orphans.ts).
       if (o.exclusive) await fs.unlink(this.#path).catch(noop);
       await removeHomeIfEmpty(path.dirname(this.#path));
       if (o.common.durable) {
@@ -291,7 +294,7 @@ export class TempFile {
 
   /**
    * Remove the temp file (unless it was renamed) and the directories this write created. Never
-   * throws: what cannot be removed now, recover() removes once this process has exited.
+   * throws: what cannot be removed now, recover() removes (a temp this thread abandoned, at once: orphans.ts).
    */
   async discard(): Promise<void> {
     if (this.#state === 'discarded') return;

@@ -16,7 +16,8 @@ import { chunkBytes } from './data.js';
 import type { TargetPath } from './paths.js';
 import { identityVersion } from './preconditions.js';
 import { sealHandle, sealPath } from './seal.js';
-import { createLone, loneJob } from './lone.js';
+import { createLone, loneJob, type Lone } from './lone.js';
+import { aboutTheRoot } from './setup.js';
 import { placeOnce, setupOnce, stillStaging, type TxState } from './state.js';
 
 /**
@@ -45,7 +46,7 @@ async function writeStaged(tx: TxState, n: number, source: Exclude<JobSource, { 
   const lone = loneJob(tx, n);
   const place = await (lone === undefined ? setupOnce(tx) : placeOnce(tx));
   stillStaging(tx);
-  const handle = (lone === undefined ? undefined : await createLone(tx, lone)) ?? (await fs.create(stagedFile((await setupOnce(tx)).staging.dir, n), 0o666));
+  const handle = (lone === undefined ? undefined : await startLone(tx, lone)) ?? (await fs.create(stagedFile((await setupOnce(tx)).staging.dir, n), 0o666));
   let bytes = 0;
   try {
     if (mode !== undefined) await setMode(place.root, () => handle.chmod(mode));
@@ -65,6 +66,21 @@ async function writeStaged(tx: TxState, n: number, source: Exclude<JobSource, { 
     throw err;
   }
   await sealHandle(tx.staged, n, handle, bytes, tx.o.durable);
+}
+
+/**
+ * Create the lone file. Failing there is failing to start the transaction, reported as the setup
+ * reports it (EFS naming the root: read-only, permission, full), except running out of
+ * descriptors, which is about opening this file (ESTAGE, as a file in files/ would report it).
+ */
+async function startLone(tx: TxState, lone: Lone): Promise<fs.Handle | undefined> {
+  try {
+    return await createLone(tx, lone);
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'EMFILE' || code === 'ENFILE') throw err;
+    return aboutTheRoot(tx, () => Promise.reject(err));
+  }
 }
 
 /** adopt(): rename `file` (checked by adopt.ts) to `files/<n>`, check it again there, seal it. */

@@ -52,6 +52,8 @@ export interface Lone {
   path: string | undefined;
   /** Ends its heartbeat and its removal at exit (heartbeat.ts). */
   stop: () => void;
+  /** The undo link of a replaced target, while its commit may still need it (loneSource). */
+  undo?: string;
 }
 
 const noop = (): void => undefined;
@@ -89,12 +91,15 @@ export async function createLone(tx: TxState, lone: Lone): Promise<fs.Handle | u
       if (home?.ours !== true) return undefined;
       for (let tries = 0; ; tries++) {
         const p = `${home.home}/${tempName()}`;
+        // Registered before it exists, so that no recover() takes it for abandoned (orphans.ts).
+        const stop = keepFresh(p);
         try {
           const h = await fs.create(p, 0o666);
           lone.path = p;
-          lone.stop = keepFresh(p);
+          lone.stop = stop;
           return h;
         } catch (err) {
+          stop();
           // Two copies of txnfs in one thread can meet on a name (tempname.ts): take the next.
           if (errnoOf(err) !== 'EEXIST' || tries >= 8) throw err;
         }
@@ -135,7 +140,9 @@ export async function promoteLone(tx: TxState): Promise<void> {
  * it as it removes any dead writer's temp.
  */
 export function loneSource(tx: TxState, home: string): DirectSource {
-  return { staged: tx.lone?.path as string, dir: home, undo: `${home}/${tempName()}`, ownerLock: undefined };
+  const lone = tx.lone as Lone;
+  lone.undo = `${home}/${tempName()}`;
+  return { staged: lone.path as string, dir: home, undo: lone.undo, ownerLock: undefined };
 }
 
 /**
@@ -163,7 +170,14 @@ export function endLone(tx: TxState): void {
 export async function discardLone(tx: TxState): Promise<void> {
   const lone = tx.lone;
   if (lone === undefined) return;
-  if (lone.path !== undefined) await unlinkIfPresent(lone.path);
-  lone.stop();
-  tx.lone = undefined;
+  // The undo link too: a commit that failed with its undo (EINCOMPLETE) leaves the new file in
+  // place, and the old one is not wanted back (direct.ts).
+  try {
+    await Promise.all([lone.path, lone.undo].map((p) => (p === undefined ? undefined : unlinkIfPresent(p))));
+  } finally {
+    // Unregistered even when the removal failed: recover() then takes it for what it is, a temp
+    // this thread abandoned (src/single/orphans.ts), and removes it.
+    lone.stop();
+    tx.lone = undefined;
+  }
 }

@@ -28,7 +28,7 @@ export interface Place {
  * any one file's data, so it is reported as EFS naming the root (not as a staging failure of
  * whichever write happened to trigger it).
  */
-async function aboutTheRoot<T>(tx: TxState, fn: () => Promise<T>): Promise<T> {
+export async function aboutTheRoot<T>(tx: TxState, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -59,7 +59,8 @@ export function openPlace(tx: TxState): Promise<Place> {
     }
     // Once per root and process, before any lock is made there (unsafe-fs.ts: why NFS/FUSE).
     if (tx.warnUnsafeFs) warnUnsafeFsOnce(root);
-    return { root, home: await openRootHome(tx, root) };
+    // Another writer may remove the home, empty, between its mkdir and its lstat (home.ts).
+    return { root, home: await inHome(async () => undefined, () => openRootHome(tx, root)) };
   });
 }
 
@@ -106,7 +107,9 @@ async function createSetupRaw(tx: TxState): Promise<Setup> {
  * dir and owner lock, and the home when that leaves it empty (a look or a read alone opens it).
  */
 export async function discardSetup(tx: TxState): Promise<void> {
-  await discardLone(tx);
+  // The staging dir and owner lock go even when the lone file could not (a failing disk): a held
+  // owner lock would keep recover() from removing them.
+  const loneLeft = await discardLone(tx).then(() => undefined, (err: unknown) => ({ err }));
   const place = await tx.place?.catch(() => undefined);
   const setup = await tx.setup?.catch(() => undefined); // undefined: nothing was created
   if (setup !== undefined) {
@@ -117,6 +120,7 @@ export async function discardSetup(tx: TxState): Promise<void> {
       await setup.staging.ownerLock.release();
     }
   }
+  if (loneLeft !== undefined) throw loneLeft.err;
   const home = setup?.home.home ?? place?.home.home;
   if (tx.gen === undefined && home !== undefined) await removeHomeIfEmpty(home);
 }

@@ -37,8 +37,9 @@ describe('txnfs recover', () => {
     const dir = tmpdir();
     const live = begin({ dir });
     await live.write('live', 'l');
+    await live.write('live2', 'l'); // two files: a staging dir (one alone is a lone file, lone.ts)
     try {
-      const dead = crashAt(dir, 'staged', 1);
+      const dead = crashAt(dir, 'staged', 2);
       const r = txnfs(['recover', dir]);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`skipped\\s+${live.id}\\s+staging, owner alive`));
@@ -79,7 +80,7 @@ describe('txnfs recover', () => {
     const dir = tmpdir();
     const corrupt = crashAt(dir, 'committed', 2);
     corruptJournal(dir, corrupt);
-    const staging = crashAt(dir, 'staged', 1);
+    const staging = crashAt(dir, 'staged', 2);
     const r = txnfs(['recover', dir]);
     expect(r.status).toBe(4);
     expect(r.stdout).toMatch(new RegExp(`CORRUPT\\s+${corrupt}`));

@@ -58,7 +58,8 @@ export interface ErrorLoopResult {
 }
 
 /** A staged file (files/<n> of a staging dir). */
-const STAGED = /\/\.txn-[^/]+\/files\/[0-9]+$/;
+/** A staged file: `files/<n>` of a staging dir, or a transaction's lone file in the home (src/transaction/lone.ts). */
+const STAGED = /\/\.txn-[^/]+\/files\/[0-9]+$|\/\.txnfs\/\.tmp-[^/]+$/;
 
 /** Codes that promise "nothing changed" and come from before the commit point. */
 const PRE_COMMIT_CODES: readonly string[] = [codes.EFS, codes.ESTAGE];
@@ -112,8 +113,12 @@ function isExpectedCause(injector: Injector, cause: unknown): boolean {
   if (first === undefined) return false;
   if (cause === first.error) return true;
   const staging = (op: TracedOp): boolean => !injector.steps.slice(0, op.stepsBefore).includes('staged');
+  // Staging runs side by side: several staged files, and a transaction's lone file beside the
+  // setup (owner lock, staging dir, files/) that its second write starts (src/transaction/lone.ts).
+  // Under a persistent fault each fails; whichever fails first in time is the one reported, so a
+  // fault of another staging activity (in the home, before step 'staged') is the injected one too.
   const other = injector.thrown.find((t) => t.error === cause);
-  return other !== undefined && staging(first.op) && staging(other.op) && other.op.path.includes(`${path.sep}files${path.sep}`);
+  return other !== undefined && staging(first.op) && staging(other.op) && other.op.path.includes(`${path.sep}.txnfs${path.sep}`);
 }
 
 interface PointResult {
@@ -157,7 +162,7 @@ export async function runErrorPoint(o: ErrorLoopOptions, k: number): Promise<Poi
     const phase: Phase = phaseOf(injector, injector.injectedAt);
     // The commit point gives journal.tmp its name `journal` (a link; a rename where links are refused).
     const journalRenamedBefore = injector.ops.some((op) => op.index < k && (op.op === 'rename' || op.op === 'link') && op.dest?.endsWith(`${path.sep}journal`) === true);
-    // A one-file commit (src/protocol/direct.ts) has no journal: its rename of files/0 over the
+    // A one-file commit (src/protocol/direct.ts) has no journal: its rename of its file over the
     // target, made durable by the parent's fsync, is its commit point, before step 'committed'.
     // A persistent fault at that fsync also fails the undo: the new file then stays in place.
     const directRenamedBefore = phase === 'pre' && injector.ops.some((op) => op.index < k && op.op === 'rename' && STAGED.test(op.path) && op.dest !== undefined && !op.dest.includes(`${path.sep}.txnfs${path.sep}`));

@@ -66,7 +66,9 @@ describe('kill loop: stopped at every mutating operation and every named step, t
           singlePoints: (t: ChildResult) => (FULL ? allPoints(t) : sampled(t, large ? 60 : 20, 'none')),
         });
         expect(r.violations).toEqual([]);
-        expect(r.points).toBeGreaterThan(30);
+        // Every mutating operation and named step: 29 for the smallest, a one-file commit staged
+        // as a lone file (src/transaction/lone.ts), more for every other workload.
+        expect(r.points).toBeGreaterThan(25);
         // A crash before the commit point must leave all-old, after it all-new: both must occur.
         expect(r.outcomes.old ?? 0).toBeGreaterThan(0);
         expect(r.outcomes.new ?? 0).toBeGreaterThan(0);

@@ -48,10 +48,13 @@ describe('power loss at every point of transactions of 1 to 4 files', () => {
         expectNoViolation(r);
         expect(r.exhaustive).toBe(true);
         // Every point of the trace was a crash point, and each offered more than one state. A
-        // one-file transaction commits by its rename (no journal, src/protocol/direct.ts): about
-        // 20 operations where a journaled commit makes over 30.
-        expect(r.crashPoints).toBeGreaterThan(w.ops.length === 1 ? 15 : 30);
-        expect(r.states).toBeGreaterThan(r.crashPoints * 10);
+        // one-file transaction commits by its rename (no journal, src/protocol/direct.ts) from its
+        // lone file in the home (src/transaction/lone.ts): 13 to 18 operations in two directories
+        // (the home, the target's parent), where a journaled commit makes over 30 in five or more,
+        // so each of its points has fewer orders of what a power loss keeps.
+        const one = w.ops.length === 1;
+        expect(r.crashPoints).toBeGreaterThan(one ? 10 : 30);
+        expect(r.states).toBeGreaterThan(r.crashPoints * (one ? 5 : 10));
       });
     }
   }

@@ -39,6 +39,7 @@ import { mutationLayer, type Mutation } from '../helpers/mutations.mjs';
 import { errnoError } from '../helpers/errno.mjs';
 import { selfIdentity } from '../../src/protocol/identity.js';
 import { thisHostTag } from '../../src/protocol/lock.js';
+import { hostHash } from '../../src/single/tempname.js';
 import { allVariants, copySnapshot, CrashPoint, crashPoints, eachContent, fingerprint, stepIndex, type DataVariant, type Reorder, type Structure } from './crash-states.js';
 import { ModelFs, nodeAt, SnapshotBuilder, type NodeImage, type Rec, type Snapshot } from './model-fs.js';
 import { applyDirOps, content, judge, prng, type Op, type Workload } from './workloads.js';
@@ -319,6 +320,16 @@ export function rebooted(image: Snapshot): Snapshot {
       if (!name.startsWith(ours)) continue;
       n.entries.delete(name);
       n.entries.set(`o.PreviousBootXXXX.${name.slice(ours.length)}`, id);
+    }
+  }
+  // So do single-file temps and transactions' lone files (src/single/tempname.ts): another host's.
+  const ourTemps = `.tmp-${hostHash(host)}-`;
+  for (const n of copy.nodes.values()) {
+    if (n.kind !== 'dir') continue;
+    for (const [name, id] of [...n.entries]) {
+      if (!name.startsWith(ourTemps)) continue;
+      n.entries.delete(name);
+      n.entries.set(`.tmp-000000000000-${name.slice(ourTemps.length)}`, id);
     }
   }
   for (const n of copy.nodes.values()) {

@@ -70,7 +70,8 @@ describe('src/io/fs.ts: a fault on a file handle behaves like the real call', ()
 
   it('persistent EIO from a staged write: commit() reports the write error, not a later close error', async () => {
     const root = tmpdir();
-    const injector = new Injector({ at: (op) => op.op === 'write' && rel(root, op.path).includes('/files/'), code: 'EIO', persistent: true });
+    // A staged file: in files/, or the lone file of a one-write transaction (src/transaction/lone.ts).
+    const injector = new Injector({ at: (op) => op.op === 'write' && /\/files\/|^\.txnfs\/\.tmp-/.test(rel(root, op.path)), code: 'EIO', persistent: true });
     const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
     expect(r.ok).toBe(false);
     if (!r.ok) expect((r.error as Error).cause).toBe(injector.injected);
@@ -170,7 +171,8 @@ describe('src/protocol/lock.ts: locks this process abandoned', () => {
   it('an owner lock whose release failed is removed by the next recover() of this process at once', async () => {
     const root = tmpdir();
     const injector = new Injector({ at: releaseOf(root, 'owner'), code: 'EIO', persistent: false });
-    const r = await commitUnder(root, { 'a.txt': 'new' }, injector);
+    // Two files: a transaction of one is a lone file, with no owner lock (src/transaction/lone.ts).
+    const r = await commitUnder(root, { 'a.txt': 'new', 'b.txt': 'new' }, injector);
     expect(injector.injected).toBeDefined();
     expect(r.ok).toBe(true);
     expect(homeEntries(root)).toHaveLength(1); // the owner lock that could not be released

@@ -9,8 +9,9 @@ const fixture = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../f
 /**
  * Leave in `root` what a process killed (SIGKILL) at protocol step `step` leaves: a transaction
  * writing `count` files of `size` bytes (`prefix`f0000, `prefix`f0001, ...). Returns the transaction id.
- * A journal needs `count` of 2 or more: one written file alone commits by its rename, with no
- * journal (src/protocol/direct.ts).
+ * A journal, and a staging dir at all, need `count` of 2 or more: one written file alone is
+ * staged as the transaction's lone file in the home (src/transaction/lone.ts) and commits by its
+ * rename, with no journal (src/protocol/direct.ts).
  *
  * The crash happens in a scratch root, and its staging dir and owner lock are then moved into
  * `root/.txnfs/`: a commit in `root` itself would first recover the dead transactions already

@@ -49,6 +49,13 @@ function copiesAsLinks(buf) {
   return withMatchingChecksum(Buffer.concat([buf.subarray(0, nl + 1), Buffer.from(body, 'utf8')]));
 }
 
+/**
+ * A transaction's lone file (src/transaction/lone.ts) has a temp name in the home, as a single-file
+ * write's temp has: it is the transaction's when no single-file write is under way (those report
+ * their steps 'file:created' to 'file:done').
+ */
+const isLoneFile = (s, p) => FILE_TEMP.test(p) && (s.fileStep === undefined || s.fileStep === 'file:done');
+
 const isMove = (e) => e.mutating && (e.op === 'rename' || e.op === 'unlink' || e.op === 'link');
 
 /**
@@ -57,8 +64,8 @@ const isMove = (e) => e.mutating && (e.op === 'rename' || e.op === 'unlink' || e
  * `s` is the layer's state: the last steps seen (see `track`).
  */
 export const MUTATIONS = {
-  /** Do not fsync staged data files before the commit point. */
-  'skip-fsync-staged': { op: (s, e) => (e.op === 'fsync' && !s.staged && STAGED_FILE.test(e.path) ? 'skip' : undefined) },
+  /** Do not fsync staged data files before the commit point (a lone file too: src/transaction/lone.ts). */
+  'skip-fsync-staged': { op: (s, e) => (e.op === 'fsync' && !s.staged && (STAGED_FILE.test(e.path) || isLoneFile(s, e.path)) ? 'skip' : undefined) },
   /** Do not fsync the staging dir after renaming the journal into place. */
   'skip-fsync-journal-dir': {
     op: (s, e) => {
@@ -69,7 +76,7 @@ export const MUTATIONS = {
   },
   /** Do not fsync the directories changed by the apply before cleanup. */
   'skip-fsync-applied-dirs': { op: (s, e) => (e.op === 'fsyncDir' && s.applied ? 'skip' : undefined) },
-  /** A one-file commit (no journal) does not fsync the rename's directories (target's parent, files/). */
+  /** A one-file commit (no journal) does not fsync the rename's directories (target's parent, files/ or the home). */
   'skip-fsync-direct-dir': { op: (s, e) => (e.op === 'fsyncDir' && s.directRenamed ? 'skip' : undefined) },
   /** Remove the journal before applying the renames (a live commit). */
   'cleanup-before-apply': { step: (s, name) => (name === 'apply:start' && s.live ? removeJournal(s) : undefined) },
@@ -181,7 +188,7 @@ function track(s, e) {
   }
   if (s.applying && isMove(e)) s.moved = true;
   // A one-file commit: files/<n> renamed over its target before step 'committed' (no journal).
-  if (e.op === 'rename' && !s.live && !s.applying && STAGED_FILE.test(e.path) && e.dest !== undefined && !e.dest.includes('/.txnfs/')) s.directRenamed = true;
+  if (e.op === 'rename' && !s.live && !s.applying && (STAGED_FILE.test(e.path) || (s.staged && isLoneFile(s, e.path))) && e.dest !== undefined && !e.dest.includes('/.txnfs/')) s.directRenamed = true;
   if (s.rollingBack && isMove(e)) s.rollbackMoved = true;
   // The applied directories' fsyncs run until the next operation of another kind (the cleanup).
   if (s.applied && e.op !== 'fsyncDir') s.applied = false;

@@ -26,7 +26,8 @@ function failCreates(times: number, code: 'EMFILE' | 'ENFILE', which: (p: string
   return seen;
 }
 
-const staged = (p: string): boolean => p.includes(`${path.sep}files${path.sep}`);
+// A staged file: in files/, or a transaction's lone file, a temp in the home (src/transaction/lone.ts).
+const staged = (p: string): boolean => p.includes(`${path.sep}files${path.sep}`) || path.basename(p).startsWith('.tmp-');
 const isTemp = (p: string): boolean => path.basename(p).startsWith('.tmp-');
 
 describe('opens retried on EMFILE/ENFILE', () => {

@@ -85,10 +85,27 @@ describe('recover() classifies and resolves what a crash left', () => {
     const dir = rootWith({ x: 'old x' });
     const live = begin({ dir });
     await live.write('x', 'live x');
+    await live.write('y', 'live y'); // a second file makes the staging dir (lone.ts)
     const report = await recover(dir);
     expect(report.skipped).toEqual([{ id: live.id, state: 'staging' }]);
     expect(report.discarded).toEqual([]);
+    expect(report.orphans).toEqual([]);
     expect(stagingDirs(dir)).toEqual([`.txn-${live.id}`]);
+    await live.commit();
+    expect(snapshot(dir)).toEqual({ x: 'live x', y: 'live y' });
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  it('never touches a live lone file (a transaction of one write so far, src/transaction/lone.ts)', async () => {
+    const dir = rootWith({ x: 'old x' });
+    const live = begin({ dir });
+    await live.write('x', 'live x');
+    const [lone, ...more] = fs.readdirSync(path.join(dir, '.txnfs'));
+    expect(more).toEqual([]);
+    expect(lone).toMatch(/^\.tmp-/);
+    const report = await recover(dir);
+    expect(report).toMatchObject({ skipped: [], discarded: [], orphans: [] });
+    expect(fs.readdirSync(path.join(dir, '.txnfs'))).toEqual([lone]);
     await live.commit();
     expect(snapshot(dir)).toEqual({ x: 'live x' });
     expect(leftovers(dir)).toEqual([]);

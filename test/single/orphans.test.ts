@@ -7,6 +7,7 @@ import { recover } from '../../src/index.js';
 import { selfIdentity } from '../../src/protocol/identity.js';
 import { acquire } from '../../src/protocol/lock.js';
 import { isSingleFileRecord, removeOrphans, updateLockName } from '../../src/single/orphans.js';
+import { keepFresh } from '../../src/single/heartbeat.js';
 import { hostHash, tempName } from '../../src/single/tempname.js';
 import { ops, record } from '../helpers/hook.js';
 import { leftovers, snapshot, tmpdir } from '../helpers/tmp.js';
@@ -56,12 +57,31 @@ describe('which temp files are orphans', () => {
     const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
     const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] as string;
     const name = plant(dir, sameHost(child.pid as number, start), 3_600_000);
-    const mine = plant(dir, tempName(), 3_600_000);
-    expect(await orphansOf(dir)).toEqual([]);
-    child.kill('SIGKILL');
-    await once(child, 'exit');
-    expect(await orphansOf(dir)).toEqual([name]);
-    expect(leftovers(dir)).toEqual([mine]);
+    // This thread's own temp, registered as a writer registers it before creating it.
+    const mine = tempName();
+    const stop = keepFresh(path.join(dir, '.txnfs', mine));
+    try {
+      plant(dir, mine, 3_600_000);
+      expect(await orphansOf(dir)).toEqual([]);
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      expect(await orphansOf(dir)).toEqual([name]);
+      expect(leftovers(dir)).toEqual([mine]);
+    } finally {
+      stop();
+    }
+  });
+
+  it('a temp of this very thread that it no longer writes (its removal failed): removed at once', async () => {
+    const dir = tmpdir();
+    const mine = tempName();
+    const p = path.join(dir, '.txnfs', mine);
+    const stop = keepFresh(p);
+    plant(dir, mine);
+    expect(await orphansOf(dir)).toEqual([]); // written: alive, however this process is judged
+    stop(); // the writer let go of it, and its unlink failed
+    expect(await orphansOf(dir)).toEqual([mine]);
+    expect(leftovers(dir)).toEqual([]);
   });
 
   it('another host or an earlier boot: removed once older than max(lockStale, 30 s)', async () => {
@@ -129,14 +149,20 @@ describe('recover(dir) and single-file orphans', () => {
 
   it('with only live temps it takes no lock and writes nothing', async () => {
     const dir = tmpdir();
-    plant(dir, tempName());
-    plant(dir, otherHost(), 1_000);
-    const events = record();
-    const report = await recover(dir);
-    expect(report.orphans).toEqual([]);
-    const seen = ops(events);
-    expect(seen.filter((o) => !/^(readdir|lstat|readFile|realpath|stat) /.test(o))).toEqual([]);
-    expect(leftovers(dir)).toHaveLength(2);
+    const mine = tempName();
+    const stop = keepFresh(path.join(dir, '.txnfs', mine)); // written by this thread right now
+    try {
+      plant(dir, mine);
+      plant(dir, otherHost(), 1_000);
+      const events = record();
+      const report = await recover(dir);
+      expect(report.orphans).toEqual([]);
+      const seen = ops(events);
+      expect(seen.filter((o) => !/^(readdir|lstat|readFile|realpath|stat) /.test(o))).toEqual([]);
+      expect(leftovers(dir)).toHaveLength(2);
+    } finally {
+      stop();
+    }
   });
 
   it('reads only <dir>/.txnfs, never lists <dir> itself', async () => {

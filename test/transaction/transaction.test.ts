@@ -265,7 +265,9 @@ describe('staging queue', () => {
     expect(settled).toBe(false);
     await watched;
     expect(settled).toBe(true);
-    expect(fs.readdirSync(path.join(dir, '.txnfs', `.txn-${tx.id}`, 'files'))).toHaveLength(20);
+    // The first is the lone file, a temp in the home until the commit moves it into files/ (lone.ts).
+    expect(fs.readdirSync(path.join(dir, '.txnfs', `.txn-${tx.id}`, 'files'))).toHaveLength(19);
+    expect(fs.readdirSync(path.join(dir, '.txnfs')).filter((n) => n.startsWith('.tmp-'))).toHaveLength(1);
     await tx.commit();
   });
 

@@ -1,0 +1,104 @@
+/**
+ * src/transaction/lone.ts: a transaction's first written file is staged as its lone file, a temp in
+ * the home, with no owner lock or staging dir, until the transaction proves to need them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { begin, codes } from '../../src/index.js';
+import { leftovers, snapshot, tmpdir } from '../helpers/tmp.js';
+
+const home = (dir: string): string[] => fs.readdirSync(path.join(dir, '.txnfs')).sort();
+
+describe('the lone file', () => {
+  it('one write: a temp in the home, no owner lock or staging dir; the commit renames it in place', async () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'a'), 'old');
+    const tx = begin({ dir });
+    await tx.write('a', 'new');
+    const [lone, ...rest] = home(dir);
+    expect(rest).toEqual([]);
+    expect(lone).toMatch(/^\.tmp-/);
+    const ino = fs.statSync(path.join(dir, '.txnfs', lone as string)).ino;
+    await tx.commit();
+    expect(fs.statSync(path.join(dir, 'a')).ino).toBe(ino); // renamed, not copied
+    expect(snapshot(dir)).toEqual({ a: 'new' });
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  it('a read first keeps it lone: a look opens the home only', async () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'n'), '1');
+    const tx = begin({ dir });
+    const { data, version } = await tx.read('n');
+    expect(home(dir)).toEqual([]);
+    await tx.write('n', String(Number(data) + 1), { ifUnchanged: version });
+    expect(home(dir)).toHaveLength(1);
+    expect(home(dir)[0]).toMatch(/^\.tmp-/);
+    await tx.commit();
+    expect(snapshot(dir)).toEqual({ n: '2' });
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  it('a second write makes the staging dir; the commit moves the lone file into files/ and journals both', async () => {
+    const dir = tmpdir();
+    const tx = begin({ dir });
+    await tx.write('a', 'A');
+    await tx.write('b', 'B');
+    const names = home(dir);
+    expect(names.filter((n) => n.startsWith('.tmp-'))).toHaveLength(1);
+    expect(names).toContain(`.txn-${tx.id}`);
+    expect(names).toContain(`.txn-${tx.id}.lock`);
+    expect(fs.readdirSync(path.join(dir, '.txnfs', `.txn-${tx.id}`, 'files'))).toEqual(['1']);
+    const r = await tx.commit();
+    expect(r).toMatchObject({ entries: 2, written: 2 });
+    expect(snapshot(dir)).toEqual({ a: 'A', b: 'B' });
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  it('a plan that cannot go the direct way (a new parent directory) moves it into a staging dir under the root lock', async () => {
+    const dir = tmpdir();
+    const tx = begin({ dir });
+    await tx.write('new/deep/a', 'A');
+    expect(home(dir)).toHaveLength(1);
+    await tx.commit();
+    expect(snapshot(dir)).toEqual({ 'new/deep/a': 'A' });
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  it('abort removes it, and the home with it', async () => {
+    const dir = tmpdir();
+    const tx = begin({ dir });
+    await tx.write('a', 'A');
+    expect(home(dir)).toHaveLength(1);
+    await tx.abort();
+    expect(snapshot(dir)).toEqual({});
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  it('removed by another process (a recovery that judged this one dead): ECOMPROMISED, nothing changed', async () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'a'), 'old');
+    const tx = begin({ dir });
+    await tx.write('a', 'new');
+    const [lone] = home(dir);
+    fs.unlinkSync(path.join(dir, '.txnfs', lone as string));
+    const err = await tx.commit().catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'TxnError', code: codes.ECOMPROMISED, cause: { code: 'ENOENT' } });
+    expect((err as Error).message).toMatch(/recover\(\) judged this process dead/);
+    expect(snapshot(dir)).toEqual({ a: 'old' });
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  it('a home others may write to (made by single-file writes in a shared directory) gets a staging dir instead', async () => {
+    const dir = tmpdir();
+    fs.mkdirSync(path.join(dir, '.txnfs'));
+    fs.chmodSync(path.join(dir, '.txnfs'), 0o775); // group-writable: a group member could swap a temp
+    const tx = begin({ dir });
+    await tx.write('a', 'A');
+    expect(home(dir)).toEqual([`.txn-${tx.id}`, `.txn-${tx.id}.lock`]);
+    expect(fs.readdirSync(path.join(dir, '.txnfs', `.txn-${tx.id}`, 'files'))).toEqual(['0']);
+    await tx.commit();
+    expect(snapshot(dir)).toEqual({ a: 'A' });
+  });
+});
