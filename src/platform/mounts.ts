@@ -11,7 +11,8 @@
  * Elsewhere (no procfs) the list is empty and `st_dev` is the only check; see docs/guarantees.md.
  *
  * Cost: one read of /proc/self/mountinfo (a few KB; more on hosts with thousands of mounts) per
- * commit, and a prefix comparison per distinct parent directory.
+ * commit, and a prefix comparison per distinct parent directory. A one-file commit reads it only
+ * when its rename fails with EXDEV (planner.ts, `deferMounts`).
  */
 import * as path from 'node:path';
 import { readProcFile } from '../io/fs.js';

@@ -60,6 +60,12 @@ export interface Planned {
   readonly removed: number;
   /** No two entries can name one file, on any filesystem (ApplyContext.distinct). */
   readonly distinct: boolean;
+  /**
+   * Where the planner left it (PlanInput.deferMounts): ECROSSDEV when a target is at or below a
+   * mount point inside the root. Run before the journaled way, and when a one-file rename fails
+   * with EXDEV.
+   */
+  readonly checkMounts?: () => void;
 }
 
 

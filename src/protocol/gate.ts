@@ -19,6 +19,8 @@ export interface Gate {
   readonly self: string;
   /** The root as the caller named it, for messages. */
   readonly dir: string;
+  /** Filled with the single-file records of the home (recover.ts, `RecoverContext.singles`). */
+  readonly singles?: string[] | undefined;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function gate(g: Gate): Promise<RecoverReport> {
     concurrency: g.concurrency,
     dryRun: false,
     self: g.self,
+    singles: g.singles,
   });
   const blocked = rec.corrupt[0] ?? rec.failed[0];
   if (blocked !== undefined) {

@@ -68,6 +68,11 @@ export interface RecoverContext {
    * end in "skip". Recovery neither reads nor reports it.
    */
   readonly self?: string | undefined;
+  /**
+   * A commit's gate: filled with the single-file records the home holds (temps, update() locks),
+   * for the commit to remove the dead ones after it released the root lock.
+   */
+  readonly singles?: string[] | undefined;
 }
 
 function emptyReport(dir: string, dryRun: boolean, started: number): RecoverReport {
@@ -82,15 +87,10 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
   const started = performance.now();
   const report = emptyReport(ctx.root, ctx.dryRun, started);
   const { ids, tombs, singles } = await listIds(ctx.home);
-  let orphanBytes = 0;
-  // A commit's gate (`self`) also removes dead writers' temps, a dead transaction's lone file
-  // among them (src/transaction/lone.ts): the next commit finishes what a crash left, as it
-  // discards a dead staging dir. recover() removes them itself, before taking the root lock.
-  if (ctx.self !== undefined && !ctx.dryRun && singles.length > 0) {
-    const found = await removeOrphans(ctx.home, singles, { stale: ctx.timing.stale, dryRun: false });
-    report.orphans.push(...found.paths);
-    orphanBytes = found.bytes;
-  }
+  // A commit's gate hands the single-file records on (a dead transaction's lone file among them,
+  // src/transaction/lone.ts): the commit removes the dead ones once it has released the root
+  // lock, which they do not need (src/single/orphans.ts). recover() removes them itself.
+  ctx.singles?.push(...singles);
   // Looked at side by side (they are independent), at most `concurrency` at once.
   const others = ids.filter((id) => id !== ctx.self);
   const found = await mapLimit(others, ctx.concurrency, (id) => classify(ctx.home, id, ctx.timing.stale, ctx.trusted, ctx.self !== undefined));
@@ -190,7 +190,7 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
     // finished journal (harmless, it replays as a no-op, but then the root is not clean).
     if (removedSomething && ctx.durable) await syncDir(ctx.home);
   }
-  return { ...report, orphanBytes, durationMs: performance.now() - started };
+  return { ...report, durationMs: performance.now() - started };
 }
 
 const recoverKeys = [...commonKeys, 'dryRun', 'onProgress', 'keepGenerations'] as const;

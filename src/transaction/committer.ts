@@ -20,7 +20,7 @@
  * the error says what recover() will do.
  */
 import * as fs from '../io/fs.js';
-import { codes, isTxnError, TxnError } from '../errors.js';
+import { codes, errnoOf, isTxnError, TxnError } from '../errors.js';
 import { step } from '../io/faults.js';
 import { settleAll } from '../io/limit.js';
 import { commitJournal } from '../protocol/journal.js';
@@ -34,6 +34,7 @@ import type { TrustedHome } from '../protocol/staging.js';
 import { endCommit } from '../protocol/cleanup.js';
 import { commitGeneration } from '../generations/commit.js';
 import { TEMP_STALE_MS } from '../single/heartbeat.js';
+import { removeOrphans } from '../single/orphans.js';
 import { awaitStream } from './stream.js';
 import { buildPlan, DELETE } from './planner.js';
 import { discardSetup } from './setup.js';
@@ -52,6 +53,8 @@ interface CommitRun {
   applied: Omit<CommitResult, 'durationMs'> | undefined;
   /** What is left of step 10 once the root lock is released (protocol/cleanup.ts). */
   cleanup: Promise<void>;
+  /** The single-file records the gate listed in the home, judged once the root lock is released. */
+  readonly singles: string[];
 }
 
 /** How the commit point was reached (by one of three ways), and what it committed. */
@@ -68,7 +71,7 @@ export async function runCommit(tx: TxState): Promise<CommitResult> {
   tx.state = 'committing';
   const started = performance.now();
   // Where this commit is (see CommitRun): read by the failure handling.
-  const run: CommitRun = { committed: false, applied: undefined, cleanup: Promise.resolve() };
+  const run: CommitRun = { committed: false, applied: undefined, cleanup: Promise.resolve(), singles: [] };
   try {
     tx.o.signal?.throwIfAborted();
     await settleStaging(tx);
@@ -85,8 +88,12 @@ export async function runCommit(tx: TxState): Promise<CommitResult> {
     const where: Where = lone ? { ...(await placeOnce(tx)), setup: undefined } : whereOf(await setupOnce(tx));
     step('staged');
     const home = where.home.home;
+    const lonePath = tx.lone?.path;
     const result = await withRootLock(rootLockPath(home), tx.o.timing, tx.o.signal, (rootLock) => commitLocked(tx, where, rootLock, run));
-    await run.cleanup;
+    // Dead single-file writers' temps the gate saw (a crashed transaction's lone file among them):
+    // removed now, outside the root lock, which they do not need (src/single/orphans.ts).
+    const orphans = run.singles.filter((name) => lonePath === undefined || `${home}/${name}` !== lonePath);
+    await Promise.all([run.cleanup, orphans.length === 0 ? undefined : removeOrphans(home, orphans, { stale: tx.o.timing.stale, dryRun: false }).catch(noop)]);
     const homeLeft = tx.gen === undefined ? await removeHomeIfEmpty(home) : undefined;
     step('done');
     tx.state = 'committed';
@@ -118,7 +125,7 @@ function whereOf(setup: Setup): Where {
 /** Steps 3-10, under the root lock. */
 async function commitLocked(tx: TxState, where: Where, rootLock: HeldLock, run: CommitRun): Promise<Omit<CommitResult, 'durationMs'>> {
   // Step 3: every dead transaction in this root finished first (protocol/gate.ts).
-  const rec = await gate({ root: where.root, home: where.home, durable: tx.o.durable, timing: tx.o.timing, concurrency: tx.o.concurrency, self: tx.id, dir: tx.dir });
+  const rec = await gate({ root: where.root, home: where.home, durable: tx.o.durable, timing: tx.o.timing, concurrency: tx.o.concurrency, self: tx.id, dir: tx.dir, singles: run.singles });
   step('locked');
   const { plan, gen, direct } = await reachCommitPoint(tx, where, rootLock, run);
   run.committed = true;
@@ -193,6 +200,7 @@ async function reachCommitPoint(tx: TxState, where: Where, rootLock: HeldLock, r
     const n = planned.journal.entries.at(0)?.staged ?? 0;
     const direct = one ? await prepareDirect(dc, planned, setup === undefined ? loneSource(tx, where.home.home) : inStaging(setup.staging, n)) : undefined;
     if (direct === undefined) {
+      planned.checkMounts?.();
       if (where.setup === undefined) {
         await promoteLone(tx);
         where.setup = await setupOnce(tx);
@@ -200,7 +208,14 @@ async function reachCommitPoint(tx: TxState, where: Where, rootLock: HeldLock, r
       await prepare(commitContext(tx, where.setup, rootLock), planned, one);
     }
     tx.o.signal?.throwIfAborted(); // the last moment an abort can still win
-    if (direct !== undefined) await commitDirect(dc, direct);
+    if (direct !== undefined) {
+      await commitDirect(dc, direct).catch((err: unknown) => {
+        // A target behind a mount point inside the root (a bind mount keeps st_dev): the rename
+        // failed and nothing changed; the deferred check names the mount (ECROSSDEV).
+        if (errnoOf(err) === 'EXDEV') planned.checkMounts?.();
+        throw err;
+      });
+    }
     else await commitJournal((where.setup as Setup).staging.dir, tx.o.durable);
     return { plan: planned, gen: undefined, direct };
   } catch (err) {
@@ -275,7 +290,9 @@ export async function quiesce(tx: TxState): Promise<void> {
 /** Step 4: the plan (planner.ts), after tx.mkdir/removeTree/emptyDir added their removals. */
 async function plan(tx: TxState, where: { readonly root: string; readonly home: TrustedHome }, root = where.root): Promise<Planned> {
   const tree = await planTreeOps(tx, root);
-  return buildPlan({ id: tx.id, root, home: where.home, ops: tx.ops.last(), staged: tx.staged, modes: tx.modes, conditions: tx.conditions, tree, concurrency: tx.o.concurrency });
+  // A one-file commit may go the direct way, whose rename itself refuses a mount (see checkMounts).
+  const deferMounts = tx.gen === undefined && tx.treeOps.length === 0 && tx.ops.length === 1;
+  return buildPlan({ deferMounts, id: tx.id, root, home: where.home, ops: tx.ops.last(), staged: tx.staged, modes: tx.modes, conditions: tx.conditions, tree, concurrency: tx.o.concurrency });
 }
 
 /** At commit, before the plan: the tree operations become delete ops, created and removed dirs. */

@@ -206,11 +206,24 @@ export class Resolver {
   /** Parent (as given) → the loose keys of its entries, or undefined when it is not listed. */
   readonly #listings = new Map<string, Promise<Set<string> | undefined>>();
   #mounts: string[] | undefined;
+  /** Mount points are checked by `refuseMounts`, when the caller asks (PlanInput.deferMounts). */
+  readonly #deferMounts: boolean;
 
   /** `realRoot` must be a realpath; `dev` is the device of the home directory. */
-  constructor(realRoot: string, dev: bigint) {
+  constructor(realRoot: string, dev: bigint, deferMounts = false) {
     this.#realRoot = realRoot;
     this.#dev = dev;
+    this.#deferMounts = deferMounts;
+  }
+
+  /**
+   * ECROSSDEV for the first of `realRels` (targets' real paths, relative to the real root) at or
+   * below a mount point inside the root: the check `target()` makes, made later. Reads
+   * /proc/self/mountinfo (mounts.ts): a one-file commit leaves it to its rename, which fails with
+   * EXDEV across a mount before anything changed, so its common case never reads it.
+   */
+  refuseMounts(realRels: readonly string[]): void {
+    for (const rel of realRels) this.#checkMount(path.join(this.#realRoot, rel), rel);
   }
 
   /**
@@ -265,6 +278,10 @@ export class Resolver {
 
   /** ECROSSDEV when `real` is at or below a mount point inside the root (a bind mount keeps st_dev). */
   #refuseMount(real: string, forTarget: string): void {
+    if (!this.#deferMounts) this.#checkMount(real, forTarget);
+  }
+
+  #checkMount(real: string, forTarget: string): void {
     this.#mounts ??= mountPointsInside(this.#realRoot);
     const mount = mountOf(real, this.#mounts);
     if (mount !== undefined) {

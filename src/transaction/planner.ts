@@ -44,6 +44,11 @@ export interface PlanInput {
   /** tx.mkdir/removeTree/emptyDir, planned (tree.ts). */
   readonly tree: { readonly mkdirs: readonly string[]; readonly rmdirs: readonly string[] } | undefined;
   readonly concurrency: number;
+  /**
+   * Leave the check for mount points inside the root to `Planned.checkMounts` (a one-file commit:
+   * its rename across a mount fails with EXDEV before anything changed, and then names the mount).
+   */
+  readonly deferMounts?: boolean | undefined;
 }
 
 /** Check every precondition against the root as it is now. Under the root lock, before the commit point. */
@@ -78,7 +83,7 @@ async function checkConditions(conditions: readonly Condition[], resolver: Resol
  */
 export async function buildPlan(input: PlanInput): Promise<Planned> {
   const { id, root, home, staged, modes, tree } = input;
-  const resolver = new Resolver(root, home.dev);
+  const resolver = new Resolver(root, home.dev, input.deferMounts === true);
   // Entries apply in the order of each target's last operation.
   const { targets: rels, codes: opCodes } = input.ops;
   const count0 = rels.length;
@@ -178,5 +183,6 @@ export async function buildPlan(input: PlanInput): Promise<Planned> {
     bytes += s.bytes;
     written++;
   }
-  return { journal: { id, created: Date.now(), dirs, ...(tree !== undefined && tree.rmdirs.length > 0 ? { rmdirs: tree.rmdirs } : {}), entries }, fixups, bytes, written, removed, distinct };
+  const checkMounts = input.deferMounts === true ? () => resolver.refuseMounts(finalReals) : undefined;
+  return { journal: { id, created: Date.now(), dirs, ...(tree !== undefined && tree.rmdirs.length > 0 ? { rmdirs: tree.rmdirs } : {}), entries }, fixups, bytes, written, removed, distinct, ...(checkMounts === undefined ? {} : { checkMounts }) };
 }

@@ -235,6 +235,18 @@ export async function filesystemSuite(name: FsName, expected: Expected): Promise
         const err = await tx.commit().catch((e: unknown) => e);
         expect(err).toMatchObject({ code: codes.ECROSSDEV, message: expect.stringContaining(inner) });
         expect(fs.existsSync(path.join(dir, 'outside.txt'))).toBe(false);
+        // One file alone goes the direct way, whose plan leaves the mount check to its rename
+        // (EXDEV, nothing changed) or, for a replaced file, to the journaled way its undo link's
+        // EXDEV sends it: refused the same, naming the mount, and nothing left behind.
+        for (const existing of [false, true]) {
+          if (existing) fs.writeFileSync(path.join(inner, 'inside.txt'), 'old');
+          const one = begin({ dir, warnUnsafeFs: false });
+          one.write('vol/inside.txt', 'new');
+          const e = await one.commit().catch((x: unknown) => x);
+          expect(e).toMatchObject({ code: codes.ECROSSDEV, message: expect.stringContaining(inner) });
+          expect(fs.existsSync(path.join(inner, 'inside.txt')) ? fs.readFileSync(path.join(inner, 'inside.txt'), 'utf8') : undefined).toBe(existing ? 'old' : undefined);
+          expect(fs.existsSync(path.join(dir, '.txnfs'))).toBe(false);
+        }
       } finally {
         umount(inner);
       }
