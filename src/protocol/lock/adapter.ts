@@ -138,7 +138,10 @@ async function keep(entry: string, wait: Patience, listed: string[]): Promise<st
   for (;;) {
     let names: string[];
     try {
-      await sleep(Math.max(1, Math.min(KEEP_POLL_MS, until - Date.now())), wait.signal, { dir });
+      // Woken by the leaving of an entry listed before it (the holder, or an earlier waiter that
+      // gave up), at once: later arrivals see our entry and step back by themselves, so their
+      // coming and going is no reason to list the directory again.
+      await sleep(Math.max(1, Math.min(KEEP_POLL_MS, until - Date.now())), wait.signal, { dir, names: new Set(others), immediate: true });
       names = await fs.readdir(dir);
     } catch {
       // Aborted, or the listing failed: step back with the last listing (the caller removes our

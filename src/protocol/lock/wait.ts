@@ -7,6 +7,11 @@ import * as fs from '../../io/fs.js';
 export interface Wake {
   readonly dir: string;
   readonly names?: ReadonlySet<string> | undefined;
+  /**
+   * Wake at once, without the jitter below: for the one waiter that keeps its entry (adapter.ts,
+   * `keep`), whom no other waiter retries against.
+   */
+  readonly immediate?: boolean | undefined;
 }
 
 /**
@@ -46,7 +51,7 @@ export function sleep(ms: number, signal: AbortSignal | undefined, wake?: Wake):
         if (woken) return;
         woken = true;
         watcher?.close();
-        const r = Math.random();
+        const r = wake.immediate === true ? 0 : Math.random();
         if (r < 0.4) setImmediate(() => finish(resolve));
         else setTimeout(() => finish(resolve), r < 0.7 ? 1 : 2);
       };
