@@ -198,7 +198,7 @@ export class Transaction implements TransactionApi {
     const o = checkOptionsObject(options, 'options', ['ifUnchanged']);
     addConditions(this.#tx, target, o);
     addOp(this.#tx, target.rel, DELETE, undefined);
-    setupOnce(this.#tx); // take the owner lock early, as for writes; errors surface at commit()
+    setupOnce(this.#tx); // the owner lock and staging dir now (more than a lone file: lone.ts); errors surface at commit()
   }
 
   // mkdir, removeTree, emptyDir: recorded here, planned at commit by src/transaction/tree.ts.
@@ -222,7 +222,7 @@ export class Transaction implements TransactionApi {
     }
     const target = checkTarget(this.dir, dirArgument(path));
     this.#tx.treeOps.push({ op, rel: target.rel });
-    setupOnce(this.#tx); // take the owner lock early, as for writes; errors surface at commit()
+    setupOnce(this.#tx); // the owner lock and staging dir now (more than a lone file: lone.ts); errors surface at commit()
   }
 
   createWriteStream(path: string, options?: WriteOptions): Writable {
