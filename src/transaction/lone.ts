@@ -48,6 +48,8 @@ import { placeOnce, setupOnce, type TxState } from './state.js';
 export interface Lone {
   /** Its staging number. */
   readonly n: number;
+  /** Its target, relative to the root as given. */
+  readonly rel: string;
   /** The temp file in the home; undefined until made, and when the home was not ours alone. */
   path: string | undefined;
   /** Ends its heartbeat and its removal at exit (heartbeat.ts). */
@@ -63,10 +65,26 @@ const noop = (): void => undefined;
  * of the transaction (its first operation, no tree operation, no setup made) in the in-place
  * layout. Streams, `adopt` and `copy` stage in the staging dir as ever.
  */
-export function markLone(tx: TxState, n: number): void {
+export function markLone(tx: TxState, n: number, rel: string): void {
   if (tx.gen === undefined && tx.lone === undefined && tx.setup === undefined && n === 0 && tx.ops.length === 1 && tx.treeOps.length === 0) {
-    tx.lone = { n, path: undefined, stop: noop };
+    tx.lone = { n, rel, path: undefined, stop: noop };
   }
+}
+
+/**
+ * The mode to create the lone file with: the one given, else the target's (a replaced file keeps
+ * its mode, planner.ts), else 0o666; the umask narrows it. A file in a staging dir is out of
+ * others' reach (0700); the lone file is in the home, which others may list and enter (0755), so
+ * it is made never more readable than the file it will become, as a single-file write's temp is
+ * (a 0600 secret is not staged 0644). The target is looked at as given, before the commit
+ * resolves it: a mode found through a symlink that leaves the root only narrows the temp's mode,
+ * and the commit sets the final one either way (fix-ups, step 5).
+ */
+async function loneMode(tx: TxState, lone: Lone, dir: string): Promise<number> {
+  const given = tx.modes.get(lone.n);
+  if (given !== undefined) return given & 0o777;
+  const existing = await lstatIfPresent(`${dir}/${lone.rel}`).catch(() => undefined);
+  return existing?.kind === 'file' ? existing.mode & 0o777 : 0o666;
 }
 
 /** The lone file's record when job `n` stages it. */
@@ -81,7 +99,8 @@ export function loneJob(tx: TxState, n: number): Lone | undefined {
  * dir instead, and the transaction is no longer lone.
  */
 export async function createLone(tx: TxState, lone: Lone): Promise<fs.Handle | undefined> {
-  const place = await placeOnce(tx);
+  // The target's mode is looked up beside the root and home (through the root as given).
+  const [place, mode] = await Promise.all([placeOnce(tx), loneMode(tx, lone, tx.dir)]);
   let home: TrustedHome | undefined;
   const handle = await inHome(
     async () => {
@@ -94,7 +113,7 @@ export async function createLone(tx: TxState, lone: Lone): Promise<fs.Handle | u
         // Registered before it exists, so that no recover() takes it for abandoned (orphans.ts).
         const stop = keepFresh(p);
         try {
-          const h = await fs.create(p, 0o666);
+          const h = await fs.create(p, mode);
           lone.path = p;
           lone.stop = stop;
           return h;

@@ -121,7 +121,7 @@ export class Transaction implements TransactionApi {
     addConditions(this.#tx, target, o);
     const staged = this.#nextStaged++;
     addOp(this.#tx, target.rel, staged, mode);
-    markLone(this.#tx, staged);
+    markLone(this.#tx, staged, target.rel);
     return this.#tx.stager.enqueue(staged, 'bytes' in source ? source.bytes : source, target.rel);
   }
 

@@ -81,17 +81,18 @@ async function oneFileCommit(durability: 'full' | 'none', existing: boolean): Pr
  * (protocol/direct.ts): no journal, no backup/, no fsync of the home's name.
  * stage = open the root and home (3, durability 'none' the same: the home is gone, since an empty
  * one is removed after every commit, and this process removed it, so it is made at once: mkdir,
- * lstat of the new home), the lone file (5, 4 without its fsync: create, write, fsync, fstat,
- * close); gate = the recovery gate's readdir of the home (1); prepare = the plan's lstat (1), the
+ * lstat of the new home), the target's lstat beside them (1: the lone file is created with the
+ * target's mode, never more readable than the file it becomes), the lone file (5, 4 without its
+ * fsync: create, write, fsync, fstat, close); gate = the recovery gate's readdir of the home (1); prepare = the plan's lstat (1), the
  * roll-forward rule's lstat right before the rename (1), the rename and the fsyncs of its two
  * directories, the target's parent and the home (3, 1 without them): together the commit point;
  * a replaced file adds the undo link and its lstat (2); apply = nothing left to do (0); cleanup =
  * rmdir of the empty home (1), and the undo link's unlink for a replaced file (1).
  */
 const BUDGET: Record<string, Record<Phase, number>> = {
-  'full new': { stage: 8, gate: 1, prepare: 5, apply: 0, cleanup: 1 },
-  'full replaced': { stage: 8, gate: 1, prepare: 7, apply: 0, cleanup: 2 },
-  'none new': { stage: 7, gate: 1, prepare: 3, apply: 0, cleanup: 1 },
+  'full new': { stage: 9, gate: 1, prepare: 5, apply: 0, cleanup: 1 },
+  'full replaced': { stage: 9, gate: 1, prepare: 7, apply: 0, cleanup: 2 },
+  'none new': { stage: 8, gate: 1, prepare: 3, apply: 0, cleanup: 1 },
 };
 /**
  * What the locks (src/protocol/lock/) cost. The root lock: taking it 3 calls (mkdir of the lock
@@ -124,7 +125,7 @@ describe('filesystem calls of a one-file commit, counted through the seam', () =
 
 /**
  * Two new files: the journaled way (docs/protocol.md, steps 5-10). stage = the home (3), the
- * first file as the lone file (5), then, for the second, the owner lock's two mkdirs (counted with
+ * first file as the lone file (6: its target's lstat, for its mode, and the file), then, for the second, the owner lock's two mkdirs (counted with
  * the locks), the staging dir and files/ (2) and the second file (5), and at commit the lone file
  * renamed into files/0 (1); prepare = two lstats, the fsyncs of the root (the new home's name),
  * the home (the staging dir's name), the staging dir and files/, journal.tmp (create, write, fsync,
@@ -132,7 +133,7 @@ describe('filesystem calls of a one-file commit, counted through the seam', () =
  * fsyncs of the root and files/ (6); cleanup = unlink journal and journal.tmp, rmdir files/ and the
  * staging dir, fsync of the home, rmdir of the home (6).
  */
-const JOURNALED: Record<Phase, number> = { stage: 16, gate: 1, prepare: 12, apply: 6, cleanup: 6 };
+const JOURNALED: Record<Phase, number> = { stage: 17, gate: 1, prepare: 12, apply: 6, cleanup: 6 };
 
 describe('filesystem calls of a two-file commit (journaled), counted through the seam', () => {
   it('the per-step budget, exactly', async () => {

@@ -102,3 +102,39 @@ describe('the lone file', () => {
     expect(snapshot(dir)).toEqual({ a: 'A' });
   });
 });
+
+describe('the lone file is never more readable than the file it becomes', () => {
+  it('a replaced 0600 file: staged 0600 in the home (others may enter it), and committed 0600', async () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'secret'), 'old', { mode: 0o600 });
+    fs.chmodSync(path.join(dir, 'secret'), 0o600);
+    const tx = begin({ dir });
+    await tx.write('secret', 'new');
+    const [lone] = home(dir);
+    expect(fs.statSync(path.join(dir, '.txnfs', lone as string)).mode & 0o777).toBe(0o600);
+    await tx.commit();
+    expect(fs.statSync(path.join(dir, 'secret')).mode & 0o777).toBe(0o600);
+  });
+
+  it('an explicit mode: staged with it from the start', async () => {
+    const dir = tmpdir();
+    const tx = begin({ dir });
+    await tx.write('key', 'k', { mode: 0o600 });
+    const [lone] = home(dir);
+    expect(fs.statSync(path.join(dir, '.txnfs', lone as string)).mode & 0o777).toBe(0o600);
+    await tx.commit();
+    expect(fs.statSync(path.join(dir, 'key')).mode & 0o777).toBe(0o600);
+  });
+
+  it('a new file: the mode a new file gets (0666 less the umask)', async () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'probe'), '');
+    const expected = fs.statSync(path.join(dir, 'probe')).mode & 0o777;
+    const tx = begin({ dir });
+    await tx.write('fresh', 'x');
+    const [lone] = home(dir);
+    expect(fs.statSync(path.join(dir, '.txnfs', lone as string)).mode & 0o777).toBe(expected);
+    await tx.commit();
+    expect(fs.statSync(path.join(dir, 'fresh')).mode & 0o777).toBe(expected);
+  });
+});
