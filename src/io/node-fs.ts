@@ -36,9 +36,10 @@ function toInfo(s: nodeFs.BigIntStats): Info {
  * 127 ms for the whole import of txnfs; graceful-fs under it is loaded by proper-lockfile anyway),
  * and a CLI that rewrites one config file pays its start every time.
  */
-let fsExtra: typeof import('fs-extra') | undefined;
-function fse(): typeof import('fs-extra') {
-  fsExtra ??= createRequire(import.meta.url)('fs-extra') as typeof import('fs-extra');
+type FsExtra = typeof import('fs-extra');
+let fsExtra: FsExtra | undefined;
+function fse(): FsExtra {
+  fsExtra ??= createRequire(import.meta.url)('fs-extra') as FsExtra;
   return fsExtra;
 }
 

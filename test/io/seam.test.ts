@@ -47,11 +47,12 @@ describe('the filesystem seam', () => {
   it('sees the imports src/io/fs.ts and src/io/node-fs.ts really have (the checker reads real modules, not nothing)', () => {
     const fsImports = (file: string): string[] =>
       findImports(fs.readFileSync(path.join(repo, file), 'utf8'), file)
-        .filter((f) => FS_MODULE.test(f.specifier))
-        .map((f) => f.specifier)
+        .filter((f) => FS_MODULE.test(f.specifier) && !f.typeOnly)
+        .map((f) => `${f.form} ${f.specifier}`)
         .sort();
-    expect(fsImports(SEAM)).toEqual(['node:fs', 'node:fs/promises']);
-    expect(fsImports(NODE_IMPL)).toEqual(['fs-extra', 'node:fs', 'node:fs/promises']);
+    expect(fsImports(SEAM)).toEqual(['import node:fs', 'import node:fs/promises']);
+    // fs-extra is loaded on first use (node-fs.ts), through createRequire: seen all the same.
+    expect(fsImports(NODE_IMPL)).toEqual(['createRequire()() fs-extra', 'import node:fs', 'import node:fs/promises']);
     // and the same text anywhere else is a violation
     expect(seamViolations('src/protocol/apply.ts', fs.readFileSync(path.join(repo, NODE_IMPL), 'utf8'), false).length).toBeGreaterThanOrEqual(3);
   });
