@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { begin, codes } from '../../src/index.js';
+import { begin, codes, recover } from '../../src/index.js';
 import { leftovers, snapshot, tmpdir } from '../helpers/tmp.js';
 
 const home = (dir: string): string[] => fs.readdirSync(path.join(dir, '.txnfs')).sort();
@@ -64,6 +64,20 @@ describe('the lone file', () => {
     await tx.commit();
     expect(snapshot(dir)).toEqual({ 'new/deep/a': 'A' });
     expect(leftovers(dir)).toEqual([]);
+  });
+
+  it('kept by recover() while its writer lives, however old (its name names this process)', async () => {
+    const dir = tmpdir();
+    const tx = begin({ dir });
+    await tx.write('a', 'A');
+    const [lone] = home(dir);
+    const old = new Date(Date.now() - 3_600_000);
+    fs.utimesSync(path.join(dir, '.txnfs', lone as string), old, old);
+    const report = await recover(dir, { lockStale: 2000 });
+    expect(report.orphans).toEqual([]);
+    expect(home(dir)).toEqual([lone]);
+    await tx.commit();
+    expect(snapshot(dir)).toEqual({ a: 'A' });
   });
 
   it('abort removes it, and the home with it', async () => {
