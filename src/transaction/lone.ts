@@ -95,8 +95,9 @@ export function loneJob(tx: TxState, n: number): Lone | undefined {
 /**
  * Create the lone file: a new temp name in the home, `O_CREAT|O_EXCL`, kept fresh from here. The
  * home is made again when another writer removes it, empty, in between (home.ts, `inHome`).
- * Undefined when the home is not ours alone (see the header): the caller stages into the staging
- * dir instead, and the transaction is no longer lone.
+ * Undefined when the home is not ours alone (see the header), or when the transaction already
+ * asked for its setup: the caller stages into the staging dir instead, and the transaction is no
+ * longer lone.
  */
 export async function createLone(tx: TxState, lone: Lone): Promise<fs.Handle | undefined> {
   // The target's mode is looked up beside the root and home (through the root as given).
@@ -107,7 +108,10 @@ export async function createLone(tx: TxState, lone: Lone): Promise<fs.Handle | u
       home = home === undefined ? place.home : await openHome(place.root, tx.o.durable);
     },
     async () => {
-      if (home?.ours !== true) return undefined;
+      // A second change came while the root and home were opened (a batch of writes issued one
+      // after another): the staging dir is being made anyway, so this file goes there at once,
+      // and the commit has no lone file to move.
+      if (home?.ours !== true || tx.setup !== undefined) return undefined;
       for (let tries = 0; ; tries++) {
         const p = `${home.home}/${tempName()}`;
         // Registered before it exists, so that no recover() takes it for abandoned (orphans.ts).

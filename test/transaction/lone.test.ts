@@ -56,6 +56,18 @@ describe('the lone file', () => {
     expect(leftovers(dir)).toEqual([]);
   });
 
+  it('writes issued one after another: the second asks for the staging dir first, so there is no lone file', async () => {
+    const dir = tmpdir();
+    const tx = begin({ dir });
+    const staged = [tx.write('a', 'A'), tx.write('b', 'B')];
+    await Promise.all(staged);
+    expect(home(dir).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+    expect(fs.readdirSync(path.join(dir, '.txnfs', `.txn-${tx.id}`, 'files')).sort()).toEqual(['0', '1']);
+    await tx.commit();
+    expect(snapshot(dir)).toEqual({ a: 'A', b: 'B' });
+    expect(leftovers(dir)).toEqual([]);
+  });
+
   it('a plan that cannot go the direct way (a new parent directory) moves it into a staging dir under the root lock', async () => {
     const dir = tmpdir();
     const tx = begin({ dir });
