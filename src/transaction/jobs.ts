@@ -19,6 +19,7 @@ import { sealHandle, sealPath } from './seal.js';
 import { createLone, loneJob, type Lone } from './lone.js';
 import { aboutTheRoot } from './setup.js';
 import { placeOnce, setupOnce, stillStaging, type TxState } from './state.js';
+import type { Setup } from '../protocol/commit.js';
 
 /**
  * What a staging job stages: bytes to write (the caller's own Uint8Array, not wrapped), chunks to
@@ -44,9 +45,10 @@ export async function stageJob(tx: TxState, n: number, source: JobSource, rel: s
 async function writeStaged(tx: TxState, n: number, source: Exclude<JobSource, { readonly adopt: string } | CloneJob>, mode: number | undefined): Promise<void> {
   // The first file of a transaction that may stay its only one goes into the home (lone.ts).
   const lone = loneJob(tx, n);
-  const place = await (lone === undefined ? setupOnce(tx) : placeOnce(tx));
+  const loneHandle = lone === undefined ? undefined : await startLone(tx, lone);
+  const place = await (loneHandle === undefined ? setupOnce(tx) : placeOnce(tx));
   stillStaging(tx);
-  const handle = (lone === undefined ? undefined : await startLone(tx, lone)) ?? (await fs.create(stagedFile((await setupOnce(tx)).staging.dir, n), 0o666));
+  const handle = loneHandle ?? (await fs.create(stagedFile((place as Setup).staging.dir, n), 0o666));
   let bytes = 0;
   try {
     if (mode !== undefined) await setMode(place.root, () => handle.chmod(mode));

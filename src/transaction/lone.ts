@@ -100,6 +100,13 @@ export function loneJob(tx: TxState, n: number): Lone | undefined {
  * longer lone.
  */
 export async function createLone(tx: TxState, lone: Lone): Promise<fs.Handle | undefined> {
+  // Writes issued one after another (a batch) are all issued before this microtask runs, and the
+  // second has asked for the setup: then there is no lone file, and no call was made for one.
+  await Promise.resolve();
+  if (tx.setup !== undefined) {
+    tx.lone = undefined;
+    return undefined;
+  }
   // The target's mode is looked up beside the root and home (through the root as given).
   const [place, mode] = await Promise.all([placeOnce(tx), loneMode(tx, lone, tx.dir)]);
   let home: TrustedHome | undefined;

@@ -125,16 +125,15 @@ describe('filesystem calls of a one-file commit, counted through the seam', () =
 
 /**
  * Two new files, written one after another: the journaled way (docs/protocol.md, steps 5-10).
- * stage = the home (3), the first file's target lstat (1: the mode a lone file would get; the
- * second write asks for the staging dir before the first has made its lone file, so both go into
- * files/, lone.ts), the staging dir and files/ (2) and two staged files (10); prepare = two lstats,
- * the fsyncs of the root (the new home's name), the home (the staging dir's name), the staging dir
- * and files/, journal.tmp (create, write, fsync, close), the link to `journal` and the staging
- * dir's fsync (12); apply = two lstats, two renames, fsyncs of the root and files/ (6); cleanup =
- * unlink journal and journal.tmp, rmdir files/ and the staging dir, fsync of the home, rmdir of the
- * home (6).
+ * stage = the home (3; the second write asks for the staging dir before the first makes a lone
+ * file, so there is none and both go into files/, lone.ts), the staging dir and files/ (2) and two
+ * staged files (10); prepare = two lstats, the fsyncs of the root (the new home's name), the home
+ * (the staging dir's name), the staging dir and files/, journal.tmp (create, write, fsync, close),
+ * the link to `journal` and the staging dir's fsync (12); apply = two lstats, two renames, fsyncs
+ * of the root and files/ (6); cleanup = unlink journal and journal.tmp, rmdir files/ and the
+ * staging dir, fsync of the home, rmdir of the home (6).
  */
-const JOURNALED: Record<Phase, number> = { stage: 16, gate: 1, prepare: 12, apply: 6, cleanup: 6 };
+const JOURNALED: Record<Phase, number> = { stage: 15, gate: 1, prepare: 12, apply: 6, cleanup: 6 };
 
 describe('filesystem calls of a two-file commit (journaled), counted through the seam', () => {
   it('the per-step budget, exactly', async () => {
