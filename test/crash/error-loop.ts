@@ -113,12 +113,8 @@ function isExpectedCause(injector: Injector, cause: unknown): boolean {
   if (first === undefined) return false;
   if (cause === first.error) return true;
   const staging = (op: TracedOp): boolean => !injector.steps.slice(0, op.stepsBefore).includes('staged');
-  // Staging runs side by side: several staged files, and a transaction's lone file beside the
-  // setup (owner lock, staging dir, files/) that its second write starts (src/transaction/lone.ts).
-  // Under a persistent fault each fails; whichever fails first in time is the one reported, so a
-  // fault of another staging activity (in the home, before step 'staged') is the injected one too.
   const other = injector.thrown.find((t) => t.error === cause);
-  return other !== undefined && staging(first.op) && staging(other.op) && other.op.path.includes(`${path.sep}.txnfs${path.sep}`);
+  return other !== undefined && staging(first.op) && staging(other.op) && other.op.path.includes(`${path.sep}files${path.sep}`);
 }
 
 interface PointResult {
