@@ -304,7 +304,8 @@ async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () =
 
 /**
  * The machine after the power came back: a copy of `image` in which every lock owner entry (and
- * every owner record of an older txnfs) that names this host names the boot before. The crashed transaction ran in this very process; without
+ * every owner record of an older txnfs) that names this host names the boot before, and every temp
+ * file (a lone file among them) names another host. The crashed transaction ran in this very process; without
  * this its locks would name a live process (ours) and be judged by lock.ts's "abandoned by this
  * process" rule, a shortcut a real reboot does not offer: there the boot id differs, the kernel
  * cannot be asked, and only the lock's age tells (crash images are a day old).
@@ -312,24 +313,19 @@ async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () =
 export function rebooted(image: Snapshot): Snapshot {
   const copy = copySnapshot(image);
   const host = selfIdentity().host;
-  // Owner entries carry their host in their name (lock.ts): rename ours to another boot's.
-  const ours = `o.${thisHostTag()}.`;
+  // Names that carry this host (lock owner entries, lock.ts; temps and transactions' lone files,
+  // src/single/tempname.ts) are renamed to another boot's, resp. another host's.
+  const renames: [string, string][] = [
+    [`o.${thisHostTag()}.`, 'o.PreviousBootXXXX.'],
+    [`.tmp-${hostHash(host)}-`, '.tmp-000000000000-'],
+  ];
   for (const n of copy.nodes.values()) {
     if (n.kind !== 'dir') continue;
     for (const [name, id] of [...n.entries]) {
-      if (!name.startsWith(ours)) continue;
+      const hit = renames.find(([from]) => name.startsWith(from));
+      if (hit === undefined) continue;
       n.entries.delete(name);
-      n.entries.set(`o.PreviousBootXXXX.${name.slice(ours.length)}`, id);
-    }
-  }
-  // So do single-file temps and transactions' lone files (src/single/tempname.ts): another host's.
-  const ourTemps = `.tmp-${hostHash(host)}-`;
-  for (const n of copy.nodes.values()) {
-    if (n.kind !== 'dir') continue;
-    for (const [name, id] of [...n.entries]) {
-      if (!name.startsWith(ourTemps)) continue;
-      n.entries.delete(name);
-      n.entries.set(`.tmp-000000000000-${name.slice(ourTemps.length)}`, id);
+      n.entries.set(`${hit[1]}${name.slice(hit[0].length)}`, id);
     }
   }
   for (const n of copy.nodes.values()) {
