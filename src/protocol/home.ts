@@ -86,6 +86,20 @@ export async function inHome<T>(make: () => Promise<void>, use: () => Promise<T>
 }
 
 /**
+ * `inHome` for a caller that opened the home already (`first`): `use` gets that one on the first
+ * attempt and one made again by `reopen` on each retry, so the common case costs no call here.
+ */
+export function inOpenedHome<H, T>(first: H, reopen: () => Promise<H>, use: (home: H) => Promise<T>): Promise<T> {
+  let home: H | undefined;
+  return inHome(
+    async () => {
+      home = home === undefined ? first : await reopen();
+    },
+    () => use(home as H),
+  );
+}
+
+/**
  * Whether `err` (from taking a lock in `home`) means the home is gone: another writer removed it,
  * empty, so nothing was pending there any more.
  */

@@ -5,6 +5,7 @@
  * A temp file is judged by the writer its name records (tempname.ts), without opening it:
  *
  *   writer ran on this host in this boot, and is certainly gone (pid absent or reused) → orphan
+ *   writer is this very thread, which no longer writes it (its removal failed)          → orphan
  *   writer ran on this host in this boot, and certainly still runs                    → kept, whatever its age
  *   anything else (another host, an earlier boot, a start time it could not read)     → orphan once its
  *                                                                                        mtime is older than
@@ -61,8 +62,10 @@ async function isOrphanTemp(home: string, name: string, staleMs: number): Promis
   const id = writerIdentity(writer);
   if (id !== undefined) {
     if (isProcessGone(id)) return true;
-    // This very thread's temp that it no longer writes: abandoned (a removal that failed).
-    if (writer.thread === threadId && isProcessAlive(id) && id.pid === process.pid) return !isWritingHere(path.join(home, name));
+    // This very thread's temp that it no longer writes: abandoned, its removal failed
+    // (heartbeat.ts keeps the thread's registry). Only when the name's start time is this
+    // process's too (alive): one without it is judged by its age, as before.
+    if (writer.thread === threadId && id.pid === process.pid && isProcessAlive(id)) return !isWritingHere(path.join(home, name));
     if (isProcessAlive(id)) return false;
   }
   const info = await lstatIfPresent(path.join(home, name));

@@ -17,7 +17,7 @@ import type { TargetPath } from './paths.js';
 import { identityVersion } from './preconditions.js';
 import { sealHandle, sealPath } from './seal.js';
 import { createLone, loneJob, type Lone } from './lone.js';
-import { aboutTheRoot } from './setup.js';
+import { rootFailure } from './setup.js';
 import { placeOnce, setupOnce, stillStaging, type TxState } from './state.js';
 import type { Setup } from '../protocol/commit.js';
 
@@ -81,7 +81,7 @@ async function startLone(tx: TxState, lone: Lone): Promise<fs.Handle | undefined
   } catch (err) {
     const code = errnoOf(err);
     if (code === 'EMFILE' || code === 'ENFILE') throw err;
-    return aboutTheRoot(tx, () => Promise.reject(err));
+    throw rootFailure(tx, err);
   }
 }
 

@@ -37,7 +37,7 @@ import * as fs from '../io/fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
 import { lstatIfPresent, unlinkIfPresent } from '../io/if-present.js';
 import type { DirectSource } from '../protocol/direct.js';
-import { inHome } from '../protocol/home.js';
+import { inOpenedHome } from '../protocol/home.js';
 import { stagedFile } from '../protocol/layout.js';
 import { openHome, type TrustedHome } from '../protocol/staging.js';
 import { keepFresh } from '../single/heartbeat.js';
@@ -109,16 +109,14 @@ export async function createLone(tx: TxState, lone: Lone): Promise<fs.Handle | u
   }
   // The target's mode is looked up beside the root and home (through the root as given).
   const [place, mode] = await Promise.all([placeOnce(tx), loneMode(tx, lone, tx.dir)]);
-  let home: TrustedHome | undefined;
-  const handle = await inHome(
-    async () => {
-      home = home === undefined ? place.home : await openHome(place.root, tx.o.durable);
-    },
-    async () => {
+  const handle = await inOpenedHome(
+    place.home,
+    () => openHome(place.root, tx.o.durable),
+    async (home: TrustedHome) => {
       // A second change came while the root and home were opened (a batch of writes issued one
       // after another): the staging dir is being made anyway, so this file goes there at once,
       // and the commit has no lone file to move.
-      if (home?.ours !== true || tx.setup !== undefined) return undefined;
+      if (!home.ours || tx.setup !== undefined) return undefined;
       for (let tries = 0; ; tries++) {
         const p = `${home.home}/${tempName()}`;
         // Registered before it exists, so that no recover() takes it for abandoned (orphans.ts).

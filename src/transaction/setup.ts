@@ -8,7 +8,7 @@ import { resolve as resolvePath } from 'node:path';
 import * as fs from '../io/fs.js';
 import { codes, errnoOf, isTxnError, TxnError } from '../errors.js';
 import { syncDir } from '../io/durable.js';
-import { inHome, removeHomeIfEmpty } from '../protocol/home.js';
+import { inHome, inOpenedHome, removeHomeIfEmpty } from '../protocol/home.js';
 import { realRoot } from '../protocol/root.js';
 import { createStaging, openHome, removeStaging, type TrustedHome } from '../protocol/staging.js';
 import type { Setup } from '../protocol/commit.js';
@@ -26,25 +26,30 @@ export interface Place {
 /**
  * A filesystem error while opening the root or creating the staging is about the root, not about
  * any one file's data, so it is reported as EFS naming the root (not as a staging failure of
- * whichever write happened to trigger it).
+ * whichever write happened to trigger it). A TxnError is returned as it is.
  */
-export async function aboutTheRoot<T>(tx: TxState, fn: () => Promise<T>): Promise<T> {
+export function rootFailure(tx: TxState, err: unknown): TxnError {
+  if (isTxnError(err)) return err;
+  const code = errnoOf(err);
+  const why =
+    code === 'EROFS' ? 'the filesystem is mounted read-only'
+    : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+    : code === 'ENOSPC' || code === 'EDQUOT' ? 'the filesystem is full'
+    : code === 'EMFILE' || code === 'ENFILE' ? 'too many open files'
+    : (err as Error)?.message ?? String(err);
+  return new TxnError(
+    codes.EFS,
+    `Cannot start transaction ${tx.id} in '${tx.dir}': ${why} (${(err as Error)?.message ?? String(err)}). Nothing was written; fix the cause (see err.cause) and retry.`,
+    { cause: err, path: tx.dir, txnId: tx.id },
+  );
+}
+
+/** `fn`, its failure reported by `rootFailure`. */
+async function aboutTheRoot<T>(tx: TxState, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (isTxnError(err)) throw err;
-    const code = errnoOf(err);
-    const why =
-      code === 'EROFS' ? 'the filesystem is mounted read-only'
-      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-      : code === 'ENOSPC' || code === 'EDQUOT' ? 'the filesystem is full'
-      : code === 'EMFILE' || code === 'ENFILE' ? 'too many open files'
-      : (err as Error)?.message ?? String(err);
-    throw new TxnError(
-      codes.EFS,
-      `Cannot start transaction ${tx.id} in '${tx.dir}': ${why} (${(err as Error)?.message ?? String(err)}). Nothing was written; fix the cause (see err.cause) and retry.`,
-      { cause: err, path: tx.dir, txnId: tx.id },
-    );
+    throw rootFailure(tx, err);
   }
 }
 
@@ -94,12 +99,11 @@ async function createSetupRaw(tx: TxState): Promise<Setup> {
   const place = await placeOnce(tx);
   // The owner lock goes into a home another writer may remove (empty) meanwhile (home.ts): the
   // home opened with the place first, made again on each retry.
-  let home: TrustedHome | undefined;
-  const open = async (): Promise<void> => {
-    home = home === undefined ? place.home : await openRootHome(tx, place.root);
-  };
-  const staging = await inHome(open, () => createStaging(home?.home ?? '', tx.id, o.timing, { durable: o.durable }));
-  return { root: place.root, home: home as TrustedHome, staging };
+  return inOpenedHome(place.home, () => openRootHome(tx, place.root), async (home) => ({
+    root: place.root,
+    home,
+    staging: await createStaging(home.home, tx.id, o.timing, { durable: o.durable }),
+  }));
 }
 
 /**
