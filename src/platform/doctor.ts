@@ -115,9 +115,10 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
     found: mount === undefined ? 'unknown (no /proc/self/mountinfo)' : `${fsType} (${locality}) at ${mount.mountPoint}`,
     action: remote ? 'warning' : 'none',
     does: remote
-      ? // A FUSE driver need not keep a replaced file readable for a reader that has it open: fusefat
-        // frees its clusters at once, and that reader reads whatever reuses them (test/filesystems/fat.test.ts).
-        'safe with writers on one host and one mount only; begin() warns (TXNFS_UNSAFE_FS). For several hosts use the object-store commit (docs/s3.md). A reader of a file being replaced may be handed bytes the file never held (fusefat does): a commit built on a tx.read() of them fails with EPRECONDITION'
+      ? // A FUSE driver need not hand readers the bytes a file holds: fusefat shows a file just
+        // renamed into place as zeros for a moment, to every reader, so a precondition's own read
+        // can agree with a caller's bad read (test/filesystems/fat.test.ts shows it with plain fs).
+        'safe with writers on one host and one mount only; begin() warns (TXNFS_UNSAFE_FS). For several hosts use the object-store commit (docs/s3.md). A FUSE driver may hand readers bytes a file never held (fusefat shows a file just renamed into place as zeros for a moment, to every reader and to the check of ifUnchanged too): do not run concurrent read-modify-write writers there'
       : 'nothing to do',
   });
 

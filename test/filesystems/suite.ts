@@ -40,12 +40,6 @@ export interface Expected {
   readonly noCommit?: string;
   /** Why the four concurrent writers cannot run here (and the file shows it instead). */
   readonly writersSkip?: string;
-  /**
-   * Why a reader may be handed bytes the file never held while another process replaces it (the
-   * writers then run in the worker's "torn-reads" mode: such a read must fail its commit with
-   * EPRECONDITION, and the file on disk must still be exact).
-   */
-  readonly tornReads?: string;
 }
 
 export const localActions: Readonly<Record<DoctorCheckId, DoctorAction>> = {
@@ -208,12 +202,8 @@ export async function filesystemSuite(name: FsName, expected: Expected): Promise
 
     (expected.writersSkip === undefined ? core : it.skip)(`four concurrent writers: every read-modify-write lands exactly once${expected.writersSkip === undefined ? coreNote : ` [SKIPPED: ${expected.writersSkip}]`}`, async () => {
       const dir = fresh();
-      const mode = expected.tornReads === undefined ? [] : ['torn-reads'];
-      const runs = await Promise.all([0, 1, 2, 3].map((i) => run('counter-worker.mjs', [dir, `w${i}`, '4', ...mode])));
+      const runs = await Promise.all([0, 1, 2, 3].map((i) => run('counter-worker.mjs', [dir, `w${i}`, '4'])));
       for (const r of runs) expect(r.status, r.stderr).toBe(0);
-      const torn = runs.reduce((sum, r) => sum + (JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { torn: number }).torn, 0);
-      if (expected.tornReads === undefined) expect(torn).toBe(0);
-      else console.log(`[${name}] four writers: ${torn} torn read(s), each refused at commit (EPRECONDITION)`);
       const items = (JSON.parse(fs.readFileSync(path.join(dir, 'counter.json'), 'utf8')) as { items: string[] }).items;
       expect(items.length).toBe(16);
       expect(new Set(items).size).toBe(16);
