@@ -4,7 +4,9 @@
  * renumbered: the roll-forward compares bytes with the copy), no permission bits (chmod fails with
  * ENOSYS: none are set), 2 s mtimes, folds case, refuses names outside ASCII, and loses the entries
  * of a renamed directory (only the generations layout renames directories). doctor says all of
- * that, with the verdict 'conditional'; the suite and the tests below show each claim.
+ * that, with the verdict 'conditional'; the suite and the tests below show each claim. And a file
+ * just renamed into place reads as zeros for a moment, to every reader: no read-modify-write can
+ * be exact here, so the four concurrent writers are skipped and the last test shows why.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
