@@ -15,7 +15,7 @@ import * as fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { faults, type OpEvent } from './faults.js';
 import { nodeImpl } from './node-fs.js';
-import { OPEN_RETRY, retryingOpen, useOpenRetry, type OpenRetry } from './open-retry.js';
+import { OPEN_RETRY, retryingOpen, retryingStale, useOpenRetry, type OpenRetry } from './open-retry.js';
 import type { DirEntry, FsImpl, Handle, Info, Watcher } from './fs-types.js';
 
 export { nodeImpl, OPEN_RETRY, useOpenRetry, type OpenRetry };
@@ -122,7 +122,7 @@ export function readdir(p: string): Promise<string[]> {
   return reported('readdir', p, false, (i) => i.readdir(p));
 }
 export function readFile(p: string): Promise<Buffer> {
-  return retryingOpen(() => reported('readFile', p, false, (i) => i.readFile(p)));
+  return retryingStale(() => retryingOpen(() => reported('readFile', p, false, (i) => i.readFile(p))));
 }
 export function realpath(p: string): Promise<string> {
   return reported('realpath', p, false, (i) => i.realpath(p));

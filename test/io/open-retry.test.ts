@@ -5,6 +5,7 @@ import { begin, codes, writeFile } from '../../src/index.js';
 import { faults } from '../../src/io/faults.js';
 import { errnoError } from '../helpers/errno.mjs';
 import { OPEN_RETRY } from '../../src/io/fs.js';
+import { STALE_RETRIES } from '../../src/io/open-retry.js';
 import { leftovers, tmpdir } from '../helpers/tmp.js';
 
 // Issue 12 item 11: a transient EMFILE/ENFILE on an open is retried with a bounded backoff (the
@@ -100,5 +101,42 @@ describe('opens retried on EMFILE/ENFILE', () => {
     };
     await expect(writeFile(path.join(dir, 'f'), 'x')).rejects.toMatchObject({ cause: { code: 'EACCES' } });
     expect(seen.attempts).toBe(1);
+  });
+});
+
+describe('reads by path retried on ESTALE', () => {
+  // As Node reports it: libuv has no name for ESTALE (116 on Linux).
+  const stale = (p: string): NodeJS.ErrnoException => Object.assign(new Error(`Unknown system error -116: Unknown system error -116, open '${p}'`), { code: 'Unknown system error -116', errno: -116, syscall: 'open', path: p });
+  /** Fail the first `times` reads of `name` with ESTALE; count all. */
+  const failReads = (name: string, times: number): { attempts: number } => {
+    const seen = { attempts: 0 };
+    faults.hook = (e) => {
+      if (e.kind !== 'op' || e.op !== 'readFile' || path.basename(e.path) !== name) return;
+      seen.attempts++;
+      if (seen.attempts <= times) throw stale(e.path);
+    };
+    return seen;
+  };
+
+  it('tx.read() of a file replaced between its lookup and its open (sshfs, NFS) reads the file the path names now', async () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'counter.json'), '{"n":1}');
+    const seen = failReads('counter.json', 2);
+    const tx = begin({ dir });
+    const { data } = await tx.read('counter.json');
+    expect(String(data)).toBe('{"n":1}');
+    expect(seen.attempts).toBe(3);
+    await tx.abort();
+  });
+
+  it('a path that stays stale fails tx.read() with EFS after the bound, the errno in its cause', async () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'counter.json'), '{"n":1}');
+    const seen = failReads('counter.json', Infinity);
+    const tx = begin({ dir });
+    await expect(tx.read('counter.json')).rejects.toMatchObject({ code: codes.EFS, cause: { errno: -116 } });
+    expect(seen.attempts).toBe(STALE_RETRIES + 1);
+    await tx.abort();
+    expect(leftovers(dir)).toEqual([]);
   });
 });
