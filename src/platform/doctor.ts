@@ -26,7 +26,7 @@ import { openRoot } from '../protocol/root.js';
 import { ensureHome } from '../protocol/staging.js';
 import { mountPointsInside } from './mounts.js';
 import { mountFactsOf, type FsLocality } from './fstype.js';
-import { probeCaseFolding, probeChmod, probeDirRename, probeDirSync, probeExclusive, probeHardLink, probeMtimeGranularity, probeNormalisation, probeRenameOver, protectedHardlinks } from './probes.js';
+import { probeCaseFolding, probeChmod, probeDirRename, probeDirSync, probeExclusive, probeHardLink, probeMtimeGranularity, probeNormalisation, probeReadsAfterRename, probeRenameOver, protectedHardlinks } from './probes.js';
 import { formatBytes } from './bytes.js';
 import { probeInodeNumbers } from './ino-trust.js';
 
@@ -37,6 +37,7 @@ export type DoctorAction = 'none' | 'fallback' | 'refusal' | 'warning' | 'unusab
 export type DoctorCheckId =
   | 'filesystem'
   | 'rename'
+  | 'reads'
   | 'dir-rename'
   | 'dir-fsync'
   | 'hard-links'
@@ -115,15 +116,24 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
     found: mount === undefined ? 'unknown (no /proc/self/mountinfo)' : `${fsType} (${locality}) at ${mount.mountPoint}`,
     action: remote ? 'warning' : 'none',
     does: remote
-      ? // A FUSE driver need not hand readers the bytes a file holds: fusefat shows a file just
-        // renamed into place as zeros for a moment, to every reader, so a precondition's own read
-        // can agree with a caller's bad read (test/filesystems/fat.test.ts shows it with plain fs).
-        'safe with writers on one host and one mount only; begin() warns (TXNFS_UNSAFE_FS). For several hosts use the object-store commit (docs/s3.md). A FUSE driver may hand readers bytes a file never held (fusefat shows a file just renamed into place as zeros for a moment, to every reader and to the check of ifUnchanged too): do not run concurrent read-modify-write writers there'
+      ? 'safe with writers on one host and one mount only; begin() warns (TXNFS_UNSAFE_FS). For several hosts use the object-store commit (docs/s3.md)'
       : 'nothing to do',
   });
 
   const rename = await probeRenameOver(scratch);
   add({ id: 'rename', relies: 'rename(2) over an existing file replaces it atomically (the commit and every apply)', holds: rename.ok, found: rename.detail, action: rename.ok ? 'none' : 'unusable', does: rename.ok ? 'nothing to do' : 'nothing can make commits atomic here: do not use txnfs on this filesystem' });
+
+  const reads = await probeReadsAfterRename(scratch);
+  add({
+    id: 'reads',
+    relies: 'a file renamed into place reads as its bytes, to every reader (tx.read() and the check of ifUnchanged read it so)',
+    holds: reads.ok,
+    found: reads.detail,
+    action: reads.ok ? 'none' : 'warning',
+    does: reads.ok
+      ? 'nothing to do'
+      : 'commits stay all or nothing, but a reader may be handed bytes a file never held, and the check of ifUnchanged may be handed the same: do not run concurrent read-modify-write writers here',
+  });
 
   const drename = await probeDirRename(scratch);
   // The in-place layout renames files only (locks are owner entries made with mkdir: lock.ts);

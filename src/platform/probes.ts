@@ -42,6 +42,65 @@ export async function probeRenameOver(dir: string): Promise<{ ok: boolean; detai
   return { ok: true, detail: 'replaces the target whole' };
 }
 
+/**
+ * A file renamed into place reads as the bytes of a file that was renamed there, to every reader,
+ * also while the next one is renamed over it. `tx.read()` and the check of `ifUnchanged` read the
+ * target as any reader does: a filesystem that hands out other bytes (fusefat hands out zeros for
+ * a moment after a rename) makes a read-modify-write inexact. A race, so it is tried `renames`
+ * times against two readers, and stops at the first read of bytes no file held. Seeing none does
+ * not prove there are none; seeing one proves the filesystem does it.
+ */
+export async function probeReadsAfterRename(dir: string, renames = 150): Promise<{ ok: boolean; detail: string }> {
+  const base = path.join(dir, 'reads');
+  await fs.mkdir(base);
+  const target = path.join(base, 'target');
+  const held = new Set<string>();
+  let reads = 0;
+  let bad: string | undefined;
+  let done = false;
+  const reader = async (): Promise<void> => {
+    while (!done && bad === undefined) {
+      let got: Buffer;
+      try {
+        got = await fs.readFile(target);
+      } catch (err) {
+        if (errnoOf(err) === 'ENOENT') continue; // before the first rename
+        throw err;
+      }
+      reads++;
+      // Every content is added to `held` before its file is written, so a read of any of them,
+      // however late, is in it.
+      if (!held.has(got.toString('latin1'))) bad = describeBytes(got);
+    }
+  };
+  // A reader's unexpected error (EIO) is the doctor's to throw, once the writer has stopped.
+  let failure: { readonly err: unknown } | undefined;
+  const readers = [reader(), reader()].map((r) => r.catch((err: unknown) => {
+    failure ??= { err };
+  }));
+  let n = 0;
+  try {
+    for (; n < renames && bad === undefined && failure === undefined; n++) {
+      const data = JSON.stringify({ probe: 'reads', n, pad: '-'.repeat(64 + (n % 64)) });
+      held.add(data);
+      const temp = path.join(base, `t${n}`);
+      await writeNew(temp, data);
+      await fs.rename(temp, target);
+    }
+  } finally {
+    done = true;
+    await Promise.all(readers);
+  }
+  if (failure !== undefined) throw failure.err;
+  if (bad !== undefined) return { ok: false, detail: `after ${n} renames, a read returned bytes no file held: ${bad}` };
+  return { ok: true, detail: `${reads} reads racing ${n} renames each read a whole file renamed in` };
+}
+
+function describeBytes(b: Buffer): string {
+  if (b.length > 0 && b.every((x) => x === 0)) return `${b.length} NUL bytes`;
+  return `${b.length} bytes starting ${JSON.stringify(b.subarray(0, 16).toString('latin1'))}`;
+}
+
 /** fsync(2) of a directory: accepted, or refused with the errno durable.ts ignores. */
 export async function probeDirSync(dir: string): Promise<{ ok: boolean; detail: string }> {
   try {

@@ -21,7 +21,7 @@ const m = await filesystemSuite('fat', {
   fsType: /fusefat/,
   locality: 'fuse',
   verdict: 'conditional',
-  actions: { ...localActions, filesystem: 'warning', 'dir-rename': 'warning', 'hard-links': 'fallback', inodes: 'fallback', modes: 'fallback', case: 'fallback', unicode: 'warning' },
+  actions: { ...localActions, filesystem: 'warning', reads: 'warning', 'dir-rename': 'warning', 'hard-links': 'fallback', inodes: 'fallback', modes: 'fallback', case: 'fallback', unicode: 'warning' },
   modes: false,
   caseInsensitive: true,
   warns: true,

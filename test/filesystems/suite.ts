@@ -43,7 +43,7 @@ export interface Expected {
 }
 
 export const localActions: Readonly<Record<DoctorCheckId, DoctorAction>> = {
-  filesystem: 'none', rename: 'none', 'dir-rename': 'none', 'dir-fsync': 'none', 'hard-links': 'none', 'protected-hardlinks': 'none',
+  filesystem: 'none', rename: 'none', reads: 'none', 'dir-rename': 'none', 'dir-fsync': 'none', 'hard-links': 'none', 'protected-hardlinks': 'none',
   inodes: 'none', modes: 'none', 'exclusive-create': 'none', mtime: 'none', case: 'none', unicode: 'none', mounts: 'none', space: 'none',
 };
 
