@@ -18,10 +18,7 @@
  *   typeof import('fs') in a type                            type only (erased)
  *
  * Besides, every call on the proper-lockfile import must pass an options object with an `fs`
- * property: proper-lockfile falls back to graceful-fs, which would bypass the seam. Where the
- * module loads it on first use (require, createRequire, import()), the binding is not followed:
- * every call there of a method named like proper-lockfile's API (`x.lock(…)`, `f().check(…)`)
- * must pass the option.
+ * property: proper-lockfile falls back to graceful-fs, which would bypass the seam.
  *
  * Cost: one parse per file, linear in its size.
  */
@@ -90,9 +87,6 @@ export function findImports(source: string, fileName = 'module.ts'): ImportFindi
   return found;
 }
 
-/** proper-lockfile's functions, for a module that loads it on first use. */
-const LOCKFILE_API = new Set(['lock', 'unlock', 'check', 'lockSync', 'unlockSync', 'checkSync']);
-
 /** Names bound to the proper-lockfile import in `sf` (default or namespace). */
 function lockfileNames(sf: ts.SourceFile): Set<string> {
   const names = new Set<string>();
@@ -131,12 +125,11 @@ export function seamViolations(file: string, source: string, allowFs: boolean): 
   }
   const sf = ts.createSourceFile(file, source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const names = lockfileNames(sf);
-  const lazy = findImports(source, file).some((f) => !f.typeOnly && f.specifier === 'proper-lockfile' && f.form !== 'import');
-  if (names.size > 0 || lazy) {
+  if (names.size > 0) {
     const visit = (n: ts.Node): void => {
       if (ts.isCallExpression(n)) {
         const c = n.expression;
-        const onLib = ts.isPropertyAccessExpression(c) && ((ts.isIdentifier(c.expression) && names.has(c.expression.text)) || (lazy && LOCKFILE_API.has(c.name.text)));
+        const onLib = ts.isPropertyAccessExpression(c) && ts.isIdentifier(c.expression) && names.has(c.expression.text);
         const named = ts.isIdentifier(c) && names.has(`#fn:${c.text}`);
         if ((onLib || named) && !passesFsOption(n)) {
           const ln = sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1;

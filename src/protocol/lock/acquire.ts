@@ -7,26 +7,18 @@
  * timer. Every attempt uses a new owner name (never reused: see `acquire`). The lock returned
  * verifies that our entry is still there right before a commit point, and releases it.
  */
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
+// Loaded at import, not on first use, on purpose: proper-lockfile installs signal-exit's
+// handlers when it loads, and signal-exit re-raises a signal when its own are the only listeners
+// left. Loaded after an app's process.once('SIGTERM', stop), that once-listener is gone by the
+// time signal-exit looks, and the app is killed mid-shutdown (test/examples/service.test.ts
+// failed so when this was made lazy, for about 15 ms of import).
+import lockfile from 'proper-lockfile';
 import { codes, errnoOf, TxnError } from '../../errors.js';
 import { acquiring, entryName, held, newRecord, type OwnerRecord } from './owners.js';
 import { judge, mtimeOf, removeEntry, type Judged } from './judge.js';
 import { adapterFor, Contended, patience, sole } from './adapter.js';
 import { sleep } from './wait.js';
-
-/**
- * proper-lockfile, loaded on first use: writeFile(), status and doctor never take a lock, and a
- * CLI that rewrites one config file pays its start every time. Measured here (3 runs each, old
- * and new alternately): the import of txnfs 98-100 → 81-87 ms; a transaction's first commit pays
- * about 10 ms of it back at its first lock (21 → 31 ms).
- */
-type Lockfile = typeof import('proper-lockfile');
-let lockfileModule: Lockfile | undefined;
-function lockfile(): Lockfile {
-  lockfileModule ??= createRequire(import.meta.url)('proper-lockfile') as Lockfile;
-  return lockfileModule;
-}
 
 /** Lock timing, already validated and defaulted (see options.ts). */
 export interface LockTiming {
@@ -98,7 +90,7 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
       acquiring.add(attempt.token);
       if (options.wait) patience.set(attemptEntry, { until: deadline, stale: timing.stale, signal: options.signal });
       try {
-        release = await lockfile().lock(attemptEntry, {
+        release = await lockfile.lock(attemptEntry, {
           lockfilePath: attemptEntry,
           realpath: false,
           retries: 0,
