@@ -8,17 +8,18 @@
  * verifies that our entry is still there right before a commit point, and releases it.
  */
 import * as path from 'node:path';
-// Loaded at import, not on first use, on purpose: proper-lockfile installs signal-exit's
-// handlers when it loads, and signal-exit re-raises a signal when its own are the only listeners
-// left. Loaded after an app's process.once('SIGTERM', stop), that once-listener is gone by the
-// time signal-exit looks, and the app is killed mid-shutdown (test/examples/service.test.ts
-// failed so when this was made lazy, for about 15 ms of import).
+// signals.ts takes its snapshot of the signal listeners before proper-lockfile loads (it adds
+// signal-exit's): keep it right above. And proper-lockfile is loaded at import, not on first use:
+// an app's signal listeners are usually registered after that, the order signals.ts restores.
+import { putNewSignalListenersFirst, signalListenersBefore } from './signals.js';
 import lockfile from 'proper-lockfile';
 import { codes, errnoOf, TxnError } from '../../errors.js';
 import { acquiring, entryName, held, newRecord, type OwnerRecord } from './owners.js';
 import { judge, mtimeOf, removeEntry, type Judged } from './judge.js';
 import { adapterFor, Contended, patience, sole } from './adapter.js';
 import { sleep } from './wait.js';
+
+putNewSignalListenersFirst(signalListenersBefore);
 
 /** Lock timing, already validated and defaulted (see options.ts). */
 export interface LockTiming {
