@@ -132,7 +132,7 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
     action: reads.ok ? 'none' : 'warning',
     does: reads.ok
       ? 'nothing to do'
-      : 'commits stay all or nothing, but a reader may be handed bytes a file never held, and the check of ifUnchanged may be handed the same: do not run concurrent read-modify-write writers here',
+      : "a reader may be handed bytes a file never held while another process renames files here, and so may txnfs's own reads: the check of ifUnchanged, and (where inode numbers do not name files) a roll-forward's comparison with the backup copy. Run one writer process at a time here",
   });
 
   const drename = await probeDirRename(scratch);
