@@ -3,6 +3,7 @@
  * path that fails with ESTALE.
  */
 import { constants as osConstants } from 'node:os';
+
 /**
  * How long an open that fails with EMFILE/ENFILE is retried. Those errnos are usually transient
  * (another part of the process, or another process, is about to close descriptors), and
@@ -56,7 +57,6 @@ export async function retryingOpen<T>(open: () => Promise<T>): Promise<T> {
   }
 }
 
-
 /**
  * ESTALE on a read by path: NFS and sshfs answer so when the file the path named when it was looked
  * up was replaced (renamed over) or removed before it was opened or read. The path names the new
@@ -67,11 +67,12 @@ export async function retryingOpen<T>(open: () => Promise<T>): Promise<T> {
  */
 export const STALE_RETRIES = 5;
 
+const ESTALE = osConstants.errno.ESTALE;
+
 function isStale(err: unknown): boolean {
   const e = err as NodeJS.ErrnoException | null;
   return e?.code === 'ESTALE' || (typeof e?.errno === 'number' && -e.errno === ESTALE);
 }
-const ESTALE = osConstants.errno.ESTALE;
 
 /** Run `read` (a whole read by path, safe to repeat) again while it fails with ESTALE, at most STALE_RETRIES times. */
 export async function retryingStale<T>(read: () => Promise<T>): Promise<T> {
