@@ -2,7 +2,7 @@
  * open-retry.ts: how the seam (fs.ts) retries an open that fails with EMFILE/ENFILE, and a read by
  * path that fails with ESTALE.
  */
-import { constants as osConstants } from 'node:os';
+import { errnoOf } from '../errors.js';
 
 /**
  * How long an open that fails with EMFILE/ENFILE is retried. Those errnos are usually transient
@@ -62,17 +62,10 @@ export async function retryingOpen<T>(open: () => Promise<T>): Promise<T> {
  * up was replaced (renamed over) or removed before it was opened or read. The path names the new
  * file now (or nothing: then the retry answers ENOENT), so a read is tried again at once, as the
  * kernel's own VFS retries a lookup that met ESTALE. Bounded: a path that stays stale is the
- * caller's error. libuv has no name for this errno (Node says 'Unknown system error -116'), so
- * the number is compared too.
+ * caller's error. (libuv has no name for this errno, Node says 'Unknown system error -116':
+ * errnoOf names it.)
  */
 export const STALE_RETRIES = 5;
-
-const ESTALE = osConstants.errno.ESTALE;
-
-function isStale(err: unknown): boolean {
-  const e = err as NodeJS.ErrnoException | null;
-  return e?.code === 'ESTALE' || (typeof e?.errno === 'number' && -e.errno === ESTALE);
-}
 
 /** Run `read` (a whole read by path, safe to repeat) again while it fails with ESTALE, at most STALE_RETRIES times. */
 export async function retryingStale<T>(read: () => Promise<T>): Promise<T> {
@@ -80,7 +73,7 @@ export async function retryingStale<T>(read: () => Promise<T>): Promise<T> {
     try {
       return await read();
     } catch (err) {
-      if (!isStale(err) || tries >= STALE_RETRIES) throw err;
+      if (errnoOf(err) !== 'ESTALE' || tries >= STALE_RETRIES) throw err;
     }
   }
 }
