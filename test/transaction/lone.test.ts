@@ -83,6 +83,7 @@ describe('the lone file', () => {
     const tx = begin({ dir });
     await tx.write('a', 'A');
     const [lone] = home(dir);
+    expect(lone).toMatch(/^\.tmp-/); // the lone file, nothing else in the home
     const old = new Date(Date.now() - 3_600_000);
     fs.utimesSync(path.join(dir, '.txnfs', lone as string), old, old);
     const report = await recover(dir, { lockStale: 2000 });
