@@ -116,3 +116,28 @@ export interface DirEntry {
   readonly name: string;
   readonly kind: EntryKind;
 }
+
+/**
+ * The calls the real filesystem can make inline, synchronously (inline.ts says when the seam
+ * does). Not part of `FsImpl`: an implementation a test swaps in has only asynchronous calls.
+ */
+export interface InlineFs {
+  lstat(path: string): Info;
+  realpath(path: string): string;
+  readdir(path: string): string[];
+  mkdir(path: string, mode?: number): void;
+  rename(from: string, to: string): void;
+  link(existing: string, newPath: string): void;
+  rmdir(path: string): void;
+  create(path: string, mode: number): InlineHandle;
+  /** Open the directory inline, then fsync(2) it through the thread pool, and close it. */
+  syncDir(path: string): Promise<void>;
+}
+
+/** An open file whose small calls can run inline (see `InlineFs`). */
+export interface InlineHandle extends Handle {
+  writeSync(buffer: Uint8Array, offset: number, length: number): number;
+  statSync(): Info;
+  /** Close now; idempotent like `close()`, which then reports this close's result. */
+  closeSync(): void;
+}

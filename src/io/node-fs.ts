@@ -7,7 +7,7 @@
 import * as nodeFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { EntryKind, FsImpl, Handle, Info } from './fs.js';
+import type { EntryKind, FsImpl, Info, InlineFs, InlineHandle } from './fs-types.js';
 
 function toInfo(s: nodeFs.BigIntStats): Info {
   const kind: EntryKind = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
@@ -43,9 +43,36 @@ function fse(): FsExtra {
   return fsExtra;
 }
 
+/** Requests of `call` in the thread pool now (see `poolBusy`). */
+let inPool = 0;
+
+/**
+ * Whether requests of this process's txnfs calls are in the thread pool now. The seam makes a
+ * call inline only when none are (inline.ts): a call in a chain of calls one after another waits
+ * for nothing but its round trip, while calls issued side by side (the files of a large
+ * transaction) run in parallel on the pool's threads, and made inline they would run one at a
+ * time on this one. Counts only the calls made through `call`: every per-file call and every fsync.
+ */
+export function poolBusy(): boolean {
+  return inPool > 0;
+}
+
 /** A callback-style fs call as a promise: one request and one promise, nothing else. */
 function call<T>(start: (done: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => start((err, value) => (err === null ? resolve(value) : reject(err))));
+  return new Promise<T>((resolve, reject) => {
+    inPool += 1;
+    try {
+      start((err, value) => {
+        inPool -= 1;
+        if (err === null) resolve(value);
+        else reject(err);
+      });
+    } catch (err) {
+      // Thrown before a request was made (a bad argument, a closed handle): none is in the pool.
+      inPool -= 1;
+      throw err;
+    }
+  });
 }
 
 /**
@@ -55,7 +82,7 @@ function call<T>(start: (done: (err: NodeJS.ErrnoException | null, value: T) => 
  * is what makes V8 grow its young generation. Closing is idempotent, and every call after close
  * fails with EBADF instead of reaching a descriptor number the kernel may have handed out again.
  */
-class NodeHandle implements Handle {
+class NodeHandle implements InlineHandle {
   readonly #fd: number;
   #closed: Promise<void> | undefined;
   constructor(fd: number) {
@@ -90,6 +117,24 @@ class NodeHandle implements Handle {
     this.#closed ??= call<void>((done) => nodeFs.close(this.#fd, done));
     return this.#closed;
   }
+  writeSync(buffer: Uint8Array, offset: number, length: number): number {
+    return nodeFs.writeSync(this.#fdOrThrow('write'), buffer, offset, length, null);
+  }
+  statSync(): Info {
+    return toInfo(nodeFs.fstatSync(this.#fdOrThrow('fstat'), { bigint: true }));
+  }
+  closeSync(): void {
+    if (this.#closed !== undefined) return;
+    try {
+      nodeFs.closeSync(this.#fd);
+      this.#closed = Promise.resolve();
+    } catch (err) {
+      // close(2) releases the descriptor even when it fails (Linux): never close the number again.
+      this.#closed = Promise.reject(err as Error);
+      this.#closed.catch(() => undefined);
+      throw err;
+    }
+  }
 }
 
 /** Open `p` read-only, fsync(2) it, close it (closed whatever the fsync did). */
@@ -123,6 +168,35 @@ async function syncDirectory(p: string): Promise<void> {
 function noopCallback(): void {
   // The close of a read-only directory descriptor: see syncDirectory.
 }
+
+/** `syncDirectory` with the open made inline (inline.ts): one thread-pool round trip, the fsync. */
+async function syncDirectoryInline(p: string): Promise<void> {
+  const fd = nodeFs.openSync(p, 'r');
+  try {
+    await call<void>((done) => nodeFs.fsync(fd, done));
+  } finally {
+    nodeFs.close(fd, noopCallback);
+  }
+}
+
+/**
+ * The calls of the real filesystem that the seam may make inline (inline.ts): the metadata calls
+ * of a commit and the small calls on a staged file. Node's synchronous calls, as they are.
+ */
+export const nodeInline: InlineFs = {
+  lstat: (p) => toInfo(nodeFs.lstatSync(p, { bigint: true })),
+  // realpath(3), as fs/promises' realpath is (not the JavaScript walk of fs.realpathSync).
+  realpath: (p) => nodeFs.realpathSync.native(p),
+  readdir: (p) => nodeFs.readdirSync(p),
+  mkdir: (p, mode) => {
+    nodeFs.mkdirSync(p, mode === undefined ? undefined : { mode });
+  },
+  rename: (a, b) => nodeFs.renameSync(a, b),
+  link: (a, b) => nodeFs.linkSync(a, b),
+  rmdir: (p) => nodeFs.rmdirSync(p),
+  create: (p, mode) => new NodeHandle(nodeFs.openSync(p, 'wx', mode)),
+  syncDir: (p) => syncDirectoryInline(p),
+};
 
 /**
  * The real filesystem. The calls a commit makes once per entry (create, rename, link, unlink,

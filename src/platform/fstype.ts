@@ -69,3 +69,14 @@ export function mountFactsOf(realPath: string): MountFacts | undefined {
   const text = readProcFile('/proc/self/mountinfo');
   return text === undefined ? undefined : mountFactsIn(text, realPath);
 }
+
+const rootMounts = new Map<string, MountFacts | undefined>();
+
+/**
+ * `mountFactsOf(realRoot)`, read once per real root per process: begin() asks on every
+ * transaction (unsafe-fs.ts, local-root.ts), and a mount does not change under a root in use.
+ */
+export function rootMountOf(realRoot: string): MountFacts | undefined {
+  if (!rootMounts.has(realRoot)) rootMounts.set(realRoot, mountFactsOf(realRoot));
+  return rootMounts.get(realRoot);
+}

@@ -10,20 +10,15 @@
  * decided by the mount's type (fstype.ts), once per real root per process, and can be turned off
  * with `warnUnsafeFs: false` by a caller who knows there is one writer host.
  */
-import { mountFactsOf, type MountFacts } from './fstype.js';
+import { rootMountOf, type MountFacts } from './fstype.js';
 
 /** The code of the process warning (`process.on('warning', w => w.code)`). */
 const UNSAFE_FS_WARNING = 'TXNFS_UNSAFE_FS';
 
-const decided = new Map<string, MountFacts | undefined>();
-
 /** The mount of `realRoot` when it is network or FUSE, else undefined. Cached per real root. */
 function unsafeMountOf(realRoot: string): MountFacts | undefined {
-  if (!decided.has(realRoot)) {
-    const facts = mountFactsOf(realRoot);
-    decided.set(realRoot, facts !== undefined && (facts.locality === 'network' || facts.locality === 'fuse') ? facts : undefined);
-  }
-  return decided.get(realRoot);
+  const facts = rootMountOf(realRoot);
+  return facts !== undefined && (facts.locality === 'network' || facts.locality === 'fuse') ? facts : undefined;
 }
 
 const warned = new Set<string>();

@@ -274,7 +274,8 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
           superseded.push(e.target);
         } else {
           try {
-            await fs.rename(staged, target);
+            // Frees nothing where the original keeps its backup link (inline.ts may run it inline).
+            await fs.rename(staged, target, e.existed && e.backup === 'copy');
             changed++;
           } catch (err) {
             // ENOENT because files/<n> is gone means this entry was applied meanwhile (never in a

@@ -63,7 +63,7 @@ export interface Classified extends Omit<FoundTxn, 'mtimeMs' | 'staged' | 'bytes
 export async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; singles: string[]; rootLock: boolean }> {
   let names: string[];
   try {
-    names = await fs.readdir(home);
+    names = await fs.readdir(home, true);
   } catch (err) {
     if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { ids: [], tombs: [], singles: [], rootLock: false };
     throw err;

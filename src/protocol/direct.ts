@@ -152,7 +152,8 @@ export async function prepareDirect(c: DirectContext, plan: Planned, src: Direct
  * too, the new file stays in place and this rejects with EINCOMPLETE.
  */
 export async function commitDirect(c: DirectContext, d: Direct): Promise<void> {
-  await fs.rename(d.staged, d.target);
+  // Frees nothing: a replaced file keeps its undo link (so it may run inline, src/io/inline.ts).
+  await fs.rename(d.staged, d.target, false);
   if (!c.durable) return;
   try {
     await syncDirs([d.parent, d.files], 2);

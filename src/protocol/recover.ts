@@ -45,6 +45,7 @@ import { finish, Unfinished } from './finish.js';
 import { removeOrphans } from '../single/orphans.js';
 import { isGenerationsRoot, resolveLayout } from '../generations/setup.js';
 import { recoverGenerations } from '../generations/recover.js';
+import { noteRoot } from '../platform/local-root.js';
 
 export { deadTombs, inspect, type FoundTxn, type TxnState } from './classify.js';
 
@@ -239,6 +240,7 @@ export async function recover(dir?: string | URL, options?: RecoverOptions): Pro
     if (errnoOf(err) === 'ENOENT') return emptyReport(abs, dryRun, started);
     throw new TxnError(codes.EFS, `Cannot open the root '${abs}': ${(err as Error).message}. Check that it is a directory you may read, then run recover() again.`, { cause: err, path: abs });
   }
+  noteRoot(root);
   const home = homeOf(root);
   const homeInfo = await fs.lstat(home).catch(() => undefined);
   // A symlinked home, or one another user owns, is refused (ETARGET) before anything in it is

@@ -5,10 +5,13 @@
  *
  * The library's recover() treats a missing root as clean, which is right at boot; but a mistyped
  * path on a command line must be an error, not "nothing to recover". One realpath and one stat.
+ * A root found here is also shown to the seam (platform/local-root.ts: small calls inline below a
+ * local root).
  */
 import * as path from 'node:path';
 import * as fs from '../io/fs.js';
 import { codes, errnoOf, isTxnError, TxnError } from '../errors.js';
+import { noteRoot } from '../platform/local-root.js';
 
 /**
  * The real path of `dir` (one realpath). A missing `dir` is TxnError EFS, worded for `purpose`:
@@ -18,8 +21,9 @@ import { codes, errnoOf, isTxnError, TxnError } from '../errors.js';
  * that asked, if one did.
  */
 export async function realRoot(dir: string, purpose: 'write' | 'look', txnId?: string): Promise<string> {
+  let real: string;
   try {
-    return await fs.realpath(path.resolve(dir));
+    real = await fs.realpath(path.resolve(dir));
   } catch (err) {
     if (errnoOf(err) === 'ENOENT' && purpose === 'look') {
       throw new TxnError(codes.EFS, `The root directory '${dir}' does not exist: check the path. (A transaction never ran in a directory that is not there, so a missing root has nothing to recover; recover() in the library reports it clean, for boot scripts, but a path typed here is more likely a typo.)`, { cause: err, path: dir, txnId });
@@ -29,6 +33,9 @@ export async function realRoot(dir: string, purpose: 'write' | 'look', txnId?: s
     }
     throw err;
   }
+  // Where the seam may make small calls inline from now on (src/io/inline.ts).
+  noteRoot(real);
+  return real;
 }
 
 /**

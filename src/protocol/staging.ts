@@ -299,7 +299,7 @@ export async function writeRollbackMarker(dir: string, durable: boolean): Promis
   let marked = false;
   for (const spare of [journalTmpPath(dir), rollbackReadyPath(dir)]) {
     try {
-      await fs.rename(spare, rollbackMarkerPath(dir));
+      await fs.rename(spare, rollbackMarkerPath(dir), false);
       marked = true;
       break;
     } catch (err) {

@@ -85,7 +85,7 @@ async function claim(entry: string): Promise<void> {
     }
     let names: string[];
     try {
-      names = await fs.readdir(dir);
+      names = await fs.readdir(dir, true);
     } catch (err) {
       await fs.rmdir(entry).catch(() => undefined);
       throw err;
@@ -142,7 +142,7 @@ async function keep(entry: string, wait: Patience, listed: string[]): Promise<st
       // gave up), at once: later arrivals see our entry and step back by themselves, so their
       // coming and going is no reason to list the directory again.
       await sleep(Math.max(1, Math.min(KEEP_POLL_MS, until - Date.now())), wait.signal, { dir, names: new Set(others), immediate: true });
-      names = await fs.readdir(dir);
+      names = await fs.readdir(dir, true);
     } catch {
       // Aborted, or the listing failed: step back with the last listing (the caller removes our
       // entry; the acquisition then sees the abort, or tries again).

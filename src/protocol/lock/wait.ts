@@ -62,7 +62,7 @@ export function sleep(ms: number, signal: AbortSignal | undefined, wake?: Wake):
       // An entry that left between the caller's listing and this watch was missed by it: one
       // listing now tells (without it, such a waiter slept its whole backoff, up to 100 ms).
       if (watcher !== undefined && names !== undefined) {
-        fs.readdir(wake.dir).then((listed) => {
+        fs.readdir(wake.dir, true).then((listed) => {
           for (const n of names) if (!listed.includes(n)) wakeUp();
         }, wakeUp);
       }

@@ -1,0 +1,91 @@
+/**
+ * inline.ts: which filesystem calls the seam (fs.ts) makes inline, synchronously on the calling
+ * thread, instead of through libuv's thread pool.
+ *
+ * Why: a small commit is about twenty calls one after another (mkdir, lstat, link, rename,
+ * rmdir, ...), each a few microseconds of kernel work on a local disk. Through the thread pool each
+ * also costs a request, a hop to a pool thread and back and a promise: 35 to 60 µs on this
+ * machine, most of a small commit's time (docs/benchmarks.md, issue 14). write-file-atomic pays it
+ * five times per write, a one-file commit about twenty. Made inline those calls cost what the
+ * kernel takes.
+ *
+ * What keeps it from hurting the host process (the event loop waits while a call runs):
+ * - Only below a root on a local filesystem (`inlineUnder`, decided once per real root by its
+ *   mount type: platform/local-root.ts). On NFS, SMB, sshfs or any FUSE mount a call is a round
+ *   trip to a server or a daemon, and stays in the pool.
+ * - Only calls that touch metadata or a small buffer: never an fsync (those take milliseconds, and
+ *   several in flight at once is the point), a read of a whole file, a copy, a write above
+ *   `INLINE_WRITE_MAX`, a tree removal. fs.ts chooses per call.
+ * - At most `INLINE_PER_TURN` inline calls per turn of the event loop; past that, calls go through
+ *   the pool until the next turn. A transaction of 100,000 files makes most of its per-file calls
+ *   in the pool, as before, and the loop is never held for more than that many calls in a row.
+ * - Only for the real filesystem (node-fs.ts). A test that swaps the implementation (useFsImpl)
+ *   gets every call through its own asynchronous methods.
+ *
+ * The calls and their order are the same either way, and each is reported to the fault hook
+ * before it runs, as before: the crash harness and the fault loops see no difference.
+ */
+import * as path from 'node:path';
+
+/** Inline calls allowed per turn of the event loop (see the header). */
+export const INLINE_PER_TURN = 32;
+
+/** The largest write made inline: a page-cache copy of a small file. */
+export const INLINE_WRITE_MAX = 64 * 1024;
+
+/**
+ * Real roots, and whether calls below them may be inline (on a local filesystem). A root that may
+ * not is recorded too: below it the nearest recorded root decides, so a FUSE or network mount
+ * used as a root inside a local one keeps its calls in the thread pool.
+ */
+const roots = new Map<string, boolean>();
+let left = INLINE_PER_TURN;
+let refillPending = false;
+
+function refill(): void {
+  left = INLINE_PER_TURN;
+  refillPending = false;
+}
+
+/**
+ * Record whether calls below the real root `root` (absolute, resolved) may run inline: `allowed`
+ * when it is on a local filesystem.
+ */
+export function inlineUnder(root: string, allowed = true): void {
+  roots.set(root, allowed);
+}
+
+/** Forget every root (tests). */
+export function resetInline(): void {
+  roots.clear();
+  refill();
+}
+
+/**
+ * Whether calls on `p` may run inline: the nearest recorded root at or above `p` allows it (for
+ * tests and reports; spends no budget).
+ */
+export function isBelowRoot(p: string): boolean {
+  // Walk up `p`: a handful of Map lookups, whatever the number of roots (a service may use many).
+  for (let dir = p; ; ) {
+    const allowed = roots.get(dir);
+    if (allowed !== undefined) return allowed;
+    const up = path.dirname(dir);
+    if (up === dir) return false;
+    dir = up;
+  }
+}
+
+/**
+ * Whether a call on `p` may run inline now: `p` is below a local root and this turn's budget is
+ * not spent. Spends one unit of the budget when it says yes.
+ */
+export function mayInline(p: string): boolean {
+  if (roots.size === 0 || left <= 0 || !isBelowRoot(p)) return false;
+  left -= 1;
+  if (!refillPending) {
+    refillPending = true;
+    setImmediate(refill);
+  }
+  return true;
+}

@@ -1,0 +1,175 @@
+/**
+ * inline.ts and the seam's inline calls: which calls run on the calling thread, below which roots,
+ * and how many per turn of the event loop.
+ */
+import * as nodeFs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import * as fs from '../../src/io/fs.js';
+import { INLINE_PER_TURN, INLINE_WRITE_MAX, inlineUnder, isBelowRoot, mayInline, resetInline } from '../../src/io/inline.js';
+import { noteRoot } from '../../src/platform/local-root.js';
+import { rootMountOf } from '../../src/platform/fstype.js';
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** How many fs requests of the thread pool are in flight (libuv's, as Node counts them). */
+function poolRequests(): number {
+  return process.getActiveResourcesInfo().filter((r) => r.startsWith('FSReq')).length;
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = nodeFs.realpathSync(nodeFs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-inline-')));
+  resetInline();
+  await nextTurn();
+});
+afterEach(() => {
+  resetInline();
+  nodeFs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('mayInline', () => {
+  it('is false until a root is registered, then true for the root and below it only', () => {
+    expect(mayInline(path.join(dir, 'a'))).toBe(false);
+    inlineUnder(dir);
+    expect(mayInline(dir)).toBe(true);
+    expect(mayInline(path.join(dir, '.txnfs', 'lock', 'entry'))).toBe(true);
+    // A sibling whose name starts with the root's is not below it.
+    expect(mayInline(`${dir}x/a`)).toBe(false);
+    expect(mayInline(path.dirname(dir))).toBe(false);
+    expect(isBelowRoot(path.join(dir, 'a'))).toBe(true);
+  });
+
+  it('below a root that may not (a FUSE or network mount inside a local root), the nearer root decides', () => {
+    inlineUnder(dir);
+    inlineUnder(path.join(dir, 'mnt'), false);
+    expect(mayInline(path.join(dir, 'a'))).toBe(true);
+    expect(mayInline(path.join(dir, 'mnt'))).toBe(false);
+    expect(mayInline(path.join(dir, 'mnt', '.txnfs', 'lock'))).toBe(false);
+  });
+
+  it(`allows ${INLINE_PER_TURN} calls per turn of the event loop, then none until the next turn`, async () => {
+    inlineUnder(dir);
+    const p = path.join(dir, 'a');
+    const answers = Array.from({ length: INLINE_PER_TURN + 5 }, () => mayInline(p));
+    expect(answers.filter(Boolean).length).toBe(INLINE_PER_TURN);
+    expect(answers.slice(INLINE_PER_TURN)).toEqual([false, false, false, false, false]);
+    await nextTurn();
+    expect(mayInline(p)).toBe(true);
+  });
+});
+
+describe('the seam below a local root', () => {
+  it('runs metadata calls inline: done when the call returns, no thread-pool request', async () => {
+    inlineUnder(dir);
+    const before = poolRequests();
+    const made = fs.mkdir(path.join(dir, 'd'));
+    // Inline: the directory exists before the promise is even awaited, and nothing is in the pool.
+    expect(nodeFs.existsSync(path.join(dir, 'd'))).toBe(true);
+    expect(poolRequests()).toBe(before);
+    await made;
+    const info = fs.lstat(path.join(dir, 'd'));
+    expect(poolRequests()).toBe(before);
+    expect((await info).kind).toBe('dir');
+    expect(await fs.readdir(dir, true)).toEqual(['d']);
+  });
+
+  it('keeps in the pool: a call outside any local root, an unlink, a rename that may free a file, a large write', async () => {
+    inlineUnder(dir);
+    const outside = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-inline-out-'));
+    try {
+      const before = poolRequests();
+      const made = fs.mkdir(path.join(outside, 'd'));
+      expect(poolRequests()).toBeGreaterThan(before);
+      await made;
+    } finally {
+      nodeFs.rmSync(outside, { recursive: true, force: true });
+    }
+    nodeFs.writeFileSync(path.join(dir, 'a'), 'a');
+    nodeFs.writeFileSync(path.join(dir, 'b'), 'b');
+    await nextTurn();
+    let before = poolRequests();
+    const freeing = fs.rename(path.join(dir, 'a'), path.join(dir, 'b'));
+    expect(poolRequests()).toBeGreaterThan(before);
+    await freeing;
+    before = poolRequests();
+    const unlinked = fs.unlink(path.join(dir, 'b'));
+    expect(poolRequests()).toBeGreaterThan(before);
+    await unlinked;
+    // A user's directory may hold a million names: listed in the pool unless the caller says small.
+    before = poolRequests();
+    const listed = fs.readdir(dir);
+    expect(poolRequests()).toBeGreaterThan(before);
+    await listed;
+
+    const h = await fs.create(path.join(dir, 'big'), 0o644);
+    const big = Buffer.alloc(INLINE_WRITE_MAX + 1, 1);
+    before = poolRequests();
+    const wrote = h.write(big, 0, big.length);
+    expect(poolRequests()).toBeGreaterThan(before);
+    await wrote;
+    before = poolRequests();
+    const small = h.write(big, 0, 10);
+    expect(poolRequests()).toBe(before);
+    expect(await small).toBe(10);
+    await h.close();
+    expect(nodeFs.statSync(path.join(dir, 'big')).size).toBe(INLINE_WRITE_MAX + 11);
+  });
+
+  it('a rename that frees nothing runs inline', async () => {
+    inlineUnder(dir);
+    nodeFs.writeFileSync(path.join(dir, 'a'), 'a');
+    const before = poolRequests();
+    const renamed = fs.rename(path.join(dir, 'a'), path.join(dir, 'b'), false);
+    expect(poolRequests()).toBe(before);
+    await renamed;
+    expect(nodeFs.readFileSync(path.join(dir, 'b'), 'utf8')).toBe('a');
+  });
+
+  it('reports every inline call to the fault hook first, and an injected failure rejects without running it', async () => {
+    inlineUnder(dir);
+    const { faults } = await import('../../src/io/faults.js');
+    const seen: string[] = [];
+    faults.hook = (e) => {
+      if (e.kind !== 'op') return;
+      seen.push(e.op);
+      if (e.op === 'mkdir') throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+    };
+    try {
+      await expect(fs.mkdir(path.join(dir, 'd'))).rejects.toMatchObject({ code: 'EIO' });
+      expect(nodeFs.existsSync(path.join(dir, 'd'))).toBe(false);
+      await fs.lstat(dir);
+    } finally {
+      faults.hook = undefined;
+    }
+    expect(seen).toEqual(['mkdir', 'lstat']);
+  });
+
+  it('an inline call that fails rejects with Node\'s own error', async () => {
+    inlineUnder(dir);
+    await expect(fs.lstat(path.join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT', syscall: 'lstat' });
+    await expect(fs.mkdir(dir)).rejects.toMatchObject({ code: 'EEXIST' });
+  });
+
+  it('with another filesystem implementation swapped in, nothing runs inline', async () => {
+    inlineUnder(dir);
+    const calls: string[] = [];
+    const prev = fs.useFsImpl({ ...fs.nodeImpl, mkdir: (p, mode) => { calls.push(p); return fs.nodeImpl.mkdir(p, mode); } });
+    try {
+      await fs.mkdir(path.join(dir, 'd'));
+    } finally {
+      fs.useFsImpl(prev);
+    }
+    expect(calls).toEqual([path.join(dir, 'd')]);
+  });
+});
+
+describe('noteRoot', () => {
+  it('registers a root on a local filesystem (this test directory\'s, by /proc/self/mountinfo)', () => {
+    const locality = rootMountOf(dir)?.locality;
+    expect(locality).toBeDefined();
+    noteRoot(dir);
+    expect(isBelowRoot(path.join(dir, 'x'))).toBe(locality === 'local');
+  });
+});
