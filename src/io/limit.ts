@@ -5,7 +5,7 @@
  * hidden only by keeping several in flight. `eachLimit` and `mapLimit` run a function over a list
  * with at most `concurrency` calls in flight (a fixed pool of workers taking the next index);
  * `settleAll` waits for every call before it rejects; `Limiter` bounds tasks that arrive one at a
- * time. O(1) per item.
+ * time; `once` runs a promise-returning function at most once. O(1) per item.
  */
 
 /**
@@ -93,4 +93,17 @@ export async function eachLimit<T>(items: Indexed<T>, concurrency: number, fn: (
 export async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
   const outcomes = await Promise.allSettled(promises);
   for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
+}
+
+/** `fn`, called at most once: later calls return the first call's promise. */
+export function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => {
+    if (p === undefined) {
+      p = fn();
+      // Awaited by whoever called it; never an unhandled rejection meanwhile.
+      p.catch(() => undefined);
+    }
+    return p;
+  };
 }

@@ -6,7 +6,8 @@
  * (an `owner` file). A generic
  * rm -rf (fs.rm) walks each one: lstat, rmdir (fails), readdir, then each child, then rmdir again:
  * about five calls in a row, per directory. Knowing the names, `removeKnown` unlinks and rmdirs
- * them all at once and then the directory: two calls in a row. A name that is already gone is
+ * them all at once and then the directory: two calls in a row (three with a directory of files
+ * it knows, such as a staging dir's backup/). A name that is already gone is
  * fine; an entry it did not expect (a directory that is not empty, a file where a directory was
  * expected) makes it fall back to the generic removal, so the result is always that of rm -rf.
  */
@@ -24,11 +25,14 @@ const UNEXPECTED = new Set(['ENOTEMPTY', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EPERM']
 
 /**
  * rm -rf `dir`, expected to hold at most the files `files` and the empty directories `dirs` (paths
- * of entries of `dir`). A real failure (EIO, ENOSPC, EACCES, ...) is thrown, as rm -rf would.
+ * of entries of `dir`), and the directories `emptied`, which hold nothing but some of `files`
+ * (removed in a round of their own, once those are gone). A real failure (EIO, ENOSPC, EACCES,
+ * ...) is thrown, as rm -rf would.
  */
-export async function removeKnown(dir: string, files: readonly string[], dirs: readonly string[]): Promise<void> {
+export async function removeKnown(dir: string, files: readonly string[], dirs: readonly string[], emptied: readonly string[] = []): Promise<void> {
   try {
     await settleAll([...files.map((f) => unlinkIfPresent(f)), ...dirs.map((d) => rmdirIfPresent(d))]);
+    if (emptied.length > 0) await settleAll(emptied.map((d) => rmdirIfPresent(d)));
     await rmdirIfPresent(dir);
   } catch (err) {
     if (!UNEXPECTED.has(errnoOf(err) ?? '')) throw err;

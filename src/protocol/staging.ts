@@ -32,7 +32,7 @@ import { acquire, type HeldLock, type LockTiming } from './lock.js';
 import { removedLast } from './home.js';
 import { removeKnown } from '../io/remove.js';
 import { lstatIfPresentStrict, unlinkIfPresent } from '../io/if-present.js';
-import { settleAll } from '../io/limit.js';
+import { once, settleAll } from '../io/limit.js';
 
 export interface Home {
   readonly root: string;
@@ -148,21 +148,6 @@ function takeHomeNaming(home: string): (() => Promise<void>) | undefined {
   };
 }
 
-/** `fn`, called at most once: later calls return the first call's promise. */
-function once(fn: () => Promise<void>): () => Promise<void> {
-  let p: Promise<void> | undefined;
-  return () => {
-    if (p === undefined) {
-      p = fn();
-      // Awaited by whoever called it; never an unhandled rejection meanwhile.
-      p.catch(noop);
-    }
-    return p;
-  };
-}
-
-const noop = (): void => undefined;
-
 /**
  * `ensureHome`, also returning the home's lstat. A home in use exists: one lstat, where a mkdir
  * first (failing with EEXIST) and an lstat after cost two calls on every commit. A home this
@@ -276,11 +261,9 @@ export async function removeEndedStaging(dir: string, durable: boolean, applied 
     // The caller made no backup/ (a commit that replaced or removed nothing): no rmdir to fail.
     await removeKnown(dir, known, [filesDir(dir)]);
   } else {
-    // The backups are known by name: unlinking them first lets backup/ go with one rmdir, where
-    // an rmdir failing with ENOTEMPTY sent the whole staging dir to the generic rm -rf walk.
-    // A failure here (EIO) is the caller's to report, as rm -rf's would be.
-    await settleAll(backups.map((i) => unlinkIfPresent(backupFile(dir, i))));
-    await removeKnown(dir, known, [filesDir(dir), backupDir(dir)]);
+    // The backups are known by name: unlinked with the rest, they let backup/ go with one rmdir,
+    // where an rmdir failing with ENOTEMPTY sent the whole staging dir to the generic rm -rf walk.
+    await removeKnown(dir, [...backups.map((i) => backupFile(dir, i)), ...known], [filesDir(dir)], [backupDir(dir)]);
   }
 }
 

@@ -22,7 +22,7 @@
 import * as fs from '../io/fs.js';
 import { codes, errnoOf, isTxnError, TxnError } from '../errors.js';
 import { step } from '../io/faults.js';
-import { settleAll } from '../io/limit.js';
+import { once, settleAll } from '../io/limit.js';
 import { commitJournal } from '../protocol/journal.js';
 import { journalPath, rootLockPath } from '../protocol/layout.js';
 import { withRootLock, type HeldLock } from '../protocol/lock.js';
@@ -51,8 +51,13 @@ interface CommitRun {
   committed: boolean;
   /** The apply resolved: the commit stands, whatever fails after (the root lock's release). */
   applied: Omit<CommitResult, 'durationMs'> | undefined;
-  /** What is left of step 10 once the root lock is released (protocol/cleanup.ts). */
-  cleanup: Promise<void>;
+  /**
+   * What is left of step 10, started once the root lock is released (protocol/cleanup.ts); never
+   * rejects. Started, not merely awaited, after the release: its calls (a backup's unlink per
+   * replaced file) would otherwise fill the thread pool ahead of the release's, and the next
+   * commit in this root would wait for them.
+   */
+  cleanup: () => Promise<void>;
   /** The single-file records the gate listed in the home, judged once the root lock is released. */
   readonly singles: string[];
 }
@@ -71,7 +76,7 @@ export async function runCommit(tx: TxState): Promise<CommitResult> {
   tx.state = 'committing';
   const started = performance.now();
   // Where this commit is (see CommitRun): read by the failure handling.
-  const run: CommitRun = { committed: false, applied: undefined, cleanup: Promise.resolve(), singles: [] };
+  const run: CommitRun = { committed: false, applied: undefined, cleanup: () => Promise.resolve(), singles: [] };
   try {
     tx.o.signal?.throwIfAborted();
     await settleStaging(tx);
@@ -93,7 +98,7 @@ export async function runCommit(tx: TxState): Promise<CommitResult> {
     // Dead single-file writers' temps the gate saw (a crashed transaction's lone file among them):
     // removed now, outside the root lock, which they do not need (src/single/orphans.ts).
     const orphans = run.singles.filter((name) => lonePath === undefined || `${home}/${name}` !== lonePath);
-    await Promise.all([run.cleanup, orphans.length === 0 ? undefined : removeOrphans(home, orphans, { stale: tx.o.timing.stale, dryRun: false }).catch(noop)]);
+    await Promise.all([run.cleanup(), orphans.length === 0 ? undefined : removeOrphans(home, orphans, { stale: tx.o.timing.stale, dryRun: false }).catch(noop)]);
     const homeLeft = tx.gen === undefined ? await removeHomeIfEmpty(home) : undefined;
     step('done');
     tx.state = 'committed';
@@ -146,7 +151,7 @@ async function commitLocked(tx: TxState, where: Where, rootLock: HeldLock, run: 
   const setup = where.setup;
   if (setup === undefined) {
     endLone(tx);
-    run.cleanup = endLoneDirect(direct as Direct, warnings);
+    run.cleanup = once(() => endLoneDirect(direct as Direct, warnings));
   } else {
     ({ rest: run.cleanup } = await endCommit({ staging: setup.staging, home: setup.home.home, durable: tx.o.durable, direct, backups: gen === undefined ? backedUp(plan.journal.entries) : undefined, warnings }));
   }
@@ -239,7 +244,7 @@ async function commitFailed(tx: TxState, run: CommitRun, err: unknown, started: 
   if (applied !== undefined) {
     // Only releasing the root lock failed, after the apply resolved: the commit stands. The
     // lock left behind names this process, which reclaims it at once; others after lockStale.
-    await run.cleanup;
+    await run.cleanup();
     step('done');
     tx.state = 'committed';
     const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;

@@ -152,6 +152,32 @@ describe('filesystem calls of a two-file commit (journaled), counted through the
   });
 });
 
+describe('the order of a journaled commit\'s clean-up (protocol/cleanup.ts)', () => {
+  it('releases the root lock before it removes the staging dir: backups\' unlinks never delay the next commit', async () => {
+    for (const name of ['a.json', 'b.json']) await fsp.writeFile(path.join(dir, name), 'old');
+    const warm = begin({ dir });
+    warm.write('warm.json', 'x');
+    await warm.commit();
+    const c = await counted(async () => {
+      const tx = begin({ dir });
+      tx.write('a.json', 'a');
+      tx.write('b.json', 'b');
+      await tx.commit();
+    });
+    // Where the first call of the clean-up matching `re` is (the prepare fsyncs the home too).
+    const at = (re: RegExp): number => c.ops.findIndex((op) => op.startsWith('cleanup') && re.test(op));
+    const lockGone = at(/\(lock\) rmdir \S*\/\.txnfs\/lock$/);
+    const firstBackup = at(/ unlink \S*\/backup\/\d+$/);
+    const ownerGone = at(/\(lock\) rmdir \S*\/\.txnfs\/\.txn-[^/]+\.lock$/);
+    const homeSync = at(/ fsyncDir \S*\/\.txnfs$/);
+    expect(lockGone).toBeGreaterThan(-1);
+    expect(firstBackup).toBeGreaterThan(lockGone);
+    // The owner lock goes before the home's fsync, which makes both removals durable.
+    expect(homeSync).toBeGreaterThan(ownerGone);
+    expect(ownerGone).toBeGreaterThan(firstBackup);
+  });
+});
+
 describe('the recovery gate beside live transactions', () => {
   it('looks at a live transaction only for its journal (one lstat), not at its whole staging dir', async () => {
     const warm = begin({ dir });
