@@ -52,7 +52,12 @@ export async function endCommit(e: EndCommit): Promise<{ readonly rest: () => Pr
     cleanupFailed(err);
     return false;
   }));
-  return { rest: once(() => removeRest(e, ended, cleanupFailed)) };
+  const rest = once(() => removeRest(e, ended, cleanupFailed));
+  // A one-file commit leaves one unlink (the undo link: the replaced file's last name, whose space
+  // it frees) and two rmdirs: started now, beside the release, they cost the next commit nothing,
+  // while after it they would add the unlink's round trip to this one (5% of a one-file commit).
+  if (e.direct !== undefined) void rest();
+  return { rest };
 }
 
 /** The rest of step 10 (see the header): the staging dir, then at once the home fsync and the owner lock. */

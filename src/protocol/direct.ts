@@ -21,11 +21,12 @@
  * a hard link made before the rename (`undo`, never fsynced: only this process uses it, and only
  * while it lives), a new file removed while it is still the staged file. Where the undo fails too,
  * the target holds the new file and commit() rejects with EINCOMPLETE; recover() then only
- * discards the staging dir.
+ * discards the staging dir. With durability 'none' no fsync follows the rename, so there is
+ * nothing to undo and no undo link.
  *
  * Taken only where it cannot change the outcome: exactly one entry, a write (a copy is one too),
- * no directory to create or remove, and, for a replaced file, a hard link for the undo that keeps
- * its inode number. Otherwise, and when the target changed since the plan, the same plan goes
+ * no directory to create or remove, and, for a replaced file with durability 'full', a hard link
+ * for the undo that keeps its inode number. Otherwise, and when the target changed since the plan, the same plan goes
  * the journaled way (commit.ts), which knows how to supersede and to back up by copy.
  */
 import * as fs from '../io/fs.js';
@@ -84,7 +85,7 @@ export interface Direct {
   readonly staged: string;
   /** The staged file's directory (files/, or the home for a lone file). */
   readonly files: string;
-  /** The undo link of a replaced file; undefined for a new one. */
+  /** The undo link of a replaced file (durability 'full'); undefined for a new one, or with 'none'. */
   readonly undo: string | undefined;
 }
 
@@ -109,7 +110,10 @@ export async function prepareDirect(c: DirectContext, plan: Planned, src: Direct
     parent: slash <= 0 ? '/' : target.slice(0, slash),
     staged: src.staged,
     files: src.dir,
-    undo: entry.existed ? src.undo : undefined,
+    // Only a durable commit can need its undo (an fsync after the rename that fails): with
+    // durability 'none' nothing follows the rename, and a link made for nothing costs a link, an
+    // lstat and an unlink on every commit.
+    undo: entry.existed && c.durable ? src.undo : undefined,
   };
   await applyFixups({ root: c.root, durable: c.durable, concurrency: c.concurrency, stagedPath: () => src.staged }, plan);
   if (direct.undo !== undefined) {
@@ -131,7 +135,7 @@ export async function prepareDirect(c: DirectContext, plan: Planned, src: Direct
   ]);
   // The roll-forward rule, right before the rename: the target is what the plan saw, and the undo
   // link is a second name of it (a filesystem that renumbers a linked file cannot undo by it).
-  const unchanged = entry.existed ? isOriginal(entry, now) && undone !== undefined && undone.ino === now?.ino : now === undefined;
+  const unchanged = !entry.existed ? now === undefined : isOriginal(entry, now) && (direct.undo === undefined || (undone !== undefined && undone.ino === now?.ino));
   if (!unchanged) {
     if (direct.undo !== undefined) await unlinkIfPresent(direct.undo);
     return undefined;
@@ -152,8 +156,9 @@ export async function prepareDirect(c: DirectContext, plan: Planned, src: Direct
  * too, the new file stays in place and this rejects with EINCOMPLETE.
  */
 export async function commitDirect(c: DirectContext, d: Direct): Promise<void> {
-  // Frees nothing: a replaced file keeps its undo link (so it may run inline, src/io/inline.ts).
-  await fs.rename(d.staged, d.target, false);
+  // A replaced file keeps its undo link, if it has one: then the rename frees nothing, and may run
+  // inline (src/io/inline.ts). Without one (durability 'none') it drops the old file's last name.
+  await fs.rename(d.staged, d.target, d.entry.existed && d.undo === undefined);
   if (!c.durable) return;
   try {
     await syncDirs([d.parent, d.files], 2);

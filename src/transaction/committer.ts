@@ -22,7 +22,7 @@
 import * as fs from '../io/fs.js';
 import { codes, errnoOf, isTxnError, TxnError } from '../errors.js';
 import { step } from '../io/faults.js';
-import { once, settleAll } from '../io/limit.js';
+import { settleAll } from '../io/limit.js';
 import { commitJournal } from '../protocol/journal.js';
 import { journalPath, rootLockPath } from '../protocol/layout.js';
 import { withRootLock, type HeldLock } from '../protocol/lock.js';
@@ -151,7 +151,9 @@ async function commitLocked(tx: TxState, where: Where, rootLock: HeldLock, run: 
   const setup = where.setup;
   if (setup === undefined) {
     endLone(tx);
-    run.cleanup = once(() => endLoneDirect(direct as Direct, warnings));
+    // Started now, beside the root lock's release (see protocol/cleanup.ts, endCommit).
+    const ended = endLoneDirect(direct as Direct, warnings);
+    run.cleanup = () => ended;
   } else {
     ({ rest: run.cleanup } = await endCommit({ staging: setup.staging, home: setup.home.home, durable: tx.o.durable, direct, backups: gen === undefined ? backedUp(plan.journal.entries) : undefined, warnings }));
   }
