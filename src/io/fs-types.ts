@@ -128,6 +128,7 @@ export interface InlineFs {
   mkdir(path: string, mode?: number): void;
   rename(from: string, to: string): void;
   link(existing: string, newPath: string): void;
+  unlink(path: string): void;
   rmdir(path: string): void;
   create(path: string, mode: number): InlineHandle;
   /** Open the directory inline, then fsync(2) it through the thread pool, and close it. */

@@ -14,7 +14,7 @@ import * as nodeFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { faults, type OpEvent } from './faults.js';
-import { mayInline, INLINE_WRITE_MAX } from './inline.js';
+import { mayInline, INLINE_FREE_MAX, INLINE_WRITE_MAX } from './inline.js';
 import { nodeImpl, nodeInline, poolBusy } from './node-fs.js';
 import { OPEN_RETRY, retryingOpen, retryingStale, useOpenRetry, type OpenRetry } from './open-retry.js';
 import type { DirEntry, FsImpl, Handle, Info, InlineHandle, Watcher } from './fs-types.js';
@@ -176,20 +176,21 @@ export function mkdir(p: string, mode?: number): Promise<void> {
   });
 }
 /**
- * rename(2). `frees`: whether the rename may drop the last name of a file that `to` names now,
- * whose space it then frees (33 ms for a gigabyte still in the page cache, measured on ext4). Only a
- * rename that frees nothing (`frees: false`: nothing at `to`, or the replaced file keeps another
- * name, such as a commit's backup link) may run inline (inline.ts).
+ * rename(2). `mayFree`: the most bytes the rename may free, by dropping the last name of the file
+ * `to` names now (33 ms for a gigabyte still in the page cache, measured on ext4): 0 when nothing
+ * is at `to` or the replaced file keeps another name (a commit's backup link), its size when the
+ * caller knows it; unknown by default. Only a rename that frees at most `INLINE_FREE_MAX` may run
+ * inline (inline.ts).
  */
-export function rename(from: string, to: string, frees = true): Promise<void> {
-  return reported('rename', from, true, (i) => (!frees && inline(to) ? Promise.resolve(nodeInline.rename(from, to)) : i.rename(from, to)), to);
+export function rename(from: string, to: string, mayFree = Infinity): Promise<void> {
+  return reported('rename', from, true, (i) => (mayFree <= INLINE_FREE_MAX && inline(to) ? Promise.resolve(nodeInline.rename(from, to)) : i.rename(from, to)), to);
 }
 export function link(existing: string, newPath: string): Promise<void> {
   return reported('link', existing, true, (i) => (inline(newPath) ? Promise.resolve(nodeInline.link(existing, newPath)) : i.link(existing, newPath)), newPath);
 }
-/** unlink(2). Never inline: it may drop a file's last name and free its space (see `rename`). */
-export function unlink(p: string): Promise<void> {
-  return reported('unlink', p, true, (i) => i.unlink(p));
+/** unlink(2). `mayFree`: the most bytes it may free, as for `rename`; inline only when small. */
+export function unlink(p: string, mayFree = Infinity): Promise<void> {
+  return reported('unlink', p, true, (i) => (mayFree <= INLINE_FREE_MAX && inline(p) ? Promise.resolve(nodeInline.unlink(p)) : i.unlink(p)));
 }
 /** See FsImpl.copyFile; reported as 'copyFile' (the source) with `to` as dest. */
 export function copyFile(from: string, to: string): Promise<void> {

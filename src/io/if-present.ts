@@ -75,8 +75,8 @@ export function readFileIfPresentStrict(p: string): Promise<Buffer | undefined> 
 }
 
 /** Unlink `p`; one already gone is fine. Resolves with whether this call removed it. */
-export function unlinkIfPresent(p: string): Promise<boolean> {
-  return removed(fs.unlink(p));
+export function unlinkIfPresent(p: string, mayFree?: number): Promise<boolean> {
+  return removed(fs.unlink(p, mayFree));
 }
 
 /** rmdir the empty directory `p`; one already gone is fine. Resolves with whether this call removed it. */

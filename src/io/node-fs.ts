@@ -193,6 +193,7 @@ export const nodeInline: InlineFs = {
   },
   rename: (a, b) => nodeFs.renameSync(a, b),
   link: (a, b) => nodeFs.linkSync(a, b),
+  unlink: (p) => nodeFs.unlinkSync(p),
   rmdir: (p) => nodeFs.rmdirSync(p),
   create: (p, mode) => new NodeHandle(nodeFs.openSync(p, 'wx', mode)),
   syncDir: (p) => syncDirectoryInline(p),

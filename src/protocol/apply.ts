@@ -275,7 +275,7 @@ export async function rollForward(ctx: ApplyContext): Promise<ApplyOutcome> {
         } else {
           try {
             // Frees nothing where the original keeps its backup link (inline.ts may run it inline).
-            await fs.rename(staged, target, e.existed && e.backup === 'copy');
+            await fs.rename(staged, target, e.existed && e.backup === 'copy' ? (e.size ?? Infinity) : 0);
             changed++;
           } catch (err) {
             // ENOENT because files/<n> is gone means this entry was applied meanwhile (never in a

@@ -156,9 +156,9 @@ export async function prepareDirect(c: DirectContext, plan: Planned, src: Direct
  * too, the new file stays in place and this rejects with EINCOMPLETE.
  */
 export async function commitDirect(c: DirectContext, d: Direct): Promise<void> {
-  // A replaced file keeps its undo link, if it has one: then the rename frees nothing, and may run
-  // inline (src/io/inline.ts). Without one (durability 'none') it drops the old file's last name.
-  await fs.rename(d.staged, d.target, d.entry.existed && d.undo === undefined);
+  // A replaced file keeps its undo link, if it has one: then the rename frees nothing (inline.ts
+  // may run it inline). Without one (durability 'none') it frees the old file: its size at the plan.
+  await fs.rename(d.staged, d.target, d.entry.existed && d.undo === undefined ? (d.entry.size ?? Infinity) : 0);
   if (!c.durable) return;
   try {
     await syncDirs([d.parent, d.files], 2);
@@ -205,7 +205,8 @@ async function undoDirect(c: DirectContext, d: Direct, syncError: unknown): Prom
 export async function endLoneDirect(d: Direct, warnings: string[]): Promise<void> {
   step('journal-removed');
   if (d.undo === undefined) return;
-  await unlinkIfPresent(d.undo).catch((err: Error) => {
+  // The replaced file's last name: it frees the file (its size at the plan).
+  await unlinkIfPresent(d.undo, d.entry.size ?? Infinity).catch((err: Error) => {
     warnings.push(`The undo link '${d.undo}' could not be removed (${err.message}); recover() will remove it.`);
   });
 }

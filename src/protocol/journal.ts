@@ -282,7 +282,7 @@ export async function commitJournal(staging: string, durable: boolean): Promise<
   } catch (err) {
     if (!linkRefused(err)) throw err;
     await writeSmallFile(rollbackReadyPath(staging), '', false);
-    await fs.rename(journalTmpPath(staging), journalPath(staging), false);
+    await fs.rename(journalTmpPath(staging), journalPath(staging), 0);
   }
   // fsync the staging dir: the new name is only durable once its directory is. Without it a power
   // loss after the apply began can lose the journal while some targets are already replaced.

@@ -282,7 +282,7 @@ export async function writeRollbackMarker(dir: string, durable: boolean): Promis
   let marked = false;
   for (const spare of [journalTmpPath(dir), rollbackReadyPath(dir)]) {
     try {
-      await fs.rename(spare, rollbackMarkerPath(dir), false);
+      await fs.rename(spare, rollbackMarkerPath(dir), 0);
       marked = true;
       break;
     } catch (err) {

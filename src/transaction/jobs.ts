@@ -92,7 +92,7 @@ async function adoptStaged(tx: TxState, n: number, file: string, rel: string, mo
   const source = await adoptable(setup, file, rel, tx.id);
   const staged = stagedFile(setup.staging.dir, n);
   try {
-    await fs.rename(source, staged, false);
+    await fs.rename(source, staged, 0);
   } catch (err) {
     // Same st_dev is not enough on Linux: a bind mount of the same filesystem still gives EXDEV.
     if (errnoOf(err) === 'EXDEV') throw crossDev(file, rel, tx.id, err);

@@ -156,7 +156,7 @@ export async function promoteLone(tx: TxState): Promise<void> {
   if (lone === undefined) return;
   if (lone.path !== undefined) {
     const setup = await setupOnce(tx);
-    await fs.rename(lone.path, stagedFile(setup.staging.dir, lone.n), false);
+    await fs.rename(lone.path, stagedFile(setup.staging.dir, lone.n), 0);
     lone.stop();
   }
   tx.lone = undefined;

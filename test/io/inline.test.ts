@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as fs from '../../src/io/fs.js';
-import { INLINE_PER_TURN, INLINE_WRITE_MAX, inlineUnder, isBelowRoot, mayInline, resetInline } from '../../src/io/inline.js';
+import { INLINE_FREE_MAX, INLINE_PER_TURN, INLINE_WRITE_MAX, inlineUnder, isBelowRoot, mayInline, resetInline } from '../../src/io/inline.js';
 import { noteRoot } from '../../src/platform/local-root.js';
 import { rootMountOf } from '../../src/platform/fstype.js';
 
@@ -75,7 +75,7 @@ describe('the seam below a local root', () => {
     expect(await fs.readdir(dir, true)).toEqual(['d']);
   });
 
-  it('keeps in the pool: a call outside any local root, an unlink, a rename that may free a file, a large write', async () => {
+  it('keeps in the pool: a call outside any local root, an unlink or rename that may free a file of unknown size, a large write', async () => {
     inlineUnder(dir);
     const outside = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-inline-out-'));
     try {
@@ -117,14 +117,24 @@ describe('the seam below a local root', () => {
     expect(nodeFs.statSync(path.join(dir, 'big')).size).toBe(INLINE_WRITE_MAX + 11);
   });
 
-  it('a rename that frees nothing runs inline', async () => {
+  it('a rename or unlink that frees nothing, or a small file, runs inline; one that may free more stays in the pool', async () => {
     inlineUnder(dir);
     nodeFs.writeFileSync(path.join(dir, 'a'), 'a');
-    const before = poolRequests();
-    const renamed = fs.rename(path.join(dir, 'a'), path.join(dir, 'b'), false);
+    let before = poolRequests();
+    const renamed = fs.rename(path.join(dir, 'a'), path.join(dir, 'b'), 0);
     expect(poolRequests()).toBe(before);
     await renamed;
     expect(nodeFs.readFileSync(path.join(dir, 'b'), 'utf8')).toBe('a');
+    nodeFs.writeFileSync(path.join(dir, 'c'), 'c');
+    before = poolRequests();
+    const big = fs.rename(path.join(dir, 'c'), path.join(dir, 'b'), INLINE_FREE_MAX + 1);
+    expect(poolRequests()).toBeGreaterThan(before);
+    await big;
+    before = poolRequests();
+    const small = fs.unlink(path.join(dir, 'b'), 1);
+    expect(poolRequests()).toBe(before);
+    await small;
+    expect(nodeFs.existsSync(path.join(dir, 'b'))).toBe(false);
   });
 
   it('reports every inline call to the fault hook first, and an injected failure rejects without running it', async () => {
