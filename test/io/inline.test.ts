@@ -137,6 +137,23 @@ describe('the seam below a local root', () => {
     expect(nodeFs.existsSync(path.join(dir, 'b'))).toBe(false);
   });
 
+  it('while a call of its own is in the thread pool, the next ones go there too: calls side by side stay parallel', async () => {
+    inlineUnder(dir);
+    const h = await fs.create(path.join(dir, 'f'), 0o644);
+    await h.write(Buffer.from('x'), 0, 1);
+    const syncing = h.sync();
+    const before = poolRequests();
+    const made = fs.mkdir(path.join(dir, 'd'));
+    expect(poolRequests()).toBeGreaterThan(before);
+    await Promise.all([syncing, made]);
+    // Once nothing is in flight, inline again.
+    const after = poolRequests();
+    const again = fs.mkdir(path.join(dir, 'e'));
+    expect(poolRequests()).toBe(after);
+    await again;
+    await h.close();
+  });
+
   it('reports every inline call to the fault hook first, and an injected failure rejects without running it', async () => {
     inlineUnder(dir);
     const { faults } = await import('../../src/io/faults.js');
