@@ -86,7 +86,9 @@ export function isBelowRoot(p: string): boolean {
 
 /**
  * Whether a call on `p` may run inline now: `p` is below a local root and this turn's budget is
- * not spent. Spends one unit of the budget when it says yes.
+ * not spent. Spends one unit of the budget when it says yes. The budget is refilled by a
+ * setImmediate: where that never runs (a test's fake timers), calls go through the pool once it is
+ * spent, slower but never stuck.
  */
 export function mayInline(p: string): boolean {
   if (roots.size === 0 || left <= 0 || !isBelowRoot(p)) return false;
