@@ -1,9 +1,10 @@
 /**
  * command.ts: what every subcommand of `txnfs` shares: argument parsing over Node's own
  * `util.parseArgs` (strict: an unknown or misspelt option is an error, never ignored), the usage
- * error it raises, and how a command ends.
+ * error it raises, the error of a command that cannot be started, and how a command ends.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { errnoOf } from '../errors.js';
 
 /** How the process should end: an exit code, or death by a signal (for `exec`). */
 export type Exit = { readonly code: number } | { readonly signal: NodeJS.Signals };
@@ -75,4 +76,16 @@ export function oneDir(command: string, positionals: readonly string[]): string 
   if (extra !== undefined) throw new UsageError(command, `unexpected argument '${extra}'`);
   if (dir === '') throw new UsageError(command, '<dir> is empty');
   return dir;
+}
+
+/** The command could not be started (not found, not executable, ...). `code` is the errno. */
+export class SpawnError extends Error {
+  readonly code: string | undefined;
+  constructor(command: string, cause: unknown) {
+    const code = errnoOf(cause);
+    const why = code === 'ENOENT' ? 'command not found' : code === 'EACCES' ? 'permission denied' : (cause as Error)?.message ?? String(cause);
+    super(`cannot run '${command}': ${why}`, { cause });
+    this.name = 'SpawnError';
+    this.code = code;
+  }
 }

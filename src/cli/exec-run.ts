@@ -27,6 +27,7 @@ import { begin } from '../transaction/begin.js';
 import type { CommitResult } from '../transaction/transaction.js';
 import { walk } from '../io/tree.js';
 import type { Durability } from '../options/options.js';
+import { SpawnError } from './command.js';
 
 /** What `runExec` needs. */
 export interface ExecOptions {
@@ -72,18 +73,6 @@ export interface ExecOutcome {
   readonly received: NodeJS.Signals | null;
   /** What the commit did (status 'committed' only). */
   readonly commit: CommitResult | null;
-}
-
-/** The command could not be started (not found, not executable, ...). `code` is the errno. */
-export class SpawnError extends Error {
-  readonly code: string | undefined;
-  constructor(command: string, cause: unknown) {
-    const code = errnoOf(cause);
-    const why = code === 'ENOENT' ? 'command not found' : code === 'EACCES' ? 'permission denied' : (cause as Error)?.message ?? String(cause);
-    super(`cannot run '${command}': ${why}`, { cause });
-    this.name = 'SpawnError';
-    this.code = code;
-  }
 }
 
 const MAX_LISTED = 5;

@@ -7,14 +7,11 @@
  * stack is printed so it can be reported.
  */
 import { isTxnError } from '../errors.js';
-import { SpawnError } from './exec-run.js';
-import { exitCodes, UsageError, type Exit } from './command.js';
-import { execCommand } from './exec.js';
+import { exitCodes, SpawnError, UsageError, type Exit } from './command.js';
 import { doctorHelp, doctorUsage, execUsage, mainHelp, mainUsage, recoverHelp, recoverUsage, snapshotHelp, snapshotUsage, statusHelp, statusUsage } from './help.js';
-import { doctorCommand } from './doctor.js';
-import { recoverCommand } from './recover.js';
-import { statusCommand } from './status.js';
-import { snapshotCommand } from './snapshot.js';
+
+// Each command's module is loaded when it runs: `txnfs exec` around a small tool, run often,
+// should not pay for doctor's probes and the snapshot command, nor `txnfs --help` for any of them.
 
 type Out = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 
@@ -92,21 +89,21 @@ export async function main(argv: readonly string[], io: MainIo): Promise<Exit> {
       case 'help': {
         const topic = rest[0];
         if (topic === undefined) io.stdout.write(mainHelp);
-        else if (topic === 'exec') return await execCommand(['--help'], io.stdout, io.stderr);
+        else if (topic === 'exec') return await (await import('./exec.js')).execCommand(['--help'], io.stdout, io.stderr);
         else if (helps[topic] !== undefined) io.stdout.write(helps[topic]);
         else throw new UsageError(undefined, `no help for '${topic}': unknown command.${suggestion(topic)}`);
         return { code: exitCodes.ok };
       }
       case 'exec':
-        return await execCommand(rest, io.stdout, io.stderr);
+        return await (await import('./exec.js')).execCommand(rest, io.stdout, io.stderr);
       case 'status':
-        return await statusCommand(rest, io.stdout);
+        return await (await import('./status.js')).statusCommand(rest, io.stdout);
       case 'recover':
-        return await recoverCommand(rest, io.stdout);
+        return await (await import('./recover.js')).recoverCommand(rest, io.stdout);
       case 'snapshot':
-        return await snapshotCommand(rest, io.stdout);
+        return await (await import('./snapshot.js')).snapshotCommand(rest, io.stdout);
       case 'doctor':
-        return await doctorCommand(rest, io.stdout);
+        return await (await import('./doctor.js')).doctorCommand(rest, io.stdout);
       default:
         if (first.startsWith('-')) throw new UsageError(undefined, `unknown option '${first}'`);
         throw new UsageError(undefined, `unknown command '${first}'.${suggestion(first)}`);

@@ -8,7 +8,7 @@
  * command.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { SpawnError } from '../cli/exec-run.js';
+import { SpawnError } from '../cli/command.js';
 import { openSnapshot } from './snapshot.js';
 
 export interface SnapshotRunOptions {

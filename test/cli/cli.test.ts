@@ -73,6 +73,24 @@ describe('bad arguments: exit 2, a message and the usage on stderr, nothing on s
 });
 
 describe('the bin', () => {
+  it('loads a command\'s modules only when that command runs: --help loads none of the library', () => {
+    // loaded-register.mjs prints each dist/ module as Node loads it.
+    const loaded = (args: readonly string[]): string[] => {
+      const r = spawnSync(process.execPath, ['--import', path.join(root, 'test/fixtures/loaded-register.mjs'), bin, ...args], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      return r.stderr.split('\n').filter((l) => l.startsWith('loaded ')).map((l) => path.relative(path.join(root, 'dist'), fileURLToPath(l.slice('loaded '.length))));
+    };
+    const help = loaded(['--help']);
+    expect(help).toContain('cli/help.js');
+    expect(help.filter((m) => !m.startsWith('cli') && m !== 'errors.js')).toEqual([]);
+    expect(help).not.toContain('cli/exec.js');
+    // A command loads what it needs, and not the other commands.
+    const exec = loaded(['exec', '--help']);
+    expect(exec).toContain('cli/exec.js');
+    expect(exec).not.toContain('cli/doctor.js');
+    expect(exec).not.toContain('platform/doctor.js');
+  });
+
   it('package.json names dist/cli.js, which is executable and runs by its shebang', () => {
     expect(pkg.bin).toEqual({ txnfs: './dist/cli.js' });
     expect(fs.readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
