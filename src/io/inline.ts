@@ -73,7 +73,7 @@ export function resetInline(): void {
  * Whether calls on `p` may run inline: the nearest recorded root at or above `p` allows it (for
  * tests and reports; spends no budget).
  */
-export function isBelowRoot(p: string): boolean {
+export function inlineAllowed(p: string): boolean {
   // Walk up `p`: a handful of Map lookups, whatever the number of roots (a service may use many).
   for (let dir = p; ; ) {
     const allowed = roots.get(dir);
@@ -91,7 +91,7 @@ export function isBelowRoot(p: string): boolean {
  * spent, slower but never stuck.
  */
 export function mayInline(p: string): boolean {
-  if (roots.size === 0 || left <= 0 || !isBelowRoot(p)) return false;
+  if (roots.size === 0 || left <= 0 || !inlineAllowed(p)) return false;
   left -= 1;
   if (!refillPending) {
     refillPending = true;

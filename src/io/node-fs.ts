@@ -153,10 +153,11 @@ async function openSyncClose(p: string): Promise<void> {
  * fsync's result is the answer), so the caller goes on one thread-pool round trip earlier: a
  * durable one-file commit fsyncs about seven directories, most of them one after another
  * (docs/protocol.md, "The cost of a small commit"). A file keeps its awaited close
- * (`openSyncClose`): on NFS a close can report a deferred write error.
+ * (`openSyncClose`): on NFS a close can report a deferred write error. `openInline`: the open is
+ * made synchronously (inline.ts), and only the fsync goes through the thread pool.
  */
-async function syncDirectory(p: string): Promise<void> {
-  const fd = await call<number>((done) => nodeFs.open(p, 'r', done));
+async function syncDirectory(p: string, openInline = false): Promise<void> {
+  const fd = openInline ? nodeFs.openSync(p, 'r') : await call<number>((done) => nodeFs.open(p, 'r', done));
   try {
     await call<void>((done) => nodeFs.fsync(fd, done));
   } finally {
@@ -167,16 +168,6 @@ async function syncDirectory(p: string): Promise<void> {
 
 function noopCallback(): void {
   // The close of a read-only directory descriptor: see syncDirectory.
-}
-
-/** `syncDirectory` with the open made inline (inline.ts): one thread-pool round trip, the fsync. */
-async function syncDirectoryInline(p: string): Promise<void> {
-  const fd = nodeFs.openSync(p, 'r');
-  try {
-    await call<void>((done) => nodeFs.fsync(fd, done));
-  } finally {
-    nodeFs.close(fd, noopCallback);
-  }
 }
 
 /**
@@ -196,7 +187,7 @@ export const nodeInline: InlineFs = {
   unlink: (p) => nodeFs.unlinkSync(p),
   rmdir: (p) => nodeFs.rmdirSync(p),
   create: (p, mode) => new NodeHandle(nodeFs.openSync(p, 'wx', mode)),
-  syncDir: (p) => syncDirectoryInline(p),
+  syncDir: (p) => syncDirectory(p, true),
 };
 
 /**

@@ -10,9 +10,9 @@
  * the owner lock goes, and an fsync of the home makes both durable: nothing orders the lock's
  * release and the fsync (a power loss may keep either change without the other, and recovery
  * finishes each case), but the lock goes only after the staging dir (a staging dir must never be
- * seen without its live lock). A one-file commit (direct.ts) has no journal: no unlink, and no home fsync (a
- * staging dir a power loss brings back holds nothing to replay). Failures here are warnings: the
- * commit stands.
+ * seen without its live lock). A one-file commit (direct.ts) has no journal: no unlink, and no
+ * home fsync (a staging dir a power loss brings back holds nothing to replay); its rest starts at
+ * once (see endCommit). Failures here are warnings: the commit stands.
  */
 import { syncDir } from '../io/durable.js';
 import { once } from '../io/limit.js';
@@ -60,7 +60,7 @@ export async function endCommit(e: EndCommit): Promise<{ readonly rest: () => Pr
   return { rest };
 }
 
-/** The rest of step 10 (see the header): the staging dir, then at once the home fsync and the owner lock. */
+/** The rest of step 10 (see the header): the staging dir, then the owner lock, then the home fsync. */
 function removeRest(e: EndCommit, ended: boolean, cleanupFailed: (err: unknown) => void): Promise<void> {
   const { staging, warnings } = e;
   const removed = ended

@@ -26,8 +26,9 @@
  *
  * Taken only where it cannot change the outcome: exactly one entry, a write (a copy is one too),
  * no directory to create or remove, and, for a replaced file with durability 'full', a hard link
- * for the undo that keeps its inode number. Otherwise, and when the target changed since the plan, the same plan goes
- * the journaled way (commit.ts), which knows how to supersede and to back up by copy.
+ * for the undo that keeps its inode number. Otherwise, and when the target changed since the plan,
+ * the same plan goes the journaled way (commit.ts), which knows how to supersede and to back up by
+ * copy.
  */
 import * as fs from '../io/fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';

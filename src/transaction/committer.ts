@@ -52,10 +52,10 @@ interface CommitRun {
   /** The apply resolved: the commit stands, whatever fails after (the root lock's release). */
   applied: Omit<CommitResult, 'durationMs'> | undefined;
   /**
-   * What is left of step 10, started once the root lock is released (protocol/cleanup.ts); never
-   * rejects. Started, not merely awaited, after the release: its calls (a backup's unlink per
-   * replaced file) would otherwise fill the thread pool ahead of the release's, and the next
-   * commit in this root would wait for them.
+   * What is left of step 10 (protocol/cleanup.ts), called once the root lock is released; never
+   * rejects. A journaled commit's rest starts only then: its calls (a backup's unlink per replaced
+   * file) would otherwise fill the thread pool ahead of the release's, and the next commit in this
+   * root would wait for them. A one-file commit's (an unlink, two rmdirs) is already running.
    */
   cleanup: () => Promise<void>;
   /** The single-file records the gate listed in the home, judged once the root lock is released. */

@@ -16,7 +16,7 @@ import { run } from '../helpers/child.js';
 import { txnfs } from '../helpers/bin.js';
 import { mountFs, type FsName, type Mounted } from '../helpers/filesystems.js';
 import { mount, umount } from '../helpers/mount.js';
-import { isBelowRoot } from '../../src/io/inline.js';
+import { inlineAllowed } from '../../src/io/inline.js';
 
 export interface Expected {
   readonly fsType: string | RegExp;
@@ -126,7 +126,7 @@ export async function filesystemSuite(name: FsName, expected: Expected): Promise
       expect(files(dir)).toEqual({ 'a.txt': 'one', 'gone.txt': 'soon gone', 'sub/deep/b.txt': 'two' });
       // Small calls run inline only on a local filesystem (src/io/inline.ts); through FUSE or a
       // network client each is a round trip, and stays in the thread pool.
-      expect(isBelowRoot(path.join(dir, 'a.txt'))).toBe(expected.locality === 'local');
+      expect(inlineAllowed(path.join(dir, 'a.txt'))).toBe(expected.locality === 'local');
       if (expected.modes) expect(fs.statSync(path.join(dir, 'sub/deep/b.txt')).mode & 0o777).toBe(0o600);
 
       const tx2 = begin({ dir, warnUnsafeFs: false });

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as fs from '../../src/io/fs.js';
-import { INLINE_FREE_MAX, INLINE_PER_TURN, INLINE_WRITE_MAX, inlineUnder, isBelowRoot, mayInline, resetInline } from '../../src/io/inline.js';
+import { INLINE_FREE_MAX, INLINE_PER_TURN, INLINE_WRITE_MAX, inlineUnder, inlineAllowed, mayInline, resetInline } from '../../src/io/inline.js';
 import { noteRoot } from '../../src/platform/local-root.js';
 import { rootMountOf } from '../../src/platform/fstype.js';
 
@@ -38,7 +38,7 @@ describe('mayInline', () => {
     // A sibling whose name starts with the root's is not below it.
     expect(mayInline(`${dir}x/a`)).toBe(false);
     expect(mayInline(path.dirname(dir))).toBe(false);
-    expect(isBelowRoot(path.join(dir, 'a'))).toBe(true);
+    expect(inlineAllowed(path.join(dir, 'a'))).toBe(true);
   });
 
   it('below a root that may not (a FUSE or network mount inside a local root), the nearer root decides', () => {
@@ -197,6 +197,6 @@ describe('noteRoot', () => {
     const locality = rootMountOf(dir)?.locality;
     expect(locality).toBeDefined();
     noteRoot(dir);
-    expect(isBelowRoot(path.join(dir, 'x'))).toBe(locality === 'local');
+    expect(inlineAllowed(path.join(dir, 'x'))).toBe(locality === 'local');
   });
 });

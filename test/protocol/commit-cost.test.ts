@@ -138,17 +138,22 @@ describe('filesystem calls of a one-file commit, counted through the seam', () =
  */
 const JOURNALED: Record<Phase, number> = { stage: 15, gate: 1, prepare: 12, apply: 6, cleanup: 6 };
 
+/** A two-file commit (a.json, b.json) in a root already in use, counted. */
+async function twoFileCommit(): Promise<Count> {
+  const warm = begin({ dir });
+  warm.write('warm.json', 'x');
+  await warm.commit();
+  return counted(async () => {
+    const tx = begin({ dir });
+    tx.write('a.json', 'a');
+    tx.write('b.json', 'b');
+    await tx.commit();
+  });
+}
+
 describe('filesystem calls of a two-file commit (journaled), counted through the seam', () => {
   it('the per-step budget, exactly', async () => {
-    const warm = begin({ dir });
-    warm.write('warm.json', 'x');
-    await warm.commit();
-    const c = await counted(async () => {
-      const tx = begin({ dir });
-      tx.write('a.json', 'a');
-      tx.write('b.json', 'b');
-      await tx.commit();
-    });
+    const c = await twoFileCommit();
     if (process.env['TXNFS_COST'] !== undefined) console.log(`journaled: ${c.total} calls`, c.path, c.ops.join('\n'));
     expect(c.path).toEqual(JOURNALED);
     expect(c.lock).toBe(LOCKS_JOURNALED);
@@ -158,15 +163,7 @@ describe('filesystem calls of a two-file commit (journaled), counted through the
 describe('the order of a journaled commit\'s clean-up (protocol/cleanup.ts)', () => {
   it('releases the root lock before it removes the staging dir: backups\' unlinks never delay the next commit', async () => {
     for (const name of ['a.json', 'b.json']) await fsp.writeFile(path.join(dir, name), 'old');
-    const warm = begin({ dir });
-    warm.write('warm.json', 'x');
-    await warm.commit();
-    const c = await counted(async () => {
-      const tx = begin({ dir });
-      tx.write('a.json', 'a');
-      tx.write('b.json', 'b');
-      await tx.commit();
-    });
+    const c = await twoFileCommit();
     // Where the first call of the clean-up matching `re` is (the prepare fsyncs the home too).
     const at = (re: RegExp): number => c.ops.findIndex((op) => op.startsWith('cleanup') && re.test(op));
     const lockGone = at(/\(lock\) rmdir \S*\/\.txnfs\/lock$/);
