@@ -128,12 +128,19 @@ export async function prepare(c: CommitContext, plan: Planned, fixed = false): P
     if (withBackup.length > 0) dirs.push(backupDir(dir));
   }
   c.signal?.throwIfAborted();
+  // journal.tmp is written before the round starts: its create and write are small calls, made
+  // inline while nothing of ours is in the thread pool (src/io/inline.ts), and behind the round's
+  // fsyncs they waited for its first wave (0.85 ms of a 10-file commit's 7.8). The lock checks
+  // (an lstat each) come first for the same reason. Then every fsync at once, journal.tmp's first:
+  // it carries data, and the directories' fsyncs that queue behind it mostly find their changes
+  // already committed by the filesystem's journal.
+  const endJournal = await writeJournalTmp(dir, plan.journal);
   await settleAll([
-    setup.staging.name(),
-    syncDirs(dirs, c.concurrency),
-    writeJournalTmp(dir, plan.journal, durable),
     setup.staging.ownerLock.verify(),
     rootLock.verify(),
+    endJournal(durable),
+    setup.staging.name(),
+    syncDirs(dirs, c.concurrency),
   ]);
 }
 

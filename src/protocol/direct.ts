@@ -37,6 +37,7 @@ import { syncDirs } from '../io/durable.js';
 import { step } from '../io/faults.js';
 import { lstatIfPresentStrict, unlinkIfPresent } from '../io/if-present.js';
 import { removeKnown } from '../io/remove.js';
+import { once } from '../io/limit.js';
 import { isOriginal, isStaged } from './apply.js';
 import { applyFixups, type Planned } from './commit.js';
 import type { HeldLock } from './lock.js';
@@ -203,13 +204,21 @@ async function undoDirect(c: DirectContext, d: Direct, syncError: unknown): Prom
  * Reported as the journal's removal is, so that every commit passes the same named steps. A
  * failure is a warning: the commit stands, and `recover()` removes the link as a dead writer's temp.
  */
-export async function endLoneDirect(d: Direct, warnings: string[]): Promise<void> {
+export function endLoneDirect(d: Direct, warnings: string[]): () => Promise<void> {
   step('journal-removed');
-  if (d.undo === undefined) return;
-  // The replaced file's last name: it frees the file (its size at the plan).
-  await unlinkIfPresent(d.undo, d.entry.size ?? Infinity).catch((err: Error) => {
-    warnings.push(`The undo link '${d.undo}' could not be removed (${err.message}); recover() will remove it.`);
-  });
+  const undo = d.undo;
+  if (undo === undefined) return () => Promise.resolve();
+  // Called once the root lock is released: the undo link is the replaced file's last name, and
+  // its unlink frees the file (its size at the plan), the dearest call of a one-file commit (about
+  // 200 µs for 4 KiB on ext4). Under the lock it made every other commit in the root wait for it.
+  return once(() =>
+    unlinkIfPresent(undo, d.entry.size ?? Infinity).then(
+      () => undefined,
+      (err: Error) => {
+        warnings.push(`The undo link '${undo}' could not be removed (${err.message}); recover() will remove it.`);
+      },
+    ),
+  );
 }
 
 /**

@@ -151,9 +151,8 @@ async function commitLocked(tx: TxState, where: Where, rootLock: HeldLock, run: 
   const setup = where.setup;
   if (setup === undefined) {
     endLone(tx);
-    // Started now, beside the root lock's release (see protocol/cleanup.ts, endCommit).
-    const ended = endLoneDirect(direct as Direct, warnings);
-    run.cleanup = () => ended;
+    // Run once the root lock is released (protocol/direct.ts, endLoneDirect).
+    run.cleanup = endLoneDirect(direct as Direct, warnings);
   } else {
     ({ rest: run.cleanup } = await endCommit({ staging: setup.staging, home: setup.home.home, durable: tx.o.durable, direct, backups: gen === undefined ? backedUp(plan.journal.entries) : undefined, warnings }));
   }
