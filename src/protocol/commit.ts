@@ -5,6 +5,7 @@
  * journal.tmp into place (`commitJournal`, journal.ts: the commit point), then `applyLive`
  * (through the finish driver that recovery uses).
  */
+import { dirname } from 'node:path';
 import * as fs from '../io/fs.js';
 import { codes, TxnError } from '../errors.js';
 import { syncDir, syncDirs } from '../io/durable.js';
@@ -41,6 +42,26 @@ export function backedUp(entries: Planned['journal']['entries']): number[] {
   return out;
 }
 
+/**
+ * The directories of what a plan relied on: the files its entries replace or remove (it recorded
+ * them as the originals) and those its preconditions read. They are fsynced before the commit
+ * point. A one-file commit releases the root lock before its rename is durable (direct.ts), so
+ * any of these files may be such a rename, which a power loss could still take back; this
+ * commit's own commit point must not outlive it. Without the fsync, a power loss could keep this
+ * journal and lose the file it recorded: rolled forward, that entry is superseded (the target is
+ * not the original it names) and the others apply, a mix. The rename's other side is the home (a
+ * lone file's, the only kind released early), which the journaled way fsyncs in the same round
+ * (`Staging.name`). Each directory once, and usually one: the targets' own, fsynced again after
+ * the apply.
+ */
+export function reliedOn(root: string, plan: Planned): string[] {
+  const out = new Set<string>();
+  const { entries } = plan.journal;
+  for (let i = 0; i < entries.length; i++) if (entries.existed(i)) out.add(dirname(`${root}/${entries.target(i)}`));
+  for (const f of plan.readFiles) out.add(dirname(f));
+  return [...out];
+}
+
 /** What a transaction made before it staged anything: its root, home and staging dir. */
 export interface Setup {
   readonly root: string;
@@ -66,6 +87,12 @@ export interface Planned {
    * with EXDEV.
    */
   readonly checkMounts?: () => void;
+  /**
+   * The files (absolute) the preconditions found (ifUnchanged, expect()): the commit relied on
+   * them, so their directories are made durable before its commit point, as its replaced and
+   * removed targets' are (`prepare`, `relyDurably`).
+   */
+  readonly readFiles: readonly string[];
 }
 
 
@@ -126,6 +153,7 @@ export async function prepare(c: CommitContext, plan: Planned, fixed = false): P
     dirs.push(dir);
     if (plan.written > 0) dirs.push(filesDir(dir));
     if (withBackup.length > 0) dirs.push(backupDir(dir));
+    dirs.push(...reliedOn(setup.root, plan));
   }
   c.signal?.throwIfAborted();
   // journal.tmp is written before the round starts: its create and write are small calls, made

@@ -74,6 +74,8 @@ export interface DirectContext {
   /** The real root. */
   readonly root: string;
   readonly rootLock: HeldLock;
+  /** The home: the other side of a lone file's rename, and of what an early release leaves. */
+  readonly home: string;
   readonly durable: boolean;
   readonly concurrency: number;
 }
@@ -129,11 +131,17 @@ export async function prepareDirect(c: DirectContext, plan: Planned, src: Direct
       throw err;
     }
   }
+  // Files the preconditions read, other than the target, may be a lone file's rename that is not
+  // durable yet (released early, see `syncDirect`): made durable before this rename can be, or a
+  // power loss could keep this commit and lose what it relied on. Their directories and the home
+  // (that rename's other side), beside the checks; a plain one-file commit reads nothing.
+  const read = c.durable ? plan.readFiles.filter((f) => f !== target) : [];
   const [, , now, undone] = await Promise.all([
     src.ownerLock?.verify(),
     rootLock.verify(),
     lstatIfPresentStrict(target),
     direct.undo === undefined ? undefined : lstatIfPresentStrict(direct.undo),
+    read.length === 0 ? undefined : syncDirs([c.home, ...read.map((f) => f.slice(0, Math.max(1, f.lastIndexOf('/'))))], c.concurrency),
   ]);
   // The roll-forward rule, right before the rename: the target is what the plan saw, and the undo
   // link is a second name of it (a filesystem that renumbers a linked file cannot undo by it).
@@ -146,26 +154,41 @@ export async function prepareDirect(c: DirectContext, plan: Planned, src: Direct
 }
 
 /**
- * The commit point: the staged file renamed over its target, and (durability 'full') both of the
- * rename's directories fsynced at once, so that the rename is durable before the commit counts as
- * made: a journaled commit's point is durable when reached, and a power loss must not take back a
- * commit past it. Both: a rename between two directories is durable only once both are, on
- * filesystems that log each directory on its own (the power-loss model assumes so; ext4 and XFS
- * commit one rename whole, btrfs has needed the source's fsync), so `files/` too.
+ * The commit point: the staged file renamed over its target (here, under the root lock), and
+ * (durability 'full') both of the rename's directories fsynced at once (`syncDirect`), so that
+ * the rename is durable before the commit counts as made: a journaled commit's point is durable
+ * when reached, and a power loss must not take back a commit past it. Both: a rename between two
+ * directories is durable only once both are, on filesystems that log each directory on its own
+ * (the power-loss model assumes so; ext4 and XFS commit one rename whole, btrfs has needed the
+ * source's fsync), so `files/` (or the home) too.
  *
  * A failure changes nothing: one of the rename rejects as it is; one of the fsync puts the old
  * state back first (see the header) and rejects with the fsync's error. Where that undo fails
  * too, the new file stays in place and this rejects with EINCOMPLETE.
  */
-export async function commitDirect(c: DirectContext, d: Direct): Promise<void> {
+export async function renameDirect(d: Direct): Promise<void> {
   // A replaced file keeps its undo link, if it has one: then the rename frees nothing (inline.ts
   // may run it inline). Without one (durability 'none') it frees the old file: its size at the plan.
   await fs.rename(d.staged, d.target, d.entry.existed && d.undo === undefined ? (d.entry.size ?? Infinity) : 0);
+}
+
+/** Run `fn` under the root lock again (taken anew: the commit released it after its rename). */
+export type Relock = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/**
+ * Make the rename durable: fsync its two directories. With `relock`, the root lock was released
+ * after the rename (a lone file's commit, committer.ts): the fsyncs then run while the next commit
+ * in the root goes on, and a failure takes the lock again for the undo. What another commit does
+ * meanwhile with the not yet durable target is made safe there: any commit that replaces, removes
+ * or reads a file fsyncs its directory and the home before its own commit point (commit.ts,
+ * `reliedOn`; `prepareDirect` for a one-file commit's preconditions).
+ */
+export async function syncDirect(c: DirectContext, d: Direct, relock?: Relock): Promise<void> {
   if (!c.durable) return;
   try {
     await syncDirs([d.parent, d.files], 2);
   } catch (syncError) {
-    await undoDirect(c, d, syncError);
+    await undoDirect(c, d, syncError, relock);
     throw syncError;
   }
 }
@@ -177,22 +200,36 @@ export function appliedDirect(): void {
   step('applied');
 }
 
-/** Put back what the rename replaced, durably; EINCOMPLETE where that fails. */
-async function undoDirect(c: DirectContext, d: Direct, syncError: unknown): Promise<void> {
-  try {
-    if (d.undo !== undefined) {
-      await fs.rename(d.undo, d.target);
-    } else {
-      // Only while it is still the file this commit put there (the roll-back rule).
-      const now = await lstatIfPresentStrict(d.target);
-      if (isStaged(d.entry, now)) await fs.unlink(d.target);
-    }
+/**
+ * Put back what the rename replaced, durably; EINCOMPLETE where that fails. Only while the target
+ * is still the file this commit put there (the roll-back rule): a writer outside txnfs may have
+ * replaced it meanwhile, and after an early release (`relock`) a later commit too. That newer
+ * version stays, and the commit fails with EFS all the same: its change is gone.
+ */
+async function undoDirect(c: DirectContext, d: Direct, syncError: unknown, relock: Relock | undefined): Promise<void> {
+  const undo = async (): Promise<boolean> => {
+    const now = await lstatIfPresentStrict(d.target);
+    if (!isStaged(d.entry, now)) return false;
+    if (d.undo !== undefined) await fs.rename(d.undo, d.target);
+    else await fs.unlink(d.target);
     // Both directories of the undo's rename, as for the commit's own.
     await syncDirs(d.undo === undefined ? [d.parent] : [d.parent, d.undo.slice(0, d.undo.lastIndexOf('/'))], 2);
+    return true;
+  };
+  let undone: boolean;
+  try {
+    undone = relock === undefined ? await undo() : await relock(undo);
   } catch (undoError) {
     throw new TxnError(
       codes.EINCOMPLETE,
       `Transaction ${c.id} put its one file in place ('${d.target}') but could not make that durable (${(syncError as Error).message}), nor put the old state back (${(undoError as Error).message}). The new file is there now; it may not survive a power loss. Fix the cause (see err.cause) and run recover('${c.dir}') to clean up.`,
+      { cause: syncError, path: d.target, txnId: c.id },
+    );
+  }
+  if (!undone) {
+    throw new TxnError(
+      codes.EFS,
+      `Transaction ${c.id} renamed its one file over '${d.target}' but could not make that durable (${(syncError as Error).message}); another writer has replaced '${d.target}' since, and that newer version stays. This transaction's change is not there; fix the cause (see err.cause) and retry if it is still wanted.`,
       { cause: syncError, path: d.target, txnId: c.id },
     );
   }

@@ -5,8 +5,9 @@
  *   2. the root lock (protocol/lock.ts), held until step 10;
  *   3. gate() (protocol/gate.ts): roll forward any dead committed transaction first (invariant 7);
  *   4. plan(): tree operations become removals (tree.ts), then buildPlan() (planner.ts);
- *   one written file alone: prepareDirect() and commitDirect() (protocol/direct.ts): its rename,
- *      made durable, is the commit point, with no journal;
+ *   one written file alone: prepareDirect(), renameDirect() and syncDirect() (protocol/direct.ts):
+ *      its rename, made durable, is the commit point, with no journal; for a lone file the fsyncs
+ *      run after the root lock's release (concludeEarly);
  *   otherwise 5-7. prepare() (protocol/commit.ts): fix-ups, backups, the fsyncs the journal
  *      needs, journal.tmp, both locks verified;
  *   8. commitJournal() (protocol/journal.ts) ◀── commit point;
@@ -26,10 +27,11 @@ import { settleAll } from '../io/limit.js';
 import { commitJournal } from '../protocol/journal.js';
 import { journalPath, rootLockPath } from '../protocol/layout.js';
 import { withRootLock, type HeldLock } from '../protocol/lock.js';
-import { removeHomeIfEmpty } from '../protocol/home.js';
+import { inHome, removeHomeIfEmpty } from '../protocol/home.js';
+import { ensureHome } from '../protocol/staging.js';
 import { gate } from '../protocol/gate.js';
 import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
-import { appliedDirect, commitDirect, endLoneDirect, inStaging, isDirect, prepareDirect, type Direct } from '../protocol/direct.js';
+import { appliedDirect, endLoneDirect, inStaging, isDirect, prepareDirect, renameDirect, syncDirect, type Direct, type DirectContext, type Relock } from '../protocol/direct.js';
 import type { TrustedHome } from '../protocol/staging.js';
 import { endCommit } from '../protocol/cleanup.js';
 import { commitGeneration } from '../generations/commit.js';
@@ -69,7 +71,20 @@ interface Reached {
   readonly gen: { generation: number; warnings: string[] } | undefined;
   /** One written file, committed by its rename (protocol/direct.ts). */
   readonly direct: Direct | undefined;
+  /**
+   * A lone file renamed over its target, durability 'full': the rename is made durable once the
+   * root lock is released (`concludeEarly`), so the next commit in the root does not wait for it.
+   */
+  readonly early?: { readonly direct: Direct; readonly context: DirectContext } | undefined;
 }
+
+/** A commit whose rename is made durable after the root lock's release: what it reached, and its gate's report. */
+interface Early {
+  readonly reached: Reached & { readonly early: NonNullable<Reached['early']> };
+  readonly rec: Recovered;
+}
+
+type Recovered = Awaited<ReturnType<typeof gate>>;
 
 /** Steps 1-10 of `tx.commit()`; the facade has checked that `tx` is open. */
 export async function runCommit(tx: TxState): Promise<CommitResult> {
@@ -94,7 +109,24 @@ export async function runCommit(tx: TxState): Promise<CommitResult> {
     step('staged');
     const home = where.home.home;
     const lonePath = tx.lone?.path;
-    const result = await withRootLock(rootLockPath(home), tx.o.timing, tx.o.signal, (rootLock) => commitLocked(tx, where, rootLock, run));
+    let early: Early | undefined;
+    let locked: Omit<CommitResult, 'durationMs'> | undefined;
+    let unreleased: unknown;
+    try {
+      locked = await withRootLock(rootLockPath(home), tx.o.timing, tx.o.signal, (rootLock) =>
+        commitLocked(tx, where, rootLock, run, (e) => {
+          early = e;
+        }),
+      );
+    } catch (err) {
+      // Handed on early, the work under the lock succeeded, so only the release failed: the rename
+      // is made durable all the same (the lock left behind names this process, which reclaims it
+      // at once; others after lockStale), and the failure is a warning, as after an apply.
+      if (early === undefined) throw err;
+      unreleased = err;
+    }
+    let result = locked ?? (await concludeEarly(tx, where, run, early as Early));
+    if (unreleased !== undefined) result = { ...result, warnings: [...result.warnings, `The root lock could not be released (${(unreleased as Error)?.message ?? String(unreleased)}).`] };
     // Dead single-file writers' temps the gate saw (a crashed transaction's lone file among them):
     // removed now, outside the root lock, which they do not need (src/single/orphans.ts).
     const orphans = run.singles.filter((name) => lonePath === undefined || `${home}/${name}` !== lonePath);
@@ -127,17 +159,49 @@ function whereOf(setup: Setup): Where {
   return { root: setup.root, home: setup.home, setup };
 }
 
-/** Steps 3-10, under the root lock. */
-async function commitLocked(tx: TxState, where: Where, rootLock: HeldLock, run: CommitRun): Promise<Omit<CommitResult, 'durationMs'>> {
+/**
+ * Steps 3-10, under the root lock. Resolves with nothing when a lone file's rename is left to be
+ * made durable after the lock's release (handed to `later`; see `concludeEarly`).
+ */
+async function commitLocked(tx: TxState, where: Where, rootLock: HeldLock, run: CommitRun, later: (e: Early) => void): Promise<Omit<CommitResult, 'durationMs'> | undefined> {
   // Step 3: every dead transaction in this root finished first (protocol/gate.ts).
   const rec = await gate({ root: where.root, home: where.home, durable: tx.o.durable, timing: tx.o.timing, concurrency: tx.o.concurrency, self: tx.id, dir: tx.dir, singles: run.singles });
   step('locked');
-  const { plan, gen, direct } = await reachCommitPoint(tx, where, rootLock, run);
+  const reached = await reachCommitPoint(tx, where, rootLock, run);
+  if (reached.early !== undefined) {
+    later({ reached: reached as Early['reached'], rec });
+    return undefined;
+  }
+  return await conclude(tx, where, run, reached, rec, rootLock);
+}
+
+/**
+ * A lone file's commit after the root lock's release: its rename made durable (the commit point:
+ * direct.ts, `syncDirect`), then step 10. The lock is not held through these fsyncs: the next
+ * commit in the root (another process's, above all) plans and renames while they run, and its
+ * own fsyncs join theirs in the filesystem's journal. Nothing it does can outrun this rename on
+ * disk: whatever replaces, removes or reads this target makes the target's directory and the
+ * home durable before its own commit point (commit.ts, `reliedOn`). A failed fsync takes the lock
+ * again for the undo, which leaves a target that a later commit replaced since as it is.
+ */
+async function concludeEarly(tx: TxState, where: Where, run: CommitRun, early: Early): Promise<Omit<CommitResult, 'durationMs'>> {
+  const { reached, rec } = early;
+  const home = where.home.home;
+  // A new file's commit leaves nothing in the home, which another writer may then remove: made
+  // again for the lock if so (home.ts, inHome).
+  const relock: Relock = (fn) => inHome(async () => void (await ensureHome(where.root, false)), () => withRootLock(rootLockPath(home), tx.o.timing, undefined, fn));
+  await syncDirect(reached.early.context, reached.early.direct, relock);
+  return conclude(tx, where, run, reached, rec);
+}
+
+/** Steps 9-10 once the commit point is reached: the apply (journaled), and the cleanup's start. */
+async function conclude(tx: TxState, where: Where, run: CommitRun, reached: Reached, rec: Recovered, rootLock?: HeldLock): Promise<Omit<CommitResult, 'durationMs'>> {
+  const { plan, gen, direct } = reached;
   run.committed = true;
   step('committed');
   let superseded: readonly string[] = [];
   if (direct !== undefined) appliedDirect();
-  else if (gen === undefined) superseded = await applyLive(commitContext(tx, where.setup as Setup, rootLock), plan); // journaled: it has its setup
+  else if (gen === undefined) superseded = await applyLive(commitContext(tx, where.setup as Setup, rootLock as HeldLock), plan); // journaled: it has its setup and holds the lock
   step('cleanup');
   // Another writer (not a txnfs transaction: those wait for the root lock) changed these
   // targets between this commit's resolve and its apply. Its version is newer, so it stays
@@ -198,7 +262,7 @@ async function reachCommitPoint(tx: TxState, where: Where, rootLock: HeldLock, r
       return { plan: done.plan, gen: done, direct: undefined };
     }
     const planned = await plan(tx, where);
-    const dc = { id: tx.id, dir: tx.dir, root: where.root, rootLock, durable: tx.o.durable, concurrency: tx.o.concurrency };
+    const dc: DirectContext = { id: tx.id, dir: tx.dir, root: where.root, rootLock, home: where.home.home, durable: tx.o.durable, concurrency: tx.o.concurrency };
     // One written file and nothing else: its rename is the commit point, no journal
     // (protocol/direct.ts); else, or where that cannot hold, the journaled way, for which a
     // lone file goes into a staging dir now (lone.ts).
@@ -215,12 +279,16 @@ async function reachCommitPoint(tx: TxState, where: Where, rootLock: HeldLock, r
     }
     tx.o.signal?.throwIfAborted(); // the last moment an abort can still win
     if (direct !== undefined) {
-      await commitDirect(dc, direct).catch((err: unknown) => {
+      await renameDirect(direct).catch((err: unknown) => {
         // A target behind a mount point inside the root (a bind mount keeps st_dev): the rename
         // failed and nothing changed; the deferred check names the mount (ECROSSDEV).
         if (errnoOf(err) === 'EXDEV') planned.checkMounts?.();
         throw err;
       });
+      // A lone file's rename is made durable after the root lock's release (concludeEarly); one
+      // from a staging dir under it, as its owner lock and staging dir are still to be removed.
+      if (setup === undefined && tx.o.durable) return { plan: planned, gen: undefined, direct, early: { direct, context: dc } };
+      await syncDirect(dc, direct);
     }
     else await commitJournal((where.setup as Setup).staging.dir, tx.o.durable);
     return { plan: planned, gen: undefined, direct };

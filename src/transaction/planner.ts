@@ -52,10 +52,12 @@ export interface PlanInput {
 }
 
 /** Check every precondition against the root as it is now. Under the root lock, before the commit point. */
-async function checkConditions(conditions: readonly Condition[], resolver: Resolver, root: string, txnId: string): Promise<void> {
+async function checkConditions(conditions: readonly Condition[], resolver: Resolver, root: string, txnId: string): Promise<string[]> {
+  const read = new Set<string>();
   for (const c of conditions) {
     const r = await resolver.target(c.target.rel);
     const abs = join(root, r.rel);
+    if (r.existing !== undefined) read.add(abs);
     const unmet = await unmetCondition(c.expected, r.existing, () => fs.readFile(abs));
     if (unmet !== undefined && c.via === 'exclusive') {
       // Nothing was read, and a retry would meet the same file: say what exclusive refused.
@@ -74,6 +76,7 @@ async function checkConditions(conditions: readonly Condition[], resolver: Resol
       );
     }
   }
+  return [...read];
 }
 
 /**
@@ -88,7 +91,7 @@ export async function buildPlan(input: PlanInput): Promise<Planned> {
   const { targets: rels, codes: opCodes } = input.ops;
   const count0 = rels.length;
   resolver.expect(rels);
-  await checkConditions(input.conditions, resolver, root, id);
+  const readFiles = await checkConditions(input.conditions, resolver, root, id);
   // Only what differs from the usual case is kept per entry (a real path other than the path as
   // given, an existing file, directories to create): a commit into a new directory keeps
   // nothing here, instead of three arrays of 10,000 slots for the garbage collector to copy.
@@ -184,5 +187,5 @@ export async function buildPlan(input: PlanInput): Promise<Planned> {
     written++;
   }
   const checkMounts = input.deferMounts === true ? () => resolver.refuseMounts(finalReals) : undefined;
-  return { journal: { id, created: Date.now(), dirs, ...(tree !== undefined && tree.rmdirs.length > 0 ? { rmdirs: tree.rmdirs } : {}), entries }, fixups, bytes, written, removed, distinct, ...(checkMounts === undefined ? {} : { checkMounts }) };
+  return { journal: { id, created: Date.now(), dirs, ...(tree !== undefined && tree.rmdirs.length > 0 ? { rmdirs: tree.rmdirs } : {}), entries }, fixups, bytes, written, removed, distinct, readFiles, ...(checkMounts === undefined ? {} : { checkMounts }) };
 }

@@ -47,8 +47,10 @@ async function midRollback(w: Workload): Promise<CrashState> {
   return { fail: { op: failAt, code: 'EIO' }, kill: { op: firstUndo + 1 } };
 }
 
-const states: { w: string; state: CrashState | 'mid-rollback'; expect: 'old' | 'new'; ci: boolean }[] = [
-  { w: 'single file', state: { kill: { step: 'committed' } }, expect: 'new', ci: true },
+const states: { w: string; state: CrashState | 'mid-rollback'; expect: 'old' | 'new'; ci: boolean; minPoints?: number }[] = [
+  // A one-file commit released the root lock before this step (its rename is made durable after
+  // the release): what is left for recovery is the empty home, taken under a lock of its own.
+  { w: 'single file', state: { kill: { step: 'committed' } }, expect: 'new', ci: true, minPoints: 3 },
   { w: 'overwrite only', state: { kill: { step: 'applied:0' } }, expect: 'new', ci: true },
   { w: 'delete only', state: { kill: { step: 'applied:1' } }, expect: 'new', ci: true },
   { w: 'mixed with new nested dirs', state: { kill: { step: 'applied:1' } }, expect: 'new', ci: true },
@@ -77,7 +79,7 @@ describe('crash recovery at every one of its operations, then recover again: sam
       tally.violations += r.violations.length;
       expect(r.violations).toEqual([]);
       expect(r.expected).toBe(s.expect);
-      expect(r.points).toBeGreaterThan(8);
+      expect(r.points).toBeGreaterThan(s.minPoints ?? 8);
     }, FULL ? 600_000 : 120_000);
   }
 });

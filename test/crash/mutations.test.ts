@@ -61,6 +61,8 @@ it.each([
   ['skip-fsync-journal-dir', false, ['fsyncDir /.txnfs/T']],
   ['skip-fsync-home', false, ['fsyncDir /.txnfs']],
   ['skip-fsync-new-home', false, ['fsyncDir ']],
+  // The root twice: what the plan relied on (a replaced, b removed) and the new home's name.
+  ['skip-fsync-relied-on', false, ['fsyncDir ', 'fsyncDir ']],
   ['skip-fsync-backup-dir', false, ['fsyncDir /.txnfs/T/backup']],
   ['skip-fsync-created-dirs', false, ['fsyncDir ', 'fsyncDir /n']],
   ['skip-fsync-applied-dirs', false, ['fsyncDir ', 'fsyncDir /.txnfs/T/files', 'fsyncDir /n/m']],

@@ -93,7 +93,9 @@ describe('the power-loss enumeration catches deliberate protocol bugs', () => {
     ['skip-fsync-applied-dirs', '2 files: create + overwrite'],
     ['cleanup-before-apply', '2 files: create + overwrite'],
     ['skip-fsync-home', '2 files: create + overwrite'],
-    ['skip-fsync-new-home', '2 files: create + overwrite'],
+    // New files only: a replaced file in the root has the root fsynced before the commit point
+    // for another reason (what the plan relied on, commit.ts reliedOn), which masks this bug.
+    ['skip-fsync-new-home', 'create only'],
     ['skip-fsync-backup-dir', 'delete only'],
     ['skip-fsync-created-dirs', '2 files: new nested dirs + overwrite'],
     ['skip-fsync-backup-copy', '2 files: overwrite + delete, no hard links, EIO at the 1st unlink: rolled back from the copies'],

@@ -52,7 +52,7 @@ const OUTSIDE = '/model/outside';
 // installed next, and would make a later run see a crashed owner as alive for the wrong reason.
 const { getLocks } = createRequire(import.meta.url)('proper-lockfile/lib/lockfile.js') as { getLocks(): Record<string, unknown> };
 
-function assertNoLockHeld(when: string): void {
+export function assertNoLockHeld(when: string): void {
   const held = Object.keys(getLocks());
   if (held.length > 0) throw new Error(`power-loss harness: locks still registered in this process ${when}: ${held.join(', ')}`);
 }
@@ -149,7 +149,7 @@ export function startImage(w: ModelWorkload): Snapshot {
   return b.build();
 }
 
-interface RootView {
+export interface RootView {
   readonly files: Map<string, Buffer>;
   readonly modes: Map<string, string>;
   readonly dirs: Set<string>;
@@ -158,7 +158,7 @@ interface RootView {
 }
 
 /** What the root holds (outside .txnfs), read straight from the model without going through it. */
-function viewRoot(s: Snapshot): RootView {
+export function viewRoot(s: Snapshot): RootView {
   const view: RootView = { files: new Map(), modes: new Map(), dirs: new Set(), ids: new Set(), other: [] };
   const root = nodeAt(s, MODEL_ROOT);
   const walk = (n: NodeImage, rel: string): void => {
@@ -283,7 +283,7 @@ function spread<T>(items: T[], n: number): T[] {
 }
 
 /** Run `fn` with the model installed as the filesystem (and the mutation, if any, switched on). */
-async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () => Promise<T>, onEvent?: (e: FaultEvent) => void): Promise<T> {
+export async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () => Promise<T>, onEvent?: (e: FaultEvent) => void): Promise<T> {
   // The mutation's filters (test/helpers/mutations.mjs) sit around the model and the hook.
   const layer = mutationLayer(mutation === undefined ? [] : [mutation]);
   const prev = useFsImpl(layer.impl(m));

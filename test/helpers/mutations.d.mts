@@ -11,6 +11,7 @@ export type HarnessMutation =
   | 'skip-fsync-journal-dir'
   | 'skip-fsync-applied-dirs'
   | 'skip-fsync-direct-dir'
+  | 'skip-fsync-relied-on'
   | 'cleanup-before-apply'
   | 'skip-journal-checksum'
   | 'skip-rollback'

@@ -76,6 +76,13 @@ export const MUTATIONS = {
   },
   /** Do not fsync the directories changed by the apply before cleanup. */
   'skip-fsync-applied-dirs': { op: (s, e) => (e.op === 'fsyncDir' && s.applied ? 'skip' : undefined) },
+  /**
+   * Before its commit point, a commit does not fsync the directories of the files it relied on
+   * (replaced, removed, or read by a precondition: commit.ts reliedOn), nor any other directory
+   * outside the home: an earlier one-file commit's rename that is not durable yet can then be
+   * lost while this commit survives.
+   */
+  'skip-fsync-relied-on': { op: (s, e) => (e.op === 'fsyncDir' && s.locked && !e.path.includes('/.txnfs') ? 'skip' : undefined) },
   /** A one-file commit (no journal) does not fsync the rename's directories (target's parent, files/ or the home). */
   'skip-fsync-direct-dir': { op: (s, e) => (e.op === 'fsyncDir' && s.directRenamed ? 'skip' : undefined) },
   /** Remove the journal before applying the renames (a live commit). */
@@ -173,6 +180,9 @@ function track(s, e) {
     const name = e.name;
     if (name.startsWith('file:')) s.fileStep = name;
     if (name === 'staged') s.staged = true;
+    // From the gate's end to the commit point (the journal's link, a one-file commit's rename).
+    if (name === 'locked') s.locked = true;
+    if (name === 'committed' || name === 'cleanup' || name === 'done') s.locked = false;
     if (name === 'committed') s.live = true;
     if (name === 'cleanup' || name === 'done') Object.assign(s, { live: false, staged: false, applying: false, applied: false, directRenamed: false });
     if (name === 'committed') s.directRenamed = false;
@@ -188,12 +198,16 @@ function track(s, e) {
   }
   if (s.applying && isMove(e)) s.moved = true;
   // A one-file commit: files/<n> renamed over its target before step 'committed' (no journal).
-  if (e.op === 'rename' && !s.live && !s.applying && (STAGED_FILE.test(e.path) || (s.staged && isLoneFile(s, e.path))) && e.dest !== undefined && !e.dest.includes('/.txnfs/')) s.directRenamed = true;
+  if (e.op === 'rename' && !s.live && !s.applying && (STAGED_FILE.test(e.path) || (s.staged && isLoneFile(s, e.path))) && e.dest !== undefined && !e.dest.includes('/.txnfs/')) {
+    s.directRenamed = true;
+    s.locked = false;
+  }
   if (s.rollingBack && isMove(e)) s.rollbackMoved = true;
   // The applied directories' fsyncs run until the next operation of another kind (the cleanup).
   if (s.applied && e.op !== 'fsyncDir') s.applied = false;
   // The commit point: journal.tmp gets the name `journal` (a link; a rename where links are refused).
   if ((e.op === 'rename' || e.op === 'link') && e.dest !== undefined && JOURNAL.test(e.dest)) {
+    s.locked = false;
     s.journal = e.dest;
     s.journalRenamedIn = e.dest.slice(0, e.dest.lastIndexOf('/'));
   }

@@ -1,0 +1,116 @@
+/**
+ * src/transaction/committer.ts, concludeEarly: a lone file's commit releases the root lock right
+ * after its rename and makes the rename durable afterwards; the next commit in the root goes on
+ * meanwhile. A failed fsync then takes the lock again for the undo, which leaves a target that a
+ * later commit replaced since as it is. (The power-loss proof of the overlap is
+ * test/crash/power-loss-overlap.test.ts.)
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { begin, codes, isTxnError } from '../../src/index.js';
+import * as seam from '../../src/io/fs.js';
+import { errnoError } from '../helpers/errno.mjs';
+import { tmpdir } from '../helpers/tmp.js';
+
+afterEach(() => {
+  seam.useFsImpl();
+});
+
+/**
+ * Hold the first directory fsync of `dir` (a lone file's commit makes none before its rename):
+ * `reached` resolves once it is asked for, `release(err)` lets it run, or fail with `err`.
+ */
+function holdFirstSync(dir: string): { reached: Promise<void>; release: (err?: Error) => void } {
+  const base = seam.useFsImpl();
+  let arrived!: () => void;
+  const reached = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
+  let go!: (err?: Error) => void;
+  const released = new Promise<Error | undefined>((resolve) => {
+    go = resolve;
+  });
+  let first = true;
+  seam.useFsImpl({
+    ...base,
+    syncDir: async (p: string) => {
+      if (first && p === dir) {
+        first = false;
+        arrived();
+        const err = await released;
+        if (err !== undefined) throw err;
+      }
+      return base.syncDir(p);
+    },
+  });
+  return { reached, release: go };
+}
+
+const read = (root: string, name: string): string | undefined => (fs.existsSync(path.join(root, name)) ? fs.readFileSync(path.join(root, name), 'utf8') : undefined);
+
+describe("a lone file's rename is made durable after the root lock's release", () => {
+  it('the next commit in the root takes the lock and finishes while the first one fsyncs', async () => {
+    const root = tmpdir();
+    fs.writeFileSync(path.join(root, 'a.txt'), 'old');
+    const hold = holdFirstSync(root);
+    const ta = begin({ dir: root });
+    ta.write('a.txt', 'A');
+    const first = ta.commit();
+    await hold.reached;
+    expect(read(root, 'a.txt')).toBe('A');
+    // Held through the fsync, the lock would make this wait until the first commit resolves: it
+    // never does while the fsync is held, so this would fail with ELOCKED after lockTimeout.
+    const tb = begin({ dir: root, lockTimeout: 2_000 });
+    tb.write('b.txt', 'B');
+    await tb.commit();
+    expect(read(root, 'b.txt')).toBe('B');
+    hold.release();
+    await first;
+    expect(read(root, 'a.txt')).toBe('A');
+    expect(fs.existsSync(path.join(root, '.txnfs'))).toBe(false);
+  });
+
+  it('EIO at that fsync after a later commit replaced the target: EFS, and the later version stays', async () => {
+    const root = tmpdir();
+    fs.writeFileSync(path.join(root, 'a.txt'), 'old');
+    const hold = holdFirstSync(root);
+    const ta = begin({ dir: root });
+    ta.write('a.txt', 'A');
+    const first = ta.commit().then(() => undefined, (err: unknown) => err);
+    await hold.reached;
+    const tb = begin({ dir: root, lockTimeout: 2_000 });
+    tb.write('a.txt', 'B');
+    await tb.commit();
+    const eio = errnoError('EIO', 'fsync', root);
+    hold.release(eio);
+    const err = await first;
+    expect(isTxnError(err) && err.code).toBe(codes.EFS);
+    expect((err as Error).cause).toBe(eio);
+    expect((err as Error).message).toContain('another writer has replaced');
+    // Not the old file put back over the later commit's.
+    expect(read(root, 'a.txt')).toBe('B');
+    expect(fs.existsSync(path.join(root, '.txnfs'))).toBe(false);
+  });
+
+  it('EIO at that fsync of a new file whose home another commit removed meanwhile: the lock is taken in a home made again, and the file removed', async () => {
+    const root = tmpdir();
+    const hold = holdFirstSync(root);
+    const ta = begin({ dir: root });
+    ta.write('a.txt', 'A');
+    const first = ta.commit().then(() => undefined, (err: unknown) => err);
+    await hold.reached;
+    const tb = begin({ dir: root, lockTimeout: 2_000 });
+    tb.write('b.txt', 'B');
+    await tb.commit();
+    // The first commit's rename left nothing in the home, so the second one's end removed it.
+    expect(fs.existsSync(path.join(root, '.txnfs'))).toBe(false);
+    hold.release(errnoError('EIO', 'fsync', root));
+    const err = await first;
+    expect(isTxnError(err) && err.code).toBe(codes.EFS);
+    expect((err as Error).message).toContain('Nothing changed');
+    expect(read(root, 'a.txt')).toBeUndefined();
+    expect(read(root, 'b.txt')).toBe('B');
+    expect(fs.existsSync(path.join(root, '.txnfs'))).toBe(false);
+  });
+});
