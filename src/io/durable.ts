@@ -91,18 +91,30 @@ export async function syncDirs(paths: Iterable<string>, concurrency: number, ign
  * files of the protocol (journal, rollback marker, lock owner). The file is closed on every path.
  */
 export async function writeSmallFile(path: string, data: string | Uint8Array, sync: boolean): Promise<void> {
-  const end = await startSmallFile(path, data);
-  await end(sync);
+  const file = await startSmallFile(path, data);
+  try {
+    if (sync) await file.sync();
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    throw err;
+  }
+  await file.close();
+}
+
+/** A small file written and still open (`startSmallFile`): its fsync and its close. */
+export interface WrittenFile {
+  sync(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /**
- * The first half of `writeSmallFile`: create `path` exclusively and write all of `data`. Resolves
- * with the second half, which fsyncs it (when asked) and closes it; the file is closed on every
- * path. Split for a caller that writes a file before it starts a round of fsyncs the file's own
- * fsync joins: the create and write are small calls (inline, src/io/inline.ts) only while no fsync
- * is in the thread pool, and queued behind the round they would wait for all of it.
+ * The first half of `writeSmallFile`: create `path` exclusively and write all of `data` (closed
+ * again if that fails). The caller fsyncs it (or not) and closes it. Split for a caller that writes
+ * a file before it starts a round of fsyncs that the file's own fsync joins: the create and write
+ * are small calls (inline, src/io/inline.ts) only while no fsync is in the thread pool, and queued
+ * behind the round they would wait for all of it.
  */
-export async function startSmallFile(path: string, data: string | Uint8Array): Promise<(sync: boolean) => Promise<void>> {
+export async function startSmallFile(path: string, data: string | Uint8Array): Promise<WrittenFile> {
   const handle = await fs.create(path, 0o666);
   try {
     await writeAll(handle, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
@@ -110,13 +122,5 @@ export async function startSmallFile(path: string, data: string | Uint8Array): P
     await handle.close().catch(() => undefined);
     throw err;
   }
-  return async (sync) => {
-    try {
-      if (sync) await handle.sync();
-    } catch (err) {
-      await handle.close().catch(() => undefined);
-      throw err;
-    }
-    await handle.close();
-  };
+  return { sync: () => handle.sync(), close: () => handle.close() };
 }

@@ -162,14 +162,19 @@ export async function prepare(c: CommitContext, plan: Planned, fixed = false): P
   // (an lstat each) come first for the same reason. Then every fsync at once, journal.tmp's first:
   // it carries data, and the directories' fsyncs that queue behind it mostly find their changes
   // already committed by the filesystem's journal.
-  const endJournal = await writeJournalTmp(dir, plan.journal);
-  await settleAll([
-    setup.staging.ownerLock.verify(),
-    rootLock.verify(),
-    endJournal(durable),
-    setup.staging.name(),
-    syncDirs(dirs, c.concurrency),
-  ]);
+  const journal = await writeJournalTmp(dir, plan.journal);
+  const locksVerified = [setup.staging.ownerLock.verify(), rootLock.verify()];
+  // Closed as soon as its fsync is done, still inside the round; a failure of the close is reported
+  // only when nothing before it failed (settleAll reports the first failure in argument order,
+  // which is the order the calls are issued in: a close is issued after all of them).
+  let closeFailed: { readonly err: unknown } | undefined;
+  const journalSynced = (durable ? journal.sync() : Promise.resolve()).finally(() =>
+    journal.close().catch((err: unknown) => {
+      closeFailed = { err };
+    }),
+  );
+  await settleAll([...locksVerified, journalSynced, setup.staging.name(), syncDirs(dirs, c.concurrency)]);
+  if (closeFailed !== undefined) throw closeFailed.err;
 }
 
 /**

@@ -45,6 +45,8 @@ import type { Staging } from './staging.js';
 import type { JournalEntry } from './journal.js';
 import { filesDir, stagedFile, undoPath } from './layout.js';
 
+const noop = (): void => undefined;
+
 /**
  * Where the one file is staged: in a staging dir (`files/<n>`, the undo link in the staging dir,
  * under the owner lock), or as a transaction's lone file in the home (src/transaction/lone.ts: a
@@ -59,6 +61,11 @@ export interface DirectSource {
   readonly undo: string;
   /** Verified with the root lock right before the rename; none for a lone file. */
   readonly ownerLock: HeldLock | undefined;
+  /**
+   * For an undo link outside a staging dir (a lone file's, in the home): hold its name as a live
+   * temp of this thread from before it is made; resolves with the hold's end.
+   */
+  readonly hold?: (() => () => void) | undefined;
 }
 
 /** The one file staged as `files/<n>` of `staging`. */
@@ -91,6 +98,8 @@ export interface Direct {
   readonly files: string;
   /** The undo link of a replaced file (durability 'full'); undefined for a new one, or with 'none'. */
   readonly undo: string | undefined;
+  /** Ends the undo link's hold (DirectSource.hold), once it is gone. */
+  unhold: () => void;
 }
 
 /** Whether `plan` may commit by its rename alone (see the header). */
@@ -118,12 +127,15 @@ export async function prepareDirect(c: DirectContext, plan: Planned, src: Direct
     // durability 'none' nothing follows the rename, and a link made for nothing costs a link, an
     // lstat and an unlink on every commit.
     undo: entry.existed && c.durable ? src.undo : undefined,
+    unhold: noop,
   };
   await applyFixups({ root: c.root, durable: c.durable, concurrency: c.concurrency, stagedPath: () => src.staged }, plan);
   if (direct.undo !== undefined) {
+    direct.unhold = src.hold?.() ?? noop;
     try {
       await fs.link(target, direct.undo);
     } catch (err) {
+      direct.unhold();
       // No link here, or EXDEV (the target is on another filesystem than the staging dir, a mount
       // inside the root): the journaled way backs up by copy. ENOENT: the target went since the
       // plan; the journaled way supersedes or applies.
@@ -148,6 +160,7 @@ export async function prepareDirect(c: DirectContext, plan: Planned, src: Direct
   const unchanged = !entry.existed ? now === undefined : isOriginal(entry, now) && (direct.undo === undefined || (undone !== undefined && undone.ino === now?.ino));
   if (!unchanged) {
     if (direct.undo !== undefined) await unlinkIfPresent(direct.undo);
+    direct.unhold();
     return undefined;
   }
   return direct;
@@ -250,8 +263,10 @@ export function endLoneDirect(d: Direct, warnings: string[]): () => Promise<void
   // 200 µs for 4 KiB on ext4). Under the lock it made every other commit in the root wait for it.
   return once(() =>
     unlinkIfPresent(undo, d.entry.size ?? Infinity).then(
-      () => undefined,
+      () => d.unhold(),
       (err: Error) => {
+        // Let go of: recover() then takes it for a temp this thread abandoned, and removes it.
+        d.unhold();
         warnings.push(`The undo link '${undo}' could not be removed (${err.message}); recover() will remove it.`);
       },
     ),

@@ -37,7 +37,7 @@ import * as fs from '../io/fs.js';
 import { codes, TxnError } from '../errors.js';
 import { linkRefused } from '../io/links.js';
 import { readFileIfPresentStrict } from '../io/if-present.js';
-import { startSmallFile, syncDir, writeSmallFile } from '../io/durable.js';
+import { startSmallFile, syncDir, writeSmallFile, type WrittenFile } from '../io/durable.js';
 import { journalPath, journalTmpPath, rollbackReadyPath } from './layout.js';
 import { isJournalTarget } from '../transaction/paths.js';
 import type { JournalEntries } from './entries.js';
@@ -254,12 +254,12 @@ function validate(value: unknown, version: number, where: string | undefined): D
 }
 
 /**
- * Write `journal.tmp` (create it, write every byte); resolves with the rest, its fsync (when
- * durable) and close, which the caller runs in the round of fsyncs before the commit point. Makes
- * nothing visible: recovery reads only `journal`, and a staging dir with a `journal.tmp` alone is
- * one that never reached its commit point.
+ * Write `journal.tmp` (create it, write every byte), left open: the caller fsyncs it (durable) in
+ * the round of fsyncs before the commit point, and closes it. Makes nothing visible: recovery
+ * reads only `journal`, and a staging dir with a `journal.tmp` alone is one that never reached its
+ * commit point.
  */
-export async function writeJournalTmp(staging: string, journal: Journal): Promise<(durable: boolean) => Promise<void>> {
+export async function writeJournalTmp(staging: string, journal: Journal): Promise<WrittenFile> {
   // The caller fsyncs before the commit point: otherwise the link can reach the disk before the
   // bytes, and a power loss leaves a `journal` that is empty or garbage (then the checksum refuses
   // it: all-old, but the root is blocked for a person to look at).

@@ -42,9 +42,17 @@ export function isWritingHere(path: string): boolean {
   return open.has(path);
 }
 
+/**
+ * Names in the registry that are never touched: a second name of another file (a one-file commit's
+ * undo link, src/protocol/direct.ts), whose mtime is that file's own. Shared like the registry.
+ */
+const UNTOUCHED = Symbol.for('txnfs.temps.untouched.v1');
+const untouched: Set<string> = ((globalThis as Record<symbol, unknown>)[UNTOUCHED] ??= new Set<string>()) as Set<string>;
+
 function beat(): void {
   const now = new Date();
   for (const p of open) {
+    if (untouched.has(p)) continue;
     // A temp may be renamed or removed between the snapshot and the call: nothing to refresh then.
     fs.utimes(p, now, now).catch(() => undefined);
   }
@@ -88,3 +96,17 @@ export function keepFresh(path: string): () => void {
   };
 }
 
+/**
+ * Keep `path` judged live as a temp this thread writes (`isWritingHere`), and removed at exit,
+ * until the returned function is called, without ever touching it: for a hard link to another
+ * file (a replaced file's undo link), which the heartbeat's utimes would change. Call it before the
+ * link is made.
+ */
+export function holdName(path: string): () => void {
+  untouched.add(path);
+  const stop = keepFresh(path);
+  return () => {
+    stop();
+    untouched.delete(path);
+  };
+}

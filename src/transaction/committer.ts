@@ -2,12 +2,12 @@
  * committer.ts: the commit driver, what `tx.commit()` runs once the facade found the transaction
  * open (docs/protocol.md, "Commit"; its "Map of the code" names the function of each step):
  *   1. settleStaging(): every staging job and stream ended (stager.ts, stream.ts), else ESTAGE;
- *   2. the root lock (protocol/lock.ts), held until step 10;
+ *   2. the root lock (protocol/lock.ts), held until step 10 (a lone file replacing one: until its rename);
  *   3. gate() (protocol/gate.ts): roll forward any dead committed transaction first (invariant 7);
  *   4. plan(): tree operations become removals (tree.ts), then buildPlan() (planner.ts);
  *   one written file alone: prepareDirect(), renameDirect() and syncDirect() (protocol/direct.ts):
- *      its rename, made durable, is the commit point, with no journal; for a lone file the fsyncs
- *      run after the root lock's release (concludeEarly);
+ *      its rename, made durable, is the commit point, with no journal; for a lone file that
+ *      replaced a file the fsyncs run after the root lock's release (concludeEarly);
  *   otherwise 5-7. prepare() (protocol/commit.ts): fix-ups, backups, the fsyncs the journal
  *      needs, journal.tmp, both locks verified;
  *   8. commitJournal() (protocol/journal.ts) ◀── commit point;
@@ -27,8 +27,7 @@ import { settleAll } from '../io/limit.js';
 import { commitJournal } from '../protocol/journal.js';
 import { journalPath, rootLockPath } from '../protocol/layout.js';
 import { withRootLock, type HeldLock } from '../protocol/lock.js';
-import { inHome, removeHomeIfEmpty } from '../protocol/home.js';
-import { ensureHome } from '../protocol/staging.js';
+import { removeHomeIfEmpty } from '../protocol/home.js';
 import { gate } from '../protocol/gate.js';
 import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
 import { appliedDirect, endLoneDirect, inStaging, isDirect, prepareDirect, renameDirect, syncDirect, type Direct, type DirectContext, type Relock } from '../protocol/direct.js';
@@ -72,8 +71,9 @@ interface Reached {
   /** One written file, committed by its rename (protocol/direct.ts). */
   readonly direct: Direct | undefined;
   /**
-   * A lone file renamed over its target, durability 'full': the rename is made durable once the
-   * root lock is released (`concludeEarly`), so the next commit in the root does not wait for it.
+   * A lone file renamed over the file it replaced (durability 'full': it has an undo link): the
+   * rename is made durable once the root lock is released (`concludeEarly`), so the next commit
+   * in the root does not wait for it.
    */
   readonly early?: { readonly direct: Direct; readonly context: DirectContext } | undefined;
 }
@@ -176,7 +176,7 @@ async function commitLocked(tx: TxState, where: Where, rootLock: HeldLock, run: 
 }
 
 /**
- * A lone file's commit after the root lock's release: its rename made durable (the commit point:
+ * A lone file's commit that replaced a file, after the root lock's release: its rename made durable (the commit point:
  * direct.ts, `syncDirect`), then step 10. The lock is not held through these fsyncs: the next
  * commit in the root (another process's, above all) plans and renames while they run, and its
  * own fsyncs join theirs in the filesystem's journal. Nothing it does can outrun this rename on
@@ -186,10 +186,9 @@ async function commitLocked(tx: TxState, where: Where, rootLock: HeldLock, run: 
  */
 async function concludeEarly(tx: TxState, where: Where, run: CommitRun, early: Early): Promise<Omit<CommitResult, 'durationMs'>> {
   const { reached, rec } = early;
-  const home = where.home.home;
-  // A new file's commit leaves nothing in the home, which another writer may then remove: made
-  // again for the lock if so (home.ts, inHome).
-  const relock: Relock = (fn) => inHome(async () => void (await ensureHome(where.root, false)), () => withRootLock(rootLockPath(home), tx.o.timing, undefined, fn));
+  // The undo link keeps the home in place until step 10 (only a commit that replaced a file comes
+  // here): the lock is taken there again.
+  const relock: Relock = (fn) => withRootLock(rootLockPath(where.home.home), tx.o.timing, undefined, fn);
   await syncDirect(reached.early.context, reached.early.direct, relock);
   return conclude(tx, where, run, reached, rec);
 }
@@ -285,9 +284,11 @@ async function reachCommitPoint(tx: TxState, where: Where, rootLock: HeldLock, r
         if (errnoOf(err) === 'EXDEV') planned.checkMounts?.();
         throw err;
       });
-      // A lone file's rename is made durable after the root lock's release (concludeEarly); one
-      // from a staging dir under it, as its owner lock and staging dir are still to be removed.
-      if (setup === undefined && tx.o.durable) return { plan: planned, gen: undefined, direct, early: { direct, context: dc } };
+      // A lone file that replaced a file makes its rename durable after the root lock's release
+      // (concludeEarly): its undo link keeps the home, whose fsync is half of it, in place. A new
+      // file leaves nothing there, and a home another commit removed meanwhile could not be
+      // fsynced; it keeps the lock through its fsyncs, as a file from a staging dir does.
+      if (setup === undefined && direct.undo !== undefined) return { plan: planned, gen: undefined, direct, early: { direct, context: dc } };
       await syncDirect(dc, direct);
     }
     else await commitJournal((where.setup as Setup).staging.dir, tx.o.durable);

@@ -40,7 +40,7 @@ import type { DirectSource } from '../protocol/direct.js';
 import { inOpenedHome } from '../protocol/home.js';
 import { stagedFile } from '../protocol/layout.js';
 import { openHome, type TrustedHome } from '../protocol/staging.js';
-import { keepFresh } from '../single/heartbeat.js';
+import { holdName, keepFresh } from '../single/heartbeat.js';
 import { tempName } from '../single/tempname.js';
 import { placeOnce, setupOnce, type TxState } from './state.js';
 
@@ -56,6 +56,8 @@ export interface Lone {
   stop: () => void;
   /** The undo link of a replaced target, while its commit may still need it (loneSource). */
   undo?: string;
+  /** Ends the undo link's hold (heartbeat.ts, holdName), once it is made. */
+  undoHeld?: () => void;
 }
 
 const noop = (): void => undefined;
@@ -169,8 +171,12 @@ export async function promoteLone(tx: TxState): Promise<void> {
  */
 export function loneSource(tx: TxState, home: string): DirectSource {
   const lone = tx.lone as Lone;
-  lone.undo = `${home}/${tempName()}`;
-  return { staged: lone.path as string, dir: home, undo: lone.undo, ownerLock: undefined };
+  const undo = `${home}/${tempName()}`;
+  lone.undo = undo;
+  // Held as a live writer's temp of this thread while it exists: a one-file commit releases the
+  // root lock before it is done with it (committer.ts, concludeEarly), and other commits' gates
+  // remove temps this thread does not hold (src/single/orphans.ts).
+  return { staged: lone.path as string, dir: home, undo, ownerLock: undefined, hold: () => (lone.undoHeld = holdName(undo)) };
 }
 
 /**
@@ -206,6 +212,7 @@ export async function discardLone(tx: TxState): Promise<void> {
     // Unregistered even when the removal failed: recover() then takes it for what it is, a temp
     // this thread abandoned (src/single/orphans.ts), and removes it.
     lone.stop();
+    lone.undoHeld?.();
     tx.lone = undefined;
   }
 }

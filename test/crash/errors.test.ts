@@ -26,7 +26,8 @@ async function run(o: Omit<ErrorLoopOptions, 'scratch'>): Promise<void> {
   tally.deferred += r.deferred;
   tally.violations += r.violations.length;
   expect(r.points).toBeGreaterThan(0);
-  expect(r.violations).toEqual([]);
+  // The first three in full (a longer list is printed truncated).
+  expect(r.violations.slice(0, 3)).toEqual([]);
 }
 
 const all = workloads();
@@ -72,7 +73,8 @@ describe('the I/O-error loop catches a real bug', () => {
 
   it('and the same loop without the mutation is clean (the violations above come from the bug)', async () => {
     const r = await errorLoop({ workload: byName('overwrite only'), code: 'EIO', persistent: false, scratch: scratchOf() });
-    expect(r.violations).toEqual([]);
+    // The first three in full (a longer list is printed truncated).
+  expect(r.violations.slice(0, 3)).toEqual([]);
   });
 });
 

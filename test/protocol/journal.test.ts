@@ -190,6 +190,13 @@ describe('journal version 2: the identity the roll-forward checks, and the backu
   }
 });
 
+/** journal.tmp written, fsynced (durable) and closed, as prepare() does in its round. */
+async function writeJournal(dir: string, j: Journal, durable: boolean): Promise<void> {
+  const f = await writeJournalTmp(dir, j);
+  if (durable) await f.sync();
+  await f.close();
+}
+
 describe('durable journal write (the commit point)', () => {
   it('writes journal.tmp, links it into place as journal (journal.tmp stays, for a rollback marker), and reads back', async () => {
     const dir = tmpdir();
@@ -198,7 +205,7 @@ describe('durable journal write (the commit point)', () => {
       if (e.kind === 'op' && e.op !== 'lstat' && e.op !== 'stat' && e.op !== 'fstat') ops.push(`${e.op} ${path.basename(e.path)}${'dest' in e && e.dest ? ` ${path.basename(e.dest)}` : ''}`);
     };
     try {
-      await (await writeJournalTmp(dir, journal))(true);
+      await writeJournal(dir, journal, true);
       await commitJournal(dir, true);
     } finally {
       faults.hook = undefined;
@@ -216,7 +223,7 @@ describe('durable journal write (the commit point)', () => {
       if (e.kind === 'op' && (e.op === 'fsync' || e.op === 'fsyncDir')) syncs.push(e.path);
     };
     try {
-      await (await writeJournalTmp(dir, journal))(false);
+      await writeJournal(dir, journal, false);
       await commitJournal(dir, false);
     } finally {
       faults.hook = undefined;
@@ -229,7 +236,7 @@ describe('durable journal write (the commit point)', () => {
   // and failed a commit that the rename below finishes.
   it.each(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK'])('link refused with %s: a rollback.tmp is made first, then journal.tmp is renamed to journal', async (code) => {
     const dir = tmpdir();
-    await (await writeJournalTmp(dir, journal))(true);
+    await writeJournal(dir, journal, true);
     faults.hook = (e) => {
       if (e.kind === 'op' && e.op === 'link') throw errnoError(code, 'link', e.path);
     };
@@ -245,7 +252,7 @@ describe('durable journal write (the commit point)', () => {
   it('any other link error (EIO, ENOSPC) is a real failure: no journal, journal.tmp left as it was', async () => {
     for (const code of ['EIO', 'ENOSPC']) {
       const dir = tmpdir();
-      await (await writeJournalTmp(dir, journal))(true);
+      await writeJournal(dir, journal, true);
       faults.hook = (e) => {
         if (e.kind === 'op' && e.op === 'link') throw errnoError(code, 'link', e.path);
       };
