@@ -14,7 +14,7 @@ import { errnoOf } from '../errors.js';
 import { lstatIfPresentStrict, readdirIfPresent } from '../io/if-present.js';
 import { CorruptJournal, readJournal, type Journal } from './journal.js';
 import { filesDir, homeOf, journalPath, OWNER_LOCK_RE, ownerLockOf, rootLockPath, STAGING_RE, stagingDirOf, TOMB_PREFIX } from './layout.js';
-import { isAbandonedTomb, lockState, type LockState } from './lock.js';
+import { isAbandonedTomb, isFlatEntry, lockState, type LockState } from './lock.js';
 import { checkOptionsObject, defaults, lockStaleOption, resolveDir } from '../options/options.js';
 import { hasRollbackMarker, trustHome } from './staging.js';
 import { isSingleFileRecord } from '../single/orphans.js';
@@ -60,12 +60,13 @@ export interface Classified extends Omit<FoundTxn, 'mtimeMs' | 'staged' | 'bytes
 }
 
 /** List what a home holds: transaction ids (staging dirs, owner locks), tombs, single-file records, and whether a root lock exists. */
-export async function listIds(home: string): Promise<{ ids: string[]; tombs: string[]; singles: string[]; rootLock: boolean }> {
-  let names: string[];
+export async function listIds(home: string, listed?: readonly string[]): Promise<{ ids: string[]; tombs: string[]; singles: string[]; rootLock: boolean; legacyRootLock: boolean }> {
+  let names: readonly string[];
   try {
-    names = await fs.readdir(home, true);
+    // `listed`: the home as the root lock's acquisition listed it (lock.ts, HeldLock.listing).
+    names = listed ?? (await fs.readdir(home, true));
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { ids: [], tombs: [], singles: [], rootLock: false };
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return { ids: [], tombs: [], singles: [], rootLock: false, legacyRootLock: false };
     throw err;
   }
   const ids = new Set<string>();
@@ -77,7 +78,10 @@ export async function listIds(home: string): Promise<{ ids: string[]; tombs: str
     else if (name.startsWith(TOMB_PREFIX)) tombs.push(name);
     else if (isSingleFileRecord(name)) singles.push(name);
   }
-  return { ids: [...ids].sort(), tombs, singles, rootLock: names.includes(path.basename(rootLockPath(home))) };
+  // The root lock: its entries in the home (owners.ts, FLAT_PREFIX), or a lock directory an
+  // older txnfs left (`legacyRootLock`).
+  const legacyRootLock = names.includes(path.basename(rootLockPath(home)));
+  return { ids: [...ids].sort(), tombs, singles, rootLock: legacyRootLock || names.some(isFlatEntry), legacyRootLock };
 }
 
 

@@ -21,6 +21,8 @@ export interface Gate {
   readonly dir: string;
   /** Filled with the single-file records of the home (recover.ts, `RecoverContext.singles`). */
   readonly singles?: string[] | undefined;
+  /** The home as the root lock's acquisition listed it (recover.ts, `RecoverContext.listed`). */
+  readonly listed?: readonly string[] | undefined;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function gate(g: Gate): Promise<RecoverReport> {
     dryRun: false,
     self: g.self,
     singles: g.singles,
+    listed: g.listed,
   });
   const blocked = rec.corrupt[0] ?? rec.failed[0];
   if (blocked !== undefined) {

@@ -55,4 +55,4 @@ export { acquire, type HeldLock, type LockTiming } from './lock/acquire.js';
 export { lockState, removeDeadLock, sweepEmptyLock, type LockState } from './lock/state.js';
 export { withRootLock } from './lock/queue.js';
 export { isAbandonedTomb } from './lock/judge.js';
-export { thisHostTag } from './lock/owners.js';
+export { isFlatEntry, thisHostTag } from './lock/owners.js';

@@ -74,6 +74,12 @@ export interface RecoverContext {
    * for the commit to remove the dead ones after it released the root lock.
    */
   readonly singles?: string[] | undefined;
+  /**
+   * The home's names as the root lock's acquisition listed them, right after its entry was made
+   * (HeldLock.listing): read instead of listing the home again. Whatever appears in it after that
+   * is live (a journal appears only under the root lock, held since), so the gate misses nothing.
+   */
+  readonly listed?: readonly string[] | undefined;
 }
 
 function emptyReport(dir: string, dryRun: boolean, started: number): RecoverReport {
@@ -87,7 +93,7 @@ function emptyReport(dir: string, dryRun: boolean, started: number): RecoverRepo
 export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport> {
   const started = performance.now();
   const report = emptyReport(ctx.root, ctx.dryRun, started);
-  const { ids, tombs, singles } = await listIds(ctx.home);
+  const { ids, tombs, singles } = await listIds(ctx.home, ctx.listed);
   // A commit's gate hands the single-file records on (a dead transaction's lone file among them,
   // src/transaction/lone.ts): the commit removes the dead ones once it has released the root
   // lock, which they do not need (src/single/orphans.ts). recover() removes them itself.
@@ -251,11 +257,17 @@ export async function recover(dir?: string | URL, options?: RecoverOptions): Pro
     // lock left by a dead process (a crash, or a release that failed, after the staging dir was
     // gone) is not "nothing": taking the lock below reclaims it, and releasing it leaves the home
     // clean. A live one (another process recovering) is.
-    const { ids, tombs, singles, rootLock } = await listIds(home);
-    // A root lock left empty by a crash between two steps is removed here and now (rmdir only
-    // removes an empty one, so this never disturbs a live owner).
-    const rootLockLeft = rootLock && !dryRun && !(await sweepEmptyLock(rootLockPath(home)));
-    const deadRootLock = rootLockLeft && (await lockState(rootLockPath(home), common.timing.stale)) === 'dead';
+    const { ids, tombs, singles, rootLock, legacyRootLock } = await listIds(home);
+    // A root lock directory of an older txnfs (its entries lived inside it): its dead entries
+    // and the directory are removed here and now (a live owner's entry is never touched; rmdir
+    // only removes an empty directory). Taking today's root lock below does not look there.
+    if (legacyRootLock && !dryRun) {
+      await removeDeadLock(rootLockPath(home), common.timing.stale).catch(() => undefined);
+      await sweepEmptyLock(rootLockPath(home));
+    }
+    // A root lock entry left by a dead process (a crash, or a release that failed) is reclaimed
+    // by taking the lock below.
+    const deadRootLock = rootLock && !dryRun && (await lockState(rootLockPath(home), common.timing.stale, true)) === 'dead';
     // With nothing pending, an empty home is litter (home.ts): a dry run only looks.
     const tidy = async (): Promise<void> => {
       if (!dryRun && homeInfo !== undefined) await removeHomeIfEmpty(home);
@@ -290,7 +302,8 @@ export async function recover(dir?: string | URL, options?: RecoverOptions): Pro
       // The home went away before the root lock was in it: its last user finished and removed it,
       // empty (home.ts), so nothing is pending here any more. The lock's mkdir failing with ENOENT
       // says so even when another writer has made a new home since (that one's work is live).
-      const lockGone = errnoOf(err) === 'ENOENT' && (err as { path?: unknown }).path === rootLockPath(home);
+      const at = (err as { path?: unknown }).path;
+      const lockGone = errnoOf(err) === 'ENOENT' && typeof at === 'string' && (at === rootLockPath(home) || at.startsWith(`${rootLockPath(home)}.`));
       if (lockGone || (await homeVanished(err, home))) return { ...emptyReport(root, dryRun, started), ...orphans };
       throw err;
     }

@@ -165,7 +165,7 @@ function whereOf(setup: Setup): Where {
  */
 async function commitLocked(tx: TxState, where: Where, rootLock: HeldLock, run: CommitRun, later: (e: Early) => void): Promise<Omit<CommitResult, 'durationMs'> | undefined> {
   // Step 3: every dead transaction in this root finished first (protocol/gate.ts).
-  const rec = await gate({ root: where.root, home: where.home, durable: tx.o.durable, timing: tx.o.timing, concurrency: tx.o.concurrency, self: tx.id, dir: tx.dir, singles: run.singles });
+  const rec = await gate({ root: where.root, home: where.home, durable: tx.o.durable, timing: tx.o.timing, concurrency: tx.o.concurrency, self: tx.id, dir: tx.dir, singles: run.singles, listed: rootLock.listing });
   step('locked');
   const reached = await reachCommitPoint(tx, where, rootLock, run);
   if (reached.early !== undefined) {

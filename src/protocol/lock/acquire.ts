@@ -14,9 +14,9 @@ import * as path from 'node:path';
 import { putNewSignalListenersFirst, signalListenersBefore } from './signals.js';
 import lockfile from 'proper-lockfile';
 import { codes, errnoOf, TxnError } from '../../errors.js';
-import { acquiring, entryName, held, newRecord, type OwnerRecord } from './owners.js';
+import { acquiring, entryName, entryPlace, held, newRecord, type OwnerRecord } from './owners.js';
 import { judge, mtimeOf, removeEntry, type Judged } from './judge.js';
-import { adapterFor, Contended, patience, sole } from './adapter.js';
+import { adapterFor, Contended, listings, patience, sole } from './adapter.js';
 import { sleep } from './wait.js';
 
 putNewSignalListenersFirst(signalListenersBefore);
@@ -39,6 +39,12 @@ export interface HeldLock {
   verify(): Promise<void>;
   /** Release (idempotent). Never removes an entry that is not ours. */
   release(): Promise<void>;
+  /**
+   * A flat lock (the root lock): the names of the directory its entries live in (the home), as
+   * the listing that made it ours saw them. A caller that would list the home right away (the
+   * recovery gate) reads this instead.
+   */
+  readonly listing?: readonly string[] | undefined;
 }
 
 /**
@@ -66,6 +72,11 @@ export interface AcquireOptions {
    * directory this call makes is then not listed after our entry is made (adapter.ts, `sole`).
    */
   readonly sole?: boolean | undefined;
+  /**
+   * The entries live beside `lockDir`, in its parent, named `<name>.o.<...>` (owners.ts,
+   * FLAT_PREFIX): the root lock, whose parent is the home. The parent must exist.
+   */
+  readonly flat?: boolean | undefined;
 }
 
 /** Acquire the lock directory `lockDir`. */
@@ -77,6 +88,8 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
   let release: (() => Promise<void>) | undefined;
   let record: OwnerRecord;
   let entry: string;
+  let listing: readonly string[] | undefined;
+  const place = entryPlace(lockDir, options.flat === true);
   if (options.sole === true) sole.add(lockDir);
   try {
     for (;;) {
@@ -87,7 +100,7 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
       // Every attempt carries when this acquisition began: the earliest waiter keeps its entry
       // and the others step back (adapter.ts, `keep`), so the lock is handed on in arrival order.
       const attempt = newRecord(timing.stale, began);
-      const attemptEntry = path.join(lockDir, entryName(attempt));
+      const attemptEntry = path.join(place.dir, place.prefix + entryName(attempt));
       acquiring.add(attempt.token);
       if (options.wait) patience.set(attemptEntry, { until: deadline, stale: timing.stale, signal: options.signal });
       try {
@@ -108,20 +121,22 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
         held.set(lockDir, attempt);
         record = attempt;
         entry = attemptEntry;
+        listing = listings.get(attemptEntry);
         break;
       } catch (err) {
         if (!(err instanceof Contended)) throw err;
-        const live = await clearDead(lockDir, err.others, timing.stale);
+        const live = await clearDead(place.dir, err.others, timing.stale);
         // Only dead owners (now removed) or a waiter that arrived with us and left: try again.
         if (live.length === 0 && err.others.length > 0) continue;
         if (!options.wait || Date.now() >= deadline) throw lockedError(lockDir, live[0], timing, options);
         // Jitter, so that two waiters that arrived together and both backed off do not meet again.
         const wait = Math.min(delay, Math.max(1, deadline - Date.now())) * (0.5 + Math.random());
-        await sleep(wait, options.signal, live.length > 0 ? { dir: lockDir, names: new Set(live.map((j) => j.name)) } : undefined);
+        await sleep(wait, options.signal, live.length > 0 ? { dir: place.dir, names: new Set(live.map((j) => j.name)) } : undefined);
         delay = Math.min(delay * 2, 100);
       } finally {
         acquiring.delete(attempt.token);
         patience.delete(attemptEntry);
+        listings.delete(attemptEntry);
       }
     }
   } finally {
@@ -130,6 +145,7 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
   const releaseLock = release;
   return {
     path: lockDir,
+    listing,
     async verify() {
       if (state.compromised === undefined && (await mtimeOf(entry)) === undefined) {
         state.compromised = new Error(`lock directory '${lockDir}' no longer holds this process's entry`);

@@ -12,7 +12,7 @@ import * as fs from '../../io/fs.js';
 import { errnoOf } from '../../errors.js';
 import { rmdirIfPresent } from '../../io/if-present.js';
 import { judge, removeDirIfEmpty, removeEntry } from './judge.js';
-import { arrivalOf } from './owners.js';
+import { arrivalOf, isFlatEntry } from './owners.js';
 import { sleep } from './wait.js';
 
 /** An attempt found other entries in the lock directory. */
@@ -43,6 +43,14 @@ export interface Patience {
 }
 export const patience = new Map<string, Patience>();
 
+/**
+ * A flat lock's entry (owners.ts, FLAT_PREFIX) → the listing of its directory that made it the
+ * holder's: acquire.ts hands it on (HeldLock.listing) and forgets it.
+ */
+export const listings = new Map<string, readonly string[]>();
+/** The last listing `keep` made for an entry (the one that ends the wait is the holder's). */
+const kept = new Map<string, readonly string[]>();
+
 /** How long a kept entry waits between listings when no change wakes it. */
 const KEEP_POLL_MS = 50;
 
@@ -58,25 +66,31 @@ const KEEP_POLL_MS = 50;
 async function claim(entry: string): Promise<void> {
   const dir = path.dirname(entry);
   const mine = path.basename(entry);
+  // A flat lock's entries live in a directory someone else made (the home), among other names.
+  const flat = isFlatEntry(mine);
+  const ours = (n: string): boolean => n !== mine && (!flat || isFlatEntry(n));
   for (let tries = 0; ; tries++) {
-    let made = true;
-    try {
-      await fs.mkdir(dir);
-    } catch (err) {
-      if (errnoOf(err) !== 'EEXIST') throw err;
-      made = false;
+    let made = !flat;
+    if (!flat) {
+      try {
+        await fs.mkdir(dir);
+      } catch (err) {
+        if (errnoOf(err) !== 'EEXIST') throw err;
+        made = false;
+      }
     }
     try {
       await fs.mkdir(entry);
     } catch (err) {
       // ENOENT: the last owner removed the empty directory between our two mkdirs. Start again;
-      // a few times in a row means something keeps removing it: report it as contention.
-      if (errnoOf(err) === 'ENOENT') {
+      // a few times in a row means something keeps removing it: report it as contention. A
+      // flat lock's directory is not ours to make: its ENOENT is the caller's (a home gone).
+      if (errnoOf(err) === 'ENOENT' && !flat) {
         if (tries < 8) continue;
         throw new Contended([]);
       }
       // ENOSPC (no inode left), EIO, ...: do not leave an empty lock directory behind.
-      await removeDirIfEmpty(dir).catch(() => undefined);
+      if (!flat) await removeDirIfEmpty(dir).catch(() => undefined);
       throw err;
     }
     if (made && sole.has(dir)) {
@@ -90,13 +104,16 @@ async function claim(entry: string): Promise<void> {
       await fs.rmdir(entry).catch(() => undefined);
       throw err;
     }
-    let others = names.filter((n) => n !== mine);
+    let others = names.filter(ours);
     const wait = patience.get(entry);
     if (others.length > 0 && wait !== undefined && isEarliest(mine, others)) others = await keep(entry, wait, others);
     if (others.length === 0) {
       claimed.set(entry, Date.now());
+      if (flat) listings.set(entry, kept.get(entry) ?? names);
+      kept.delete(entry);
       return;
     }
+    kept.delete(entry);
     // Someone else is here: a holder, or a waiter that arrived with us. Back off; the caller
     // judges the others and waits.
     await rmdirIfPresent(entry);
@@ -149,15 +166,17 @@ async function keep(entry: string, wait: Patience, listed: string[]): Promise<st
       return others;
     }
     // Our entry was removed (judged stale by another host): this attempt is over.
-    if (!names.includes(mine)) throw new Contended(names);
+    const flat = isFlatEntry(mine);
+    if (!names.includes(mine)) throw new Contended(flat ? names.filter(isFlatEntry) : names);
     const live: string[] = [];
     for (const name of names) {
-      if (name === mine) continue;
+      if (name === mine || (flat && !isFlatEntry(name))) continue;
       const j = await judge(dir, name, wait.stale);
       if (j.dead) await removeEntry(dir, name);
       else live.push(name);
     }
     others = live;
+    if (live.length === 0 && flat) kept.set(entry, names);
     if (live.length === 0 || !isEarliest(mine, live) || Date.now() >= until) return live;
   }
 }
@@ -208,7 +227,8 @@ function makeAdapter() {
       claimed.delete(p);
       (async () => {
         await fs.rmdir(p);
-        await removeDirIfEmpty(path.dirname(p));
+        // A flat lock's directory (the home) is removed by whoever is done with it, not here.
+        if (!isFlatEntry(path.basename(p))) await removeDirIfEmpty(path.dirname(p));
       })().then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
     },
     rmdirSync(p: string): void {
@@ -216,7 +236,7 @@ function makeAdapter() {
       // only if empty.
       try {
         fs.rmdirSync(p);
-        fs.rmdirSync(path.dirname(p));
+        if (!isFlatEntry(path.basename(p))) fs.rmdirSync(path.dirname(p));
       } catch {
         // Left for recovery: same-host waiters see this process gone at once.
       }

@@ -58,7 +58,8 @@ export async function withRootLock<T>(lockDir: string, timing: LockTiming, signa
   rootQueues.set(lockDir, chain);
   try {
     await waitTurn(previous, lockDir, timing, signal);
-    const lock = await acquire(lockDir, timing, { wait: true, signal, what: 'root lock' });
+    // Flat: its entries live in the home itself (owners.ts, FLAT_PREFIX).
+    const lock = await acquire(lockDir, timing, { wait: true, signal, what: 'root lock', flat: true });
     let result: T;
     try {
       result = await fn(lock);

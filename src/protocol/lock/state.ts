@@ -3,7 +3,7 @@
  * empty one. A lock this thread holds is always held (invariant 4).
  */
 import { readdirIfPresent } from '../../io/if-present.js';
-import { held } from './owners.js';
+import { entryPlace, held, isFlatEntry } from './owners.js';
 import { judge, mtimeOf, OWNERLESS_GRACE_MS, removeDirIfEmpty } from './judge.js';
 import { clearDead } from './acquire.js';
 
@@ -18,13 +18,14 @@ export type LockState = 'held' | 'dead' | 'absent';
  * Whether the lock at `lockDir` has a live owner. `stale` is the caller's stale time; an owner
  * that declared a longer one is given that.
  */
-export async function lockState(lockDir: string, stale: number): Promise<LockState> {
+export async function lockState(lockDir: string, stale: number, flat = false): Promise<LockState> {
   if (held.has(lockDir)) return 'held';
-  const names = await readdirIfPresent(lockDir);
+  const { dir, names } = await entriesOf(lockDir, flat);
   if (names === undefined) return 'absent';
+  if (flat && names.length === 0) return 'absent';
   let dead = 0;
   for (const name of names) {
-    const j = await judge(lockDir, name, stale);
+    const j = await judge(dir, name, stale);
     if (!j.dead) return 'held';
     // One that left while we looked is not a dead owner: its owner released (a transaction that
     // just finished); judge the directory as if it had not been listed.
@@ -54,10 +55,17 @@ export async function sweepEmptyLock(lockDir: string): Promise<boolean> {
 }
 
 /** Remove a dead lock (after its staging dir is gone). A live owner's entry is never touched. */
-export async function removeDeadLock(lockDir: string, stale: number): Promise<void> {
-  const names = await readdirIfPresent(lockDir);
+export async function removeDeadLock(lockDir: string, stale: number, flat = false): Promise<void> {
+  const { dir, names } = await entriesOf(lockDir, flat);
   if (names === undefined) return;
-  const live = await clearDead(lockDir, names, stale);
-  if (live.length === 0) await removeDirIfEmpty(lockDir);
+  const live = await clearDead(dir, names, stale);
+  if (live.length === 0 && !flat) await removeDirIfEmpty(lockDir);
+}
+
+/** The names of the entries of a lock, and the directory they are in (owners.ts, entryPlace). */
+async function entriesOf(lockDir: string, flat: boolean): Promise<{ dir: string; names: string[] | undefined }> {
+  const { dir } = entryPlace(lockDir, flat);
+  const names = await readdirIfPresent(dir);
+  return { dir, names: flat ? names?.filter((n) => isFlatEntry(n) && n.startsWith(entryPlace(lockDir, true).prefix)) : names };
 }
 
