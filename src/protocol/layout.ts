@@ -4,7 +4,9 @@
  *
  *   <root>/.txnfs/                 home: one folder, so recovery scans O(pending), never the root;
  *                                  made 0755 by a transaction; staging dirs 0700 (staging.ts)
- *   <root>/.txnfs/lock             root lock: a directory of owner entries `o.<owner>` (lock.ts)
+ *   <root>/.txnfs/lock.o.<owner>   root lock `<root>/.txnfs/lock`: its owner entries, flat in the
+ *                                  home (lock/owners.ts); an older build's lock/ directory of
+ *                                  `o.<owner>` entries is swept by recover()
  *   <root>/.txnfs/.txn-<id>.lock   owner lock of transaction <id>, taken *before* its staging dir
  *                                  exists, so recovery never sees a staging dir without its lock
  *   <root>/.txnfs/.txn-<id>/       staging dir

@@ -1,11 +1,13 @@
 /**
  * lock.ts: the root lock and the owner locks (the public face of src/protocol/lock/).
  *
- * A lock is a directory (`<home>/lock`, `<home>/.txn-<id>.lock`, `<home>/.upd-<hash>.lock`) that
- * holds one *owner entry* per process trying to take it: an empty directory whose name carries the
- * owner's record, `o.<host>.<pid>.<start>.<thread>.<stale>.<token>` (see `entryName`). The lock
- * is held by the owner whose entry was, when it listed the directory right after making it, the
- * only one there. (docs/protocol.md, "Locks".)
+ * A lock is a directory (`<home>/.txn-<id>.lock`, `<home>/.upd-<hash>.lock`) that holds one
+ * *owner entry* per process trying to take it: an empty directory whose name carries the owner's
+ * record, `o.<host>.<pid>.<start>.<thread>.<stale>.<token>` (see `entryName`). The lock is held by
+ * the owner whose entry was, when it listed the directory right after making it, the only one
+ * there. The root lock `<home>/lock` is flat: its entries are `<home>/lock.o.<...>`, in the home
+ * itself, and only those count in the home's listing (owners.ts, FLAT_PREFIX). (docs/protocol.md,
+ * "Locks".)
  *
  * Why names and not proper-lockfile's single directory: a lock that is removed by its path when it
  * is judged stale cannot be taken over safely. Two waiters judge the same dead lock; the first
@@ -43,8 +45,9 @@
  * key): npm can install two copies side by side, and a lock one copy holds must never look
  * abandoned to the other.
  *
- * Cost of an uncontended lock: mkdir, mkdir, readdir, stat (proper-lockfile's mtime probe), and
- * two rmdirs at release.
+ * Cost of an uncontended lock: mkdir, mkdir, readdir (stat, proper-lockfile's mtime probe, is
+ * answered from the claim), and two rmdirs at release; the flat root lock: mkdir, readdir (which
+ * the recovery gate reads too), rmdir.
  *
  * The parts, one concern each, under src/protocol/lock/: owners.ts (entry names, this thread's
  * registry), judge.ts (is an entry dead; removing it by name; an older txnfs's leftovers),

@@ -54,7 +54,9 @@ describe('power loss at every point of transactions of 1 to 4 files', () => {
         // so each of its points has fewer orders of what a power loss keeps.
         const one = w.ops.length === 1;
         expect(r.crashPoints).toBeGreaterThan(one ? 10 : 30);
-        expect(r.states).toBeGreaterThan(r.crashPoints * (one ? 5 : 10));
+        // A one-file commit has few changes in flight at any point (no journal, no lock directory
+        // made and removed), so fewer states per point.
+        expect(r.states).toBeGreaterThan(r.crashPoints * (one ? 3 : 10));
       });
     }
   }
@@ -231,14 +233,13 @@ describe('regressions found by the power-loss model', () => {
     const point = new CrashPoint(start, model.log, k, 'prefix', allVariants);
     const image = point.image({ survivors: new Set(point.nonDurable()) }).snapshot;
     // The crash state, as seen 9 s after the power cut: root lock stale, owner lock fresh enough.
-    const home = [...image.nodes.values()].find((n) => n.entries.has('lock') && [...n.entries.keys()].some((e) => e.endsWith('.lock'))) as NodeImage;
+    // The root lock's entries are in the home itself (lock.o.<owner>: a flat lock, lock/owners.ts).
+    const home = [...image.nodes.values()].find((n) => [...n.entries.keys()].some((e) => e.startsWith('lock.o.')) && [...n.entries.keys()].some((e) => e.endsWith('.lock'))) as NodeImage;
     // The heartbeat is each owner entry's mtime (lock.ts).
     for (const [name, id] of home.entries) {
-      const lockDir = image.nodes.get(id) as NodeImage;
-      for (const entry of lockDir.entries.values()) {
-        const owner = image.nodes.get(entry) as NodeImage;
-        if (name === 'lock') owner.mtimeMs = Date.now() - 60_000;
-        else if (name.endsWith('.lock')) owner.mtimeMs = Date.now() - 1_000;
+      if (name.startsWith('lock.o.')) (image.nodes.get(id) as NodeImage).mtimeMs = Date.now() - 60_000;
+      else if (name.endsWith('.lock')) {
+        for (const entry of (image.nodes.get(id) as NodeImage).entries.values()) (image.nodes.get(entry) as NodeImage).mtimeMs = Date.now() - 1_000;
       }
     }
     const newer = content(2, 'a.json', 40);

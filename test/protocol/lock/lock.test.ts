@@ -189,6 +189,24 @@ describe('what an acquisition costs', () => {
     await lock?.release();
   });
 
+  it('a flat lock (the root lock) makes its entry beside its name and lists the directory it is in; other names there do not contend, and its release leaves that directory', async () => {
+    const dir = tmpdir();
+    await (await acquire(path.join(dir, 'warm'), timing, { wait: false, what: 'test lock' })).release();
+    // What a home holds besides the root lock: a staging dir, an owner lock, a temp.
+    for (const d of ['.txn-abc', '.txn-abc.lock']) fs.mkdirSync(path.join(dir, d));
+    fs.writeFileSync(path.join(dir, '.tmp-x'), '');
+    let lock: Awaited<ReturnType<typeof acquire>> | undefined;
+    const flat = await callsOf(dir, async () => (lock = await acquire(path.join(dir, 'lock'), timing, { wait: false, what: 'root lock', flat: true })));
+    expect(flat).toEqual(['mkdir lock.o.<entry>', 'readdir ']);
+    // The listing that took it, for the gate (recover.ts, RecoverContext.listed).
+    expect([...(lock?.listing ?? [])].sort()).toEqual(['.tmp-x', '.txn-abc', '.txn-abc.lock', expect.stringMatching(/^lock\.o\./)].sort());
+    // Held: a second flat acquirer of the same lock sees the entry and is refused.
+    await expect(acquire(path.join(dir, 'lock'), { ...timing, timeout: 0 }, { wait: false, what: 'root lock', flat: true })).rejects.toMatchObject({ code: codes.ELOCKED });
+    const release = await callsOf(dir, async () => lock?.release());
+    expect(release).toEqual(['rmdir lock.o.<entry>']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['.tmp-x', '.txn-abc', '.txn-abc.lock']);
+  });
+
   it('a sole lock whose directory already exists is listed like any other: a live owner there is not overlooked', async () => {
     const lockDir = path.join(tmpdir(), 'a.lock');
     const child = await childHolding(lockDir, 'hold');
