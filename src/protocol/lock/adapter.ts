@@ -88,7 +88,7 @@ async function claim(entry: string): Promise<void> {
         throw err;
       });
     } catch (err) {
-      // ENOENT: the last owner removed the empty directory between our mkdir and create. Start again;
+      // ENOENT: the last owner removed the empty directory between our two mkdirs. Start again;
       // a few times in a row means something keeps removing it: report it as contention. A
       // flat lock's directory is not ours to make: its ENOENT is the caller's (a home gone).
       if (errnoOf(err) === 'ENOENT' && !flat) {
