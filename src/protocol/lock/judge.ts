@@ -81,7 +81,7 @@ export async function removeEntry(dir: string, name: string): Promise<void> {
   const p = path.join(dir, name);
   try {
     if (name === OWNER_FILE) await fs.unlink(p);
-    else if (parseEntry(name) !== undefined) await unlinkEntry(p);
+    else if (parseEntry(name) !== undefined) await fs.rmdir(p);
     else await fs.removeTree(p);
   } catch (err) {
     // ENOENT: another waiter removed it first. ENOTEMPTY: not an entry we made; leave it.
@@ -94,20 +94,6 @@ export async function removeEntry(dir: string, name: string): Promise<void> {
  * Remove the lock directory if it is empty; an owner that arrived meanwhile keeps it. True when it
  * is gone, false when an owner is in it.
  */
-/**
- * Remove the owner entry at `p`: an empty file (an older build made empty directories, removed
- * with rmdir: EISDIR on Linux, EPERM elsewhere, says which).
- */
-export async function unlinkEntry(p: string): Promise<void> {
-  try {
-    await fs.unlink(p);
-  } catch (err) {
-    const code = errnoOf(err);
-    if (code !== 'EISDIR' && code !== 'EPERM') throw err;
-    await fs.rmdir(p);
-  }
-}
-
 export async function removeDirIfEmpty(dir: string): Promise<boolean> {
   try {
     await fs.rmdir(dir);

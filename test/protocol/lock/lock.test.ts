@@ -47,9 +47,7 @@ describe('acquire / release', () => {
     const m = new RegExp(`^o\\.[A-Za-z0-9_-]{16}\\.${process.pid}\\.[0-9]*\\.${threadId}\\.10000\\.([0-9a-z]{9})[A-Za-z0-9_-]{21}$`).exec(names[0] as string);
     expect(m).not.toBeNull();
     expect(Math.abs(parseInt(m?.[1] as string, 36) - Date.now())).toBeLessThan(5_000);
-    // An empty file (an older build made an empty directory: dearer to make and remove).
-    const info = fs.lstatSync(path.join(lockDir, names[0] as string));
-    expect(info.isFile() && info.size === 0).toBe(true);
+    expect(fs.lstatSync(path.join(lockDir, names[0] as string)).isDirectory()).toBe(true);
     await lock.verify();
     expect(await lockState(lockDir, 10_000)).toBe('held');
     await lock.release();
@@ -146,9 +144,9 @@ describe('compromise', () => {
     const lockDir = path.join(tmpdir(), 'lock');
     const lock = await acquire(lockDir, timing, { wait: false, what: 'root lock' });
     const [mine] = fs.readdirSync(lockDir);
-    fs.unlinkSync(path.join(lockDir, mine as string));
+    fs.rmdirSync(path.join(lockDir, mine as string));
     const theirs = path.join(lockDir, `o.${FOREIGN_HOST}.1.1.0.10000.someoneelse1`);
-    fs.writeFileSync(theirs, '');
+    fs.mkdirSync(theirs);
     await expect(lock.verify()).rejects.toMatchObject({ code: codes.ECOMPROMISED, path: lockDir });
     await lock.release();
     expect(fs.readdirSync(lockDir)).toEqual([path.basename(theirs)]);
@@ -184,10 +182,10 @@ describe('what an acquisition costs', () => {
     await (await acquire(path.join(dir, 'warm'), timing, { wait: false, what: 'test lock' })).release();
     let lock: Awaited<ReturnType<typeof acquire>> | undefined;
     const sole = await callsOf(dir, async () => (lock = await acquire(path.join(dir, 'a.lock'), timing, { wait: false, what: 'owner lock', sole: true })));
-    expect(sole).toEqual(['mkdir a.lock', 'create a.lock/o.<entry>', 'close a.lock/o.<entry>']);
+    expect(sole).toEqual(['mkdir a.lock', 'mkdir a.lock/o.<entry>']);
     await lock?.release();
     const shared = await callsOf(dir, async () => (lock = await acquire(path.join(dir, 'lock'), timing, { wait: false, what: 'root lock' })));
-    expect(shared).toEqual(['mkdir lock', 'create lock/o.<entry>', 'close lock/o.<entry>', 'readdir lock']);
+    expect(shared).toEqual(['mkdir lock', 'mkdir lock/o.<entry>', 'readdir lock']);
     await lock?.release();
   });
 
@@ -199,13 +197,13 @@ describe('what an acquisition costs', () => {
     fs.writeFileSync(path.join(dir, '.tmp-x'), '');
     let lock: Awaited<ReturnType<typeof acquire>> | undefined;
     const flat = await callsOf(dir, async () => (lock = await acquire(path.join(dir, 'lock'), timing, { wait: false, what: 'root lock', flat: true })));
-    expect(flat).toEqual(['create lock.o.<entry>', 'close lock.o.<entry>', 'readdir ']);
+    expect(flat).toEqual(['mkdir lock.o.<entry>', 'readdir ']);
     // The listing that took it, for the gate (recover.ts, RecoverContext.listed).
     expect([...(lock?.listing ?? [])].sort()).toEqual(['.tmp-x', '.txn-abc', '.txn-abc.lock', expect.stringMatching(/^lock\.o\./)].sort());
     // Held: a second flat acquirer of the same lock sees the entry and is refused.
     await expect(acquire(path.join(dir, 'lock'), { ...timing, timeout: 0 }, { wait: false, what: 'root lock', flat: true })).rejects.toMatchObject({ code: codes.ELOCKED });
     const release = await callsOf(dir, async () => lock?.release());
-    expect(release).toEqual(['unlink lock.o.<entry>']);
+    expect(release).toEqual(['rmdir lock.o.<entry>']);
     expect(fs.readdirSync(dir).sort()).toEqual(['.tmp-x', '.txn-abc', '.txn-abc.lock']);
   });
 
@@ -230,12 +228,12 @@ describe('what an acquisition costs', () => {
     await lock.verify();
     const [mine] = fs.readdirSync(lockDir);
     const entry = path.join(lockDir, mine as string);
-    fs.unlinkSync(entry);
+    fs.rmdirSync(entry);
     await new Promise((r) => setTimeout(r, 1300));
     // Put back under the same name: verify()'s own lstat would pass; the heartbeat saw it gone.
-    fs.writeFileSync(entry, '');
+    fs.mkdirSync(entry);
     await expect(lock.verify()).rejects.toMatchObject({ code: codes.ECOMPROMISED });
-    fs.unlinkSync(entry);
+    fs.rmdirSync(entry);
     await lock.release();
   });
 });
@@ -431,13 +429,13 @@ describe('take-over of a dead owner by several waiters (issue 12, item 8)', () =
     const real = fsSeam.useFsImpl();
     fsSeam.useFsImpl({
       ...real,
-      unlink: async (p) => {
+      rmdir: async (p) => {
         if (p === deadEntry && first) {
           first = false;
           reachedGate();
           await gate; // A stalls here, with its verdict "dead" in hand
         }
-        return real.unlink(p);
+        return real.rmdir(p);
       },
     });
     try {
