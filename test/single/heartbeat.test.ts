@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HEARTBEAT_MS, keepFresh, TEMP_STALE_MS } from '../../src/single/heartbeat.js';
+import { HEARTBEAT_MS, holdName, isWritingHere, keepFresh, TEMP_STALE_MS } from '../../src/single/heartbeat.js';
 import { record } from '../helpers/hook.js';
 
 afterEach(() => {
@@ -29,5 +29,21 @@ describe('heartbeat', () => {
     expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(HEARTBEAT_MS * 3);
     expect(touched()).toHaveLength(3);
+  });
+
+  it("holds a name as a live temp of this thread without touching it (an undo link: its mtime is the replaced file's)", () => {
+    vi.useFakeTimers();
+    const events = record();
+    const stopTemp = keepFresh('/nonexistent/temp');
+    const release = holdName('/nonexistent/undo');
+    // Judged live like a temp being written (src/single/orphans.ts), so no other commit's gate removes it.
+    expect(isWritingHere('/nonexistent/undo')).toBe(true);
+    vi.advanceTimersByTime(HEARTBEAT_MS);
+    const touched = events.filter((e) => e.kind === 'op' && e.op === 'utimes').map((e) => (e.kind === 'op' ? e.path : ''));
+    expect(touched).toEqual(['/nonexistent/temp']);
+    release();
+    expect(isWritingHere('/nonexistent/undo')).toBe(false);
+    stopTemp();
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
