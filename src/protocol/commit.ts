@@ -90,7 +90,7 @@ export interface Planned {
   /**
    * The files (absolute) the preconditions found (ifUnchanged, expect()): the commit relied on
    * them, so their directories are made durable before its commit point, as its replaced and
-   * removed targets' are (`prepare`, `relyDurably`).
+   * removed targets' are (`prepare`, `reliedOn`).
    */
   readonly readFiles: readonly string[];
 }

@@ -30,6 +30,7 @@
  * the same plan goes the journaled way (commit.ts), which knows how to supersede and to back up by
  * copy.
  */
+import { dirname } from 'node:path';
 import * as fs from '../io/fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
 import { linkRefused } from '../io/links.js';
@@ -153,7 +154,7 @@ export async function prepareDirect(c: DirectContext, plan: Planned, src: Direct
     rootLock.verify(),
     lstatIfPresentStrict(target),
     direct.undo === undefined ? undefined : lstatIfPresentStrict(direct.undo),
-    read.length === 0 ? undefined : syncDirs([c.home, ...read.map((f) => f.slice(0, Math.max(1, f.lastIndexOf('/'))))], c.concurrency),
+    read.length === 0 ? undefined : syncDirs([c.home, ...read.map((f) => dirname(f))], c.concurrency),
   ]);
   // The roll-forward rule, right before the rename: the target is what the plan saw, and the undo
   // link is a second name of it (a filesystem that renumbers a linked file cannot undo by it).

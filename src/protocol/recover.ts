@@ -300,10 +300,10 @@ export async function recover(dir?: string | URL, options?: RecoverOptions): Pro
       report = await withRootLock(rootLockPath(home), common.timing, common.signal, () => recoverLocked(ctx));
     } catch (err) {
       // The home went away before the root lock was in it: its last user finished and removed it,
-      // empty (home.ts), so nothing is pending here any more. The lock's mkdir failing with ENOENT
-      // says so even when another writer has made a new home since (that one's work is live).
+      // empty (home.ts), so nothing is pending here any more. The mkdir of the lock's entry in it
+      // failing with ENOENT says so even when another writer has made a new home since (that one's work is live).
       const at = (err as { path?: unknown }).path;
-      const lockGone = errnoOf(err) === 'ENOENT' && typeof at === 'string' && (at === rootLockPath(home) || at.startsWith(`${rootLockPath(home)}.`));
+      const lockGone = errnoOf(err) === 'ENOENT' && typeof at === 'string' && at.startsWith(`${rootLockPath(home)}.`);
       if (lockGone || (await homeVanished(err, home))) return { ...emptyReport(root, dryRun, started), ...orphans };
       throw err;
     }

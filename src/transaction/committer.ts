@@ -29,6 +29,7 @@ import { journalPath, rootLockPath } from '../protocol/layout.js';
 import { withRootLock, type HeldLock } from '../protocol/lock.js';
 import { removeHomeIfEmpty } from '../protocol/home.js';
 import { gate } from '../protocol/gate.js';
+import type { RecoverReport } from '../protocol/recover-types.js';
 import { applyLive, backedUp, prepare, type CommitContext, type Planned, type Setup } from '../protocol/commit.js';
 import { appliedDirect, endLoneDirect, inStaging, isDirect, prepareDirect, renameDirect, syncDirect, type Direct, type DirectContext, type Relock } from '../protocol/direct.js';
 import type { TrustedHome } from '../protocol/staging.js';
@@ -56,11 +57,18 @@ interface CommitRun {
    * What is left of step 10 (protocol/cleanup.ts), called once the root lock is released; never
    * rejects. A journaled commit's rest starts only then: its calls (a backup's unlink per replaced
    * file) would otherwise fill the thread pool ahead of the release's, and the next commit in this
-   * root would wait for them. A one-file commit's (an unlink, two rmdirs) is already running.
+   * root would wait for them. A one-file commit's from a staging dir (an unlink, two rmdirs) is
+   * already running; a lone file's (its undo link's unlink) starts when called.
    */
   cleanup: () => Promise<void>;
   /** The single-file records the gate listed in the home, judged once the root lock is released. */
   readonly singles: string[];
+  /**
+   * Set under the root lock when a lone file's rename is left to be made durable after its
+   * release (`concludeEarly`): what was reached, and the gate's report. Set, the work under the
+   * lock succeeded, whatever the release does.
+   */
+  early?: { readonly reached: Reached; readonly rec: RecoverReport } | undefined;
 }
 
 /** How the commit point was reached (by one of three ways), and what it committed. */
@@ -72,19 +80,11 @@ interface Reached {
   readonly direct: Direct | undefined;
   /**
    * A lone file renamed over the file it replaced (durability 'full': it has an undo link): the
-   * rename is made durable once the root lock is released (`concludeEarly`), so the next commit
-   * in the root does not wait for it.
+   * rename (`direct`) is made durable with this context once the root lock is released
+   * (`concludeEarly`), so the next commit in the root does not wait for it.
    */
-  readonly early?: { readonly direct: Direct; readonly context: DirectContext } | undefined;
+  readonly early?: DirectContext | undefined;
 }
-
-/** A commit whose rename is made durable after the root lock's release: what it reached, and its gate's report. */
-interface Early {
-  readonly reached: Reached & { readonly early: NonNullable<Reached['early']> };
-  readonly rec: Recovered;
-}
-
-type Recovered = Awaited<ReturnType<typeof gate>>;
 
 /** Steps 1-10 of `tx.commit()`; the facade has checked that `tx` is open. */
 export async function runCommit(tx: TxState): Promise<CommitResult> {
@@ -109,23 +109,18 @@ export async function runCommit(tx: TxState): Promise<CommitResult> {
     step('staged');
     const home = where.home.home;
     const lonePath = tx.lone?.path;
-    let early: Early | undefined;
     let locked: Omit<CommitResult, 'durationMs'> | undefined;
     let unreleased: unknown;
     try {
-      locked = await withRootLock(rootLockPath(home), tx.o.timing, tx.o.signal, (rootLock) =>
-        commitLocked(tx, where, rootLock, run, (e) => {
-          early = e;
-        }),
-      );
+      locked = await withRootLock(rootLockPath(home), tx.o.timing, tx.o.signal, (rootLock) => commitLocked(tx, where, rootLock, run));
     } catch (err) {
       // Handed on early, the work under the lock succeeded, so only the release failed: the rename
       // is made durable all the same (the lock left behind names this process, which reclaims it
       // at once; others after lockStale), and the failure is a warning, as after an apply.
-      if (early === undefined) throw err;
+      if (run.early === undefined) throw err;
       unreleased = err;
     }
-    let result = locked ?? (await concludeEarly(tx, where, run, early as Early));
+    let result = locked ?? (await concludeEarly(tx, where, run));
     if (unreleased !== undefined) result = { ...result, warnings: [...result.warnings, `The root lock could not be released (${(unreleased as Error)?.message ?? String(unreleased)}).`] };
     // Dead single-file writers' temps the gate saw (a crashed transaction's lone file among them):
     // removed now, outside the root lock, which they do not need (src/single/orphans.ts).
@@ -161,40 +156,40 @@ function whereOf(setup: Setup): Where {
 
 /**
  * Steps 3-10, under the root lock. Resolves with nothing when a lone file's rename is left to be
- * made durable after the lock's release (handed to `later`; see `concludeEarly`).
+ * made durable after the lock's release (`run.early`; see `concludeEarly`).
  */
-async function commitLocked(tx: TxState, where: Where, rootLock: HeldLock, run: CommitRun, later: (e: Early) => void): Promise<Omit<CommitResult, 'durationMs'> | undefined> {
+async function commitLocked(tx: TxState, where: Where, rootLock: HeldLock, run: CommitRun): Promise<Omit<CommitResult, 'durationMs'> | undefined> {
   // Step 3: every dead transaction in this root finished first (protocol/gate.ts).
   const rec = await gate({ root: where.root, home: where.home, durable: tx.o.durable, timing: tx.o.timing, concurrency: tx.o.concurrency, self: tx.id, dir: tx.dir, singles: run.singles, listed: rootLock.listing });
   step('locked');
   const reached = await reachCommitPoint(tx, where, rootLock, run);
   if (reached.early !== undefined) {
-    later({ reached: reached as Early['reached'], rec });
+    run.early = { reached, rec };
     return undefined;
   }
   return await conclude(tx, where, run, reached, rec, rootLock);
 }
 
 /**
- * A lone file's commit that replaced a file, after the root lock's release: its rename made durable (the commit point:
- * direct.ts, `syncDirect`), then step 10. The lock is not held through these fsyncs: the next
+ * A lone file's commit that replaced a file, after the root lock's release: its rename made
+ * durable (the commit point: direct.ts, `syncDirect`), then step 10. The lock is not held through these fsyncs: the next
  * commit in the root (another process's, above all) plans and renames while they run, and its
  * own fsyncs join theirs in the filesystem's journal. Nothing it does can outrun this rename on
  * disk: whatever replaces, removes or reads this target makes the target's directory and the
  * home durable before its own commit point (commit.ts, `reliedOn`). A failed fsync takes the lock
  * again for the undo, which leaves a target that a later commit replaced since as it is.
  */
-async function concludeEarly(tx: TxState, where: Where, run: CommitRun, early: Early): Promise<Omit<CommitResult, 'durationMs'>> {
-  const { reached, rec } = early;
+async function concludeEarly(tx: TxState, where: Where, run: CommitRun): Promise<Omit<CommitResult, 'durationMs'>> {
+  const { reached, rec } = run.early as NonNullable<CommitRun['early']>;
   // The undo link keeps the home in place until step 10 (only a commit that replaced a file comes
   // here): the lock is taken there again.
   const relock: Relock = (fn) => withRootLock(rootLockPath(where.home.home), tx.o.timing, undefined, fn);
-  await syncDirect(reached.early.context, reached.early.direct, relock);
+  await syncDirect(reached.early as DirectContext, reached.direct as Direct, relock);
   return conclude(tx, where, run, reached, rec);
 }
 
 /** Steps 9-10 once the commit point is reached: the apply (journaled), and the cleanup's start. */
-async function conclude(tx: TxState, where: Where, run: CommitRun, reached: Reached, rec: Recovered, rootLock?: HeldLock): Promise<Omit<CommitResult, 'durationMs'>> {
+async function conclude(tx: TxState, where: Where, run: CommitRun, reached: Reached, rec: RecoverReport, rootLock?: HeldLock): Promise<Omit<CommitResult, 'durationMs'>> {
   const { plan, gen, direct } = reached;
   run.committed = true;
   step('committed');
@@ -288,7 +283,7 @@ async function reachCommitPoint(tx: TxState, where: Where, rootLock: HeldLock, r
       // (concludeEarly): its undo link keeps the home, whose fsync is half of it, in place. A new
       // file leaves nothing there, and a home another commit removed meanwhile could not be
       // fsynced; it keeps the lock through its fsyncs, as a file from a staging dir does.
-      if (setup === undefined && direct.undo !== undefined) return { plan: planned, gen: undefined, direct, early: { direct, context: dc } };
+      if (setup === undefined && direct.undo !== undefined) return { plan: planned, gen: undefined, direct, early: dc };
       await syncDirect(dc, direct);
     }
     else await commitJournal((where.setup as Setup).staging.dir, tx.o.durable);

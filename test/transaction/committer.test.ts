@@ -49,24 +49,36 @@ function holdFirstSync(dir: string): { reached: Promise<void>; release: (err?: E
 
 const read = (root: string, name: string): string | undefined => (fs.existsSync(path.join(root, name)) ? fs.readFileSync(path.join(root, name), 'utf8') : undefined);
 
+/** Commit `name` alone in `root`; resolves with its error, or undefined. */
+function commitOne(root: string, name: string, data: string, lockTimeout?: number): Promise<unknown> {
+  const tx = begin({ dir: root, ...(lockTimeout === undefined ? {} : { lockTimeout }) });
+  tx.write(name, data);
+  return tx.commit().then(() => undefined, (err: unknown) => err);
+}
+
+/**
+ * Start a one-file commit of `name` whose first directory fsync after its rename is held; resolves
+ * once that fsync is asked for (the rename made), with the hold and the commit's outcome.
+ */
+async function heldCommit(root: string, name: string, data: string): Promise<{ hold: ReturnType<typeof holdFirstSync>; outcome: Promise<unknown> }> {
+  const hold = holdFirstSync(root);
+  const outcome = commitOne(root, name, data);
+  await hold.reached;
+  return { hold, outcome };
+}
+
 describe("a lone file's rename over the file it replaces is made durable after the root lock's release", () => {
   it('the next commit in the root takes the lock and finishes while the first one fsyncs', async () => {
     const root = tmpdir();
     fs.writeFileSync(path.join(root, 'a.txt'), 'old');
-    const hold = holdFirstSync(root);
-    const ta = begin({ dir: root });
-    ta.write('a.txt', 'A');
-    const first = ta.commit();
-    await hold.reached;
+    const { hold, outcome } = await heldCommit(root, 'a.txt', 'A');
     expect(read(root, 'a.txt')).toBe('A');
     // Held through the fsync, the lock would make this wait until the first commit resolves: it
     // never does while the fsync is held, so this would fail with ELOCKED after lockTimeout.
-    const tb = begin({ dir: root, lockTimeout: 2_000 });
-    tb.write('b.txt', 'B');
-    await tb.commit();
+    expect(await commitOne(root, 'b.txt', 'B', 2_000)).toBeUndefined();
     expect(read(root, 'b.txt')).toBe('B');
     hold.release();
-    await first;
+    expect(await outcome).toBeUndefined();
     expect(read(root, 'a.txt')).toBe('A');
     expect(fs.existsSync(path.join(root, '.txnfs'))).toBe(false);
   });
@@ -74,17 +86,11 @@ describe("a lone file's rename over the file it replaces is made durable after t
   it('EIO at that fsync after a later commit replaced the target: EFS, and the later version stays', async () => {
     const root = tmpdir();
     fs.writeFileSync(path.join(root, 'a.txt'), 'old');
-    const hold = holdFirstSync(root);
-    const ta = begin({ dir: root });
-    ta.write('a.txt', 'A');
-    const first = ta.commit().then(() => undefined, (err: unknown) => err);
-    await hold.reached;
-    const tb = begin({ dir: root, lockTimeout: 2_000 });
-    tb.write('a.txt', 'B');
-    await tb.commit();
+    const { hold, outcome } = await heldCommit(root, 'a.txt', 'A');
+    expect(await commitOne(root, 'a.txt', 'B', 2_000)).toBeUndefined();
     const eio = errnoError('EIO', 'fsync', root);
     hold.release(eio);
-    const err = await first;
+    const err = await outcome;
     expect(isTxnError(err) && err.code).toBe(codes.EFS);
     expect((err as Error).cause).toBe(eio);
     expect((err as Error).message).toContain('another writer has replaced');
@@ -95,17 +101,11 @@ describe("a lone file's rename over the file it replaces is made durable after t
 
   it('a new file keeps the lock through its fsyncs: nothing else keeps the home, which they fsync, in place', async () => {
     const root = tmpdir();
-    const hold = holdFirstSync(root);
-    const ta = begin({ dir: root });
-    ta.write('a.txt', 'A');
-    const first = ta.commit();
-    await hold.reached;
-    const tb = begin({ dir: root, lockTimeout: 300 });
-    tb.write('b.txt', 'B');
-    const err = await tb.commit().then(() => undefined, (e: unknown) => e);
+    const { hold, outcome } = await heldCommit(root, 'a.txt', 'A');
+    const err = await commitOne(root, 'b.txt', 'B', 300);
     expect(isTxnError(err) && err.code).toBe(codes.ELOCKED);
     hold.release();
-    await first;
+    expect(await outcome).toBeUndefined();
     expect(read(root, 'a.txt')).toBe('A');
     expect(read(root, 'b.txt')).toBeUndefined();
   });

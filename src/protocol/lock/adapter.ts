@@ -48,8 +48,6 @@ export const patience = new Map<string, Patience>();
  * holder's: acquire.ts hands it on (HeldLock.listing) and forgets it.
  */
 export const listings = new Map<string, readonly string[]>();
-/** The last listing `keep` made for an entry (the one that ends the wait is the holder's). */
-const kept = new Map<string, readonly string[]>();
 
 /** How long a kept entry waits between listings when no change wakes it. */
 const KEEP_POLL_MS = 50;
@@ -106,14 +104,12 @@ async function claim(entry: string): Promise<void> {
     }
     let others = names.filter(ours);
     const wait = patience.get(entry);
-    if (others.length > 0 && wait !== undefined && isEarliest(mine, others)) others = await keep(entry, wait, others);
+    if (others.length > 0 && wait !== undefined && isEarliest(mine, others)) ({ others, names } = await keep(entry, wait, others, names));
     if (others.length === 0) {
       claimed.set(entry, Date.now());
-      if (flat) listings.set(entry, kept.get(entry) ?? names);
-      kept.delete(entry);
+      if (flat) listings.set(entry, names);
       return;
     }
-    kept.delete(entry);
     // Someone else is here: a holder, or a waiter that arrived with us. Back off; the caller
     // judges the others and waits.
     await rmdirIfPresent(entry);
@@ -145,13 +141,16 @@ function isEarliest(mine: string, others: readonly string[]): boolean {
  * removed as any waiter would. Gives up, returning who is still there, when someone earlier
  * appears (clocks of two hosts disagree), our entry is gone (another host judged it stale: it is
  * not refreshed while we wait, hence the bound of half the stale time), the attempt's time is up
- * or its signal aborted: the caller then steps back as before.
+ * or its signal aborted: the caller then steps back as before. Resolves with the others still
+ * there (none: the lock is ours) and the listing that showed them (`listing`: the caller's, until
+ * this lists again), which a flat lock hands on (`listings`).
  */
-async function keep(entry: string, wait: Patience, listed: string[]): Promise<string[]> {
+async function keep(entry: string, wait: Patience, listed: string[], listing: string[]): Promise<{ others: string[]; names: string[] }> {
   const dir = path.dirname(entry);
   const mine = path.basename(entry);
   const until = Math.min(wait.until, Date.now() + wait.stale / 2);
   let others = listed;
+  let last = listing;
   for (;;) {
     let names: string[];
     try {
@@ -163,7 +162,7 @@ async function keep(entry: string, wait: Patience, listed: string[]): Promise<st
     } catch {
       // Aborted, or the listing failed: step back with the last listing (the caller removes our
       // entry; the acquisition then sees the abort, or tries again).
-      return others;
+      return { others, names: last };
     }
     // Our entry was removed (judged stale by another host): this attempt is over.
     const flat = isFlatEntry(mine);
@@ -176,8 +175,8 @@ async function keep(entry: string, wait: Patience, listed: string[]): Promise<st
       else live.push(name);
     }
     others = live;
-    if (live.length === 0 && flat) kept.set(entry, names);
-    if (live.length === 0 || !isEarliest(mine, live) || Date.now() >= until) return live;
+    last = names;
+    if (live.length === 0 || !isEarliest(mine, live) || Date.now() >= until) return { others, names };
   }
 }
 

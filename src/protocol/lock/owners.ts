@@ -67,9 +67,13 @@ const ENTRY_RE = /^(?:lock\.)?o\.([A-Za-z0-9_-]{16})\.([0-9]{1,10})\.([0-9]{0,20
  */
 export const FLAT_PREFIX = 'lock.';
 
-/** Where the entries of the lock at `lockPath` live, and the prefix of their names. */
+/**
+ * Where the entries of the lock at `lockPath` live, and the prefix of their names. A flat lock's
+ * are FLAT_PREFIX ones (the root lock, `<home>/lock`, is the only flat lock), which is how the
+ * adapter and recovery tell them among the other names of the home (`isFlatEntry`).
+ */
 export function entryPlace(lockPath: string, flat: boolean): { readonly dir: string; readonly prefix: string } {
-  return flat ? { dir: path.dirname(lockPath), prefix: `${path.basename(lockPath)}.` } : { dir: lockPath, prefix: '' };
+  return flat ? { dir: path.dirname(lockPath), prefix: FLAT_PREFIX } : { dir: lockPath, prefix: '' };
 }
 
 /** Whether `name` is the entry of a flat lock (see FLAT_PREFIX). */

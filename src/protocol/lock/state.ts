@@ -66,6 +66,6 @@ export async function removeDeadLock(lockDir: string, stale: number, flat = fals
 async function entriesOf(lockDir: string, flat: boolean): Promise<{ dir: string; names: string[] | undefined }> {
   const { dir } = entryPlace(lockDir, flat);
   const names = await readdirIfPresent(dir);
-  return { dir, names: flat ? names?.filter((n) => isFlatEntry(n) && n.startsWith(entryPlace(lockDir, true).prefix)) : names };
+  return { dir, names: flat ? names?.filter(isFlatEntry) : names };
 }
 
