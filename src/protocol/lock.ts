@@ -2,7 +2,7 @@
  * lock.ts: the root lock and the owner locks (the public face of src/protocol/lock/).
  *
  * A lock is a directory (`<home>/.txn-<id>.lock`, `<home>/.upd-<hash>.lock`) that holds one
- * *owner entry* per process trying to take it: an empty directory whose name carries the owner's
+ * *owner entry* per process trying to take it: an empty file whose name carries the owner's
  * record, `o.<host>.<pid>.<start>.<thread>.<stale>.<token>` (see `entryName`). The lock is held by
  * the owner whose entry was, when it listed the directory right after making it, the only one
  * there. The root lock `<home>/lock` is flat: its entries are `<home>/lock.o.<...>`, in the home
@@ -17,7 +17,7 @@
  * has a name of its own, and a waiter removes a dead owner by that exact name: whatever it judged,
  * it can only ever remove that one owner, never one that arrived after it looked.
  *
- * - Acquire: mkdir the lock directory (EEXIST is fine), mkdir our entry in it, list it. Alone:
+ * - Acquire: mkdir the lock directory (EEXIST is fine), create our entry in it, list it. Alone:
  *   held. Not alone: remove our entry again and wait; any owner listed is judged, and a dead one
  *   is removed by its name. Two that arrive together both see each other and both back off (with
  *   jitter); one that arrives while the lock is held sees the holder. Whoever listed alone made its
@@ -45,9 +45,9 @@
  * key): npm can install two copies side by side, and a lock one copy holds must never look
  * abandoned to the other.
  *
- * Cost of an uncontended lock: mkdir, mkdir, readdir (stat, proper-lockfile's mtime probe, is
- * answered from the claim), and two rmdirs at release; the flat root lock: mkdir, readdir (which
- * the recovery gate reads too), rmdir.
+ * Cost of an uncontended lock: mkdir, create and close of the entry, readdir (stat,
+ * proper-lockfile's mtime probe, is answered from the claim), and unlink and rmdir at release; the
+ * flat root lock: create and close, readdir (which the recovery gate reads too), unlink.
  *
  * The parts, one concern each, under src/protocol/lock/: owners.ts (entry names, this thread's
  * registry), judge.ts (is an entry dead; removing it by name; an older txnfs's leftovers),

@@ -166,7 +166,7 @@ describe('src/transaction/committer.ts: the root lock release after the apply', 
 
 describe('src/protocol/lock.ts: locks this process abandoned', () => {
   const releaseOf = (root: string, which: 'owner' | 'root') => (op: TracedOp): boolean =>
-    which === 'root' ? rootLockRelease(root)(op) : op.op === 'rmdir' && /^\.txnfs\/\.txn-[^/]+\.lock\/o\./.test(rel(root, op.path));
+    which === 'root' ? rootLockRelease(root)(op) : op.op === 'unlink' && /^\.txnfs\/\.txn-[^/]+\.lock\/o\./.test(rel(root, op.path));
 
   it('an owner lock whose release failed is removed by the next recover() of this process at once', async () => {
     const root = tmpdir();
@@ -267,9 +267,9 @@ describe('src/protocol/recover.ts: tombs (left by an older txnfs) and errors', (
   });
 });
 
-/** Releasing the root lock: the rmdir of its owner entry, in the home (lock.ts: flat). */
+/** Releasing the root lock: the unlink of its owner entry, in the home (lock.ts: flat). */
 function rootLockRelease(root: string): (op: TracedOp) => boolean {
-  return (op) => op.op === 'rmdir' && /^\.txnfs\/lock\.o\./.test(rel(root, op.path));
+  return (op) => op.op === 'unlink' && /^\.txnfs\/lock\.o\./.test(rel(root, op.path));
 }
 
 /** A pid that no process has: a child's, after it exited. */

@@ -144,7 +144,8 @@ describe('writers racing the removal of an empty home', () => {
     fs.mkdirSync(path.join(dir, '.txnfs/.tomb-x'), { recursive: true });
     const home = path.join(dir, '.txnfs');
     faults.hook = (e) => {
-      if (e.kind === 'op' && e.op === 'mkdir' && path.dirname(e.path) === home) fs.rmSync(home, { recursive: true });
+      // The root lock's entry is made in the home itself (create: lock.ts, flat).
+      if (e.kind === 'op' && e.op === 'create' && path.dirname(e.path) === home) fs.rmSync(home, { recursive: true });
     };
     try {
       await expect(recover(dir)).resolves.toMatchObject({ rolledForward: [], corrupt: [] });

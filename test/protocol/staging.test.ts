@@ -45,7 +45,7 @@ describe('staging dir', () => {
     record(root);
     const staging = await createStaging(home, 'abc', timing);
     // The lock is held once its owner entry exists (and was alone when listed; lock.ts).
-    const lockAt = trace.findIndex((t) => /^mkdir \.txnfs\/\.txn-abc\.lock\/o\./.test(t));
+    const lockAt = trace.findIndex((t) => /^create \.txnfs\/\.txn-abc\.lock\/o\./.test(t));
     const dirAt = trace.indexOf('mkdir .txnfs/.txn-abc');
     expect(lockAt).toBeGreaterThanOrEqual(0);
     expect(dirAt).toBeGreaterThan(lockAt);

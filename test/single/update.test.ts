@@ -104,8 +104,8 @@ describe('update', () => {
     faults.hook = (e) => {
       if (e.kind === 'step' && e.name === 'file:synced') {
         // Another process judged us dead and took over: our entry gone, its own in place.
-        for (const name of fs.readdirSync(lockDir)) fs.rmdirSync(path.join(lockDir, name));
-        fs.mkdirSync(path.join(lockDir, 'o.ElsewhereElsewhe.1.1.0.10000.someoneelse1'));
+        for (const name of fs.readdirSync(lockDir)) fs.unlinkSync(path.join(lockDir, name));
+        fs.writeFileSync(path.join(lockDir, 'o.ElsewhereElsewhe.1.1.0.10000.someoneelse1'), '');
       }
     };
     await expect(update(file, increment)).rejects.toMatchObject({ code: codes.ECOMPROMISED });

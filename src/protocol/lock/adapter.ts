@@ -2,7 +2,8 @@
  * lock/adapter.ts: one attempt at a lock (`claim`), and the `fs` that proper-lockfile is given.
  *
  * proper-lockfile "mkdirs" the lock path and then keeps it fresh; here its mkdir is `claim` (make
- * our owner entry, list the directory, keep the entry only if it is alone), so that on success
+ * our owner entry, an empty file, list the directory, keep the entry only if it is alone), and its
+ * rmdir an unlink of the entry, so that on success
  * proper-lockfile owns the entry as its lock: it refreshes its mtime every `update`, reports it
  * compromised when it is removed or its mtime changed under it, and removes it at exit. Every call
  * goes through the filesystem seam.
@@ -10,8 +11,7 @@
 import * as path from 'node:path';
 import * as fs from '../../io/fs.js';
 import { errnoOf } from '../../errors.js';
-import { rmdirIfPresent } from '../../io/if-present.js';
-import { judge, removeDirIfEmpty, removeEntry } from './judge.js';
+import { judge, removeDirIfEmpty, removeEntry, unlinkEntry } from './judge.js';
 import { arrivalOf, isFlatEntry } from './owners.js';
 import { sleep } from './wait.js';
 
@@ -78,9 +78,15 @@ async function claim(entry: string): Promise<void> {
       }
     }
     try {
-      await fs.mkdir(entry);
+      // An empty file: made and removed in about a fifth of the time of a directory on ext4
+      // (21 against 100 µs for the pair), which frees a block on its removal.
+      const h = await fs.create(entry, 0o644);
+      await h.close().catch(async (err: unknown) => {
+        await unlinkEntry(entry).catch(() => undefined);
+        throw err;
+      });
     } catch (err) {
-      // ENOENT: the last owner removed the empty directory between our two mkdirs. Start again;
+      // ENOENT: the last owner removed the empty directory between our mkdir and create. Start again;
       // a few times in a row means something keeps removing it: report it as contention. A
       // flat lock's directory is not ours to make: its ENOENT is the caller's (a home gone).
       if (errnoOf(err) === 'ENOENT' && !flat) {
@@ -99,7 +105,7 @@ async function claim(entry: string): Promise<void> {
     try {
       names = await fs.readdir(dir, true);
     } catch (err) {
-      await fs.rmdir(entry).catch(() => undefined);
+      await unlinkEntry(entry).catch(() => undefined);
       throw err;
     }
     let others = names.filter(ours);
@@ -112,7 +118,9 @@ async function claim(entry: string): Promise<void> {
     }
     // Someone else is here: a holder, or a waiter that arrived with us. Back off; the caller
     // judges the others and waits.
-    await rmdirIfPresent(entry);
+    await unlinkEntry(entry).catch((err: unknown) => {
+      if (errnoOf(err) !== 'ENOENT') throw err;
+    });
     throw new Contended(others);
   }
 }
@@ -194,8 +202,9 @@ async function keep(entry: string, wait: Patience, listed: string[], listing: st
  */
 const claimed = new Map<string, number | { readonly at: number }>();
 
-// The `fs` proper-lockfile uses: callback style, routed through the seam. It mkdirs an entry
-// (our claim), stats and utimes it (heartbeat), rmdirs it (release), rmdirSync at exit. One per
+// The `fs` proper-lockfile uses: callback style, routed through the seam. It "mkdirs" an entry
+// (our claim: an empty file), stats and utimes it (heartbeat), "rmdirs" it (release: an unlink),
+// "rmdirSync"s it at exit. One per
 // lock directory's parent, because proper-lockfile caches the mtime precision it probes on this
 // object, and that differs between filesystems (whole seconds on some).
 type Cb<T = void> = (err: NodeJS.ErrnoException | null, value?: T) => void;
@@ -225,7 +234,7 @@ function makeAdapter() {
     rmdir(p: string, cb: Cb): void {
       claimed.delete(p);
       (async () => {
-        await fs.rmdir(p);
+        await unlinkEntry(p);
         // A flat lock's directory (the home) is removed by whoever is done with it, not here.
         if (!isFlatEntry(path.basename(p))) await removeDirIfEmpty(path.dirname(p));
       })().then(() => cb(null), (err: NodeJS.ErrnoException) => cb(err));
@@ -234,7 +243,10 @@ function makeAdapter() {
       // At exit, for entries this process holds: the entry is ours by name; the directory goes
       // only if empty.
       try {
-        fs.rmdirSync(p);
+        // An empty file (a plain unlink, without loading fs-extra at exit); where the
+        // implementation has no synchronous unlink (a test's), a tree removal of it.
+        if (fs.hasLinkSync()) fs.unlinkSync(p);
+        else fs.removeTreeSync(p);
         if (!isFlatEntry(path.basename(p))) fs.rmdirSync(path.dirname(p));
       } catch {
         // Left for recovery: same-host waiters see this process gone at once.

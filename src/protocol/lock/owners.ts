@@ -1,7 +1,7 @@
 /**
  * lock/owners.ts: the owner entries of a lock directory, and this thread's registry of locks.
  *
- * An owner entry is an empty directory in the lock directory whose name is its owner's record,
+ * An owner entry is an empty file in the lock directory whose name is its owner's record,
  * `o.<host>.<pid>.<start>.<thread>.<stale>.<token>`. This module makes and parses those names. It
  * also holds this thread's registry of held and acquiring locks, shared by every loaded copy of
  * txnfs (invariant 4), which judging an entry (judge.ts) needs as much as acquiring one does.
