@@ -15,7 +15,7 @@ if (mode === 'child') {
   let worst = 0;
   let run;
   if (kind === 'txnfs') {
-    const { begin } = await import(new URL('../dist/index.js', import.meta.url).href);
+    const { begin } = await import(new URL('../dist/bundle/index.js', import.meta.url).href);
     run = async () => { const tx = begin({ dir, lockTimeout: 60000 }); tx.write(`${name}.bin`, data); await tx.commit(); };
   } else {
     const { createRequire } = await import('node:module');

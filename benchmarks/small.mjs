@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const wfa = require('write-file-atomic');
-const { begin } = await import(new URL('../dist/index.js', import.meta.url).href);
+const { begin } = await import(new URL('../dist/bundle/index.js', import.meta.url).href);
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-small-'));
 const data = Buffer.alloc(4096, 'x');
 const rounds = Number(process.argv[2] ?? 60);

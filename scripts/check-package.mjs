@@ -3,11 +3,13 @@
 //
 //   1. `npm pack` into a temp dir (scripts skipped: the npm script builds dist/ first);
 //   2. the file list: every file a user needs is there, and nothing else is (no sources, tests,
-//      source maps, docs or examples), so a stray file fails CI instead of shipping. Every
-//      module of dist/ ships, internal ones included: index.js imports them. That includes
-//      dist/io/faults.js, the test-only fault hook, because the library calls its step() at each
-//      protocol point (one property read when no hook is set); the `exports` map keeps every
-//      internal module unreachable (`require('txnfs/dist/io/faults.js')` fails: test/package.test.ts);
+//      source maps, docs or examples), so a stray file fails CI instead of shipping. The code is
+//      the bundle, dist/bundle/ (scripts/bundle.mjs: the entries "txnfs", "txnfs/s3" and the bin,
+//      and the chunks they share); tsc's modules stay out of the tarball, their declarations
+//      (dist/**/*.d.ts) ship, since index.d.ts re-exports types from the internal ones. The
+//      bundle holds the test-only fault hook too (the library calls its step() at each protocol
+//      point: one property read when no hook is set); the `exports` map keeps every internal path
+//      unreachable (`require('txnfs/dist/io/faults.js')` fails: test/package.test.ts);
 //   3. publint --strict on the tarball (package.json fields, exports, bin, file formats);
 //   4. @arethetypeswrong/cli on the tarball (types resolve for every module-resolution mode).
 //
@@ -33,9 +35,9 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-pack-'));
 let failed = false;
 
 /** Everything the tarball may hold; anything else fails the check. */
-const allowed = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE$/, /^dist\/((cli|generations|io|options|platform|protocol|protocol\/lock|s3|single|transaction)\/)?[a-z0-9-]+\.(js|d\.ts)$/];
+const allowed = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE$/, /^dist\/((cli|generations|io|options|platform|protocol|protocol\/lock|s3|single|transaction)\/)?[a-z0-9-]+\.d\.ts$/, /^dist\/bundle\/[A-Za-z0-9_-]+\.js$/];
 /** What it must hold. */
-const required = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/s3/index.js', 'dist/s3/index.d.ts'];
+const required = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'dist/bundle/index.js', 'dist/index.d.ts', 'dist/bundle/cli.js', 'dist/bundle/s3.js', 'dist/s3/index.d.ts'];
 
 function run(label, file, args) {
   console.log(`\n$ ${label}`);
@@ -54,10 +56,11 @@ try {
   console.log(`Packed ${tarball}: ${files.length} files, ${(packed.size / 1024).toFixed(1)} KiB`);
   const stray = files.filter((f) => !allowed.some((re) => re.test(f)));
   const missing = required.filter((f) => !files.includes(f));
-  // Every module the build emits must ship with its declarations, and every declaration with its
-  // module: index.d.ts re-exports types from the internal modules.
-  const unpaired = files.filter((f) => f.startsWith('dist/') && !files.includes(f.endsWith('.d.ts') ? f.replace(/\.d\.ts$/, '.js') : f.replace(/\.js$/, '.d.ts')));
-  for (const [what, list] of [['not allowed in the tarball', stray], ['missing from the tarball', missing], ['without its .js/.d.ts pair', unpaired]]) {
+  // Every declaration must have the source it was made from (a declaration of a module that no
+  // longer exists is stale), and so must every bundle entry that a package.json field names.
+  const sources = new Set(execFileSync('git', ['ls-files', 'src'], { cwd: root, encoding: 'utf8' }).split('\n'));
+  const unpaired = files.filter((f) => f.endsWith('.d.ts') && !sources.has(f.replace(/^dist\//, 'src/').replace(/\.d\.ts$/, '.ts')));
+  for (const [what, list] of [['not allowed in the tarball', stray], ['missing from the tarball', missing], ['a declaration without its source in src/', unpaired]]) {
     if (list.length > 0) {
       failed = true;
       console.error(`check:package: ${what}: ${list.join(', ')}. Fix "files" in package.json (or the build).`);

@@ -27,7 +27,9 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 // it must not replace the exit status with a crash.
 process.stderr.on('error', () => undefined);
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+// By the package's own name (a self-reference through its `exports`), not a relative path: this
+// module runs from dist/ (tsc's) and from dist/bundle/ (the `txnfs` bin).
+const { version } = createRequire(import.meta.url)('txnfs/package.json') as { version: string };
 const exit = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, version });
 await Promise.all([flush(process.stdout), flush(process.stderr)]);
 if ('signal' in exit) {

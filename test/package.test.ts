@@ -89,7 +89,7 @@ const { begin, recover } = require('txnfs');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as { keys: string[]; written: number; content: string; recovered: number; sameInstance: boolean; resolved: string };
     expect(out).toMatchObject({ written: 1, content: 'from require', recovered: 0, sameInstance: true });
-    expect(out.resolved).toBe(path.join(installed.project, 'node_modules/txnfs/dist/index.js'));
+    expect(out.resolved).toBe(path.join(installed.project, 'node_modules/txnfs/dist/bundle/index.js'));
     expect(out.keys).toEqual(
       ['Transaction', 'TxnError', 'begin', 'codes', 'createWriteStream', 'defaults', 'doctor', 'fileDefaults', 'inspect', 'isTxnError', 'openSnapshot', 'recover', 'transaction', 'update', 'writeFile', 'writeJson'].sort(),
     );
@@ -125,7 +125,7 @@ console.log(JSON.stringify({ keys: Object.keys(txnfs).sort(), b: readFileSync(di
 }
 // Resolved, not loaded: the project has no @aws-sdk/client-s3 (an optional peer), and "txnfs"
 // itself loaded above without it, so a local-only user installs nothing more.
-console.log('s3', require.resolve('txnfs/s3').endsWith('node_modules/txnfs/dist/s3/index.js'));
+console.log('s3', require.resolve('txnfs/s3').endsWith('node_modules/txnfs/dist/bundle/s3.js'));
 console.log('version', require('txnfs/package.json').version);
 `,
     );

@@ -63,8 +63,14 @@ interface FaultState {
   readonly mutations: Set<Mutation>;
 }
 
-/** The registry. Empty in production. */
-export const faults: FaultState = { hook: undefined, mutations: new Set() };
+/**
+ * The registry. Empty in production. One per process, shared on `globalThis` (the key names its
+ * shape's version) by every loaded copy of this module: the package's bundle (dist/bundle/, what
+ * `import 'txnfs'` loads) and tsc's modules that the tests and the crash harness import by path.
+ * A hook set through either is the one both call.
+ */
+const REGISTRY = Symbol.for('txnfs.faults.v1');
+export const faults: FaultState = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= { hook: undefined, mutations: new Set() } satisfies FaultState) as FaultState;
 
 /** Report a named protocol step to the hook, if any. */
 export function step(name: string): void {

@@ -91,19 +91,27 @@ describe('the bin', () => {
     expect(exec).not.toContain('platform/doctor.js');
   });
 
-  it('package.json names dist/cli.js, which is executable and runs by its shebang', () => {
-    expect(pkg.bin).toEqual({ txnfs: './dist/cli.js' });
-    expect(fs.readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
-    expect(fs.statSync(bin).mode & 0o111).toBe(0o111);
-    expect(execFileSync(bin, ['--version'], { encoding: 'utf8' })).toBe(`${pkg.version}\n`);
+  it('package.json names the bundled dist/bundle/cli.js, which is executable and runs by its shebang', () => {
+    expect(pkg.bin).toEqual({ txnfs: './dist/bundle/cli.js' });
+    const bundled = path.join(root, pkg.bin.txnfs as string);
+    for (const file of [bin, bundled]) {
+      expect(fs.readFileSync(file, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+      expect(fs.statSync(file).mode & 0o111).toBe(0o111);
+      expect(execFileSync(file, ['--version'], { encoding: 'utf8' })).toBe(`${pkg.version}\n`);
+    }
   });
 
-  it('npm pack ships it, executable', () => {
+  it('npm pack ships it, executable, and the bundle only (no tsc module)', () => {
     const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const files = (JSON.parse(out) as { files: { path: string; mode: number }[] }[])[0]?.files ?? [];
-    const cli = files.find((f) => f.path === 'dist/cli.js');
+    const cli = files.find((f) => f.path === 'dist/bundle/cli.js');
     expect(cli?.mode).toBe(0o755);
-    expect(files.some((f) => f.path === 'dist/cli/main.js')).toBe(true);
+    expect(files.filter((f) => f.path.endsWith('.js') && !f.path.startsWith('dist/bundle/'))).toEqual([]);
+    // Every chunk the bundled bin imports ships beside it.
+    const shipped = new Set(files.map((f) => f.path));
+    const chunks = [...fs.readFileSync(path.join(root, 'dist/bundle/cli.js'), 'utf8').matchAll(/from "\.\/([^"]+)"/g)].map((m) => `dist/bundle/${m[1]}`);
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(chunks.filter((c) => !shipped.has(c))).toEqual([]);
   });
 
   it('a reader that goes away (EPIPE) is not an error, and does not change the exit code', () => {

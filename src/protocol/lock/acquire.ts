@@ -7,18 +7,23 @@
  * timer. Every attempt uses a new owner name (never reused: see `acquire`). The lock returned
  * verifies that our entry is still there right before a commit point, and releases it.
  */
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
-// signals.ts takes its snapshot of the signal listeners before proper-lockfile loads (it adds
-// signal-exit's): keep it right above. And proper-lockfile is loaded at import, not on first use:
-// an app's signal listeners are usually registered after that, the order signals.ts restores.
 import { putNewSignalListenersFirst, signalListenersBefore } from './signals.js';
-import lockfile from 'proper-lockfile';
 import { codes, errnoOf, TxnError } from '../../errors.js';
 import { acquiring, entryName, entryPlace, held, newRecord, type OwnerRecord } from './owners.js';
 import { judge, mtimeOf, removeEntry, type Judged } from './judge.js';
 import { adapterFor, Contended, listings, patience, sole } from './adapter.js';
 import { sleep } from './wait.js';
 
+// signals.ts took its snapshot of the signal listeners when it was evaluated, before anything of
+// this module's body ran; proper-lockfile (which adds signal-exit's) loads right here, by a
+// require in the body, not an import: a bundler hoists every import of a dependency to the top
+// of its output, ahead of that snapshot (the bundle of dist/bundle/ did, and an app's once
+// listener then got it killed: test/protocol/lock/signals.test.ts). Loaded at import, not on
+// first use: an app's signal listeners are usually registered after that, the order
+// signals.ts restores.
+const lockfile = createRequire(import.meta.url)('proper-lockfile') as typeof import('proper-lockfile');
 putNewSignalListenersFirst(signalListenersBefore);
 
 /** Lock timing, already validated and defaulted (see options.ts). */

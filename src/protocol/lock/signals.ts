@@ -11,8 +11,8 @@
  * app's listener still there. So the listeners proper-lockfile adds are moved to the front:
  * every order then behaves as the usual one (test/protocol/lock/signals.test.ts).
  *
- * Import order matters: acquire.ts imports this module (which takes the snapshot when it is
- * evaluated) right before proper-lockfile.
+ * Order matters: this module takes its snapshot when it is evaluated, and acquire.ts requires
+ * proper-lockfile in its body, after every import (so also in a bundle, which hoists imports).
  */
 type Listener = (...args: unknown[]) => void;
 

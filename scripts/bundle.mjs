@@ -1,0 +1,33 @@
+// Bundle what the package's entry points load into dist/bundle/, after tsc: `index.js` ("txnfs"),
+// `s3.js` ("txnfs/s3") and `cli.js` (the `txnfs` bin), with the code they share in chunks, so
+// that both entries of one process load one copy of every module. Run by `npm run build`.
+//
+// Why: loading txnfs as tsc leaves it, about 120 modules one by one through Node's ESM loader,
+// took 130-160 ms before the first commit could run (a process that commits once and exits:
+// `txnfs exec` around a small tool, a CLI, a cron job, a worker spawned per task). As one file it
+// takes about a third of that (docs/performance.md, item 24). The runtime dependencies stay
+// outside (imported from node_modules, as the user installed them), and so does the optional
+// peer @aws-sdk/client-s3.
+//
+// dist/ keeps tsc's modules: the type declarations live there, and the tests import internal
+// modules by path (the fault hook, the filesystem seam). The fault hook is shared through
+// globalThis (src/io/faults.ts), so a test that sets it also reaches a bundle in its process.
+import * as fs from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'rolldown';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(fs.readFileSync(join(root, 'package.json'), 'utf8'));
+const outside = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {}), ...builtinModules]);
+const out = join(root, 'dist', 'bundle');
+fs.rmSync(out, { recursive: true, force: true });
+await build({
+  input: { index: join(root, 'dist/index.js'), s3: join(root, 'dist/s3/index.js'), cli: join(root, 'dist/cli.js') },
+  platform: 'node',
+  // A dependency by its name or any path inside it (`fs-extra/lib/...`), and every builtin.
+  external: (id) => id.startsWith('node:') || outside.has(id) || outside.has(id.split('/').slice(0, id.startsWith('@') ? 2 : 1).join('/')),
+  logLevel: 'warn',
+  output: { dir: out, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js', sourcemap: false },
+});
