@@ -102,7 +102,11 @@ export async function unlinkEntry(p: string): Promise<void> {
   } catch (err) {
     const code = errnoOf(err);
     if (code !== 'EISDIR' && code !== 'EPERM') throw err;
-    await fs.rmdir(p);
+    // ENOTDIR: it was a file after all, and the EPERM was about it (a sticky directory, another
+    // user's entry): that is the error to report, not the rmdir's.
+    await fs.rmdir(p).catch((rmdirErr: unknown) => {
+      throw errnoOf(rmdirErr) === 'ENOTDIR' ? err : rmdirErr;
+    });
   }
 }
 
