@@ -107,8 +107,10 @@ async function scale(spec: Extract<ChildSpec, { kind: 'scale' }>): Promise<Child
   // its strings alone can raise the peak or grow V8's young generation.
   const maxRssKiB = maxRss();
   const young = v8.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space');
+  // Exactly the n files: no `.txnfs/` is left after a commit (docs/protocol.md, "No litter"). This
+  // expected n + 1 names while a commit left its empty home behind.
   const names = fs.readdirSync(spec.dir);
-  if (names.length !== spec.n + 1) throw new Error(`scale: ${names.length - 1} files in the root, expected ${spec.n}`);
+  if (names.length !== spec.n || names.includes('.txnfs')) throw new Error(`scale: ${names.length} names in the root (.txnfs ${names.includes('.txnfs') ? 'left' : 'gone'}), expected the ${spec.n} files alone`);
   return { ms, maxRssKiB, baseRssKiB, journalBytes, youngMiB: young === undefined ? undefined : young.space_size / 1024 ** 2 };
 }
 
@@ -127,7 +129,13 @@ async function setupCommitted(spec: Extract<ChildSpec, { kind: 'setup-committed'
 async function setupUncommitted(spec: Extract<ChildSpec, { kind: 'setup-uncommitted' }>): Promise<never> {
   const data = Buffer.alloc(4096, 0x66);
   const staged: Promise<void>[] = [];
-  for (let i = 0; i < spec.count; i++) staged.push(begin({ dir: spec.dir }).write(`u${i}`, data));
+  // Two files each: a transaction of one file stages it as a temp in the home (its lone file),
+  // which recover() removes as a dead writer's temp, not as a transaction; two make the staging
+  // dir whose discard this measures.
+  for (let i = 0; i < spec.count; i++) {
+    const tx = begin({ dir: spec.dir });
+    staged.push(tx.write(`u${i}a`, data), tx.write(`u${i}b`, data));
+  }
   await Promise.all(staged);
   process.kill(process.pid, 'SIGKILL');
   throw new Error('unreachable');
