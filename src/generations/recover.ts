@@ -9,7 +9,7 @@
  * With `dryRun`, nothing changes and no lock is taken: the report says what would be collected.
  * Every step is idempotent, so a crash during recovery followed by recovery gives the same result.
  */
-import { nanoid } from 'nanoid';
+import { newId } from '../ids.js';
 import { errnoOf } from '../errors.js';
 import { syncDir } from '../io/durable.js';
 import { homeOf, rootLockPath } from '../protocol/layout.js';
@@ -25,6 +25,7 @@ import { genHomeOf } from './names.js';
 import { readPointer } from './pointer.js';
 import { type PinRecord, readPins } from './pins.js';
 import { realPointer } from './setup.js';
+import { now } from '../clock.js';
 
 /** What recover() reports about a generations root (RecoverReport.generations). */
 export interface GenerationsRecovery {
@@ -45,7 +46,7 @@ export async function recoverGenerations(
   common: ResolvedCommon,
   o: { readonly dryRun: boolean; readonly keep: number; readonly onProgress?: RecoverContext['onProgress'] },
 ): Promise<RecoverReport & { generations: GenerationsRecovery }> {
-  const started = performance.now();
+  const started = now();
   const pointer = await realPointer(dir);
   const genHome = genHomeOf(pointer);
   const pinStale = Math.max(TEMP_STALE_MS, common.timing.stale);
@@ -59,14 +60,14 @@ export async function recoverGenerations(
     const gens = await listGenerations(genHome);
     const current = state.kind === 'gen' ? state.generation : state.kind === 'missing' ? gens[gens.length - 1] : undefined;
     const c = await collect({ genHome, current, keep: o.keep, stale: pinStale, retireDir: '', durable: false, dryRun: true });
-    return { ...rec, orphans: [], generations: { current, repaired: false, collected: c.removed, kept: c.kept, pins: c.pins }, durationMs: performance.now() - started };
+    return { ...rec, orphans: [], generations: { current, repaired: false, collected: c.removed, kept: c.kept, pins: c.pins }, durationMs: now() - started };
   }
   const home = await openHome(genHome, common.durable);
   return withRootLock(rootLockPath(home.home), common.timing, common.signal, async () => {
     const rec = await recoverLocked(ctxOf(home.home, home.trusted));
     // Our own staging dir: where a repaired pointer is made and victims are renamed before their
     // deletion, so that a crash of this recovery leaves only a dead staging dir behind.
-    const staging = await createStaging(home.home, nanoid(12).replace(/^[-_]/, 'x'), common.timing);
+    const staging = await createStaging(home.home, newId(12).replace(/^[-_]/, 'x'), common.timing);
     try {
       const before = await readPointer(pointer, genHome);
       const state = await currentState(pointer, genHome, staging.dir, common.durable);
@@ -78,7 +79,7 @@ export async function recoverGenerations(
         ...rec,
         orphans: [],
         generations: { current, repaired: before.kind === 'missing' && state.kind === 'gen', collected: c.removed, kept: c.kept, pins: c.pins },
-        durationMs: performance.now() - started,
+        durationMs: now() - started,
       };
     } finally {
       await staging.ownerLock.release().catch(() => undefined);

@@ -46,6 +46,7 @@ import { removeOrphans } from '../single/orphans.js';
 import { isGenerationsRoot, resolveLayout } from '../generations/setup.js';
 import { recoverGenerations } from '../generations/recover.js';
 import { noteRoot } from '../platform/local-root.js';
+import { now } from '../clock.js';
 
 export { deadTombs, inspect, type FoundTxn, type TxnState } from './classify.js';
 
@@ -83,7 +84,7 @@ export interface RecoverContext {
 }
 
 function emptyReport(dir: string, dryRun: boolean, started: number): RecoverReport {
-  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], foreign: [], failed: [], superseded: [], orphans: [], orphanBytes: 0, durationMs: performance.now() - started };
+  return { dir, dryRun, rolledForward: [], rolledBack: [], discarded: [], skipped: [], corrupt: [], foreign: [], failed: [], superseded: [], orphans: [], orphanBytes: 0, durationMs: now() - started };
 }
 
 /**
@@ -91,7 +92,7 @@ function emptyReport(dir: string, dryRun: boolean, started: number): RecoverRepo
  * Used by `recover()` and, before its commit point, by every commit.
  */
 export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport> {
-  const started = performance.now();
+  const started = now();
   const report = emptyReport(ctx.root, ctx.dryRun, started);
   const { ids, tombs, singles } = await listIds(ctx.home, ctx.listed);
   // A commit's gate hands the single-file records on (a dead transaction's lone file among them,
@@ -197,7 +198,7 @@ export async function recoverLocked(ctx: RecoverContext): Promise<RecoverReport>
     // finished journal (harmless, it replays as a no-op, but then the root is not clean).
     if (removedSomething && ctx.durable) await syncDir(ctx.home);
   }
-  return { ...report, durationMs: performance.now() - started };
+  return { ...report, durationMs: now() - started };
 }
 
 const recoverKeys = [...commonKeys, 'dryRun', 'onProgress', 'keepGenerations'] as const;
@@ -222,7 +223,7 @@ const recoverKeys = [...commonKeys, 'dryRun', 'onProgress', 'keepGenerations'] a
  * ```
  */
 export async function recover(dir?: string | URL, options?: RecoverOptions): Promise<RecoverReport> {
-  const started = performance.now();
+  const started = now();
   const o = checkOptionsObject(options, 'options', recoverKeys);
   const common = resolveCommon(o);
   const dryRun = booleanOption(o, 'dryRun', false);
@@ -308,7 +309,7 @@ export async function recover(dir?: string | URL, options?: RecoverOptions): Pro
       throw err;
     }
     await tidy();
-    return { ...report, ...orphans, durationMs: performance.now() - started };
+    return { ...report, ...orphans, durationMs: now() - started };
   } catch (err) {
     // One error type for callers, as commit() gives: the raw fs error (EIO taking the root lock,
     // reading the home) becomes the cause. Every step is idempotent, so a retry picks up here.

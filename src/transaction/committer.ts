@@ -44,6 +44,7 @@ import { endLone, isLoneOnly, loneSource, loneTakenOver, promoteLone } from './l
 import { addOp, placeOnce, setupOnce, type TxState } from './state.js';
 import { planTree } from './tree.js';
 import type { CommitResult } from './types.js';
+import { now } from '../clock.js';
 
 const noop = (): void => undefined;
 
@@ -89,7 +90,7 @@ interface Reached {
 /** Steps 1-10 of `tx.commit()`; the facade has checked that `tx` is open. */
 export async function runCommit(tx: TxState): Promise<CommitResult> {
   tx.state = 'committing';
-  const started = performance.now();
+  const started = now();
   // Where this commit is (see CommitRun): read by the failure handling.
   const run: CommitRun = { committed: false, applied: undefined, cleanup: () => Promise.resolve(), singles: [] };
   try {
@@ -99,7 +100,7 @@ export async function runCommit(tx: TxState): Promise<CommitResult> {
       await discardSetup(tx);
       tx.state = 'committed';
       tx.detachSignal();
-      return { id: tx.id, entries: 0, written: 0, removed: 0, bytes: 0, durationMs: performance.now() - started, recovered: [], warnings: [] };
+      return { id: tx.id, entries: 0, written: 0, removed: 0, bytes: 0, durationMs: now() - started, recovered: [], warnings: [] };
     }
     // The lone file alone commits by its rename from the home; anything more takes it into the
     // staging dir first (lone.ts).
@@ -132,9 +133,9 @@ export async function runCommit(tx: TxState): Promise<CommitResult> {
     tx.detachSignal();
     if (homeLeft !== undefined) {
       const warning = `The empty '${home}' could not be removed (${homeLeft.message}); the commit stands, and the next commit or recover() removes it.`;
-      return { ...result, warnings: [...result.warnings, warning], durationMs: performance.now() - started };
+      return { ...result, warnings: [...result.warnings, warning], durationMs: now() - started };
     }
-    return { ...result, durationMs: performance.now() - started };
+    return { ...result, durationMs: now() - started };
   } catch (err) {
     return await commitFailed(tx, run, err, started);
   }
@@ -313,7 +314,7 @@ async function commitFailed(tx: TxState, run: CommitRun, err: unknown, started: 
     step('done');
     tx.state = 'committed';
     const warning = `The root lock could not be released (${(err as Error)?.message ?? String(err)}).`;
-    return { ...applied, warnings: [...applied.warnings, warning], durationMs: performance.now() - started };
+    return { ...applied, warnings: [...applied.warnings, warning], durationMs: now() - started };
   }
   tx.state = 'failed';
   tx.detachSignal();

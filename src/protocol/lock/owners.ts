@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { nanoid } from 'nanoid';
+import { newId } from '../../ids.js';
 import { selfIdentity, type ProcessIdentity } from '../identity.js';
 
 /** Who owns an entry: all of it is in the entry's name. */
@@ -125,7 +125,7 @@ export function identityOf(r: OwnerRecord): ProcessIdentity {
 export function newRecord(stale: number, since?: number): OwnerRecord {
   const me = selfIdentity();
   const arrival = since === undefined ? '' : Math.max(0, Math.floor(since)).toString(36).padStart(ARRIVAL_DIGITS, '0').slice(-ARRIVAL_DIGITS);
-  return { host: hostTag(me.host), pid: me.pid, start: /^[0-9]{0,20}$/.test(me.start) ? me.start : '', thread: threadId, stale, token: arrival + nanoid() };
+  return { host: hostTag(me.host), pid: me.pid, start: /^[0-9]{0,20}$/.test(me.start) ? me.start : '', thread: threadId, stale, token: arrival + newId() };
 }
 
 /** Base-36 digits of an arrival time: 36^9 ms is about 3,200 years. */
