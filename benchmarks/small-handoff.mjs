@@ -10,7 +10,7 @@ if (process.argv[2] === 'child') {
   const { begin } = await import(lib + '/index.js'); const { faults } = await import(lib + '/io/faults.js');
   const data = Buffer.alloc(4096, 'x'); const ev = [];
   const now = () => performance.timeOrigin + performance.now();
-  // The root lock's entries: <home>/lock.o.<owner> (flat, files, since the fifth round), <home>/lock/o.<owner> (directories) before. Taken: step 'locked' (the gate's end; with nothing dead it makes no call).
+  // The root lock's entries: <home>/lock.o.<owner> (flat since the fifth round, empty files since the sixth), <home>/lock/o.<owner> (directories) before. Taken: step 'locked' (the gate's end; with nothing dead it makes no call).
   faults.hook = (e) => { if (e.kind === 'step') { if (e.name === 'staged') ev.push(['staged', now()]); if (e.name === 'locked') ev.push(['acq', now()]); return; } if ((e.op === 'mkdir' || e.op === 'create') && /\/lock[./]o\./.test(e.path)) ev.push(['try', now()]); if ((e.op === 'rmdir' || e.op === 'unlink') && /\/lock[./]o\./.test(e.path)) ev.push(['rel', now()]); };
   for (let i = 0; i < +n; i++) { const tx = begin({ dir, lockTimeout: 60000 }); tx.write(`${name}.bin`, data); await tx.commit(); }
   console.log(JSON.stringify(ev));

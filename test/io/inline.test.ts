@@ -6,6 +6,7 @@ import * as nodeFs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { poolRequests } from '../helpers/pool.js';
 import * as fs from '../../src/io/fs.js';
 import { INLINE_FREE_MAX, INLINE_PER_TURN, INLINE_WRITE_MAX, inlineUnder, inlineAllowed, mayInline, resetInline } from '../../src/io/inline.js';
 import { noteRoot } from '../../src/platform/local-root.js';
@@ -13,10 +14,6 @@ import { rootMountOf } from '../../src/platform/fstype.js';
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** How many fs requests of the thread pool are in flight (libuv's, as Node counts them). */
-function poolRequests(): number {
-  return process.getActiveResourcesInfo().filter((r) => r.startsWith('FSReq')).length;
-}
 
 let dir: string;
 beforeEach(async () => {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { poolRequests } from '../../helpers/pool.js';
 import { codes } from '../../../src/errors.js';
 import { acquire, lockState, removeDeadLock, withRootLock } from '../../../src/protocol/lock.js';
 import * as fsSeam from '../../../src/io/fs.js';
@@ -12,10 +13,6 @@ import { threadId } from 'node:worker_threads';
 import { entryName, newRecord } from '../../../src/protocol/lock/owners.js';
 import { inlineUnder, resetInline } from '../../../src/io/inline.js';
 
-/** How many fs requests of the thread pool are in flight (libuv's, as Node counts them). */
-function poolRequests(): number {
-  return process.getActiveResourcesInfo().filter((r) => r.startsWith('FSReq')).length;
-}
 
 const timing = { stale: 10_000, update: 5_000, timeout: 0 };
 /** A host tag that is not this host's: its owners are judged by staleness only. */
