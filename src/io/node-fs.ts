@@ -43,7 +43,7 @@ function fse(): FsExtra {
   return fsExtra;
 }
 
-/** Requests of `call` in the thread pool now (see `poolBusy`). */
+/** Requests of `call` in the thread pool now, fsyncs aside (see `poolBusy`). */
 let inPool = 0;
 
 /**
@@ -51,25 +51,36 @@ let inPool = 0;
  * call inline only when none are (inline.ts): a call in a chain of calls one after another waits
  * for nothing but its round trip, while calls issued side by side (the files of a large
  * transaction) run in parallel on the pool's threads, and made inline they would run one at a
- * time on this one. Counts only the calls made through `call`: every per-file call and every fsync.
+ * time on this one. Counts the calls made through `call` (every per-file call), but not a
+ * file's fsync: it waits for the disk, not for a CPU, so nothing issued beside it is made slower
+ * by running inline, while in the pool it would queue behind it (four threads, each fsync a
+ * millisecond or more). A commit takes the root lock and plans while its staged files' fsyncs
+ * still run (transaction/seal.ts); with those counted, the lock's calls waited for them. A
+ * directory's fsync is counted: on ext4 a change to a directory waits until a running fsync of
+ * it is committed, and made inline that wait would stall the event loop (the root lock's release
+ * in the home, beside a one-file commit's fsync of the home: 1.4x slower, measured).
  */
 export function poolBusy(): boolean {
   return inPool > 0;
 }
 
-/** A callback-style fs call as a promise: one request and one promise, nothing else. */
-function call<T>(start: (done: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+/**
+ * A callback-style fs call as a promise: one request and one promise, nothing else. `waits`: a
+ * file's fsync, not counted by `poolBusy`.
+ */
+function call<T>(start: (done: (err: NodeJS.ErrnoException | null, value: T) => void) => void, waits = false): Promise<T> {
+  const counted = waits ? 0 : 1;
   return new Promise<T>((resolve, reject) => {
-    inPool += 1;
+    inPool += counted;
     try {
       start((err, value) => {
-        inPool -= 1;
+        inPool -= counted;
         if (err === null) resolve(value);
         else reject(err);
       });
     } catch (err) {
       // Thrown before a request was made (a bad argument, a closed handle): none is in the pool.
-      inPool -= 1;
+      inPool -= counted;
       throw err;
     }
   });
@@ -102,7 +113,7 @@ class NodeHandle implements InlineHandle {
     return call((done) => nodeFs.writev(this.#fdOrThrow('writev'), buffers, null, done));
   }
   sync(): Promise<void> {
-    return call<void>((done) => nodeFs.fsync(this.#fdOrThrow('fsync'), done));
+    return call<void>((done) => nodeFs.fsync(this.#fdOrThrow('fsync'), done), true);
   }
   async stat(): Promise<Info> {
     return toInfo(await call<nodeFs.BigIntStats>((done) => nodeFs.fstat(this.#fdOrThrow('fstat'), { bigint: true }, done)));
@@ -141,7 +152,7 @@ class NodeHandle implements InlineHandle {
 async function openSyncClose(p: string): Promise<void> {
   const fd = await call<number>((done) => nodeFs.open(p, 'r', done));
   try {
-    await call<void>((done) => nodeFs.fsync(fd, done));
+    await call<void>((done) => nodeFs.fsync(fd, done), true);
   } finally {
     await call<void>((done) => nodeFs.close(fd, done));
   }

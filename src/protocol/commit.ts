@@ -31,6 +31,12 @@ export interface CommitContext {
   readonly signal: AbortSignal | undefined;
   /** lockStale (ms), for messages. */
   readonly lockStale: number;
+  /**
+   * Resolves once every staged file is sealed (durable and closed); rejects with the first staging
+   * failure. `prepare` waits for it in its round, before the commit point (transaction/committer.ts,
+   * `sealed`). Undefined: sealed already.
+   */
+  readonly sealed?: (() => Promise<void>) | undefined;
 }
 
 const noop = (): void => undefined;
@@ -173,7 +179,10 @@ export async function prepare(c: CommitContext, plan: Planned, fixed = false): P
       closeFailed = { err };
     }),
   );
-  await settleAll([...locksVerified, journalSynced, setup.staging.name(), syncDirs(dirs, c.concurrency)]);
+  // The staged files' own fsyncs, issued as each was written, end in this round too: the plan
+  // needed only their facts (committer.ts, settleStaging). First in the list, so that a staging
+  // failure is the one reported (ESTAGE), not what it caused after.
+  await settleAll([c.sealed?.() ?? Promise.resolve(), ...locksVerified, journalSynced, setup.staging.name(), syncDirs(dirs, c.concurrency)]);
   if (closeFailed !== undefined) throw closeFailed.err;
 }
 

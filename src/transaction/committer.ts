@@ -1,7 +1,10 @@
 /**
  * committer.ts: the commit driver, what `tx.commit()` runs once the facade found the transaction
  * open (docs/protocol.md, "Commit"; its "Map of the code" names the function of each step):
- *   1. settleStaging(): every staging job and stream ended (stager.ts, stream.ts), else ESTAGE;
+ *   1. settleStaging(): every stream ended and every staging job known (stager.ts, stream.ts),
+ *      else ESTAGE; a job's fsync may still run, and every commit point below waits for it
+ *      (`sealed`), so the wait overlaps steps 2-7 (a lone file, or the generations layout, waits
+ *      here: see settleStaging);
  *   2. the root lock (protocol/lock.ts), held until step 10 (a lone file replacing one: until its rename);
  *   3. gate() (protocol/gate.ts): roll forward any dead committed transaction first (invariant 7);
  *   4. plan(): tree operations become removals (tree.ts), then buildPlan() (planner.ts);
@@ -97,6 +100,7 @@ export async function runCommit(tx: TxState): Promise<CommitResult> {
     tx.o.signal?.throwIfAborted();
     await settleStaging(tx);
     if (tx.ops.length === 0 && tx.conditions.length === 0 && tx.treeOps.length === 0) { // tree ops alone still need a commit
+      await sealed(tx);
       await discardSetup(tx);
       tx.state = 'committed';
       tx.detachSignal();
@@ -274,6 +278,8 @@ async function reachCommitPoint(tx: TxState, where: Where, rootLock: HeldLock, r
     }
     tx.o.signal?.throwIfAborted(); // the last moment an abort can still win
     if (direct !== undefined) {
+      // A file staged in files/ (a lone file waited in settleStaging): durable before its rename.
+      await sealed(tx);
       await renameDirect(direct).catch((err: unknown) => {
         // A target behind a mount point inside the root (a bind mount keeps st_dev): the rename
         // failed and nothing changed; the deferred check names the mount (ECROSSDEV).
@@ -325,6 +331,11 @@ async function commitFailed(tx: TxState, run: CommitRun, err: unknown, started: 
     const setup = await tx.setup?.catch(() => undefined);
     if (setup !== undefined && !(isTxnError(err) && err.code === codes.ECOMPROMISED)) reported = (await takenOver([setup.staging.ownerLock])) ?? err;
     await quiesce(tx);
+    // A staged file failed (its fsync, say) while the commit went on to the root lock and the plan
+    // (settleStaging waits only for the facts): that failure came first, and nothing could commit
+    // after it; what failed later (the lock's calls, under a persistent EIO) is its consequence.
+    const stagingFailure = tx.stager.failure;
+    if (stagingFailure !== undefined && reported === err && !(isTxnError(err) && err.code === codes.ECOMPROMISED)) reported = stagingFailure;
     const discarded = await discardSetup(tx).then(() => true, () => false);
     // The journal may have been renamed into place just before the failure (e.g. EIO at the
     // staging dir's fsync). If it could not be removed, the commit point may survive and
@@ -341,12 +352,32 @@ async function commitFailed(tx: TxState, run: CommitRun, err: unknown, started: 
   throw wrapCommitError(tx, reported);
 }
 
-/** Step 1: wait for every staging task and stream; throw the first failure. */
+/**
+ * Step 1: wait for every stream to end and every staging job to be known (its facts recorded:
+ * stager.ts); throw the first failure. A job's fsync may still run: `sealed` waits for it before
+ * any commit point. A transaction that is its lone file alone, and one in the generations layout,
+ * wait for it here, before the root lock: a one-file commit holds the lock for a few calls, which
+ * waiting for an fsync would multiply for every other writer of the root; the generations way has
+ * no journal round to overlap it with.
+ */
 async function settleStaging(tx: TxState): Promise<void> {
   for (const t of tx.streams) {
     await awaitStream(t, tx.o.signal, (err) => tx.stager.fail(err, t.rel), tx.id);
     await t.done.catch((err: unknown) => tx.stager.fail(err, t.rel));
   }
+  await tx.stager.ready();
+  const failure = tx.stager.failure;
+  if (failure !== undefined) throw failure;
+  if (tx.gen !== undefined || isLoneOnly(tx)) await sealed(tx);
+}
+
+/**
+ * Every staging job ended: each staged file is durable (durability 'full') and closed. Throws the
+ * first staging failure (ESTAGE). Called before every commit point (the journal's, a one-file
+ * rename's, a generation's pointer swap): the facts a plan used are those of files that are
+ * staged for good.
+ */
+export async function sealed(tx: TxState): Promise<void> {
   await tx.stager.idle();
   const failure = tx.stager.failure;
   if (failure !== undefined) throw failure;
@@ -377,7 +408,7 @@ async function planTreeOps(tx: TxState, root: string): Promise<{ mkdirs: string[
 }
 
 function commitContext(tx: TxState, setup: Setup, rootLock: HeldLock): CommitContext {
-  return { id: tx.id, dir: tx.dir, setup, rootLock, durable: tx.o.durable, concurrency: tx.o.concurrency, signal: tx.o.signal, lockStale: tx.o.timing.stale };
+  return { id: tx.id, dir: tx.dir, setup, rootLock, durable: tx.o.durable, concurrency: tx.o.concurrency, signal: tx.o.signal, lockStale: tx.o.timing.stale, sealed: () => sealed(tx) };
 }
 
 /** The ECOMPROMISED error of the first of `locks` that is no longer ours, if any. */

@@ -34,15 +34,18 @@ export interface CloneJob {
 
 const noop = (): void => undefined;
 
-/** Stage job `n` for target `rel` (run by a worker of the stager). */
-export async function stageJob(tx: TxState, n: number, source: JobSource, rel: string): Promise<void> {
-  if ('adopt' in source) await adoptStaged(tx, n, source.adopt, rel, tx.modes.get(n));
-  else if ('clone' in source) await cloneStaged(tx, n, source, rel, tx.modes.get(n));
-  else await writeStaged(tx, n, source, tx.modes.get(n));
+/**
+ * Stage job `n` for target `rel` (run by a worker of the stager); `known` once its facts are
+ * recorded, while its fsync may still run (seal.ts).
+ */
+export async function stageJob(tx: TxState, n: number, source: JobSource, rel: string, known: () => void): Promise<void> {
+  if ('adopt' in source) await adoptStaged(tx, n, source.adopt, rel, tx.modes.get(n), known);
+  else if ('clone' in source) await cloneStaged(tx, n, source, rel, tx.modes.get(n), known);
+  else await writeStaged(tx, n, source, tx.modes.get(n), known);
 }
 
 /** write(), writeJson(): create `files/<n>`, write every byte, seal it. */
-async function writeStaged(tx: TxState, n: number, source: Exclude<JobSource, { readonly adopt: string } | CloneJob>, mode: number | undefined): Promise<void> {
+async function writeStaged(tx: TxState, n: number, source: Exclude<JobSource, { readonly adopt: string } | CloneJob>, mode: number | undefined, known: () => void): Promise<void> {
   // The first file of a transaction that may stay its only one goes into the home (lone.ts).
   const lone = loneJob(tx, n);
   const loneHandle = lone === undefined ? undefined : await startLone(tx, lone);
@@ -67,7 +70,7 @@ async function writeStaged(tx: TxState, n: number, source: Exclude<JobSource, { 
     await handle.close().catch(noop);
     throw err;
   }
-  await sealHandle(tx.staged, n, handle, bytes, tx.o.durable);
+  await sealHandle(tx.staged, n, handle, bytes, tx.o.durable, known);
 }
 
 /**
@@ -86,7 +89,7 @@ async function startLone(tx: TxState, lone: Lone): Promise<fs.Handle | undefined
 }
 
 /** adopt(): rename `file` (checked by adopt.ts) to `files/<n>`, check it again there, seal it. */
-async function adoptStaged(tx: TxState, n: number, file: string, rel: string, mode: number | undefined): Promise<void> {
+async function adoptStaged(tx: TxState, n: number, file: string, rel: string, mode: number | undefined, known: () => void): Promise<void> {
   const setup = await setupOnce(tx);
   stillStaging(tx);
   const source = await adoptable(setup, file, rel, tx.id);
@@ -105,11 +108,11 @@ async function adoptStaged(tx: TxState, n: number, file: string, rel: string, mo
     throw new TxnError(codes.ESTAGE, `'${file}' changed while it was being adopted for '${rel}' (it is no longer a regular file with one link). Make sure nothing else writes it, then retry.`, { path: file, txnId: tx.id });
   }
   if (mode !== undefined) await setMode(setup.root, () => fs.chmod(staged, mode));
-  await sealPath(tx.staged, n, staged, info, mode, tx.o.durable);
+  await sealPath(tx.staged, n, staged, info, mode, tx.o.durable, known);
 }
 
 /** copy(), rename(): clone the source (copy.ts) to `files/<n>`, seal it; a rename conditions the commit on it. */
-async function cloneStaged(tx: TxState, n: number, job: CloneJob, rel: string, mode: number | undefined): Promise<void> {
+async function cloneStaged(tx: TxState, n: number, job: CloneJob, rel: string, mode: number | undefined, known: () => void): Promise<void> {
   // Resolved as commit resolves targets (real parents inside the root, same device).
   const { abs } = await look(tx, job.clone);
   const setup = await setupOnce(tx);
@@ -119,5 +122,5 @@ async function cloneStaged(tx: TxState, n: number, job: CloneJob, rel: string, m
   if (mode !== undefined) await fs.chmod(staged, mode);
   // Pushed before this job settles, so before commit() reads the conditions.
   if (job.rename) tx.conditions.push({ target: job.clone, expected: identityVersion(cloned.source), via: 'ifUnchanged' });
-  await sealPath(tx.staged, n, staged, cloned.staged, mode, tx.o.durable);
+  await sealPath(tx.staged, n, staged, cloned.staged, mode, tx.o.durable, known);
 }

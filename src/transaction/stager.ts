@@ -3,6 +3,11 @@
  * run by at most `concurrency` workers (never one descriptor per file at once), and the outcome
  * of each, which a write's promise reports (outcome.ts) and commit() collects (step 1: the first
  * failure fails the commit). What a job does is the transaction's (`stage`).
+ *
+ * A job is known once its facts are recorded (seal.ts: it calls `known` while its fsync still
+ * runs) and ended once it settled. commit() may plan once every job is known (`ready`) and passes
+ * a commit point only once every job ended without a failure (`idle`, then `failure`; committer.ts,
+ * `sealed`). A write's promise resolves only when its job ended: a known file is not yet durable.
  */
 import { codes, isTxnError, TxnError } from '../errors.js';
 import { Fifo } from '../io/fifo.js';
@@ -23,8 +28,11 @@ export interface StagerOptions<Source> {
   readonly concurrency: number;
   /** Set by `stage` once a job's file is staged and closed: what makes a write staged. */
   readonly staged: StagedFacts;
-  /** Stage job `n` of `source` for target `rel`. */
-  readonly stage: (n: number, source: Source, rel: string) => Promise<void>;
+  /**
+   * Stage job `n` of `source` for target `rel`; it may call `known` once the file's facts are
+   * recorded in `staged`, before its last step (the fsync) is done.
+   */
+  readonly stage: (n: number, source: Source, rel: string, known: () => void) => Promise<void>;
 }
 
 export class Stager<Source> {
@@ -44,9 +52,18 @@ export class Stager<Source> {
   readonly #writeErrors = new Map<number, TxnError>();
   /** Promises of writes someone asked about (awaited, then-ed) before they settled. */
   readonly #waiters = new Map<number, Waiter>();
+  /**
+   * Jobs known (their facts recorded) that have not ended: at most one per worker, so at most
+   * `concurrency` entries, whatever the number of files.
+   */
+  readonly #sealing = new Set<number>();
+  /** Jobs queued or running that are neither known nor ended. */
+  #unknown = 0;
+  /** Callers of `ready()` waiting for #unknown to reach 0. */
+  #readyWaiters: (() => void)[] = [];
   readonly #outcomes: OutcomeSource = {
     outcome: (n) => this.#outcome(n),
-    describe: (n) => (this.#o.staged.has(n) ? 'staged' : this.#writeErrors.has(n) ? 'failed' : 'pending'),
+    describe: (n) => (this.#staged(n) ? 'staged' : this.#writeErrors.has(n) ? 'failed' : 'pending'),
   };
   #failure: TxnError | undefined;
 
@@ -70,6 +87,7 @@ export class Stager<Source> {
 
   /** Queue a job; start a worker if fewer than `concurrency` run. Its promise never goes unhandled. */
   enqueue(n: number, source: Source, rel: string): Promise<void> {
+    this.#unknown++;
     this.#queue.push(n);
     this.#queue.push(source);
     this.#queue.push(rel);
@@ -86,9 +104,39 @@ export class Stager<Source> {
     while (this.#workers.size > 0) await Promise.all(this.#workers);
   }
 
+  /**
+   * Resolve once every job queued so far is known or ended (see the header): its facts are in
+   * `staged`, or it failed (see `failure`). Never rejects.
+   */
+  ready(): Promise<void> {
+    if (this.#unknown === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  /** Job `n` recorded its facts (seal.ts); it has not ended. */
+  #known(n: number): void {
+    if (this.#sealing.has(n)) return;
+    this.#sealing.add(n);
+    this.#counted();
+  }
+
+  /** One job fewer is unknown: wake `ready()` callers when none is left. */
+  #counted(): void {
+    this.#unknown--;
+    if (this.#unknown !== 0 || this.#readyWaiters.length === 0) return;
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Whether write `n` is staged: recorded, and its job ended without a failure. */
+  #staged(n: number): boolean {
+    return this.#o.staged.has(n) && !this.#sealing.has(n) && !this.#writeErrors.has(n);
+  }
+
   /** The outcome of write `n` as a promise: settled now if the write has, else when it does. */
   #outcome(n: number): Promise<void> {
-    if (this.#o.staged.has(n)) return Promise.resolve();
+    if (this.#staged(n)) return Promise.resolve();
     const failed = this.#writeErrors.get(n);
     if (failed !== undefined) return Promise.reject(failed);
     let waiter = this.#waiters.get(n);
@@ -109,6 +157,7 @@ export class Stager<Source> {
 
   /** Write `n` settled: record a failure, and settle its promise if someone asked for it. */
   #settled(n: number, error: TxnError | undefined): void {
+    if (!this.#sealing.delete(n)) this.#counted();
     if (error !== undefined) this.#writeErrors.set(n, error);
     if (this.#waiters.size === 0) return;
     const waiter = this.#waiters.get(n);
@@ -125,7 +174,7 @@ export class Stager<Source> {
       const source = this.#queue.shift() as Source;
       const rel = this.#queue.shift() as string;
       try {
-        await this.#o.stage(n, source, rel);
+        await this.#o.stage(n, source, rel, () => this.#known(n));
         this.#settled(n, undefined);
       } catch (err) {
         this.#settled(n, this.fail(err, rel));

@@ -61,7 +61,7 @@ export interface TxState {
 /** What a new transaction keeps: its identity and options, nothing staged, no I/O yet. */
 export function newTxState(
   init: Pick<TxState, 'id' | 'dir' | 'o' | 'gen' | 'warnUnsafeFs'>,
-  stage: (tx: TxState, n: number, source: JobSource, rel: string) => Promise<void>,
+  stage: (tx: TxState, n: number, source: JobSource, rel: string, known: () => void) => Promise<void>,
 ): TxState {
   const staged = new StagedFacts();
   const tx: TxState = {
@@ -71,7 +71,7 @@ export function newTxState(
     modes: new Map(),
     treeOps: [],
     conditions: [],
-    stager: new Stager<JobSource>({ txnId: init.id, concurrency: init.o.concurrency, staged, stage: (n, source, rel) => stage(tx, n, source, rel) }),
+    stager: new Stager<JobSource>({ txnId: init.id, concurrency: init.o.concurrency, staged, stage: (n, source, rel, known) => stage(tx, n, source, rel, known) }),
     streams: [],
     staged,
     place: undefined,

@@ -137,18 +137,43 @@ describe('the seam below a local root', () => {
   it('while a call of its own is in the thread pool, the next ones go there too: calls side by side stay parallel', async () => {
     inlineUnder(dir);
     const h = await fs.create(path.join(dir, 'f'), 0o644);
-    await h.write(Buffer.from('x'), 0, 1);
-    const syncing = h.sync();
+    // A write too large to be made inline: in the pool.
+    const big = Buffer.alloc(INLINE_WRITE_MAX + 1, 1);
+    const writing = h.write(big, 0, big.length);
     const before = poolRequests();
     const made = fs.mkdir(path.join(dir, 'd'));
     expect(poolRequests()).toBeGreaterThan(before);
-    await Promise.all([syncing, made]);
+    await Promise.all([writing, made]);
     // Once nothing is in flight, inline again.
     const after = poolRequests();
     const again = fs.mkdir(path.join(dir, 'e'));
     expect(poolRequests()).toBe(after);
     await again;
     await h.close();
+  });
+
+  it("a file's fsync in the pool does not send the next calls there; a directory's fsync does", async () => {
+    inlineUnder(dir);
+    const h = await fs.create(path.join(dir, 'f'), 0o644);
+    await h.write(Buffer.from('x'), 0, 1);
+    await nextTurn();
+    // A file's fsync waits for the disk: a metadata call beside it is made inline, not queued
+    // behind it (a commit takes the root lock while its staged files' fsyncs run).
+    const syncing = h.sync();
+    const before = poolRequests();
+    const made = fs.mkdir(path.join(dir, 'd'));
+    expect(nodeFs.existsSync(path.join(dir, 'd'))).toBe(true);
+    expect(poolRequests()).toBe(before);
+    await Promise.all([syncing, made]);
+    await h.close();
+    // A directory's fsync: a change to that directory could wait for its journal commit, which
+    // inline would stall the event loop; the next call goes to the pool.
+    await nextTurn();
+    const dirSyncing = fs.syncDir(dir);
+    const beforeDir = poolRequests();
+    const madeBeside = fs.mkdir(path.join(dir, 'e'));
+    expect(poolRequests()).toBeGreaterThan(beforeDir);
+    await Promise.all([dirSyncing, madeBeside]);
   });
 
   it('reports every inline call to the fault hook first, and an injected failure rejects without running it', async () => {

@@ -14,6 +14,8 @@ import { faults, type FaultEvent } from '../../src/io/faults.js';
 /** Where a call falls: the step the commit reported last (faults.step) names the protocol step. */
 const PHASE: Record<string, Phase> = { stage: 'stage', staged: 'gate', locked: 'prepare', committed: 'apply', cleanup: 'cleanup', 'journal-removed': 'cleanup', done: 'cleanup' };
 type Phase = 'stage' | 'gate' | 'prepare' | 'apply' | 'cleanup';
+/** The calls on a staged file (files/<n>) made by its staging job (its rename is the apply's). */
+const STAGED_FILE_OPS: ReadonlySet<string> = new Set(['create', 'write', 'writev', 'fsync', 'fstat', 'close']);
 
 interface Count {
   /** Calls of the commit path (everything but the locks), per phase. */
@@ -36,9 +38,12 @@ async function counted(fn: () => Promise<void>): Promise<Count> {
       return;
     }
     const isLock = /(?:\/lock|\.lock|\/\.tomb-)/.test(e.path);
+    // A staged file's own calls belong to its staging, whenever they come: its fsync and close
+    // may end after the commit took the root lock (transaction/seal.ts).
+    const at = STAGED_FILE_OPS.has(e.op) && /\/files\/\d+$/.test(e.path) ? 'stage' : phase;
     if (isLock) lock += 1;
-    else path[phase] += 1;
-    ops.push(`${phase}${isLock ? ' (lock)' : ''} ${e.op} ${e.path}${e.dest === undefined ? '' : ` -> ${e.dest}`}`);
+    else path[at] += 1;
+    ops.push(`${at}${isLock ? ' (lock)' : ''} ${e.op} ${e.path}${e.dest === undefined ? '' : ` -> ${e.dest}`}`);
   };
   try {
     await fn();
