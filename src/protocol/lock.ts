@@ -56,6 +56,6 @@
  */
 export { acquire, type HeldLock, type LockTiming } from './lock/acquire.js';
 export { lockState, removeDeadLock, sweepEmptyLock, type LockState } from './lock/state.js';
-export { withRootLock } from './lock/queue.js';
+export { rootLockContended, withRootLock } from './lock/queue.js';
 export { isAbandonedTomb } from './lock/judge.js';
 export { isFlatEntry, thisHostTag } from './lock/owners.js';

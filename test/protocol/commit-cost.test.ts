@@ -38,9 +38,10 @@ async function counted(fn: () => Promise<void>): Promise<Count> {
       return;
     }
     const isLock = /(?:\/lock|\.lock|\/\.tomb-)/.test(e.path);
-    // A staged file's own calls belong to its staging, whenever they come: its fsync and close
-    // may end after the commit took the root lock (transaction/seal.ts).
-    const at = STAGED_FILE_OPS.has(e.op) && /\/files\/\d+$/.test(e.path) ? 'stage' : phase;
+    // A staged file's own calls (in files/, or the lone file in the home) belong to its staging,
+    // whenever they come: its fsync and close may end after the commit took the root lock
+    // (transaction/seal.ts).
+    const at = STAGED_FILE_OPS.has(e.op) && /\/files\/\d+$|\/\.txnfs\/\.tmp-[^/]+$/.test(e.path) ? 'stage' : phase;
     if (isLock) lock += 1;
     else path[at] += 1;
     ops.push(`${at}${isLock ? ' (lock)' : ''} ${e.op} ${e.path}${e.dest === undefined ? '' : ` -> ${e.dest}`}`);

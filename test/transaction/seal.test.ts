@@ -2,8 +2,9 @@
  * src/transaction/seal.ts with the commit driver (committer.ts, `settleStaging` and `sealed`): a
  * journaled commit takes the root lock and plans while its staged files' fsyncs still run, and
  * passes its commit point only once every one of them is done; a staged file whose fsync fails
- * then fails the commit with ESTAGE, and nothing changes. A lone file (a one-file commit) waits
- * for its fsync before it takes the root lock, which it holds only for a few calls.
+ * then fails the commit with ESTAGE, and nothing changes. A lone file (a one-file commit) does the
+ * same where the root lock is free, and waits for its fsync before it takes the lock where an
+ * acquisition of it waited lately (lock/queue.ts, `rootLockContended`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -116,8 +117,10 @@ describe("a journaled commit's staged files: fsynced beside the root lock and th
   });
 });
 
+const LOCK_ENTRY = /\/\.txnfs\/lock\.o\.[^/]+$/;
+
 describe('a lone file (a one-file commit)', () => {
-  it('is durable before the commit takes the root lock: the lock is held for a few calls, never for an fsync', async () => {
+  it('where the root lock is free: takes it and plans while the fsync runs, renames only once it is done', async () => {
     const root = tmpdir();
     fs.writeFileSync(path.join(root, 'a'), 'old');
     const hold = holdStagedSyncs(LONE);
@@ -125,12 +128,54 @@ describe('a lone file (a one-file commit)', () => {
     const tx = begin({ dir: root });
     tx.write('a', 'A');
     const committed = tx.commit();
-    await vi.waitFor(() => expect(hold.held()).toBe(1), { timeout: 5_000 });
+    await vi.waitFor(() => expect(opsOf(events).some((e) => e.op === 'create' && LOCK_ENTRY.test(e.path))).toBe(true), { timeout: 5_000 });
+    expect(hold.held()).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(opsOf(events).some((e) => /\/\.txnfs\/lock\.o\.[^/]+$/.test(e.path))).toBe(false);
+    expect(opsOf(events).some((e) => e.op === 'rename' && LONE.test(e.path))).toBe(false);
+    expect(read(root, 'a')).toBe('old');
     hold.release();
     await committed;
     expect(read(root, 'a')).toBe('A');
-    expect(opsOf(events).some((e) => e.op === 'create' && /\/\.txnfs\/lock\.o\.[^/]+$/.test(e.path))).toBe(true);
+  });
+
+  it('where an acquisition of the root lock waited lately: durable before it takes the lock, held for a few calls, never for an fsync', async () => {
+    const root = tmpdir();
+    fs.writeFileSync(path.join(root, 'a'), 'old');
+    // Two commits at once on the root: the second waits for the first.
+    await Promise.all(['b', 'c'].map(async (name) => {
+      const t = begin({ dir: root });
+      t.write(name, name);
+      await t.commit();
+    }));
+    const hold = holdStagedSyncs(LONE);
+    const events = record();
+    const tx = begin({ dir: root });
+    tx.write('a', 'A');
+    const committed = tx.commit();
+    await vi.waitFor(() => expect(hold.held()).toBe(1), { timeout: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(opsOf(events).some((e) => LOCK_ENTRY.test(e.path))).toBe(false);
+    hold.release();
+    await committed;
+    expect(read(root, 'a')).toBe('A');
+    expect(opsOf(events).some((e) => e.op === 'create' && LOCK_ENTRY.test(e.path))).toBe(true);
+  });
+
+  it('a lone file whose fsync fails under the root lock: ESTAGE, nothing changed, nothing left', async () => {
+    const root = tmpdir();
+    fs.writeFileSync(path.join(root, 'a'), 'old');
+    const hold = holdStagedSyncs(LONE);
+    const events = record();
+    const tx = begin({ dir: root });
+    tx.write('a', 'A');
+    const committed = tx.commit().then(() => undefined, (err: unknown) => err);
+    await vi.waitFor(() => expect(opsOf(events).some((e) => e.op === 'create' && LOCK_ENTRY.test(e.path))).toBe(true), { timeout: 5_000 });
+    const eio = errnoError('EIO', 'fsync', 'lone');
+    hold.release(eio);
+    const err = await committed;
+    expect(isTxnError(err) && err.code).toBe(codes.ESTAGE);
+    expect((err as Error).cause).toBe(eio);
+    expect(read(root, 'a')).toBe('old');
+    expect(fs.readdirSync(root).sort()).toEqual(['a']);
   });
 });

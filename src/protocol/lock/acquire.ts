@@ -50,6 +50,8 @@ export interface HeldLock {
    * recovery gate) reads this instead.
    */
   readonly listing?: readonly string[] | undefined;
+  /** An attempt found the lock held by a live owner, and this acquisition waited for it. */
+  readonly waited?: boolean | undefined;
 }
 
 /**
@@ -94,6 +96,7 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
   let record: OwnerRecord;
   let entry: string;
   let listing: readonly string[] | undefined;
+  let waited = false;
   const place = entryPlace(lockDir, options.flat === true);
   if (options.sole === true) sole.add(lockDir);
   try {
@@ -134,6 +137,7 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
         // Only dead owners (now removed) or a waiter that arrived with us and left: try again.
         if (live.length === 0 && err.others.length > 0) continue;
         if (!options.wait || Date.now() >= deadline) throw lockedError(lockDir, live[0], timing, options);
+        waited = true;
         // Jitter, so that two waiters that arrived together and both backed off do not meet again.
         const wait = Math.min(delay, Math.max(1, deadline - Date.now())) * (0.5 + Math.random());
         await sleep(wait, options.signal, live.length > 0 ? { dir: place.dir, names: new Set(live.map((j) => j.name)) } : undefined);
@@ -151,6 +155,7 @@ export async function acquire(lockDir: string, timing: LockTiming, options: Acqu
   return {
     path: lockDir,
     listing,
+    waited,
     async verify() {
       if (state.compromised === undefined && (await mtimeOf(entry)) === undefined) {
         state.compromised = new Error(`lock directory '${lockDir}' no longer holds this process's entry`);

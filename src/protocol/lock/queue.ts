@@ -9,6 +9,28 @@ import { MAX_TIMER_MS } from '../../options/options.js';
 import { rootQueues } from './owners.js';
 import { acquire, type HeldLock, type LockTiming } from './acquire.js';
 
+/**
+ * When (Date.now()) an acquisition of a root lock (by path) in this thread last had to wait: for a
+ * holder in this thread (the queue below) or in another process. A one-file commit reads it to
+ * choose whether to wait for its staged file's fsync before it takes the lock
+ * (transaction/committer.ts, `settleStaging`): where others commit too, the lock must not be held
+ * across an fsync. One entry per root this thread committed to; a heuristic of this thread only.
+ */
+const contended = new Map<string, number>();
+
+/**
+ * How long a wait counts (ms). Between writers that take turns, an acquisition that happens to
+ * find the lock free is common; each wait keeps the next second's commits from holding the lock
+ * across their fsync.
+ */
+export const CONTENDED_FOR_MS = 1000;
+
+/** Whether an acquisition of the root lock `lockDir` in this thread waited within CONTENDED_FOR_MS. */
+export function rootLockContended(lockDir: string): boolean {
+  const at = contended.get(lockDir);
+  return at !== undefined && Date.now() - at < CONTENDED_FOR_MS;
+}
+
 /** Resolve when `p` does; reject with ELOCKED after `ms`, or with the signal's reason. */
 function waitTurn(p: Promise<unknown>, lockDir: string, timing: LockTiming, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -49,7 +71,8 @@ function waitTurn(p: Promise<unknown>, lockDir: string, timing: LockTiming, sign
  * whatever `fn` does.
  */
 export async function withRootLock<T>(lockDir: string, timing: LockTiming, signal: AbortSignal | undefined, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
-  const previous = rootQueues.get(lockDir) ?? Promise.resolve();
+  const queued = rootQueues.get(lockDir);
+  const previous = queued ?? Promise.resolve();
   let done!: () => void;
   const mine = new Promise<void>((resolve) => {
     done = resolve;
@@ -60,6 +83,7 @@ export async function withRootLock<T>(lockDir: string, timing: LockTiming, signa
     await waitTurn(previous, lockDir, timing, signal);
     // Flat: its entries live in the home itself (owners.ts, FLAT_PREFIX).
     const lock = await acquire(lockDir, timing, { wait: true, signal, what: 'root lock', flat: true });
+    if (queued !== undefined || lock.waited === true) contended.set(lockDir, Date.now());
     let result: T;
     try {
       result = await fn(lock);

@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { poolRequests } from '../../helpers/pool.js';
 import { codes } from '../../../src/errors.js';
-import { acquire, lockState, removeDeadLock, withRootLock } from '../../../src/protocol/lock.js';
+import { acquire, lockState, removeDeadLock, rootLockContended, withRootLock } from '../../../src/protocol/lock.js';
+import { CONTENDED_FOR_MS } from '../../../src/protocol/lock/queue.js';
 import * as fsSeam from '../../../src/io/fs.js';
 import { tmpdir } from '../../helpers/tmp.js';
 import { faults, type FaultEvent } from '../../../src/io/faults.js';
@@ -356,6 +357,37 @@ describe('withRootLock', () => {
     expect(results).toEqual(['a', 'b', 'c']);
     expect(events).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
     expect(fs.existsSync(lockDir)).toBe(false);
+  });
+
+  it('records when an acquisition had to wait (rootLockContended), for CONTENDED_FOR_MS', async () => {
+    const home = path.join(tmpdir(), '.txnfs');
+    fs.mkdirSync(home);
+    const lockDir = path.join(home, 'lock');
+    await withRootLock(lockDir, waiting, undefined, async () => undefined);
+    expect(rootLockContended(lockDir)).toBe(false);
+    // Behind a holder in this thread.
+    await Promise.all([0, 1].map(() => withRootLock(lockDir, waiting, undefined, () => new Promise((r) => setTimeout(r, 10)))));
+    expect(rootLockContended(lockDir)).toBe(true);
+    const now = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(now + CONTENDED_FOR_MS);
+    try {
+      expect(rootLockContended(lockDir)).toBe(false);
+      clock.mockReturnValue(now + CONTENDED_FOR_MS - 50);
+      expect(rootLockContended(lockDir)).toBe(true);
+    } finally {
+      clock.mockRestore();
+    }
+    // Behind a holder in another process: waited for, recorded the same way.
+    const other = path.join(tmpdir(), '.txnfs');
+    fs.mkdirSync(other);
+    const otherLock = path.join(other, 'lock');
+    const child = await childHolding(otherLock, 'hold');
+    const taken = withRootLock(otherLock, waiting, undefined, async () => undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    await exited(child);
+    await taken;
+    expect(rootLockContended(otherLock)).toBe(true);
   });
 
   it('releases the lock when the callback throws', async () => {
