@@ -57,6 +57,7 @@ function holdStagedSyncs(staged: RegExp): { release: (err?: Error) => void; held
 }
 
 const STAGED = /\/\.txnfs\/\.txn-[^/]+\/files\/\d+$/;
+const LOCK_ENTRY = /\/\.txnfs\/lock\.o\.[^/]+$/;
 const LONE = /\/\.txnfs\/\.tmp-[^/]+$/;
 
 const opsOf = (events: ReturnType<typeof record>): OpEvent[] => events.filter((e): e is OpEvent => e.kind === 'op');
@@ -117,7 +118,29 @@ describe("a journaled commit's staged files: fsynced beside the root lock and th
   });
 });
 
-const LOCK_ENTRY = /\/\.txnfs\/lock\.o\.[^/]+$/;
+
+describe('a commit to a root whose lock was contended lately', () => {
+  it('waits for its staged files before it takes the root lock (two files, journaled)', async () => {
+    const root = tmpdir();
+    await Promise.all(['b', 'c'].map(async (name) => {
+      const t = begin({ dir: root });
+      t.write(name, name);
+      await t.commit();
+    }));
+    const hold = holdStagedSyncs(STAGED);
+    const events = record();
+    const tx = begin({ dir: root });
+    tx.write('a', 'A');
+    tx.write('d', 'D');
+    const committed = tx.commit();
+    await vi.waitFor(() => expect(hold.held()).toBe(2), { timeout: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(opsOf(events).some((e) => LOCK_ENTRY.test(e.path))).toBe(false);
+    hold.release();
+    await committed;
+    expect([read(root, 'a'), read(root, 'd')]).toEqual(['A', 'D']);
+  });
+});
 
 describe('a lone file (a one-file commit)', () => {
   it('where the root lock is free: takes it and plans while the fsync runs, renames only once it is done', async () => {
