@@ -43,7 +43,7 @@ function fse(): FsExtra {
   return fsExtra;
 }
 
-/** Requests of `call` in the thread pool now, fsyncs aside (see `poolBusy`). */
+/** Requests of `call` in the thread pool now, files' fsyncs aside (see `poolBusy`). */
 let inPool = 0;
 
 /**

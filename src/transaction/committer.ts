@@ -3,8 +3,8 @@
  * open (docs/protocol.md, "Commit"; its "Map of the code" names the function of each step):
  *   1. settleStaging(): every stream ended and every staging job known (stager.ts, stream.ts),
  *      else ESTAGE; a job's fsync may still run, and every commit point below waits for it
- *      (`sealed`), so the wait overlaps steps 2-7 (a lone file, or the generations layout, waits
- *      here: see settleStaging);
+ *      (`sealed`), so the wait overlaps steps 2-7 (the generations layout, and a root whose lock
+ *      was contended lately, wait here: see settleStaging);
  *   2. the root lock (protocol/lock.ts), held until step 10 (a lone file replacing one: until its rename);
  *   3. gate() (protocol/gate.ts): roll forward any dead committed transaction first (invariant 7);
  *   4. plan(): tree operations become removals (tree.ts), then buildPlan() (planner.ts);
@@ -361,7 +361,8 @@ async function commitFailed(tx: TxState, run: CommitRun, err: unknown, started: 
  * within the last second (lock/queue.ts, `rootLockContended`). Where others commit too, the lock
  * must not be held across an fsync: every other writer would wait that much longer (4 processes
  * of one-file commits on one root: 5-7% fewer commits a second, measured). A lone writer finds
- * the lock free (one file 'full' 0.82-0.87× the time, 10 files 0.90-0.92×).
+ * the lock free (one file 'full' 0.82-0.95× the time, 10 files 0.88-0.90×). A transaction that
+ * staged nothing has no place (root and home) yet, and nothing to wait for.
  */
 async function settleStaging(tx: TxState): Promise<void> {
   for (const t of tx.streams) {
@@ -371,7 +372,12 @@ async function settleStaging(tx: TxState): Promise<void> {
   await tx.stager.ready();
   const failure = tx.stager.failure;
   if (failure !== undefined) throw failure;
-  if (tx.gen !== undefined || rootLockContended(rootLockPath((await placeOnce(tx)).home.home))) await sealed(tx);
+  if (tx.gen !== undefined || (tx.place !== undefined && contendedRoot((await tx.place).home.home))) await sealed(tx);
+}
+
+/** Whether this thread waited for the root lock of `home` lately (lock/queue.ts). */
+function contendedRoot(home: string): boolean {
+  return rootLockContended(rootLockPath(home));
 }
 
 /**

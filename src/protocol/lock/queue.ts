@@ -11,8 +11,8 @@ import { acquire, type HeldLock, type LockTiming } from './acquire.js';
 
 /**
  * When (Date.now()) an acquisition of a root lock (by path) in this thread last had to wait: for a
- * holder in this thread (the queue below) or in another process. A one-file commit reads it to
- * choose whether to wait for its staged file's fsync before it takes the lock
+ * holder in this thread (the queue below) or in another process. A commit reads it to choose
+ * whether to wait for its staged files' fsyncs before it takes the lock
  * (transaction/committer.ts, `settleStaging`): where others commit too, the lock must not be held
  * across an fsync. One entry per root this thread committed to; a heuristic of this thread only.
  */
