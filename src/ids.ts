@@ -12,3 +12,12 @@ import { randomFillSync } from 'node:crypto';
 import { customRandom, urlAlphabet } from 'nanoid';
 
 export const newId: (size?: number) => string = customRandom(urlAlphabet, 21, (bytes) => randomFillSync(new Uint8Array(bytes)));
+
+/**
+ * An id of `size` characters whose first is a letter or digit ('-' and '_' become 'x'), as
+ * transaction, staging and snapshot ids have always been: one that begins with '-' reads as an
+ * option where a person passes it to a command.
+ */
+export function nameId(size: number): string {
+  return newId(size).replace(/^[-_]/, 'x');
+}

@@ -9,7 +9,7 @@
  * With `dryRun`, nothing changes and no lock is taken: the report says what would be collected.
  * Every step is idempotent, so a crash during recovery followed by recovery gives the same result.
  */
-import { newId } from '../ids.js';
+import { nameId } from '../ids.js';
 import { errnoOf } from '../errors.js';
 import { syncDir } from '../io/durable.js';
 import { homeOf, rootLockPath } from '../protocol/layout.js';
@@ -67,7 +67,7 @@ export async function recoverGenerations(
     const rec = await recoverLocked(ctxOf(home.home, home.trusted));
     // Our own staging dir: where a repaired pointer is made and victims are renamed before their
     // deletion, so that a crash of this recovery leaves only a dead staging dir behind.
-    const staging = await createStaging(home.home, newId(12).replace(/^[-_]/, 'x'), common.timing);
+    const staging = await createStaging(home.home, nameId(12), common.timing);
     try {
       const before = await readPointer(pointer, genHome);
       const state = await currentState(pointer, genHome, staging.dir, common.durable);

@@ -13,7 +13,7 @@
  */
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { newId } from '../ids.js';
+import { nameId } from '../ids.js';
 import * as fs from '../io/fs.js';
 import { codes, TxnError } from '../errors.js';
 import { keepFresh } from '../single/heartbeat.js';
@@ -64,7 +64,7 @@ const MAX_ATTEMPTS = 100;
 export async function openSnapshot(dir: string): Promise<Snapshot> {
   const pointer = await realPointer(resolveDir(dir, 'dir'));
   const genHome = genHomeOf(pointer);
-  const id = newId(16).replace(/^[-_]/, 'x');
+  const id = nameId(16);
   let pinPath: string | undefined;
   let stopFresh: (() => void) | undefined;
   try {

@@ -47,10 +47,10 @@
  * It runs only behind a durable rollback marker, so a crash in the middle is finished by recovery
  * in the same direction.
  *
- * Cost: an lstat (the rule above) and a rename per write, two lstats per delete, two lstats per distinct parent directory (a
- * check of the whole journal first, then the apply), one fsync per distinct changed directory, plus
- * one per distinct parent of a created directory; the renames overlap, so the wall time is a
- * fraction of their sum.
+ * Cost: an lstat (the rule above) and a rename per write, two lstats per delete, two lstats per
+ * distinct parent directory (a check of the whole journal first, then the apply), one fsync per
+ * distinct changed directory, plus one per distinct parent of a created directory; the renames
+ * overlap, so the wall time is a fraction of their sum.
  */
 import * as path from 'node:path';
 import * as fs from '../io/fs.js';

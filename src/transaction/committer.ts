@@ -372,12 +372,7 @@ async function settleStaging(tx: TxState): Promise<void> {
   await tx.stager.ready();
   const failure = tx.stager.failure;
   if (failure !== undefined) throw failure;
-  if (tx.gen !== undefined || (tx.place !== undefined && contendedRoot((await tx.place).home.home))) await sealed(tx);
-}
-
-/** Whether this thread waited for the root lock of `home` lately (lock/queue.ts). */
-function contendedRoot(home: string): boolean {
-  return rootLockContended(rootLockPath(home));
+  if (tx.gen !== undefined || (tx.place !== undefined && rootLockContended(rootLockPath((await tx.place).home.home)))) await sealed(tx);
 }
 
 /**
@@ -386,7 +381,7 @@ function contendedRoot(home: string): boolean {
  * rename's, a generation's pointer swap): the facts a plan used are those of files that are
  * staged for good.
  */
-export async function sealed(tx: TxState): Promise<void> {
+async function sealed(tx: TxState): Promise<void> {
   await tx.stager.idle();
   const failure = tx.stager.failure;
   if (failure !== undefined) throw failure;

@@ -23,7 +23,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import type { Writable } from 'node:stream';
-import { newId } from '../ids.js';
+import { nameId } from '../ids.js';
 import * as fs from '../io/fs.js';
 import { badArgument, codes, TxnError } from '../errors.js';
 import { jsonText } from '../options/file-options.js';
@@ -78,7 +78,7 @@ export class Transaction implements TransactionApi {
 
   /** @internal Use {@link begin}. */
   constructor(dir: string, options: ResolvedCommon, generations?: GenerationsOptions, warnUnsafeFs = false) {
-    this.id = newId(12).replace(/^[-_]/, 'x');
+    this.id = nameId(12);
     this.dir = dir;
     this.#tx = newTxState({ id: this.id, dir, o: options, gen: generations, warnUnsafeFs }, stageJob);
     const signal = options.signal;

@@ -62,6 +62,31 @@ const LONE = /\/\.txnfs\/\.tmp-[^/]+$/;
 
 const opsOf = (events: ReturnType<typeof record>): OpEvent[] => events.filter((e): e is OpEvent => e.kind === 'op');
 const read = (root: string, name: string): string | undefined => (fs.existsSync(path.join(root, name)) ? fs.readFileSync(path.join(root, name), 'utf8') : undefined);
+const journalMade = (events: ReturnType<typeof record>): boolean => opsOf(events).some((e) => e.op === 'create' && e.path.endsWith('/journal.tmp'));
+const lockTaken = (events: ReturnType<typeof record>): boolean => opsOf(events).some((e) => e.op === 'create' && LOCK_ENTRY.test(e.path));
+/** Time for a commit that wrongly went on to do what the test says it must not. */
+const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
+
+/** Two commits at once on `root`: the second waits for the first (lock/queue.ts, rootLockContended). */
+async function contend(root: string): Promise<void> {
+  await Promise.all(['b', 'c'].map(async (name) => {
+    const t = begin({ dir: root });
+    t.write(name, name);
+    await t.commit();
+  }));
+}
+
+/**
+ * Write `names` in one transaction of `root` with the fsyncs of files matching `held` held, and
+ * start its commit: its events, the hold, and its outcome (the error, or undefined).
+ */
+function heldCommit(root: string, held: RegExp, names: string[]): { events: ReturnType<typeof record>; hold: ReturnType<typeof holdStagedSyncs>; outcome: Promise<unknown> } {
+  const hold = holdStagedSyncs(held);
+  const events = record();
+  const tx = begin({ dir: root });
+  for (const name of names) tx.write(name, name.toUpperCase());
+  return { events, hold, outcome: tx.commit().then(() => undefined, (err: unknown) => err) };
+}
 
 describe("a journaled commit's staged files: fsynced beside the root lock and the plan, durable before the commit point", () => {
   it('takes the root lock and writes journal.tmp while the fsyncs run; links the journal only once they are done', async () => {
@@ -75,13 +100,13 @@ describe("a journaled commit's staged files: fsynced beside the root lock and th
     const committed = tx.commit();
     // The commit got as far as its journal.tmp (root lock taken, targets planned, backup linked)
     // with both staged files' fsyncs still held.
-    await vi.waitFor(() => expect(opsOf(events).some((e) => e.op === 'create' && e.path.endsWith('/journal.tmp'))).toBe(true), { timeout: 5_000 });
+    await vi.waitFor(() => expect(journalMade(events)).toBe(true), { timeout: 5_000 });
     expect(hold.held()).toBe(2);
-    expect(opsOf(events).some((e) => e.op === 'create' && /\/\.txnfs\/lock\.o\.[^/]+$/.test(e.path))).toBe(true);
+    expect(lockTaken(events)).toBe(true);
     // Known is not staged: the write's promise waits for its fsync too.
     expect(inspect(wrote)).toContain('pending');
     // Given time, it still does not pass its commit point (the link of journal.tmp to journal).
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await pause();
     expect(opsOf(events).some((e) => e.op === 'link' && e.path.endsWith('/journal.tmp'))).toBe(false);
     expect(read(root, 'a')).toBe('old');
     expect(read(root, 'b')).toBeUndefined();
@@ -91,114 +116,61 @@ describe("a journaled commit's staged files: fsynced beside the root lock and th
     await expect(wrote).resolves.toBeUndefined();
     expect(read(root, 'a')).toBe('A');
     expect(read(root, 'b')).toBe('B');
-    // Every staged fsync was done before the commit point.
-    const linkAt = opsOf(events).findIndex((e) => e.op === 'link' && e.path.endsWith('/journal.tmp'));
-    expect(linkAt).toBeGreaterThan(-1);
-    expect(hold.held()).toBe(0);
+    // It passed its commit point once released.
+    expect(opsOf(events).some((e) => e.op === 'link' && e.path.endsWith('/journal.tmp'))).toBe(true);
   });
+});
 
-  it('a staged fsync that fails after the plan fails the commit with ESTAGE and its cause; nothing changed, nothing left', async () => {
+describe('a staged fsync that fails once the commit went on (ESTAGE and its cause; nothing changed, nothing left)', () => {
+  it.each([
+    ['two files (journaled), after the plan', STAGED, ['a', 'b'], journalMade],
+    ['a lone file, under the root lock', LONE, ['a'], lockTaken],
+  ] as const)('%s', async (_name, held, names, reached) => {
     const root = tmpdir();
     fs.writeFileSync(path.join(root, 'a'), 'old');
-    const hold = holdStagedSyncs(STAGED);
-    const events = record();
-    const tx = begin({ dir: root });
-    tx.write('a', 'A');
-    tx.write('b', 'B');
-    const committed = tx.commit().then(() => undefined, (err: unknown) => err);
-    await vi.waitFor(() => expect(opsOf(events).some((e) => e.op === 'create' && e.path.endsWith('/journal.tmp'))).toBe(true), { timeout: 5_000 });
-    const eio = errnoError('EIO', 'fsync', 'files/0');
+    const { events, hold, outcome } = heldCommit(root, held, [...names]);
+    await vi.waitFor(() => expect(reached(events)).toBe(true), { timeout: 5_000 });
+    const eio = errnoError('EIO', 'fsync', 'staged');
     hold.release(eio);
-    const err = await committed;
+    const err = await outcome;
     expect(isTxnError(err) && err.code).toBe(codes.ESTAGE);
     expect((err as Error).cause).toBe(eio);
-    expect(opsOf(events).some((e) => e.op === 'link' && e.path.endsWith('/journal.tmp'))).toBe(false);
+    expect(opsOf(events).some((e) => (e.op === 'link' && e.path.endsWith('/journal.tmp')) || (e.op === 'rename' && held.test(e.path)))).toBe(false);
     expect(read(root, 'a')).toBe('old');
     expect(fs.readdirSync(root).sort()).toEqual(['a']);
   });
 });
 
-
-describe('a commit to a root whose lock was contended lately', () => {
-  it('waits for its staged files before it takes the root lock (two files, journaled)', async () => {
+describe('a commit to a root whose lock was contended lately: durable before it takes the lock, never held across an fsync', () => {
+  it.each([
+    ['two files (journaled)', STAGED, ['a', 'd']],
+    ['a lone file', LONE, ['a']],
+  ] as const)('%s', async (_name, held, names) => {
     const root = tmpdir();
-    await Promise.all(['b', 'c'].map(async (name) => {
-      const t = begin({ dir: root });
-      t.write(name, name);
-      await t.commit();
-    }));
-    const hold = holdStagedSyncs(STAGED);
-    const events = record();
-    const tx = begin({ dir: root });
-    tx.write('a', 'A');
-    tx.write('d', 'D');
-    const committed = tx.commit();
-    await vi.waitFor(() => expect(hold.held()).toBe(2), { timeout: 5_000 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await contend(root);
+    const { events, hold, outcome } = heldCommit(root, held, [...names]);
+    await vi.waitFor(() => expect(hold.held()).toBe(names.length), { timeout: 5_000 });
+    await pause();
     expect(opsOf(events).some((e) => LOCK_ENTRY.test(e.path))).toBe(false);
     hold.release();
-    await committed;
-    expect([read(root, 'a'), read(root, 'd')]).toEqual(['A', 'D']);
+    expect(await outcome).toBeUndefined();
+    expect(names.map((n) => read(root, n))).toEqual(names.map((n) => n.toUpperCase()));
+    expect(lockTaken(events)).toBe(true);
   });
 });
 
-describe('a lone file (a one-file commit)', () => {
-  it('where the root lock is free: takes it and plans while the fsync runs, renames only once it is done', async () => {
+describe('a lone file (a one-file commit) where the root lock is free', () => {
+  it('takes the lock and plans while the fsync runs, renames only once it is done', async () => {
     const root = tmpdir();
     fs.writeFileSync(path.join(root, 'a'), 'old');
-    const hold = holdStagedSyncs(LONE);
-    const events = record();
-    const tx = begin({ dir: root });
-    tx.write('a', 'A');
-    const committed = tx.commit();
-    await vi.waitFor(() => expect(opsOf(events).some((e) => e.op === 'create' && LOCK_ENTRY.test(e.path))).toBe(true), { timeout: 5_000 });
+    const { events, hold, outcome } = heldCommit(root, LONE, ['a']);
+    await vi.waitFor(() => expect(lockTaken(events)).toBe(true), { timeout: 5_000 });
     expect(hold.held()).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await pause();
     expect(opsOf(events).some((e) => e.op === 'rename' && LONE.test(e.path))).toBe(false);
     expect(read(root, 'a')).toBe('old');
     hold.release();
-    await committed;
+    expect(await outcome).toBeUndefined();
     expect(read(root, 'a')).toBe('A');
-  });
-
-  it('where an acquisition of the root lock waited lately: durable before it takes the lock, held for a few calls, never for an fsync', async () => {
-    const root = tmpdir();
-    fs.writeFileSync(path.join(root, 'a'), 'old');
-    // Two commits at once on the root: the second waits for the first.
-    await Promise.all(['b', 'c'].map(async (name) => {
-      const t = begin({ dir: root });
-      t.write(name, name);
-      await t.commit();
-    }));
-    const hold = holdStagedSyncs(LONE);
-    const events = record();
-    const tx = begin({ dir: root });
-    tx.write('a', 'A');
-    const committed = tx.commit();
-    await vi.waitFor(() => expect(hold.held()).toBe(1), { timeout: 5_000 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(opsOf(events).some((e) => LOCK_ENTRY.test(e.path))).toBe(false);
-    hold.release();
-    await committed;
-    expect(read(root, 'a')).toBe('A');
-    expect(opsOf(events).some((e) => e.op === 'create' && LOCK_ENTRY.test(e.path))).toBe(true);
-  });
-
-  it('a lone file whose fsync fails under the root lock: ESTAGE, nothing changed, nothing left', async () => {
-    const root = tmpdir();
-    fs.writeFileSync(path.join(root, 'a'), 'old');
-    const hold = holdStagedSyncs(LONE);
-    const events = record();
-    const tx = begin({ dir: root });
-    tx.write('a', 'A');
-    const committed = tx.commit().then(() => undefined, (err: unknown) => err);
-    await vi.waitFor(() => expect(opsOf(events).some((e) => e.op === 'create' && LOCK_ENTRY.test(e.path))).toBe(true), { timeout: 5_000 });
-    const eio = errnoError('EIO', 'fsync', 'lone');
-    hold.release(eio);
-    const err = await committed;
-    expect(isTxnError(err) && err.code).toBe(codes.ESTAGE);
-    expect((err as Error).cause).toBe(eio);
-    expect(read(root, 'a')).toBe('old');
-    expect(fs.readdirSync(root).sort()).toEqual(['a']);
   });
 });

@@ -14,7 +14,8 @@ import { acquire, type HeldLock, type LockTiming } from './acquire.js';
  * holder in this thread (the queue below) or in another process. A commit reads it to choose
  * whether to wait for its staged files' fsyncs before it takes the lock
  * (transaction/committer.ts, `settleStaging`): where others commit too, the lock must not be held
- * across an fsync. One entry per root this thread committed to; a heuristic of this thread only.
+ * across an fsync. One entry per root this thread committed to. A heuristic of this copy of txnfs:
+ * it is not in the registry every copy shares (owners.ts), whose shape is versioned by its key.
  */
 const contended = new Map<string, number>();
 
