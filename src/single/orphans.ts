@@ -61,12 +61,17 @@ async function isOrphanTemp(home: string, name: string, staleMs: number): Promis
   if (writer === undefined) return false;
   const id = writerIdentity(writer);
   if (id !== undefined) {
+    // Alive first: a commit in a root where others write judges their live temps every time, and
+    // each question reads /proc/<pid>/stat once. Asked the other way round, a live writer cost
+    // two reads (the two answers exclude each other, so the order changes no outcome).
+    if (isProcessAlive(id)) {
+      // This very thread's temp that it no longer writes: abandoned, its removal failed
+      // (heartbeat.ts keeps the thread's registry). Only when the name's start time is this
+      // process's too (alive): one without it is judged by its age, as before.
+      if (writer.thread === threadId && id.pid === process.pid) return !isWritingHere(path.join(home, name));
+      return false;
+    }
     if (isProcessGone(id)) return true;
-    // This very thread's temp that it no longer writes: abandoned, its removal failed
-    // (heartbeat.ts keeps the thread's registry). Only when the name's start time is this
-    // process's too (alive): one without it is judged by its age, as before.
-    if (writer.thread === threadId && id.pid === process.pid && isProcessAlive(id)) return !isWritingHere(path.join(home, name));
-    if (isProcessAlive(id)) return false;
   }
   const info = await lstatIfPresent(path.join(home, name));
   if (info === undefined) return false; // its writer renamed or removed it meanwhile
