@@ -14,6 +14,14 @@
  */
 
 const BLOCK = 4096;
+/**
+ * The first block starts with room for this many operations and doubles up to BLOCK: most
+ * transactions log a few, and a full first block (a 32 KiB array and a 16 KiB typed array,
+ * zeroed) for each of them was a third of what a one-file commit allocated, collected again by
+ * the next young-generation GC (docs/performance.md). Copying a block of at most BLOCK entries
+ * while it grows is cheap; only the big, late growths the header warns of are avoided.
+ */
+const FIRST = 8;
 
 export class OpLog {
   readonly #targets: string[][] = [];
@@ -27,11 +35,17 @@ export class OpLog {
 
   append(target: string, code: number): void {
     const b = Math.floor(this.#length / BLOCK);
-    if (b === this.#targets.length) {
-      this.#targets.push(new Array<string>(BLOCK));
-      this.#codes.push(new Int32Array(BLOCK));
-    }
     const at = this.#length % BLOCK;
+    if (b === this.#targets.length) {
+      // The first block grows as it fills (an empty array takes each new last slot in order).
+      this.#targets.push(b === 0 ? [] : new Array<string>(BLOCK));
+      this.#codes.push(new Int32Array(b === 0 ? FIRST : BLOCK));
+    } else if (at === (this.#codes[b] as Int32Array).length) {
+      // Only the first block is ever full before BLOCK: double it.
+      const grown = new Int32Array(Math.min(BLOCK, at * 2));
+      grown.set(this.#codes[b] as Int32Array);
+      this.#codes[b] = grown;
+    }
     (this.#targets[b] as string[])[at] = target;
     (this.#codes[b] as Int32Array)[at] = code;
     this.#length++;

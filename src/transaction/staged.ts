@@ -24,6 +24,12 @@ export interface StagedInfo {
 
 const WIDTH = 5;
 const BLOCK = 1024;
+/**
+ * The first block starts with room for this many files and doubles up to BLOCK: a full first block
+ * (40 KiB, each slot set to NaN) for a transaction of one or a few files was a fifth of what a
+ * one-file commit allocated, outside the heap, where V8 counts it towards its next collection.
+ */
+const FIRST = 8;
 /** In the inode slot: the inode is in the side map. */
 const BIG = -1;
 const MAX_SMALL = BigInt(Number.MAX_SAFE_INTEGER);
@@ -35,9 +41,17 @@ export class StagedFacts {
   /** Record staged file `n` (staging numbers are small integers: 0, 1, 2, ...). */
   set(n: number, info: StagedInfo): void {
     const b = Math.floor(n / BLOCK);
-    while (this.#blocks.length <= b) this.#blocks.push(new Float64Array(BLOCK * WIDTH).fill(Number.NaN));
-    const v = this.#blocks[b] as Float64Array;
+    while (this.#blocks.length <= b) this.#blocks.push(new Float64Array((this.#blocks.length === 0 ? FIRST : BLOCK) * WIDTH).fill(Number.NaN));
     const at = (n % BLOCK) * WIDTH;
+    let v = this.#blocks[b] as Float64Array;
+    if (at >= v.length) {
+      // The first block, grown to hold `n` (doubling, at most BLOCK files).
+      let files = v.length / WIDTH;
+      while (files * WIDTH <= at) files *= 2;
+      const grown = new Float64Array(Math.min(BLOCK, files) * WIDTH).fill(Number.NaN);
+      grown.set(v);
+      this.#blocks[b] = v = grown;
+    }
     const small = info.ino <= MAX_SMALL;
     if (!small) this.#bigInos.set(n, info.ino);
     v[at] = small ? Number(info.ino) : BIG;
@@ -50,7 +64,9 @@ export class StagedFacts {
   /** Whether staged file `n` was recorded. */
   has(n: number): boolean {
     const v = this.#blocks[Math.floor(n / BLOCK)];
-    return v !== undefined && !Number.isNaN(v[(n % BLOCK) * WIDTH]);
+    const at = (n % BLOCK) * WIDTH;
+    // Past a first block that has not grown that far: not recorded (reading there gives undefined).
+    return v !== undefined && at < v.length && !Number.isNaN(v[at]);
   }
 
   /** The facts about staged file `n`, or undefined when it was not staged. */

@@ -38,4 +38,27 @@ describe('OpLog', () => {
   it('an empty log has no last operations', () => {
     expect(plain(new OpLog().last())).toEqual({ targets: [], codes: [] });
   });
+
+  it('grows its first block as operations come, across the block boundary', () => {
+    const log = new OpLog();
+    for (let i = 0; i < 9000; i++) log.append(`t${i % 5000}`, i);
+    const { targets, codes } = log.last();
+    expect(targets).toHaveLength(5000);
+    expect(targets[0]).toBe('t4000');
+    expect(codes[0]).toBe(4000);
+    expect(targets[4999]).toBe('t3999');
+    expect(codes[4999]).toBe(8999);
+  });
+
+  it('a log of one operation reserves little: 2,000 of them hold under 1 MiB of typed arrays', () => {
+    // A full first block (4,096 codes) was 16 KiB each: 32 MiB here.
+    const before = process.memoryUsage().arrayBuffers;
+    const kept = Array.from({ length: 2000 }, () => {
+      const log = new OpLog();
+      log.append('a', 0);
+      return log;
+    });
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1024 * 1024);
+    expect(kept.every((l) => l.length === 1)).toBe(true);
+  });
 });

@@ -30,4 +30,27 @@ describe('StagedFacts', () => {
     expect(facts.get(1)?.ino).toBe(edge);
     expect(facts.get(2)?.ino).toBe(edge + 1n);
   });
+
+  it('grows its first block as staging numbers come (a few files reserve room for a few)', () => {
+    const facts = new StagedFacts();
+    const info = (n: number) => ({ ino: BigInt(n + 1), mode: 0o644, uid: 0, gid: 0, bytes: n });
+    facts.set(0, info(0));
+    // Past what the first block holds so far: not recorded, and no out-of-range read says otherwise.
+    for (const n of [1, 7, 8, 100, 1023]) expect(facts.has(n)).toBe(false);
+    for (const n of [9, 100, 1023, 1024, 1025]) facts.set(n, info(n));
+    for (const n of [0, 9, 100, 1023, 1024, 1025]) expect(facts.get(n)).toEqual(info(n));
+    for (const n of [1, 8, 10, 99, 101, 1022, 1026]) expect(facts.has(n)).toBe(false);
+  });
+
+  it('a transaction of one file reserves little: 2,000 of them hold under 1 MiB of typed arrays', () => {
+    // A full first block (1,024 files) was 40 KiB each: 80 MiB here.
+    const before = process.memoryUsage().arrayBuffers;
+    const kept = Array.from({ length: 2000 }, () => {
+      const facts = new StagedFacts();
+      facts.set(0, { ino: 1n, mode: 0o644, uid: 0, gid: 0, bytes: 1 });
+      return facts;
+    });
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1024 * 1024);
+    expect(kept.every((f) => f.has(0))).toBe(true);
+  });
 });
