@@ -1,12 +1,13 @@
 /**
- * fifo.ts: a first-in first-out queue kept in fixed blocks of 3,072 slots.
+ * fifo.ts: a first-in first-out queue kept in blocks of 3,072 slots.
  *
  * A transaction queues every write before the first is staged: 100,000 writes are 300,000 slots.
  * One growing array would be copied at every growth (1.5x each time), and each copy of a big
  * young array counts as surviving data towards V8's decision to enlarge its young generation (a
- * one-off 8 to 24 MB of RSS). Blocks are allocated once, filled, drained and dropped: push and
- * shift are O(1) and nothing is ever copied. A slot is cleared as it is taken, so what it held
- * (a write's data) can go at once.
+ * one-off 8 to 24 MB of RSS). Blocks are filled, drained and dropped: push and shift are O(1).
+ * Only the first block grows as it fills (a queue of a few items reserves a few slots); every
+ * later one is allocated at full size, so no array bigger than a block is ever copied. A slot is
+ * cleared as it is taken, so what it held (a write's data) can go at once.
  */
 
 const BLOCK = 3072;

@@ -5,7 +5,8 @@
  * string and a 32-bit code (a staging number, or a negative code for a removal). A Map from
  * target to its last operation would do the same job, but it rebuilds its hash table at every
  * doubling, and for 100,000 targets those tables (a few MB, young, then promoted) are what makes
- * V8 enlarge its young generation; the log is never copied.
+ * V8 enlarge its young generation; the log's blocks are allocated at full size, except the first,
+ * which grows to it (see FIRST), so nothing bigger than a block is ever copied.
  *
  * `last()` answers, once, at commit: the last operation on each target, in the order of those
  * last operations (the order the journal applies them in). It sorts the positions by target

@@ -6,7 +6,8 @@
  * target's), and its size. Held as an object with a bigint, that is about 100 bytes per file for
  * the whole life of the transaction. Here it is five doubles (40 bytes) in Float64Array blocks of
  * 1,024 files, indexed by staging number: no object per file, and the numbers live outside the
- * JavaScript heap, in fixed blocks that are never copied to grow (a single growing array is
+ * JavaScript heap, in blocks allocated at full size except the first, which grows to it (see
+ * FIRST): nothing bigger than a block is ever copied to grow (a single growing array is
  * copied at every growth, and each copy counts as surviving data towards V8's decision to
  * enlarge its young generation: a one-off 8 to 24 MB of RSS). An inode number above 2^53
  * (possible on XFS and btrfs) does not fit a double exactly, so it goes to a side map; NaN marks
