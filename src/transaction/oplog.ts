@@ -1,7 +1,7 @@
 /**
  * oplog.ts: the operations of a transaction, in call order, and the last one on each target.
  *
- * Every write() and remove() appends (target, code) to a log kept in fixed blocks: the target
+ * Every write() and remove() appends (target, code) to a log kept in blocks (see FIRST, BLOCK): the target
  * string and a 32-bit code (a staging number, or a negative code for a removal). A Map from
  * target to its last operation would do the same job, but it rebuilds its hash table at every
  * doubling, and for 100,000 targets those tables (a few MB, young, then promoted) are what makes
