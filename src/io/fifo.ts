@@ -28,8 +28,8 @@ export class Fifo<T> {
   push(item: T): void {
     if (this.#tail === BLOCK) {
       // The first block of a queue starts empty and grows as it fills, up to BLOCK: most queues
-      // hold a few items (a transaction of a few files), and a full first block (24 KiB) for each
-      // of them was an eighth of what a one-file commit allocated. Later blocks are full size.
+      // hold a few items (a transaction of a few files), and a full first block for each of them
+      // was 24 KiB of the 174 KiB a one-file commit allocated. Later blocks are full size.
       this.#blocks.push(this.#blocks.length === 0 ? [] : new Array<T | undefined>(BLOCK));
       this.#tail = 0;
     }

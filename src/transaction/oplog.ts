@@ -1,12 +1,12 @@
 /**
  * oplog.ts: the operations of a transaction, in call order, and the last one on each target.
  *
- * Every write() and remove() appends (target, code) to a log kept in blocks (see FIRST, BLOCK): the target
- * string and a 32-bit code (a staging number, or a negative code for a removal). A Map from
- * target to its last operation would do the same job, but it rebuilds its hash table at every
- * doubling, and for 100,000 targets those tables (a few MB, young, then promoted) are what makes
- * V8 enlarge its young generation; the log's blocks are allocated at full size, except the first,
- * which grows to it (see FIRST), so nothing bigger than a block is ever copied.
+ * Every write() and remove() appends (target, code) to a log kept in blocks: the target string
+ * and a 32-bit code (a staging number, or a negative code for a removal). A Map from target to
+ * its last operation would do the same job, but it rebuilds its hash table at every doubling, and
+ * for 100,000 targets those tables (a few MB, young, then promoted) are what makes V8 enlarge its
+ * young generation; the log's blocks are allocated at full size, except the first, which grows to
+ * it (see FIRST), so nothing bigger than a block is ever copied.
  *
  * `last()` answers, once, at commit: the last operation on each target, in the order of those
  * last operations (the order the journal applies them in). It sorts the positions by target
@@ -17,10 +17,11 @@
 const BLOCK = 4096;
 /**
  * The first block starts with room for this many operations and doubles up to BLOCK: most
- * transactions log a few, and a full first block (a 32 KiB array and a 16 KiB typed array,
- * zeroed) for each of them was a third of what a one-file commit allocated, collected again by
- * the next young-generation GC (docs/performance.md). Copying a block of at most BLOCK entries
- * while it grows is cheap; only the big, late growths the header warns of are avoided.
+ * transactions log a few, and a full first block for each of them (a 32 KiB array of the 174 KiB
+ * a one-file commit allocated on the heap, and a zeroed 16 KiB typed array outside it) was
+ * collected again by the next young-generation GC (docs/performance.md, item 28). Copying a
+ * block of at most BLOCK entries while it grows is cheap; only the big, late growths the header
+ * warns of are avoided.
  */
 const FIRST = 8;
 

@@ -27,8 +27,8 @@ const WIDTH = 5;
 const BLOCK = 1024;
 /**
  * The first block starts with room for this many files and doubles up to BLOCK: a full first block
- * (40 KiB, each slot set to NaN) for a transaction of one or a few files was a fifth of what a
- * one-file commit allocated, outside the heap, where V8 counts it towards its next collection.
+ * (40 KiB, each slot set to NaN) for a transaction of one or a few files was more than a one-file
+ * commit allocated outside the heap otherwise, where V8 counts it towards its next collection.
  */
 const FIRST = 8;
 /** In the inode slot: the inode is in the side map. */
