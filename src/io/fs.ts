@@ -157,7 +157,7 @@ export function realpath(p: string): Promise<string> {
 export function readlink(p: string): Promise<string> {
   return reported('readlink', p, false, (i) => i.readlink(p));
 }
-export async function create(p: string, mode: number): Promise<Handle> {
+export function create(p: string, mode: number): Promise<Handle> {
   // Exclusive create: an EMFILE made no file, so trying again cannot meet our own.
   return retryingOpen(async () => {
     report('create', p, true);

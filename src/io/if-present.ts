@@ -19,16 +19,21 @@ import { errnoOf } from '../errors.js';
 
 // ESTALE: NFS and sshfs answer so for an entry another mount or client has just removed.
 const LOOKUP_ABSENT: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR', 'ESTALE']);
-const ENOENT_ONLY: ReadonlySet<string> = new Set(['ENOENT']);
 
-/** What `call` resolves with, or undefined when it fails with one of the `absent` errnos. */
-async function orAbsent<T>(call: Promise<T>, absent: ReadonlySet<string> = LOOKUP_ABSENT): Promise<T | undefined> {
-  try {
-    return await call;
-  } catch (err) {
-    if (absent.has(errnoOf(err) ?? '')) return undefined;
-    throw err;
-  }
+// The two rejection handlers, made once: a lookup is made per target in a large commit, and an
+// async function per call (its frame, its promise) was garbage in the young generation there.
+function absentOnLookup(err: unknown): undefined {
+  if (LOOKUP_ABSENT.has(errnoOf(err) ?? '')) return undefined;
+  throw err;
+}
+function absentOnEnoent(err: unknown): undefined {
+  if (errnoOf(err) === 'ENOENT') return undefined;
+  throw err;
+}
+
+/** What `call` resolves with, or undefined when it fails with one of the absent errnos (see above). */
+function orAbsent<T>(call: Promise<T>, strict = false): Promise<T | undefined> {
+  return call.catch(strict ? absentOnEnoent : absentOnLookup);
 }
 
 /** Whether `call` removed the entry: false when it was already gone (ENOENT only; see above). */
@@ -53,7 +58,7 @@ export function lstatIfPresent(p: string): Promise<fs.Info | undefined> {
  * reported as it is, not read as "absent" and met again one call later with another errno.
  */
 export function lstatIfPresentStrict(p: string): Promise<fs.Info | undefined> {
-  return orAbsent(fs.lstat(p), ENOENT_ONLY);
+  return orAbsent(fs.lstat(p), true);
 }
 
 /** The names in the directory `p`, or undefined when there is no such directory. */
@@ -71,7 +76,7 @@ export function readFileIfPresent(p: string): Promise<Buffer | undefined> {
  * there must not be read as "no journal", which would discard a committed transaction.
  */
 export function readFileIfPresentStrict(p: string): Promise<Buffer | undefined> {
-  return orAbsent(fs.readFile(p), ENOENT_ONLY);
+  return orAbsent(fs.readFile(p), true);
 }
 
 /** Unlink `p`; one already gone is fine. Resolves with whether this call removed it. */

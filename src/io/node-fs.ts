@@ -115,8 +115,8 @@ class NodeHandle implements InlineHandle {
   sync(): Promise<void> {
     return call<void>((done) => nodeFs.fsync(this.#fdOrThrow('fsync'), done), true);
   }
-  async stat(): Promise<Info> {
-    return toInfo(await call<nodeFs.BigIntStats>((done) => nodeFs.fstat(this.#fdOrThrow('fstat'), { bigint: true }, done)));
+  stat(): Promise<Info> {
+    return call<nodeFs.BigIntStats>((done) => nodeFs.fstat(this.#fdOrThrow('fstat'), { bigint: true }, done)).then(toInfo);
   }
   chmod(mode: number): Promise<void> {
     return call<void>((done) => nodeFs.fchmod(this.#fdOrThrow('fchmod'), mode, done));
@@ -207,7 +207,7 @@ export const nodeInline: InlineFs = {
  * fs/promises allocates, in a loop of 10,000 or 100,000.
  */
 export const nodeImpl: FsImpl = {
-  lstat: async (p) => toInfo(await call<nodeFs.BigIntStats>((done) => nodeFs.lstat(p, { bigint: true }, done))),
+  lstat: (p) => call<nodeFs.BigIntStats>((done) => nodeFs.lstat(p, { bigint: true }, done)).then(toInfo),
   stat: async (p) => toInfo(await fsp.stat(p, { bigint: true })),
   readdir: (p) => fsp.readdir(p),
   readFile: (p) => fsp.readFile(p),

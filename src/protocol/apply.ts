@@ -157,8 +157,14 @@ export function isStaged(e: JournalEntry, info: fs.Info | undefined): boolean {
  * Whether the target of entry `i` is still what it was at the commit point: absent for a new
  * file; otherwise the original, with its backup in place (a link to the same inode, or a copy).
  */
-async function unchangedSinceCommit(staging: string, e: JournalEntry, i: number, target: fs.Info | undefined, abs: string): Promise<boolean> {
+function unchangedSinceCommit(staging: string, e: JournalEntry, i: number, target: fs.Info | undefined, abs: string): boolean | Promise<boolean> {
+  // A new file's answer needs no call: given as it is, not as the promise of an async function
+  // (made per new file, in the young generation, in a commit of 10,000 files).
   if (!e.existed) return target === undefined;
+  return originalUnchanged(staging, e, i, target, abs);
+}
+
+async function originalUnchanged(staging: string, e: JournalEntry, i: number, target: fs.Info | undefined, abs: string): Promise<boolean> {
   // Another number, but a copy backup to compare with (where numbers do not name files): ino-trust.ts.
   if (!isOriginal(e, target)) return e.backup === 'copy' && (await sameAsCopy(e, target, abs, backupFile(staging, i)));
   const backup = await ownFile(backupFile(staging, i), 'a backup');

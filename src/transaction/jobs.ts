@@ -38,10 +38,10 @@ const noop = (): void => undefined;
  * Stage job `n` for target `rel` (run by a worker of the stager); `known` once its facts are
  * recorded, while its fsync may still run (seal.ts).
  */
-export async function stageJob(tx: TxState, n: number, source: JobSource, rel: string, known: () => void): Promise<void> {
-  if ('adopt' in source) await adoptStaged(tx, n, source.adopt, rel, tx.modes.get(n), known);
-  else if ('clone' in source) await cloneStaged(tx, n, source, rel, tx.modes.get(n), known);
-  else await writeStaged(tx, n, source, tx.modes.get(n), known);
+export function stageJob(tx: TxState, n: number, source: JobSource, rel: string, known: () => void): Promise<void> {
+  if ('adopt' in source) return adoptStaged(tx, n, source.adopt, rel, tx.modes.get(n), known);
+  if ('clone' in source) return cloneStaged(tx, n, source, rel, tx.modes.get(n), known);
+  return writeStaged(tx, n, source, tx.modes.get(n), known);
 }
 
 /** write(), writeJson(): create `files/<n>`, write every byte, seal it. */
@@ -70,7 +70,7 @@ async function writeStaged(tx: TxState, n: number, source: Exclude<JobSource, { 
     await handle.close().catch(noop);
     throw err;
   }
-  await sealHandle(tx.staged, n, handle, bytes, tx.o.durable, known);
+  return sealHandle(tx.staged, n, handle, bytes, tx.o.durable, known);
 }
 
 /**

@@ -23,20 +23,24 @@ afterEach(() => {
 
 /**
  * Hold the fsync of every file created whose path matches `staged` until `release()`; with an
- * error, the held fsyncs fail with it. `held()`: how many are waiting.
+ * error, the held fsyncs fail with it. `held()`: how many are waiting; `open()`: how many of those
+ * files are created and not closed.
  */
-function holdStagedSyncs(staged: RegExp): { release: (err?: Error) => void; held: () => number } {
+function holdStagedSyncs(staged: RegExp): { release: (err?: Error) => void; held: () => number; open: () => number } {
   const base = seam.useFsImpl();
   let go!: (err: Error | undefined) => void;
   const released = new Promise<Error | undefined>((resolve) => {
     go = resolve;
   });
   let held = 0;
+  let open = 0;
   seam.useFsImpl({
     ...base,
     create: async (p: string, mode: number) => {
       const h = await base.create(p, mode);
       if (!staged.test(p)) return h;
+      open += 1;
+      let closed = false;
       return {
         write: (b, o, l) => h.write(b, o, l),
         sync: async () => {
@@ -49,11 +53,15 @@ function holdStagedSyncs(staged: RegExp): { release: (err?: Error) => void; held
         stat: () => h.stat(),
         chmod: (m) => h.chmod(m),
         chown: (u, g) => h.chown(u, g),
-        close: () => h.close(),
+        close: () => {
+          if (!closed) open -= 1;
+          closed = true;
+          return h.close();
+        },
       };
     },
   });
-  return { release: (err) => go(err), held: () => held };
+  return { release: (err) => go(err), held: () => held, open: () => open };
 }
 
 const STAGED = /\/\.txnfs\/\.txn-[^/]+\/files\/\d+$/;
@@ -135,6 +143,8 @@ describe('a staged fsync that fails once the commit went on (ESTAGE and its caus
     const err = await outcome;
     expect(isTxnError(err) && err.code).toBe(codes.ESTAGE);
     expect((err as Error).cause).toBe(eio);
+    // The failed file's descriptor is closed too (seal.ts closes it once its fsync settles).
+    expect(hold.open()).toBe(0);
     expect(opsOf(events).some((e) => (e.op === 'link' && e.path.endsWith('/journal.tmp')) || (e.op === 'rename' && held.test(e.path)))).toBe(false);
     expect(read(root, 'a')).toBe('old');
     expect(fs.readdirSync(root).sort()).toEqual(['a']);
