@@ -45,7 +45,9 @@ export interface Original {
 
 /** Journal entries of one commit, appended in order, at most `capacity` of them. */
 export class PackedEntries implements JournalEntries {
-  readonly #targets: string[];
+  /** The targets; undefined while every one appended is the same-index string of `#likely`. */
+  #targets: string[] | undefined;
+  readonly #likely: readonly string[] | undefined;
   readonly #flags: Uint8Array;
   readonly #staged: Int32Array;
   readonly #mode: Int32Array;
@@ -57,10 +59,18 @@ export class PackedEntries implements JournalEntries {
   readonly #big = new Map<number, string>();
   #length = 0;
 
-  constructor(capacity: number) {
+  /**
+   * `likely`: the targets the entries will probably be, in order (the plan's last operation on
+   * each target: when every target is written, under its own name, it is exactly that). While the
+   * appended targets match it, it is used as it is and no array of `capacity` slots is made: at
+   * 10,000 entries that array is 80 KB, copied by the next minor collection and then promoted (see
+   * the header). The caller must not change `likely` afterwards.
+   */
+  constructor(capacity: number, likely?: readonly string[]) {
+    this.#likely = likely;
     // Sized once: an array that grows is copied at each doubling, and each copy counts as
     // surviving data (see the header).
-    this.#targets = new Array<string>(capacity);
+    this.#targets = likely === undefined ? new Array<string>(capacity) : undefined;
     this.#flags = new Uint8Array(capacity);
     this.#staged = new Int32Array(capacity);
     this.#mode = new Int32Array(capacity);
@@ -78,7 +88,7 @@ export class PackedEntries implements JournalEntries {
   /** Append a write of staged file `staged` (`stagedSize` bytes) to `target`; `old` is the file it replaces, if any. */
   addWrite(target: string, staged: number, old: Original | undefined, stagedIno: bigint, stagedSize: number, mode: number): void {
     const i = this.#next();
-    this.#targets[i] = target;
+    this.#setTarget(i, target);
     this.#flags[i] = WRITE | (old === undefined ? 0 : EXISTED);
     this.#staged[i] = staged;
     this.#mode[i] = mode;
@@ -90,13 +100,25 @@ export class PackedEntries implements JournalEntries {
   /** Append the removal of `target`, the file `old`. */
   addDelete(target: string, old: Original): void {
     const i = this.#next();
-    this.#targets[i] = target;
+    this.#setTarget(i, target);
     this.#flags[i] = EXISTED;
     this.#staged[i] = -1;
     this.#mode[i] = -1;
     this.#original(i, old);
     this.#stagedIno[i] = NONE;
     this.#stagedSize[i] = -1;
+  }
+
+  #setTarget(i: number, target: string): void {
+    if (this.#targets === undefined) {
+      const likely = this.#likely as readonly string[];
+      if (likely[i] === target) return;
+      // The first that differs: from here on, an array of the entries' own.
+      const own = new Array<string>(this.#flags.length);
+      for (let k = 0; k < i; k++) own[k] = likely[k] as string;
+      this.#targets = own;
+    }
+    this.#targets[i] = target;
   }
 
   /** The original entry `i` replaces or removes, as the plan saw it; undefined for a new file. */
@@ -119,7 +141,7 @@ export class PackedEntries implements JournalEntries {
 
   /** The target of entry `i` (0 <= i < length), without building the entry. */
   target(i: number): string {
-    return this.#targets[i] as string;
+    return (this.#targets ?? (this.#likely as readonly string[]))[i] as string;
   }
 
   /** Whether entry `i` replaces or removes a file that existed (it gets a backup link). */
@@ -134,7 +156,7 @@ export class PackedEntries implements JournalEntries {
     const mode = this.#mode[i] as number;
     return {
       op: (flags & WRITE) !== 0 ? 'write' : 'delete',
-      target: this.#targets[i] as string,
+      target: (this.#targets ?? (this.#likely as readonly string[]))[i] as string,
       staged: this.#staged[i] as number,
       existed: (flags & EXISTED) !== 0,
       ino: this.#decimal(2 * i, this.#ino[i] as number),

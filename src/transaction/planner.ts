@@ -154,7 +154,9 @@ export async function buildPlan(input: PlanInput): Promise<Planned> {
     }
   }
   const isRoot = process.getuid?.() === 0;
-  const entries = new PackedEntries(count);
+  // In the usual case (no renaming, nothing removed that was absent) the entries' targets are
+  // `rels` itself, in order: the entries use it rather than a copy (entries.ts).
+  const entries = new PackedEntries(count, finalReals);
   const fixups: Planned['fixups'] = [];
   let bytes = 0;
   let written = 0;

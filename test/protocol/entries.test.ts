@@ -5,8 +5,8 @@ import { decodeJournal, encodeJournal, type JournalEntry } from '../../src/proto
 /** Above 2^53: a double cannot hold it exactly (XFS and btrfs inode numbers can be this large). */
 const BIG_INO = 2n ** 60n + 7n;
 
-function sample(): { packed: PackedEntries; plain: JournalEntry[] } {
-  const packed = new PackedEntries(5);
+function sample(likely?: readonly string[]): { packed: PackedEntries; plain: JournalEntry[] } {
+  const packed = new PackedEntries(5, likely);
   packed.addWrite('a.json', 0, undefined, 101n, 3, 0o644);
   packed.addWrite('dir/b.csv', 1, { ino: 55n, size: 10, mtimeNs: 1_700_000_000_123_456_789n }, 102n, 4, 0o600);
   packed.addDelete('gone.txt', { ino: 77n, size: 0, mtimeNs: -5n });
@@ -64,5 +64,37 @@ describe('PackedEntries', () => {
     const bytes = encodeJournal({ ...journal, entries: packed });
     expect(bytes.equals(encodeJournal({ ...journal, entries: plain }))).toBe(true);
     expect(decodeJournal(bytes).entries).toEqual(plain);
+  });
+
+  describe('given the targets it will likely hold (the plan\'s, in order)', () => {
+    it.each([
+      ['all of them, in order', ['a.json', 'dir/b.csv', 'gone.txt', 'big/x']],
+      ['one that differs', ['a.json', 'dir/B.csv', 'gone.txt', 'big/x']],
+      ['one entry fewer than expected (a removal of nothing is skipped)', ['a.json', 'dir/b.csv', 'absent', 'gone.txt', 'big/x']],
+      ['a different first one', ['z', 'dir/b.csv', 'gone.txt', 'big/x']],
+      ['fewer than it holds', ['a.json']],
+    ])('%s: the same entries and targets', (_name, likely) => {
+      const given = [...likely];
+      const { packed, plain } = sample(likely);
+      expect([...packed]).toEqual(plain);
+      plain.forEach((e, i) => expect(packed.target(i)).toBe(e.target));
+      // What it was given is left as it was.
+      expect(likely).toEqual(given);
+    });
+
+    it('keeps no array of targets of its own while they match', () => {
+      // 200 commits of 2,000 entries: with arrays of their own, 200 x 16 KB of heap; sharing the
+      // plan's, only the instances (their columns are typed arrays, outside the heap).
+      const likely = Array.from({ length: 2000 }, (_, k) => `f${k}`);
+      const kept: PackedEntries[] = [];
+      const before = process.memoryUsage().heapUsed;
+      for (let c = 0; c < 200; c++) {
+        const packed = new PackedEntries(likely.length, likely);
+        for (let k = 0; k < likely.length; k++) packed.addWrite(likely[k] as string, k, undefined, 101n, 3, 0o644);
+        kept.push(packed);
+      }
+      expect(process.memoryUsage().heapUsed - before).toBeLessThan(1.5 * 1024 * 1024);
+      expect(kept.every((p) => p.length === 2000 && p.target(1999) === 'f1999')).toBe(true);
+    });
   });
 });
