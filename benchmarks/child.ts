@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import v8 from 'node:v8';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { begin } from '../src/index.js';
+import { begin } from './txnfs.js';
 import { faults } from '../src/io/faults.js';
 
 export type ChildSpec =

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { begin, openSnapshot, recover } from '../src/index.js';
+import { begin, openSnapshot, recover } from './txnfs.js';
 import { uniformFiles, type FileSpec } from './methods.js';
 import { median } from './stats.js';
 

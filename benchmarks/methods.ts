@@ -24,7 +24,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import * as atomically from 'atomically';
-import { begin } from '../src/index.js';
+import { begin } from './txnfs.js';
 
 export interface FileSpec {
   readonly name: string;

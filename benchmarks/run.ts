@@ -24,7 +24,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { recover } from '../src/index.js';
+import { recover } from './txnfs.js';
 import type { ChildResult, ChildSpec } from './child.js';
 import { filesystemOf, isMemoryFs, machineInfo, probeFsync } from './machine.js';
 import { methods, mixedFiles, uniformFiles, type FileSpec, type MethodId } from './methods.js';
