@@ -268,7 +268,8 @@ export function markdownReport(r: Results, jsonPath: string): string {
     `Measured ${mc.date.slice(0, 10)} with the **${r.plan.name}** plan in ${(r.durationS / 60).toFixed(1)} minutes. Every comparison alternates its methods`,
     'round by round (order rotated each round), each run on a fresh directory after a global `sync`, one warm-up round',
     'checked and discarded; numbers are medians. The machine is shared with other work, so absolute times are noisy:',
-    '**the ratios, measured in the same run, are the result.**',
+    '**the ratios, measured in the same run, are the result.** txnfs is measured as `import \'txnfs\'` loads it: the',
+    'package\'s bundle (`dist/bundle/`, built by `npm run bench` first).',
     '',
   );
   o.push('## Targets', '');

@@ -36,7 +36,9 @@ const noop = (): void => undefined;
 
 /**
  * Stage job `n` for target `rel` (run by a worker of the stager); `known` once its facts are
- * recorded, while its fsync may still run (seal.ts).
+ * recorded, while its fsync may still run (seal.ts). A plain function, not an async one: a
+ * suspended frame here would live through the job's fsync, for each job in flight
+ * (docs/performance.md, item 30).
  */
 export function stageJob(tx: TxState, n: number, source: JobSource, rel: string, known: () => void): Promise<void> {
   if ('adopt' in source) return adoptStaged(tx, n, source.adopt, rel, tx.modes.get(n), known);
@@ -70,6 +72,7 @@ async function writeStaged(tx: TxState, n: number, source: Exclude<JobSource, { 
     await handle.close().catch(noop);
     throw err;
   }
+  // Returned, not awaited, for the same reason: this frame ends here, before the fsync's wait.
   return sealHandle(tx.staged, n, handle, bytes, tx.o.durable, known);
 }
 
