@@ -37,20 +37,18 @@ export async function sealHandle(facts: StagedFacts, n: number, handle: fs.Handl
     if (known !== undefined) {
       facts.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
       known();
-      // Returned, not awaited: the fsync is the long wait of a staging job, and while it runs this
-      // function's frame (and its caller's) would stay alive for each of `concurrency` jobs, data
-      // that V8's young generation copies at every collection (docs/performance.md, item 30).
-      return closeAfter(handle, synced);
     }
-    await synced;
   } catch (err) {
     // The fsync may still run when the fstat failed: closed once it has settled.
-    await synced.catch(noop);
-    await handle.close().catch(noop);
+    await closeAfter(handle, synced).catch(noop);
     throw err;
   }
-  await handle.close();
-  if (known === undefined) facts.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
+  // Returned, not awaited: the fsync is the long wait of a staging job, and while it runs this
+  // function's frame (and its caller's) would stay alive for each of `concurrency` jobs, data
+  // that V8's young generation copies at every collection (docs/performance.md, item 30).
+  if (known !== undefined) return closeAfter(handle, synced);
+  await closeAfter(handle, synced);
+  facts.set(n, { ino: info.ino, mode: info.mode, uid: info.uid, gid: info.gid, bytes });
 }
 
 /** Close `handle` once `synced` settles; reject with the fsync's error, else with the close's. */
