@@ -45,9 +45,9 @@ export interface Original {
 
 /** Journal entries of one commit, appended in order, at most `capacity` of them. */
 export class PackedEntries implements JournalEntries {
-  /** The targets; undefined while every one appended is the same-index string of `#likely`. */
-  #targets: string[] | undefined;
-  readonly #likely: readonly string[] | undefined;
+  /** The targets: the caller's `likely` while every one appended matched it (`#own` false). */
+  #targets: readonly string[];
+  #own: boolean;
   readonly #flags: Uint8Array;
   readonly #staged: Int32Array;
   readonly #mode: Int32Array;
@@ -67,10 +67,10 @@ export class PackedEntries implements JournalEntries {
    * the header). The caller must not change `likely` afterwards.
    */
   constructor(capacity: number, likely?: readonly string[]) {
-    this.#likely = likely;
     // Sized once: an array that grows is copied at each doubling, and each copy counts as
     // surviving data (see the header).
-    this.#targets = likely === undefined ? new Array<string>(capacity) : undefined;
+    this.#targets = likely ?? new Array<string>(capacity);
+    this.#own = likely === undefined;
     this.#flags = new Uint8Array(capacity);
     this.#staged = new Int32Array(capacity);
     this.#mode = new Int32Array(capacity);
@@ -110,15 +110,15 @@ export class PackedEntries implements JournalEntries {
   }
 
   #setTarget(i: number, target: string): void {
-    if (this.#targets === undefined) {
-      const likely = this.#likely as readonly string[];
-      if (likely[i] === target) return;
-      // The first that differs: from here on, an array of the entries' own.
+    if (!this.#own) {
+      if (this.#targets[i] === target) return;
+      // The first that differs: from here on, an array of the entries' own, sized once too.
       const own = new Array<string>(this.#flags.length);
-      for (let k = 0; k < i; k++) own[k] = likely[k] as string;
+      for (let k = 0; k < i; k++) own[k] = this.#targets[k] as string;
       this.#targets = own;
+      this.#own = true;
     }
-    this.#targets[i] = target;
+    (this.#targets as string[])[i] = target;
   }
 
   /** The original entry `i` replaces or removes, as the plan saw it; undefined for a new file. */
@@ -141,7 +141,7 @@ export class PackedEntries implements JournalEntries {
 
   /** The target of entry `i` (0 <= i < length), without building the entry. */
   target(i: number): string {
-    return (this.#targets ?? (this.#likely as readonly string[]))[i] as string;
+    return this.#targets[i] as string;
   }
 
   /** Whether entry `i` replaces or removes a file that existed (it gets a backup link). */
@@ -156,7 +156,7 @@ export class PackedEntries implements JournalEntries {
     const mode = this.#mode[i] as number;
     return {
       op: (flags & WRITE) !== 0 ? 'write' : 'delete',
-      target: (this.#targets ?? (this.#likely as readonly string[]))[i] as string,
+      target: this.#targets[i] as string,
       staged: this.#staged[i] as number,
       existed: (flags & EXISTED) !== 0,
       ino: this.#decimal(2 * i, this.#ino[i] as number),

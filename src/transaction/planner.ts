@@ -154,8 +154,9 @@ export async function buildPlan(input: PlanInput): Promise<Planned> {
     }
   }
   const isRoot = process.getuid?.() === 0;
-  // In the usual case (no renaming, nothing removed that was absent) the entries' targets are
-  // `rels` itself, in order: the entries use it rather than a copy (entries.ts).
+  // In the usual case (nothing removed that was absent) the entries' targets are `finalReals` in
+  // order (`rels` itself where nothing is renamed): the entries use it rather than a copy
+  // (entries.ts).
   const entries = new PackedEntries(count, finalReals);
   const fixups: Planned['fixups'] = [];
   let bytes = 0;
