@@ -4,9 +4,9 @@
  * that the benchmarks themselves are compiled with. The two run the same code, but a process
  * that loads a hundred modules instead of a dozen chunks starts its first commit with a different
  * heap, and V8 grows its young generation at a threshold that the process's history counts
- * towards (docs/performance.md, item 31): on 2026-12-06 the scale section measured 1,222-1,294 B
- * per entry at 10,000 files through tsc's modules (young generation 16 MiB in every run), and
- * 500-703 B through the bundle (8 MiB in every run), the same code.
+ * towards (docs/performance.md, "Memory: the young generation's threshold"). On 2026-12-06 the
+ * scale section measured 1,222-1,294 B per entry at 10,000 files through tsc's modules (young
+ * generation 16 MiB in every run), and 500-703 B through the bundle (8 MiB in every run).
  *
  * `npm run bench` builds the bundle first. The types are src/'s, which the bundle is built from.
  */
