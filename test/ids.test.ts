@@ -11,6 +11,8 @@ import { nameId, newId } from '../src/ids.js';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 describe('newId', () => {
+  // 100,000 ids draw about 3.4 MB of random bytes: some 830 pools of 4 KiB, so a slice handed out
+  // twice or a pool not refilled shows as repeats.
   it('is 21 characters of nanoid\'s URL alphabet by default, the size asked otherwise, and never repeats in 100,000', () => {
     const alphabet = new Set(urlAlphabet);
     const seen = new Set<string>();
@@ -21,6 +23,11 @@ describe('newId', () => {
       expect([...id].every((c) => alphabet.has(c))).toBe(true);
     }
     expect(newId(12)).toHaveLength(12);
+    // Longer than the pool of random bytes (drawn on their own), and the draws after it.
+    const long = newId(5000);
+    expect(long).toHaveLength(5000);
+    expect([...long].every((c) => alphabet.has(c))).toBe(true);
+    expect(new Set([newId(), newId(), long.slice(0, 21)]).size).toBe(3);
     // Every character of the alphabet is drawn (a mask that dropped a bit would miss half).
     const used = new Set([...seen].join(''));
     expect(used.size).toBe(64);
