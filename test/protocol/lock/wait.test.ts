@@ -6,6 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { useFsImpl } from '../../../src/io/fs.js';
+import { nodeImpl } from '../../../src/io/node-fs.js';
 import { sleep } from '../../../src/protocol/lock/wait.js';
 import { tmpdir } from '../../helpers/tmp.js';
 
@@ -50,6 +52,31 @@ describe('sleep(ms, signal, wake)', () => {
     await new Promise((r) => setTimeout(r, 50));
     fs.mkdirSync(path.join(dir, 'anything'));
     expect(await slept).toBeLessThan(LONG / 2);
+  });
+
+  it('wakes the waiter that keeps its entry from the event itself, before the next turn of the loop', async () => {
+    // The watch is the test's, so that the event comes when the test says: a setImmediate queued
+    // just before it must run after the keeper has woken (a hand-off that waits a turn of the
+    // loop runs it first).
+    const dir = tmpdir();
+    fs.mkdirSync(path.join(dir, 'holder'));
+    let fire: ((name?: string) => void) | undefined;
+    const prev = useFsImpl({ ...nodeImpl, watch: (_p: string, listener: (name?: string) => void) => ((fire = listener), { close() {} }) });
+    try {
+      const order: string[] = [];
+      const slept = sleep(LONG, undefined, { dir, names: new Set(['holder']), immediate: true }).then(() => order.push('woken'));
+      // Let the check for an entry that left before the watch began run (it finds 'holder').
+      await new Promise((r) => setTimeout(r, 20));
+      expect(order).toEqual([]);
+      fs.rmdirSync(path.join(dir, 'holder'));
+      setImmediate(() => order.push('next turn'));
+      fire?.('holder');
+      await slept;
+      await new Promise((r) => setImmediate(r));
+      expect(order).toEqual(['woken', 'next turn']);
+    } finally {
+      useFsImpl(prev);
+    }
   });
 
   it('rejects with the reason when aborted', async () => {
