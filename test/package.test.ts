@@ -151,6 +151,14 @@ console.log('version', require('txnfs/package.json').version);
     expect(shipped.scripts?.prepack).toBe('npm run build');
   });
 
+  it('ships its bundle without JSDoc comments (read on every import) and its declarations with them (what an editor shows)', () => {
+    const shipped = path.join(installed.project, 'node_modules/txnfs/dist');
+    const bundle = fs.readdirSync(path.join(shipped, 'bundle')).filter((f) => f.endsWith('.js'));
+    expect(bundle).toContain('index.js');
+    expect(bundle.filter((f) => fs.readFileSync(path.join(shipped, 'bundle', f), 'utf8').includes('/**'))).toEqual([]);
+    expect(fs.readFileSync(path.join(shipped, 'transaction/begin.d.ts'), 'utf8')).toContain('/**');
+  });
+
   it('installs a working `txnfs` command in node_modules/.bin', () => {
     const bin = path.join(installed.project, 'node_modules/.bin/txnfs');
     const version = run(bin, ['--version']);
