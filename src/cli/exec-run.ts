@@ -22,7 +22,7 @@ import * as fs from '../io/fs.js';
 import { codes, errnoOf, isTxnError, TxnError } from '../errors.js';
 import { lstatIfPresent } from '../io/if-present.js';
 import { isReserved } from '../transaction/paths.js';
-import { openRoot } from '../protocol/root.js';
+import { openRootDir } from '../protocol/root.js';
 import { begin } from '../transaction/begin.js';
 import type { CommitResult } from '../transaction/transaction.js';
 import { walk } from '../io/tree.js';
@@ -180,7 +180,7 @@ function runChild(o: ExecOptions, env: NodeJS.ProcessEnv, started: (child: Child
  * `o.forward` on `process` while it runs.
  */
 export async function runExec(o: ExecOptions): Promise<ExecOutcome> {
-  const root = await openRoot(o.dir);
+  const root = await openRootDir(o.dir);
   const subtree = subtreeOf(root, o.subtree);
   const ac = new AbortController();
   const tx = begin({ dir: root, durability: o.durability ?? 'full', signal: ac.signal });

@@ -4,7 +4,7 @@
  * the library see the same fields.
  */
 import { recover, type RecoveredTxn, type RecoverReport } from '../protocol/recover.js';
-import { openRoot } from '../protocol/root.js';
+import { openRootDir } from '../protocol/root.js';
 import { isGenerationsRoot } from '../generations/setup.js';
 import { exitCodes, oneDir, parse, wantsHelp, type Exit } from './command.js';
 import { formatAge, formatBytes, plural, table, toJson } from './format.js';
@@ -80,7 +80,7 @@ export async function recoverCommand(argv: readonly string[], out: NodeJS.Writab
   const grace = graceOption(NAME, dir, values.grace);
   if (isS3Url(dir)) return s3Recover(dir, values['dry-run'] === true, json, out, grace);
   // A generations pointer is passed as given: resolving it would name one generation, not the root.
-  const root = (await isGenerationsRoot(dir)) ? dir : await openRoot(dir, 'look');
+  const root = (await isGenerationsRoot(dir)) ? dir : await openRootDir(dir, 'look');
   const bar = json ? undefined : new ProgressBar(out);
   let report: RecoverReport;
   try {

@@ -22,7 +22,7 @@ import * as fs from '../io/fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
 import { HOME_NAME } from '../protocol/layout.js';
 import { checkOptionsObject, lockStaleOption, resolveDir } from '../options/options.js';
-import { openRoot } from '../protocol/root.js';
+import { openRootDir } from '../protocol/root.js';
 import { ensureHome } from '../protocol/staging.js';
 import { mountPointsInside } from './mounts.js';
 import { mountFactsOf, type FsLocality } from './fstype.js';
@@ -235,7 +235,7 @@ async function runProbes(root: string, home: string, scratch: string, lockStale:
 export async function doctor(dir?: string, options?: DoctorOptions): Promise<DoctorReport> {
   const o = checkOptionsObject(options, 'options', ['lockStale']);
   const lockStale = lockStaleOption(o);
-  const root = await openRoot(resolveDir(dir, 'dir'));
+  const root = await openRootDir(resolveDir(dir, 'dir'));
   const homePath = path.join(root, HOME_NAME);
   const hadHome = await fs.lstat(homePath).then(() => true, () => false);
   let home: string;

@@ -17,7 +17,7 @@ import { noteRoot } from '../platform/local-root.js';
  * The real path of `dir` (one realpath). A missing `dir` is TxnError EFS, worded for `purpose`:
  * `write` goes there (so: create it), `look` only looks (so: check the path; the library's
  * recover() calls a missing root clean). Any other error is thrown as it came: the caller words it
- * (a transaction's setup names itself, openRoot names the root). `txnId` names the transaction
+ * (a transaction's setup names itself, openRootDir names the root). `txnId` names the transaction
  * that asked, if one did.
  */
 export async function realRoot(dir: string, purpose: 'write' | 'look', txnId?: string): Promise<string> {
@@ -42,7 +42,7 @@ export async function realRoot(dir: string, purpose: 'write' | 'look', txnId?: s
  * The real path of `dir`, which must exist and be a directory (TxnError EFS or ETARGET otherwise).
  * `purpose` words the missing-root error (see realRoot).
  */
-export async function openRoot(dir: string, purpose: 'write' | 'look' = 'write'): Promise<string> {
+export async function openRootDir(dir: string, purpose: 'write' | 'look' = 'write'): Promise<string> {
   let real: string;
   try {
     real = await realRoot(dir, purpose);

@@ -11,7 +11,7 @@ import { homeOf, ownerLockOf, stagingDirOf } from './layout.js';
 import { defaults } from '../options/options.js';
 import { findOrphans } from '../single/orphans.js';
 import { deadTombs, inspect, type FoundTxn } from './recover.js';
-import { openRoot } from './root.js';
+import { openRootDir } from './root.js';
 import { isGenerationsRoot } from '../generations/setup.js';
 import { generationsStatus, type GenerationsStatus } from '../generations/recover.js';
 import { genHomeOf } from '../generations/names.js';
@@ -61,7 +61,7 @@ function needsOf(t: FoundTxn): TxnStatus['needs'] {
 export async function status(dir: string, now: () => number = Date.now): Promise<StatusReport> {
   // A generations pointer: its transactions live in the txnfs home inside its generation home.
   const gen = (await isGenerationsRoot(dir)) ? await generationsStatus(dir) : undefined;
-  const root = gen === undefined ? await openRoot(dir, 'look') : genHomeOf(gen.pointer);
+  const root = gen === undefined ? await openRootDir(dir, 'look') : genHomeOf(gen.pointer);
   const found = await inspect(root);
   const at = now();
   const transactions = found.map((t): TxnStatus => ({
