@@ -8,6 +8,8 @@ export { Transaction } from './transaction/transaction.js';
 export type { TransactionApi } from './transaction/api.js';
 export type { BeginOptions, CommitResult, RemoveOptions, TransactionState, WriteJsonOptions, WriteOptions } from './transaction/transaction.js';
 export type { FileVersion, ReadResult } from './transaction/preconditions.js';
+export { openRoot, Root } from './transaction/root.js';
+export type { RootOptions } from './transaction/root.js';
 export { recover, inspect } from './protocol/recover.js';
 export type { FoundTxn, RecoveredTxn, RecoverOptions, RecoverProgress, RecoverReport, SupersededTarget, TxnState, UnresolvedTxn } from './protocol/recover.js';
 export type { LockState } from './protocol/lock.js';

@@ -11,7 +11,9 @@ import {
   fileDefaults,
   inspect,
   isTxnError,
+  openRoot,
   recover,
+  Root,
   transaction,
   Transaction,
   TxnError,
@@ -31,6 +33,7 @@ import {
   type RecoverProgress,
   type RecoverReport,
   type RemoveOptions,
+  type RootOptions,
   type TransactionApi,
   type TransactionState,
   type TxnErrorCode,
@@ -152,6 +155,29 @@ describe('transaction()', () => {
     void transaction({ dir: 'out' });
     // @ts-expect-error: options come first
     void transaction((tx: Transaction) => tx.id, { dir: 'out' });
+  });
+});
+
+describe('openRoot() and Root', () => {
+  it('opens with optional RootOptions and begins Transactions with the same options', () => {
+    expectTypeOf(openRoot).toBeCallableWith();
+    expectTypeOf(openRoot).toBeCallableWith(new URL('file:///tmp/state'), { durability: 'none', warnUnsafeFs: false });
+    expectTypeOf(openRoot).returns.toEqualTypeOf<Promise<Root>>();
+    expectTypeOf<Root['begin']>().parameters.toEqualTypeOf<[options?: RootOptions]>();
+    expectTypeOf<Root['begin']>().returns.toEqualTypeOf<Transaction>();
+    expectTypeOf<Root['recovered']>().toEqualTypeOf<RecoverReport>();
+    expectTypeOf<Root['close']>().returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<RootOptions>().toExtend<CommonOptions>();
+  });
+
+  it('refuses what begin() takes but a root fixes: its directory and layout', async () => {
+    const root = await openRoot('state');
+    // @ts-expect-error: the handle's directory is fixed
+    void root.begin({ dir: 'other' });
+    // @ts-expect-error: the handle commits in place
+    void root.begin({ layout: 'generations' });
+    const n = await root.transaction(async (tx) => (await tx.commit()).entries);
+    expectTypeOf(n).toEqualTypeOf<number>();
   });
 });
 

@@ -61,7 +61,7 @@ describe('the TSDoc of every public export', () => {
   it('gives every field of an options type a doc and a @default, and makes it optional and readonly', () => {
     const optionTypes = exports.filter((e) => isOptions(e.name) && ts.isInterfaceDeclaration(e.declaration));
     expect(optionTypes.map((e) => e.name).sort()).toEqual(
-      ['BeginOptions', 'CommonOptions', 'DoctorOptions', 'RecoverOptions', 'RemoveOptions', 'UpdateOptions', 'WriteFileOptions', 'WriteJsonFileOptions', 'WriteJsonOptions', 'WriteOptions'].sort(),
+      ['BeginOptions', 'CommonOptions', 'DoctorOptions', 'RecoverOptions', 'RemoveOptions', 'RootOptions', 'UpdateOptions', 'WriteFileOptions', 'WriteJsonFileOptions', 'WriteJsonOptions', 'WriteOptions'].sort(),
     );
     const problems: string[] = [];
     for (const e of optionTypes) {

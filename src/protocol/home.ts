@@ -21,6 +21,15 @@
  *
  * Cost: one rmdir per write or commit, plus, for the next one, the mkdir of the home (and, for a
  * transaction, the fsync of the root that a new home needs).
+ *
+ * Kept homes: a root opened with openRoot() (transaction/root.ts) is in use for as long as its
+ * handle is open, so its home is kept between commits ({@link keepHome}): the rmdir above is skipped
+ * there, and the next commit finds the home with one lstat instead of a mkdir and an lstat. The
+ * handle's close() removes it as above; so does this process's exit (an `exit` listener, for a
+ * handle never closed). A process killed by a signal leaves the empty home, as a crash does, for
+ * the next writer or recover() to remove. Other processes, and other copies of this module, do not
+ * see the keep: their rmdir of an empty home still lands, and the next commit here makes it again
+ * (the creators' ENOENT retry below), which costs that commit the calls the keep saves.
  */
 import * as fs from '../io/fs.js';
 import { errnoOf } from '../errors.js';
@@ -51,13 +60,56 @@ export function removedLast(home: string): boolean {
   return removedHomes.delete(home);
 }
 
+/** Homes kept by open roots (openRoot), with how many handles keep each. */
+const keptHomes = new Map<string, number>();
+
+/** At exit: kept homes that are empty go, as No litter asks (see the header). */
+function removeKeptHomesAtExit(): void {
+  for (const home of keptHomes.keys()) {
+    try {
+      fs.rmdirSync(home);
+    } catch {
+      // Not empty (a transaction still in it), gone, or not removable: left, as a crash leaves it.
+    }
+  }
+}
+
 /**
- * Remove the home `home` if it is empty. Never rejects: a home that is not empty (another
+ * Keep `home` between commits until the returned release is called (see the header). The release
+ * returns true when no other keeper is left: the caller then removes the home if it is empty.
+ * Calling it again is a no-op that returns false.
+ */
+export function keepHome(home: string): () => boolean {
+  if (keptHomes.size === 0) process.on('exit', removeKeptHomesAtExit);
+  keptHomes.set(home, (keptHomes.get(home) ?? 0) + 1);
+  let released = false;
+  return () => {
+    if (released) return false;
+    released = true;
+    const left = (keptHomes.get(home) ?? 1) - 1;
+    if (left > 0) {
+      keptHomes.set(home, left);
+      return false;
+    }
+    keptHomes.delete(home);
+    if (keptHomes.size === 0) process.off('exit', removeKeptHomesAtExit);
+    return true;
+  };
+}
+
+/** Whether an open root keeps `home` (see {@link keepHome}). */
+export function isHomeKept(home: string): boolean {
+  return keptHomes.has(home);
+}
+
+/**
+ * Remove the home `home` if it is empty, unless an open root keeps it ({@link keepHome}). Never rejects: a home that is not empty (another
  * writer's temp, a live transaction, a lock), already gone, or not removable is simply left, and
  * nothing depends on the outcome. Resolves with the error of a removal that failed for another
  * reason (EIO, EACCES, EROFS), so that a commit can name it in its warnings.
  */
 export async function removeHomeIfEmpty(home: string): Promise<Error | undefined> {
+  if (keptHomes.has(home)) return undefined;
   try {
     await fs.rmdir(home);
     if (removedHomes.size >= 1024) removedHomes.clear();

@@ -29,7 +29,7 @@ import { syncDir, writeSmallFile } from '../io/durable.js';
 import { step } from '../io/faults.js';
 import { backupDir, backupFile, filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
-import { removedLast } from './home.js';
+import { isHomeKept, removedLast } from './home.js';
 import { removeKnown } from '../io/remove.js';
 import { lstatIfPresentStrict, unlinkIfPresent } from '../io/if-present.js';
 import { once, settleAll } from '../io/limit.js';
@@ -163,7 +163,13 @@ async function makeHome(root: string, durable: boolean): Promise<{ home: Home; i
   if (info === undefined) {
     try {
       await fs.mkdir(home, HOME_MODE);
-      if (durable) nameHome(home, () => syncDir(root));
+      if (durable) {
+        nameHome(home, () => syncDir(root));
+        // A home an open root keeps (openRoot, home.ts) outlives this commit: journaled commits of
+        // other processes will find it and cannot tell whether its creator's fsync ran, so it runs
+        // now, even for a commit that needs no journal. Once per home made, not per commit.
+        if (isHomeKept(home)) await takeHomeNaming(home)?.();
+      }
     } catch (err) {
       // Made by someone else since the lstat: as good as ours (checked below like any other).
       if (errnoOf(err) !== 'EEXIST') throw err;

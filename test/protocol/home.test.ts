@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { begin, createWriteStream, recover, update, writeFile, writeJson } from '../../src/index.js';
-import { inHome, removeHomeIfEmpty, HOME_RETRIES } from '../../src/protocol/home.js';
+import { inHome, isHomeKept, keepHome, removeHomeIfEmpty, HOME_RETRIES } from '../../src/protocol/home.js';
 import { faults } from '../../src/io/faults.js';
 import { run } from '../helpers/child.js';
 import { tmpdir } from '../helpers/tmp.js';
@@ -200,4 +200,38 @@ describe('writers racing the removal of an empty home', () => {
     expect(names(dir)).not.toContain('.txnfs');
     expect(names(dir)).toHaveLength(procs * rounds * 5 + 1);
   }, 120_000);
+});
+
+describe('a kept home (openRoot: src/transaction/root.ts)', () => {
+  it('is not removed while any keeper holds it; each release counts once', async () => {
+    const dir = tmpdir();
+    const home = path.join(dir, '.txnfs');
+    fs.mkdirSync(home);
+    const one = keepHome(home);
+    const two = keepHome(home);
+    expect(isHomeKept(home)).toBe(true);
+    expect(await removeHomeIfEmpty(home)).toBeUndefined();
+    expect(fs.existsSync(home)).toBe(true);
+    expect(one()).toBe(false); // another keeper is left
+    expect(one()).toBe(false); // a second call is a no-op, not a second release
+    expect(isHomeKept(home)).toBe(true);
+    await removeHomeIfEmpty(home);
+    expect(fs.existsSync(home)).toBe(true);
+    expect(two()).toBe(true); // the last one: the caller removes it now
+    expect(isHomeKept(home)).toBe(false);
+    await removeHomeIfEmpty(home);
+    expect(fs.existsSync(home)).toBe(false);
+  });
+
+  it("keeps only that home: another root's empty home is removed as before", async () => {
+    const kept = path.join(tmpdir(), '.txnfs');
+    const other = path.join(tmpdir(), '.txnfs');
+    fs.mkdirSync(kept);
+    fs.mkdirSync(other);
+    const release = keepHome(kept);
+    await removeHomeIfEmpty(other);
+    expect(fs.existsSync(other)).toBe(false);
+    expect(fs.existsSync(kept)).toBe(true);
+    expect(release()).toBe(true);
+  });
 });
