@@ -22,6 +22,7 @@
  */
 import { badArgument, codes, TxnError } from '../errors.js';
 import { checkOptionsObject, commonKeys, resolveCommon, resolveDir, resolveWarnUnsafeFs, type CommonOptions } from '../options/options.js';
+import { isGenerationsRoot } from '../generations/setup.js';
 import { homeOf } from '../protocol/layout.js';
 import { keepHome, removeHomeIfEmpty } from '../protocol/home.js';
 import { recover } from '../protocol/recover.js';
@@ -149,7 +150,8 @@ export class Root {
  * {@link begin}. `options` are the defaults of every transaction the handle begins (a `signal`
  * also cuts the recovery at open). The root must exist and be a directory (TxnError EFS or
  * ETARGET). Without `close()`, the home is removed when the process exits; a process killed by a
- * signal leaves it empty, for the next writer or `recover()`.
+ * signal leaves it empty, for the next writer or `recover()`. A generations root (its pointer) is
+ * refused with ETARGET: its commits use `begin({ dir, layout: 'generations' })`.
  *
  * @example
  * ```ts
@@ -167,6 +169,10 @@ export async function openRoot(dir?: string | URL, options?: RootOptions): Promi
   // Checked now, not at the first begin(): a bad option is the caller's mistake at open.
   resolveCommon(o);
   resolveWarnUnsafeFs(o);
+  // A generations pointer: every in-place commit there is refused (setup.ts), so the handle is.
+  if (await isGenerationsRoot(abs)) {
+    throw new TxnError(codes.ETARGET, `'${abs}' is the pointer of a generations root; openRoot() opens an in-place root. Use begin({ dir, layout: 'generations' }) there.`, { path: abs });
+  }
   const real = await openRootDir(abs);
   const { warnUnsafeFs: _, ...common } = o;
   const recovered = await recover(abs, common as CommonOptions);

@@ -82,7 +82,7 @@ describe('openRoot()', () => {
   });
 
   it('a one-file commit through it costs two calls fewer than a plain one (docs/protocol.md, the cost of a small commit)', async () => {
-    const count = async (dir: string, start: () => ReturnType<typeof begin>): Promise<number> => {
+    const count = async (start: () => ReturnType<typeof begin>): Promise<number> => {
       const warm = start();
       warm.write('a', 'warm');
       await warm.commit();
@@ -94,9 +94,9 @@ describe('openRoot()', () => {
     };
     for (const durability of ['full', 'none'] as const) {
       const plainDir = tmpdir();
-      const plain = await count(plainDir, () => begin({ dir: plainDir, durability }));
+      const plain = await count(() => begin({ dir: plainDir, durability }));
       const root = await openRoot(tmpdir(), { durability });
-      const kept = await count(root.dir, () => root.begin());
+      const kept = await count(() => root.begin());
       expect({ durability, saved: plain - kept }).toEqual({ durability, saved: 2 });
       await root.close();
     }
@@ -166,6 +166,11 @@ describe('openRoot()', () => {
     fs.writeFileSync(path.join(dir, 'file'), '');
     await expect(openRoot(path.join(dir, 'file'))).rejects.toMatchObject({ code: codes.ETARGET });
     await expect(openRoot(dir, { layout: 'generations' } as never)).rejects.toThrow(/Unknown option "layout"/);
+    const site = path.join(dir, 'site');
+    const gen = begin({ dir: site, layout: 'generations' });
+    gen.write('a', 'A');
+    await gen.commit();
+    await expect(openRoot(site)).rejects.toMatchObject({ code: codes.ETARGET, message: expect.stringMatching(/generations root/) });
     await expect(openRoot(dir, { durability: 'some' as never })).rejects.toThrow(/durability/);
     const root = await openRoot(dir);
     expect(() => root.begin({ dir } as never)).toThrow(/Unknown option "dir"/);
