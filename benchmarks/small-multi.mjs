@@ -2,6 +2,7 @@
 // and the worst single wait. Two rates: from the spawn of the processes (their start and the import
 // of the library included: about 120 ms for txnfs, 15 ms for write-file-atomic on this machine), and
 // steady (every process has imported its library and starts on one signal: what a service meets).
+// txnfs-root: the txnfs commits through an openRoot() handle per process (opened before the signal).
 // node benchmarks/small-multi.mjs
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,6 +18,11 @@ if (mode === 'child') {
   if (kind === 'txnfs') {
     const { begin } = await import(new URL('../dist/bundle/index.js', import.meta.url).href);
     run = async () => { const tx = begin({ dir, lockTimeout: 60000 }); tx.write(`${name}.bin`, data); await tx.commit(); };
+  } else if (kind === 'txnfs-root') {
+    // The same commits through an openRoot() handle (opened before 'ready': a service's boot).
+    const { openRoot } = await import(new URL('../dist/bundle/index.js', import.meta.url).href);
+    const root = await openRoot(dir, { lockTimeout: 60000 });
+    run = async () => { const tx = root.begin(); tx.write(`${name}.bin`, data); await tx.commit(); };
   } else {
     const { createRequire } = await import('node:module');
     const wfa = createRequire(import.meta.url)('write-file-atomic');
@@ -30,7 +36,7 @@ if (mode === 'child') {
 } else {
   const n = 40;
   const out = {};
-  for (const kind of ['wfa', 'txnfs', 'wfa', 'txnfs']) {
+  for (const kind of ['wfa', 'txnfs', 'txnfs-root', 'wfa', 'txnfs', 'txnfs-root']) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `txnfs-multi-${kind}-`));
     const spawned = performance.now();
     const children = [0, 1, 2, 3].map((i) => {
