@@ -178,6 +178,10 @@ describe('openRoot() and Root', () => {
     void root.begin({ layout: 'generations' });
     const n = await root.transaction(async (tx) => (await tx.commit()).entries);
     expectTypeOf(n).toEqualTypeOf<number>();
+    {
+      await using scoped = await openRoot('state');
+      expectTypeOf(scoped.closed).toEqualTypeOf<boolean>();
+    }
   });
 });
 

@@ -141,6 +141,21 @@ export class Root {
     this.#closed = true;
     if (this.#release()) await removeHomeIfEmpty(this.#home);
   }
+
+  /**
+   * `await using root = await openRoot(...)`: closes the handle when the scope ends.
+   *
+   * @example
+   * ```ts
+   * {
+   *   await using root = await openRoot('state');
+   *   await root.transaction((tx) => tx.writeJson('job.json', { done: true }));
+   * } // closed here
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 }
 
 /**

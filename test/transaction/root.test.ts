@@ -35,6 +35,17 @@ describe('openRoot()', () => {
     await root.close(); // idempotent
   });
 
+  it('`await using` closes it when the scope ends', async () => {
+    const dir = tmpdir();
+    {
+      await using root = await openRoot(dir);
+      await root.transaction((tx) => tx.write('a', 'A'));
+      expect(hasHome(dir)).toBe(true);
+    }
+    expect(hasHome(dir)).toBe(false);
+    expect(snapshot(dir)).toEqual({ a: 'A' });
+  });
+
   it('saves each commit after the first the mkdir and the rmdir of the home', async () => {
     const dir = tmpdir();
     const root = await openRoot(dir, { durability: 'none' });
