@@ -32,7 +32,7 @@
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { begin, recover, type RecoverReport } from '../../src/index.js';
+import { begin, openRoot, recover, type RecoverReport } from '../../src/index.js';
 import { useFsImpl } from '../../src/io/fs.js';
 import { faults, type FaultEvent } from '../../src/io/faults.js';
 import { mutationLayer, type Mutation } from '../helpers/mutations.mjs';
@@ -71,6 +71,13 @@ export interface ModelWorkload extends Workload {
    * backup is a copy (src/protocol/backup.ts).
    */
   readonly noLinks?: boolean;
+  /**
+   * The transaction is begun from an `openRoot()` handle (src/transaction/root.ts), opened first
+   * (its recovery of the clean root is in the trace) and closed once the commit settled: the
+   * home it keeps is made by the commit, with the root's fsync right after its mkdir, and removed
+   * by close().
+   */
+  readonly viaRoot?: boolean;
 }
 
 export interface PowerLossOptions {
@@ -376,7 +383,8 @@ export async function recordCommit(w: ModelWorkload, mutation?: Mutation, durabi
     model,
     mutation,
     async () => {
-      const tx = begin({ dir: MODEL_ROOT, durability });
+      const root = w.viaRoot === true ? await openRoot(MODEL_ROOT, { durability }) : undefined;
+      const tx = root === undefined ? begin({ dir: MODEL_ROOT, durability }) : root.begin();
       for (const op of w.ops) {
         if (op.op === 'write') void tx.write(op.path, op.data);
         else if (op.op === 'copy') void tx.copy(op.from, op.path);
@@ -392,7 +400,9 @@ export async function recordCommit(w: ModelWorkload, mutation?: Mutation, durabi
         if (w.applyFault === undefined) throw err;
         rejected = (err as { code?: string }).code ?? String(err);
       }
-      return model.log.length;
+      const settled = model.log.length;
+      await root?.close();
+      return settled;
     },
     onEvent,
   );

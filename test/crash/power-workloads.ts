@@ -29,6 +29,10 @@ export function smallWorkloads(): ModelWorkload[] {
       ops: [write('secret.key')],
     },
     { name: '2 files: create + overwrite', before: old('a.txt'), ops: [write('a.txt'), write('b.txt')] },
+    // Through an openRoot() handle: the home it keeps is made by the commit and its name fsynced
+    // at once (src/protocol/staging.ts), then removed by close().
+    { name: 'one file through openRoot(): overwrite', before: old('a.txt'), ops: [write('a.txt')], viaRoot: true },
+    { name: '2 files through openRoot(): create + overwrite', before: old('a.txt'), ops: [write('a.txt'), write('b.txt')], viaRoot: true },
     { name: '2 files: overwrite + delete', before: old('a.txt', 'b.txt'), ops: [write('a.txt'), { op: 'delete', path: 'b.txt' }] },
     { name: '2 files: new nested dirs + overwrite', before: old('top.txt'), ops: [write('n/m/deep.txt'), write('top.txt')] },
     {
