@@ -103,9 +103,9 @@ export function isHomeKept(home: string): boolean {
 }
 
 /**
- * Remove the home `home` if it is empty, unless an open root keeps it ({@link keepHome}). Never rejects: a home that is not empty (another
- * writer's temp, a live transaction, a lock), already gone, or not removable is simply left, and
- * nothing depends on the outcome. Resolves with the error of a removal that failed for another
+ * Remove the home `home` if it is empty, unless an open root keeps it ({@link keepHome}). Never
+ * rejects: a home that is not empty (another writer's temp, a live transaction, a lock), already
+ * gone, or not removable is simply left, and nothing depends on the outcome. Resolves with the error of a removal that failed for another
  * reason (EIO, EACCES, EROFS), so that a commit can name it in its warnings.
  */
 export async function removeHomeIfEmpty(home: string): Promise<Error | undefined> {
