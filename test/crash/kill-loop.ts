@@ -120,6 +120,8 @@ export interface CrashJob {
   readonly mutations?: readonly Mutation[];
   /** Every link(2) fails with EPERM (protected hard links, FAT): backups are copies. */
   readonly noLinks?: boolean;
+  /** The commit goes through an openRoot() handle, closed once it resolved (the fixture's viaRoot). */
+  readonly viaRoot?: boolean;
 }
 
 /**
@@ -129,7 +131,7 @@ export interface CrashJob {
 export async function crashRoots(job: CrashJob, points: readonly KillPoint[], roots: readonly Sandbox[], o: { readonly scratch: string; readonly batch: boolean }): Promise<RootRun[]> {
   const runs: RootRun[] = new Array<RootRun>(points.length);
   const fail = job.fail === undefined ? {} : { fail: job.fail };
-  const base = { mode: job.mode, ...(job.opsFile === undefined ? {} : { opsFile: job.opsFile }), ...(job.noLinks === true ? { noLinks: true } : {}) };
+  const base = { mode: job.mode, ...(job.opsFile === undefined ? {} : { opsFile: job.opsFile }), ...(job.noLinks === true ? { noLinks: true } : {}), ...(job.viaRoot === true ? { viaRoot: true } : {}) };
   if (!o.batch) {
     await pool(points.map((_, i) => i), CHILD_CONCURRENCY, async (i) => {
       const point = points[i] as KillPoint;
@@ -193,6 +195,8 @@ export interface KillLoopOptions {
   readonly fail?: { readonly op: number; readonly code: string };
   /** Every link(2) in the child fails with EPERM, so every backup is a copy (backup.ts). */
   readonly noLinks?: boolean;
+  /** The child commits through an openRoot() handle (src/transaction/root.ts), closed after. */
+  readonly viaRoot?: boolean;
 }
 
 export interface KillLoopResult {
@@ -214,7 +218,7 @@ export async function killLoop(o: KillLoopOptions): Promise<KillLoopResult> {
   const outcomes: Record<string, number> = {};
   const fresh = (): Sandbox => sandbox(fs.mkdtempSync(path.join(o.scratch, 'k-')), w);
   const drop = (sb: Sandbox): void => fs.rmSync(sb.parent, { recursive: true, force: true });
-  const fail = { ...(o.fail === undefined ? {} : { fail: o.fail }), ...(o.noLinks === true ? { noLinks: true } : {}) };
+  const fail = { ...(o.fail === undefined ? {} : { fail: o.fail }), ...(o.noLinks === true ? { noLinks: true } : {}), ...(o.viaRoot === true ? { viaRoot: true } : {}) };
 
   // The traced run: op count and step names, and a first check that a commit nobody kills works.
   const tsb = fresh();

@@ -101,6 +101,18 @@ describe('kill loop: stopped at every mutating operation and every named step, t
     expect(r.outcomes.new ?? 0).toBeGreaterThan(0);
   }, 120_000);
 
+  it('through an openRoot() handle (its home kept across the commit, removed by close()): every op and step recovers all-old or all-new', async () => {
+    for (const w of [byName('single file'), byName('mixed with new nested dirs')]) {
+      const r = await run({ workload: { ...w, name: `${w.name}, through openRoot()` }, viaRoot: true, singlePoints: (t) => sampled(t, 20, 'none') });
+      expect(r.violations).toEqual([]);
+      // The commit's ops and close()'s rmdir of the home: the handle adds its own ops to the trace.
+      expect(r.trace.ops.some((o) => o.op === 'rmdir' && o.path.endsWith('/.txnfs'))).toBe(true);
+      expect(r.points).toBeGreaterThan(20);
+      expect(r.outcomes.old ?? 0).toBeGreaterThan(0);
+      expect(r.outcomes.new ?? 0).toBeGreaterThan(0);
+    }
+  }, 240_000);
+
   it('hard links refused, and EIO in the apply: the rollback restores the copies, at every later op', async () => {
     const w = byName('mixed with new nested dirs');
     const trace = (await killLoop({ workload: w, scratch: scratchOf(), points: () => [], noLinks: true })).trace;
