@@ -22,6 +22,7 @@
  * when nobody else may write the home. A staging dir is created 0700, so nobody but its owner
  * (and root) can change what is inside it; recovery refuses one that others may write to.
  */
+import * as path from 'node:path';
 import * as fs from '../io/fs.js';
 import type { Info } from '../io/fs.js';
 import { codes, errnoOf, TxnError } from '../errors.js';
@@ -29,7 +30,7 @@ import { syncDir, writeSmallFile } from '../io/durable.js';
 import { step } from '../io/faults.js';
 import { backupDir, backupFile, filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
-import { isHomeKept, removedLast } from './home.js';
+import { removedLast } from './home.js';
 import { removeKnown } from '../io/remove.js';
 import { lstatIfPresentStrict, unlinkIfPresent } from '../io/if-present.js';
 import { once, settleAll } from '../io/limit.js';
@@ -163,13 +164,7 @@ async function makeHome(root: string, durable: boolean): Promise<{ home: Home; i
   if (info === undefined) {
     try {
       await fs.mkdir(home, HOME_MODE);
-      if (durable) {
-        nameHome(home, () => syncDir(root));
-        // A home an open root keeps (openRoot, home.ts) outlives this commit: journaled commits of
-        // other processes will find it and cannot tell whether its creator's fsync ran, so it runs
-        // now, even for a commit that needs no journal. Once per home made, not per commit.
-        if (isHomeKept(home)) await takeHomeNaming(home)?.();
-      }
+      if (durable) nameHome(home, () => syncDir(root));
     } catch (err) {
       // Made by someone else since the lstat: as good as ours (checked below like any other).
       if (errnoOf(err) !== 'EEXIST') throw err;
@@ -221,8 +216,12 @@ export async function createStaging(home: string, id: string, timing: LockTiming
     await ownerLock.release().catch(() => undefined);
     throw err;
   }
+  // The home's own name must be durable before a journal below it is. This process's mkdir of the
+  // home owes that fsync of the root (`homeNamed`); a home found made owes it to nobody: another
+  // process's one-file commit (whose rename needs no journal) or any 'none' commit made it without
+  // one, and a journal cannot tell. Its root is fsynced here, in the same round as the home's.
   // In the order the calls are issued: settleAll rejects with the first failure in argument order.
-  const name = journaled?.durable === true ? once(() => settleAll([homeNamed?.() ?? Promise.resolve(), syncDir(home)])) : () => Promise.resolve();
+  const name = journaled?.durable === true ? once(() => settleAll([homeNamed?.() ?? syncDir(path.dirname(home)), syncDir(home)])) : () => Promise.resolve();
   return { id, dir, ownerLock, name };
 }
 

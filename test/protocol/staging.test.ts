@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codes } from '../../src/errors.js';
+import { begin } from '../../src/index.js';
 import { faults } from '../../src/io/faults.js';
 import { createStaging, ensureHome, hasRollbackMarker, removeStaging, writeRollbackMarker } from '../../src/protocol/staging.js';
 import { tmpdir } from '../helpers/tmp.js';
@@ -29,6 +30,29 @@ describe('home', () => {
     trace.length = 0;
     await ensureHome(root, true);
     expect(trace).toEqual([]); // found by its lstat: no mkdir, no second fsync
+  });
+
+  it("a journaled commit in a home it did not make fsyncs the root before its commit point: nothing says the home's name is durable", async () => {
+    // Made by someone else: another process's one-file commit (no journal, so no root fsync owed)
+    // or a 'none' commit makes a home without one, and a journal below it would rest on it.
+    const root = tmpdir();
+    fs.mkdirSync(path.join(root, '.txnfs'));
+    record(root);
+    const tx = begin({ dir: root });
+    tx.write('a', 'A'); // two new files: no replaced target, so no other fsync of the root
+    tx.write('b', 'B');
+    await tx.commit();
+    const point = trace.findIndex((t) => t.startsWith('link ') && t.endsWith('journal.tmp'));
+    expect(point).toBeGreaterThan(0);
+    expect(trace.slice(0, point)).toContain('fsyncDir ');
+    // This process's own mkdir of the home owes the same fsync, run once (not twice) before it.
+    trace.length = 0;
+    const again = begin({ dir: root });
+    again.write('c', 'C');
+    again.write('d', 'D');
+    await again.commit();
+    const point2 = trace.findIndex((t) => t.startsWith('link ') && t.endsWith('journal.tmp'));
+    expect(trace.slice(0, point2).filter((t) => t === 'fsyncDir ')).toHaveLength(1);
   });
 
   it('refuses a .txnfs that is not a directory', async () => {

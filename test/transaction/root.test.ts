@@ -66,32 +66,6 @@ describe('openRoot()', () => {
     await root.close();
   });
 
-  it("makes a new home's name durable at once (durability 'full'): it outlives the commit that made it", async () => {
-    // Other processes' journaled commits will find the kept home and cannot tell whether its
-    // creator fsynced the root. A plain one-file commit owes that fsync to a journal and has none.
-    const before = (calls: string[], dir: string): string[] => calls.slice(calls.indexOf(`mkdir ${path.join(dir, '.txnfs')}`), calls.findIndex((c) => c.startsWith('rename ')));
-    const plain = tmpdir();
-    let events = record();
-    const tx = begin({ dir: plain });
-    tx.write('a', 'A');
-    await tx.commit();
-    expect(before(ops(events), plain)).not.toContain(`fsyncDir ${plain}`);
-    const kept = tmpdir();
-    const root = await openRoot(kept);
-    events = record();
-    const first = root.begin();
-    first.write('a', 'A');
-    await first.commit();
-    expect(before(ops(events), kept)).toContain(`fsyncDir ${kept}`);
-    // Once per home made: the next commit finds it and fsyncs nothing before its rename.
-    events = record();
-    const second = root.begin();
-    second.write('a', 'B');
-    await second.commit();
-    expect(ops(events).filter((c) => c.startsWith('fsyncDir ')).slice(0, -2)).toEqual([]);
-    await root.close();
-  });
-
   it('a one-file commit through it costs two calls fewer than a plain one (docs/protocol.md, the cost of a small commit)', async () => {
     const count = async (start: () => ReturnType<typeof begin>): Promise<number> => {
       const warm = start();
