@@ -3,12 +3,13 @@
  * config store, job state, a cache).
  *
  * What it keeps between commits: the root's home (`.txnfs/`). A plain begin() commit makes the home
- * (`mkdir`, and for a journaled commit the fsync of the root that a new home's name needs) and
- * removes it at its end (`rmdir`, No litter: protocol/home.ts), because nothing tells it another
- * commit is coming. An open root tells it: the home stays until close() (or this process's exit),
- * and each commit finds it with one `lstat`. That is the dearest pair of calls of a small commit
- * (an `rmdir` costs 70-100 µs on ext4, more than the rest of a one-file commit's calls but the
- * rename), measured in docs/performance.md (36).
+ * (`mkdir`) and removes it at its end (`rmdir`, No litter: protocol/home.ts), because nothing tells
+ * it another commit is coming. An open root tells it: the home stays until close() (or this
+ * process's exit), and each commit finds it with one `lstat`. Those are two of the dearest calls of
+ * a small commit (an `rmdir` costs 70-100 µs on ext4, more than any other call of a one-file
+ * commit but its rename), measured in docs/performance.md (36). A journaled commit still fsyncs the
+ * root before its commit point: it finds the home made, and cannot tell whether its maker did
+ * (protocol/staging.ts, createStaging).
  *
  * What it does not keep: anything the protocol decides per commit. Every commit of the handle is a
  * plain transaction in that root (the same Transaction, the same steps): it resolves the root,
