@@ -97,16 +97,12 @@ export function keepHome(home: string): () => boolean {
   };
 }
 
-/** Whether an open root keeps `home` (see {@link keepHome}). */
-export function isHomeKept(home: string): boolean {
-  return keptHomes.has(home);
-}
-
 /**
  * Remove the home `home` if it is empty, unless an open root keeps it ({@link keepHome}). Never
  * rejects: a home that is not empty (another writer's temp, a live transaction, a lock), already
- * gone, or not removable is simply left, and nothing depends on the outcome. Resolves with the error of a removal that failed for another
- * reason (EIO, EACCES, EROFS), so that a commit can name it in its warnings.
+ * gone, or not removable is simply left, and nothing depends on the outcome. Resolves with the
+ * error of a removal that failed for another reason (EIO, EACCES, EROFS), so that a commit can
+ * name it in its warnings.
  */
 export async function removeHomeIfEmpty(home: string): Promise<Error | undefined> {
   if (keptHomes.has(home)) return undefined;
