@@ -2,6 +2,7 @@
 // and a hundred files, against write-file-atomic and the durable floor (N parallel
 // open/write/fsync/close and a directory fsync), alternating every round in one run; medians.
 // rootFull and rootNone: the one file through an openRoot() handle (its home kept between commits).
+// wfaNone: write-file-atomic with { fsync: false }, the peer of a commit with durability 'none'.
 // node benchmarks/small.mjs [rounds]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,10 +16,10 @@ const base = fs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-small-'));
 const data = Buffer.alloc(4096, 'x');
 const rounds = Number(process.argv[2] ?? 60);
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
-const t = { wfa: [], full: [], none: [], rootFull: [], rootNone: [], floor10: [], full10: [], floor100: [], full100: [] };
-const d8 = path.join(base, 'h'), d9 = path.join(base, 'i');
+const t = { wfa: [], full: [], none: [], wfaNone: [], rootFull: [], rootNone: [], floor10: [], full10: [], floor100: [], full100: [] };
+const d8 = path.join(base, 'h'), d9 = path.join(base, 'i'), d10 = path.join(base, 'j');
 const d1 = path.join(base, 'a'), d2 = path.join(base, 'b'), d3 = path.join(base, 'c'), d4 = path.join(base, 'd'), d5 = path.join(base, 'e'), d6 = path.join(base, 'f'), d7 = path.join(base, 'g');
-for (const d of [d1, d2, d3, d4, d5, d6, d7, d8, d9]) fs.mkdirSync(d);
+for (const d of [d1, d2, d3, d4, d5, d6, d7, d8, d9, d10]) fs.mkdirSync(d);
 const rootF = await openRoot(d8);
 const rootN = await openRoot(d9, { durability: 'none' });
 async function floor(dir, n) {
@@ -32,6 +33,7 @@ for (let r = 0; r < rounds; r++) {
   let s = performance.now(); await wfa(path.join(d1, 'f.bin'), data); t.wfa.push(performance.now() - s);
   s = performance.now(); { const tx = begin({ dir: d2 }); tx.write('f.bin', data); await tx.commit(); } t.full.push(performance.now() - s);
   s = performance.now(); { const tx = begin({ dir: d3, durability: 'none' }); tx.write('f.bin', data); await tx.commit(); } t.none.push(performance.now() - s);
+  s = performance.now(); await wfa(path.join(d10, 'f.bin'), data, { fsync: false }); t.wfaNone.push(performance.now() - s);
   s = performance.now(); { const tx = rootF.begin(); tx.write('f.bin', data); await tx.commit(); } t.rootFull.push(performance.now() - s);
   s = performance.now(); { const tx = rootN.begin(); tx.write('f.bin', data); await tx.commit(); } t.rootNone.push(performance.now() - s);
   s = performance.now(); await floor(d4, 10); t.floor10.push(performance.now() - s);
@@ -40,6 +42,6 @@ for (let r = 0; r < rounds; r++) {
   s = performance.now(); { const tx = begin({ dir: d7 }); for (let i = 0; i < 100; i++) tx.write(`f${i}`, data); await tx.commit(); } t.full100.push(performance.now() - s);
 }
 const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, med(v)]));
-console.log(JSON.stringify({ rounds, medians_ms: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, +v.toFixed(3)])), one_file_vs_wfa: +(m.full / m.wfa).toFixed(2), root_one_file_vs_wfa: +(m.rootFull / m.wfa).toFixed(2), ten_vs_floor: +(m.full10 / m.floor10).toFixed(2), hundred_vs_floor: +(m.full100 / m.floor100).toFixed(2) }));
+console.log(JSON.stringify({ rounds, medians_ms: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, +v.toFixed(3)])), one_file_vs_wfa: +(m.full / m.wfa).toFixed(2), none_vs_wfa_none: +(m.none / m.wfaNone).toFixed(2), root_one_file_vs_wfa: +(m.rootFull / m.wfa).toFixed(2), ten_vs_floor: +(m.full10 / m.floor10).toFixed(2), hundred_vs_floor: +(m.full100 / m.floor100).toFixed(2) }));
 await rootF.close(); await rootN.close();
 fs.rmSync(base, { recursive: true, force: true });

@@ -98,6 +98,9 @@ describe('the power-loss enumeration catches deliberate protocol bugs', () => {
     // New files only: a replaced file in the root has the root fsynced before the commit point
     // for another reason (what the plan relied on, commit.ts reliedOn), which masks this bug.
     ['skip-fsync-new-home', 'create only'],
+    // The same fsync for a home found made (the harness's bare mkdir stands for another writer's):
+    // skipped, this is the code before ead97be, which fsynced the root only after its own mkdir.
+    ['skip-fsync-new-home', '2 files: create only, in a home another writer made'],
     ['skip-fsync-backup-dir', 'delete only'],
     ['skip-fsync-created-dirs', '2 files: new nested dirs + overwrite'],
     ['skip-fsync-backup-copy', '2 files: overwrite + delete, no hard links, EIO at the 1st unlink: rolled back from the copies'],

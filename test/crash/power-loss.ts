@@ -33,6 +33,7 @@
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { begin, openRoot, recover, type RecoverReport } from '../../src/index.js';
+import * as fs from '../../src/io/fs.js';
 import { useFsImpl } from '../../src/io/fs.js';
 import { faults, type FaultEvent } from '../../src/io/faults.js';
 import { mutationLayer, type Mutation } from '../helpers/mutations.mjs';
@@ -74,10 +75,20 @@ export interface ModelWorkload extends Workload {
   /**
    * The transaction is begun from an `openRoot()` handle (src/transaction/root.ts), opened first
    * (its recovery of the clean root is in the trace) and closed once the commit settled: the
-   * home it keeps is made by the commit, with the root's fsync right after its mkdir, and removed
-   * by close().
+   * home it keeps is made by the commit and removed by close(). A journaled commit fsyncs the
+   * root before its commit point (src/protocol/staging.ts, createStaging); a one-file commit
+   * needs the home's name in no way.
    */
   readonly viaRoot?: boolean;
+  /**
+   * The home (`.txnfs/`) is there when the transaction begins, made a moment before by another
+   * writer that owed its name's durability to nobody: another process's one-file commit (its
+   * rename needs no journal) or any commit with durability 'none'. The harness makes it with a
+   * bare mkdir, never fsynced, as the first record of the trace. A journaled commit that finds it
+   * must make its name durable itself before its journal can count (createStaging fsyncs the
+   * root); the model has one process, and this is how it shows the other's leftover.
+   */
+  readonly homeFound?: boolean;
 }
 
 export interface PowerLossOptions {
@@ -383,6 +394,7 @@ export async function recordCommit(w: ModelWorkload, mutation?: Mutation, durabi
     model,
     mutation,
     async () => {
+      if (w.homeFound === true) await fs.mkdir(`${MODEL_ROOT}/.txnfs`, 0o755);
       const root = w.viaRoot === true ? await openRoot(MODEL_ROOT, { durability }) : undefined;
       const tx = root === undefined ? begin({ dir: MODEL_ROOT, durability }) : root.begin();
       for (const op of w.ops) {

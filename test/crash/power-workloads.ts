@@ -29,10 +29,14 @@ export function smallWorkloads(): ModelWorkload[] {
       ops: [write('secret.key')],
     },
     { name: '2 files: create + overwrite', before: old('a.txt'), ops: [write('a.txt'), write('b.txt')] },
-    // Through an openRoot() handle: the home it keeps is made by the commit and its name fsynced
-    // at once (src/protocol/staging.ts), then removed by close().
+    // Through an openRoot() handle: the home it keeps is made by the commit, then removed by close().
     { name: 'one file through openRoot(): overwrite', before: old('a.txt'), ops: [write('a.txt')], viaRoot: true },
     { name: '2 files through openRoot(): create + overwrite', before: old('a.txt'), ops: [write('a.txt'), write('b.txt')], viaRoot: true },
+    // A home another writer made and did not fsync the root for (a one-file commit needs no
+    // journal; 'none' fsyncs nothing): the commit's journal rests on the home's name, which the
+    // commit must make durable itself. New files only: a replaced file in the root has the root
+    // fsynced before the commit point for another reason (commit.ts, reliedOn).
+    { name: '2 files: create only, in a home another writer made', before: new Map(), ops: [write('a.txt'), write('b.txt')], homeFound: true },
     { name: '2 files: overwrite + delete', before: old('a.txt', 'b.txt'), ops: [write('a.txt'), { op: 'delete', path: 'b.txt' }] },
     { name: '2 files: new nested dirs + overwrite', before: old('top.txt'), ops: [write('n/m/deep.txt'), write('top.txt')] },
     {
