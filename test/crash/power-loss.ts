@@ -34,7 +34,6 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { begin, openRoot, recover, type RecoverReport } from '../../src/index.js';
 import * as fs from '../../src/io/fs.js';
-import { useFsImpl } from '../../src/io/fs.js';
 import { faults, type FaultEvent } from '../../src/io/faults.js';
 import { mutationLayer, type Mutation } from '../helpers/mutations.mjs';
 import { errnoError } from '../helpers/errno.mjs';
@@ -304,7 +303,7 @@ function spread<T>(items: T[], n: number): T[] {
 export async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, fn: () => Promise<T>, onEvent?: (e: FaultEvent) => void): Promise<T> {
   // The mutation's filters (test/helpers/mutations.mjs) sit around the model and the hook.
   const layer = mutationLayer(mutation === undefined ? [] : [mutation]);
-  const prev = useFsImpl(layer.impl(m));
+  const prev = fs.useFsImpl(layer.impl(m));
   const prevHook = faults.hook;
   faults.hook = layer.hook((e) => {
     if (e.kind === 'step') m.step(e.name);
@@ -316,7 +315,7 @@ export async function withModel<T>(m: ModelFs, mutation: Mutation | undefined, f
   } finally {
     faults.hook = prevHook;
     for (const x of layer.library) faults.mutations.delete(x);
-    useFsImpl(prev);
+    fs.useFsImpl(prev);
   }
 }
 

@@ -6,7 +6,8 @@
  * one written file commits by its rename, without a journal), plus 2- and 3-file ones that
  * reach the paths those miss: a new file two directories deep next to a replaced one, a replaced
  * file whose mode and owner must be kept (so the staged file is chmod-ed, chown-ed and fsynced
- * again before the commit point), and a delete next to a create. Three of them fail one apply step
+ * again before the commit point), a delete next to a create, and new files in a home another
+ * writer made. Three of them fail one apply step
  * with EIO in the recorded run, so that the commit rolls back and the rollback path is crashed too.
  */
 import { content, dirWorkloads, treeWorkloads, workloads, type Op } from './workloads.js';
