@@ -9,8 +9,9 @@
  * its entry and takes a released lock at once (lock/adapter.ts, `keep`); one that steps back is
  * woken by the leaving of an entry it saw (lock/wait.ts), not by its backoff timer, and retries
  * against whoever is there. Measured here (4 × 60 commits, durability 'full', 2026-12-06): a
- * commit was passed over by one other writer at most 2-3 times and by all of them at most 4-6
- * times, also with two busy loops on this machine's two cores. Without the watch's wake (the
+ * commit was passed over by one other writer at most 2-4 times and by all of them at most 3-7
+ * times (some thirty runs), also with two busy loops on this machine's two cores and the power-loss
+ * tests beside it. Without the watch's wake (the
  * `nowatch` run below; as for a lock released on another host of a network filesystem, whose
  * changes inotify does not see) waiters sleep out their backoff: 16-35 times by one writer and
  * 29-51 by all on an idle machine, 6-16 and 14-29 beside the two busy loops (commits are slower
@@ -26,9 +27,9 @@ import { leftovers, tmpdir } from '../../helpers/tmp.js';
 const WRITERS = 4;
 const COMMITS = 60;
 /** The most times one other writer may take the lock while a commit waits. */
-const BYPASS_BY_ONE = 5;
+const BYPASS_BY_ONE = 6;
 /** The most times all the others together may. */
-const BYPASS_BY_ALL = 10;
+const BYPASS_BY_ALL = 12;
 
 interface Commit {
   readonly w: string;
