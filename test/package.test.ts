@@ -159,6 +159,31 @@ console.log('version', require('txnfs/package.json').version);
     expect(fs.readFileSync(path.join(shipped, 'transaction/begin.d.ts'), 'utf8')).toContain('/**');
   });
 
+  it("loads the main entry from three of the bundle's files, and the CLI's start without them", () => {
+    // What Node's ESM loader fetches, resolves and links for `import 'txnfs'`: the static imports
+    // from index.js (scripts/bundle.mjs puts them in one chunk; split as rolldown would by
+    // itself, they were ten files, 0.91× the CPU as one). A dynamic import() is not followed.
+    const dir = path.join(installed.project, 'node_modules/txnfs/dist/bundle');
+    const loads = (entry: string): Set<string> => {
+      const seen = new Set<string>();
+      const visit = (file: string): void => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        const text = fs.readFileSync(path.join(dir, file), 'utf8');
+        for (const m of text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*["']\.\/([^"']+)["']|^import\s*["']\.\/([^"']+)["']/gm)) visit(m[1] ?? m[2]!);
+      };
+      visit(entry);
+      return seen;
+    };
+    const main = loads('index.js');
+    expect(main.size).toBeGreaterThan(1); // the walk follows imports: index.js re-exports the core
+    expect(main.size).toBeLessThanOrEqual(3);
+    // `txnfs --version` or a mistyped command: neither the core nor proper-lockfile, which it loads.
+    const cli = loads('cli.js');
+    expect([...cli].filter((f) => main.has(f) && f !== 'index.js').every((f) => !fs.readFileSync(path.join(dir, f), 'utf8').includes('proper-lockfile'))).toBe(true);
+    expect([...main].some((f) => fs.readFileSync(path.join(dir, f), 'utf8').includes('proper-lockfile'))).toBe(true);
+  });
+
   it('installs a working `txnfs` command in node_modules/.bin', () => {
     const bin = path.join(installed.project, 'node_modules/.bin/txnfs');
     const version = run(bin, ['--version']);
