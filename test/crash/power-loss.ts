@@ -11,7 +11,9 @@
  *     also once commit() resolved, the result is all-new;
  *   - clean: nothing is left in .txnfs; no journal reported corrupt, failed, or skipped as live;
  *   - idempotent: a second recover() changes nothing;
- *   - confined: nothing outside the root changed.
+ *   - confined: nothing outside the root changed;
+ *   - later writes stand: where another program changes the root once commit() resolved (a
+ *     `later` workload, in the same trace), recovery leaves what it made durable as it wrote it.
  * Then crash recovery itself: for a crash state S, the recovery's own trace is crashed at each of
  * its points in every allowed way, recovered again, and must give the same verdict as one clean
  * recovery of S (and pass the same checks). Two variants of the scenario: a workload may fail one
@@ -88,6 +90,33 @@ export interface ModelWorkload extends Workload {
    * root); the model has one process, and this is how it shows the other's leftover.
    */
   readonly homeFound?: boolean;
+  /**
+   * Another program changes the root once commit() resolved (and a handle closed), in the same
+   * trace, so the crash points after it are explored too: what the commit leaves in its home must
+   * be durably gone before it resolves, or a journal that comes back after a power loss acts on a
+   * root that changed since (docs/protocol.md, the fsync table: "home after cleanup").
+   */
+  readonly later?: LaterWrite;
+}
+
+/** What another program does in the root after the commit resolved (ModelWorkload.later). */
+export interface LaterWrite {
+  /** Its calls, through the seam onto the model (recorded like the library's own). */
+  readonly run: () => Promise<void>;
+  /** The paths (relative to the root) it changes, with everything below them. */
+  readonly paths: readonly string[];
+  /** What those paths hold once its last call returned (its own fsyncs made it durable). */
+  readonly files: ReadonlyMap<string, Buffer>;
+}
+
+/** Whether `rel` is one of `paths` or below one. */
+function under(rel: string, paths: readonly string[]): boolean {
+  return paths.some((p) => rel === p || rel.startsWith(`${p}/`));
+}
+
+/** `m` without the keys under `paths`. */
+function without<V>(m: ReadonlyMap<string, V>, paths: readonly string[]): Map<string, V> {
+  return new Map([...m].filter(([k]) => !under(k, paths)));
 }
 
 export interface PowerLossOptions {
@@ -157,6 +186,8 @@ interface Outcome {
   readonly log: readonly Rec[];
   /** The image recovery started from (the crash image after `rebooted()`): the base of `log`. */
   readonly start: Snapshot;
+  /** A `later` workload: the files under the other program's paths after recovery (left out of `verdict`). */
+  readonly later: ReadonlyMap<string, Buffer>;
 }
 
 /** The model image a workload starts from: the root with its `before` files, and a neighbour. */
@@ -272,6 +303,10 @@ function expectedStates(w: ModelWorkload, afterCrash: AfterCrash): { old: Expect
   return { old: apply(old, nextOps(w)), new: apply(neu, nextOps(w)) };
 }
 
+function sameFiles(a: ReadonlyMap<string, Buffer>, b: ReadonlyMap<string, Buffer>): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k)?.equals(v) === true);
+}
+
 function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
   return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 }
@@ -374,6 +409,8 @@ export interface Recorded {
   readonly resolvedAt: number;
   /** The code of the TxnError commit() rejected with (an `applyFault` workload), or undefined. */
   readonly rejected: string | undefined;
+  /** Log length once the other program's last call returned (a `later` workload), else Infinity. */
+  readonly laterDoneAt: number;
 }
 
 /** Run the workload's transaction on a fresh model; returns the model (with its trace). */
@@ -389,6 +426,7 @@ export async function recordCommit(w: ModelWorkload, mutation?: Mutation, durabi
     if (w.noLinks === true && e.kind === 'op' && e.op === 'link') throw errnoError('EPERM', e.op, e.path);
   };
   let rejected: string | undefined;
+  let laterDoneAt = Infinity;
   const resolvedAt = await withModel(
     model,
     mutation,
@@ -413,11 +451,15 @@ export async function recordCommit(w: ModelWorkload, mutation?: Mutation, durabi
       }
       const settled = model.log.length;
       await root?.close();
+      if (w.later !== undefined) {
+        await w.later.run();
+        laterDoneAt = model.log.length;
+      }
       return settled;
     },
     onEvent,
   );
-  return { model, start, resolvedAt, rejected };
+  return { model, start, resolvedAt, rejected, laterDoneAt };
 }
 
 /** Recover a crash image on a fresh model, run the checks that do not depend on the crash point. */
@@ -468,8 +510,13 @@ async function recoverImage(w: ModelWorkload, image: Snapshot, mutation: Mutatio
   if (outsideNow !== outsideThen || sibling !== 'not ours either' || (nodeAt(after1, '/model')?.entries.size ?? 0) !== 3) {
     problems.push('not confined: something outside the root changed');
   }
-  const view = viewRoot(after1);
-  const exp = expectedStates(w, afterCrash);
+  const whole = viewRoot(after1);
+  // The other program's paths (a `later` workload) are judged on their own, by the crash point.
+  const laterPaths = w.later?.paths ?? [];
+  const view: RootView = laterPaths.length === 0 ? whole : { ...whole, files: without(whole.files, laterPaths), modes: without(whole.modes, laterPaths), dirs: new Set([...whole.dirs].filter((d) => !under(d, laterPaths))) };
+  const full = expectedStates(w, afterCrash);
+  const cut = (e: Expected): Expected => ({ files: without(e.files, laterPaths), modes: without(e.modes, laterPaths), dirs: new Set([...e.dirs].filter((d) => !under(d, laterPaths))) });
+  const exp = laterPaths.length === 0 ? full : { old: cut(full.old), new: cut(full.new) };
   // judge() of workloads.ts, over the two end states (they include the next transaction, if any).
   const asWorkload: Workload = {
     name: w.name,
@@ -493,7 +540,7 @@ async function recoverImage(w: ModelWorkload, image: Snapshot, mutation: Mutatio
       verdict = 'old=new';
     }
   }
-  return { verdict, problems, observed: m.observed, visible: view.ids, log: m.log, start };
+  return { verdict, problems, observed: m.observed, visible: view.ids, log: m.log, start, later: new Map([...whole.files].filter(([k]) => under(k, laterPaths))) };
 }
 
 /** Explore every crash state of a workload's commit (and of its recoveries). */
@@ -512,14 +559,22 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
 
   const durability = options.durability ?? 'full';
   const afterCrash = options.afterCrash ?? 'recover';
-  const { model, start, resolvedAt, rejected } = await recordCommit(w, mutation, durability);
+  const { model, start, resolvedAt, rejected, laterDoneAt } = await recordCommit(w, mutation, durability);
   assertNoLockHeld('after the recorded commit');
   const log = model.log;
   const finalView = viewRoot(model.snapshot());
   // An applyFault workload must take the rollback path: EAPPLY, nothing changed.
   const settled = w.applyFault === undefined ? 'new' : 'old';
   if (w.applyFault !== undefined && rejected !== 'EAPPLY') throw new Error(`${w.name}: the injected fault did not make commit() roll back (it ${rejected === undefined ? 'resolved' : `rejected with ${rejected}`})`);
-  if (judge(w, finalView.files) !== settled) throw new Error(`${w.name}: the recorded commit did not leave the ${settled} state on the model`);
+  const laterPaths = w.later?.paths ?? [];
+  // The last crash point once the other program is done (a record that is no crash point of its
+  // own, such as a write of data, ends no trace: the last point before it stands for its end).
+  const laterAt = w.later === undefined ? Infinity : Math.min(laterDoneAt, crashPoints(log).at(-1) ?? 0);
+  if (w.later !== undefined && afterCrash !== 'recover') throw new Error(`${w.name}: a later write is judged after recover() only`);
+  if (judge({ ...w, before: without(w.before, laterPaths), ops: w.ops.filter((o) => !under(o.path, laterPaths)) }, without(finalView.files, laterPaths)) !== settled) {
+    throw new Error(`${w.name}: the recorded commit did not leave the ${settled} state on the model`);
+  }
+  if (w.later !== undefined && !sameFiles(new Map([...finalView.files].filter(([k]) => under(k, laterPaths))), w.later.files)) throw new Error(`${w.name}: the later write did not leave its files on the model`);
   const committedAt = stepIndex(log, 'committed') ?? resolvedAt;
   // From the commit point until the rollback marker is created, recovery must roll forward;
   // once commit() rejected with EAPPLY ("rolled back, no target changed") it must stay all-old.
@@ -589,6 +644,11 @@ export async function explorePowerLoss(w: ModelWorkload, options: PowerLossOptio
         s,
         `commit@${k} (after: ${k === 0 ? 'start' : (log[k - 1] as Rec).what})`,
         (o) => {
+          // What another program wrote after the commit, made durable by its own fsyncs, stands
+          // (invariant 7): a recovery must not act on it.
+          if (w.later !== undefined && full && k >= laterAt && !sameFiles(o.later, w.later.files)) {
+            return `a later write was undone: under ${laterPaths.join(', ')} the root holds ${[...o.later.keys()].join(', ') || 'nothing'} after recovery`;
+          }
           if (o.verdict === 'old=new') return undefined;
           if (o.verdict !== 'old' && o.verdict !== 'new') return `not all-or-nothing: ${o.verdict}`;
           if (expected !== undefined && o.verdict !== expected) {

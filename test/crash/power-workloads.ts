@@ -10,8 +10,9 @@
  * writer made. Three of them fail one apply step
  * with EIO in the recorded run, so that the commit rolls back and the rollback path is crashed too.
  */
+import * as fs from '../../src/io/fs.js';
 import { content, dirWorkloads, treeWorkloads, workloads, type Op } from './workloads.js';
-import type { ModelWorkload } from './power-loss.js';
+import { MODEL_ROOT, type LaterWrite, type ModelWorkload } from './power-loss.js';
 
 const write = (path: string, size = 64): Op => ({ op: 'write', path, data: content(1, path, size) });
 const old = (...paths: string[]): Map<string, Buffer> => new Map(paths.map((p) => [p, content(0, p, 64)]));
@@ -38,6 +39,11 @@ export function smallWorkloads(): ModelWorkload[] {
     // commit must make durable itself. New files only: a replaced file in the root has the root
     // fsynced before the commit point for another reason (commit.ts, reliedOn).
     { name: '2 files: create only, in a home another writer made', before: new Map(), ops: [write('a.txt'), write('b.txt')], homeFound: true },
+    // Another program replaces the directory the commit made with a file, durably, once commit()
+    // resolved. A journal that came back after a power loss (its removal not durable) would find
+    // the directory gone, roll back, and put the old a.txt back over a resolved commit: the home's
+    // fsync after the clean-up is what keeps it gone (docs/protocol.md, "home after cleanup").
+    { name: '2 files: overwrite + new dir, then another program replaces the dir with a file', before: old('a.txt'), ops: [write('a.txt'), write('d/x.txt')], later: replaceDirWithFile('d', 'x.txt') },
     { name: '2 files: overwrite + delete', before: old('a.txt', 'b.txt'), ops: [write('a.txt'), { op: 'delete', path: 'b.txt' }] },
     { name: '2 files: new nested dirs + overwrite', before: old('top.txt'), ops: [write('n/m/deep.txt'), write('top.txt')] },
     {
@@ -84,4 +90,25 @@ export function rollbacks(): ModelWorkload[] {
 /** The 50-file workload (0 B to 1 MiB), sampled. */
 export function largeWorkload(): ModelWorkload {
   return workloads().find((w) => w.ops.length === 50) as ModelWorkload;
+}
+
+/**
+ * Another program, once the commit resolved: removes `dir/file` and `dir`, then writes a file named
+ * `dir` the way a careful program does (create, write, fsync, fsync of its directory, the root).
+ */
+function replaceDirWithFile(dir: string, file: string): LaterWrite {
+  const data = content(3, dir, 64);
+  return {
+    paths: [dir],
+    files: new Map([[dir, data]]),
+    run: async () => {
+      await fs.unlink(`${MODEL_ROOT}/${dir}/${file}`);
+      await fs.rmdir(`${MODEL_ROOT}/${dir}`);
+      const h = await fs.create(`${MODEL_ROOT}/${dir}`, 0o644);
+      await h.write(data, 0, data.length);
+      await h.sync();
+      await h.close();
+      await fs.syncDir(MODEL_ROOT);
+    },
+  };
 }

@@ -21,6 +21,7 @@ export type HarnessMutation =
   | 'file-single-write'
   | 'skip-fsync-home'
   | 'skip-fsync-new-home'
+  | 'skip-fsync-home-after-cleanup'
   | 'skip-fsync-backup-dir'
   | 'skip-fsync-created-dirs'
   | 'copy-backup-as-link'

@@ -122,6 +122,11 @@ export const MUTATIONS = {
       return 'skip';
     },
   },
+  /**
+   * A commit does not fsync its home after its clean-up: the removal of its journal (and of the
+   * staging dir) may not be durable when commit() resolves, and the journal may come back.
+   */
+  'skip-fsync-home-after-cleanup': { op: (s, e) => (e.op === 'fsyncDir' && s.cleaningLive && NEW_HOME.test(e.path) ? 'skip' : undefined) },
   /** Do not fsync backup/ before the commit point (the hard links to the originals may be lost). */
   'skip-fsync-backup-dir': { op: (s, e) => (e.op === 'fsyncDir' && !s.live && BACKUP_DIR.test(e.path) ? 'skip' : undefined) },
   /** Do not make directories created by the apply durable before renaming files into them. */
@@ -184,6 +189,9 @@ function track(s, e) {
     if (name === 'locked') s.locked = true;
     if (name === 'committed' || name === 'cleanup' || name === 'done') s.locked = false;
     if (name === 'committed') s.live = true;
+    // A live commit's clean-up, from its start to the commit's end (recovery's own is not).
+    if (name === 'cleanup') s.cleaningLive = s.live === true;
+    if (name === 'done') s.cleaningLive = false;
     if (name === 'cleanup' || name === 'done') Object.assign(s, { live: false, staged: false, applying: false, applied: false, directRenamed: false });
     if (name === 'committed') s.directRenamed = false;
     if (name === 'apply:start') Object.assign(s, { applying: true, moved: false, applied: false });
