@@ -1,6 +1,6 @@
 // Issue 14: 4 processes × 40 one-file commits on one root vs the same with write-file-atomic: aggregate rate
 // and the worst single wait. Two rates: from the spawn of the processes (their start and the
-// import of the library included: about 45-60 ms for txnfs, 12-20 ms for write-file-atomic on this
+// import of the library included: about 45-55 ms for txnfs, 12-20 ms for write-file-atomic on this
 // machine), and steady (every process has imported its library and starts on one signal: what a
 // service meets).
 // txnfs-root: the txnfs commits through an openRoot() handle per process (opened before the signal).
