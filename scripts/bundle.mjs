@@ -24,12 +24,13 @@ const outside = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(
 const out = join(root, 'dist', 'bundle');
 
 // The modules `import 'txnfs'` loads: dist/index.js and everything it imports statically, as tsc
-// left them (type-only imports are gone; a dynamic `import()` is not followed). They go into one
-// chunk, `core`, which txnfs/s3 and the CLI's commands import too, so a process still has one
-// copy of each module. Left to rolldown, shared code is split by which entries share it: the main
-// entry was ten files, each resolved, linked and evaluated on its own by Node's ESM loader. As
-// index.js + core + errors, `import 'txnfs'` in a fresh process took 156.6 against 171.8 ms of
-// CPU and 47.6 against 52.7 ms (medians of 31 alternating loads; docs/performance.md, item 37).
+// left them (type-only imports are gone; a dynamic `import()` is not followed). They go into as
+// few chunks as the other entries allow: left to rolldown, shared code is split by which entries
+// share it, and the main entry was ten files, each resolved, linked and evaluated on its own by
+// Node's ESM loader. As four (index.js, `core`, `shared`, `errors`), `import 'txnfs'` in a fresh
+// process took 155.1 against 168.9 ms of CPU and 47.3 against 52.4 ms (medians of 25 alternating
+// loads; docs/performance.md, item 37). A process that loads two entries still has one copy of
+// each module.
 function staticGraph(entry) {
   const seen = new Set();
   const visit = (file) => {
@@ -43,12 +44,20 @@ function staticGraph(entry) {
   visit(entry);
   return seen;
 }
-// The CLI's own start (`txnfs --version`, `--help`, a mistyped command) keeps loading only what it
-// imports statically, not the core and proper-lockfile with it: what the CLI's start and the main
-// entry both import (errors.js alone today) is a chunk of its own, `errors`, taken first.
+const main = staticGraph(join(root, 'dist/index.js'));
+const s3 = staticGraph(join(root, 'dist/s3/index.js'));
 const cliStart = staticGraph(join(root, 'dist/cli.js'));
-const core = staticGraph(join(root, 'dist/index.js'));
-const shared = new Set([...core].filter((file) => cliStart.has(file)));
+// The other entries load only what they loaded before: what the CLI's start (`txnfs --version`,
+// `--help`, a mistyped command) shares with the main entry is `errors` (errors.js alone today),
+// what txnfs/s3 shares with it is `shared`; neither loads the core, nor proper-lockfile with it
+// (`test/package.test.ts` checks both).
+const errorsGroup = new Set([...main].filter((file) => cliStart.has(file)));
+const sharedGroup = new Set([...main].filter((file) => s3.has(file) && !errorsGroup.has(file)));
+const groups = [
+  { name: 'errors', test: (id) => errorsGroup.has(id), priority: 2 },
+  { name: 'shared', test: (id) => sharedGroup.has(id), priority: 1 },
+  { name: 'core', test: (id) => main.has(id) && !errorsGroup.has(id) && !sharedGroup.has(id) },
+];
 fs.rmSync(out, { recursive: true, force: true });
 await build({
   input: { index: join(root, 'dist/index.js'), s3: join(root, 'dist/s3/index.js'), cli: join(root, 'dist/cli.js') },
@@ -61,5 +70,5 @@ await build({
   // against 70.9 ms (medians of 61 alternating loads; docs/performance.md, item 35). The comments
   // stay in src/ and in the type declarations beside it (dist/*.d.ts), which is where an editor
   // shows them. Annotations (`@__PURE__`) and legal comments are kept for whoever bundles txnfs.
-  output: { dir: out, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js', sourcemap: false, codeSplitting: { groups: [{ name: 'errors', test: (id) => shared.has(id), priority: 1 }, { name: 'core', test: (id) => core.has(id) && !shared.has(id) }] }, comments: { jsdoc: false, annotation: true, legal: true } },
+  output: { dir: out, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js', sourcemap: false, codeSplitting: { groups }, comments: { jsdoc: false, annotation: true, legal: true } },
 });
