@@ -246,9 +246,13 @@ interface Expected {
   readonly dirs: Set<string>;
 }
 
-/** The next transaction of 'next-commit': it overwrites the crashed one's first target. */
+/**
+ * The next transaction of 'next-commit': it overwrites the crashed one's first file target (a
+ * directory operation's path is none: `removeTree('old')` leaves a directory 'old' in the old
+ * state, and a write of 'old' would be refused there with ETARGET before anything was recovered).
+ */
 export function nextOps(w: ModelWorkload): Op[] {
-  const first = w.ops[0]?.path ?? 'a.txt';
+  const first = w.ops.find((o) => o.op !== 'mkdir' && o.op !== 'removeTree' && o.op !== 'emptyDir')?.path ?? 'a.txt';
   return [
     { op: 'write', path: first, data: content(2, first, 40) },
     { op: 'write', path: 'later/after-crash.txt', data: content(2, 'later/after-crash.txt', 40) },
