@@ -22,14 +22,15 @@
  * same orphan are harmless (the second sees ENOENT). The removals are not fsynced: an orphan that
  * comes back after a power loss is removed by the next recover().
  *
- * Cost: per temp, string parsing and two small /proc reads, plus an lstat when the writer cannot
- * be judged by identity. Nothing outside `.txnfs/` is read.
+ * Cost: per temp, string parsing and one small /proc read (two for a writer that is gone), plus an
+ * lstat when the writer cannot be judged by identity; after a commit, none for a writer this
+ * thread found alive within COMMIT_ALIVE_FOR_MS. Nothing outside `.txnfs/` is read.
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import * as fs from '../io/fs.js';
 import { lstatIfPresent, readdirIfPresent, unlinkIfPresent } from '../io/if-present.js';
-import { isProcessAlive, isProcessGone } from '../protocol/identity.js';
+import { isProcessAlive, isProcessGone, type ProcessIdentity } from '../protocol/identity.js';
 import { TEMP_PREFIX, UPDATE_LOCK_PREFIX } from '../protocol/layout.js';
 import { lockState, removeDeadLock } from '../protocol/lock.js';
 import { parseTempName, writerIdentity } from './tempname.js';
@@ -56,7 +57,41 @@ export function isSingleFileRecord(name: string): boolean {
   return (name.startsWith(TEMP_PREFIX) && parseTempName(name) !== undefined) || (name.startsWith(UPDATE_LOCK_PREFIX) && isUpdateLockName(name));
 }
 
-async function isOrphanTemp(home: string, name: string, staleMs: number): Promise<boolean> {
+/**
+ * How long the clean-up after a commit (transaction/committer.ts) takes a writer this thread found
+ * alive for alive, without asking /proc again. Where several processes commit to one root, every
+ * commit's gate lists the others' lone files (each staged before its writer waits for the root
+ * lock), and judging them read /proc/<pid>/stat 2-3 times per commit: four processes of 40
+ * commits each read it 133 times per process, 39 with this (docs/performance.md, item 38). A temp of
+ * a writer that died within this time after it was last found alive is left to a later commit or
+ * recover(): it is only litter, and nothing waits for it. recover() and `txnfs status` judge afresh.
+ */
+export const COMMIT_ALIVE_FOR_MS = 1000;
+
+/** Identity key (host, pid, start) → when this thread last found that writer alive. */
+const foundAlive = new Map<string, number>();
+
+/** Whether writer `id` is alive: by a verdict younger than `aliveFor` ms, else by /proc (remembered). */
+function writerAlive(id: ProcessIdentity, aliveFor: number): boolean {
+  // This process itself is judged without /proc (identity.ts): nothing to remember.
+  if (id.pid === process.pid) return isProcessAlive(id);
+  const key = `${id.host}|${id.pid}|${id.start}`;
+  const now = Date.now();
+  if (aliveFor > 0) {
+    const at = foundAlive.get(key);
+    if (at !== undefined && now - at < aliveFor) return true;
+  }
+  if (!isProcessAlive(id)) {
+    foundAlive.delete(key);
+    return false;
+  }
+  // Bounded: a service meets few writers at a time; a map that grew past this is started again.
+  if (foundAlive.size >= 4096) foundAlive.clear();
+  foundAlive.set(key, now);
+  return true;
+}
+
+async function isOrphanTemp(home: string, name: string, staleMs: number, aliveFor: number): Promise<boolean> {
   const writer = parseTempName(name);
   if (writer === undefined) return false;
   const id = writerIdentity(writer);
@@ -64,7 +99,7 @@ async function isOrphanTemp(home: string, name: string, staleMs: number): Promis
     // Alive first: a commit in a root where others write judges their live temps every time, and
     // each question reads /proc/<pid>/stat once. Asked the other way round, a live writer cost
     // two reads (the two answers exclude each other, so the order changes no outcome).
-    if (isProcessAlive(id)) {
+    if (writerAlive(id, aliveFor)) {
       // This very thread's temp that it no longer writes: abandoned, its removal failed
       // (heartbeat.ts keeps the thread's registry). Only when the name's start time is this
       // process's too (alive): one without it is judged by its age, as before.
@@ -83,6 +118,11 @@ export interface OrphanOptions {
   readonly stale: number;
   /** Report without removing. */
   readonly dryRun: boolean;
+  /**
+   * Take a writer this thread found alive less than this many ms ago for alive, without reading
+   * /proc again (the clean-up after a commit: COMMIT_ALIVE_FOR_MS). Absent or 0: judge afresh.
+   */
+  readonly aliveFor?: number | undefined;
 }
 
 /** Orphans found (and, without `dryRun`, removed): their paths and the bytes of their temp files. */
@@ -111,7 +151,7 @@ export async function removeOrphans(home: string, names: readonly string[], opti
           if (await fs.lstat(p).then(() => true, () => false)) continue;
         }
       } else {
-        if (!(await isOrphanTemp(home, name, options.stale))) continue;
+        if (!(await isOrphanTemp(home, name, options.stale, options.aliveFor ?? 0))) continue;
         const size = (await fs.lstat(p)).size;
         if (!options.dryRun) await unlinkIfPresent(p);
         bytes += size;

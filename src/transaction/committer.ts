@@ -39,7 +39,7 @@ import type { TrustedHome } from '../protocol/staging.js';
 import { endCommit } from '../protocol/cleanup.js';
 import { commitGeneration } from '../generations/commit.js';
 import { TEMP_STALE_MS } from '../single/heartbeat.js';
-import { removeOrphans } from '../single/orphans.js';
+import { COMMIT_ALIVE_FOR_MS, removeOrphans } from '../single/orphans.js';
 import { awaitStream } from './stream.js';
 import { buildPlan, DELETE } from './planner.js';
 import { discardSetup } from './setup.js';
@@ -128,9 +128,11 @@ export async function runCommit(tx: TxState): Promise<CommitResult> {
     let result = locked ?? (await concludeEarly(tx, where, run));
     if (unreleased !== undefined) result = { ...result, warnings: [...result.warnings, `The root lock could not be released (${(unreleased as Error)?.message ?? String(unreleased)}).`] };
     // Dead single-file writers' temps the gate saw (a crashed transaction's lone file among them):
-    // removed now, outside the root lock, which they do not need (src/single/orphans.ts).
+    // removed now, outside the root lock, which they do not need (src/single/orphans.ts). A writer
+    // found alive within COMMIT_ALIVE_FOR_MS is taken for alive: the others' lone files are met by
+    // every commit where several processes commit.
     const orphans = run.singles.filter((name) => lonePath === undefined || `${home}/${name}` !== lonePath);
-    await Promise.all([run.cleanup(), orphans.length === 0 ? undefined : removeOrphans(home, orphans, { stale: tx.o.timing.stale, dryRun: false }).catch(noop)]);
+    await Promise.all([run.cleanup(), orphans.length === 0 ? undefined : removeOrphans(home, orphans, { stale: tx.o.timing.stale, dryRun: false, aliveFor: COMMIT_ALIVE_FOR_MS }).catch(noop)]);
     const homeLeft = tx.gen === undefined ? await removeHomeIfEmpty(home) : undefined;
     step('done');
     tx.state = 'committed';

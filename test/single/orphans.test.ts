@@ -95,6 +95,34 @@ describe('which temp files are orphans', () => {
     }
   });
 
+  it.runIf(process.platform === 'linux')('after a commit, a writer found alive lately is taken for alive (aliveFor); recover() asks again', async () => {
+    const dir = tmpdir();
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] as string;
+      // Two temps of one live writer (a lone file and a single-file write), judged three times over,
+      // as the clean-up after three commits in a row would: one read of /proc decides them all.
+      const a = plant(dir, sameHost(child.pid as number, start));
+      const b = plant(dir, `${sameHost(child.pid as number, start).slice(0, -1)}2`);
+      const h = path.join(dir, '.txnfs');
+      const afterCommit = () => removeOrphans(h, [a, b], { stale: 10_000, dryRun: false, aliveFor: 60_000 });
+      const reads = await procReads(child.pid as number, async () => {
+        for (let i = 0; i < 3; i++) expect((await afterCommit()).paths).toEqual([]);
+      });
+      expect(reads.count).toBe(1);
+      // Once it is gone: the clean-up after a commit still takes it for alive, within aliveFor (its
+      // temps are left for later); recover() and a judgement without aliveFor see it gone at once.
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      expect((await afterCommit()).paths).toEqual([]);
+      expect(await orphansOf(dir)).toEqual([a, b].sort());
+      expect(leftovers(dir)).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('a temp of this very thread that it no longer writes (its removal failed): removed at once', async () => {
     const dir = tmpdir();
     const mine = tempName();
