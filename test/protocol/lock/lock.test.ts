@@ -309,15 +309,27 @@ describe('waiters that meet: the one that arrived first keeps its entry', () => 
   it('keeps its entry beside a later one, and takes the lock as soon as that one goes', async () => {
     const lockDir = path.join(tmpdir(), 'lock');
     const later = liveEntry(lockDir, Date.now() + 60_000);
-    const pending = acquire(lockDir, { ...timing, timeout: 5_000 }, { wait: true, what: 'test lock' });
     // While the later entry is there, ours stays listed beside it (without the rule it was removed
-    // at once, and made again only for a moment at each retry).
-    let seen = 0;
-    for (let i = 0; i < 10; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      if (ours(lockDir, later).length === 1) seen += 1;
+    // at once, and made again only for a moment at each retry): checked whenever the waiter goes
+    // to sleep (its watch of the directory, from the fault hook), and by sampling in between.
+    const atSleep: number[] = [];
+    faults.hook = (e) => {
+      if (e.kind === 'op' && e.op === 'watch' && e.path === lockDir) atSleep.push(ours(lockDir, later).length);
+    };
+    let pending: Promise<Awaited<ReturnType<typeof acquire>>>;
+    try {
+      pending = acquire(lockDir, { ...timing, timeout: 5_000 }, { wait: true, what: 'test lock' });
+      let seen = 0;
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        if (ours(lockDir, later).length === 1) seen += 1;
+      }
+      expect(seen).toBeGreaterThanOrEqual(9);
+    } finally {
+      faults.hook = undefined;
     }
-    expect(seen).toBeGreaterThanOrEqual(9);
+    expect(atSleep.length).toBeGreaterThanOrEqual(2);
+    expect(atSleep.every((n) => n === 1)).toBe(true);
     const started = Date.now();
     fs.rmdirSync(path.join(lockDir, later));
     const lock = await pending;
