@@ -119,6 +119,12 @@ function without<V>(m: ReadonlyMap<string, V>, paths: readonly string[]): Map<st
   return new Map([...m].filter(([k]) => !under(k, paths)));
 }
 
+/** A root's view or an expected state without the files, modes and directories under `paths`. */
+function outside<T extends { files: Map<string, Buffer>; modes: Map<string, string>; dirs: Set<string> }>(x: T, paths: readonly string[]): T {
+  if (paths.length === 0) return x;
+  return { ...x, files: without(x.files, paths), modes: without(x.modes, paths), dirs: new Set([...x.dirs].filter((d) => !under(d, paths))) };
+}
+
 export interface PowerLossOptions {
   readonly reorder?: Reorder;
   readonly variants?: readonly DataVariant[];
@@ -516,11 +522,12 @@ async function recoverImage(w: ModelWorkload, image: Snapshot, mutation: Mutatio
   }
   const whole = viewRoot(after1);
   // The other program's paths (a `later` workload) are judged on their own, by the crash point.
+  // The view keeps their files' ids (`visible`): the content of a file it wrote and did not make
+  // durable is branched on like any target's.
   const laterPaths = w.later?.paths ?? [];
-  const view: RootView = laterPaths.length === 0 ? whole : { ...whole, files: without(whole.files, laterPaths), modes: without(whole.modes, laterPaths), dirs: new Set([...whole.dirs].filter((d) => !under(d, laterPaths))) };
+  const view = outside(whole, laterPaths);
   const full = expectedStates(w, afterCrash);
-  const cut = (e: Expected): Expected => ({ files: without(e.files, laterPaths), modes: without(e.modes, laterPaths), dirs: new Set([...e.dirs].filter((d) => !under(d, laterPaths))) });
-  const exp = laterPaths.length === 0 ? full : { old: cut(full.old), new: cut(full.new) };
+  const exp = { old: outside(full.old, laterPaths), new: outside(full.new, laterPaths) };
   // judge() of workloads.ts, over the two end states (they include the next transaction, if any).
   const asWorkload: Workload = {
     name: w.name,
