@@ -123,6 +123,7 @@ export interface DirEntry {
  */
 export interface InlineFs {
   lstat(path: string): Info;
+  stat(path: string): Info;
   realpath(path: string): string;
   readdir(path: string): string[];
   mkdir(path: string, mode?: number): void;
@@ -130,6 +131,7 @@ export interface InlineFs {
   link(existing: string, newPath: string): void;
   unlink(path: string): void;
   rmdir(path: string): void;
+  utimes(path: string, atime: Date, mtime: Date): void;
   create(path: string, mode: number): InlineHandle;
   /** Open the directory inline, then fsync(2) it through the thread pool, and close it. */
   syncDir(path: string): Promise<void>;

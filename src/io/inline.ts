@@ -13,10 +13,10 @@
  * - Only below a root on a local filesystem (`inlineUnder`, decided once per real root by its
  *   mount type: platform/local-root.ts). On NFS, SMB, sshfs or any FUSE mount a call is a round
  *   trip to a server or a daemon, and stays in the pool.
- * - Only calls that touch metadata or a small buffer: never an fsync (those take milliseconds, and
- *   several in flight at once is the point), a read of a whole file, a copy, a write above
- *   `INLINE_WRITE_MAX`, an unlink or rename that may free more than `INLINE_FREE_MAX`, a tree
- *   removal. fs.ts chooses per call.
+ * - Only calls that touch metadata (lstat, stat, utimes, mkdir, link, ...) or a small buffer:
+ *   never an fsync (those take milliseconds, and several in flight at once is the point), a read
+ *   of a whole file, a copy, a write above `INLINE_WRITE_MAX`, an unlink or rename that may free
+ *   more than `INLINE_FREE_MAX`, a tree removal. fs.ts chooses per call.
  * - At most `INLINE_PER_TURN` inline calls per turn of the event loop; past that, calls go through
  *   the pool until the next turn. A transaction of 100,000 files makes most of its per-file calls
  *   in the pool, as before, and the loop is never held for more than that many calls in a row.

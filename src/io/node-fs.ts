@@ -187,6 +187,7 @@ function noopCallback(): void {
  */
 export const nodeInline: InlineFs = {
   lstat: (p) => toInfo(nodeFs.lstatSync(p, { bigint: true })),
+  stat: (p) => toInfo(nodeFs.statSync(p, { bigint: true })),
   // realpath(3), as fs/promises' realpath is (not the JavaScript walk of fs.realpathSync).
   realpath: (p) => nodeFs.realpathSync.native(p),
   readdir: (p) => nodeFs.readdirSync(p),
@@ -197,6 +198,7 @@ export const nodeInline: InlineFs = {
   link: (a, b) => nodeFs.linkSync(a, b),
   unlink: (p) => nodeFs.unlinkSync(p),
   rmdir: (p) => nodeFs.rmdirSync(p),
+  utimes: (p, a, m) => nodeFs.utimesSync(p, a, m),
   create: (p, mode) => new NodeHandle(nodeFs.openSync(p, 'wx', mode)),
   syncDir: (p) => syncDirectory(p, true),
 };

@@ -72,6 +72,34 @@ describe('the seam below a local root', () => {
     expect(await fs.readdir(dir, true)).toEqual(['d']);
   });
 
+  it("runs a lock's calls inline too: stat and utimes (proper-lockfile's mtime probe and refresh)", async () => {
+    inlineUnder(dir);
+    const p = path.join(dir, 'entry');
+    nodeFs.writeFileSync(p, '');
+    const at = new Date(Math.ceil(Date.now() / 1000) * 1000 + 5);
+    const before = poolRequests();
+    const touched = fs.utimes(p, at, at);
+    // Inline: the new mtime is there before the promise is awaited, and nothing is in the pool.
+    // (Rounded: libuv stores the Date as seconds in a double, e.g. .004999 for .005.)
+    expect(Math.round(nodeFs.statSync(p).mtimeMs)).toBe(at.getTime());
+    const info = fs.stat(p);
+    expect(poolRequests()).toBe(before);
+    await touched;
+    expect((await info).mtimeMs).toBe(at.getTime());
+    // Outside any local root both stay in the pool.
+    const outside = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-inline-out-'));
+    try {
+      const q = path.join(outside, 'entry');
+      nodeFs.writeFileSync(q, '');
+      const from = poolRequests();
+      const pooled = Promise.all([fs.utimes(q, at, at), fs.stat(q)]);
+      expect(poolRequests()).toBeGreaterThan(from);
+      await pooled;
+    } finally {
+      nodeFs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('keeps in the pool: a call outside any local root, an unlink or rename that may free a file of unknown size, a large write', async () => {
     inlineUnder(dir);
     const outside = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-inline-out-'));
