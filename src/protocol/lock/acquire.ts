@@ -7,7 +7,7 @@
  * timer. Every attempt uses a new owner name (never reused: see `acquire`). The lock returned
  * verifies that our entry is still there right before a commit point, and releases it.
  */
-import { createRequire } from 'node:module';
+import { createRequire, Module } from 'node:module';
 import * as path from 'node:path';
 import { putNewSignalListenersFirst, signalListenersBefore } from './signals.js';
 import { codes, errnoOf, TxnError } from '../../errors.js';
@@ -23,8 +23,54 @@ import { sleep } from './wait.js';
 // listener then got it killed: test/protocol/lock/signals.test.ts). Loaded at import, not on
 // first use: an app's signal listeners are usually registered after that, the order
 // signals.ts restores.
-const lockfile = createRequire(import.meta.url)('proper-lockfile') as typeof import('proper-lockfile');
+const lockfile = loadLockfile();
 putNewSignalListenersFirst(signalListenersBefore);
+
+/**
+ * proper-lockfile, loaded without graceful-fs. Its modules require graceful-fs only as the default
+ * of their `fs` option, and every lock of txnfs passes its own (adapter.ts: the seam). Loading
+ * graceful-fs cost 4.5-5 ms of every process's import of txnfs (a third of proper-lockfile's
+ * 14 ms on this machine), and it patches Node's own `fs.close` and `fs.closeSync` for the whole
+ * process, the app's calls included. So while proper-lockfile loads, the module cache answers
+ * its `require('graceful-fs')` with a stand-in that throws if it is ever used; the entry is
+ * removed right after, so that the app (or fs-extra, which txnfs loads for a tree removal) gets
+ * the real graceful-fs if it asks. Where graceful-fs is loaded already (the app uses fs-extra),
+ * proper-lockfile gets it as before. All of this runs synchronously: nothing else can require in
+ * between.
+ */
+function loadLockfile(): typeof import('proper-lockfile') {
+  const require = createRequire(import.meta.url);
+  let gracefulFs: string | undefined;
+  try {
+    // Resolved from where proper-lockfile's own modules require it (lib/).
+    gracefulFs = createRequire(path.join(path.dirname(require.resolve('proper-lockfile')), 'lib', 'lockfile.js')).resolve('graceful-fs');
+  } catch {
+    gracefulFs = undefined; // not where we look (a bundler's layout): loaded as proper-lockfile finds it
+  }
+  const standIn = gracefulFs !== undefined && require.cache[gracefulFs] === undefined ? notLoaded(gracefulFs) : undefined;
+  try {
+    return require('proper-lockfile') as typeof import('proper-lockfile');
+  } finally {
+    if (gracefulFs !== undefined && standIn !== undefined && require.cache[gracefulFs] === standIn) delete require.cache[gracefulFs];
+  }
+}
+
+/** A module cache entry for `file` whose exports throw on use (see `loadLockfile`). */
+function notLoaded(file: string): Module {
+  const m = new Module(file);
+  m.filename = file;
+  m.loaded = true;
+  m.exports = new Proxy(
+    {},
+    {
+      get(_target, key) {
+        throw new Error(`txnfs: proper-lockfile used its default fs (graceful-fs, not loaded) for '${String(key)}'; every lock of txnfs must pass its own fs (src/protocol/lock/adapter.ts)`);
+      },
+    },
+  );
+  createRequire(import.meta.url).cache[file] = m;
+  return m;
+}
 
 /** Lock timing, already validated and defaulted (see options.ts). */
 export interface LockTiming {
