@@ -29,29 +29,39 @@ putNewSignalListenersFirst(signalListenersBefore);
 /**
  * proper-lockfile, loaded without graceful-fs. Its modules require graceful-fs only as the default
  * of their `fs` option, and every lock of txnfs passes its own (adapter.ts: the seam). Loading
- * graceful-fs cost 4.5-5 ms of every process's import of txnfs (a third of proper-lockfile's
- * 14 ms on this machine), and it patches Node's own `fs.close` and `fs.closeSync` for the whole
- * process, the app's calls included. So while proper-lockfile loads, the module cache answers
- * its `require('graceful-fs')` with a stand-in that throws if it is ever used; the entry is
- * removed right after, so that the app (or fs-extra, which txnfs loads for a tree removal) gets
- * the real graceful-fs if it asks. Where graceful-fs is loaded already (the app uses fs-extra),
- * proper-lockfile gets it as before. All of this runs synchronously: nothing else can require in
- * between.
+ * graceful-fs cost 2-5 ms of every process's import of txnfs, and it patches Node's own
+ * `fs.close` and `fs.closeSync` for the whole process, the app's calls included. So while
+ * proper-lockfile loads, the module cache answers its `require('graceful-fs')` with a stand-in
+ * that throws if it is ever used. Right after, that entry and the entries of proper-lockfile's
+ * own modules (which hold the stand-in) leave the cache: this instance is txnfs's alone, and an
+ * app that requires proper-lockfile or graceful-fs later (or fs-extra, which txnfs loads for a
+ * tree removal) loads the real ones, as without txnfs. Where graceful-fs is loaded already (the
+ * app loaded it, or proper-lockfile, first), proper-lockfile is loaded, or shared, as before.
+ * All of this runs synchronously: nothing else can require in between.
  */
 function loadLockfile(): typeof import('proper-lockfile') {
   const require = createRequire(import.meta.url);
   let gracefulFs: string | undefined;
+  let packageDir: string | undefined;
   try {
+    packageDir = path.dirname(require.resolve('proper-lockfile'));
     // Resolved from where proper-lockfile's own modules require it (lib/).
-    gracefulFs = createRequire(path.join(path.dirname(require.resolve('proper-lockfile')), 'lib', 'lockfile.js')).resolve('graceful-fs');
+    gracefulFs = createRequire(path.join(packageDir, 'lib', 'lockfile.js')).resolve('graceful-fs');
   } catch {
     gracefulFs = undefined; // not where we look (a bundler's layout): loaded as proper-lockfile finds it
   }
-  const standIn = gracefulFs !== undefined && require.cache[gracefulFs] === undefined ? notLoaded(gracefulFs) : undefined;
+  if (gracefulFs === undefined || packageDir === undefined || require.cache[gracefulFs] !== undefined) {
+    return require('proper-lockfile') as typeof import('proper-lockfile');
+  }
+  const before = new Set(Object.keys(require.cache));
+  const standIn = notLoaded(gracefulFs);
   try {
     return require('proper-lockfile') as typeof import('proper-lockfile');
   } finally {
-    if (gracefulFs !== undefined && standIn !== undefined && require.cache[gracefulFs] === standIn) delete require.cache[gracefulFs];
+    if (require.cache[gracefulFs] === standIn) delete require.cache[gracefulFs];
+    for (const key of Object.keys(require.cache)) {
+      if (!before.has(key) && key.startsWith(packageDir + path.sep)) delete require.cache[key];
+    }
   }
 }
 

@@ -27,4 +27,12 @@ describe('lock/acquire: proper-lockfile loaded without graceful-fs', () => {
     expect(JSON.parse(r.stdout)).toEqual({ closeUntouched: true, gracefulCached: 1, appGracefulKept: true });
     expect(fs.readFileSync(`${dir}/a.txt`, 'utf8')).toBe('a');
   });
+
+  it('an app that requires proper-lockfile after txnfs gets a working one of its own (its default fs, the real graceful-fs)', async () => {
+    const dir = tmpdir();
+    const r = await run('fs-untouched.mjs', [dir, 'dist/bundle/index.js', 'lockfile-after']);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ closeUntouched: true, gracefulCached: 0, appGracefulKept: null, appLocked: true });
+    expect(leftovers(dir)).toEqual([]);
+  });
 });
