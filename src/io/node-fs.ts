@@ -33,8 +33,9 @@ function toInfo(s: nodeFs.BigIntStats): Info {
  * fs-extra, loaded on first use: only the removal of a whole tree needs it (an abort, a staging
  * dir left by a crash, a scratch dir), never a commit that succeeds. Loading it at import cost
  * about 10 ms of every process's start on this machine (medians of 6 alternating runs: 117 against
- * 127 ms for the whole import of txnfs; graceful-fs under it is loaded by proper-lockfile anyway),
- * and a CLI that rewrites one config file pays its start every time.
+ * 127 ms for the whole import of txnfs), and a CLI that rewrites one config file pays its start
+ * every time. It loads graceful-fs (which patches Node's fs.close for the process) when it loads;
+ * proper-lockfile no longer does (lock/acquire.ts).
  */
 type FsExtra = typeof import('fs-extra');
 let fsExtra: FsExtra | undefined;
