@@ -60,6 +60,22 @@ export function removedLast(home: string): boolean {
   return removedHomes.delete(home);
 }
 
+/**
+ * Homes this process has made or found. A home it has never seen is most likely not there
+ * either: a root at rest has none (no litter), so its first writer in a process (a CLI's one
+ * commit, a job's first) makes it with a `mkdir` first, as after its own removal. Only a hint;
+ * bounded.
+ */
+const seenHomes = new Set<string>();
+
+/** Whether this process sees `home` for the first time (see `seenHomes`); remembers it. */
+export function firstSight(home: string): boolean {
+  if (seenHomes.has(home)) return false;
+  if (seenHomes.size >= 1024) seenHomes.clear();
+  seenHomes.add(home);
+  return true;
+}
+
 /** Homes kept by open roots (openRoot), with how many handles keep each. */
 const keptHomes = new Map<string, number>();
 

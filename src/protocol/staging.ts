@@ -30,7 +30,7 @@ import { syncDir, writeSmallFile } from '../io/durable.js';
 import { step } from '../io/faults.js';
 import { backupDir, backupFile, filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
-import { removedLast } from './home.js';
+import { firstSight, removedLast } from './home.js';
 import { removeKnown } from '../io/remove.js';
 import { lstatIfPresentStrict, unlinkIfPresent } from '../io/if-present.js';
 import { once, settleAll } from '../io/limit.js';
@@ -152,13 +152,15 @@ function takeHomeNaming(home: string): (() => Promise<void>) | undefined {
 /**
  * `ensureHome`, also returning the home's lstat. A home in use exists: one lstat, where a mkdir
  * first (failing with EEXIST) and an lstat after cost two calls on every commit. A home this
- * process removed last (no litter, home.ts) is most likely gone: made with a mkdir first, where
- * an lstat failing with ENOENT first would cost one call more. The root's fsync of a new home is
- * owed, not run (`homesNaming`).
+ * process removed last, or has never seen (no litter, home.ts), is most likely gone: made with a
+ * mkdir first, where an lstat failing with ENOENT first would cost one call more. The root's
+ * fsync of a new home is owed, not run (`homesNaming`).
  */
 async function makeHome(root: string, durable: boolean): Promise<{ home: Home; info: Info }> {
   const home = homeOf(root);
-  let info = removedLast(home)
+  // Both hints are consulted (each forgets or remembers as it answers).
+  const unseen = firstSight(home);
+  let info = removedLast(home) || unseen
     ? undefined
     : await lstatIfPresentStrict(home);
   if (info === undefined) {

@@ -117,6 +117,13 @@ const BUDGET: Record<string, Record<Phase, number>> = {
  * create and close, and about 80 µs dearer on ext4: a directory's removal frees a block).
  */
 const LOCKS_ONE_FILE = 4;
+/**
+ * A process's first commit in a root it has never seen: the home is most likely not there (a root
+ * at rest has none), so it is made with a mkdir first, as after this process's own removal, and
+ * the path costs what the steady state's does. Only the locks differ: proper-lockfile probes the
+ * mtime precision of the first lock under a home (a utimes and a stat of its entry).
+ */
+const FIRST_IN_ROOT_LOCKS = LOCKS_ONE_FILE + 2;
 const LOCKS_JOURNALED = 10;
 
 describe('filesystem calls of a one-file commit, counted through the seam', () => {
@@ -134,6 +141,35 @@ describe('filesystem calls of a one-file commit, counted through the seam', () =
     expect(c.path).toEqual(BUDGET[budget]);
     expect(c.lock).toBe(LOCKS_ONE_FILE);
     expect(await fsp.readFile(path.join(dir, 'a.json'), 'utf8')).toBe('{"n":1}');
+  });
+
+  it("a process's first commit in a root: the home made with a mkdir first, no failing lstat; the same budget", async () => {
+    // A root this process has never committed to (a fresh temp dir each test).
+    const c = await counted(async () => {
+      const tx = begin({ dir, durability: 'full' });
+      tx.write('a.json', JSON.stringify({ n: 1 }));
+      await tx.commit();
+    });
+    if (process.env['TXNFS_COST'] !== undefined) console.log(c.ops.join('\n'));
+    const home = c.ops.filter((o) => o.endsWith(`${path.sep}.txnfs`));
+    expect(home.slice(0, 2)).toEqual([`stage mkdir ${path.join(dir, '.txnfs')}`, `stage lstat ${path.join(dir, '.txnfs')}`]);
+    expect(c.path).toEqual(BUDGET['full new']);
+    expect(c.lock).toBe(FIRST_IN_ROOT_LOCKS);
+  });
+
+  it('a first commit in a root whose home another writer holds: the mkdir fails with EEXIST, the home is used as it is', async () => {
+    await fsp.mkdir(path.join(dir, '.txnfs'));
+    await fsp.writeFile(path.join(dir, '.txnfs', 'someone-else'), '');
+    const c = await counted(async () => {
+      const tx = begin({ dir, durability: 'full' });
+      tx.write('a.json', JSON.stringify({ n: 1 }));
+      await tx.commit();
+    });
+    const home = c.ops.filter((o) => o.endsWith(`${path.sep}.txnfs`));
+    expect(home.slice(0, 2)).toEqual([`stage mkdir ${path.join(dir, '.txnfs')}`, `stage lstat ${path.join(dir, '.txnfs')}`]);
+    expect(await fsp.readFile(path.join(dir, 'a.json'), 'utf8')).toBe('{"n":1}');
+    // The home holds another writer's file: it stays, with that file.
+    expect(await fsp.readdir(path.join(dir, '.txnfs'))).toEqual(['someone-else']);
   });
 });
 
