@@ -277,7 +277,7 @@ export function syncDir(p: string): Promise<void> {
 /**
  * utimes(2). Inline below a local root (inline.ts): an inode's times only. The first lock under a
  * home makes proper-lockfile probe the mtime precision (a utimes, then a stat) before the lock is
- * taken: 0.2-0.35 ms through the thread pool, a few microseconds inline.
+ * taken: its utimes waited 0.10 ms through the thread pool, 0.02 ms inline (medians).
  */
 export function utimes(p: string, atime: Date, mtime: Date): Promise<void> {
   return reported('utimes', p, true, (i) => (inline(p) ? Promise.resolve(nodeInline.utimes(p, atime, mtime)) : i.utimes(p, atime, mtime)));
