@@ -49,31 +49,27 @@ export const HOME_RETRIES = 100;
 const EXPECTED = new Set(['ENOTEMPTY', 'EEXIST', 'ENOENT', 'EBUSY', 'EPERM']);
 
 /**
- * Homes this process removed last: the next writer there most likely finds it gone, so it makes it
- * with a `mkdir` first rather than an `lstat` that fails (staging.ts: one call saved on every
- * commit that follows a commit). Only a hint, consumed by the next use; bounded.
+ * What this process last did with a home: `used` (made or found it) or `removed` (its rmdir
+ * landed). A home it removed last, or has never seen, is most likely not there: a root at rest
+ * has none (no litter), so the next writer makes it with a `mkdir` first rather than an `lstat`
+ * that fails (staging.ts: one call saved on every commit after a commit, and on a process's first
+ * commit in a root, a CLI's only one). Only a hint; bounded.
  */
-const removedHomes = new Set<string>();
+const homeHints = new Map<string, 'used' | 'removed'>();
 
-/** Whether this process removed `home` last (see `removedHomes`); forgets it. */
-export function removedLast(home: string): boolean {
-  return removedHomes.delete(home);
+function hint(home: string, what: 'used' | 'removed'): void {
+  if (homeHints.size >= 1024 && !homeHints.has(home)) homeHints.clear();
+  homeHints.set(home, what);
 }
 
 /**
- * Homes this process has made or found. A home it has never seen is most likely not there
- * either: a root at rest has none (no litter), so its first writer in a process (a CLI's one
- * commit, a job's first) makes it with a `mkdir` first, as after its own removal. Only a hint;
- * bounded.
+ * Whether `home` is most likely gone (see `homeHints`): this process removed it last or has never
+ * seen it. Records it as used, since the caller is about to make or find it.
  */
-const seenHomes = new Set<string>();
-
-/** Whether this process sees `home` for the first time (see `seenHomes`); remembers it. */
-export function firstSight(home: string): boolean {
-  if (seenHomes.has(home)) return false;
-  if (seenHomes.size >= 1024) seenHomes.clear();
-  seenHomes.add(home);
-  return true;
+export function likelyGone(home: string): boolean {
+  const gone = homeHints.get(home) !== 'used';
+  hint(home, 'used');
+  return gone;
 }
 
 /** Homes kept by open roots (openRoot), with how many handles keep each. */
@@ -124,8 +120,7 @@ export async function removeHomeIfEmpty(home: string): Promise<Error | undefined
   if (keptHomes.has(home)) return undefined;
   try {
     await fs.rmdir(home);
-    if (removedHomes.size >= 1024) removedHomes.clear();
-    removedHomes.add(home);
+    hint(home, 'removed');
     return undefined;
   } catch (err) {
     return EXPECTED.has(errnoOf(err) ?? '') ? undefined : (err as Error);

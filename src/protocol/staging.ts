@@ -30,7 +30,7 @@ import { syncDir, writeSmallFile } from '../io/durable.js';
 import { step } from '../io/faults.js';
 import { backupDir, backupFile, filesDir, homeOf, journalPath, journalTmpPath, ownerLockOf, rollbackMarkerPath, rollbackReadyPath, stagingDirOf } from './layout.js';
 import { acquire, type HeldLock, type LockTiming } from './lock.js';
-import { firstSight, removedLast } from './home.js';
+import { likelyGone } from './home.js';
 import { removeKnown } from '../io/remove.js';
 import { lstatIfPresentStrict, unlinkIfPresent } from '../io/if-present.js';
 import { once, settleAll } from '../io/limit.js';
@@ -158,11 +158,7 @@ function takeHomeNaming(home: string): (() => Promise<void>) | undefined {
  */
 async function makeHome(root: string, durable: boolean): Promise<{ home: Home; info: Info }> {
   const home = homeOf(root);
-  // Both hints are consulted (each forgets or remembers as it answers).
-  const unseen = firstSight(home);
-  let info = removedLast(home) || unseen
-    ? undefined
-    : await lstatIfPresentStrict(home);
+  let info = likelyGone(home) ? undefined : await lstatIfPresentStrict(home);
   if (info === undefined) {
     try {
       await fs.mkdir(home, HOME_MODE);

@@ -55,6 +55,7 @@ function loadLockfile(): typeof import('proper-lockfile') {
   }
   const before = new Set(Object.keys(require.cache));
   const standIn = notLoaded(gracefulFs);
+  require.cache[gracefulFs] = standIn;
   try {
     return require('proper-lockfile') as typeof import('proper-lockfile');
   } finally {
@@ -65,7 +66,7 @@ function loadLockfile(): typeof import('proper-lockfile') {
   }
 }
 
-/** A module cache entry for `file` whose exports throw on use (see `loadLockfile`). */
+/** A module for `file` whose exports throw on use (see `loadLockfile`). */
 function notLoaded(file: string): Module {
   const m = new Module(file);
   m.filename = file;
@@ -78,7 +79,6 @@ function notLoaded(file: string): Module {
       },
     },
   );
-  createRequire(import.meta.url).cache[file] = m;
   return m;
 }
 
