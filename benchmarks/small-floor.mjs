@@ -27,7 +27,7 @@ const base = fs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-small-floor-'));
 // Each round writes other bytes (its number first), so that the check at the end can tell a way
 // that left the files as they were.
 let data = Buffer.alloc(4096, 'x');
-// About what txnfs writes for 10 entries (journal.ts): a header and one line per entry.
+// About the size of txnfs's journal for n entries (journal.ts): a header and one line per entry.
 const journal = Buffer.alloc(200 + 100 * n, 'j');
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 
