@@ -11,8 +11,9 @@
  *
  * What keeps it from hurting the host process (the event loop waits while a call runs):
  * - Only below a root on a local filesystem (`inlineUnder`, decided once per real root by its
- *   mount type: platform/local-root.ts). On NFS, SMB, sshfs or any FUSE mount a call is a round
- *   trip to a server or a daemon, and stays in the pool.
+ *   mount type: platform/local-root.ts), or in a directory a single-file write found on one (its
+ *   device's mount: `holdInline`, then local-root.ts's `noteWriteDir`). On NFS, SMB, sshfs or any
+ *   FUSE mount a call is a round trip to a server or a daemon, and stays in the pool.
  * - Only calls that touch metadata (lstat, stat, utimes, mkdir, link, ...) or a small buffer:
  *   never an fsync (those take milliseconds, and several in flight at once is the point), a read
  *   of a whole file, a copy, a write above `INLINE_WRITE_MAX`, an unlink or rename that may free
@@ -47,6 +48,19 @@ export const INLINE_FREE_MAX = 1024 * 1024;
  * used as a root inside a local one keeps its calls in the thread pool.
  */
 const roots = new Map<string, boolean>();
+/**
+ * Directories held by `holdInline` and not decided yet: recorded as not inline (so an ancestor's
+ * record does not decide for them) until `inlineUnder` decides them.
+ */
+const pending = new Set<string>();
+
+/**
+ * The most directories `holdInline` records. A process that writes single files into more
+ * directories than this gets the calls of the others decided as before (by the nearest recorded
+ * root, else in the thread pool), and the map stays small: each lookup walks the path, not the map.
+ */
+export const MAX_HELD_DIRS = 4096;
+let held = 0;
 let left = INLINE_PER_TURN;
 let refillPending = false;
 
@@ -61,11 +75,34 @@ function refill(): void {
  */
 export function inlineUnder(root: string, allowed = true): void {
   roots.set(root, allowed);
+  pending.delete(root);
+}
+
+/**
+ * Before a single-file write's first call in `dir` (absolute, as the write names it): unless `dir`
+ * has a record of its own, record it as not inline until its filesystem is known
+ * (`inlinePending`, then `inlineUnder`). Without this, a recorded root above `dir` would decide
+ * for it, and a FUSE or network mount inside a local root would get inline calls. Returns whether
+ * `dir` is now held. Does nothing past `MAX_HELD_DIRS` directories.
+ */
+export function holdInline(dir: string): boolean {
+  if (roots.has(dir) || held >= MAX_HELD_DIRS) return false;
+  held += 1;
+  roots.set(dir, false);
+  pending.add(dir);
+  return true;
+}
+
+/** Whether `dir` is held by `holdInline` and not decided yet. */
+export function inlinePending(dir: string): boolean {
+  return pending.has(dir);
 }
 
 /** Forget every root (tests). */
 export function resetInline(): void {
   roots.clear();
+  pending.clear();
+  held = 0;
   refill();
 }
 

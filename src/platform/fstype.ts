@@ -9,6 +9,11 @@
  * stacked on one point) and only used to warn (unsafe-fs.ts) and to report (doctor.ts).
  *
  * Cost: one read of /proc/self/mountinfo per call; callers cache per real root.
+ *
+ * `deviceLocality` answers the same question for a device number (a `stat`'s `dev`), without the
+ * path's real form: every line of mountinfo names its filesystem's device (`major:minor`, the
+ * `st_dev` of the files on it). A device no line names (a btrfs subvolume that is not mounted on
+ * its own) is 'unknown'.
  */
 import * as path from 'node:path';
 import { readProcFile } from '../io/fs.js';
@@ -62,6 +67,31 @@ export function mountFactsIn(text: string, realPath: string): MountFacts | undef
     best = { mountPoint, fsType, source: unescape(fields[dash + 2] ?? ''), locality: localityOf(fsType) };
   }
   return best;
+}
+
+/** The device's `major:minor`, as mountinfo writes it (glibc's `major()` and `minor()`). */
+export function deviceNumbers(dev: bigint): string {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n);
+  return `${major}:${minor}`;
+}
+
+/** Parse mountinfo text and classify the filesystem whose device is `dev`: 'unknown' when no line names it. */
+export function deviceLocalityIn(text: string, dev: bigint): FsLocality {
+  const numbers = deviceNumbers(dev);
+  for (const line of text.split('\n')) {
+    const fields = line.split(' ');
+    const dash = fields.indexOf('-', 6);
+    // Bind mounts of one filesystem name the same device and type: the first line decides.
+    if (fields[2] === numbers && dash >= 0) return localityOf(fields[dash + 1] ?? 'unknown');
+  }
+  return 'unknown';
+}
+
+/** The locality of the filesystem with device `dev` (one read of mountinfo); 'unknown' without procfs. */
+export function deviceLocality(dev: bigint): FsLocality {
+  const text = readProcFile('/proc/self/mountinfo');
+  return text === undefined ? 'unknown' : deviceLocalityIn(text, dev);
 }
 
 /** The mount `realPath` (absolute, resolved) is on; undefined where there is no procfs. */

@@ -31,6 +31,7 @@ import { HOME_NAME } from '../protocol/layout.js';
 import { hasLoneSurrogate, isReserved, NAME_MAX, PATH_MAX } from '../transaction/paths.js';
 import { ensureHome } from '../protocol/staging.js';
 import { setMode } from '../platform/no-modes.js';
+import { holdWriteDir, noteWriteDir } from '../platform/local-root.js';
 import { HOME_RETRIES, isDir } from '../protocol/home.js';
 
 /** The file a write replaces. */
@@ -96,6 +97,9 @@ export function checkFilePath(input: unknown, argName = 'path'): string {
 export async function resolveTarget(abs: string): Promise<Target> {
   let p = abs;
   for (let hops = 0; ; hops++) {
+    // The seam may make this write's small calls in the directory inline once its filesystem is
+    // known to be local (platform/local-root.ts); until then they stay in the thread pool.
+    holdWriteDir(path.dirname(p));
     let info: Info;
     try {
       info = await fs.lstat(p);
@@ -110,7 +114,10 @@ export async function resolveTarget(abs: string): Promise<Target> {
       if (code === 'ENAMETOOLONG') throw bad(`The path '${p}' is too long for this filesystem. Use a shorter name.`, p, err);
       throw err;
     }
-    if (info.kind === 'file') return { path: p, existing: info };
+    if (info.kind === 'file') {
+      noteWriteDir(path.dirname(p), info.dev);
+      return { path: p, existing: info };
+    }
     if (info.kind === 'dir') {
       throw new TxnError(codes.ETARGET, `Cannot write '${p}': it is a directory. Pass the path of a file.`, { path: p });
     }
@@ -216,6 +223,7 @@ async function makeHomeOnce(dir: string, durable: boolean): Promise<void> {
     return;
   }
   const info = await fs.stat(dir);
+  noteWriteDir(dir, info.dev);
   // mkdir applied our umask; a setgid directory already passed on its group (and the bit).
   await setMode(dir, () => fs.chmod(home, info.mode)); // none to copy on FAT: no-modes.ts
   if (info.gid !== (process.getgid?.() ?? info.gid)) await fs.chown(home, -1, info.gid).catch(() => undefined);

@@ -16,7 +16,7 @@ import { run } from '../helpers/child.js';
 import { txnfs } from '../helpers/bin.js';
 import { mountFs, type FsName, type Mounted } from '../helpers/filesystems.js';
 import { mount, umount } from '../helpers/mount.js';
-import { inlineAllowed } from '../../src/io/inline.js';
+import { inlineAllowed, inlineUnder, resetInline } from '../../src/io/inline.js';
 
 export interface Expected {
   readonly fsType: string | RegExp;
@@ -41,6 +41,12 @@ export interface Expected {
   readonly noCommit?: string;
   /** Why the four concurrent writers cannot run here (and the file shows it instead). */
   readonly writersSkip?: string;
+  /**
+   * Why a file's device number here is not the one mountinfo lists for the mount (btrfs: each
+   * subvolume has its own), so single-file writes, which decide by device, keep their calls in
+   * the thread pool (src/platform/local-root.ts).
+   */
+  readonly otherDevice?: string;
 }
 
 export const localActions: Readonly<Record<DoctorCheckId, DoctorAction>> = {
@@ -173,12 +179,23 @@ export async function filesystemSuite(name: FsName, expected: Expected): Promise
 
     core(`single-file API: writeFile, writeJson, update${coreNote}`, async () => {
       const dir = fresh();
-      await writeFile(path.join(dir, 'f.txt'), 'hello');
-      await writeFile(path.join(dir, 'f.txt'), 'hello again');
-      await writeJson(path.join(dir, 'nested/c.json'), { n: 1 }, { mkdirs: true });
-      await update(path.join(dir, 'nested/c.json'), (old) => JSON.stringify({ n: (JSON.parse(String(old)) as { n: number }).n + 1 }));
-      await expect(writeFile(path.join(dir, 'f.txt'), 'x', { exclusive: true })).rejects.toMatchObject({ code: codes.EPRECONDITION });
-      expect(files(dir)).toEqual({ 'f.txt': 'hello again', 'nested/c.json': '{"n":2}' });
+      // As if a transaction had used a root on the local disk above this mount (the temp dir):
+      // its record must not decide for the directories single-file writes use on the mount.
+      inlineUnder(fs.realpathSync(path.dirname(path.dirname((m as Mounted).root))));
+      try {
+        await writeFile(path.join(dir, 'f.txt'), 'hello');
+        await writeFile(path.join(dir, 'f.txt'), 'hello again');
+        await writeJson(path.join(dir, 'nested/c.json'), { n: 1 }, { mkdirs: true });
+        await update(path.join(dir, 'nested/c.json'), (old) => JSON.stringify({ n: (JSON.parse(String(old)) as { n: number }).n + 1 }));
+        await expect(writeFile(path.join(dir, 'f.txt'), 'x', { exclusive: true })).rejects.toMatchObject({ code: codes.EPRECONDITION });
+        expect(files(dir)).toEqual({ 'f.txt': 'hello again', 'nested/c.json': '{"n":2}' });
+        // Their small calls run inline only on a local filesystem whose device mountinfo lists.
+        const inline = expected.locality === 'local' && expected.otherDevice === undefined;
+        expect(inlineAllowed(path.join(dir, 'f.txt'))).toBe(inline);
+        expect(inlineAllowed(path.join(dir, 'nested', '.txnfs', 'x'))).toBe(inline);
+      } finally {
+        resetInline(); // each root is recorded again when next used
+      }
     });
 
     core(`kill loop: a 3-file transaction killed at each step is all or nothing after recover()${coreNote}`, async () => {
