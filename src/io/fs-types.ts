@@ -132,6 +132,8 @@ export interface InlineFs {
   unlink(path: string): void;
   rmdir(path: string): void;
   utimes(path: string, atime: Date, mtime: Date): void;
+  chmod(path: string, mode: number): void;
+  chown(path: string, uid: number, gid: number): void;
   create(path: string, mode: number): InlineHandle;
   /** Open the directory inline, then fsync(2) it through the thread pool, and close it. */
   syncDir(path: string): Promise<void>;
@@ -141,6 +143,8 @@ export interface InlineFs {
 export interface InlineHandle extends Handle {
   writeSync(buffer: Uint8Array, offset: number, length: number): number;
   statSync(): Info;
+  chmodSync(mode: number): void;
+  chownSync(uid: number, gid: number): void;
   /** Close now; idempotent like `close()`, which then reports this close's result. */
   closeSync(): void;
 }

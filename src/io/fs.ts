@@ -100,9 +100,13 @@ class ReportingHandle implements Handle {
     return this.#reported('fstat', false, (h) => h.stat());
   }
   chmod(mode: number): Promise<void> {
+    const sync = this.#inline;
+    if (sync !== undefined && inline(this.#path)) return this.#reported('fchmod', true, () => Promise.resolve(sync.chmodSync(mode)));
     return this.#reported('fchmod', true, (h) => h.chmod(mode));
   }
   chown(uid: number, gid: number): Promise<void> {
+    const sync = this.#inline;
+    if (sync !== undefined && inline(this.#path)) return this.#reported('fchown', true, () => Promise.resolve(sync.chownSync(uid, gid)));
     return this.#reported('fchown', true, (h) => h.chown(uid, gid));
   }
   async close(): Promise<void> {
@@ -286,10 +290,10 @@ export function syncFile(p: string): Promise<void> {
   return retryingOpen(() => reported('fsync', p, true, (i) => i.syncFile(p)));
 }
 export function chmod(p: string, mode: number): Promise<void> {
-  return reported('chmod', p, true, (i) => i.chmod(p, mode));
+  return reported('chmod', p, true, (i) => (inline(p) ? Promise.resolve(nodeInline.chmod(p, mode)) : i.chmod(p, mode)));
 }
 export function chown(p: string, uid: number, gid: number): Promise<void> {
-  return reported('chown', p, true, (i) => i.chown(p, uid, gid));
+  return reported('chown', p, true, (i) => (inline(p) ? Promise.resolve(nodeInline.chown(p, uid, gid)) : i.chown(p, uid, gid)));
 }
 
 /**

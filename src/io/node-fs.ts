@@ -135,6 +135,12 @@ class NodeHandle implements InlineHandle {
   statSync(): Info {
     return toInfo(nodeFs.fstatSync(this.#fdOrThrow('fstat'), { bigint: true }));
   }
+  chmodSync(mode: number): void {
+    nodeFs.fchmodSync(this.#fdOrThrow('fchmod'), mode);
+  }
+  chownSync(uid: number, gid: number): void {
+    nodeFs.fchownSync(this.#fdOrThrow('fchown'), uid, gid);
+  }
   closeSync(): void {
     if (this.#closed !== undefined) return;
     try {
@@ -200,6 +206,8 @@ export const nodeInline: InlineFs = {
   unlink: (p) => nodeFs.unlinkSync(p),
   rmdir: (p) => nodeFs.rmdirSync(p),
   utimes: (p, a, m) => nodeFs.utimesSync(p, a, m),
+  chmod: (p, mode) => nodeFs.chmodSync(p, mode),
+  chown: (p, uid, gid) => nodeFs.chownSync(p, uid, gid),
   create: (p, mode) => new NodeHandle(nodeFs.openSync(p, 'wx', mode)),
   syncDir: (p) => syncDirectory(p, true),
 };

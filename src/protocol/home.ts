@@ -72,6 +72,11 @@ export function likelyGone(home: string): boolean {
   return gone;
 }
 
+/** Record that this process made or found `home` (see `homeHints`). */
+export function usedHome(home: string): void {
+  hint(home, 'used');
+}
+
 /** Homes kept by open roots (openRoot), with how many handles keep each. */
 const keptHomes = new Map<string, number>();
 

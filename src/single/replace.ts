@@ -55,7 +55,7 @@ import { tempName } from './tempname.js';
 import { keepFresh } from './heartbeat.js';
 import { unlinkIfPresent } from '../io/if-present.js';
 import { setMode } from '../platform/no-modes.js';
-import { HOME_RETRIES, removeHomeIfEmpty } from '../protocol/home.js';
+import { HOME_RETRIES, likelyGone, removeHomeIfEmpty } from '../protocol/home.js';
 import type { Owner, ResolvedFileOptions } from '../options/file-options.js';
 
 /** What a single-file write did. */
@@ -124,23 +124,33 @@ export class TempFile {
     let lastError: unknown;
     let homeMade = false;
     let vanished = 0;
+    // No litter: a home this process removed last, or has never seen, is most likely gone (a
+    // directory at rest has none), so it is made first rather than after a create that fails
+    // with ENOENT (home.ts, `likelyGone`). Where another writer holds it, the mkdir fails with
+    // EEXIST and the home is checked as found.
+    let makeFirst = likelyGone(path.join(dir, HOME_NAME));
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
-      const tempPath = path.join(homeDir, HOME_NAME, tempName());
-      // Registered before it exists: a recover() in this thread never takes it for abandoned.
-      const stop = keepFresh(tempPath);
-      try {
-        const handle = await fs.create(tempPath, mode);
-        step('file:created');
-        return new TempFile(target.path, o, tempPath, handle, created, parents, stop);
-      } catch (err) {
-        stop();
-        lastError = err;
-        const code = errnoOf(err);
-        if (code === 'EEXIST') continue; // another copy of txnfs in this thread had this name: take the next
-        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fail(codes.EFS, `Cannot create a temp file for '${target.path}' in '${path.dirname(tempPath)}'`, target.path, err);
-        // The home this call just made is gone again: another writer finished and removed it,
-        // empty (home.ts). That is no name collision, so it does not use up an attempt.
-        if (homeMade && code === 'ENOENT' && vanished++ < HOME_RETRIES) attempt--;
+      if (makeFirst) {
+        makeFirst = false;
+        attempt--; // no create was tried
+      } else {
+        const tempPath = path.join(homeDir, HOME_NAME, tempName());
+        // Registered before it exists: a recover() in this thread never takes it for abandoned.
+        const stop = keepFresh(tempPath);
+        try {
+          const handle = await fs.create(tempPath, mode);
+          step('file:created');
+          return new TempFile(target.path, o, tempPath, handle, created, parents, stop);
+        } catch (err) {
+          stop();
+          lastError = err;
+          const code = errnoOf(err);
+          if (code === 'EEXIST') continue; // another copy of txnfs in this thread had this name: take the next
+          if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fail(codes.EFS, `Cannot create a temp file for '${target.path}' in '${path.dirname(tempPath)}'`, target.path, err);
+          // The home this call just made is gone again: another writer finished and removed it,
+          // empty (home.ts). That is no name collision, so it does not use up an attempt.
+          if (homeMade && code === 'ENOENT' && vanished++ < HOME_RETRIES) attempt--;
+        }
       }
       // `.txnfs/` or the directory itself is missing (or not a directory): only now pay for a mkdir.
       // Not fsynced (durable = false): neither the home nor the temp's name in it is ever promised

@@ -32,7 +32,7 @@ import { hasLoneSurrogate, isReserved, NAME_MAX, PATH_MAX } from '../transaction
 import { ensureHome } from '../protocol/staging.js';
 import { setMode } from '../platform/no-modes.js';
 import { holdWriteDir, noteWriteDir } from '../platform/local-root.js';
-import { HOME_RETRIES, isDir } from '../protocol/home.js';
+import { HOME_RETRIES, isDir, usedHome } from '../protocol/home.js';
 
 /** The file a write replaces. */
 export interface Target {
@@ -220,8 +220,10 @@ async function makeHomeOnce(dir: string, durable: boolean): Promise<void> {
   } catch (err) {
     if (errnoOf(err) !== 'EEXIST') throw err;
     await ensureHome(dir, durable); // someone else made it: only check that it is a directory
+    usedHome(home);
     return;
   }
+  usedHome(home);
   const info = await fs.stat(dir);
   noteWriteDir(dir, info.dev);
   // mkdir applied our umask; a setgid directory already passed on its group (and the bit).

@@ -100,6 +100,33 @@ describe('the seam below a local root', () => {
     }
   });
 
+  it("runs a single-file write's mode and owner calls inline too: chmod and chown, and a handle's", async () => {
+    inlineUnder(dir);
+    const p = path.join(dir, 'home');
+    nodeFs.mkdirSync(p, 0o700);
+    const { uid, gid } = nodeFs.statSync(p);
+    const before = poolRequests();
+    const modes = [fs.chmod(p, 0o750), fs.chown(p, uid, gid)];
+    // Inline: the mode is set before the promise is awaited, and nothing is in the pool.
+    expect(nodeFs.statSync(p).mode & 0o777).toBe(0o750);
+    const h = await fs.create(path.join(p, 'temp'), 0o600);
+    const handleCalls = [h.chmod(0o640), h.chown(uid, gid)];
+    expect(nodeFs.statSync(path.join(p, 'temp')).mode & 0o777).toBe(0o640);
+    expect(poolRequests()).toBe(before);
+    await Promise.all([...modes, ...handleCalls]);
+    await h.close();
+    // Outside any local root they stay in the pool.
+    const outside = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-inline-out-'));
+    try {
+      const from = poolRequests();
+      const pooled = Promise.all([fs.chmod(outside, 0o755), fs.chown(outside, uid, gid)]);
+      expect(poolRequests()).toBeGreaterThan(from);
+      await pooled;
+    } finally {
+      nodeFs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('keeps in the pool: a call outside any local root, an unlink or rename that may free a file of unknown size, a large write', async () => {
     inlineUnder(dir);
     const outside = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-inline-out-'));

@@ -170,12 +170,32 @@ describe('durability: the data before the rename, the directory after it', () =>
     const events = record();
     await writeFile(file, 'new');
     const names = events.filter((e): e is OpEvent => e.kind === 'op').map((e) => e.op);
-    // fchown only as root, to keep the replaced file's owner. The home: the first create finds it
-    // missing (ENOENT), mkdir + stat + chmod make it with the directory's mode (no fsync: the home
-    // is never promised), and rmdir removes it before the directory fsync makes that durable too.
+    // fchown only as root, to keep the replaced file's owner. The home: this process removed it
+    // last, so mkdir + stat + chmod make it first, with the directory's mode (no fsync: the home
+    // is never promised; no create that fails with ENOENT before), and rmdir removes it before the
+    // directory fsync makes that durable too.
     const root = process.getuid?.() === 0 ? ['fchown'] : [];
-    expect(names).toEqual(['lstat', 'create', 'mkdir', 'stat', 'chmod', 'create', 'write', ...root, 'fchmod', 'fsync', 'close', 'rename', 'rmdir', 'fsyncDir']);
+    expect(names).toEqual(['lstat', 'mkdir', 'stat', 'chmod', 'create', 'write', ...root, 'fchmod', 'fsync', 'close', 'rename', 'rmdir', 'fsyncDir']);
     expect(snapshot(dir)).toEqual({ f: 'new' });
+  });
+
+  it("a home another writer holds: the mkdir meets it (EEXIST) and checks it, and the next write creates in it at once", async () => {
+    const { dir, file } = seeded();
+    fs.mkdirSync(path.join(dir, '.txnfs'), 0o755);
+    fs.writeFileSync(path.join(dir, '.txnfs', 'held'), ''); // keeps the home from being removed
+    const first = record();
+    await writeFile(file, 'one');
+    const root = process.getuid?.() === 0 ? ['fchown'] : [];
+    const tail = ['write', ...root, 'fchmod', 'fsync', 'close', 'rename', 'rmdir', 'fsyncDir'];
+    const opsOf = (events: FaultEvent[]): string[] => events.filter((e): e is OpEvent => e.kind === 'op').map((e) => e.op);
+    expect(opsOf(first)).toEqual(['lstat', 'mkdir', 'lstat', 'create', ...tail]);
+    faults.hook = undefined;
+    const second = record();
+    await writeFile(file, 'two');
+    // The home was there when this process last looked (its rmdir failed: not empty).
+    expect(opsOf(second)).toEqual(['lstat', 'create', ...tail]);
+    expect(fs.readFileSync(file, 'utf8')).toBe('two');
+    expect(fs.readdirSync(path.join(dir, '.txnfs'))).toEqual(['held']);
   });
 });
 
