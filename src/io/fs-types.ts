@@ -134,6 +134,12 @@ export interface InlineFs {
   utimes(path: string, atime: Date, mtime: Date): void;
   chmod(path: string, mode: number): void;
   chown(path: string, uid: number, gid: number): void;
+  /**
+   * The whole of a regular file of at most `max` bytes, read with one `read`; undefined when it is
+   * bigger, grew past its `fstat` size, or is not a regular file (the caller reads it another way).
+   * Never blocks on a FIFO: opened with O_NONBLOCK.
+   */
+  readSmall(path: string, max: number): Buffer | undefined;
   create(path: string, mode: number): InlineHandle;
   /** Open the directory inline, then fsync(2) it through the thread pool, and close it. */
   syncDir(path: string): Promise<void>;

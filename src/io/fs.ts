@@ -14,7 +14,7 @@ import * as nodeFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { faults, type OpEvent } from './faults.js';
-import { mayInline, INLINE_FREE_MAX, INLINE_WRITE_MAX } from './inline.js';
+import { mayInline, INLINE_FREE_MAX, INLINE_READ_MAX, INLINE_WRITE_MAX } from './inline.js';
 import { nodeImpl, nodeInline, poolBusy } from './node-fs.js';
 import { OPEN_RETRY, retryingOpen, retryingStale, useOpenRetry, type OpenRetry } from './open-retry.js';
 import type { DirEntry, FsImpl, Handle, Info, InlineHandle, Watcher } from './fs-types.js';
@@ -153,7 +153,11 @@ export function readdir(p: string, small = false): Promise<string[]> {
   return reported('readdir', p, false, (i) => (small && inline(p) ? Promise.resolve(nodeInline.readdir(p)) : i.readdir(p)));
 }
 export function readFile(p: string): Promise<Buffer> {
-  return retryingStale(() => retryingOpen(() => reported('readFile', p, false, (i) => i.readFile(p))));
+  return retryingStale(() => retryingOpen(() => reported('readFile', p, false, (i) => {
+    // A small regular file inline (inline.ts, INLINE_READ_MAX); anything else through the pool.
+    const small = inline(p) ? nodeInline.readSmall(p, INLINE_READ_MAX) : undefined;
+    return small === undefined ? i.readFile(p) : Promise.resolve(small);
+  })));
 }
 /** realpath(3). Inline below a local root (inline.ts): a transaction's next begin() there. */
 export function realpath(p: string): Promise<string> {

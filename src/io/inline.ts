@@ -16,7 +16,7 @@
  *   FUSE mount a call is a round trip to a server or a daemon, and stays in the pool.
  * - Only calls that touch metadata (lstat, stat, utimes, mkdir, link, ...) or a small buffer:
  *   never an fsync (those take milliseconds, and several in flight at once is the point), a read
- *   of a whole file, a copy, a write above `INLINE_WRITE_MAX`, an unlink or rename that may free
+ *   of a whole file above `INLINE_READ_MAX`, a copy, a write above `INLINE_WRITE_MAX`, an unlink or rename that may free
  *   more than `INLINE_FREE_MAX`, a tree removal. fs.ts chooses per call.
  * - At most `INLINE_PER_TURN` inline calls per turn of the event loop; past that, calls go through
  *   the pool until the next turn. A transaction of 100,000 files makes most of its per-file calls
@@ -34,6 +34,13 @@ export const INLINE_PER_TURN = 32;
 
 /** The largest write made inline: a page-cache copy of a small file. */
 export const INLINE_WRITE_MAX = 64 * 1024;
+
+/**
+ * The largest file read inline (the state file of an `update()`, a small file a precondition or a
+ * snapshot reads): open, `fstat` and one read, from the page cache. A bigger one, one that grew
+ * past its `fstat` size, or anything but a regular file is read through the pool.
+ */
+export const INLINE_READ_MAX = 64 * 1024;
 
 /**
  * The most bytes an inline unlink or rename may free (a file's last name dropped): freeing is

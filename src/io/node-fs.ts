@@ -207,6 +207,21 @@ export const nodeInline: InlineFs = {
   rmdir: (p) => nodeFs.rmdirSync(p),
   utimes: (p, a, m) => nodeFs.utimesSync(p, a, m),
   chmod: (p, mode) => nodeFs.chmodSync(p, mode),
+  readSmall: (p, max) => {
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, here on the
+    // calling thread. A regular file ignores it.
+    const fd = nodeFs.openSync(p, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NONBLOCK);
+    try {
+      const st = nodeFs.fstatSync(fd);
+      if (!st.isFile() || st.size > max) return undefined;
+      // One byte more than its size: a file that grew since is read the other way, whole.
+      const buf = Buffer.allocUnsafe(st.size + 1);
+      const n = nodeFs.readSync(fd, buf, 0, buf.length, 0);
+      return n > st.size ? undefined : buf.subarray(0, n);
+    } finally {
+      nodeFs.closeSync(fd);
+    }
+  },
   chown: (p, uid, gid) => nodeFs.chownSync(p, uid, gid),
   create: (p, mode) => new NodeHandle(nodeFs.openSync(p, 'wx', mode)),
   syncDir: (p) => syncDirectory(p, true),

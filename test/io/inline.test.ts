@@ -2,13 +2,14 @@
  * inline.ts and the seam's inline calls: which calls run on the calling thread, below which roots,
  * and how many per turn of the event loop.
  */
+import { execFileSync } from 'node:child_process';
 import * as nodeFs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { poolRequests } from '../helpers/pool.js';
 import * as fs from '../../src/io/fs.js';
-import { INLINE_FREE_MAX, INLINE_PER_TURN, INLINE_WRITE_MAX, inlineUnder, inlineAllowed, mayInline, resetInline } from '../../src/io/inline.js';
+import { INLINE_FREE_MAX, INLINE_PER_TURN, INLINE_READ_MAX, INLINE_WRITE_MAX, inlineUnder, inlineAllowed, mayInline, resetInline } from '../../src/io/inline.js';
 import { noteRoot } from '../../src/platform/local-root.js';
 import { rootMountOf } from '../../src/platform/fstype.js';
 
@@ -122,6 +123,48 @@ describe('the seam below a local root', () => {
       const pooled = Promise.all([fs.chmod(outside, 0o755), fs.chown(outside, uid, gid)]);
       expect(poolRequests()).toBeGreaterThan(from);
       await pooled;
+    } finally {
+      nodeFs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it(`reads a regular file of up to ${INLINE_READ_MAX} bytes inline; a bigger one, a FIFO and one outside a local root in the pool`, async () => {
+    inlineUnder(dir);
+    const small = path.join(dir, 'state.json');
+    nodeFs.writeFileSync(small, '{"n":1}');
+    const before = poolRequests();
+    const read = fs.readFile(small);
+    expect(poolRequests()).toBe(before);
+    expect((await read).toString()).toBe('{"n":1}');
+    // An empty file, and one of exactly the bound.
+    nodeFs.writeFileSync(small, '');
+    expect((await fs.readFile(small)).length).toBe(0);
+    nodeFs.writeFileSync(small, Buffer.alloc(INLINE_READ_MAX, 'a'));
+    const atBound = fs.readFile(small);
+    expect(poolRequests()).toBe(before);
+    expect((await atBound).length).toBe(INLINE_READ_MAX);
+    // One byte more: read through the pool, whole.
+    const big = path.join(dir, 'big');
+    nodeFs.writeFileSync(big, Buffer.alloc(INLINE_READ_MAX + 1, 'b'));
+    const pooled = fs.readFile(big);
+    expect(poolRequests()).toBeGreaterThan(before);
+    expect((await pooled).length).toBe(INLINE_READ_MAX + 1);
+    // A FIFO with no writer: an inline open would wait for one on this thread, forever.
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const fromFifo = fs.readFile(fifo);
+    expect(poolRequests()).toBeGreaterThan(before);
+    nodeFs.writeFileSync(fifo, 'through the pipe'); // opens the writing end: the pooled read ends
+    expect((await fromFifo).toString()).toBe('through the pipe');
+    // Missing: the same error either way.
+    await expect(fs.readFile(path.join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const outside = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'txnfs-inline-out-'));
+    try {
+      nodeFs.writeFileSync(path.join(outside, 'f'), 'x');
+      const from = poolRequests();
+      const out = fs.readFile(path.join(outside, 'f'));
+      expect(poolRequests()).toBeGreaterThan(from);
+      expect((await out).toString()).toBe('x');
     } finally {
       nodeFs.rmSync(outside, { recursive: true, force: true });
     }
