@@ -207,6 +207,7 @@ export const nodeInline: InlineFs = {
   rmdir: (p) => nodeFs.rmdirSync(p),
   utimes: (p, a, m) => nodeFs.utimesSync(p, a, m),
   chmod: (p, mode) => nodeFs.chmodSync(p, mode),
+  chown: (p, uid, gid) => nodeFs.chownSync(p, uid, gid),
   readSmall: (p, max) => {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, here on the
     // calling thread. A regular file ignores it.
@@ -222,7 +223,6 @@ export const nodeInline: InlineFs = {
       nodeFs.closeSync(fd);
     }
   },
-  chown: (p, uid, gid) => nodeFs.chownSync(p, uid, gid),
   create: (p, mode) => new NodeHandle(nodeFs.openSync(p, 'wx', mode)),
   syncDir: (p) => syncDirectory(p, true),
 };
