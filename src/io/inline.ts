@@ -16,8 +16,8 @@
  *   FUSE mount a call is a round trip to a server or a daemon, and stays in the pool.
  * - Only calls that touch metadata (lstat, stat, utimes, mkdir, link, ...) or a small buffer:
  *   never an fsync (those take milliseconds, and several in flight at once is the point), a read
- *   of a whole file above `INLINE_READ_MAX`, a copy, a write above `INLINE_WRITE_MAX`, an unlink or rename that may free
- *   more than `INLINE_FREE_MAX`, a tree removal. fs.ts chooses per call.
+ *   of a whole file above `INLINE_READ_MAX`, a copy, a write above `INLINE_WRITE_MAX`, an unlink
+ *   or rename that may free more than `INLINE_FREE_MAX`, a tree removal. fs.ts chooses per call.
  * - At most `INLINE_PER_TURN` inline calls per turn of the event loop; past that, calls go through
  *   the pool until the next turn. A transaction of 100,000 files makes most of its per-file calls
  *   in the pool, as before, and the loop is never held for more than that many calls in a row.
@@ -52,14 +52,10 @@ export const INLINE_FREE_MAX = 1024 * 1024;
 /**
  * Real roots, and whether calls below them may be inline (on a local filesystem). A root that may
  * not is recorded too: below it the nearest recorded root decides, so a FUSE or network mount
- * used as a root inside a local one keeps its calls in the thread pool.
+ * used as a root inside a local one keeps its calls in the thread pool. `held`: a directory
+ * `holdInline` recorded and nothing decided yet, not inline meanwhile.
  */
-const roots = new Map<string, boolean>();
-/**
- * Directories held by `holdInline` and not decided yet: recorded as not inline (so an ancestor's
- * record does not decide for them) until `inlineUnder` decides them.
- */
-const pending = new Set<string>();
+const roots = new Map<string, boolean | 'held'>();
 
 /**
  * The most directories `holdInline` records. A process that writes single files into more
@@ -82,33 +78,29 @@ function refill(): void {
  */
 export function inlineUnder(root: string, allowed = true): void {
   roots.set(root, allowed);
-  pending.delete(root);
 }
 
 /**
  * Before a single-file write's first call in `dir` (absolute, as the write names it): unless `dir`
  * has a record of its own, record it as not inline until its filesystem is known
  * (`inlinePending`, then `inlineUnder`). Without this, a recorded root above `dir` would decide
- * for it, and a FUSE or network mount inside a local root would get inline calls. Returns whether
- * `dir` is now held. Does nothing past `MAX_HELD_DIRS` directories.
+ * for it, and a FUSE or network mount inside a local root would get inline calls. Does nothing
+ * past `MAX_HELD_DIRS` directories.
  */
-export function holdInline(dir: string): boolean {
-  if (roots.has(dir) || held >= MAX_HELD_DIRS) return false;
+export function holdInline(dir: string): void {
+  if (roots.has(dir) || held >= MAX_HELD_DIRS) return;
   held += 1;
-  roots.set(dir, false);
-  pending.add(dir);
-  return true;
+  roots.set(dir, 'held');
 }
 
 /** Whether `dir` is held by `holdInline` and not decided yet. */
 export function inlinePending(dir: string): boolean {
-  return pending.has(dir);
+  return roots.get(dir) === 'held';
 }
 
 /** Forget every root (tests). */
 export function resetInline(): void {
   roots.clear();
-  pending.clear();
   held = 0;
   refill();
 }
@@ -121,7 +113,7 @@ export function inlineAllowed(p: string): boolean {
   // Walk up `p`: a handful of Map lookups, whatever the number of roots (a service may use many).
   for (let dir = p; ; ) {
     const allowed = roots.get(dir);
-    if (allowed !== undefined) return allowed;
+    if (allowed !== undefined) return allowed === true;
     const up = path.dirname(dir);
     if (up === dir) return false;
     dir = up;

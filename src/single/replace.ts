@@ -124,38 +124,11 @@ export class TempFile {
     let lastError: unknown;
     let homeMade = false;
     let vanished = 0;
-    // No litter: a home this process removed last, or has never seen, is most likely gone (a
-    // directory at rest has none), so it is made first rather than after a create that fails
-    // with ENOENT (home.ts, `likelyGone`). Where another writer holds it, the mkdir fails with
-    // EEXIST and the home is checked as found.
-    let makeFirst = likelyGone(path.join(dir, HOME_NAME));
-    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
-      if (makeFirst) {
-        makeFirst = false;
-        attempt--; // no create was tried
-      } else {
-        const tempPath = path.join(homeDir, HOME_NAME, tempName());
-        // Registered before it exists: a recover() in this thread never takes it for abandoned.
-        const stop = keepFresh(tempPath);
-        try {
-          const handle = await fs.create(tempPath, mode);
-          step('file:created');
-          return new TempFile(target.path, o, tempPath, handle, created, parents, stop);
-        } catch (err) {
-          stop();
-          lastError = err;
-          const code = errnoOf(err);
-          if (code === 'EEXIST') continue; // another copy of txnfs in this thread had this name: take the next
-          if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fail(codes.EFS, `Cannot create a temp file for '${target.path}' in '${path.dirname(tempPath)}'`, target.path, err);
-          // The home this call just made is gone again: another writer finished and removed it,
-          // empty (home.ts). That is no name collision, so it does not use up an attempt.
-          if (homeMade && code === 'ENOENT' && vanished++ < HOME_RETRIES) attempt--;
-        }
-      }
-      // `.txnfs/` or the directory itself is missing (or not a directory): only now pay for a mkdir.
-      // Not fsynced (durable = false): neither the home nor the temp's name in it is ever promised
-      // to survive a power loss; the new content is, and the fsync of the target's directory after
-      // the rename makes its name durable (and the home's removal with it).
+    // `.txnfs/` or the directory itself is missing (or not a directory): make it, and with `mkdirs`
+    // the directory. Not fsynced (durable = false): neither the home nor the temp's name in it is
+    // ever promised to survive a power loss; the new content is, and the fsync of the target's
+    // directory after the rename makes its name durable (and the home's removal with it).
+    const makeTheHome = async (): Promise<void> => {
       try {
         await makeHome(homeDir, false);
         homeMade = true;
@@ -178,6 +151,31 @@ export class TempFile {
           parents.push(...result.parents);
         }
       }
+    };
+    // No litter: a home this process removed last, or has never seen, is most likely gone (a
+    // directory at rest has none), so it is made first rather than after a create that fails
+    // with ENOENT (home.ts, `likelyGone`). Where another writer holds it, the mkdir fails with
+    // EEXIST and the home is checked as found.
+    if (likelyGone(path.join(dir, HOME_NAME))) await makeTheHome();
+    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+      const tempPath = path.join(homeDir, HOME_NAME, tempName());
+      // Registered before it exists: a recover() in this thread never takes it for abandoned.
+      const stop = keepFresh(tempPath);
+      try {
+        const handle = await fs.create(tempPath, mode);
+        step('file:created');
+        return new TempFile(target.path, o, tempPath, handle, created, parents, stop);
+      } catch (err) {
+        stop();
+        lastError = err;
+        const code = errnoOf(err);
+        if (code === 'EEXIST') continue; // another copy of txnfs in this thread had this name: take the next
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fail(codes.EFS, `Cannot create a temp file for '${target.path}' in '${path.dirname(tempPath)}'`, target.path, err);
+        // The home this call just made is gone again: another writer finished and removed it,
+        // empty (home.ts). That is no name collision, so it does not use up an attempt.
+        if (homeMade && code === 'ENOENT' && vanished++ < HOME_RETRIES) attempt--;
+      }
+      await makeTheHome();
     }
     throw fail(codes.EFS, `Cannot create a temp file for '${target.path}' after ${CREATE_ATTEMPTS} attempts`, target.path, lastError);
   }
